@@ -1,0 +1,1 @@
+"""Command declarations, one module per area (see chatops/registry.py)."""

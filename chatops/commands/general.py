@@ -1,0 +1,60 @@
+"""General commands: help, configuration check, job status, the daemon itself."""
+from __future__ import annotations
+
+from chatops.registry import Arg, Command, Invocation, Reply
+from jobs.actors import Permission
+from store import job_runs
+
+
+def _help(inv: Invocation) -> Reply:
+    from chatops.registry import Registry
+
+    prog = "chatops" if inv.surface == "cli" else "/ops"
+    return Reply(Registry.load().help_text(inv.actor, inv.surface, prog))
+
+
+def _config_check(inv: Invocation) -> Reply:
+    from chatops.config_report import render_config_report
+
+    return Reply(render_config_report(inv.config(), inv.ctx))
+
+
+def _jobs(inv: Invocation) -> Reply:
+    ctx = inv.ctx
+    runs = job_runs.recent_runs(ctx.state, limit=inv.args.limit)
+    missed = job_runs.missed_runs(ctx.state)
+    lines = ["recent job runs (newest first):"] if runs else ["no job has run yet"]
+    for run in runs:
+        started = ctx.local(_parse(run.started_at)).strftime("%Y-%m-%d %H:%M %Z")
+        error = f"  {run.error}" if run.error else ""
+        lines.append(f"  {run.job:<14} {run.slot:<11} {run.status:<11} started {started} ({run.reason}){error}")
+    if missed:
+        lines.append("missed (daemon not running; reported by the sweep):")
+        lines += [f"  {m.job:<14} {m.slot}" for m in missed]
+    return Reply("\n".join(lines))
+
+
+def _daemon(inv: Invocation) -> Reply:
+    from chatops.daemon import AlreadyRunning, run_daemon
+
+    try:
+        return Reply("", run_daemon(inv.config()))
+    except AlreadyRunning as exc:
+        return Reply(f"chatops: {exc}", 1)
+
+
+def _parse(value: str):
+    from datetime import datetime
+
+    return datetime.fromisoformat(value)
+
+
+COMMANDS = [
+    Command(("help",), "list the commands you may run", Permission.HELP, _help, shell_open=True),
+    Command(("config", "check"), "validate config.toml; print the effective settings and next job runs",
+            Permission.CONFIG_READ, _config_check, shell_open=True),
+    Command(("jobs",), "recent scheduled job runs and missed runs", Permission.JOBS_READ, _jobs,
+            args=(Arg("--limit", "how many runs to show", type=int, default=20),), shell_open=True),
+    Command(("daemon",), "run the daemon: scheduler, alerts, Slack connection (local mode without a token)",
+            Permission.CONFIG_READ, _daemon, slack=False, shell_open=True),
+]

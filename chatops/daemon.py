@@ -1,0 +1,119 @@
+"""`chatops daemon`: the scheduler, its catch-up after downtime, signals and a clean stop.
+
+One daemon per data directory (an `flock` on `daemon.lock`; the kernel drops it if the process dies,
+so a crash never leaves a stale lock). SIGTERM / SIGINT stop it within `STOP_GRACE` seconds: no new
+job starts, running jobs get the grace period to finish, and every write they make is atomic (temp
+file + rename, or the ledger's append protocol), so stopping mid-job never leaves half a file.
+"""
+from __future__ import annotations
+
+import errno
+import fcntl
+import logging
+import os
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from chatops.config import LoadedConfig
+from jobs.context import build_context
+from jobs.schedule import JOB_SPECS, JobRunner, default_bodies, schedule_lines, trigger_for
+
+log = logging.getLogger("chatops.daemon")
+
+STOP_GRACE = 4.0
+LOCK_NAME = "daemon.lock"
+
+
+class AlreadyRunning(Exception):
+    pass
+
+
+@dataclass
+class DaemonLock:
+    """Exclusive lock on the data directory, holding the owner's pid for the refusal message."""
+
+    path: Path
+    fd: int = -1
+
+    def acquire(self) -> "DaemonLock":
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                raise
+            owner = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise AlreadyRunning(
+                f"another chatops daemon (pid {owner}) is already running on {self.path.parent}; "
+                f"stop it first (kill -TERM {owner}) or start this one with another --data-dir") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        os.fsync(fd)
+        self.fd = fd
+        return self
+
+    def release(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
+def mode_line(data_dir: Path, environ: dict[str, str]) -> str:
+    if not environ.get("SLACK_BOT_TOKEN"):
+        return (f"local mode: no SLACK_BOT_TOKEN set; messages go to {data_dir / 'outbox.jsonl'}, "
+                f"operators act with `chatops … --as NAME`")
+    return "Slack token set: Slack mode"
+
+
+def run_daemon(loaded: LoadedConfig, environ: dict[str, str] | None = None) -> int:
+    environ = dict(os.environ if environ is None else environ)
+    lock = DaemonLock(loaded.data_dir / LOCK_NAME).acquire()
+    try:
+        ctx = build_context(loaded.settings, loaded.data_dir)
+        log.info("chatops daemon starting on %s (config %s, pid %d)", loaded.data_dir, loaded.path, os.getpid())
+        log.info("%s", mode_line(loaded.data_dir, environ))
+        runner = JobRunner(ctx=ctx, bodies=default_bodies())
+        stop = threading.Event()
+
+        def on_signal(signum: int, _frame) -> None:
+            log.info("%s received: stopping", signal.Signals(signum).name)
+            stop.set()
+
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+
+        scheduler = BackgroundScheduler(timezone=ctx.settings.timezone)
+        for spec in JOB_SPECS:
+            scheduler.add_job(runner.run_now, trigger_for(spec, ctx.settings), args=[spec], id=spec.name,
+                              name=spec.name, coalesce=True, max_instances=1, misfire_grace_time=15 * 60)
+        for line in schedule_lines(ctx):
+            log.info("schedule: %s", line)
+        for plan in runner.catch_up(ctx.now()):
+            if plan.run is not None:
+                log.info("catch-up: %s missed its run at %s; running it once now", plan.job.name,
+                         plan.run.astimezone(ctx.settings.timezone).strftime("%Y-%m-%d %H:%M %Z"))
+                scheduler.add_job(runner.run, args=[plan.job, plan.run, "catch-up"], id=f"catch-up-{plan.job.name}")
+        started = time.monotonic()
+        scheduler.start()
+        log.info("scheduler running (%d jobs)", len(JOB_SPECS))
+        while not stop.wait(timeout=1.0):
+            pass
+        runner.stopping.set()
+        scheduler.shutdown(wait=False)
+        if not runner.wait_idle(STOP_GRACE):
+            log.warning("a job was still running after %.0f s; its writes are atomic, it will be "
+                        "marked interrupted and caught up on the next start", STOP_GRACE)
+            lock.release()
+            logging.shutdown()
+            os._exit(0)  # the job's worker thread would otherwise hold the interpreter open
+        log.info("stopped after %.1f s of running", time.monotonic() - started)
+        return 0
+    finally:
+        lock.release()

@@ -1,0 +1,136 @@
+"""The state store: TinyDB on a file that is never half-written, shared safely between processes.
+
+Why not plain TinyDB: its JSONStorage rewrites `state.json` in place, so a crash mid-write leaves a
+truncated file, and two processes (the daemon and a `chatops` command beside it) each read, modify and
+write the whole file, so one silently loses the other's change. Here:
+
+* `AtomicJSONStorage` writes a temporary file, fsyncs it, renames it over `state.json` and fsyncs the
+  directory: after a crash the file is either the old or the new version, never a mix.
+* `StateStore.transaction()` holds an exclusive `flock` on `state.lock` for a whole read-modify-write,
+  applies every change to an in-memory copy, and writes once at the end. A transaction that raises
+  writes nothing. Readers need no lock: they always see a complete file.
+
+No TinyDB call happens outside `store/`: the rest of the code uses the typed functions in the
+`store.*` modules, which open transactions here.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+from tinydb import TinyDB
+from tinydb.storages import MemoryStorage, Storage
+
+STATE_FILE = "state.json"
+LOCK_FILE = "state.lock"
+
+
+class StateCorrupted(Exception):
+    """state.json exists but cannot be parsed: refuse to run rather than start from empty."""
+
+
+def fsync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_file_atomically(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Write `data` to `path` so that readers and crashes see the old or the new bytes, never a mix."""
+    tmp = path.with_name(f".{path.name}.tmp.{os.getpid()}.{threading.get_ident()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    try:
+        view = memoryview(data)
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
+        os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        tmp.unlink(missing_ok=True)
+        raise
+    os.close(fd)
+    os.replace(tmp, path)
+    fsync_directory(path.parent)
+
+
+class AtomicJSONStorage(Storage):
+    """TinyDB storage that replaces the whole file atomically on every write."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = Path(path)
+
+    def read(self) -> dict[str, Any] | None:
+        try:
+            raw = self._path.read_bytes()
+        except FileNotFoundError:
+            return None
+        if not raw.strip():
+            return None
+        try:
+            return json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise StateCorrupted(
+                f"{self._path} is not valid JSON ({exc}); it was not written by chatops's atomic "
+                f"storage. Restore it from backup or move it aside to start empty.") from None
+
+    def write(self, data: dict[str, Any]) -> None:
+        payload = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        write_file_atomically(self._path, payload.encode("utf-8"))
+
+    def close(self) -> None:
+        pass
+
+
+class StateStore:
+    """The state of one data directory. Safe across threads and processes."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = Path(data_dir)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.path = self.data_dir / STATE_FILE
+        self._lock_path = self.data_dir / LOCK_FILE
+        self._storage = AtomicJSONStorage(self.path)
+        self._thread_lock = threading.RLock()
+        self._local = threading.local()
+
+    @contextmanager
+    def transaction(self) -> Iterator[TinyDB]:
+        """Exclusive read-modify-write. Nested calls in one thread join the outer transaction."""
+        current = getattr(self._local, "db", None)
+        if current is not None:
+            yield current
+            return
+        with self._thread_lock:
+            lock_fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(lock_fd, fcntl.LOCK_EX)
+                before = self._storage.read() or {}
+                db = TinyDB(storage=MemoryStorage)
+                db.storage.write(json.loads(json.dumps(before)))
+                self._local.db = db
+                try:
+                    yield db
+                finally:
+                    self._local.db = None
+                after = db.storage.read() or {}
+                if after != before:
+                    self._storage.write(after)
+            finally:
+                os.close(lock_fd)  # closing the descriptor releases the flock
+
+    def snapshot(self) -> TinyDB:
+        """A read-only view of the last committed state (no lock: the file is always whole)."""
+        current = getattr(self._local, "db", None)
+        if current is not None:
+            return current
+        db = TinyDB(storage=MemoryStorage)
+        db.storage.write(self._storage.read() or {})
+        return db
