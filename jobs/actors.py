@@ -145,8 +145,12 @@ def describe_roles(roles: Iterable[Role]) -> str:
     return " or ".join(lowest + others)
 
 
+#: Open to anyone, even an unknown Slack user with no role.
+OPEN_TO_ALL = frozenset({Permission.HELP})
+
+
 def allowed(actor: Actor, permission: Permission) -> bool:
-    if actor.is_daemon:
+    if actor.is_daemon or permission in OPEN_TO_ALL:
         return True
     return bool(actor.roles & PERMISSIONS[permission])
 

@@ -1,0 +1,67 @@
+"""The daemon as a real process: local mode, schedule at start, one per data directory, clean stop."""
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+
+from store import job_runs
+from store.state import StateStore
+from tests.foundation.daemon_process import DaemonProcess
+
+
+def test_daemon_starts_in_local_mode_and_logs_its_schedule(config_file: Path, tmp_path: Path):
+    daemon = DaemonProcess(config_file, tmp_path / "var")
+    try:
+        assert "local mode: no SLACK_BOT_TOKEN set" in daemon.wait_for("local mode")
+        for job in ("export", "sweep", "summary", "weekly_review"):
+            line = daemon.wait_for(f"schedule: {job} ")
+            assert "(UTC-0" in line
+        daemon.wait_for("scheduler running")
+    finally:
+        assert daemon.stop() == 0
+
+
+def test_a_second_daemon_on_the_same_data_directory_is_refused(config_file: Path, tmp_path: Path):
+    first = DaemonProcess(config_file, tmp_path / "var")
+    try:
+        first.wait_for("scheduler running")
+        second = DaemonProcess(config_file, tmp_path / "var")
+        assert second.proc.wait(timeout=30) == 1
+        second.wait_for("another chatops daemon")
+        refusal = next(l for l in second.lines if "another chatops daemon" in l)
+        assert f"(pid {first.proc.pid})" in refusal and "--data-dir" in refusal
+    finally:
+        first.stop()
+
+
+def test_sigterm_and_sigint_stop_the_daemon_within_five_seconds(config_file: Path, tmp_path: Path):
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        daemon = DaemonProcess(config_file, tmp_path / f"var-{signum}")
+        daemon.wait_for("scheduler running")
+        started = time.monotonic()
+        daemon.proc.send_signal(signum)
+        assert daemon.proc.wait(timeout=10) == 0
+        assert time.monotonic() - started < 5
+        daemon.wait_for("stopping")
+
+
+def test_a_killed_daemon_leaves_no_stale_lock(config_file: Path, tmp_path: Path):
+    first = DaemonProcess(config_file, tmp_path / "var")
+    first.wait_for("scheduler running")
+    first.proc.send_signal(signal.SIGKILL)
+    first.proc.wait(timeout=10)
+    second = DaemonProcess(config_file, tmp_path / "var")
+    try:
+        second.wait_for("scheduler running")
+    finally:
+        assert second.stop() == 0
+
+
+def test_first_start_records_the_install_time_so_later_downtime_is_measured(config_file: Path, tmp_path: Path):
+    daemon = DaemonProcess(config_file, tmp_path / "var")
+    try:
+        daemon.wait_for("scheduler running")
+    finally:
+        daemon.stop()
+    assert job_runs.get_setting(StateStore(tmp_path / "var"), "schedule.started_at")

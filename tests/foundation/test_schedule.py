@@ -1,0 +1,130 @@
+"""The schedule: Pacific wall-clock times across DST, one run per slot, catch-up after downtime."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from freezegun import freeze_time
+
+from chatops.config import parse_settings
+from jobs.context import build_context
+from jobs.schedule import JOB_SPECS, JobRunner, default_bodies, occurrences, slot_for, trigger_for
+from store import job_runs
+
+PACIFIC = ZoneInfo("America/Los_Angeles")
+SPECS = {spec.name: spec for spec in JOB_SPECS}
+
+
+def _local_times(job: str, start: datetime, end: datetime) -> list[datetime]:
+    settings = parse_settings({})
+    return [t.astimezone(PACIFIC) for t in occurrences(trigger_for(SPECS[job], settings), start, end)]
+
+
+@pytest.mark.parametrize("job, hour, minute", [("export", 5, 0), ("sweep", 8, 30)])
+@pytest.mark.parametrize("first_day", [date(2026, 3, 6), date(2026, 10, 30), date(2026, 6, 15)])
+def test_daily_jobs_fire_once_a_day_at_pacific_wall_clock_time_across_dst(job, hour, minute, first_day):
+    start = datetime.combine(first_day, datetime.min.time(), PACIFIC)
+    fired = _local_times(job, start, start + timedelta(days=5))
+    assert [t.date() for t in fired] == [first_day + timedelta(days=d) for d in range(5)]  # never skipped, never twice
+    assert all((t.hour, t.minute) == (hour, minute) for t in fired)
+
+
+def test_dst_change_days_shift_the_utc_time_not_the_local_time():
+    spring = _local_times("export", datetime(2026, 3, 7, tzinfo=PACIFIC), datetime(2026, 3, 9, 12, tzinfo=PACIFIC))
+    assert [t.astimezone(timezone.utc).hour for t in spring] == [13, 12, 12]   # PST -> PDT on 2026-03-08
+    autumn = _local_times("sweep", datetime(2026, 10, 31, tzinfo=PACIFIC), datetime(2026, 11, 2, 12, tzinfo=PACIFIC))
+    assert [t.astimezone(timezone.utc).strftime("%H:%M") for t in autumn] == ["15:30", "16:30", "16:30"]
+
+
+def test_weekly_review_fires_mondays_at_ten():
+    fired = _local_times("weekly_review", datetime(2026, 11, 1, tzinfo=PACIFIC), datetime(2026, 12, 1, tzinfo=PACIFIC))
+    assert [t.strftime("%a %d %H:%M") for t in fired] == ["Mon 02 10:00", "Mon 09 10:00", "Mon 16 10:00",
+                                                          "Mon 23 10:00", "Mon 30 10:00"]
+
+
+def _runner(tmp_path: Path, calls: list | None = None) -> JobRunner:
+    ctx = build_context(parse_settings({}), tmp_path)
+    bodies = default_bodies()
+    if calls is not None:
+        def export(ctx, scheduled_for):
+            calls.append(scheduled_for)
+            return "exported"
+        bodies["export"] = export
+    return JobRunner(ctx=ctx, bodies=bodies)
+
+
+def test_a_slot_runs_once_even_when_the_trigger_and_a_catch_up_both_try(tmp_path: Path):
+    calls: list[datetime] = []
+    runner = _runner(tmp_path, calls)
+    moment = datetime(2026, 11, 23, 13, 0, tzinfo=timezone.utc)
+    with freeze_time(moment):
+        assert runner.run(SPECS["export"], moment, "scheduled") == job_runs.OK
+        assert runner.run(SPECS["export"], moment, "catch-up") is None
+        assert runner.run_now(SPECS["export"]) is None
+    assert len(calls) == 1
+
+
+def test_a_failing_job_is_recorded_with_its_error_and_the_daemon_goes_on(tmp_path: Path):
+    runner = _runner(tmp_path)
+
+    def broken(ctx, scheduled_for):
+        raise OSError("disk full")
+    runner.bodies["sweep"] = broken
+    moment = datetime(2026, 11, 23, 16, 30, tzinfo=timezone.utc)
+    with freeze_time(moment):
+        assert runner.run(SPECS["sweep"], moment, "scheduled") == job_runs.FAILED
+    (run,) = job_runs.recent_runs(runner.ctx.state)
+    assert (run.job, run.slot, run.status, run.error) == ("sweep", "2026-11-23", "failed", "OSError: disk full")
+
+
+def test_downtime_across_five_am_runs_the_missed_export_once_on_start(tmp_path: Path):
+    calls: list[datetime] = []
+    with freeze_time("2026-11-22T12:00:00Z"):      # first start, 04:00 Pacific
+        _runner(tmp_path, calls).catch_up(datetime.now(timezone.utc))
+    with freeze_time("2026-11-22T15:00:00Z"):      # back at 07:00 Pacific: 05:00 was missed
+        runner = _runner(tmp_path, calls)
+        plans = {p.job.name: p for p in runner.catch_up(datetime.now(timezone.utc))}
+        assert plans["export"].run == datetime(2026, 11, 22, 5, 0, tzinfo=PACIFIC)
+        assert plans["export"].missed == ()
+        runner.run(plans["export"].job, plans["export"].run, "catch-up")
+    with freeze_time("2026-11-22T15:05:00Z"):      # restarted again: nothing to catch up twice
+        plans = {p.job.name: p for p in _runner(tmp_path, calls).catch_up(datetime.now(timezone.utc))}
+        assert plans["export"].run is None
+    assert len(calls) == 1
+
+
+def test_downtime_across_several_days_catches_up_once_and_records_the_missed_days(tmp_path: Path):
+    with freeze_time("2026-11-18T12:00:00Z"):
+        _runner(tmp_path).catch_up(datetime.now(timezone.utc))
+    with freeze_time("2026-11-22T14:00:00Z"):      # 06:00 Pacific four days later
+        runner = _runner(tmp_path)
+        plans = {p.job.name: p for p in runner.catch_up(datetime.now(timezone.utc))}
+    export = plans["export"]
+    assert export.run == datetime(2026, 11, 22, 5, 0, tzinfo=PACIFIC)
+    missed = [m.slot for m in job_runs.missed_runs(runner.ctx.state, "export")]
+    assert missed == ["2026-11-18", "2026-11-19", "2026-11-20", "2026-11-21"]
+    assert plans["sweep"].run is None    # yesterday's sweep is no longer useful: recorded as missed
+    assert "2026-11-21" in [m.slot for m in job_runs.missed_runs(runner.ctx.state, "sweep")]
+
+
+def test_a_run_left_running_by_a_killed_daemon_is_marked_interrupted_and_can_run_again(tmp_path: Path):
+    moment = datetime(2026, 11, 23, 13, 0, tzinfo=timezone.utc)
+    ctx = build_context(parse_settings({}), tmp_path)
+    job_runs.claim(ctx.state, job_runs.JobRun(job="export", slot="2026-11-23", scheduled_for=moment.isoformat(),
+                                               started_at=moment.isoformat(), reason="scheduled", pid=999999))
+    calls: list[datetime] = []
+    runner = _runner(tmp_path, calls)
+    with freeze_time(moment + timedelta(minutes=30)):
+        plans = {p.job.name: p for p in runner.catch_up(datetime.now(timezone.utc))}
+        assert job_runs.recent_runs(ctx.state)[0].status == job_runs.INTERRUPTED
+        assert runner.run(SPECS["export"], moment, "catch-up") == job_runs.OK
+    assert len(calls) == 1
+
+
+def test_slots_are_local_dates_and_iso_weeks():
+    settings = parse_settings({})
+    late_evening_utc = datetime(2026, 11, 23, 6, 0, tzinfo=timezone.utc)   # 22:00 Sunday Pacific
+    assert slot_for(SPECS["export"], late_evening_utc, settings) == "2026-11-22"
+    assert slot_for(SPECS["weekly_review"], late_evening_utc, settings) == "2026-W47"

@@ -1,0 +1,89 @@
+"""The state store never leaves a half-written file and never loses an acknowledged write."""
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from store.state import StateCorrupted, StateStore
+from tests.conftest import REPO
+
+WRITER = [sys.executable, "-m", "tests.foundation.state_writer"]
+ENV = {**os.environ, "PYTHONPATH": str(REPO)}
+
+
+def _acked(lines: list[str]) -> list[tuple[str, int]]:
+    return [(p[1], int(p[2])) for p in (line.split() for line in lines) if len(p) == 3 and p[0] == "ack"]
+
+
+def test_transaction_commits_all_or_nothing(tmp_path: Path):
+    store = StateStore(tmp_path)
+    with store.transaction() as db:
+        db.table("cases").insert({"id": 1})
+    with pytest.raises(RuntimeError):
+        with store.transaction() as db:
+            db.table("cases").insert({"id": 2})
+            raise RuntimeError("the flow failed half-way")
+    assert [row["id"] for row in store.snapshot().table("cases").all()] == [1]
+
+
+def test_nested_transactions_join_the_outer_one(tmp_path: Path):
+    store = StateStore(tmp_path)
+    with store.transaction() as outer:
+        outer.table("t").insert({"a": 1})
+        with store.transaction() as inner:
+            assert inner is outer
+            inner.table("t").insert({"a": 2})
+    assert len(store.snapshot().table("t")) == 2
+
+
+def test_a_corrupted_state_file_is_refused_not_emptied(tmp_path: Path):
+    (tmp_path / "state.json").write_text('{"cases": {"1": ')
+    with pytest.raises(StateCorrupted, match="is not valid JSON"):
+        StateStore(tmp_path).snapshot()
+    assert (tmp_path / "state.json").read_text() == '{"cases": {"1": '
+
+
+def test_no_temporary_file_is_left_after_a_write(tmp_path: Path):
+    store = StateStore(tmp_path)
+    with store.transaction() as db:
+        db.table("t").insert({"a": 1})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["state.json", "state.lock"]
+
+
+def test_sigkill_during_writes_never_leaves_state_unreadable_or_loses_an_acked_write(tmp_path: Path):
+    rng = random.Random(20261122)
+    for attempt in range(50):
+        data_dir = tmp_path / f"run{attempt}"
+        proc = subprocess.Popen(WRITER + [str(data_dir), "w", "100000"], stdout=subprocess.PIPE,
+                                text=True, env=ENV, cwd=REPO)
+        lines: list[str] = []
+        wanted = rng.randint(1, 40)
+        while len(lines) < wanted:
+            lines.append(proc.stdout.readline())
+        os.kill(proc.pid, signal.SIGKILL)
+        rest, _ = proc.communicate(timeout=30)
+        lines += rest.splitlines()
+        acked = _acked(lines)
+        state = json.loads((data_dir / "state.json").read_text())
+        stored = {(row["writer"], row["n"]) for row in state["writes"].values()}
+        assert set(acked) <= stored, f"attempt {attempt}: acknowledged writes lost"
+        assert state["counters"]["1"]["total"] == len(stored)
+
+
+def test_two_processes_writing_at_once_lose_nothing(tmp_path: Path):
+    procs = [subprocess.Popen(WRITER + [str(tmp_path), name, "150"], stdout=subprocess.PIPE, text=True,
+                              env=ENV, cwd=REPO) for name in ("daemon", "cli")]
+    outputs = [p.communicate(timeout=120)[0] for p in procs]
+    assert all(p.returncode == 0 for p in procs)
+    state = StateStore(tmp_path).snapshot()
+    stored = {(row["writer"], row["n"]) for row in state.table("writes").all()}
+    assert stored == {(w, n) for w in ("daemon", "cli") for n in range(150)}
+    assert state.table("counters").get(doc_id=1)["total"] == 300
+    assert all(out.count("ack") == 150 for out in outputs)
