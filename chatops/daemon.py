@@ -20,6 +20,12 @@ from pathlib import Path
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from chatops.config import LoadedConfig
+from chatops.credits_service import TOKEN_ENV as INTAKE_TOKEN_ENV
+from chatops.credits_service import CreditsService
+from jobs.audit import StartRefused, start_ledgers
+from chatops.slack.mode import Mode, SlackModeError, select_mode
+from chatops.slack.mode import describe as describe_mode
+from jobs import killswitch
 from jobs.context import build_context
 from jobs.schedule import JOB_SPECS, JobRunner, default_bodies, schedule_lines, trigger_for
 
@@ -65,20 +71,33 @@ class DaemonLock:
             self.fd = -1
 
 
-def mode_line(data_dir: Path, environ: dict[str, str]) -> str:
-    if not environ.get("SLACK_BOT_TOKEN"):
-        return (f"local mode: no SLACK_BOT_TOKEN set; messages go to {data_dir / 'outbox.jsonl'}, "
-                f"operators act with `chatops … --as NAME`")
-    return "Slack token set: Slack mode"
-
-
-def run_daemon(loaded: LoadedConfig, environ: dict[str, str] | None = None) -> int:
+def run_daemon(loaded: LoadedConfig, environ: dict[str, str] | None = None, http_port: int | None = None) -> int:
     environ = dict(os.environ if environ is None else environ)
     lock = DaemonLock(loaded.data_dir / LOCK_NAME).acquire()
     try:
         ctx = build_context(loaded.settings, loaded.data_dir)
+        try:
+            start_ledgers(ctx)  # key permissions, then torn-tail repair or fail closed (LEDGER.md §5.6)
+        except StartRefused as exc:
+            log.error("%s", exc)
+            return 1
         log.info("chatops daemon starting on %s (config %s, pid %d)", loaded.data_dir, loaded.path, os.getpid())
-        log.info("%s", mode_line(loaded.data_dir, environ))
+        try:
+            mode = select_mode(environ, http_port)
+        except SlackModeError as exc:
+            log.error("%s", exc)
+            return 2
+        log.info("%s", describe_mode(mode, loaded.data_dir, ctx.settings.slack.api_url, http_port))
+        slack = None
+        if mode != Mode.LOCAL:
+            from chatops.slack.runtime import start_daemon_slack  # slack_bolt is imported in Slack mode only
+
+            try:
+                slack = start_daemon_slack(ctx, loaded, mode, environ, http_port)
+            except Exception as exc:  # bad token, port in use, Slack unreachable: say so, do not start
+                log.error("the Slack %s connection did not start: %s; check the tokens and slack.api_url",
+                          mode, exc)
+                return 1
         runner = JobRunner(ctx=ctx, bodies=default_bodies())
         stop = threading.Event()
 
@@ -93,6 +112,10 @@ def run_daemon(loaded: LoadedConfig, environ: dict[str, str] | None = None) -> i
         for spec in JOB_SPECS:
             scheduler.add_job(runner.run_now, trigger_for(spec, ctx.settings), args=[spec], id=spec.name,
                               name=spec.name, coalesce=True, max_instances=1, misfire_grace_time=15 * 60)
+        credits = CreditsService(ctx)  # inbox watcher, ACK timer, loopback HTTP intake (seed 001)
+        credits.start(scheduler, environ.get(INTAKE_TOKEN_ENV))
+        scheduler.add_job(killswitch.tick, "interval", minutes=1, args=[ctx], id="killswitch",
+                          name="killswitch", coalesce=True, max_instances=1)  # reminders, expiry, digest
         for line in schedule_lines(ctx):
             log.info("schedule: %s", line)
         for plan in runner.catch_up(ctx.now()):
@@ -107,6 +130,9 @@ def run_daemon(loaded: LoadedConfig, environ: dict[str, str] | None = None) -> i
             pass
         runner.stopping.set()
         scheduler.shutdown(wait=False)
+        if slack is not None:
+            slack.stop()
+        credits.stop()
         if not runner.wait_idle(STOP_GRACE):
             log.warning("a job was still running after %.0f s; its writes are atomic, it will be "
                         "marked interrupted and caught up on the next start", STOP_GRACE)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import shlex
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
@@ -21,7 +22,7 @@ from chatops.config import LoadedConfig
 from jobs.actors import PERMISSIONS, Actor, Permission, PermissionDenied, allowed, check, describe_roles
 from jobs.context import Context, build_context
 
-AREAS = ("chatops.commands.general",)
+AREAS = ("chatops.commands.general", "chatops.commands.baseline", "chatops.commands.ledger", "chatops.commands.credits", "chatops.commands.killswitch", "chatops.commands.scrub")
 
 
 @dataclass(frozen=True)
@@ -193,11 +194,28 @@ def parse_slack_text(registry: Registry, text: str) -> tuple[Command, argparse.N
     return command, command.parser("/ops").parse_args(rest)
 
 
+def _record_refusal(invocation: Invocation, refusal: PermissionDenied) -> None:
+    """Refusals are audited too (ARCHITECTURE §3); failing to record one must not hide the refusal."""
+    from jobs.audit import record_refusal
+
+    try:
+        ctx = invocation.ctx
+    except Exception as exc:  # no usable configuration: the person still gets the refusal
+        logging.getLogger("chatops.registry").error("refusal of %s not recorded: no context (%s)",
+                                                    invocation.command.name, exc)
+        return
+    record_refusal(ctx, refusal.actor, refusal.permission, invocation.command.name, str(refusal))
+
+
 def run(invocation: Invocation) -> Reply:
     """Check the permission in the domain, then run the handler."""
     command = invocation.command
     if invocation.actor is not None:
-        check(invocation.actor, command.permission, action=command.name)
+        try:
+            check(invocation.actor, command.permission, action=command.name)
+        except PermissionDenied as exc:
+            _record_refusal(invocation, exc)
+            raise
     elif not (invocation.surface == "cli" and command.shell_open):
         raise PermissionDenied(Actor("nobody", frozenset()), command.permission, action=command.name)
     return command.handler(invocation)

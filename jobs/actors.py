@@ -45,6 +45,7 @@ class Permission(StrEnum):
     LEDGER_ADMIN = "ledger.admin"          # init, repair, rotate-key, reseal
     SCRUB_CHECK = "scrub.check"
     SCRUB_LEARN = "scrub.learn"
+    SCRUB_WRITE = "scrub.write"            # clean copies and in-place scrubs
     RUN_RECORD = "runs.record"
     RUN_READ = "runs.read"
     CASE_ACK = "case.ack"
@@ -56,6 +57,7 @@ class Permission(StrEnum):
     BACKFILL_SET = "backfill.set"
     SCENARIO_SET = "scenario.set"
     KILLSWITCH_SET = "killswitch.set"
+    KILLSWITCH_READ = "killswitch.read"
     BASELINE_READ = "baseline.read"
     BASELINE_CALCULATE = "baseline.calculate"
     BASELINE_CHANGE = "baseline.change"    # update (approve) and set
@@ -71,6 +73,7 @@ PERMISSIONS: Mapping[Permission, frozenset[Role]] = {
     Permission.LEDGER_ADMIN: at_least(Role.O3),
     Permission.SCRUB_CHECK: at_least(Role.O2) | {Role.CHIEF_STAFF, Role.CODE_PLATFORM, Role.SECURITY_OPS},
     Permission.SCRUB_LEARN: frozenset({Role.CODE_PLATFORM, Role.SECURITY_OPS}),
+    Permission.SCRUB_WRITE: at_least(Role.O3) | {Role.CHIEF_STAFF, Role.CODE_PLATFORM, Role.SECURITY_OPS},
     Permission.RUN_RECORD: at_least(Role.O3),
     Permission.RUN_READ: at_least(Role.O1),
     Permission.CASE_ACK: at_least(Role.O2),
@@ -82,6 +85,7 @@ PERMISSIONS: Mapping[Permission, frozenset[Role]] = {
     Permission.BACKFILL_SET: at_least(Role.O3),
     Permission.SCENARIO_SET: at_least(Role.O3),
     Permission.KILLSWITCH_SET: at_least(Role.O3),
+    Permission.KILLSWITCH_READ: frozenset(Role),
     Permission.BASELINE_READ: at_least(Role.O1),
     Permission.BASELINE_CALCULATE: at_least(Role.O2),
     Permission.BASELINE_CHANGE: at_least(Role.O3),

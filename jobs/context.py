@@ -7,13 +7,18 @@ notifier) as fields here, created from the same settings.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from jobs.actors import People
+from jobs.notices import Notifier
 from jobs.settings import Settings
 from store.state import StateStore
+
+if TYPE_CHECKING:
+    from jobs.audit import Ledgers
 
 
 def utc_now() -> datetime:
@@ -28,9 +33,19 @@ class Context:
     state: StateStore
     people: People
     clock: Callable[[], datetime] = field(default=utc_now)
+    #: how flows talk to people (`ctx.notifier.send(notice)`); build_context gives the outbox notifier
+    notifier: Notifier = field(default=None)  # type: ignore[assignment]
 
     def now(self) -> datetime:
         return self.clock()
+
+    @cached_property
+    def ledgers(self) -> "Ledgers":
+        """The credit and operations ledgers (`ctx.ledgers.credit.append(…)`); no file is opened until
+        the first entry is written or read, and the in-memory tree state lives as long as the context."""
+        from jobs.audit import Ledgers  # jobs.audit imports this module for its types
+
+        return Ledgers(self.settings, self.data_dir, clock=lambda: self.now())
 
     def local(self, moment: datetime) -> datetime:
         return moment.astimezone(self.settings.timezone)
@@ -39,5 +54,9 @@ class Context:
 def build_context(settings: Settings, data_dir: Path) -> Context:
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
-    return Context(settings=settings, data_dir=data_dir, state=StateStore(data_dir),
-                   people=People(settings.people))
+    ctx = Context(settings=settings, data_dir=data_dir, state=StateStore(data_dir),
+                  people=People(settings.people))
+    from jobs.outbox import OutboxNotifier, slack_mode  # imports this module: bound here, not at the top
+
+    ctx.notifier = OutboxNotifier(ctx, local=not slack_mode())
+    return ctx

@@ -107,6 +107,26 @@ def parse_cidr_list(value: Any) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6N
         raise ValueError(expected) from None
 
 
+def parse_email_list(value: Any) -> tuple[str, ...]:
+    expected = "expected a list of email addresses such as [\"info@ecomonetize.com\"]"
+    if not isinstance(value, list) or not all(
+            isinstance(v, str) and re.match(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$", v) for v in value):
+        raise ValueError(expected)
+    return tuple(v.lower() for v in value)
+
+
+def parse_item_list(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ValueError("expected a list of password-manager item names such as [\"Stripe live secret key\"]")
+    return tuple(v.strip() for v in value)
+
+
+def parse_scrub_engine(value: Any) -> str:
+    if value not in ("auto", "hyperscan", "python"):
+        raise ValueError("expected \"auto\", \"hyperscan\" or \"python\"")
+    return value
+
+
 # ---- sections -----------------------------------------------------------------------------------
 
 
@@ -138,6 +158,10 @@ class SlackSettings:
     api_url: str = field(default="https://slack.com/api/", metadata=meta(
         "Web API base URL (GovSlack and the test stand-ins use another)", parse_url))
     channels: ChannelSettings = field(default_factory=ChannelSettings, metadata=meta("channel names"))
+    killswitch_remind_minutes: int = field(default=60, metadata=meta(
+        "while the kill switch is on, remind the alert channels this often (minutes)", parse_positive_int))
+    killswitch_max_hours: int = field(default=24, metadata=meta(
+        "longest a kill switch may be set for at once (hours); it expires on its own", parse_positive_int))
 
 
 ROLE_NAMES = ("O1", "O2", "O3", "ceo", "coo", "chief.staff", "code.platform", "security.ops", "legal.exec")
@@ -162,6 +186,170 @@ class PersonSettings:
 
 
 @dataclass(frozen=True)
+class BaselineSettings:
+    """The runbook's Baseline Update Procedure prerequisites (seed 001), and who may approve."""
+
+    min_days: int = field(default=30, metadata=meta(
+        "an update needs at least this many days of healthy runs", parse_positive_int))
+    max_cv: float = field(default=0.3, metadata=meta(
+        "an update needs a coefficient of variation below this", parse_positive_number))
+    stable_weeks: int = field(default=2, metadata=meta(
+        "an update needs no SEV0/SEV1 run of the scenario in this many weeks", parse_positive_int))
+    large_change_pct: float = field(default=50.0, metadata=meta(
+        "a change larger than this (percent) also needs --force-large-change", parse_positive_number))
+    default_days: int = field(default=30, metadata=meta(
+        "window of `baseline calculate` and `baseline update` without --days", parse_positive_int))
+    allow_self_approval: bool = field(default=False, metadata=meta(
+        "let an O3 approve a baseline change they proposed (single-operator installs only)"))
+
+
+_FLAG_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+
+def parse_flag_weights(value: Any) -> dict[str, float]:
+    expected = "expected a table of risk flag = weight (lower-case flag names, weights >= 0)"
+    if not isinstance(value, dict):
+        raise ValueError(expected)
+    for name, weight in value.items():
+        if not _FLAG_NAME.match(name) or isinstance(weight, bool) or not isinstance(weight, (int, float)) \
+                or weight < 0:
+            raise ValueError(f"{name!r} = {weight!r}: {expected}")
+    return {name: float(weight) for name, weight in value.items()}
+
+
+def parse_flag_list(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and _FLAG_NAME.match(v) for v in value):
+        raise ValueError("expected a list of lower-case risk flag names, e.g. [\"pii_exposure\"]")
+    return tuple(value)
+
+
+def parse_likelihood(value: Any) -> str:
+    if value not in ("High", "Medium"):
+        raise ValueError("expected \"High\" or \"Medium\"")
+    return value
+
+
+def parse_port(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 65535:
+        raise ValueError("expected a TCP port 1-65535, or 0 to turn the loopback intake off")
+    return value
+
+
+@dataclass(frozen=True)
+class CreditsSettings:
+    """Credit monitoring policy (seed 001). Thresholds are multiples of the scenario's baseline."""
+
+    sev0_multiplier: float = field(default=10.0, metadata=meta(
+        "SEV0: PII/regulatory exposure together with credits >= this x baseline", parse_positive_number))
+    sev1_multiplier: float = field(default=5.0, metadata=meta(
+        "SEV1: credits >= this x baseline", parse_positive_number))
+    sev2_multiplier: float = field(default=2.0, metadata=meta(
+        "SEV2: credits >= this x baseline", parse_positive_number))
+    backfill_sev1_multiplier: float = field(default=8.0, metadata=meta(
+        "SEV1 threshold for backfill runs (relaxed; the runbook's backfill mode)", parse_positive_number))
+    backfill_legit_bonus: float = field(default=2.0, metadata=meta(
+        "legit-load weight given to backfill runs (lowers their misconfig score)", parse_positive_number))
+    exposure_flags: tuple[str, ...] = field(default=("pii_exposure", "regulatory_data"), metadata=meta(
+        "Risk_Flags that mean PII/regulatory exposure (as do pii_data_source / regulatory_data_source)",
+        parse_flag_list))
+    misconfig_weights: dict[str, float] = field(default_factory=lambda: {
+        "retry_loop": 3.0, "unbounded_iterator": 3.0, "sudden_prompt_growth": 2.0,
+        "deployment_correlation": 1.5}, metadata=meta("weights of misconfig signals", parse_flag_weights))
+    legit_weights: dict[str, float] = field(default_factory=lambda: {
+        "batch_job": 2.0, "linear_scaling": 2.0}, metadata=meta(
+        "weights of legit-load signals (subtracted)", parse_flag_weights))
+    likelihood_high: float = field(default=3.0, metadata=meta(
+        "misconfig score at or above which the likelihood is High", parse_positive_number))
+    likelihood_medium: float = field(default=1.0, metadata=meta(
+        "misconfig score at or above which the likelihood is Medium", parse_positive_number))
+    retry_loop_after: int = field(default=3, metadata=meta(
+        "retry_count above this counts as retry_loop even when the flag is absent", parse_positive_int))
+    ack_sev0_minutes: int = field(default=15, metadata=meta(
+        "SEV0 ACK due within (and re-notify every) this many minutes", parse_positive_int))
+    ack_sev1_minutes: int = field(default=60, metadata=meta(
+        "SEV1 ACK due within (and re-notify every) this many minutes", parse_positive_int))
+    sev2_case_after: int = field(default=3, metadata=meta(
+        "open a case when a scenario has this many SEV2 runs within sev2_window_days", parse_positive_int))
+    sev2_window_days: int = field(default=7, metadata=meta(
+        "window for the SEV2 persistence rule", parse_positive_int))
+    sev2_rerun_gate: str = field(default="High", metadata=meta(
+        "SEV2 reruns need O3 approval when misconfig likelihood is at least this", parse_likelihood))
+    inbox_poll_seconds: float = field(default=2.0, metadata=meta(
+        "how often the daemon looks in inbox/runs/", parse_positive_number))
+    intake_port: int = field(default=8787, metadata=meta(
+        "loopback HTTP intake port on 127.0.0.1 (needs CHATOPS_INTAKE_TOKEN); 0 = off", parse_port))
+    group_commit_max: int = field(default=1000, metadata=meta(
+        "most runs recorded in one ledger commit", parse_positive_int))
+
+
+_KEY_NAME = re.compile(r"^[^\s+]+$")
+_VKEY = re.compile(r"^[^\s+]+\+[0-9a-f]{8}\+[A-Za-z0-9+/]{43}[A-Za-z0-9+/=]$")
+
+
+def parse_origin(value: Any) -> str:
+    if not isinstance(value, str) or value and not _KEY_NAME.match(value):
+        raise ValueError("expected a ledger origin such as \"ecomonetize.com/chatops/credit-ledger/7f3a9c\" "
+                         "(no spaces or '+'), or \"\" to use the one in the data directory")
+    return value
+
+
+def parse_vkeys(value: Any) -> tuple[str, ...]:
+    expected = ("expected a list of verifier keys \"<name>+<8 hex>+<base64>\" as printed by "
+                "`chatops ledger init`")
+    if not isinstance(value, list) or not all(isinstance(v, str) and _VKEY.match(v) for v in value):
+        raise ValueError(expected)
+    return tuple(value)
+
+
+def parse_domain(value: Any) -> str:
+    if not isinstance(value, str) or not re.match(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9-]+)+$", value):
+        raise ValueError("expected a lower-case domain name such as \"ecomonetize.com\"")
+    return value
+
+
+@dataclass(frozen=True)
+class LedgerSettings:
+    """The signed ledgers (LEDGER.md): who signs them and which public keys a verifier trusts."""
+
+    company_domain: str = field(default="ecomonetize.com", metadata=meta(
+        "first part of every ledger origin and witness name", parse_domain))
+    credit_origin: str = field(default="", metadata=meta(
+        "pinned origin of runs/CREDIT_MONITORING/ledger.jsonl; empty: read from the data directory "
+        "(verify warns)", parse_origin))
+    operations_origin: str = field(default="", metadata=meta(
+        "pinned origin of operations/ledger.jsonl; empty: read from the data directory (verify warns)",
+        parse_origin))
+    trusted_vkeys: tuple[str, ...] = field(default=(), metadata=meta(
+        "log verifier keys (keep old ones after a rotation: old checkpoints need them)", parse_vkeys))
+    witnesses: tuple[str, ...] = field(default=(), metadata=meta(
+        "O2 witness verifier keys (type 0x04), printed by `chatops ledger witness`", parse_vkeys))
+    key_dir: str = field(default="", metadata=meta(
+        "directory of the ledger signing key (0700); empty: <data_dir>/keys; relative: to data_dir"))
+    passphrase_env: str = field(default="CHATOPS_LEDGER_KEY_PASSPHRASE", metadata=meta(
+        "environment variable whose value, when set, encrypts the key (PKCS#12, 600,000 rounds)"))
+
+
+@dataclass(frozen=True)
+class ScrubSettings:
+    """What the scrub keeps and what it treats as sensitive (seed 000 §4)."""
+
+    approved_emails: tuple[str, ...] = field(default=("info@ecomonetize.com",), metadata=meta(
+        "email addresses the scrub keeps (all others are removed)", parse_email_list))
+    internal_cidrs: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = field(
+        default=tuple(ipaddress.ip_network(n) for n in (
+            "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8", "fd00::/8", "::1/128")),
+        metadata=meta("approved internal ranges: addresses inside are kept, all others removed", parse_cidr_list))
+    sensitive_items: tuple[str, ...] = field(default=(), metadata=meta(
+        "password-manager item names; text naming one is an indirect exposure (grade LOW)", parse_item_list))
+    max_line_bytes: int = field(default=64 * 1024 * 1024, metadata=meta(
+        "a longer line is replaced whole by a marker instead of being scrubbed", parse_positive_int))
+    rules_file: str = field(default="", metadata=meta(
+        "ruleset file replacing the packaged one, absolute or relative to data_dir (empty: the packaged scrub-rules.json)"))
+    engine: str = field(default="auto", metadata=meta(
+        "raw-byte prefilter: auto (Hyperscan when installed), hyperscan, or python", parse_scrub_engine))
+
+
+@dataclass(frozen=True)
 class Settings:
     """The whole configuration. `people` maps a person's name to their Slack id and roles."""
 
@@ -171,3 +359,11 @@ class Settings:
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings, metadata=meta("job times"))
     slack: SlackSettings = field(default_factory=SlackSettings, metadata=meta("Slack"))
     people: dict[str, PersonSettings] = field(default_factory=dict, metadata=meta("people by name"))
+    ledger: LedgerSettings = field(default_factory=LedgerSettings, metadata=meta(
+        "signed ledgers: origins, trusted keys, witnesses, key directory (LEDGER.md)"))
+    credits: CreditsSettings = field(default_factory=CreditsSettings, metadata=meta(
+        "credit monitoring policy (seed 001)"))
+    baselines: BaselineSettings = field(default_factory=BaselineSettings, metadata=meta(
+        "baseline update prerequisites (seed 001)"))
+    scrub: ScrubSettings = field(default_factory=ScrubSettings, metadata=meta(
+        "session scrub: approved emails, internal ranges, sensitive items (seed 000 §4)"))

@@ -10,6 +10,7 @@ import os
 import secrets
 import stat
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 
 class KeyFileError(Exception):
@@ -74,6 +75,10 @@ def load_or_create_secret(path: Path, nbytes: int = 32) -> bytes:
 
 
 # ---- Ed25519 signing keys (the ledger key, witness keys) ----------------------------------------
+# cryptography is imported inside the functions: commands that never sign do not pay for it.
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 PKCS12_KDF_ROUNDS = 600_000
 

@@ -38,7 +38,7 @@ def _daemon(inv: Invocation) -> Reply:
     from chatops.daemon import AlreadyRunning, run_daemon
 
     try:
-        return Reply("", run_daemon(inv.config()))
+        return Reply("", run_daemon(inv.config(), http_port=inv.args.http))
     except AlreadyRunning as exc:
         return Reply(f"chatops: {exc}", 1)
 
@@ -56,5 +56,7 @@ COMMANDS = [
     Command(("jobs",), "recent scheduled job runs and missed runs", Permission.JOBS_READ, _jobs,
             args=(Arg("--limit", "how many runs to show", type=int, default=20),), shell_open=True),
     Command(("daemon",), "run the daemon: scheduler, alerts, Slack connection (local mode without a token)",
-            Permission.CONFIG_READ, _daemon, slack=False, shell_open=True),
+            Permission.CONFIG_READ, _daemon, slack=False, shell_open=True,
+            args=(Arg("--http", "HTTP mode: serve Slack's requests on this port (needs SLACK_SIGNING_SECRET)",
+                      type=int, metavar="PORT"),)),
 ]

@@ -1,0 +1,232 @@
+"""`baseline …`: the runbook's Baseline Update Procedure from the shell and from Slack (`/ops baseline …`).
+
+Thin: parse, call `jobs.credits.baselines` / `baseline_proposals` (which check roles and record to the
+credit ledger), print. A refusal or bad input is one message without a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+from typing import Callable
+
+from chatops.registry import Arg, Command, Invocation, Reply
+from jobs.actors import Permission
+from jobs.approvals import ApprovalRefused
+
+EXIT_REFUSED = 3
+
+
+def positive_days(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"--days {text!r} is not a positive whole number of days (e.g. --days 30)")
+    return value
+
+
+def positive_credits(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(
+            f"--credits {text!r} is not a positive number of credits (e.g. --credits 1250.5)")
+    return value
+
+
+SCENARIO = Arg("--scenario", "scenario id, as in the run records' Scenario_ID", required=True, metavar="ID")
+SCENARIO_OPTIONAL = Arg("--scenario", "only this scenario", metavar="ID")
+DAYS = Arg("--days", "window in days (default: [baselines] default_days, 30)", type=positive_days, metavar="N")
+REASON = Arg("--reason", "rationale: goes into the update note and the ledger (separate points with ';')",
+             required=True, metavar="TEXT")
+FORCE = Arg("--force-large-change", "apply a change over [baselines] large_change_pct (50%) after investigating",
+            flag=True)
+
+
+def _guard(work: Callable[[], Reply]) -> Reply:
+    """Run `work`, turning a domain refusal or bad input into one message and its exit code."""
+    from jobs.credits.baselines import BaselineError
+
+    try:
+        return work()
+    except BaselineError as exc:
+        return Reply(f"chatops: {exc}", exc.exit_code)
+    except ApprovalRefused as exc:
+        return Reply(f"chatops: refused: {exc}", EXIT_REFUSED)
+
+
+def _calculate(inv: Invocation) -> Reply:
+    from jobs.credits.baseline_messages import calculation_text
+    from jobs.credits.baselines import calculate
+
+    def work() -> Reply:
+        calc = calculate(inv.ctx, inv.actor, inv.args.scenario, inv.args.days)
+        return Reply(calculation_text(inv.ctx, calc) + "\nNothing was changed. To apply: an O3 runs "
+                     f"`chatops baseline update --scenario {calc.scenario_id} --approve --reason … --as NAME`, "
+                     f"or propose it for another O3's approval with `chatops baseline propose`.")
+    return _guard(work)
+
+
+def _update(inv: Invocation) -> Reply:
+    from jobs.credits import baseline_proposals, baselines
+    from jobs.credits.baseline_messages import calculation_text
+
+    args = inv.args
+
+    def work() -> Reply:
+        ctx, actor = inv.ctx, inv.actor
+        if not args.approve:
+            calc = baselines.compute(ctx, args.scenario, args.days)
+            failures = baselines.prerequisite_failures(ctx, calc, args.force_large_change)
+            verdict = ("prerequisites met: add --approve to apply" if not failures else
+                       "prerequisites NOT met:\n" + "\n".join(f"  - {f}" for f in failures))
+            return Reply(calculation_text(ctx, calc) + "\n" + verdict + "\nNothing was changed.",
+                         0 if not failures else EXIT_REFUSED)
+        proposal = baseline_proposals.pending(ctx, args.scenario)
+        if proposal is not None and proposal.requested_by != actor.name:
+            applied = baseline_proposals.approve(ctx, actor, proposal.id, extra_reason=args.reason or "")
+        else:
+            applied = baselines.update(ctx, actor, args.scenario, args.reason or "", args.days,
+                                       args.force_large_change)
+        return Reply(_applied_text(inv, applied))
+    return _guard(work)
+
+
+def _approve(inv: Invocation) -> Reply:
+    from jobs.credits import baseline_proposals
+
+    def work() -> Reply:
+        applied = baseline_proposals.approve(inv.ctx, inv.actor, inv.args.request, extra_reason=inv.args.reason or "")
+        return Reply(_applied_text(inv, applied))
+    return _guard(work)
+
+
+def _propose(inv: Invocation) -> Reply:
+    from jobs.credits import baseline_proposals
+    from jobs.credits.baseline_messages import calculation_text
+
+    args = inv.args
+
+    def work() -> Reply:
+        proposal = baseline_proposals.propose(inv.ctx, inv.actor, args.scenario, args.reason, args.days,
+                                              args.force_large_change)
+        return Reply(f"Proposed {proposal.request.id}: {args.scenario} → "
+                     f"{proposal.calculation.median_credits:.2f} credits, posted to "
+                     f"{inv.ctx.settings.slack.channels.ops_review} for another O3's approval\n"
+                     + calculation_text(inv.ctx, proposal.calculation))
+    return _guard(work)
+
+
+def _set(inv: Invocation) -> Reply:
+    from jobs.credits.baselines import closest_scenarios, set_baseline
+    from jobs.credits.baseline_runs import scan_scenario
+
+    args = inv.args
+
+    def work() -> Reply:
+        baseline = set_baseline(inv.ctx, inv.actor, args.scenario, args.credits, args.reason)
+        text = (f"Manual baseline for {baseline.scenario_id}: {baseline.median_credits:.2f} credits (version "
+                f"{baseline.version}, {baseline.approval_id}); flagged manual until a calculated update "
+                f"replaces it. Exported to config/credit-baselines.json.")
+        if not scan_scenario(inv.ctx.data_dir, args.scenario).runs:
+            close = [s for s in closest_scenarios(inv.ctx, args.scenario) if s != args.scenario]
+            text += (f"\nnote: no run of {args.scenario} is recorded yet"
+                     + (f"; did you mean {', '.join(close)}?" if close else "."))
+        return Reply(text)
+    return _guard(work)
+
+
+def _show(inv: Invocation) -> Reply:
+    from jobs.credits.baseline_messages import baseline_line, history_line
+    from jobs.credits.baselines import show
+
+    args = inv.args
+
+    def work() -> Reply:
+        ctx = inv.ctx
+        found, export = show(ctx, inv.actor, args.scenario, args.history)
+        now = ctx.now()
+        if not found:
+            lines = ["no baselines yet: calculate one with `chatops baseline calculate --scenario ID`, "
+                     "or set one with `chatops baseline set --scenario ID --credits N --reason … --as NAME`"]
+        elif args.history:
+            lines = []
+            for scenario_id in dict.fromkeys(b.scenario_id for b in found):
+                lines.append(f"{scenario_id}:")
+                lines += [history_line(ctx, b) for b in found if b.scenario_id == scenario_id]
+        else:
+            lines = [baseline_line(ctx, b, now) for b in found]
+            manual = [b.scenario_id for b in found if b.is_manual]
+            if manual:
+                lines.append(f"{len(manual)} manual baseline{'s' if len(manual) != 1 else ''} "
+                             f"(replace with a calculated update when data allows): {', '.join(manual)}")
+        warning = export.describe()
+        if warning:
+            lines.append("WARNING: " + warning)
+        return Reply("\n".join(lines), 0)
+    return _guard(work)
+
+
+def _export(inv: Invocation) -> Reply:
+    from jobs.actors import check
+    from jobs.credits.baseline_apply import rewrite_export
+
+    def work() -> Reply:
+        check(inv.actor, Permission.BASELINE_CHANGE, "baseline export")
+        status = rewrite_export(inv.ctx, inv.actor)
+        kept = " (the edited file was kept beside it as credit-baselines.json.edited-<time>)" \
+            if status.state == "edited" else ""
+        return Reply(f"config/credit-baselines.json rewritten from the store{kept}")
+    return _guard(work)
+
+
+def _applied_text(inv: Invocation, applied) -> str:
+    b = applied.baseline
+    old = f"{b.previous_credits:.2f}" if b.previous_credits is not None else "none"
+    lines = [f"Baseline for {b.scenario_id} updated: {old} → {b.median_credits:.2f} credits "
+             f"(version {b.version}, approval {b.approval_id}, proposed by {b.proposer}, approved by {b.approver}"
+             f"{', self-approved' if b.self_approved else ''})",
+             f"Note: {applied.note_path.relative_to(inv.ctx.data_dir)}" if applied.note_path else "",
+             "Exported to config/credit-baselines.json; recorded as baseline.updated in the credit ledger."]
+    if applied.hand_edit is not None:
+        lines.append("The export had been edited by hand; the edited copy was kept and the edit recorded:\n"
+                     + applied.hand_edit.describe())
+    return "\n".join(line for line in lines if line)
+
+
+COMMANDS = [
+    Command(("baseline", "calculate"), "median credits of a scenario's healthy runs (changes nothing)",
+            Permission.BASELINE_CALCULATE, _calculate, args=(SCENARIO, DAYS),
+            description="Step 1 of the runbook's Baseline Update Procedure: median credits of the scenario's "
+                        "healthy runs (recorded, not SEV0/SEV1, not quarantined, not backfill) in the window, "
+                        "with the coefficient of variation and the change from the current baseline."),
+    Command(("baseline", "update"), "apply a calculated baseline (prerequisites, note, ledger, export)",
+            Permission.BASELINE_CHANGE, _update,
+            args=(SCENARIO, Arg("--approve", "apply it (without: only check the prerequisites)", flag=True),
+                  Arg("--reason", "rationale for the update note (required with --approve; ';' separates points)",
+                      metavar="TEXT"), DAYS, FORCE),
+            description="Steps 2-4: checks no SEV0/SEV1 in the last 2 weeks, at least 30 days of healthy runs, "
+                        "CV < 0.3, and a change over 50% needs --force-large-change; writes "
+                        "runs/BASELINE_UPDATES/update_<date>.md, the store, the JSON export and the ledger "
+                        "in one step. Approves another person's pending proposal for the scenario if there is "
+                        "one; otherwise it is self-approval, allowed only with [baselines] allow_self_approval."),
+    Command(("baseline", "propose"), "propose a calculated baseline for another O3 to approve (Slack button)",
+            Permission.BASELINE_CALCULATE, _propose, args=(SCENARIO, REASON, DAYS, FORCE)),
+    Command(("baseline", "approve"), "approve a baseline proposal (not your own)", Permission.BASELINE_CHANGE,
+            _approve, args=(Arg("request", "proposal id, e.g. APR-1a2b3c4d5e", required=True),
+                            Arg("--reason", "additional rationale for the note", metavar="TEXT"))),
+    Command(("baseline", "set"), "set a manual baseline when data is insufficient",
+            Permission.BASELINE_CHANGE, _set,
+            args=(SCENARIO, Arg("--credits", "expected credits of one normal run", type=positive_credits,
+                                required=True, metavar="N"), REASON),
+            description="The runbook's manual baseline (\"Baseline not found for scenario\"): flagged manual "
+                        "until a calculated update replaces it."),
+    Command(("baseline", "show"), "current baselines with source, age and sample size",
+            Permission.BASELINE_READ, _show,
+            args=(SCENARIO_OPTIONAL, Arg("--history", "every version, with who and why", flag=True))),
+    Command(("baseline", "export"), "rewrite config/credit-baselines.json from the store (after a hand edit)",
+            Permission.BASELINE_CHANGE, _export),
+]

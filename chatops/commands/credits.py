@@ -1,0 +1,262 @@
+"""Credit monitoring commands (seed 001), for the shell and `/ops`: runs, cases, reruns, quarantine, gate.
+
+Thread replies on an alert reach the same commands: `ACK` → `case ack CASE-<id>`, `APPROVED for rerun -
+<m>` → `rerun approve CASE-<id> --mitigation "<m>"`, `DENIED - <r>` → `rerun deny CASE-<id> --reason "<r>"`.
+Handlers stay thin: parse, call `jobs.credits`, word the answer. Refusals come back as text with exit
+code 3, bad input with 2; the domain has already recorded them in the credit ledger.
+"""
+from __future__ import annotations
+
+import re
+import sys
+from datetime import datetime, timedelta
+
+import orjson
+
+from chatops.registry import Arg, Command, Invocation, Reply
+from jobs.actors import Permission
+from jobs.credits import actions, gates
+from jobs.credits.audit import CreditsRefused
+from jobs.credits.cases import CaseNotFound, all_cases, case_for_run, load
+from jobs.credits.flows import Recorder
+from jobs.credits.intake import read_source, record_bytes
+from jobs.credits.records import Case, ReleaseFinding, RerunDecision, RootCause
+from jobs.credits.schema import RunRecordInvalid
+from store.runs_index import RunsIndex
+
+EXIT_BAD_INPUT = 2
+EXIT_REFUSED = 3
+_DURATION = re.compile(r"^\+?([1-9][0-9]*)([hd])$")
+
+
+def _refusals(handler):
+    """Domain refusals and bad input become a reply with an exit code, never a traceback."""
+    def wrapped(inv: Invocation) -> Reply:
+        try:
+            return handler(inv)
+        except CreditsRefused as exc:
+            return Reply(str(exc), EXIT_REFUSED)
+        except (CaseNotFound, RunRecordInvalid, ValueError) as exc:
+            return Reply(str(exc), EXIT_BAD_INPUT)
+    return wrapped
+
+
+def _runs_record(inv: Invocation) -> Reply:
+    stdin = sys.stdin.buffer.read() if inv.args.file == "-" else None
+    source, data = read_source(inv.args.file, stdin)
+    outcomes = record_bytes(inv.ctx, Recorder(inv.ctx), data, source, inv.actor)
+    if inv.args.json:
+        return Reply(orjson.dumps([o.to_json() for o in outcomes], option=orjson.OPT_INDENT_2).decode())
+    lines = [o.message if o.recorded else f"not recorded: {o.message}" for o in outcomes]
+    for o in outcomes:
+        if o.recorded:
+            lines.append(f"  file: {o.artifact}" + (f"  case: {o.case_id}" if o.case_id else ""))
+    return Reply("\n".join(lines), 0 if all(o.recorded for o in outcomes) else 1)
+
+
+def _describe(case: Case, ctx) -> str:
+    def when(moment):
+        return ctx.local(moment).strftime("%Y-%m-%d %H:%M %Z") if moment else "-"
+    decision = (f"{case.rerun_decision.value} by {case.rerun_decided_by}: {case.rerun_decision_text}"
+                if case.rerun_decision else ("required, not given" if case.rerun_gate else "not required"))
+    lines = [
+        f"{case.case_id}  {case.severity.value}  Status: {case.status.value}",
+        f"  Scenario_ID      {case.scenario_id}",
+        f"  Run_ID           {case.run_id}",
+        f"  Related_Run_IDs  {', '.join(case.related_run_ids)}",
+        f"  Opened           {when(case.opened_at)}",
+        f"  ACK              " + (f"by {case.acked_by} at {when(case.acked_at)}" if case.acked_at else
+                                  (f"due {when(case.ack_due_at)} ({case.reminders_sent} reminders sent)"
+                                   if case.ack_required else "not required")),
+        f"  Root_Cause       {case.root_cause.value if case.root_cause else '-'}"
+        + (f" (proposed: {case.proposed_root_cause.value})" if case.proposed_root_cause else ""),
+        f"  Rerun            {decision}",
+        f"  Quarantined      {', '.join(case.quarantined_run_ids) or '-'}",
+        f"  Escalations      {case.escalations}",
+        f"  Slack_Thread_URL {case.slack_thread_url or '-'}",
+        f"  Resolved_At      {when(case.resolved_at)}",
+    ]
+    if case.notes:
+        lines.append("  Notes:")
+        lines += [f"    {when(n.at)} {n.by}: {n.text}" for n in case.notes]
+    return "\n".join(lines)
+
+
+def _case_show(inv: Invocation) -> Reply:
+    return Reply(_describe(load(inv.ctx.state.snapshot(), inv.args.case), inv.ctx))
+
+
+def _case_list(inv: Invocation) -> Reply:
+    cases = [c for c in all_cases(inv.ctx) if inv.args.all or c.is_open]
+    if not cases:
+        return Reply("no open cases" if not inv.args.all else "no cases")
+    lines = [f"{'case':<9} {'sev':<5} {'status':<14} {'scenario':<24} {'run':<28} ack / rerun"]
+    for c in cases:
+        ack = "ACKed" if c.acked_at else ("awaiting ACK" if c.awaiting_ack else "-")
+        rerun = c.rerun_decision.value if c.rerun_decision else ("gate" if c.rerun_gate else "-")
+        lines.append(f"{c.case_id:<9} {c.severity.value:<5} {c.status.value:<14} {c.scenario_id:<24} "
+                     f"{c.run_id:<28} {ack} / {rerun}")
+    return Reply("\n".join(lines))
+
+
+def _case_ack(inv: Invocation) -> Reply:
+    case = actions.ack(inv.ctx, inv.actor, inv.args.case)
+    return Reply(f"ACK recorded: {inv.actor.name} investigating {case.case_id} (Status: {case.status.value})")
+
+
+def _case_note(inv: Invocation) -> Reply:
+    case = actions.note(inv.ctx, inv.actor, inv.args.case, inv.args.text, inv.args.slack_thread_url or "")
+    return Reply(f"note added to {case.case_id} ({len(case.notes)} notes)")
+
+
+def parse_root_cause(text: str) -> RootCause:
+    wanted = re.sub(r"[\s_-]+", " ", text.strip()).lower()
+    for cause in RootCause:
+        if cause.value.lower() == wanted:
+            return cause
+    raise ValueError(f"root cause {text!r}: expected one of " + ", ".join(f'"{c.value}"' for c in RootCause))
+
+
+def _case_root_cause(inv: Invocation) -> Reply:
+    case = actions.root_cause(inv.ctx, inv.actor, inv.args.case, parse_root_cause(inv.args.cause),
+                              inv.args.note or "")
+    if case.root_cause is not None and case.notes[-1].kind == "root_cause":
+        return Reply(f"{case.case_id}: Root_Cause = {case.root_cause.value} (Status: {case.status.value})")
+    return Reply(f"{case.case_id}: root cause {case.proposed_root_cause.value if case.proposed_root_cause else ''} "
+                 f"proposed; an O3 confirms it with `chatops case root-cause {case.case_id} \"<cause>\"`")
+
+
+def _case_resolve(inv: Invocation) -> Reply:
+    case = actions.resolve(inv.ctx, inv.actor, inv.args.case, inv.args.summary)
+    return Reply(f"{case.case_id} resolved at {inv.ctx.local(case.resolved_at):%Y-%m-%d %H:%M %Z}")
+
+
+def _rerun_approve(inv: Invocation) -> Reply:
+    case = actions.decide_rerun(inv.ctx, inv.actor, inv.args.case, RerunDecision.APPROVED, inv.args.mitigation)
+    return Reply(f"APPROVED for rerun - {case.rerun_decision_text} ({case.case_id}, {case.approval_id})")
+
+
+def _rerun_deny(inv: Invocation) -> Reply:
+    case = actions.decide_rerun(inv.ctx, inv.actor, inv.args.case, RerunDecision.DENIED, inv.args.reason)
+    return Reply(f"DENIED - {case.rerun_decision_text} ({case.case_id}, {case.approval_id})")
+
+
+def _quarantine_release(inv: Invocation) -> Reply:
+    path = actions.release_quarantine(inv.ctx, inv.actor, inv.args.run_id, ReleaseFinding(inv.args.finding),
+                                      inv.args.reason)
+    return Reply(f"released {inv.args.run_id} from quarantine to {path}; downstream dispatch unblocked")
+
+
+def parse_when(text: str, now: datetime, zone) -> datetime:
+    """`6h`, `2d` (from now), or an ISO time; a time without offset is read in the configured zone."""
+    match = _DURATION.match(text.strip())
+    if match:
+        amount, unit = int(match.group(1)), match.group(2)
+        return now + (timedelta(hours=amount) if unit == "h" else timedelta(days=amount))
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"time {text!r}: expected 6h, 2d, or an ISO time such as 2026-11-23T18:00") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=zone)
+
+
+def _backfill_on(inv: Invocation) -> Reply:
+    ctx = inv.ctx
+    now = ctx.now()
+    start = parse_when(inv.args.start, now, ctx.settings.timezone) if inv.args.start else None
+    end = parse_when(inv.args.until, now, ctx.settings.timezone)
+    settings = actions.set_backfill(ctx, inv.actor, inv.args.scenario, True, start, end, inv.args.reason)
+    window = settings.backfill
+    span = (f"from {ctx.local(window.start):%Y-%m-%d %H:%M %Z} until {ctx.local(window.end):%Y-%m-%d %H:%M %Z}"
+            if window else "")
+    return Reply(f"backfill mode on for {inv.args.scenario} {span}: SEV1 at "
+                 f"{ctx.settings.credits.backfill_sev1_multiplier:g}× instead of "
+                 f"{ctx.settings.credits.sev1_multiplier:g}×, legit bonus {ctx.settings.credits.backfill_legit_bonus:g}")
+
+
+def _backfill_off(inv: Invocation) -> Reply:
+    actions.set_backfill(inv.ctx, inv.actor, inv.args.scenario, False, reason=inv.args.reason or "")
+    return Reply(f"backfill mode off for {inv.args.scenario}")
+
+
+def _scenario_set(inv: Invocation) -> Reply:
+    settings = actions.set_scenario(inv.ctx, inv.actor, inv.args.scenario, inv.args.key, inv.args.value)
+    return Reply(f"{settings.scenario_id}: max_items = {settings.max_items} "
+                 f"(config/scenarios/{settings.scenario_id}.json)")
+
+
+def _gate_dispatch(inv: Invocation) -> Reply:
+    decision = gates.dispatch_gate(inv.ctx, inv.args.subject, RunsIndex.open(inv.ctx.data_dir))
+    if inv.args.json:
+        return Reply(orjson.dumps({"subject": decision.subject, "allowed": decision.allowed,
+                                   "reasons": list(decision.reasons)}).decode(), 0 if decision.allowed else 1)
+    return Reply(decision.describe(), 0 if decision.allowed else 1)
+
+
+def _runs_show(inv: Invocation) -> Reply:
+    index = RunsIndex.open(inv.ctx.data_dir)
+    info = index.get(inv.args.run_id)
+    if info is None:
+        return Reply(f"no run {inv.args.run_id} is recorded", 1)
+    path, sha = index.artifact_of(inv.args.run_id) or ("", "")
+    case = case_for_run(inv.ctx.state.snapshot(), inv.args.run_id)
+    return Reply(f"{inv.args.run_id}  {info.severity}  scenario {info.scenario_id}  ledger seq {info.seq}\n"
+                 f"  file   {path}\n  sha256 {sha}" + (f"\n  case   {case.case_id}" if case else ""))
+
+
+_CASE = Arg("case", "case id, e.g. CASE-12", required=True)
+
+COMMANDS = [
+    Command(("runs", "record"), "record agent runs from a JSON file (one object or an array) or - for stdin",
+            Permission.RUN_RECORD, _refusals(_runs_record), slack=False,
+            args=(Arg("file", "path to the run record JSON, or - to read standard input", required=True),
+                  Arg("--json", "print the outcome as JSON", flag=True))),
+    Command(("runs", "show"), "where a recorded run's file is, its hash, severity and case", Permission.RUN_READ,
+            _refusals(_runs_show), args=(Arg("run_id", "the Run_ID", required=True),), shell_open=True),
+    Command(("case", "list"), "open cases (all with --all)", Permission.RUN_READ, _refusals(_case_list),
+            args=(Arg("--all", "include resolved cases", flag=True),), shell_open=True),
+    Command(("case", "show"), "a case with the runbook's fields and its notes", Permission.RUN_READ,
+            _refusals(_case_show), args=(_CASE,), shell_open=True),
+    Command(("case", "ack"), "acknowledge a SEV0/SEV1 alert (stops re-notification)", Permission.CASE_ACK,
+            _refusals(_case_ack), args=(_CASE,)),
+    Command(("case", "note"), "add a case note (assessment, mitigation, evidence); set the Slack thread URL",
+            Permission.CASE_NOTE, _refusals(_case_note),
+            args=(_CASE, Arg("text", "the note", required=True),
+                  Arg("--slack-thread-url", "the alert thread's URL (Slack_Thread_URL)"))),
+    Command(("case", "root-cause"), "set Root_Cause (O3) or propose it (O2): Misconfig, \"Legit Load\", "
+                                    "\"External Dependency\", Unknown", Permission.CASE_NOTE,
+            _refusals(_case_root_cause),
+            args=(_CASE, Arg("cause", "Misconfig | \"Legit Load\" | \"External Dependency\" | Unknown", required=True),
+                  Arg("--note", "why"))),
+    Command(("case", "resolve"), "resolve a case: Status Resolved, Resolved_At set (needs Root_Cause)",
+            Permission.CASE_RESOLVE, _refusals(_case_resolve),
+            args=(_CASE, Arg("--summary", "what was mitigated", required=True))),
+    Command(("rerun", "approve"), "APPROVED for rerun - <mitigation> (O3)", Permission.RERUN_DECIDE,
+            _refusals(_rerun_approve),
+            args=(_CASE, Arg("--mitigation", "what was fixed, e.g. \"max_items limit added\"", required=True))),
+    Command(("rerun", "deny"), "DENIED - <reason> (O3)", Permission.RERUN_DECIDE, _refusals(_rerun_deny),
+            args=(_CASE, Arg("--reason", "why not, e.g. \"root cause not yet identified\"", required=True))),
+    Command(("quarantine", "release"), "move a run's artifacts out of quarantine once the criteria are met (O3)",
+            Permission.QUARANTINE_RELEASE, _refusals(_quarantine_release),
+            args=(Arg("run_id", "the quarantined Run_ID", required=True),
+                  Arg("--finding", "false-positive (no real exposure) or mitigated (e.g. data redacted)",
+                      required=True, choices=[f.value for f in ReleaseFinding]),
+                  Arg("--reason", "evidence and what was done", required=True))),
+    Command(("backfill", "on"), "backfill mode for a scenario until a time (relaxed SEV1, legit bonus) (O3)",
+            Permission.BACKFILL_SET, _refusals(_backfill_on),
+            args=(Arg("scenario", "Scenario_ID", required=True),
+                  Arg("--until", "end: 6h, 2d or an ISO time", required=True),
+                  Arg("--start", "start (default now): an ISO time"),
+                  Arg("--reason", "what is reprocessed and why", required=True))),
+    Command(("backfill", "off"), "end backfill mode for a scenario now (O3)", Permission.BACKFILL_SET,
+            _refusals(_backfill_off),
+            args=(Arg("scenario", "Scenario_ID", required=True), Arg("--reason", "why it ends"))),
+    Command(("scenario", "set"), "change a scenario setting, e.g. max_items 1000 (O3)", Permission.SCENARIO_SET,
+            _refusals(_scenario_set),
+            args=(Arg("scenario", "Scenario_ID", required=True), Arg("key", "max_items", required=True),
+                  Arg("value", "the new value", required=True))),
+    Command(("gate", "dispatch"), "may downstream work of a run, or a (re)run of a scenario, be dispatched?",
+            Permission.RUN_READ, _refusals(_gate_dispatch),
+            args=(Arg("subject", "a Run_ID or a Scenario_ID", required=True),
+                  Arg("--json", "answer as JSON", flag=True)), shell_open=True),
+]

@@ -1,0 +1,222 @@
+"""`chatops ledger …`: verify, prove and verify-proof (read-only, public keys), witness (O2), and the
+O3 administration: init, repair, rotate-key, reseal (LEDGER.md §5.7–§5.10).
+
+Exit codes of verify and verify-proof: 0 OK, 1 integrity failure, 2 usage or configuration error.
+The read-only commands are shell-open: file access is the authority, so an O1 (or CI) can run them
+without `--as`; with `--as` the permission table is applied like everywhere else.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+from chatops.registry import Arg, Command, Invocation, Reply
+from jobs import audit
+from jobs.actors import Permission
+
+EXIT_OK, EXIT_INTEGRITY, EXIT_USAGE = 0, 1, 2
+LEDGER_CHOICES = ("credit", "operations")
+
+
+def _verify(inv: Invocation) -> Reply:
+    from store.ledger.note import NoteError
+    from store.ledger.verify import parse_since
+
+    loaded = inv.config()
+    since = None
+    if inv.args.since:
+        label = inv.args.since
+        try:
+            text = sys.stdin.read() if label == "-" else Path(label).read_text(encoding="utf-8")
+            since = parse_since("pasted checkpoint" if label == "-" else Path(label).name, text)
+        except (OSError, UnicodeDecodeError, NoteError) as exc:
+            return Reply(f"chatops ledger verify: --since {label}: {exc}", EXIT_USAGE)
+    if inv.args.artifacts is not None and inv.args.artifacts <= 0:
+        return Reply("chatops ledger verify: --artifacts DAYS must be a whole number above 0", EXIT_USAGE)
+    try:
+        reports = audit.verify_ledgers(loaded.settings, loaded.data_dir, inv.args.ledger or "all", since=since,
+                                       artifacts_days=inv.args.artifacts, now=datetime.now(timezone.utc))
+    except audit.LedgerConfigError as exc:
+        return Reply(f"chatops ledger verify: {exc}", EXIT_USAGE)
+    code = EXIT_OK if all(r.ok for r in reports) else EXIT_INTEGRITY
+    if inv.args.json:
+        return Reply(json.dumps({"ok": code == EXIT_OK, "ledgers": [r.as_json() for r in reports]}, indent=1),
+                     code)
+    return Reply("\n\n".join(r.text() for r in reports), code)
+
+
+def _prove(inv: Invocation) -> Reply:
+    from store.ledger.merkle import ProofError
+    from store.ledger.note import NoteError
+    from store.ledger.proof import make_proof
+    from store.ledger.scan import scan_ledger
+
+    loaded = inv.config()
+    ledgers = audit.Ledgers(loaded.settings, loaded.data_dir, clock=lambda: datetime.now(timezone.utc))
+    spec = audit.spec_for(inv.args.ledger)
+    files = ledgers.files(spec)
+    try:
+        trust = ledgers.trust(spec)
+    except audit.LedgerConfigError as exc:
+        return Reply(f"chatops ledger prove: {exc}", EXIT_USAGE)
+    if (inv.args.seq is None) == (inv.args.run is None):
+        return Reply("chatops ledger prove: give exactly one of --seq N or --run RUN_ID", EXIT_USAGE)
+    seq, out = inv.args.seq, inv.args.out
+    if inv.args.run is not None:
+        found = [(s, e) for s, e in scan_ledger(files.jsonl, collect_kinds=("run.recorded",)).collected
+                 if e.get("Run_ID") == inv.args.run]
+        if not found:
+            return Reply(f"chatops ledger prove: no run.recorded entry with Run_ID {inv.args.run!r} in "
+                         f"{ledgers.display(spec)}", EXIT_USAGE)
+        seq, entry = found[-1]
+        if out is None and isinstance(entry.get("artifact"), str):
+            out = str(loaded.data_dir / (entry["artifact"] + ".tlog-proof"))
+    out = out or f"{spec.name}-seq{seq}.tlog-proof"
+    try:
+        text = make_proof(files, seq, list(trust.log_keys) + list(trust.witnesses), trust.origin)
+    except (ProofError, NoteError, OSError) as exc:
+        return Reply(f"chatops ledger prove: {exc}", EXIT_INTEGRITY)
+    Path(out).write_text(text, encoding="utf-8")
+    return Reply(f"wrote {out}: entry seq {seq:,} of {ledgers.display(spec)}; check it anywhere with: "
+                 f"chatops ledger verify-proof {out}" + (" --artifact <run file>" if inv.args.run else ""))
+
+
+def _verify_proof(inv: Invocation) -> Reply:
+    from store.ledger.merkle import ProofError
+    from store.ledger.note import NoteError
+    from store.ledger.proof import check_artifact, check_proof
+
+    loaded = inv.config()
+    ledgers = audit.Ledgers(loaded.settings, loaded.data_dir, clock=lambda: datetime.now(timezone.utc))
+    try:
+        trust = ledgers.trust(audit.spec_for(inv.args.ledger))
+        text = Path(inv.args.proof).read_text(encoding="utf-8")
+    except (audit.LedgerConfigError, OSError, UnicodeDecodeError) as exc:
+        return Reply(f"chatops ledger verify-proof: {exc}", EXIT_USAGE)
+    try:
+        checked = check_proof(text, list(trust.log_keys) + list(trust.witnesses), trust.origin)
+        if inv.args.artifact:
+            check_artifact(checked, Path(inv.args.artifact).read_bytes())
+    except (ProofError, NoteError) as exc:
+        return Reply(f"FAILED {inv.args.proof}: {exc}", EXIT_INTEGRITY)
+    except OSError as exc:
+        return Reply(f"chatops ledger verify-proof: {exc}", EXIT_USAGE)
+    entry = checked.entry
+    witnesses = ", ".join(v.name for v, _ in checked.checkpoint.opened.cosignatures) or "none"
+    lines = [f"OK {inv.args.proof}: entry seq {checked.index:,} ({entry.get('kind')}, {entry.get('ts')}) is in "
+             f"{trust.origin} at size {checked.size:,}, signed by {checked.checkpoint.opened.verified[0].short}",
+             f"witnessed by: {witnesses}  (trust from {trust.source})"]
+    if inv.args.artifact:
+        lines.append(f"artifact {inv.args.artifact}: sha256 matches the logged artifact_sha256")
+    return Reply("\n".join(lines))
+
+
+def _witness(inv: Invocation) -> Reply:
+    from store.keys import KeyFileError, create_ed25519_key, load_ed25519_key
+    from store.ledger.note import SIG_COSIGNATURE_V1, NoteError, Signer
+    from store.ledger.witness import WitnessRefused, cosign
+
+    loaded = inv.config()
+    settings = loaded.settings
+    ledgers = audit.Ledgers(settings, loaded.data_dir, clock=lambda: datetime.now(timezone.utc))
+    home = Path(inv.args.dir or os.environ.get("CHATOPS_WITNESS_DIR") or Path.home() / ".config/chatops/witness")
+    key_path = home / "witness.key"
+    name = f"o2.{settings.ledger.company_domain}/{inv.actor.name}"
+    passphrase = os.environ.get("CHATOPS_WITNESS_KEY_PASSPHRASE")
+    lines = []
+    try:
+        if not key_path.exists():
+            create_ed25519_key(key_path, passphrase.encode() if passphrase else None)
+            lines.append(f"created witness key {key_path} (0600)")
+        key = load_ed25519_key(key_path, passphrase.encode() if passphrase else None,
+                               "CHATOPS_WITNESS_KEY_PASSPHRASE")
+    except KeyFileError as exc:
+        return Reply(f"chatops ledger witness: {exc}", EXIT_USAGE)
+    signer = Signer(name, key, SIG_COSIGNATURE_V1)
+    if signer.verifier.vkey not in settings.ledger.witnesses:
+        lines.append(f"your witness vkey (add it to config.toml [ledger] witnesses): {signer.verifier.vkey}")
+    code = EXIT_OK
+    for spec in audit.SPECS:
+        if inv.args.ledger not in (None, spec.name):
+            continue
+        files = ledgers.files(spec)
+        if not files.checkpoint.exists():
+            lines.append(f"{ledgers.display(spec)}: no checkpoint yet, nothing to cosign")
+            continue
+        try:
+            trust = ledgers.trust(spec)
+            done = cosign(files, trust.origin, list(trust.log_keys), signer, home / "state.json",
+                          datetime.now(timezone.utc))
+        except WitnessRefused as exc:
+            lines.append(f"REFUSED {ledgers.display(spec)}: {exc}")
+            code = EXIT_INTEGRITY
+            continue
+        except (audit.LedgerConfigError, NoteError) as exc:
+            lines.append(f"REFUSED {ledgers.display(spec)}: {exc}")
+            code = EXIT_INTEGRITY
+            continue
+        grew = f"consistent with size {done.previous_size:,}" if done.previous_size else "first cosignature"
+        lines.append(f"{ledgers.display(spec)}: cosigned size {done.size:,} as {name} ({grew}); "
+                     f"stored in {done.path.relative_to(loaded.data_dir)}")
+    return Reply("\n".join(lines), code)
+
+
+def _admin(flow):
+    def handler(inv: Invocation) -> Reply:
+        from store.keys import KeyFileError
+        from store.ledger.ledger import LedgerDamaged, LedgerWriteError
+        from store.ledger.note import NoteError
+
+        try:
+            return Reply("\n".join(flow(inv)))
+        except (LedgerDamaged, NoteError) as exc:
+            return Reply(f"chatops {inv.command.name}: {exc}", EXIT_INTEGRITY)
+        except (KeyFileError, LedgerWriteError, audit.LedgerConfigError, ValueError) as exc:
+            return Reply(f"chatops {inv.command.name}: {exc}", EXIT_USAGE)
+    return handler
+
+
+_LEDGER_ARG = Arg("--ledger", "which ledger (default: both)", choices=LEDGER_CHOICES)
+
+COMMANDS = [
+    Command(("ledger", "verify"), "check the signed ledgers: signatures, roots, append-only, artifacts",
+            Permission.LEDGER_VERIFY, _verify, shell_open=True, args=(
+                _LEDGER_ARG,
+                Arg("--since", "an earlier checkpoint (file, or - for stdin) that must be a prefix", metavar="FILE"),
+                Arg("--artifacts", "also check run files of the last DAYS days against sidecars and ledger",
+                    type=int, metavar="DAYS"),
+                Arg("--json", "machine-readable output", flag=True)),
+            description="Read-only, public keys only. Exit 0 OK, 1 integrity failure, 2 usage/config error."),
+    Command(("ledger", "prove"), "write a self-contained proof (C2SP tlog-proof) for one entry",
+            Permission.LEDGER_VERIFY, _prove, shell_open=True, slack=False, args=(
+                Arg("--ledger", "which ledger", choices=LEDGER_CHOICES, default="credit"),
+                Arg("--seq", "the entry's seq", type=int),
+                Arg("--run", "the run.recorded entry of this Run_ID (proof written beside the run file)",
+                    metavar="RUN_ID"),
+                Arg("--out", "where to write the proof", metavar="FILE"))),
+    Command(("ledger", "verify-proof"), "check a tlog-proof with the pinned public keys alone",
+            Permission.LEDGER_VERIFY, _verify_proof, shell_open=True, slack=False, args=(
+                Arg("proof", "the .tlog-proof file", required=True),
+                Arg("--ledger", "whose keys to trust", choices=LEDGER_CHOICES, default="credit"),
+                Arg("--artifact", "the run file; its sha256 must be the logged one", metavar="FILE"))),
+    Command(("ledger", "witness"), "cosign the current checkpoints after checking they extend the last ones",
+            Permission.LEDGER_WITNESS, _witness, slack=False, args=(
+                _LEDGER_ARG,
+                Arg("--dir", "your witness key and state directory (default $CHATOPS_WITNESS_DIR or "
+                             "~/.config/chatops/witness)", metavar="DIR"))),
+    Command(("ledger", "init"), "create the signing key and both ledgers; print the lines to pin in config.toml",
+            Permission.LEDGER_ADMIN, _admin(lambda inv: audit.init_ledgers(inv.ctx, inv.actor)), slack=False),
+    Command(("ledger", "repair"), "start-up recovery now: repair a torn tail, sign unsigned entries",
+            Permission.LEDGER_ADMIN, _admin(lambda inv: audit.repair_ledgers(inv.ctx, inv.actor)), slack=False),
+    Command(("ledger", "rotate-key"), "new signing key; the rotation checkpoint is signed by both keys",
+            Permission.LEDGER_ADMIN, _admin(lambda inv: audit.rotate_key(inv.ctx, inv.actor, inv.args.reason)),
+            slack=False, args=(Arg("--reason", "why the key is rotated", required=True),)),
+    Command(("ledger", "reseal"), "after damage: archive the ledger read-only and start a new one",
+            Permission.LEDGER_ADMIN,
+            _admin(lambda inv: audit.reseal(inv.ctx, inv.actor, inv.args.ledger, inv.args.reason)), slack=False,
+            args=(Arg("--ledger", "which ledger", choices=LEDGER_CHOICES, required=True),
+                  Arg("--reason", "what was found and who decided to continue", required=True))),
+]

@@ -1,0 +1,115 @@
+"""`chatops scrub …`: check files for credentials and PII, scrub them, list the rules, learn secrets.
+
+`check` and `rules` read only and are shell-open (the file permissions are the authority); writing
+clean copies or scrubbing in place needs `scrub.write`, and `learn` needs `scrub.learn` (checked again
+in the domain, jobs/export/scrub/flows.py). Exit codes of `check` and `scrub` follow the grade:
+0 HIGH, 1 MEDIUM, 4 LOW, 5 FAIL (2 and 3 stay the CLI's usage and refusal codes).
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from chatops.registry import Arg, Command, Invocation, Reply, UsageError
+from jobs.actors import Permission
+
+EXIT_BY_GRADE = {"HIGH": 0, "MEDIUM": 1, "LOW": 4, "FAIL": 5}
+PROGRESS_MIN_BYTES = 20_000_000
+PROGRESS_MIN_FILES = 50
+
+
+def _progress_bar(inv: Invocation):
+    """Report every ~2% of a long run through the interface's progress line."""
+    state = {"last": -1}
+
+    def report(p) -> None:
+        if p.stage != "done" or (p.bytes_total < PROGRESS_MIN_BYTES and p.files_total < PROGRESS_MIN_FILES):
+            return
+        fraction = p.bytes_done / p.bytes_total if p.bytes_total else p.files_done / max(p.files_total, 1)
+        step = int(fraction * 50)
+        if step == state["last"] and p.files_done != p.files_total:
+            return
+        state["last"] = step
+        bar = "#" * step + "." * (50 - step)
+        inv.progress(f"scrub [{bar}] {p.files_done}/{p.files_total} files "
+                     f"{p.bytes_done / 1e6:.1f}/{p.bytes_total / 1e6:.1f} MB")
+    return report
+
+
+def _check(inv: Invocation) -> Reply:
+    from jobs.export.scrub import build_engine, check_paths, render_report
+
+    engine = build_engine(inv.ctx, inv.args.engine)
+    report = check_paths([Path(p) for p in inv.args.paths], engine, progress=_progress_bar(inv))
+    return Reply(render_report(report), EXIT_BY_GRADE[report.grade.value])
+
+
+def _scrub(inv: Invocation) -> Reply:
+    from jobs.export.scrub import render_report, run_scrub
+
+    if bool(inv.args.out) == bool(inv.args.in_place):
+        raise UsageError("chatops scrub PATH… needs exactly one of --out DIR (clean copies) or --in-place")
+    report = run_scrub(inv.ctx, inv.actor, [Path(p) for p in inv.args.paths],
+                       out_dir=Path(inv.args.out) if inv.args.out else None, in_place=inv.args.in_place,
+                       progress=_progress_bar(inv), prefilter=inv.args.engine)
+    return Reply(render_report(report), EXIT_BY_GRADE[report.grade.value])
+
+
+def _rules(inv: Invocation) -> Reply:
+    from jobs.export.scrub import build_engine
+
+    engine = build_engine(inv.ctx)
+    ruleset = engine.ruleset
+    lines = [f"scrub rules version {ruleset.version} ({ruleset.source}), {len(ruleset.rules)} rules, "
+             f"prefilter {engine.name}:"]
+    width = max(len(r.id) for r in ruleset.rules) + 2
+    for rule in ruleset.rules:
+        trigger = ", ".join(rule.keywords) if rule.keywords else "regex"
+        lines.append(f"  {rule.id.ljust(width)}{rule.kind.value:<9}{rule.description}  [{trigger}]")
+    learned = sum(len(d) for d in engine.policy.learned.by_length.values())
+    lines.append(f"  {'known-secret'.ljust(width)}{'secret':<9}learned fingerprints: {learned} "
+                 "(add with `chatops scrub learn`)")
+    items = len(engine.policy.sensitive_items)
+    lines.append(f"  {'sensitive-item-name'.ljust(width)}{'indirect':<9}names of the {items} item(s) in "
+                 "config [scrub] sensitive_items")
+    return Reply("\n".join(lines))
+
+
+def _learn(inv: Invocation) -> Reply:
+    from jobs.export.scrub import LearnError, learn
+
+    values = [line.rstrip("\r\n") for line in sys.stdin if line.strip()]
+    try:
+        new, known = learn(inv.ctx, inv.actor, values, inv.args.item)
+    except LearnError as exc:
+        return Reply(f"chatops: {exc}", 2)
+    return Reply(f"learned {new} new fingerprint(s) for item {inv.args.item!r} ({known} already known); "
+                 "only keyed fingerprints are stored, never the values")
+
+
+ENGINE = Arg("--engine", "raw-byte prefilter (default from config [scrub] engine)",
+             choices=("auto", "hyperscan", "python"))
+
+COMMANDS = [
+    Command(("scrub", "check"), "report credentials and PII in files (no change); exit code by grade",
+            Permission.SCRUB_CHECK, _check, slack=False, shell_open=True,
+            args=(Arg("paths", "files or directories (*.jsonl, *.md, *.txt, … inside)", nargs="+",
+                      metavar="PATH"), ENGINE),
+            description="Scan transcripts and text for credentials and PII and grade them (HIGH, MEDIUM, "
+                        "LOW, FAIL) without changing anything. Exit code: 0 HIGH, 1 MEDIUM, 4 LOW, 5 FAIL."),
+    Command(("scrub",), "scrub files: clean copies (--out DIR) or in place (--in-place), then verify",
+            Permission.SCRUB_WRITE, _scrub, slack=False,
+            args=(Arg("paths", "files or directories", nargs="+", metavar="PATH"),
+                  Arg("--out", "write clean copies under this directory", metavar="DIR"),
+                  Arg("--in-place", "rewrite each file atomically (a file that changes meanwhile is re-read)",
+                      flag=True), ENGINE),
+            description="Remove credentials and PII, writing [REDACTED:<rule>:<hex>] in their place, then "
+                        "re-scan the output and grade it. Exit code: 0 HIGH, 1 MEDIUM, 4 LOW, 5 FAIL."),
+    Command(("scrub", "rules"), "list the scrub rules and the ruleset version", Permission.SCRUB_CHECK,
+            _rules, shell_open=True),
+    Command(("scrub", "learn"), "learn known secret values from stdin (stores keyed fingerprints only)",
+            Permission.SCRUB_LEARN, _learn, slack=False,
+            args=(Arg("--item", "the password-manager item the values come from", required=True),),
+            description="Read secret values, one per line, on standard input (e.g. piped from `op read`) and "
+                        "store only their keyed fingerprints; later scrubs remove those exact values."),
+]

@@ -1,0 +1,167 @@
+"""The daemon's credit-monitoring work: the inbox watcher, the ACK timer and the loopback HTTP intake.
+
+* every `[credits] inbox_poll_seconds` the inbox `inbox/runs/*.json` is scanned (jobs.credits.intake);
+* every minute `check_ack_deadlines` re-notifies overdue SEV0 / SEV1 cases;
+* when `CHATOPS_INTAKE_TOKEN` is set and `[credits] intake_port` is not 0, an aiohttp server on
+  127.0.0.1 only (never another interface: orchestrators on this machine, nobody else) answers
+  `POST /runs` (one run record, or an array of them) and `GET /gate/<Run_ID or Scenario_ID>`, each
+  with `Authorization: Bearer <token>` compared in constant time.
+
+One `Recorder` (and its runs index) serves all three, behind one lock, so the inbox, HTTP and the
+timer never interleave a batch. Recording runs on a worker thread, not the event loop: it fsyncs.
+"""
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import orjson
+from aiohttp import web
+
+from jobs.context import Context
+from jobs.credits import gates
+from jobs.credits.flows import Recorder
+from jobs.credits.intake import reject, record_bytes, scan_inbox
+from jobs.credits.schema import MAX_RECORD_BYTES, RunRecordInvalid
+from jobs.credits.timers import check_ack_deadlines
+
+log = logging.getLogger("chatops.credits")
+
+TOKEN_ENV = "CHATOPS_INTAKE_TOKEN"
+LOOPBACK = "127.0.0.1"
+MAX_BODY = MAX_RECORD_BYTES * 1000
+
+
+@dataclass
+class CreditsService:
+    ctx: Context
+    recorder: Recorder = field(init=False)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    _stop_http: Callable[[], None] | None = None
+
+    def __post_init__(self) -> None:
+        self.recorder = Recorder(self.ctx)
+
+    def scan_inbox(self) -> None:
+        with self.lock:
+            result = scan_inbox(self.ctx, self.recorder)
+        if result.recorded or result.rejected:
+            log.info("inbox: %d runs recorded, %d rejected (kept in inbox/rejected/)", len(result.recorded),
+                     len(result.rejected))
+
+    def check_ack(self) -> None:
+        check_ack_deadlines(self.ctx, self.ctx.now())
+
+    def record(self, body: bytes) -> list[dict[str, Any]]:
+        with self.lock:
+            return [o.to_json() for o in record_bytes(self.ctx, self.recorder, body, "POST /runs")]
+
+    def gate(self, subject: str) -> dict[str, Any]:
+        with self.lock:
+            self.recorder.index.refresh()
+            decision = gates.dispatch_gate(self.ctx, subject, self.recorder.index)
+        return {"subject": decision.subject, "allowed": decision.allowed, "reasons": list(decision.reasons)}
+
+    def start(self, scheduler, token: str | None) -> None:
+        policy = self.ctx.settings.credits
+        scheduler.add_job(self.scan_inbox, "interval", seconds=policy.inbox_poll_seconds, id="credits-inbox",
+                          name="credits-inbox", coalesce=True, max_instances=1)
+        scheduler.add_job(self.check_ack, "interval", minutes=1, id="credits-ack", name="credits-ack",
+                          coalesce=True, max_instances=1)
+        if token and policy.intake_port:
+            try:
+                self._stop_http = serve_in_thread(self, token, policy.intake_port)
+            except OSError as exc:
+                log.error("%s", exc)
+                return
+            log.info("credit intake listening on http://%s:%d (POST /runs, GET /gate/<id>)", LOOPBACK,
+                     policy.intake_port)
+        elif policy.intake_port:
+            log.info("credit intake over HTTP is off: set %s to turn it on (inbox %s still works)", TOKEN_ENV,
+                     self.ctx.data_dir / "inbox" / "runs")
+
+    def stop(self) -> None:
+        if self._stop_http is not None:
+            self._stop_http()
+
+
+def build_app(service: CreditsService, token: str, executor: ThreadPoolExecutor) -> web.Application:
+    expected = f"Bearer {token}".encode()
+
+    @web.middleware
+    async def authorised(request: web.Request, handler):
+        given = request.headers.get("Authorization", "").encode()
+        if not hmac.compare_digest(given, expected):
+            return web.json_response({"error": f"missing or wrong bearer token (the value of {TOKEN_ENV})"},
+                                     status=401)
+        return await handler(request)
+
+    async def post_runs(request: web.Request) -> web.Response:
+        body = await request.read()
+        loop = asyncio.get_running_loop()
+        try:
+            outcomes = await loop.run_in_executor(executor, service.record, body)
+        except RunRecordInvalid as exc:
+            now = service.ctx.now()
+            kept = await loop.run_in_executor(executor, reject, service.ctx,
+                                              f"http-{now.strftime('%Y%m%dT%H%M%S%fZ')}.json", body, str(exc), now)
+            return web.json_response({"error": "run record rejected", "errors": exc.errors,
+                                      "kept": str(kept.relative_to(service.ctx.data_dir))}, status=422)
+        status = 200 if all(o["recorded"] for o in outcomes) else 409
+        return web.Response(body=orjson.dumps({"outcomes": outcomes}), status=status, content_type="application/json")
+
+    async def get_gate(request: web.Request) -> web.Response:
+        answer = await asyncio.get_running_loop().run_in_executor(executor, service.gate, request.match_info["subject"])
+        return web.Response(body=orjson.dumps(answer), status=200 if answer["allowed"] else 423,
+                            content_type="application/json")
+
+    app = web.Application(middlewares=[authorised], client_max_size=MAX_BODY)
+    app.add_routes([web.post("/runs", post_runs), web.get("/gate/{subject}", get_gate)])
+    return app
+
+
+def serve_in_thread(service: CreditsService, token: str, port: int) -> Callable[[], None]:
+    """Start the intake on 127.0.0.1:`port` in its own thread and loop; returns the function that stops it."""
+    loop = asyncio.new_event_loop()
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="credits-intake")
+    ready = threading.Event()
+    failure: list[BaseException] = []
+    holder: dict[str, web.AppRunner] = {}
+
+    async def start() -> None:
+        runner = web.AppRunner(build_app(service, token, executor), access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, LOOPBACK, port).start()
+        holder["runner"] = runner
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(start())
+        except BaseException as exc:  # reported to the starting thread, which raises it
+            failure.append(exc)
+            ready.set()
+            return
+        ready.set()
+        loop.run_forever()
+        loop.run_until_complete(holder["runner"].cleanup())
+        loop.close()
+
+    thread = threading.Thread(target=run, name="credits-http", daemon=True)
+    thread.start()
+    ready.wait(10)
+    if failure:
+        raise OSError(f"credit intake cannot listen on {LOOPBACK}:{port}: {failure[0]}; set [credits] "
+                      f"intake_port to a free port, or 0 to turn the HTTP intake off")
+
+    def stop() -> None:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        executor.shutdown(wait=False)
+
+    return stop

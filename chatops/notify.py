@@ -1,0 +1,213 @@
+"""Delivery of the outbox to Slack: in order, at least once, nothing lost across outages and restarts.
+
+The queueing side (`jobs.outbox.OutboxNotifier`, the `Notifier` every context has) writes each
+message to `outbox.jsonl` and fsyncs it before `send` returns. `SlackDelivery` is the one worker
+thread of the daemon that reads pending messages in file order and delivers them:
+
+* a new subject in a channel starts a message (its thread parent, remembered in the store);
+  later notices about it reply in its thread, and `update_original` also edits the parent
+  (`chat.update`); `@name` destinations are DMs opened with `conversations.open`; `fields["files"]`
+  are uploaded into the thread (files.getUploadURLExternal → upload → files.completeUploadExternal);
+* `429` waits exactly the `Retry-After` Slack asks for; outages, 5xx and auth trouble are retried
+  with exponential backoff (1 s doubling to `MAX_BACKOFF`); the head of the queue is retried until it
+  goes, so later messages never overtake it;
+* a message Slack refuses for good (e.g. `channel_not_found`) is marked `undeliverable` with the
+  error, stays in the outbox for `chatops outbox`, and the queue moves on;
+* after delivery the message is marked `sent`. A crash between the two re-sends it on restart:
+  at least once, never zero.
+
+Other processes (`chatops … --as`) append to the same file; the worker notices within `POLL`
+seconds, or at once when its own process queued (`wake`).
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from chatops.render.blocks import notice_blocks, thread_text
+from jobs.actors import UnknownPerson
+from jobs.context import Context
+from jobs.notices import Notice
+from jobs.outbox import OutboxNotifier
+from store import slack_threads
+from store.outbox import FinalOp, Outbox, OutboxMessage, fold
+from store.slack_threads import Thread
+
+log = logging.getLogger("chatops.notify")
+
+POLL = 1.0
+MAX_BACKOFF = 60.0
+RETRYABLE_ERRORS = frozenset({"ratelimited", "internal_error", "fatal_error", "service_unavailable",
+                              "request_timeout", "invalid_auth", "not_authed", "account_inactive",
+                              "token_revoked", "team_added_to_org"})
+
+
+class Undeliverable(Exception):
+    """Slack refused the message for good; the text is Slack's error code or ours."""
+
+
+class Retry(Exception):
+    """Delivery failed for now; `after` seconds is what Slack asked for (429) or None for backoff."""
+
+    def __init__(self, reason: str, after: float | None = None) -> None:
+        super().__init__(reason)
+        self.after = after
+
+
+def web_client(ctx: Context, token: str) -> WebClient:
+    """Every Web API client is pointed at `slack.api_url`; retries are the worker's, not the SDK's."""
+    return WebClient(token=token, base_url=ctx.settings.slack.api_url, timeout=10, retry_handlers=[])
+
+
+@dataclass
+class SlackDelivery:
+    ctx: Context
+    client: WebClient
+    wait: Callable[[float], bool] | None = None       # returns True when stopping; tests record waits
+    stop_event: threading.Event = field(default_factory=threading.Event)
+    wake: threading.Event = field(default_factory=threading.Event)
+    _messages: dict[str, OutboxMessage] = field(default_factory=dict)
+    _offset: int = 0
+    _dm_channels: dict[str, str] = field(default_factory=dict)
+    _thread: threading.Thread | None = None
+
+    @property
+    def outbox(self) -> Outbox:
+        return Outbox(self.ctx.data_dir)
+
+    def notifier(self) -> OutboxNotifier:
+        """The notifier for this process's context: queues as pending and wakes this worker."""
+        return OutboxNotifier(self.ctx, local=False, on_queued=self.wake.set)
+
+    def start(self) -> "SlackDelivery":
+        self._thread = threading.Thread(target=self.run, name="slack-delivery", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self.stop_event.set()
+        self.wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def pending(self) -> list[OutboxMessage]:
+        lines, self._offset = self.outbox.read(self._offset)
+        fold(lines, self._messages)
+        for key in [k for k, m in self._messages.items() if not m.pending]:
+            del self._messages[key]
+        return list(self._messages.values())
+
+    def run(self) -> None:
+        while not self.stop_event.is_set():
+            self.deliver_pending()
+            self.wake.wait(POLL)
+            self.wake.clear()
+
+    def deliver_pending(self) -> int:
+        """Deliver everything pending now, in order; returns how many were settled."""
+        settled = 0
+        for message in self.pending():
+            if not self._deliver_with_retry(message):
+                break
+            settled += 1
+        return settled
+
+    def _deliver_with_retry(self, message: OutboxMessage) -> bool:
+        failures = 0
+        while not self.stop_event.is_set():
+            try:
+                detail = self.deliver(message)
+                self._finish(message, FinalOp.SENT, detail)
+                return True
+            except Retry as exc:
+                failures += 1
+                delay = exc.after if exc.after is not None else min(MAX_BACKOFF, 2.0 ** (failures - 1))
+                log.warning("delivery of %s to %s failed (%s); retrying in %.0f s", message.id,
+                            message.item["to"], exc, delay)
+                if self._wait(delay):
+                    return False
+            except Undeliverable as exc:
+                log.error("Slack refused message %s to %s for good: %s; kept in outbox as undeliverable",
+                          message.id, message.item["to"], exc)
+                self._finish(message, FinalOp.UNDELIVERABLE, {"error": str(exc)})
+                return True
+        return False
+
+    def _wait(self, seconds: float) -> bool:
+        if self.wait is not None:
+            return self.wait(seconds)
+        return self.stop_event.wait(seconds)
+
+    def _finish(self, message: OutboxMessage, op: FinalOp, detail: dict[str, Any]) -> None:
+        self.outbox.finish(message.id, op, self.ctx.now().isoformat(), detail)
+        self._messages.pop(message.id, None)
+
+    # ---- one message ---------------------------------------------------------------------------
+
+    def deliver(self, message: OutboxMessage) -> dict[str, Any]:
+        notice = _notice(message.item["notice"])
+        to = message.item["to"]
+        try:
+            return self._post(notice, to)
+        except SlackApiError as exc:
+            response = exc.response
+            error = response.get("error", "") if response is not None else ""
+            if response is not None and response.status_code == 429:
+                raise Retry("rate limited", float(response.headers.get("Retry-After", "1"))) from None
+            if response is not None and (response.status_code >= 500 or error in RETRYABLE_ERRORS):
+                raise Retry(error or f"HTTP {response.status_code}") from None
+            raise Undeliverable(error or str(exc).splitlines()[0]) from None
+        except (OSError, TimeoutError, ValueError) as exc:   # URLError is an OSError; outages land here
+            raise Retry(f"{type(exc).__name__}: {exc}") from None
+
+    def _post(self, notice: Notice, to: str) -> dict[str, Any]:
+        store = self.ctx.state
+        thread = slack_threads.by_subject(store, to, notice.subject)
+        if thread is None:
+            answer = self.client.chat_postMessage(channel=self._channel(to), text=notice.text,
+                                                  blocks=notice_blocks(notice), unfurl_links=False)
+            thread = slack_threads.remember(store, Thread(
+                subject=notice.subject, channel=to, channel_id=answer["channel"], ts=answer["ts"],
+                case=str(notice.fields.get("case", ""))))
+            self._upload(notice, thread)
+            return {"channel": answer["channel"], "ts": answer["ts"]}
+        if notice.update_original:
+            self.client.chat_update(channel=thread.channel_id, ts=thread.ts, text=notice.text,
+                                    blocks=notice_blocks(notice))
+        answer = self.client.chat_postMessage(channel=thread.channel_id, thread_ts=thread.ts,
+                                              text=thread_text(notice), unfurl_links=False)
+        self._upload(notice, thread)
+        return {"channel": answer["channel"], "ts": answer["ts"], "thread_ts": thread.ts}
+
+    def _channel(self, to: str) -> str:
+        if not to.startswith("@"):
+            return to
+        name = to[1:]
+        if name not in self._dm_channels:
+            try:
+                person = self.ctx.people.by_name(name)
+            except UnknownPerson as exc:
+                raise Undeliverable(str(exc)) from None
+            if not person.slack_id:
+                raise Undeliverable(f"{name} has no slack_id in config.toml [people.{name}]; add it to DM them")
+            self._dm_channels[name] = self.client.conversations_open(users=person.slack_id)["channel"]["id"]
+        return self._dm_channels[name]
+
+    def _upload(self, notice: Notice, thread: Thread) -> None:
+        for item in notice.fields.get("files") or []:
+            path = Path(item["path"])
+            if not path.is_file():
+                log.error("file %s for %s is gone; posting without it", path, notice.subject)
+                continue
+            self.client.files_upload_v2(channel=thread.channel_id, thread_ts=thread.ts, file=str(path),
+                                        filename=path.name, title=item.get("title", path.name))
+
+
+def _notice(body: dict[str, Any]) -> Notice:
+    return Notice(**{**body, "dm_to": tuple(body.get("dm_to", ()))})

@@ -1,0 +1,134 @@
+"""Runs the Slack connection and the outbox delivery beside the daemon's scheduler.
+
+The Bolt app is asyncio; the daemon is threads. So the app gets its own event loop in one thread
+(Socket Mode client or aiohttp site), the outbox worker is another thread with a plain WebClient,
+and both stop on `stop()`. The context's notifier is swapped for one that wakes the worker, so a
+flow's `ctx.notifier.send()` is delivered at once rather than at the next poll.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Mapping
+
+from aiohttp import web
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+from chatops.config import LoadedConfig
+from chatops.notify import SlackDelivery, web_client
+from chatops.registry import Registry
+from chatops.slack.app import build_app
+from chatops.slack.interface import SlackInterface
+from chatops.slack.mode import Mode
+from jobs.context import Context
+
+log = logging.getLogger("chatops.slack")
+START_TIMEOUT = 30.0
+
+
+@dataclass
+class SlackConnection:
+    """The app's event loop thread: Socket Mode or HTTP; `port` is the bound port in HTTP mode."""
+
+    iface: SlackInterface
+    mode: Mode
+    environ: Mapping[str, str]
+    http_port: int | None = None
+    http_host: str = "127.0.0.1"
+    port: int | None = None
+    _ready: threading.Event = field(default_factory=threading.Event)
+    _error: BaseException | None = None
+    _loop: asyncio.AbstractEventLoop | None = None
+    _stop: asyncio.Event | None = None
+    _thread: threading.Thread | None = None
+
+    def start(self) -> "SlackConnection":
+        self._thread = threading.Thread(target=self._run, name=f"slack-{self.mode}", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(START_TIMEOUT):
+            raise RuntimeError(f"the Slack {self.mode} connection did not come up within {START_TIMEOUT:.0f} s")
+        if self._error is not None:
+            raise self._error
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        self._loop = loop
+        try:
+            loop.run_until_complete(self._main())
+        except BaseException as exc:   # reported to start(); the daemon prints it
+            self._error = exc
+            self._ready.set()
+        finally:
+            pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+            for task in pending:   # listeners still answering when stopped: end them before the loop
+                task.cancel()
+            if pending:
+                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            loop.close()
+
+    async def _main(self) -> None:
+        self._stop = asyncio.Event()
+        token = self.environ["SLACK_BOT_TOKEN"]
+        if self.mode == Mode.SOCKET:
+            app = build_app(self.iface, token, signing_secret=None)
+            handler = AsyncSocketModeHandler(app, self.environ["SLACK_APP_TOKEN"])
+            await handler.connect_async()
+            self._ready.set()
+            await self._stop.wait()
+            await handler.close_async()
+            return
+        app = build_app(self.iface, token, signing_secret=self.environ["SLACK_SIGNING_SECRET"])
+        runner = web.AppRunner(app.web_app(path="/slack/events"), access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, self.http_host, self.http_port or 0)
+        await site.start()
+        self.port = runner.addresses[0][1]
+        self._ready.set()
+        await self._stop.wait()
+        await runner.cleanup()
+
+
+@dataclass
+class SlackRuntime:
+    connection: SlackConnection
+    delivery: SlackDelivery
+
+    def stop(self) -> None:
+        self.connection.stop()
+        self.delivery.stop()
+
+
+def start_slack(iface: SlackInterface, mode: Mode, environ: Mapping[str, str], http_port: int | None = None,
+                http_host: str = "127.0.0.1") -> SlackRuntime:
+    """Start delivery first (so nothing queued while connecting waits), then the connection."""
+    delivery = SlackDelivery(iface.ctx, web_client(iface.ctx, environ["SLACK_BOT_TOKEN"]))
+    iface.ctx.notifier = delivery.notifier()
+    delivery.start()
+    try:
+        connection = SlackConnection(iface, mode, environ, http_port, http_host).start()
+    except BaseException:
+        delivery.stop()
+        raise
+    return SlackRuntime(connection, delivery)
+
+
+def start_daemon_slack(ctx: Context, loaded: LoadedConfig, mode: Mode, environ: Mapping[str, str],
+                       http_port: int | None) -> SlackRuntime:
+    """The daemon's Slack side: every registered command, this daemon's context and config."""
+    iface = SlackInterface(ctx=ctx, registry=Registry.load(), config=lambda: loaded)
+    return start_slack(iface, mode, environ, http_port, host_for(environ))
+
+
+def host_for(environ: Mapping[str, str]) -> str:
+    """HTTP mode binds 127.0.0.1 (a TLS proxy in front); CHATOPS_HTTP_HOST=0.0.0.0 to listen on all."""
+    return environ.get("CHATOPS_HTTP_HOST", "127.0.0.1")

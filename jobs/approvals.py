@@ -1,0 +1,288 @@
+"""Approvals done right: bound by hash to what they approve, never self-approved, first decision wins.
+
+Use it in four calls:
+
+    req = approvals.request(ctx, kind="rerun", subject="CASE-12", what={"case": "CASE-12", "run": "run_1"},
+                            requester=actor, permission=Permission.RERUN_DECIDE)
+    approvals.decide(ctx, req.id, approver, Decision.APPROVED, what=<what the approver saw>, note="…")
+    approvals.is_approved(ctx, "rerun", "CASE-12", what=<what is true now>)   # False once `what` changed
+    approvals.pending_for(ctx, actor)                                           # what awaits this person
+
+`what` is the exact thing approved (a PR's head commit and findings digest; a rerun's case and
+mitigation; a notification draft's text). Its SHA-256 over canonical JSON is stored with the request;
+a decision made on a different `what`, and an `is_approved` asked about a different `what`, are
+refused / false: a later change voids the approval. The requester can never approve their own
+request. `needs` says how many approvals from which roles: `(Need({O3}, 2),)` is two different O3s,
+`(Need({ceo}), Need({legal.exec}))` is one of each, from two different people even if one person
+holds both roles. The first final decision wins; every later attempt is refused, and every refusal is
+recorded on the request with the reason.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any, Iterable, Mapping
+
+from jobs.actors import PERMISSIONS, Actor, Permission, PermissionDenied, Role, allowed, describe_roles
+from jobs.context import Context
+from store import approvals as store
+
+
+class Decision(StrEnum):
+    APPROVED = "approved"
+    DENIED = "denied"
+
+
+class Status(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    DENIED = "denied"
+
+
+class ApprovalRefused(Exception):
+    """A decision that was not taken, worded for the person who tried (it is recorded all the same)."""
+
+
+@dataclass(frozen=True)
+class Need:
+    """`count` approvals, each from a different person holding one of `roles`."""
+
+    roles: frozenset[Role]
+    count: int = 1
+
+    def describe(self) -> str:
+        return f"{self.count} × {describe_roles(self.roles)}" if self.count > 1 else describe_roles(self.roles)
+
+
+@dataclass(frozen=True)
+class DecisionRecord:
+    by: str                  # person name
+    decision: Decision
+    at: str
+    note: str = ""           # mitigation for an approval, reason for a denial
+    role: str = ""           # the role that made the decision count
+    approval_id: str = ""    # `O3-ana-20261122T101500Z` (ARCHITECTURE §4)
+    refused: str = ""        # non-empty: the decision was refused, and why
+
+
+@dataclass(frozen=True)
+class ApprovalRequest:
+    id: str
+    kind: str
+    subject: str
+    what: dict[str, Any]
+    digest: str
+    permission: Permission
+    needs: tuple[Need, ...]
+    requested_by: str
+    requested_at: str
+    status: Status = Status.PENDING
+    decisions: tuple[DecisionRecord, ...] = field(default=())
+    ledger: str = "operations"   # where requests, decisions and refusals are recorded ("credit" for runs)
+
+    @property
+    def approvals(self) -> tuple[DecisionRecord, ...]:
+        return tuple(d for d in self.decisions if not d.refused and d.decision == Decision.APPROVED)
+
+    @property
+    def final(self) -> DecisionRecord | None:
+        """The decision that settled the request, if it is settled."""
+        if self.status == Status.PENDING:
+            return None
+        settled = [d for d in self.decisions if not d.refused]
+        return settled[-1] if settled else None
+
+
+def digest_of(kind: str, subject: str, what: Mapping[str, Any]) -> str:
+    """SHA-256 over canonical JSON of what is approved: any change gives another digest."""
+    canonical = json.dumps({"kind": kind, "subject": subject, "what": what}, sort_keys=True,
+                           ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def request(ctx: Context, kind: str, subject: str, what: Mapping[str, Any], requester: Actor,
+            permission: Permission, needs: Iterable[Need] | None = None, ledger: str = "operations") -> ApprovalRequest:
+    """Open a request for approval of exactly `what`; `needs` defaults to one person with `permission`."""
+    needs = tuple(needs) if needs is not None else (Need(frozenset(PERMISSIONS[permission])),)
+    req = ApprovalRequest(id=f"APR-{uuid.uuid4().hex[:10]}", kind=kind, subject=subject, what=dict(what),
+                          digest=digest_of(kind, subject, what), permission=permission, needs=needs,
+                          requested_by=requester.name, requested_at=ctx.now().isoformat(), ledger=ledger)
+    _record(ctx, req, "approval.requested", requester, "", {"needs": [n.describe() for n in needs]})
+    store.add(ctx.state, _to_row(req))
+    return req
+
+
+def get(ctx: Context, request_id: str) -> ApprovalRequest:
+    row = store.get(ctx.state, request_id)
+    if row is None:
+        raise ApprovalRefused(f"no approval request {request_id!r}; list open ones with `chatops approvals`")
+    return _from_row(row)
+
+
+def latest(ctx: Context, kind: str, subject: str) -> ApprovalRequest | None:
+    rows = store.find(ctx.state, kind=kind, subject=subject)
+    return _from_row(rows[-1]) if rows else None
+
+
+def decide(ctx: Context, request_id: str, actor: Actor, decision: Decision, what: Mapping[str, Any],
+           note: str = "") -> ApprovalRequest:
+    """Take `actor`'s decision on the request, or refuse it with the reason; either way it is recorded.
+
+    Raises `PermissionDenied` (no role for this kind of decision) or `ApprovalRefused` (own request,
+    changed since requested, already decided, same person twice, role not needed any more).
+    """
+    at = ctx.now()
+
+    def change(row: dict[str, Any]) -> tuple[dict[str, Any], Exception | ApprovalRequest]:
+        req = _from_row(row)
+        refusal, role = _refusal(req, actor, decision, what, note, _approvers(ctx, req))
+        if refusal is not None:
+            record = DecisionRecord(by=actor.name, decision=decision, at=at.isoformat(), note=note,
+                                    refused=str(refusal))
+            _record(ctx, req, "approval.refused", actor, "", {"decision": decision.value, "note": note,
+                                                               "reason": str(refusal)})
+            return _to_row(_with(req, record, req.status)), refusal
+        record = DecisionRecord(by=actor.name, decision=decision, at=at.isoformat(), note=note, role=role,
+                                approval_id=f"{role}-{actor.name}-{at.strftime('%Y%m%dT%H%M%SZ')}")
+        status = Status.DENIED if decision == Decision.DENIED else (
+            Status.APPROVED if _fills(req.needs, [*_approvers(ctx, req), actor]) else Status.PENDING)
+        updated = _with(req, record, status)
+        _record(ctx, req, "approval.decided", actor, role, {"decision": decision.value, "note": note,
+                                                             "approval_id": record.approval_id,
+                                                             "status": status.value})
+        return _to_row(updated), updated
+
+    try:
+        result = store.update(ctx.state, request_id, change)
+    except KeyError:
+        raise ApprovalRefused(f"no approval request {request_id!r}") from None
+    if isinstance(result, Exception):
+        raise result
+    return result
+
+
+def is_approved(ctx: Context, kind: str, subject: str, what: Mapping[str, Any]) -> bool:
+    """True only if the latest request about `subject` is approved and `what` is still what was approved."""
+    req = latest(ctx, kind, subject)
+    return req is not None and req.status == Status.APPROVED and req.digest == digest_of(kind, subject, what)
+
+
+def pending_for(ctx: Context, actor: Actor) -> list[ApprovalRequest]:
+    """Open requests this person could approve now (not their own, not already approved by them)."""
+    out = []
+    for row in store.find(ctx.state, status=Status.PENDING.value):
+        req = _from_row(row)
+        if req.requested_by != actor.name and actor.name not in {d.by for d in req.approvals} \
+                and allowed(actor, req.permission) \
+                and _fills_some(req.needs, [*_approvers(ctx, req), actor], len(req.approvals) + 1):
+            out.append(req)
+    return out
+
+
+def _record(ctx: Context, req: ApprovalRequest, kind: str, actor: Actor, role: str, data: dict[str, Any]) -> None:
+    """Ledger first: it is appended inside the store transaction, so a failed append changes nothing."""
+    ctx.ledgers.get(req.ledger).append(kind, actor.ledger_id, role or None, {"data": {
+        "request": req.id, "kind": req.kind, "subject": req.subject, "digest": req.digest,
+        "person": actor.name, **data}})
+
+
+# ---- rules --------------------------------------------------------------------------------------
+
+
+def _refusal(req: ApprovalRequest, actor: Actor, decision: Decision, what: Mapping[str, Any],
+             note: str, approvers: list[Actor]) -> tuple[Exception | None, str]:
+    action = f"{decision.value.upper()} on {req.subject}"
+    if not allowed(actor, req.permission):
+        return PermissionDenied(actor, req.permission, action=action.split(" on ")[0]), ""
+    if req.final is not None:
+        first = req.final
+        return ApprovalRefused(
+            f"{req.subject} was already {req.status.value} by {first.by} at {first.at}; the first decision "
+            f"wins, yours was recorded and not applied"), ""
+    if digest_of(req.kind, req.subject, what) != req.digest:
+        return ApprovalRefused(
+            f"{req.subject} changed since approval was requested (approved content digest "
+            f"{req.digest[:12]}, now {digest_of(req.kind, req.subject, what)[:12]}); the request is void, "
+            f"open a new one for what is there now"), ""
+    if decision == Decision.DENIED:
+        if not note.strip():
+            return ApprovalRefused(f"a denial of {req.subject} needs a reason"), ""
+        return None, actor.role_for(req.permission)
+    if actor.name == req.requested_by:
+        return ApprovalRefused(f"you requested this approval of {req.subject}; another person must approve it"), ""
+    if actor.name in {d.by for d in req.approvals}:
+        return ApprovalRefused(
+            f"you already approved {req.subject}; the next approval must come from another person"), ""
+    if not _fills_some(req.needs, [*approvers, actor], len(approvers) + 1):
+        missing = "; ".join(n.describe() for n in req.needs)
+        have = ", ".join(sorted(r.value for r in actor.roles)) or "no role"
+        return ApprovalRefused(
+            f"{req.subject} needs approvals from {missing}; the approvals so far already cover your "
+            f"role ({have})"), ""
+    return None, _role_used(req.needs, actor)
+
+
+def _role_used(needs: tuple[Need, ...], actor: Actor) -> str:
+    for need in needs:
+        granted = sorted(r.value for r in actor.roles & need.roles)
+        if granted:
+            tiers = [t for t in ("O3", "O2", "O1") if t in granted]
+            return tiers[0] if tiers else granted[0]
+    return ""
+
+
+def _approvers(ctx: Context, req: ApprovalRequest) -> list[Actor]:
+    """The people who approved so far, with their current roles."""
+    people = {a.name: a for a in ctx.people}
+    return [people.get(d.by) or Actor(d.by, frozenset({Role(d.role)}) if d.role else frozenset())
+            for d in req.approvals]
+
+
+def _slots(needs: tuple[Need, ...]) -> list[frozenset[Role]]:
+    return [need.roles for need in needs for _ in range(need.count)]
+
+
+def _fills_some(needs: tuple[Need, ...], people: list[Actor], assigned: int) -> bool:
+    """Can every one of `people` (distinct) take a different slot of `needs`?"""
+    slots = _slots(needs)
+    if assigned > len(slots):
+        return False
+
+    def place(i: int, used: frozenset[int]) -> bool:
+        if i == len(people):
+            return True
+        return any(j not in used and people[i].roles & slot and place(i + 1, used | {j})
+                   for j, slot in enumerate(slots))
+
+    return place(0, frozenset())
+
+
+def _fills(needs: tuple[Need, ...], people: list[Actor]) -> bool:
+    """Do `people` fill every slot (each person one slot)?"""
+    return len(people) == len(_slots(needs)) and _fills_some(needs, people, len(people))
+
+
+def _with(req: ApprovalRequest, record: DecisionRecord, status: Status) -> ApprovalRequest:
+    return ApprovalRequest(**{**req.__dict__, "decisions": (*req.decisions, record), "status": status})
+
+
+def _to_row(req: ApprovalRequest) -> dict[str, Any]:
+    row = asdict(req)
+    row["needs"] = [{"roles": sorted(r.value for r in n.roles), "count": n.count} for n in req.needs]
+    row["decisions"] = [asdict(d) for d in req.decisions]
+    row["permission"] = req.permission.value
+    row["status"] = req.status.value
+    return row
+
+
+def _from_row(row: Mapping[str, Any]) -> ApprovalRequest:
+    return ApprovalRequest(
+        id=row["id"], kind=row["kind"], subject=row["subject"], what=dict(row["what"]), digest=row["digest"],
+        permission=Permission(row["permission"]),
+        needs=tuple(Need(frozenset(Role(r) for r in n["roles"]), n["count"]) for n in row["needs"]),
+        requested_by=row["requested_by"], requested_at=row["requested_at"], status=Status(row["status"]),
+        decisions=tuple(DecisionRecord(**{**d, "decision": Decision(d["decision"])}) for d in row["decisions"]),
+        ledger=row.get("ledger", "operations"))

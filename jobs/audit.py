@@ -1,0 +1,467 @@
+"""The audit ledgers as the rest of chatops uses them, and the ledger's administrative flows.
+
+`ctx.ledgers.credit` / `ctx.ledgers.operations` are `store.ledger.Ledger` objects, opened on first
+use: `append(kind, actor, role, fields)` for one entry, `with ledger.commit() as c:` for several in
+one commit. This module decides what the store does not: where the files and the key live, which
+origin and keys to trust (config.toml when pinned, else the data directory, with a warning), the
+auto-initialisation of a new install, start-up checks, and the O3 flows (init, repair, rotate-key,
+reseal), each checked against the permission table and recorded in the ledger itself.
+
+Where the writer's origin comes from: `ledger.vkey` beside the ledger (written by init, reseal and
+auto-initialisation; public), else config.toml's pinned origin. A verifier trusts config.toml when it
+pins an origin and keys, and falls back to `ledger.vkey` with a warning (anyone who can write the
+data directory could replace both).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import stat
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
+
+from jobs.actors import Actor, Permission, check
+from jobs.notices import Notice
+from jobs.settings import LedgerSettings, Settings
+from store.keys import KeyFileError, check_key_file, create_ed25519_key, ensure_key_dir, load_ed25519_key
+from store.ledger.entry import Entry
+from store.ledger.ledger import (
+    Identity,
+    Ledger,
+    LedgerDamaged,
+    LedgerFiles,
+    LedgerWriteError,
+    Recovery,
+    read_sig_lines,
+    replace_atomically,
+    utc_stamp,
+)
+from store.ledger.merkle import EMPTY_ROOT
+from store.ledger.note import NoteError, Signer, Verifier, b64, parse_vkey
+from store.ledger.scan import scan_ledger
+from store.ledger.verify import Report, SinceCheckpoint, Trust, verify_ledger
+
+if TYPE_CHECKING:
+    from jobs.context import Context
+
+log = logging.getLogger("chatops.audit")
+
+KEY_FILE = "ledger.key"
+NEW_KEY_FILE = "ledger.key.new"
+COMMAND_REFUSED = "command.refused"
+
+
+class LedgerName(StrEnum):
+    CREDIT = "credit"
+    OPERATIONS = "operations"
+
+
+@dataclass(frozen=True)
+class LedgerSpec:
+    name: LedgerName
+    key_name: str          # the <ledger name> part of the origin
+    directory: str         # relative to data_dir
+    origin_setting: str    # the [ledger] key that pins its origin
+
+
+SPECS = (
+    LedgerSpec(LedgerName.CREDIT, "credit-ledger", "runs/CREDIT_MONITORING", "credit_origin"),
+    LedgerSpec(LedgerName.OPERATIONS, "operations-ledger", "operations", "operations_origin"),
+)
+
+
+def spec_for(name: str) -> LedgerSpec:
+    for spec in SPECS:
+        if spec.name == name:
+            return spec
+    raise ValueError(f"unknown ledger {name!r}: expected one of {', '.join(s.name for s in SPECS)}")
+
+
+class LedgerConfigError(Exception):
+    """Trust settings that do not allow a verdict (exit 2): names the setting and the fix."""
+
+
+class StartRefused(Exception):
+    """The daemon must not start: an unsafe key or a damaged ledger (the message says which)."""
+
+
+def read_vkey_file(path: Path) -> list[Verifier]:
+    try:
+        lines = path.read_text(encoding="utf-8").split()
+    except FileNotFoundError:
+        return []
+    return [parse_vkey(line) for line in lines]
+
+
+class Ledgers:
+    """Both ledgers of one data directory; nothing is opened before the first use."""
+
+    def __init__(self, settings: Settings, data_dir: Path, clock: Callable[[], datetime]) -> None:
+        self.settings = settings
+        self.config: LedgerSettings = settings.ledger
+        self.data_dir = Path(data_dir)
+        self.clock = clock
+        self._opened: dict[LedgerName, Ledger] = {}
+
+    # ---- where things are ----------------------------------------------------------------------
+
+    @property
+    def key_dir(self) -> Path:
+        configured = self.config.key_dir
+        if not configured:
+            return self.data_dir / "keys"
+        path = Path(configured)
+        return path if path.is_absolute() else self.data_dir / path
+
+    @property
+    def key_path(self) -> Path:
+        return self.key_dir / KEY_FILE
+
+    def files(self, spec: LedgerSpec) -> LedgerFiles:
+        return LedgerFiles(self.data_dir / spec.directory)
+
+    def display(self, spec: LedgerSpec) -> str:
+        return f"{spec.directory}/ledger.jsonl"
+
+    def passphrase(self) -> bytes | None:
+        value = os.environ.get(self.config.passphrase_env)
+        return value.encode() if value else None
+
+    # ---- the two ledgers -----------------------------------------------------------------------
+
+    @cached_property
+    def credit(self) -> Ledger:
+        return self.get(LedgerName.CREDIT)
+
+    @cached_property
+    def operations(self) -> Ledger:
+        return self.get(LedgerName.OPERATIONS)
+
+    def get(self, name: str) -> Ledger:
+        spec = spec_for(name)
+        if spec.name not in self._opened:
+            self._opened[spec.name] = Ledger(self.files(spec).directory, lambda: self._identity(spec),
+                                             clock=self.clock, name=self.display(spec))
+        return self._opened[spec.name]
+
+    # ---- keys and identity (writer side) -------------------------------------------------------
+
+    def load_key(self, create: bool):
+        """The log signing key; created 0600 in a 0700 directory when `create` and it is missing."""
+        if not self.key_path.exists():
+            if not create:
+                raise KeyFileError(f"ledger key {self.key_path} is missing; restore it from a backup, or "
+                                   "run: chatops ledger init (a new key needs its vkey added to config.toml)")
+            ensure_key_dir(self.key_dir)
+            try:
+                create_ed25519_key(self.key_path, self.passphrase())
+                log.info("created ledger key %s (0600)", self.key_path)
+            except FileExistsError:
+                pass  # another process created it first
+        ensure_key_dir(self.key_dir)
+        return load_ed25519_key(self.key_path, self.passphrase(), self.config.passphrase_env)
+
+    def writer_origin(self, spec: LedgerSpec) -> str | None:
+        verifiers = read_vkey_file(self.files(spec).vkey)
+        if verifiers:
+            return verifiers[0].name
+        return getattr(self.config, spec.origin_setting) or None
+
+    def _identity(self, spec: LedgerSpec) -> Identity:
+        origin = self.writer_origin(spec)
+        if origin is None:
+            origin = self._auto_init(spec)
+        key = self.load_key(create=False)
+        signer = Signer(origin, key)
+        trusted = tuple(v for v in self._configured_vkeys() + read_vkey_file(self.files(spec).vkey)
+                        if v.name == origin)
+        return Identity(origin, (signer,), trusted)
+
+    def _auto_init(self, spec: LedgerSpec) -> str:
+        """A new install writes its first entry without a manual `chatops ledger init`."""
+        key = self.load_key(create=True)
+        origin = new_origin(self.config.company_domain, spec.key_name)
+        vkey = Signer(origin, key).verifier.vkey
+        files = self.files(spec)
+        files.directory.mkdir(parents=True, exist_ok=True)
+        replace_atomically(files.vkey, (vkey + "\n").encode())
+        log.info("initialised %s: origin %s, vkey %s (kept in %s; pin it in config.toml [ledger] with "
+                 "chatops ledger init)", self.display(spec), origin, vkey, files.vkey)
+        return origin
+
+    def _configured_vkeys(self) -> list[Verifier]:
+        try:
+            return [parse_vkey(v) for v in self.config.trusted_vkeys]
+        except NoteError as exc:
+            raise LedgerConfigError(f"config.toml [ledger] trusted_vkeys: {exc}") from None
+
+    # ---- trust (verifier side: public keys only, never the private key) ------------------------
+
+    def trust(self, spec: LedgerSpec) -> Trust:
+        witnesses = tuple(self._witnesses())
+        pinned = getattr(self.config, spec.origin_setting)
+        if pinned:
+            keys = tuple(v for v in self._configured_vkeys() if v.name == pinned and v.sig_type == 1)
+            if not keys:
+                raise LedgerConfigError(
+                    f"config.toml [ledger] {spec.origin_setting} = \"{pinned}\" but trusted_vkeys has no key "
+                    "with that name; add the vkey printed by chatops ledger init")
+            return Trust(pinned, keys, witnesses, "config.toml")
+        files = self.files(spec)
+        try:
+            keys = tuple(read_vkey_file(files.vkey))
+        except NoteError as exc:
+            raise LedgerConfigError(f"{files.vkey}: {exc}") from None
+        if not keys:
+            raise LedgerConfigError(
+                f"no trusted key for {self.display(spec)}: config.toml [ledger] {spec.origin_setting} is not "
+                f"set and {files.vkey} does not exist; run: chatops ledger init --as <O3>")
+        return Trust(keys[0].name, keys, witnesses, f"{spec.directory}/ledger.vkey")
+
+    def _witnesses(self) -> list[Verifier]:
+        try:
+            return [parse_vkey(v) for v in self.config.witnesses]
+        except NoteError as exc:
+            raise LedgerConfigError(f"config.toml [ledger] witnesses: {exc}") from None
+
+
+def new_origin(domain: str, key_name: str) -> str:
+    """`<company domain>/chatops/<ledger name>/<6-hex install id>` (LEDGER.md §5.4)."""
+    return f"{domain}/chatops/{key_name}/{secrets.token_hex(3)}"
+
+
+# ---- the small API for the rest of the code ----------------------------------------------------
+
+
+def record_refusal(ctx: "Context", actor: Actor, permission: Permission, action: str, reason: str,
+                   ledger: str = "operations") -> Entry | None:
+    """Append `command.refused`. Never raises: the refusal itself must still reach the person."""
+    fields = {"data": {"command": action, "permission": permission.value, "person": actor.name,
+                       "roles": sorted(r.value for r in actor.roles), "reason": reason}}
+    try:
+        return ctx.ledgers.get(ledger).append(COMMAND_REFUSED, actor.ledger_id, None, fields)
+    except (LedgerDamaged, LedgerWriteError, KeyFileError, LedgerConfigError, NoteError, OSError) as exc:
+        log.error("could not record the refusal of %s for %s in the %s ledger: %s", action, actor.name,
+                  ledger, exc)
+        return None
+
+
+def check_key_permissions(ledgers: Ledgers) -> None:
+    """Refuse a key others can read (LEDGER.md §5.10), naming the chmod that fixes it."""
+    if ledgers.key_dir.exists():
+        mode = stat.S_IMODE(ledgers.key_dir.stat().st_mode)
+        if mode & 0o077:
+            raise StartRefused(f"ledger key directory {ledgers.key_dir} is accessible by others (mode "
+                               f"{mode:04o}); run: chmod 700 {ledgers.key_dir}")
+    if ledgers.key_path.exists():
+        try:
+            check_key_file(ledgers.key_path)
+        except KeyFileError as exc:
+            raise StartRefused(f"ledger {exc}") from None
+
+
+def start_ledgers(ctx: "Context") -> list[Recovery]:
+    """Daemon start: key permissions, then recovery of every existing ledger; fail closed on damage."""
+    check_key_permissions(ctx.ledgers)
+    done = []
+    for spec in SPECS:
+        ledger = ctx.ledgers.get(spec.name)
+        if not ledger.files.jsonl.exists() and not ledger.files.checkpoint.exists():
+            continue
+        try:
+            done.append(ledger.recover())
+        except (LedgerDamaged, NoteError) as exc:
+            message = (f"{exc}\nThe daemon refuses to start. Check with: chatops ledger verify; continuing "
+                       "needs an O3: chatops ledger reseal --ledger " f"{spec.name} --reason … --as <O3>")
+            _alert(ctx, message)
+            raise StartRefused(message) from None
+        except KeyFileError as exc:
+            raise StartRefused(str(exc)) from None
+    return done
+
+
+def _alert(ctx: "Context", message: str) -> None:
+    if ctx.notifier is None:
+        return
+    try:
+        ctx.notifier.send(Notice(kind="ledger.damaged", subject="LEDGER", text="Ledger damaged: " + message,
+                                 channel=ctx.settings.slack.channels.ops_critical, suppressible=False))
+    except Exception as exc:  # the refusal to start matters more than the alert about it
+        log.error("could not queue the #ops-critical alert about the damaged ledger: %s", exc)
+
+
+# ---- verify (read-only) ------------------------------------------------------------------------
+
+
+def verify_ledgers(settings: Settings, data_dir: Path, which: str = "all", since: SinceCheckpoint | None = None,
+                   artifacts_days: int | None = None, now: datetime | None = None) -> list[Report]:
+    """Verify with public keys only; raises LedgerConfigError when no trust is configured."""
+    ledgers = Ledgers(settings, data_dir, clock=lambda: now or datetime.now().astimezone())
+    reports = []
+    for spec in SPECS:
+        if which not in ("all", spec.name):
+            continue
+        files = ledgers.files(spec)
+        if not files.jsonl.exists() and not files.checkpoint.exists():
+            report = Report(ledger=ledgers.display(spec))
+            report.row("ledger", ledgers.display(spec))
+            report.row("entries", "none yet: created by its first entry (or chatops ledger init)")
+            reports.append(report)
+            continue
+        reports.append(verify_ledger(files, ledgers.trust(spec), ledgers.display(spec), since=since,
+                                     artifacts_days=artifacts_days, data_dir=data_dir, now=now))
+    return reports
+
+
+# ---- administrative flows (O3), each recorded -------------------------------------------------
+
+
+def init_ledgers(ctx: "Context", actor: Actor) -> list[str]:
+    """Create the key and both ledgers (first entry `ledger.created` by the O3); print what to pin."""
+    check(actor, Permission.LEDGER_ADMIN, "ledger init")
+    ledgers = ctx.ledgers
+    lines = []
+    vkeys, origins = [], []
+    for spec in SPECS:
+        ledger = ledgers.get(spec.name)
+        created = ledger.create(actor.ledger_id, actor.role_for(Permission.LEDGER_ADMIN) or None)
+        identity = ledger.identity
+        vkey = identity.signers[0].verifier.vkey
+        state = "created" if created else "already initialised"
+        lines.append(f"{ledgers.display(spec)}: {state}, origin {identity.origin}")
+        lines.append(f"  vkey {vkey}")
+        origins.append(f'{spec.origin_setting} = "{identity.origin}"')
+        vkeys.append(vkey)
+    lines.append(f"key {ledgers.key_path} (0600 in a 0700 directory)")
+    lines.append("Pin these in config.toml so verify trusts config, not the data directory:")
+    lines.append("[ledger]")
+    lines += origins
+    lines.append("trusted_vkeys = [" + ", ".join(f'"{v}"' for v in vkeys) + "]")
+    return lines
+
+
+def repair_ledgers(ctx: "Context", actor: Actor) -> list[str]:
+    """Start-up recovery on demand; the repair is recorded in each ledger it touched."""
+    check(actor, Permission.LEDGER_ADMIN, "ledger repair")
+    role = actor.role_for(Permission.LEDGER_ADMIN) or None
+    lines = []
+    for spec in SPECS:
+        ledger = ctx.ledgers.get(spec.name)
+        if not ledger.files.jsonl.exists():
+            lines.append(f"{ctx.ledgers.display(spec)}: no ledger yet, nothing to repair")
+            continue
+        recovery = ledger.recover()
+        done = recovery.lines(ctx.ledgers.display(spec))
+        if done:
+            ledger.append("ledger.repaired", actor.ledger_id, role, {"data": {
+                "torn_bytes": recovery.torn_bytes, "torn_sha256": recovery.torn_sha256,
+                "signed_pending": recovery.signed_pending}})
+        lines += done or [f"{ctx.ledgers.display(spec)}: intact, {recovery.entries:,} entries; nothing to repair"]
+    return lines
+
+
+def rotate_key(ctx: "Context", actor: Actor, reason: str) -> list[str]:
+    """New key; `ledger.key_rotated` signed by both keys in each ledger; then the old key is replaced.
+
+    Resumable: a `ledger.key.new` left by an interrupted rotation is used again, and a ledger whose
+    last entry already announces it is not rotated twice.
+    """
+    check(actor, Permission.LEDGER_ADMIN, "ledger rotate-key")
+    if not reason.strip():
+        raise ValueError("--reason is required: say why the key is rotated (schedule, suspected compromise, …)")
+    ledgers = ctx.ledgers
+    role = actor.role_for(Permission.LEDGER_ADMIN) or None
+    old_key = ledgers.load_key(create=False)
+    new_path = ledgers.key_dir / NEW_KEY_FILE
+    if new_path.exists():
+        new_key = load_ed25519_key(new_path, ledgers.passphrase(), ledgers.config.passphrase_env)
+    else:
+        new_key = create_ed25519_key(new_path, ledgers.passphrase())
+    lines, vkeys = [], []
+    for spec in SPECS:
+        ledger = ledgers.get(spec.name)
+        identity = ledger.identity
+        old_signer = Signer(identity.origin, old_key)
+        new_signer = Signer(identity.origin, new_key)
+        with ledger.commit(extra_signers=(new_signer,)) as c:
+            c.append("ledger.key_rotated", actor.ledger_id, role, {"data": {
+                "old_vkey": old_signer.verifier.vkey, "new_vkey": new_signer.verifier.vkey, "reason": reason}})
+        files = ledgers.files(spec)
+        known = read_vkey_file(files.vkey)
+        if new_signer.verifier not in known:
+            text = "".join(v.vkey + "\n" for v in known + [new_signer.verifier])
+            replace_atomically(files.vkey, text.encode())
+        ledger.switch_identity(Identity(identity.origin, (new_signer,),
+                                        tuple(identity.trusted) + (new_signer.verifier,)))
+        ledger.publish()
+        lines.append(f"{ledgers.display(spec)}: rotated at size {ledger.size:,}; the rotation checkpoint is "
+                     "signed by both keys and published")
+        vkeys.append(new_signer.verifier.vkey)
+    os.replace(new_path, ledgers.key_path)
+    lines.append(f"the old private key was replaced by the new one in {ledgers.key_path}")
+    lines.append("Add the new vkeys to config.toml [ledger] trusted_vkeys (keep the old ones forever):")
+    lines += [f'  "{v}",' for v in vkeys]
+    return lines
+
+
+def reseal(ctx: "Context", actor: Actor, which: str, reason: str) -> list[str]:
+    """After damage: archive the files read-only and start a new ledger under a new install id."""
+    check(actor, Permission.LEDGER_ADMIN, "ledger reseal")
+    if not reason.strip():
+        raise ValueError("--reason is required: say what was found and who decided to continue")
+    spec = spec_for(which)
+    ledgers = ctx.ledgers
+    ledger = ledgers.get(spec.name)
+    files = ledgers.files(spec)
+    key = ledgers.load_key(create=False)
+    old_origin = ledgers.writer_origin(spec) or ""
+    stamp = utc_stamp(ctx.now())
+    with ledger.locked():
+        good_size, good_root = _last_good(files)
+        archived = []
+        for path in (files.jsonl, files.checkpoint, files.sigs, files.vkey, files.checkpoints):
+            if path.exists():
+                target = path.with_name(f"{path.name}.damaged-{stamp}")
+                os.replace(path, target)
+                _make_read_only(target)
+                archived.append(target.name)
+        origin = new_origin(ledgers.config.company_domain, spec.key_name)
+        signer = Signer(origin, key)
+        replace_atomically(files.vkey, (signer.verifier.vkey + "\n").encode())
+        ledger.forget()
+        ledger.switch_identity(Identity(origin, (signer,), (signer.verifier,)))
+        ledger.create(actor.ledger_id, actor.role_for(Permission.LEDGER_ADMIN) or None, previous={
+            "origin": old_origin, "size": good_size, "last_good_root": b64(good_root), "reason": reason,
+            "archived": archived})
+    return [f"{ledgers.display(spec)}: archived read-only as {', '.join(archived) or '(nothing)'}",
+            f"new ledger origin {origin} (first entry records the old origin, last good size {good_size:,} "
+            f"and root {b64(good_root)[:8]}…)",
+            f"update config.toml [ledger]: {spec.origin_setting} = \"{origin}\" and add to trusted_vkeys: "
+            f"\"{signer.verifier.vkey}\""]
+
+
+def _last_good(files: LedgerFiles) -> tuple[int, bytes]:
+    """The largest size whose signed root (ledger.sigs) the file still matches."""
+    try:
+        lines, _, _ = read_sig_lines(files.sigs)
+    except NoteError:
+        lines = []
+    if not lines:
+        return 0, EMPTY_ROOT
+    scan = scan_ledger(files.jsonl, want_roots={line.size for line in lines})
+    good = [(line.size, line.root) for line in lines if scan.roots.get(line.size) == line.root]
+    return max(good) if good else (0, EMPTY_ROOT)
+
+
+def _make_read_only(path: Path) -> None:
+    if path.is_dir():
+        for child in path.iterdir():
+            child.chmod(0o444)
+        path.chmod(0o555)
+    else:
+        path.chmod(0o444)

@@ -1,0 +1,321 @@
+"""Operator actions on cases, quarantine and scenarios: the runbook's operator steps.
+
+Each action follows ARCHITECTURE §3: check the role (`jobs.actors`, refusal recorded), check the
+runbook's preconditions (refusal recorded, naming every unmet one), append the ledger entry, change
+the state in the same transaction, then say it in the case's thread. Case status moves only along
+`TRANSITIONS`; anything else is refused.
+
+Who may do what (jobs/actors.py PERMISSIONS): ACK, notes and a *proposed* root cause — O2 or O3;
+the root cause itself, resolution, `APPROVED for rerun` / `DENIED`, quarantine release, backfill mode
+and scenario settings — O3 only.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+
+from jobs import approvals
+from jobs.actors import DAEMON, Actor, Permission, allowed
+from jobs.context import Context
+from jobs.credits import cases as case_records
+from jobs.credits import messages
+from jobs.credits.audit import checked, ledger, refuse, who
+from jobs.credits.gates import RERUN_APPROVAL_KIND, rerun_approval_what
+from jobs.credits.records import (BackfillWindow, Case, CaseNote, CaseStatus, ReleaseFinding, RerunDecision,
+                                  RootCause, ScenarioSettings)
+from jobs.notices import Notice
+from store import artifacts
+from store import quarantine as quarantine_store
+from store import scenarios as scenario_store
+
+#: The allowed moves of a case's Status (STYLE.md: transitions as a table, not an `if` tree).
+TRANSITIONS: dict[CaseStatus, frozenset[CaseStatus]] = {
+    CaseStatus.OPEN: frozenset({CaseStatus.INVESTIGATING, CaseStatus.RESOLVED}),
+    CaseStatus.INVESTIGATING: frozenset({CaseStatus.INVESTIGATING, CaseStatus.RESOLVED}),
+    CaseStatus.RESOLVED: frozenset({CaseStatus.INVESTIGATING}),   # only by an escalation (a rerun spiked)
+}
+
+SCENARIO_KEYS = ("max_items",)
+
+
+def _moved(case: Case, to: CaseStatus) -> CaseStatus:
+    if to not in TRANSITIONS[case.status]:
+        raise ValueError(f"{case.case_id} cannot move from {case.status.value} to {to.value}")
+    return to
+
+
+def _say(ctx: Context, notices: list[Notice]) -> None:
+    for notice in notices:
+        ctx.notifier.send(notice)
+
+
+def _refuse_if(ctx: Context, actor: Actor, permission: Permission, action: str, case: Case,
+               problems: list[str]) -> None:
+    if problems:
+        raise refuse(ctx, actor, permission, action, case.case_id, "; ".join(problems), case.run_id)
+
+
+def _entry(ctx: Context, actor: Actor, permission: Permission, kind: str, case: Case, **data: object) -> None:
+    ledger_actor, role = who(actor, permission)
+    ledger(ctx).append(kind, ledger_actor, role, {"Run_ID": case.run_id, "data": {"case": case.case_id, **data}})
+
+
+def ack(ctx: Context, actor: Actor, case_id: str) -> Case:
+    """Runbook step 1: "ACK - O2 <name> investigating CASE-<id>". Stops the re-notifications."""
+    action = f"case ack {case_id}"
+    checked(ctx, actor, Permission.CASE_ACK, action, case_id)
+    now = ctx.now()
+    with ctx.state.transaction() as db:
+        case = case_records.load(db, case_id)
+        problems = []
+        if not case.is_open:
+            problems.append(f"{case.case_id} is already resolved (at {case.resolved_at:%Y-%m-%d %H:%M %Z})")
+        elif case.acked_at is not None:
+            problems.append(f"{case.case_id} was already acknowledged by {case.acked_by} at "
+                            f"{ctx.local(case.acked_at):%Y-%m-%d %H:%M %Z}")
+        _refuse_if(ctx, actor, Permission.CASE_ACK, action, case, problems)
+        late = case.ack_due_at is not None and now > case.ack_due_at
+        updated = case.with_note(CaseNote(now, actor.name, f"ACK - {actor.role_for(Permission.CASE_ACK)} "
+                                                           f"{actor.name} investigating {case.case_id}", "ack"),
+                                 acked_at=now, acked_by=actor.name,
+                                 status=_moved(case, CaseStatus.INVESTIGATING))
+        _entry(ctx, actor, Permission.CASE_ACK, "alert.acked", updated, severity=case.severity.value,
+               due_at=case.ack_due_at.isoformat() if case.ack_due_at else None, late=late,
+               reminders_sent=case.reminders_sent)
+        case_records.save(db, updated)
+    _say(ctx, [messages.case_update(ctx.settings, updated,
+                                    f"ACK recorded: {actor.name} ({actor.role_for(Permission.CASE_ACK)}) is "
+                                    f"investigating {updated.case_id}" + (" (after the deadline)" if late else ""))])
+    return updated
+
+
+def note(ctx: Context, actor: Actor, case_id: str, text: str, slack_thread_url: str = "") -> Case:
+    """Case notes (assessment, mitigation steps, evidence), and the case's Slack thread URL."""
+    action = f"case note {case_id}"
+    checked(ctx, actor, Permission.CASE_NOTE, action, case_id)
+    now = ctx.now()
+    with ctx.state.transaction() as db:
+        case = case_records.load(db, case_id)
+        problems = [] if text.strip() else ["the note is empty; write what was found or done"]
+        if slack_thread_url and not slack_thread_url.startswith(("https://", "http://")):
+            problems.append(f"Slack_Thread_URL {slack_thread_url!r} is not a link; paste the thread's https:// URL")
+        _refuse_if(ctx, actor, Permission.CASE_NOTE, action, case, problems)
+        updated = case.with_note(CaseNote(now, actor.name, text.strip()),
+                                 slack_thread_url=slack_thread_url or case.slack_thread_url)
+        _entry(ctx, actor, Permission.CASE_NOTE, "case.noted", updated, note=text.strip(),
+               slack_thread_url=slack_thread_url or None)
+        case_records.save(db, updated)
+    return updated
+
+
+def root_cause(ctx: Context, actor: Actor, case_id: str, cause: RootCause, text: str = "") -> Case:
+    """An O3 sets `Root_Cause`; an O2 proposes one for an O3 to confirm (runbook escalation level 2)."""
+    action = f"case root-cause {case_id}"
+    checked(ctx, actor, Permission.CASE_NOTE, action, case_id)
+    approving = allowed(actor, Permission.CASE_ROOT_CAUSE_APPROVE)
+    permission = Permission.CASE_ROOT_CAUSE_APPROVE if approving else Permission.CASE_NOTE
+    now = ctx.now()
+    with ctx.state.transaction() as db:
+        case = case_records.load(db, case_id)
+        problems = [] if case.is_open else [f"{case.case_id} is resolved; a rerun spike reopens it"]
+        _refuse_if(ctx, actor, permission, action, case, problems)
+        what = "Root_Cause set" if approving else "root cause proposed"
+        line = f"{what}: {cause.value}" + (f" - {text.strip()}" if text.strip() else "")
+        changes = {"root_cause": cause} if approving else {"proposed_root_cause": cause}
+        updated = case.with_note(CaseNote(now, actor.name, line, "root_cause" if approving else "proposed_root_cause"),
+                                 status=_moved(case, CaseStatus.INVESTIGATING), **changes)
+        _entry(ctx, actor, permission, "case.root_cause", updated, root_cause=cause.value, approved=approving,
+               note=text.strip() or None)
+        case_records.save(db, updated)
+    _say(ctx, [messages.case_update(ctx.settings, updated, f"{updated.case_id}: {line} ({actor.name})")])
+    return updated
+
+
+def resolve(ctx: Context, actor: Actor, case_id: str, summary: str) -> Case:
+    """Runbook step 7: Status → Resolved with Resolved_At, once the root cause is set and it is ACKed."""
+    action = f"case resolve {case_id}"
+    checked(ctx, actor, Permission.CASE_RESOLVE, action, case_id)
+    now = ctx.now()
+    with ctx.state.transaction() as db:
+        case = case_records.load(db, case_id)
+        problems = []
+        if not case.is_open:
+            problems.append(f"{case.case_id} is already resolved")
+        if case.awaiting_ack:
+            problems.append(f"{case.case_id} was never acknowledged (`chatops case ack {case.case_id}`)")
+        if case.root_cause is None:
+            proposed = f" (proposed: {case.proposed_root_cause.value})" if case.proposed_root_cause else ""
+            problems.append(f"Root_Cause is not set{proposed}: an O3 sets it with "
+                            f"`chatops case root-cause {case.case_id} \"<cause>\"`")
+        if not summary.strip():
+            problems.append("the resolution summary is empty: say what was mitigated")
+        _refuse_if(ctx, actor, Permission.CASE_RESOLVE, action, case, problems)
+        updated = case.with_note(CaseNote(now, actor.name, summary.strip(), "resolution"),
+                                 status=_moved(case, CaseStatus.RESOLVED), resolved_at=now)
+        _entry(ctx, actor, Permission.CASE_RESOLVE, "case.resolved", updated, summary=summary.strip(),
+               root_cause=case.root_cause.value if case.root_cause else None, resolved_at=now.isoformat())
+        case_records.save(db, updated)
+    _say(ctx, [messages.case_update(ctx.settings, updated,
+                                    f"{updated.case_id} resolved by {actor.name}: {summary.strip()}")])
+    return updated
+
+
+def _decision_problems(case: Case, decision: RerunDecision, text: str) -> list[str]:
+    problems = []
+    if not case.is_open:
+        problems.append(f"{case.case_id} is resolved")
+    if not case.rerun_gate:
+        problems.append(f"{case.case_id} ({case.severity.value}) has no rerun gate: reruns of "
+                        f"{case.scenario_id} need no approval")
+    if case.rerun_decision is RerunDecision.APPROVED:
+        problems.append(f"{case.case_id} was already APPROVED for rerun by {case.rerun_decided_by} "
+                        f"({case.approval_id}); the first approval stands until a rerun spikes again")
+    if not text.strip():
+        problems.append("APPROVED for rerun needs the mitigation: `APPROVED for rerun - <mitigation>`"
+                        if decision is RerunDecision.APPROVED else "DENIED needs a reason: `DENIED - <reason>`")
+    if decision is RerunDecision.APPROVED:
+        if case.awaiting_ack:
+            problems.append(f"{case.case_id} is not acknowledged yet: ACK comes before any rerun")
+        if case.root_cause is None and case.proposed_root_cause is None:
+            problems.append("no root cause identified yet (runbook: confirm root cause before approving); "
+                            f"`chatops case root-cause {case.case_id} \"<cause>\"`")
+    return problems
+
+
+def decide_rerun(ctx: Context, actor: Actor, case_id: str, decision: RerunDecision, text: str) -> Case:
+    """`APPROVED for rerun - <mitigation>` or `DENIED - <reason>` (O3), bound by hash to case + text."""
+    verb = "approve" if decision is RerunDecision.APPROVED else "deny"
+    action = f"rerun {verb} {case_id}"
+    checked(ctx, actor, Permission.RERUN_DECIDE, action, case_id)
+    now = ctx.now()
+    text = text.strip()
+    with ctx.state.transaction() as db:
+        case = case_records.load(db, case_id)
+        _refuse_if(ctx, actor, Permission.RERUN_DECIDE, action, case, _decision_problems(case, decision, text))
+        what = rerun_approval_what(case, text)
+        request = approvals.request(ctx, kind=RERUN_APPROVAL_KIND, subject=case.case_id, what=what,
+                                    requester=DAEMON, permission=Permission.RERUN_DECIDE)
+        try:
+            decided = approvals.decide(ctx, request.id, actor, approvals.Decision(decision.value.lower()), what,
+                                       note=text)
+        except approvals.ApprovalRefused as exc:
+            raise refuse(ctx, actor, Permission.RERUN_DECIDE, action, case.case_id, str(exc), case.run_id) from None
+        approval_id = decided.final.approval_id if decided.final else ""
+        line = f"APPROVED for rerun - {text}" if decision is RerunDecision.APPROVED else f"DENIED - {text}"
+        updated = case.with_note(CaseNote(now, actor.name, line, "rerun_decision"), rerun_decision=decision,
+                                 rerun_decision_text=text, rerun_decided_by=actor.name, approval_id=approval_id,
+                                 status=_moved(case, CaseStatus.INVESTIGATING))
+        kind = "rerun.approved" if decision is RerunDecision.APPROVED else "rerun.denied"
+        _entry(ctx, actor, Permission.RERUN_DECIDE, kind, updated,
+               **({"mitigation": text} if decision is RerunDecision.APPROVED else {"reason": text}),
+               approval_id=approval_id, approval_request=request.id, digest=request.digest)
+        case_records.save(db, updated)
+    _say(ctx, [messages.case_update(ctx.settings, updated, f"{updated.case_id}: {line} ({actor.name}, {approval_id})")])
+    return updated
+
+
+def release_quarantine(ctx: Context, actor: Actor, run_id: str, finding: ReleaseFinding, reason: str) -> str:
+    """Runbook "Release from Quarantine (O3 Only)", with its release criteria checked, not assumed.
+
+    Criteria: the exposure is a confirmed false positive or mitigated (`finding`), the case is resolved
+    and documented (Root_Cause set), an O3 approves (this action), and the artifact still has the hash
+    recorded when it was quarantined. The files go back to the directory they came from.
+    """
+    action = f"quarantine release {run_id}"
+    checked(ctx, actor, Permission.QUARANTINE_RELEASE, action, run_id, run_id)
+    now = ctx.now()
+    with ctx.state.transaction() as db:
+        held = quarantine_store.get(db, run_id)
+        if held is None or held.get("released_at"):
+            state = "was already released" if held else "is not in quarantine"
+            raise refuse(ctx, actor, Permission.QUARANTINE_RELEASE, action, run_id,
+                         f"run {run_id} {state} (see `ls runs/QUARANTINE/`)", run_id)
+        case = case_records.case_for_run(db, run_id)
+        if case is None:
+            raise refuse(ctx, actor, Permission.QUARANTINE_RELEASE, action, run_id,
+                         f"no case lists run {run_id}; the release criteria need a resolved case", run_id)
+        problems = []
+        if case.is_open:
+            problems.append(f"{case.case_id} is {case.status.value}: resolve it first "
+                            f"(`chatops case resolve {case.case_id} --summary …`)")
+        if case.root_cause is None:
+            problems.append(f"{case.case_id} has no Root_Cause documented")
+        if not reason.strip():
+            problems.append("the reason is empty: say why it is safe (evidence of no exposure, what was redacted)")
+        if problems:
+            raise refuse(ctx, actor, Permission.QUARANTINE_RELEASE, action, run_id, "; ".join(problems), run_id)
+        try:
+            moved = artifacts.move(ctx.data_dir, Path(held["path"]), Path(held["original_path"]).parent,
+                                   held["sha256"])
+        except artifacts.ArtifactError as exc:
+            raise refuse(ctx, actor, Permission.QUARANTINE_RELEASE, action, run_id, str(exc), run_id) from None
+        quarantine_store.put(db, {**held, "released_at": now.isoformat(), "released_by": actor.name,
+                                  "finding": finding.value, "reason": reason.strip()})
+        ledger_actor, role = who(actor, Permission.QUARANTINE_RELEASE)
+        ledger(ctx).append("quarantine.released", ledger_actor, role, {"Run_ID": run_id, "data": {
+            "old_path": str(moved.old_path), "new_path": str(moved.new_path), "sha256": moved.sha256,
+            "finding": finding.value, "reason": reason.strip(), "case": case.case_id, "dispatch": "unblocked"}})
+        updated = case.with_note(CaseNote(now, actor.name, f"Quarantine released on {ctx.local(now):%Y-%m-%d} by O3 "
+                                                           f"{actor.name} ({finding.value}): {reason.strip()}",
+                                          "release"))
+        case_records.save(db, updated)
+    _say(ctx, [messages.case_update(ctx.settings, updated, f"{run_id} released from quarantine by {actor.name} "
+                                                           f"({finding.value}); downstream dispatch unblocked")])
+    return str(moved.new_path)
+
+
+def set_backfill(ctx: Context, actor: Actor, scenario_id: str, on: bool, start: datetime | None = None,
+                 end: datetime | None = None, reason: str = "") -> ScenarioSettings:
+    """Runbook "Backfill Mode" (O3): a window with a start and an end; the flag ends on its own."""
+    action = f"backfill {'on' if on else 'off'} {scenario_id}"
+    checked(ctx, actor, Permission.BACKFILL_SET, action, scenario_id)
+    now = ctx.now()
+    start = start or now
+    with ctx.state.transaction() as db:
+        current = case_records.scenario(db, scenario_id)
+        problems = []
+        if on:
+            if end is None or end <= start:
+                problems.append(f"--until must be after the start ({start.isoformat()})")
+            elif end <= now:
+                problems.append(f"--until {end.isoformat()} is already past")
+            if not reason.strip():
+                problems.append("--reason is required: say what is being reprocessed and why")
+        elif current.backfill is None:
+            problems.append(f"backfill mode is not on for {scenario_id}")
+        if problems:
+            raise refuse(ctx, actor, Permission.BACKFILL_SET, action, scenario_id, "; ".join(problems))
+        window = BackfillWindow(start, end, reason.strip(), actor.name) if on and end else None
+        updated = replace(current, backfill=window)
+        ledger_actor, role = who(actor, Permission.BACKFILL_SET)
+        ledger(ctx).append("backfill.set", ledger_actor, role, {"data": {
+            "scenario": scenario_id, "on": on, "start": start.isoformat() if on else None,
+            "end": end.isoformat() if on and end else None, "ended_at": None if on else now.isoformat(),
+            "reason": reason.strip() or None}})
+        row = case_records.scenario_to_row(updated)
+        scenario_store.put(db, row)
+        scenario_store.write_export(ctx.data_dir, row)
+    return updated
+
+
+def set_scenario(ctx: Context, actor: Actor, scenario_id: str, key: str, value: str) -> ScenarioSettings:
+    """Runbook "If misconfig: update scenario config (max_items …)" (O3)."""
+    action = f"scenario set {scenario_id} {key}"
+    checked(ctx, actor, Permission.SCENARIO_SET, action, scenario_id)
+    if key not in SCENARIO_KEYS:
+        raise refuse(ctx, actor, Permission.SCENARIO_SET, action, scenario_id,
+                     f"unknown setting {key!r}; settable: {', '.join(SCENARIO_KEYS)}")
+    if not value.isdigit() or int(value) <= 0:
+        raise refuse(ctx, actor, Permission.SCENARIO_SET, action, scenario_id,
+                     f"max_items = {value!r}: expected a whole number greater than 0, e.g. 1000")
+    with ctx.state.transaction() as db:
+        current = case_records.scenario(db, scenario_id)
+        updated = replace(current, max_items=int(value))
+        ledger_actor, role = who(actor, Permission.SCENARIO_SET)
+        ledger(ctx).append("scenario.set", ledger_actor, role, {"data": {
+            "scenario": scenario_id, "key": key, "old": current.max_items, "new": int(value)}})
+        row = case_records.scenario_to_row(updated)
+        scenario_store.put(db, row)
+        scenario_store.write_export(ctx.data_dir, row)
+    return updated

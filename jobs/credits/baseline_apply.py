@@ -1,0 +1,163 @@
+"""Apply a baseline change in one all-or-nothing step: store, JSON export, update note, ledger entry.
+
+Order, under the state store's lock (so two changes cannot interleave):
+
+1. append the new version to the store (in the transaction's memory copy, not yet on disk);
+2. write the update note and the export (each atomically: temp file, fsync, rename), keeping their
+   previous bytes in memory;
+3. append the ledger entry — the commit point, durable and signed;
+4. leave the transaction, which writes `state.json` atomically.
+
+If step 2 or 3 fails, the previous note and export are put back and the transaction raises, so the
+store is unchanged: nothing happened. A crash between 3 and 4 leaves a ledger entry that carries every
+field of the new version, and the export's digest (kept in the store) no longer matches, which
+`baseline show` reports. A hand-edited export is never overwritten silently: it is kept beside the
+new one as `credit-baselines.json.edited-<UTC>` and its differences go into the same ledger entry.
+"""
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from jobs.actors import Actor, Permission
+from jobs.context import Context
+from store import baselines as store
+from store.baselines import Baseline
+from store.state import write_file_atomically
+
+
+@dataclass(frozen=True)
+class NoteWrite:
+    path: Path
+    text: str                 # the whole new file content
+
+
+@dataclass(frozen=True)
+class Applied:
+    baseline: Baseline
+    note_path: Path | None
+    export_path: Path
+    hand_edit: store.ExportStatus | None      # the hand edit that was found and set aside, if any
+    kept_edit: Path | None
+
+
+def commit(ctx: Context, actor: Actor, kind: str, baseline: Baseline, ledger_data: dict[str, Any],
+           note: NoteWrite | None = None) -> Applied:
+    """Append `baseline` as the scenario's next version and record it; see the module docstring."""
+    now = ctx.now()
+    with ctx.state.transaction() as db:
+        status = store.check_export(ctx.state, ctx.data_dir)
+        baseline = dataclasses.replace(baseline, version=store.next_version(db, baseline.scenario_id))
+        store.append(db, baseline)
+        export_path, payload = store.prepare_export(ctx.data_dir, db)
+        kept = _keep_hand_edit(export_path, status, now)
+        previous = {export_path: _read(export_path)}
+        if note is not None:
+            previous[note.path] = _read(note.path)
+        try:
+            if note is not None:
+                note.path.parent.mkdir(parents=True, exist_ok=True)
+                write_file_atomically(note.path, note.text.encode("utf-8"))
+            store.write_export(db, export_path, payload, now)
+            fields = {"data": {"scenario_id": baseline.scenario_id, **ledger_data, **_version_fields(baseline),
+                               **_note_fields(ctx, note), **_edit_fields(ctx, status, kept)}}
+            record(ctx, kind, actor, fields)
+        except BaseException:
+            _restore(previous)
+            raise
+    return Applied(baseline=baseline, note_path=note.path if note else None, export_path=export_path,
+                   hand_edit=None if status.ok else status, kept_edit=kept)
+
+
+def record(ctx: Context, kind: str, actor: Actor, fields: dict[str, Any],
+           permission: Permission = Permission.BASELINE_CHANGE) -> None:
+    """One entry in the credit ledger, with the role the actor used for baseline changes.
+
+    Details go under `data` (LEDGER.md §5.2: only `run.recorded` keeps runbook fields flat).
+    """
+    ctx.ledgers.credit.append(kind, actor.ledger_id, actor.role_for(permission) or None, fields)
+
+
+def _version_fields(baseline: Baseline) -> dict[str, Any]:
+    return {
+        "version": baseline.version,
+        "source": baseline.source.value,
+        "median_credits": baseline.median_credits,
+        "previous_credits": baseline.previous_credits,
+        "sample_size": baseline.sample_size,
+        "coefficient_of_variation": baseline.cv,
+        "window_days": baseline.window_days,
+        "window_start": baseline.window_start.isoformat() if baseline.window_start else None,
+        "window_end": baseline.window_end.isoformat() if baseline.window_end else None,
+        "approval_id": baseline.approval_id or None,
+        "proposer": baseline.proposer or None,
+        "approver": baseline.approver or None,
+        "self_approved": baseline.self_approved,
+        "reason": baseline.reason,
+        "data_digest": baseline.data_digest or None,
+    }
+
+
+def _note_fields(ctx: Context, note: NoteWrite | None) -> dict[str, Any]:
+    if note is None:
+        return {}
+    return {"note": str(note.path.relative_to(ctx.data_dir))}
+
+
+def _edit_fields(ctx: Context, status: store.ExportStatus, kept: Path | None) -> dict[str, Any]:
+    if status.ok:
+        return {}
+    return {"export_hand_edit": {
+        "state": status.state,
+        "found_sha256": status.found_sha256 or None,
+        "expected_sha256": status.expected_sha256 or None,
+        "kept_as": str(kept.relative_to(ctx.data_dir)) if kept else None,
+        "differences": [[d.scenario_id, d.field, d.in_file, d.in_store] for d in status.differences],
+    }}
+
+
+def _keep_hand_edit(path: Path, status: store.ExportStatus, now: datetime) -> Path | None:
+    """Copy a hand-edited export aside before it is replaced: it is evidence, not data."""
+    if status.state != "edited" or not path.exists():
+        return None
+    kept = path.with_name(f"{path.name}.edited-{now.strftime('%Y%m%dT%H%M%SZ')}")
+    shutil.copy2(path, kept)
+    return kept
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+
+
+def _restore(previous: dict[Path, bytes | None]) -> None:
+    for path, content in previous.items():
+        if content is None:
+            path.unlink(missing_ok=True)
+        else:
+            write_file_atomically(path, content)
+
+
+def rewrite_export(ctx: Context, actor: Actor) -> store.ExportStatus:
+    """Write the export again from the store (after a hand edit or a deletion); the edit is kept aside."""
+    now = ctx.now()
+    with ctx.state.transaction() as db:
+        status = store.check_export(ctx.state, ctx.data_dir)
+        export_path, payload = store.prepare_export(ctx.data_dir, db)
+        kept = _keep_hand_edit(export_path, status, now)
+        previous = {export_path: _read(export_path)}
+        try:
+            store.write_export(db, export_path, payload, now)
+            record(ctx, "baseline.exported", actor, {"data": {
+                "path": str(store.EXPORT_PATH), "scenarios": len(store.current_in(db)),
+                **_edit_fields(ctx, status, kept)}})
+        except BaseException:
+            _restore(previous)
+            raise
+    return status

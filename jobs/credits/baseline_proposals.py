@@ -1,0 +1,171 @@
+"""A baseline change proposed by one person and approved by another O3 (Slack button or CLI).
+
+The proposal is an approval request (`jobs.approvals`) bound by hash to exactly what it proposes:
+the scenario, the value, the window and a digest of the runs it was computed from. On approval the
+value is computed again from the data as it is now; if a newer run changed it, the approval is
+refused (and recorded on the request), the proposal is renewed under the original proposer's name
+and posted again, so the approver sees the new value before approving it.
+
+The proposer can never approve their own proposal (`jobs.approvals` refuses it), except in a
+single-operator installation with `[baselines] allow_self_approval = true`, where the change is
+applied directly and the update note says it was self-approved.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from jobs import approvals
+from jobs.actors import Actor, Permission, UnknownPerson, check
+from jobs.approvals import ApprovalRefused, ApprovalRequest, Decision, Status
+from jobs.context import Context
+from jobs.credits import baselines
+from jobs.credits.baseline_apply import Applied, record
+from jobs.credits.baseline_messages import calculation_text
+from jobs.credits.baselines import BadInput, BaselineError, Calculation, UpdateRefused
+from jobs.notices import Notice
+
+KIND = "baseline.update"
+
+
+class ProposalSuperseded(BaselineError):
+    """The data changed after the proposal; a new proposal was posted instead."""
+
+    def __init__(self, message: str, renewed: ApprovalRequest) -> None:
+        self.renewed = renewed
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class Proposal:
+    request: ApprovalRequest
+    calculation: Calculation
+
+
+def subject(scenario_id: str) -> str:
+    return f"BASELINE-{scenario_id}"
+
+
+def propose(ctx: Context, actor: Actor, scenario_id: str, reason: str, days: int | None = None,
+            force_large_change: bool = False) -> Proposal:
+    """Calculate, check the prerequisites, open an approval request and post it with an Approve button."""
+    check(actor, Permission.BASELINE_CALCULATE, "baseline propose")
+    reason = (reason or "").strip()
+    if not reason:
+        raise BadInput("baseline propose needs --reason: it becomes the update note's rationale")
+    calc = baselines.compute(ctx, scenario_id, days)
+    failures = baselines.prerequisite_failures(ctx, calc, force_large_change)
+    if failures:
+        error = UpdateRefused(scenario_id, failures)
+        record(ctx, "baseline.refused", actor, {"data": {"scenario_id": scenario_id, "command": "baseline propose",
+                                                         "reason": str(error), "failures": failures}},
+               Permission.BASELINE_CALCULATE)
+        raise error
+    return _open(ctx, actor, calc, reason, force_large_change)
+
+
+def pending(ctx: Context, scenario_id: str) -> ApprovalRequest | None:
+    req = approvals.latest(ctx, KIND, subject(scenario_id))
+    return req if req is not None and req.status is Status.PENDING else None
+
+
+def approve(ctx: Context, actor: Actor, request_id: str, extra_reason: str = "") -> Applied:
+    """An O3 approves a proposal: bound to the data it was computed from, never the proposer's own."""
+    check(actor, Permission.BASELINE_CHANGE, "baseline approve")
+    req = approvals.get(ctx, request_id)
+    if req.kind != KIND:
+        raise BaselineError(f"{request_id} is a {req.kind} request, not a baseline proposal")
+    scenario_id = req.what["scenario_id"]
+    proposer = _person(ctx, req.requested_by)
+    force = bool(req.what.get("force_large_change"))
+    reason = req.what["reason"] + (f"\n{extra_reason.strip()}" if extra_reason.strip() else "")
+    if actor.name == proposer.name and ctx.settings.baselines.allow_self_approval:
+        return baselines.update(ctx, actor, scenario_id, reason, req.what["days"], force,
+                                proposer=actor, expected_digest=req.what["data_digest"])
+    calc = baselines.compute(ctx, scenario_id, req.what["days"])
+    now_what = _what(calc, req.what["reason"], force)
+    if now_what != req.what and actor.name != proposer.name and req.status is Status.PENDING:
+        return _supersede(ctx, actor, req, proposer, calc, now_what)
+    failures = baselines.prerequisite_failures(ctx, calc, force)
+    if failures and actor.name != proposer.name and req.status is Status.PENDING:
+        error = UpdateRefused(scenario_id, failures)
+        record(ctx, "baseline.refused", actor, {"data": {"scenario_id": scenario_id, "command": "baseline approve",
+                                                         "request": request_id, "reason": str(error),
+                                                         "failures": failures}})
+        raise error
+    try:
+        decided = approvals.decide(ctx, request_id, actor, Decision.APPROVED, now_what)
+    except ApprovalRefused as exc:
+        record(ctx, "baseline.refused", actor, {"data": {"scenario_id": scenario_id, "command": "baseline approve",
+                                                         "request": request_id, "reason": str(exc)}})
+        raise BaselineError(f"refused: {exc}") from None
+    return baselines.update(ctx, actor, scenario_id, reason, req.what["days"], force, proposer=proposer,
+                            approval_id=decided.final.approval_id, expected_digest=req.what["data_digest"])
+
+
+# ---- internals -------------------------------------------------------------------------------------
+
+
+def _what(calc: Calculation, reason: str, force_large_change: bool) -> dict[str, Any]:
+    """Exactly what is approved; its hash binds the approval."""
+    return {"scenario_id": calc.scenario_id, "median_credits": calc.median_credits,
+            "sample_size": calc.sample_size, "cv": calc.cv, "days": calc.days,
+            "data_digest": calc.data_digest, "reason": reason, "force_large_change": force_large_change}
+
+
+def _open(ctx: Context, proposer: Actor, calc: Calculation, reason: str, force: bool,
+          replaces: str = "") -> Proposal:
+    req = approvals.request(ctx, kind=KIND, subject=subject(calc.scenario_id), what=_what(calc, reason, force),
+                            requester=proposer, permission=Permission.BASELINE_CHANGE)
+    record(ctx, "baseline.proposed", proposer, {"data": {
+        "scenario_id": calc.scenario_id, "request": req.id, "median_credits": calc.median_credits,
+        "sample_size": calc.sample_size, "coefficient_of_variation": calc.cv, "window_days": calc.days,
+        "data_digest": calc.data_digest, "reason": reason, "replaces": replaces or None}},
+        Permission.BASELINE_CALCULATE)
+    ctx.notifier.send(_notice(ctx, req, calc, replaces))
+    return Proposal(request=req, calculation=calc)
+
+
+def _supersede(ctx: Context, actor: Actor, req: ApprovalRequest, proposer: Actor, calc: Calculation,
+               now_what: dict[str, Any]) -> Applied:
+    """Refuse the click (recorded on the request and in the ledger), renew the proposal, show it."""
+    try:
+        approvals.decide(ctx, req.id, actor, Decision.APPROVED, now_what)
+    except ApprovalRefused as exc:
+        refusal = str(exc)
+    else:
+        raise BaselineError(f"{req.id} was approved although its data changed; report this as a defect")
+    renewed = _open(ctx, proposer, calc, req.what["reason"], bool(req.what.get("force_large_change")),
+                    replaces=req.id)
+    record(ctx, "baseline.refused", actor, {"data": {
+        "scenario_id": calc.scenario_id, "command": "baseline approve", "request": req.id, "reason": refusal,
+        "renewed_as": renewed.request.id}})
+    raise ProposalSuperseded(
+        f"refused: the runs of {calc.scenario_id} changed since {req.id} was proposed "
+        f"({req.what['median_credits']:.2f} from {req.what['sample_size']} runs; now "
+        f"{calc.median_credits:.2f} from {calc.sample_size} runs). The approval is void; the new proposal is "
+        f"{renewed.request.id}:\n{calculation_text(ctx, calc)}", renewed.request)
+
+
+def _notice(ctx: Context, req: ApprovalRequest, calc: Calculation, replaces: str) -> Notice:
+    renewed = f" (replaces {replaces}: the runs changed)" if replaces else ""
+    text = (f"Baseline proposal {req.id}{renewed} by {req.requested_by}: {calc.scenario_id} → "
+            f"{calc.median_credits:.2f} credits\n{calculation_text(ctx, calc)}\nRationale: {req.what['reason']}\n"
+            f"Approve: an O3 other than {req.requested_by} presses Approve, or runs "
+            f"`chatops baseline approve {req.id} --as NAME`")
+    return Notice(
+        kind="baseline.proposal", subject=subject(calc.scenario_id), text=text,
+        channel=ctx.settings.slack.channels.ops_review,
+        fields={"credits": f"{calc.median_credits:.2f}",
+                "baseline": f"{calc.current.median_credits:.2f}" if calc.current else None,
+                "required": [f"O3 approval by someone other than {req.requested_by}"],
+                "actions": [{"label": "Approve", "command": "baseline approve", "target": req.id,
+                             "style": "primary"}]},
+        suppressible=False)
+
+
+def _person(ctx: Context, name: str) -> Actor:
+    try:
+        return ctx.people.by_name(name)
+    except UnknownPerson:
+        return Actor(name=name, roles=frozenset())

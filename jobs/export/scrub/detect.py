@@ -1,0 +1,272 @@
+"""Find what a decoded string holds and decide, per match, whether it goes or stays.
+
+Input is text already decoded (a JSON string value, or a text file), so `\\n` inside a PEM body is a
+real newline and `\\"` a plain quote (MEASURED.md: match decoded strings, not raw lines). Output is
+a list of `Hit`s with their verdict; the caller masks the `REMOVE` ones.
+
+Verdicts follow the grading of seed 000 §3: `REMOVE` (a credential or PII: masked by the scrub; if the
+verification pass still sees one, the grade is LOW), `KEEP` (matched but assessed non-sensitive:
+approved email, internal IP, placeholder, allowlisted; grade at most MEDIUM), `INDIRECT` (describes or
+names a credential without its value: kept, grade LOW so a person reviews).
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Iterable, Sequence
+
+from jobs.export.scrub.rules import Rule, RuleKind
+from jobs.export.scrub.text import (MARKER, is_placeholder, line_view, looks_like_code, shannon_entropy,
+                                    widen)
+
+LEARNED_RULE_ID = "known-secret"
+SENSITIVE_ITEM_RULE_ID = "sensitive-item-name"
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+#: Splits text into the candidates a learned value is compared with (see `learned_candidates`).
+_COARSE = re.compile(r"[^\s\"'`<>(){}\[\],;\\]+")
+_FINE = re.compile(r"[^\s\"'`<>(){}\[\],;\\=:@/?&|]+")
+_RESERVED_EMAIL_DOMAIN = re.compile(
+    r"(?i)(?:^|\.)(?:example\.(?:com|org|net)|[a-z0-9-]+\.(?:test|example|invalid|localhost|local))$")
+_FILE_TLD = re.compile(r"(?i)\.(?:png|jpe?g|gif|svg|webp|ico|js|mjs|cjs|ts|tsx|jsx|json|css|scss|html?|md|py|rb|go|rs"
+                       r"|java|kt|swift|lock|ya?ml|toml|txt|log|sh|zip|gz|tar|pdf|map|wasm|woff2?)$")
+_DOC_NETS = tuple(ipaddress.ip_network(n) for n in (
+    "192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32"))
+
+
+class Verdict(StrEnum):
+    REMOVE = "remove"
+    KEEP = "keep"
+    INDIRECT = "indirect"
+
+
+@dataclass(frozen=True)
+class Hit:
+    rule: str
+    start: int
+    end: int
+    verdict: Verdict
+    reason: str          # why kept ("approved email", "placeholder", …) or what it is
+    value: str           # the matched text: used to build the marker, never reported
+    rank: int = 0        # which rule names a merged span: provider 0, generic 1, entropy 2, PII 3
+
+
+@dataclass(frozen=True)
+class LearnedSecrets:
+    """Keyed fingerprints of known secret values, by UTF-8 length (the store holds only these)."""
+
+    by_length: dict[int, frozenset[str]]
+
+    @property
+    def lengths(self) -> frozenset[int]:
+        return frozenset(self.by_length)
+
+    def matches(self, key: bytes, candidate: bytes) -> bool:
+        digests = self.by_length.get(len(candidate))
+        return bool(digests) and fingerprint(key, candidate) in digests
+
+
+def fingerprint(key: bytes, value: bytes) -> str:
+    """HMAC-SHA256 of a learned value under the scrub key, with a domain tag (never the marker's)."""
+    return hmac.new(key, b"learned\x00" + value, hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What config says is non-sensitive or sensitive, plus the learned fingerprints."""
+
+    approved_emails: frozenset[str]
+    internal_networks: tuple[IPNetwork, ...]
+    sensitive_items: tuple[str, ...]
+    learned: LearnedSecrets
+    key: bytes
+
+
+class Detector:
+    def __init__(self, rules: Sequence[Rule], policy: Policy) -> None:
+        self.rules = tuple(rules)
+        self.policy = policy
+        self._sensitive = _sensitive_pattern(policy.sensitive_items)
+        self._multiline = frozenset(r.id for r in rules if r.id in ("private-key", "putty-private-key"))
+
+    def detect(self, text: str, rule_indexes: Iterable[int] | None = None, learned: bool = True,
+               sensitive: bool = True, context: str = "") -> list[Hit]:
+        """Every hit in `text`, overlaps resolved. `context` (a JSON key) precedes the text for
+        assignment rules, so `{"API_TOKEN": "…"}` is read as `API_TOKEN="…"`."""
+        if rule_indexes is None:
+            rule_indexes = range(len(self.rules))
+        lower = text.lower()
+        hits: list[Hit] = []
+        view = None
+        for index in rule_indexes:
+            rule = self.rules[index]
+            if rule.keywords and not any(k in lower for k in rule.keywords):
+                if not (context and any(k in context.lower() for k in rule.keywords)):
+                    continue
+            if rule.id in self._multiline:
+                view = view if view is not None else (line_view(text) or False)
+                if view:
+                    hits += [self._mapped(h, view) for h in self._rule_hits(rule, view.text, "")]
+                    continue
+            hits += self._rule_hits(rule, text, context)
+        if sensitive and self._sensitive is not None:
+            hits += [Hit(SENSITIVE_ITEM_RULE_ID, m.start(), m.end(), Verdict.INDIRECT,
+                         "names a sensitive password-manager item", m.group(0))
+                     for m in self._sensitive.finditer(text)]
+        if learned and self.policy.learned.by_length:
+            hits += self._learned_hits(text)
+        if "[REDACTED:" in text:   # a marker is never a finding, nor part of one (idempotence)
+            markers = [(m.start(), m.end()) for m in MARKER.finditer(text)]
+            hits = [h for h in hits if not any(a < h.end and h.start < b for a, b in markers)]
+        return resolve(hits, text)
+
+    def _mapped(self, hit: Hit, view) -> Hit:
+        start, end = view.to_original(hit.start), view.to_original(hit.end)
+        return Hit(hit.rule, start, end, hit.verdict, hit.reason, hit.value)
+
+    def _rule_hits(self, rule: Rule, text: str, context: str) -> list[Hit]:
+        out: list[Hit] = []
+        if context and rule.kind in (RuleKind.SECRET,) and "secret" in rule.pattern.groupindex:
+            prefix = context + '="'
+            for m in rule.pattern.finditer(prefix + text[:4096]):
+                if m.start("secret") >= len(prefix):
+                    hit = self._judge(rule, text, m.start("secret") - len(prefix), m.end("secret") - len(prefix))
+                    if hit:
+                        out.append(hit)
+        for m in rule.pattern.finditer(text):
+            if "secret" in rule.pattern.groupindex and m.group("secret") is not None:
+                start, end = m.start("secret"), m.end("secret")
+            else:
+                start, end = m.start(), m.end()
+            hit = self._judge(rule, text, start, end)
+            if hit:
+                out.append(hit)
+        return out
+
+    def _judge(self, rule: Rule, text: str, start: int, end: int) -> Hit | None:
+        kind = rule.kind
+        if kind in (RuleKind.SECRET, RuleKind.ENTROPY):
+            start, end = widen(text, start, end)
+        value = text[start:end]
+        if MARKER.fullmatch(value) or value.startswith("[REDACTED:"):
+            return None
+        if kind is RuleKind.EMAIL:
+            return self._email(rule, start, end, value)
+        if kind is RuleKind.IP:
+            return self._ip(rule, start, end, value)
+        if kind is RuleKind.INDIRECT:
+            return Hit(rule.id, start, end, Verdict.INDIRECT, rule.description, value)
+        if kind is RuleKind.ENTROPY and not _random_token(text, start, end, value, rule.entropy):
+            return None
+        if any(a.search(value) for a in rule.allowlist):
+            return Hit(rule.id, start, end, Verdict.KEEP, "allowlisted value", value)
+        body = _body(rule, value)
+        if is_placeholder(body):
+            return Hit(rule.id, start, end, Verdict.KEEP, "placeholder", value)
+        if rule.id.startswith("generic-") and looks_like_code(value):
+            return None
+        if shannon_entropy(body) < rule.entropy:
+            if kind is RuleKind.ENTROPY or rule.id.startswith("generic-"):
+                return None
+            return Hit(rule.id, start, end, Verdict.KEEP, "placeholder (low entropy)", value)
+        return Hit(rule.id, start, end, Verdict.REMOVE, rule.description, value,
+                   2 if kind is RuleKind.ENTROPY else 1 if rule.id.startswith("generic-") else 0)
+
+    def _email(self, rule: Rule, start: int, end: int, value: str) -> Hit | None:
+        local, _, domain = value.rpartition("@")
+        if _FILE_TLD.search(domain) or local.lower() == "git":
+            return None   # icon@2x.png, git@github.com: not addresses
+        if value.lower() in self.policy.approved_emails:
+            return Hit(rule.id, start, end, Verdict.KEEP, "approved email", value)
+        if _RESERVED_EMAIL_DOMAIN.search(domain):
+            return Hit(rule.id, start, end, Verdict.KEEP, "placeholder (reserved domain)", value)
+        return Hit(rule.id, start, end, Verdict.REMOVE, rule.description, value, 3)
+
+    def _ip(self, rule: Rule, start: int, end: int, value: str) -> Hit | None:
+        try:
+            address = ipaddress.ip_address(value)
+        except ValueError:
+            return None
+        if address.version == 6 and value.count(":") + (value.count("::") and 1) < 3:
+            return None   # `a::b`, `[::2]`, `::`: code far more often than addresses
+        if any(address in net for net in self.policy.internal_networks if net.version == address.version):
+            return Hit(rule.id, start, end, Verdict.KEEP, "internal address", value)
+        if any(address in net for net in _DOC_NETS if net.version == address.version):
+            return Hit(rule.id, start, end, Verdict.KEEP, "placeholder (documentation range)", value)
+        if address.is_unspecified or address.is_multicast or address.is_link_local or address.is_reserved:
+            return Hit(rule.id, start, end, Verdict.KEEP, "reserved address", value)
+        return Hit(rule.id, start, end, Verdict.REMOVE, rule.description, value, 3)
+
+    def _learned_hits(self, text: str) -> list[Hit]:
+        learned, key = self.policy.learned, self.policy.key
+        lengths = learned.lengths
+        hits = []
+        for splitter in (_COARSE, _FINE):
+            for m in splitter.finditer(text):
+                token = m.group(0)
+                if len(token) * 4 < min(lengths) or len(token) > max(lengths):
+                    continue
+                raw = token.encode("utf-8", "surrogateescape")
+                if learned.matches(key, raw):
+                    hits.append(Hit(LEARNED_RULE_ID, m.start(), m.end(), Verdict.REMOVE,
+                                    "known secret (learned fingerprint)", token))
+        return hits
+
+
+def _body(rule: Rule, value: str) -> str:
+    """The value without the rule's literal prefix, so `sk-ant-xxxx` is judged on `xxxx`."""
+    lower = value.lower()
+    for keyword in rule.keywords:
+        if lower.startswith(keyword):
+            return value[len(keyword):]
+    return value
+
+
+def _random_token(text: str, start: int, end: int, value: str, floor: float) -> bool:
+    """The broad detector's shape test: mixed case and digits, not hex, not inside a long blob,
+    not a known id (`toolu_…`, `msg_…`), random enough."""
+    if not (any(c.isdigit() for c in value) and any(c.islower() for c in value) and any(c.isupper() for c in value)):
+        return False
+    lo, hi = start, end
+    while lo > 0 and (text[lo - 1].isalnum() or text[lo - 1] in "+/=_-"):
+        lo -= 1
+    while hi < len(text) and (text[hi].isalnum() or text[hi] in "+/=_-"):
+        hi += 1
+    if hi - lo > 120 or text[lo:start].endswith(("toolu_", "msg_", "req_", "srvtoolu_", "call_", "chatcmpl-")):
+        return False
+    if start >= 7 and text[max(0, start - 7):start] in ("sha512-", "sha384-", "sha256-", "sha1-"):
+        return False
+    return shannon_entropy(value) >= floor
+
+
+def resolve(hits: list[Hit], text: str) -> list[Hit]:
+    """Removals win over keeps; overlapping removals merge into one span, named by the most specific
+    rule among them (a provider rule over a generic one, over the entropy detector, over PII)."""
+    if not hits:
+        return hits
+    removals = sorted((h for h in hits if h.verdict is Verdict.REMOVE), key=lambda h: (h.start, -h.end, h.rank))
+    merged: list[Hit] = []
+    for hit in removals:
+        if merged and hit.start < merged[-1].end:
+            last = merged[-1]
+            namer = hit if hit.rank < last.rank else last
+            end = max(last.end, hit.end)
+            merged[-1] = Hit(namer.rule, last.start, end, last.verdict, namer.reason, text[last.start:end], namer.rank)
+            continue
+        merged.append(hit)
+    others = [h for h in hits if h.verdict is not Verdict.REMOVE
+              and not any(r.start < h.end and h.start < r.end for r in merged)]
+    unique = {(h.rule, h.start, h.end): h for h in others}
+    return sorted(merged + list(unique.values()), key=lambda h: (h.start, h.end))
+
+
+def _sensitive_pattern(items: Sequence[str]) -> re.Pattern[str] | None:
+    names = [re.escape(i.strip()) for i in items if i.strip()]
+    if not names:
+        return None
+    return re.compile(r"(?i)(?<![A-Za-z0-9])(?:" + "|".join(sorted(names, key=len, reverse=True)) + r")(?![A-Za-z0-9])")

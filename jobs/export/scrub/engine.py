@@ -1,0 +1,306 @@
+"""Scan or scrub one file's bytes: raw-byte triggers first, then decoded JSON strings or text.
+
+JSONL (Claude Code session files): each line is one JSON value. Only lines with a trigger are
+decoded; inside them every JSON string token is decoded, matched, and, when something is removed,
+re-encoded in place. Everything else in the line (keys, numbers, other strings, spacing, escape
+style) keeps its bytes, so a line with no finding stays byte-identical and the structure can't change.
+
+Text and Markdown are matched as one decoded text (so a PEM block across lines is seen whole).
+
+Bad input never raises: invalid UTF-8 is matched with the bad bytes kept as they are; a line that is
+not JSON is scrubbed as text; a line over `max_line_bytes` is replaced by a marker. Each is reported
+with its line and what was done.
+"""
+from __future__ import annotations
+
+import bisect
+import hashlib
+import hmac
+import json
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+import orjson
+
+from jobs.export.scrub.detect import Detector, Hit, Policy, Verdict
+from jobs.export.scrub.prefilter import LEARNED, SENSITIVE, build_prefilter
+from jobs.export.scrub.report import Action, Finding, Issue
+from jobs.export.scrub.rules import RuleSet
+
+#: A JSON string token in a valid JSON text (strings cannot hold a raw quote, so this never overruns).
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_COLON = re.compile(r"\s*:")
+#: JSON keys whose string value is read as `KEY="value"` by the assignment rules.
+_SECRETISH_KEY = re.compile(r"(?i)secret|token|key|pass|pwd|auth|credential|sig")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+MIN_SCAN = 6   # shortest text that can hold a finding (`a@b.co`)
+
+
+class FileKind(StrEnum):
+    JSONL = "jsonl"
+    TEXT = "text"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    output: bytes
+    findings: tuple[Finding, ...]
+    issues: tuple[Issue, ...]
+
+
+class Engine:
+    """Rules + policy + the raw-byte prefilter. Immutable once built; one per run."""
+
+    def __init__(self, ruleset: RuleSet, policy: Policy, prefilter: str = "auto",
+                 max_line_bytes: int = 64 * 1024 * 1024) -> None:
+        self.ruleset = ruleset
+        self.policy = policy
+        self.max_line_bytes = max_line_bytes
+        self.detector = Detector(ruleset.rules, policy)
+        self.prefilter = build_prefilter(prefilter, ruleset.rules, policy.sensitive_items,
+                                         policy.learned.lengths, self._learned_check)
+
+    @property
+    def name(self) -> str:
+        return self.prefilter.name
+
+    def _learned_check(self, candidate: bytes) -> bool:
+        return self.policy.learned.matches(self.policy.key, candidate)
+
+    def marker(self, rule_id: str, value: str) -> str:
+        """`[REDACTED:<rule>:<6 hex>]`: the hex is a keyed hash, so one secret gives one marker everywhere."""
+        digest = hmac.new(self.policy.key, b"marker\x00" + value.encode("utf-8", "surrogateescape"),
+                          hashlib.sha256).hexdigest()
+        return f"[REDACTED:{rule_id}:{digest[:6]}]"
+
+    def process(self, buf: bytes, kind: FileKind, label: str, scrub: bool) -> Outcome:
+        """Scan `buf`; when `scrub`, also return it with every removal masked."""
+        run = _Run(self, label, scrub)
+        if kind is FileKind.JSONL:
+            output = run.jsonl(buf)
+        else:
+            output = run.text(buf)
+        return Outcome(output if scrub else buf, tuple(run.findings), tuple(run.issues))
+
+
+class _Run:
+    """The state of one file's pass: findings and issues as they are found."""
+
+    def __init__(self, engine: Engine, label: str, scrub: bool) -> None:
+        self.engine = engine
+        self.label = label
+        self.scrub = scrub
+        self.findings: list[Finding] = []
+        self.issues: list[Issue] = []
+
+    # ---- JSONL -----------------------------------------------------------------------------------
+    def jsonl(self, buf: bytes) -> bytes:
+        engine = self.engine
+        triggers = engine.prefilter.scan(buf).by_line
+        lines = buf.split(b"\n")
+        try:
+            buf.decode("utf-8")
+            valid_utf8 = True
+        except UnicodeDecodeError:
+            valid_utf8 = False
+        for number, line in enumerate(lines):
+            found = triggers.get(number)
+            oversized = len(line) > engine.max_line_bytes
+            if found is None and not oversized and valid_utf8 and _json_shaped(line):
+                continue
+            lines[number] = self._jsonl_line(number + 1, line, found or set(), oversized)
+        return b"\n".join(lines)
+
+    def _jsonl_line(self, number: int, line: bytes, found: set[int], oversized: bool) -> bytes:
+        if oversized:
+            return self._oversized(number, line, json_line=True)
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            self.issues.append(Issue(self.label, number, f"invalid UTF-8 at byte {exc.start + 1}",
+                                     "scrubbed as text; the undecodable bytes were kept as they are"))
+            return self._text_block(line.decode("utf-8", "surrogateescape"), found, number).encode(
+                "utf-8", "surrogateescape")
+        if not text.strip():
+            return line
+        if not _is_json(line, text):
+            self.issues.append(Issue(self.label, number, "not a JSON line", "scrubbed as text"))
+            return self._text_block(text, found, number).encode("utf-8", "surrogateescape")
+        if not found:
+            return line
+        return self._json_strings(text, found, number).encode("utf-8", "surrogateescape")
+
+    def _json_strings(self, text: str, found: set[int], number: int) -> str:
+        detector = self.engine.detector
+        rules = sorted(i for i in found if i >= 0)
+        learned = LEARNED in found
+        sensitive = SENSITIVE in found
+        pieces: list[str] = []
+        last = 0
+        key = ""
+        key_after = -1
+        for m in _STRING.finditer(text):
+            raw = m.group(0)
+            inner = raw[1:-1]
+            decoded = inner if "\\" not in inner else _decode_string(raw)
+            colon = _COLON.match(text, m.end())
+            if colon is not None:
+                key, key_after, context = decoded, colon.end(), ""
+            else:
+                context = key if key_after >= 0 and not text[key_after:m.start()].strip() else ""
+                key_after = -1
+            if len(decoded) < MIN_SCAN:
+                continue
+            hits = detector.detect(decoded, rules, learned=learned, sensitive=sensitive,
+                                   context=context if _SECRETISH_KEY.search(context) else "")
+            if not hits:
+                continue
+            column0 = m.start() + 1
+            for hit in hits:
+                self.findings.append(self._finding(hit, number, column0 + _raw_index(inner, hit.start) + 1))
+            if self.scrub and any(h.verdict is Verdict.REMOVE for h in hits):
+                pieces.append(text[last:m.start()])
+                pieces.append(_encode_string(self._masked(decoded, hits)))
+                last = m.end()
+        if not pieces:
+            return text
+        pieces.append(text[last:])
+        return "".join(pieces)
+
+    # ---- text ------------------------------------------------------------------------------------
+    def text(self, buf: bytes) -> bytes:
+        engine = self.engine
+        if len(buf) > engine.max_line_bytes:
+            lines = buf.split(b"\n")
+            if any(len(line) > engine.max_line_bytes for line in lines):
+                buf = b"\n".join(self._oversized(n + 1, line, json_line=False)
+                                 if len(line) > engine.max_line_bytes else line for n, line in enumerate(lines))
+        triggers = engine.prefilter.scan(buf).by_line
+        try:
+            text = buf.decode("utf-8")
+        except UnicodeDecodeError:
+            text = buf.decode("utf-8", "surrogateescape")
+            bad = [n + 1 for n, line in enumerate(buf.split(b"\n")) if not _utf8(line)]
+            for number in bad[:20]:
+                self.issues.append(Issue(self.label, number, "invalid UTF-8",
+                                         "scrubbed as text; the undecodable bytes were kept as they are"))
+            if len(bad) > 20:
+                self.issues.append(Issue(self.label, None, f"invalid UTF-8 on {len(bad) - 20} more lines",
+                                         "scrubbed as text; the undecodable bytes were kept as they are"))
+        if not triggers:
+            return buf
+        found: set[int] = set().union(*triggers.values())
+        return self._text_block(text, found, 1).encode("utf-8", "surrogateescape")
+
+    def _text_block(self, text: str, found: set[int], first_line: int) -> str:
+        hits = self.engine.detector.detect(text, sorted(i for i in found if i >= 0), learned=LEARNED in found,
+                                           sensitive=SENSITIVE in found)
+        if not hits:
+            return text
+        offsets = [-1] + [m.start() for m in re.finditer("\n", text)]
+
+        def locate(i: int) -> tuple[int, int]:
+            k = bisect.bisect_left(offsets, i) - 1
+            return first_line + k, i - offsets[k]
+
+        for hit in hits:
+            line, column = locate(hit.start)
+            self.findings.append(self._finding(hit, line, column))
+        if self.scrub and any(h.verdict is Verdict.REMOVE for h in hits):
+            return self._masked(text, hits)
+        return text
+
+    # ---- shared ----------------------------------------------------------------------------------
+    def _oversized(self, number: int, line: bytes, json_line: bool) -> bytes:
+        marker = self.engine.marker("oversized-line", line.decode("utf-8", "surrogateescape"))
+        self.issues.append(Issue(self.label, number,
+                                 f"line of {len(line):,} bytes is over [scrub] max_line_bytes "
+                                 f"({self.engine.max_line_bytes:,})",
+                                 f"replaced whole by {marker}" if self.scrub else "would be replaced whole"))
+        if not self.scrub:
+            return line
+        return (json.dumps(marker) if json_line else marker).encode()
+
+    def _finding(self, hit: Hit, line: int, column: int) -> Finding:
+        if hit.verdict is Verdict.REMOVE:
+            if self.scrub:
+                return Finding(hit.rule, self.label, line, column, Action.REMOVED, hit.reason,
+                               self.engine.marker(hit.rule, hit.value))
+            return Finding(hit.rule, self.label, line, column, Action.FOUND, hit.reason)
+        action = Action.INDIRECT if hit.verdict is Verdict.INDIRECT else Action.KEPT
+        return Finding(hit.rule, self.label, line, column, action, hit.reason)
+
+    def _masked(self, text: str, hits: list[Hit]) -> str:
+        out: list[str] = []
+        last = 0
+        for hit in hits:
+            if hit.verdict is not Verdict.REMOVE:
+                continue
+            out.append(text[last:hit.start])
+            out.append(self.engine.marker(hit.rule, hit.value))
+            out.append("\n" * text.count("\n", hit.start, hit.end))   # a PEM block keeps its line count
+            last = hit.end
+        out.append(text[last:])
+        return "".join(out)
+
+
+def _json_shaped(line: bytes) -> bool:
+    """Cheap check for lines with no trigger: blank, or an object/array by its first and last byte."""
+    stripped = line.strip()
+    return not stripped or (stripped[:1] == b"{" and stripped[-1:] == b"}") or (
+        stripped[:1] == b"[" and stripped[-1:] == b"]")
+
+
+def _utf8(line: bytes) -> bool:
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _is_json(line: bytes, text: str) -> bool:
+    try:
+        orjson.loads(line)
+        return True
+    except orjson.JSONDecodeError:
+        pass
+    try:   # orjson refuses lone surrogate escapes, which JSON.stringify can write
+        json.loads(text)
+        return True
+    except ValueError:
+        return False
+
+
+def _decode_string(raw: str) -> str:
+    return json.loads(raw)
+
+
+def _encode_string(value: str) -> str:
+    """JSON-encode like JSON.stringify (UTF-8, no `\\/`), keeping lone surrogates as `\\uXXXX`."""
+    encoded = json.dumps(value, ensure_ascii=False)
+    if _LONE_SURROGATE.search(encoded):
+        encoded = _LONE_SURROGATE.sub(lambda m: "\\u%04x" % ord(m.group(0)), encoded)
+    return encoded
+
+
+def _raw_index(inner: str, decoded_index: int) -> int:
+    """Position in the raw (escaped) string body of the character at `decoded_index` once decoded."""
+    raw = dec = 0
+    n = len(inner)
+    while dec < decoded_index and raw < n:
+        if inner[raw] == "\\":
+            if inner[raw + 1:raw + 2] == "u":
+                code = int(inner[raw + 2:raw + 6], 16)
+                if 0xD800 <= code < 0xDC00 and inner[raw + 6:raw + 8] == "\\u":
+                    low = int(inner[raw + 8:raw + 12], 16)
+                    raw += 12 if 0xDC00 <= low < 0xE000 else 6
+                else:
+                    raw += 6
+            else:
+                raw += 2
+        else:
+            raw += 1
+        dec += 1
+    return raw

@@ -1,0 +1,176 @@
+"""The kill switch: O3 silences alert posting for a while; monitoring and logging go on.
+
+The runbook's emergency procedure for an alert storm (seed 001, "Kill Switch"), made safe to use:
+it always has an end (`--for 2h`, capped by `slack.killswitch_max_hours`) and ends on its own; it is
+announced in the alert channels when set and when lifted, reminded there while on, and when it ends
+one digest lists every alert it held back. Suppressed alerts are still written to the outbox (state
+`suppressed`) and everything else the flows do happens as usual: only posting is held back.
+
+`suppress()` is what the notifier asks for every notice; `tick()` is run every minute by the daemon
+(reminders, expiry). `active()` compares with the clock, so an expired switch suppresses nothing
+even before the tick that announces its end.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from jobs.actors import DAEMON, Actor, Permission, check
+from jobs.context import Context
+from jobs.notices import Notice
+from store import killswitch as store
+from store.killswitch import KillSwitchState, SuppressedNotice
+
+_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$")
+DIGEST_LINES = 50
+
+
+class KillSwitchError(Exception):
+    """A kill switch request that cannot be done, worded with the fix."""
+
+
+@dataclass(frozen=True)
+class Status:
+    state: KillSwitchState | None
+    suppressed: int
+
+    def describe(self, ctx: Context) -> str:
+        if self.state is None:
+            return "kill switch is off: alerts are posted"
+        until = ctx.local(datetime.fromisoformat(self.state.until)).strftime("%Y-%m-%d %H:%M %Z")
+        return (f"kill switch is ON until {until} (set by {self.state.set_by}: {self.state.reason}); "
+                f"{self.suppressed} alert(s) held back so far")
+
+
+def parse_duration(text: str, max_hours: int) -> timedelta:
+    """`2h`, `90m`, `1h30m`, `1d`: a positive duration no longer than `max_hours`."""
+    match = _DURATION.match(text.strip().lower())
+    if not text.strip() or not match:
+        raise KillSwitchError(f"--for {text!r}: expected a duration like 30m, 2h or 1h30m")
+    days, hours, minutes = (int(g or 0) for g in match.groups())
+    duration = timedelta(days=days, hours=hours, minutes=minutes)
+    if duration <= timedelta(0):
+        raise KillSwitchError(f"--for {text!r}: expected a duration greater than zero, like 2h")
+    if duration > timedelta(hours=max_hours):
+        raise KillSwitchError(f"--for {text!r}: longer than the {max_hours}h allowed (slack.killswitch_max_hours); "
+                              f"set it for at most {max_hours}h and set it again if still needed")
+    return duration
+
+
+def status(ctx: Context) -> Status:
+    state = store.current(ctx.state)
+    if state is not None and state.expired(ctx.now()):
+        state = None
+    return Status(state, len(ctx.state.snapshot().table(store.SUPPRESSED)) if state else 0)
+
+
+def active(ctx: Context) -> bool:
+    return status(ctx).state is not None
+
+
+def turn_on(ctx: Context, actor: Actor, duration: timedelta, reason: str) -> KillSwitchState:
+    """Set the switch (or extend it: a second `on` replaces expiry and reason) and announce it."""
+    check(actor, Permission.KILLSWITCH_SET, action="killswitch on")
+    if not reason.strip():
+        raise KillSwitchError("killswitch on needs --reason: say why alerts are held back (e.g. \"API outage\")")
+    now = ctx.now()
+    previous = store.current(ctx.state)
+    if previous is not None and previous.expired(now):
+        end(ctx, ended_by="expiry")
+        previous = None
+    state = KillSwitchState(set_by=actor.name, reason=reason.strip(), set_at=now.isoformat(),
+                            until=(now + duration).isoformat(),
+                            subject=previous.subject if previous else f"KILLSWITCH-{now:%Y%m%dT%H%M%SZ}",
+                            last_reminded_at=now.isoformat())
+    ctx.ledgers.operations.append("killswitch.on", actor.ledger_id, actor.role_for(Permission.KILLSWITCH_SET) or None,
+                                  {"data": {"person": actor.name, "reason": state.reason, "until": state.until,
+                                            "extended": previous is not None}})
+    store.put(ctx.state, state)
+    until = ctx.local(now + duration).strftime("%Y-%m-%d %H:%M %Z")
+    verb = "extended" if previous else "ON"
+    _announce(ctx, state, "killswitch.on",
+              f":no_bell: Kill switch {verb} by {actor.name} until {until}: {state.reason}. Alert posting is "
+              f"suppressed; monitoring and logging continue. Lift it early with `/ops killswitch off`.",
+              update_original=previous is not None)
+    return state
+
+
+def turn_off(ctx: Context, actor: Actor) -> list[SuppressedNotice]:
+    check(actor, Permission.KILLSWITCH_SET, action="killswitch off")
+    held = end(ctx, ended_by=actor.name, actor=actor)
+    if held is None:
+        raise KillSwitchError("the kill switch is not on; nothing to lift")
+    return held
+
+
+def end(ctx: Context, ended_by: str, actor: Actor = DAEMON) -> list[SuppressedNotice] | None:
+    """Take the switch down, announce it, and post the one digest of what it suppressed."""
+    taken = store.take_down(ctx.state, only_if=lambda _state: True)
+    if taken is None:
+        return None
+    state, held = taken
+    ctx.ledgers.operations.append("killswitch.off", actor.ledger_id,
+                                  actor.role_for(Permission.KILLSWITCH_SET) or None,
+                                  {"data": {"ended_by": ended_by, "set_by": state.set_by, "reason": state.reason,
+                                            "suppressed": len(held)}})
+    how = "expired" if ended_by == "expiry" else f"lifted by {ended_by}"
+    _announce(ctx, state, "killswitch.off",
+              f":bell: Kill switch {how}; alerts are posted again. It was set by {state.set_by}: {state.reason}.",
+              update_original=True)
+    _announce(ctx, state, "killswitch.digest", digest_text(held), fields={"suppressed": len(held)})
+    return held
+
+
+def tick(ctx: Context) -> None:
+    """Expire the switch when its time is up; remind the channels while it is on."""
+    state = store.current(ctx.state)
+    if state is None:
+        return
+    now = ctx.now()
+    if state.expired(now):
+        end(ctx, ended_by="expiry")
+        return
+    every = timedelta(minutes=ctx.settings.slack.killswitch_remind_minutes)
+    if now - datetime.fromisoformat(state.last_reminded_at) >= every:
+        store.mark_reminded(ctx.state, now.isoformat())
+        left = datetime.fromisoformat(state.until) - now
+        held = len(ctx.state.snapshot().table(store.SUPPRESSED))
+        _announce(ctx, state, "killswitch.reminder",
+                  f":no_bell: Reminder: the kill switch is still on ({state.reason}); {_human(left)} left, "
+                  f"{held} alert(s) held back so far.")
+
+
+def suppress(ctx: Context, notice: Notice) -> bool:
+    """True if the switch holds this notice back (recorded for the digest)."""
+    if not notice.suppressible or not notice.channel:
+        return False
+    now = ctx.now()
+    record = SuppressedNotice(at=now.isoformat(), kind=notice.kind, subject=notice.subject,
+                              channel=notice.channel, first_line=notice.text.splitlines()[0] if notice.text else "")
+    return store.suppress_if(ctx.state, lambda state: not state.expired(now), record)
+
+
+def digest_text(held: list[SuppressedNotice]) -> str:
+    if not held:
+        return "Kill switch digest: no alert was suppressed."
+    lines = [f"Kill switch digest: {len(held)} alert(s) were suppressed:"]
+    lines += [f"• {h.at[:16].replace('T', ' ')} UTC {h.channel} {h.subject} ({h.kind}): {h.first_line}"
+              for h in held[:DIGEST_LINES]]
+    if len(held) > DIGEST_LINES:
+        lines.append(f"… and {len(held) - DIGEST_LINES} more (all are in outbox.jsonl with state \"suppressed\")")
+    return "\n".join(lines)
+
+
+def _announce(ctx: Context, state: KillSwitchState, kind: str, text: str, update_original: bool = False,
+              fields: dict | None = None) -> None:
+    channels = ctx.settings.slack.channels
+    for channel in dict.fromkeys((channels.ops_critical, channels.ops_alerts)):
+        ctx.notifier.send(Notice(kind=kind, subject=state.subject, text=text, channel=channel,
+                                 fields={"until": state.until, "reason": state.reason, **(fields or {})},
+                                 update_original=update_original, suppressible=False))
+
+
+def _human(delta: timedelta) -> str:
+    minutes = max(0, int(delta.total_seconds() // 60))
+    return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m"

@@ -1,0 +1,134 @@
+"""Run files with `.sha256` sidecars, and their moves into and out of quarantine (LEDGER.md §5.9).
+
+Paths follow the runbook so its own commands keep working on the data directory:
+`runs/CREDIT_MONITORING/<date>/run_<id>.json` (+ `.json.sha256`), `runs/QUARANTINE/<Run_ID>/`.
+The sidecar is in `sha256sum` format (`<64 hex>  <file name>\\n`) and names the file without a
+directory, so `sha256sum -c run_<id>.json.sha256` works wherever the pair has been moved.
+
+Every write is durable before it is referenced: temp file, fsync, rename. Directory fsyncs are left
+to the caller (`sync_directories`) so a batch of runs pays one per directory, not one per file. A
+move verifies the file against its sidecar and the expected hash first: an artifact that changed
+after it was recorded is never silently carried along.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+from store.state import fsync_directory
+
+MONITORING = Path("runs") / "CREDIT_MONITORING"
+QUARANTINE = Path("runs") / "QUARANTINE"
+_PREFIX = re.compile(r"^(run_|RUN-)", re.IGNORECASE)
+
+
+class ArtifactError(Exception):
+    """An artifact that is missing or does not match its recorded hash, worded with what to do."""
+
+
+@dataclass(frozen=True)
+class Written:
+    path: Path           # relative to the data directory
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Moved:
+    old_path: Path       # relative to the data directory
+    new_path: Path
+    sha256: str
+
+
+def run_file_name(run_id: str) -> str:
+    """`run_<id>.json`, where a Run_ID that already starts with `run_` / `RUN-` is not prefixed twice."""
+    return f"run_{_PREFIX.sub('', run_id) or run_id}.json"
+
+
+def run_file_path(date: str, run_id: str) -> Path:
+    return MONITORING / date / run_file_name(run_id)
+
+
+def quarantine_dir(run_id: str) -> Path:
+    return QUARANTINE / run_id
+
+
+def sidecar_of(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256")
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _write_durable(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp.{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        tmp.unlink(missing_ok=True)
+        raise
+    os.close(fd)
+    os.replace(tmp, path)
+
+
+def write_artifact(data_dir: Path, relative: Path, payload: bytes) -> Written:
+    """Write the file, then its sidecar; both durable (the caller fsyncs the directory)."""
+    target = data_dir / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    digest = sha256_hex(payload)
+    _write_durable(target, payload)
+    _write_durable(sidecar_of(target), f"{digest}  {target.name}\n".encode())
+    return Written(relative, digest)
+
+
+def sync_directories(data_dir: Path, relatives: Iterable[Path]) -> None:
+    for directory in sorted({(data_dir / r).parent for r in relatives}):
+        fsync_directory(directory)
+
+
+def remove_artifact(data_dir: Path, relative: Path) -> None:
+    """Undo a write whose ledger commit failed: nothing may stay behind that no entry refers to."""
+    target = data_dir / relative
+    target.unlink(missing_ok=True)
+    sidecar_of(target).unlink(missing_ok=True)
+
+
+def verify(data_dir: Path, relative: Path, expected_sha256: str) -> None:
+    """File, sidecar and the recorded hash must agree; otherwise say which one differs."""
+    target = data_dir / relative
+    if not target.exists():
+        raise ArtifactError(f"{relative} is missing (expected sha256 {expected_sha256[:12]}…); "
+                            f"find it with: ls -la {relative.parent}")
+    found = sha256_hex(target.read_bytes())
+    if found != expected_sha256:
+        raise ArtifactError(f"{relative}: sha256 {found[:12]}… does not match the ledger "
+                            f"({expected_sha256[:12]}…): the artifact changed after it was recorded")
+    sidecar = sidecar_of(target)
+    stated = sidecar.read_text().split()[0] if sidecar.exists() and sidecar.read_text().strip() else ""
+    if stated != expected_sha256:
+        raise ArtifactError(f"{relative}.sha256 sidecar says {stated[:12] or 'nothing'}…, file and ledger say "
+                            f"{expected_sha256[:12]}…: restore the sidecar with "
+                            f"`echo '{expected_sha256}  {target.name}' > {sidecar.name}`")
+
+
+def move(data_dir: Path, relative: Path, destination_dir: Path, expected_sha256: str) -> Moved:
+    """Move a verified artifact and its sidecar into `destination_dir` (relative), durably."""
+    verify(data_dir, relative, expected_sha256)
+    source = data_dir / relative
+    target_dir = data_dir / destination_dir
+    target_dir.mkdir(parents=True, exist_ok=True)
+    target = target_dir / source.name
+    os.replace(sidecar_of(source), sidecar_of(target))
+    os.replace(source, target)
+    fsync_directory(target_dir)
+    fsync_directory(source.parent)
+    return Moved(relative, destination_dir / source.name, expected_sha256)

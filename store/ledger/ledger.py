@@ -1,0 +1,581 @@
+"""The append protocol, start-up recovery and the files of one ledger (LEDGER.md §5.1, §5.5, §5.6).
+
+Order is the whole design: data written with one `write` and made durable with `fdatasync`, only
+then the compact range, the signed checkpoint (temp file, fsync, rename, directory fsync) and the
+`ledger.sigs` line. A crash at any point leaves either a torn tail beyond the signed size (repaired
+on the next start, the bytes kept for forensics) or complete but unsigned lines (signed on the next
+start); it never leaves a checkpoint covering bytes that are not on disk. Damage inside the signed
+range is never repaired here: it stops the writer with the `verify` message (fail closed).
+
+One `flock` on `ledger.lock` serialises the daemon, CLI commands and their threads; readers need no
+lock. No module state: a `Ledger` object holds the in-memory compact range of one file.
+"""
+from __future__ import annotations
+
+import base64
+import fcntl
+import logging
+import os
+import sys
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from hashlib import sha256
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping, Sequence
+
+from store.ledger import messages
+from store.ledger.entry import Entry, EntryInvalid, build_entry
+from store.ledger.merkle import CompactRange, leaf_hash
+from store.ledger.note import (
+    Checkpoint,
+    NoteError,
+    Signer,
+    Verifier,
+    b64,
+    b64decode_canonical,
+    open_checkpoint,
+)
+from store.ledger.scan import scan_ledger
+
+log = logging.getLogger("chatops.ledger")
+
+
+class LedgerDamaged(Exception):
+    """The ledger differs from what was signed: refuse to write (the message is verify's)."""
+
+
+class LedgerWriteError(Exception):
+    """A commit could not be made durable; nothing of it was kept."""
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who signs this ledger: its origin (the key name), the signing keys and the trusted vkeys."""
+
+    origin: str
+    signers: tuple[Signer, ...]
+    trusted: tuple[Verifier, ...]
+
+
+@dataclass(frozen=True)
+class LedgerFiles:
+    directory: Path
+
+    @property
+    def jsonl(self) -> Path:
+        return self.directory / "ledger.jsonl"
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.directory / "ledger.checkpoint"
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.directory / "ledger.checkpoints"
+
+    @property
+    def sigs(self) -> Path:
+        return self.directory / "ledger.sigs"
+
+    @property
+    def lock(self) -> Path:
+        return self.directory / "ledger.lock"
+
+    @property
+    def vkey(self) -> Path:
+        """Public trust file written when config.toml does not pin the origin (see jobs.audit)."""
+        return self.directory / "ledger.vkey"
+
+
+@dataclass(frozen=True)
+class SigLine:
+    """One `ledger.sigs` line: the size, root and signatures of one commit's checkpoint."""
+
+    size: int
+    root: bytes
+    signatures: tuple[bytes, ...]   # key id ‖ signature, as in a note signature line
+
+    def render(self) -> str:
+        return f"{self.size} {b64(self.root)} " + " ".join(b64(s) for s in self.signatures) + "\n"
+
+    def note(self, origin: str) -> str:
+        """The signed checkpoint this line stands for."""
+        text = Checkpoint(origin, self.size, self.root).text()
+        return text + "\n" + "".join(f"\u2014 {origin} {b64(s)}\n" for s in self.signatures)
+
+
+def parse_sig_line(line: str) -> SigLine:
+    parts = line.split(" ")
+    if len(parts) < 3 or not parts[0].isdigit() or not parts[0].isascii():
+        raise NoteError(f"ledger.sigs line {line[:40]!r} is not '<size> <root> <signature>…'")
+    return SigLine(int(parts[0]), b64decode_canonical(parts[1], "root"),
+                   tuple(b64decode_canonical(p, "signature") for p in parts[2:]))
+
+
+def read_sig_lines(path: Path) -> tuple[list[SigLine], int, int]:
+    """(valid lines, bytes they take, total bytes); a torn last line is not returned."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return [], 0, 0
+    good = raw[:raw.rfind(b"\n") + 1]
+    lines = [parse_sig_line(text) for text in good.decode("utf-8", "replace").splitlines()]
+    return lines, len(good), len(raw)
+
+
+def fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def durable_sync(fd: int) -> None:
+    """fdatasync on Linux; F_FULLFSYNC on macOS, where fsync does not flush the drive cache."""
+    if sys.platform == "darwin":
+        fcntl.fcntl(fd, fcntl.F_FULLFSYNC)
+    else:
+        os.fdatasync(fd)
+
+
+def write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def replace_atomically(path: Path, data: bytes, mode: int = 0o644) -> None:
+    tmp = path.with_name(f"{path.name}.tmp.{os.getpid()}.{threading.get_ident()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode)
+    try:
+        write_all(fd, data)
+        os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        tmp.unlink(missing_ok=True)
+        raise
+    os.close(fd)
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
+
+
+def utc_stamp(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+
+
+@dataclass(frozen=True)
+class SignedState:
+    """The largest size the log key is known to have signed, and where that came from."""
+
+    size: int
+    root: bytes
+    source: str
+    sig_lines: tuple[SigLine, ...] = ()
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """What start-up recovery found and did; `lines()` is what the daemon logs."""
+
+    entries: int
+    signed_size: int
+    torn_bytes: int = 0
+    torn_file: Path | None = None
+    torn_sha256: str = ""
+    signed_pending: int = 0
+    sigs_repaired: bool = False
+
+    def lines(self, name: str) -> list[str]:
+        out = []
+        if self.torn_bytes:
+            out.append(f"{name}: removed a torn tail of {self.torn_bytes:,} bytes (crash during a write); "
+                       f"saved to {self.torn_file}, sha256 {self.torn_sha256[:12]}…, recorded as "
+                       "ledger.recovered")
+        if self.signed_pending:
+            out.append(f"{name}: signed {self.signed_pending:,} complete entries that were written but not "
+                       "yet signed (crash before the checkpoint)")
+        if self.sigs_repaired:
+            out.append(f"{name}: completed ledger.sigs from the latest checkpoint")
+        return out
+
+
+@dataclass
+class Commit:
+    """Entries of one commit, built in memory; written with one `write` when the block ends."""
+
+    ledger: "Ledger"
+    first_seq: int
+    entries: list[Entry] = field(default_factory=list)
+
+    def append(self, kind: str, actor: str, role: str | None, fields: Mapping[str, Any]) -> Entry:
+        entry = build_entry(self.first_seq + len(self.entries), self.ledger.clock(), kind, actor, role,
+                            fields)
+        self.entries.append(entry)
+        return entry
+
+
+class Ledger:
+    """One signed JSONL ledger. `identity` is called once, under the lock, on first use."""
+
+    def __init__(self, directory: Path, identity: Callable[[], Identity],
+                 clock: Callable[[], datetime] | None = None, name: str | None = None) -> None:
+        self.files = LedgerFiles(Path(directory))
+        self.name = name or str(self.files.jsonl)
+        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self._identity_factory = identity
+        self._identity: Identity | None = None
+        self._thread_lock = threading.RLock()
+        self._compact = CompactRange()
+        self._bytes = 0
+        self._inode: tuple[int, int] | None = None
+        self._loaded = False
+        self._lock_depth = 0
+
+    # ---- public API ---------------------------------------------------------------------------
+
+    @property
+    def identity(self) -> Identity:
+        if self._identity is None:
+            self._identity = self._identity_factory()
+        return self._identity
+
+    @property
+    def size(self) -> int:
+        return self._compact.size
+
+    def append(self, kind: str, actor: str, role: str | None, fields: Mapping[str, Any]) -> Entry:
+        """One entry in one commit: durable and signed when this returns."""
+        with self.commit() as c:
+            return c.append(kind, actor, role, fields)
+
+    @contextmanager
+    def commit(self, extra_signers: Sequence[Signer] = ()) -> Iterator[Commit]:
+        """Several entries, one write, one fdatasync, one checkpoint; nothing written if the block raises."""
+        with self.locked():
+            self._catch_up()
+            pending = Commit(self, self._compact.size)
+            if self._compact.size == 0 and not self.files.checkpoint.exists():
+                self._add_created(pending)
+            yield pending
+            if pending.entries:
+                self._write(pending.entries, extra_signers)
+
+    def create(self, actor: str, role: str | None, previous: Mapping[str, Any] | None = None) -> Entry | None:
+        """Write `ledger.created` as entry 0 by `actor` (init, reseal); None when the ledger exists."""
+        with self.locked():
+            self._catch_up()
+            if self._compact.size or self.files.checkpoint.exists():
+                return None
+            data = self._created_data()
+            if previous is not None:
+                data["previous"] = dict(previous)
+            entry = build_entry(0, self.clock(), "ledger.created", actor, role, {"data": data})
+            self._write([entry], ())
+            return entry
+
+    def recover(self) -> Recovery:
+        """Start-up recovery (§5.6): repair a torn tail, sign unsigned lines, or raise LedgerDamaged."""
+        with self.locked():
+            self._loaded = False
+            return self._load()
+
+    def checkpoint_text(self) -> str:
+        return self.files.checkpoint.read_text(encoding="utf-8")
+
+    def publish(self) -> Path:
+        """Keep the current checkpoint in `ledger.checkpoints/<size>.checkpoint` (created O_EXCL)."""
+        with self.locked():
+            self._catch_up()
+            text = self.checkpoint_text()
+            size = self._compact.size
+            self.files.checkpoints.mkdir(exist_ok=True)
+            path = self.files.checkpoints / f"{size}.checkpoint"
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+            except FileExistsError:
+                return path
+            try:
+                write_all(fd, text.encode())
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            fsync_dir(self.files.checkpoints)
+            return path
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """The writers' lock: a thread lock, then `flock` on ledger.lock (re-entrant in one thread)."""
+        with self._thread_lock:
+            if self._lock_depth:
+                self._lock_depth += 1
+                try:
+                    yield
+                finally:
+                    self._lock_depth -= 1
+                return
+            self.files.directory.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.files.lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                self._lock_depth = 1
+                try:
+                    yield
+                finally:
+                    self._lock_depth = 0
+            finally:
+                os.close(fd)  # closing drops the flock
+
+    def switch_identity(self, identity: Identity) -> None:
+        """After a key rotation or reseal: sign with the new identity from the next commit on."""
+        with self._thread_lock:
+            self._identity = identity
+
+    def forget(self) -> None:
+        """Drop the in-memory state (after files were moved aside); the next use reloads."""
+        with self._thread_lock:
+            self._loaded = False
+            self._compact = CompactRange()
+            self._bytes = 0
+            self._inode = None
+
+    # ---- the protocol -------------------------------------------------------------------------
+
+    def _created_data(self) -> dict[str, Any]:
+        identity = self.identity
+        return {"origin": identity.origin, "vkey": [s.verifier.vkey for s in identity.signers]}
+
+    def _add_created(self, pending: Commit) -> None:
+        """A new ledger's first entry names its origin and key (LEDGER.md §5.10)."""
+        pending.append("ledger.created", "daemon", None, {"data": self._created_data()})
+
+    def _catch_up(self) -> None:
+        """Step 2: hash what other processes appended since this one last wrote."""
+        if not self._loaded:
+            self._load()
+            return
+        try:
+            info = os.stat(self.files.jsonl)
+        except FileNotFoundError:
+            info = None
+        inode = (info.st_dev, info.st_ino) if info else None
+        if info is None or inode != self._inode:
+            if self._bytes == 0 and info is None:
+                return
+            self._loaded = False
+            self._load()
+            return
+        if info.st_size == self._bytes:
+            return
+        if info.st_size < self._bytes:
+            raise LedgerDamaged(f"{self.name} is {info.st_size:,} bytes but {self._bytes:,} bytes were "
+                                "committed: it was truncated after it was signed. Run: chatops ledger verify")
+        scan = scan_ledger(self.files.jsonl, start=self._compact, start_offset=self._bytes)
+        if scan.problem is not None:
+            if scan.problem.kind == "partial":
+                raise LedgerDamaged(messages.torn_tail(self.name, scan.total_bytes - scan.good_bytes))
+            raise LedgerDamaged(f"{self.name}: {messages.inside_signed(scan.problem, scan.entries)}")
+        self._compact = scan.compact
+        self._bytes = scan.good_bytes
+
+    def _write(self, entries: list[Entry], extra_signers: Sequence[Signer]) -> None:
+        """Steps 3–6: one buffer, one write loop, fdatasync, then the compact range and checkpoint."""
+        buf = b"".join(e.line + b"\n" for e in entries)
+        fd = os.open(self.files.jsonl, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            try:
+                write_all(fd, buf)
+                durable_sync(fd)
+            except OSError as exc:
+                self._truncate_back(fd)
+                raise LedgerWriteError(
+                    f"could not write {len(entries)} entr{'y' if len(entries) == 1 else 'ies'} to "
+                    f"{self.name} ({exc.strerror or exc}); nothing was recorded. Free disk space or "
+                    "check the file system, then retry") from exc
+            if self._inode is None:
+                info = os.fstat(fd)
+                self._inode = (info.st_dev, info.st_ino)
+        finally:
+            os.close(fd)
+        before = (self._compact.copy(), self._bytes)
+        for entry in entries:
+            self._compact.append(leaf_hash(entry.line))
+        self._bytes += len(buf)
+        try:
+            sig_line = self._sign_checkpoint(extra_signers)
+        except OSError as exc:
+            # No checkpoint covers the new bytes yet: take them back, so a failed commit leaves nothing.
+            self._compact, self._bytes = before
+            fd = os.open(self.files.jsonl, os.O_WRONLY | os.O_CLOEXEC)
+            try:
+                self._truncate_back(fd)
+            finally:
+                os.close(fd)
+            raise LedgerWriteError(f"could not write the checkpoint of {self.name} ({exc.strerror or exc}); "
+                                   "the entries were taken back, nothing was recorded. Free disk space, "
+                                   "then retry") from exc
+        self._append_sig_line_logged(sig_line)
+
+    def _truncate_back(self, fd: int) -> None:
+        try:
+            os.ftruncate(fd, self._bytes)
+            os.fsync(fd)
+        except OSError:
+            # The partial bytes stay as a torn tail beyond the signed size; the next load repairs them.
+            self._loaded = False
+
+    def _sign_checkpoint(self, extra_signers: Sequence[Signer] = ()) -> SigLine:
+        """Step 6: sign the checkpoint and replace ledger.checkpoint; returns its ledger.sigs line."""
+        identity = self.identity
+        checkpoint = Checkpoint(identity.origin, self._compact.size, self._compact.root())
+        signers = tuple(identity.signers) + tuple(extra_signers)
+        message = checkpoint.text().encode()
+        line = SigLine(checkpoint.size, checkpoint.root, tuple(s.signature(message) for s in signers))
+        replace_atomically(self.files.checkpoint, line.note(identity.origin).encode())
+        return line
+
+    def _sign(self) -> None:
+        self._append_sig_line(self._sign_checkpoint())
+
+    def _append_sig_line_logged(self, line: SigLine) -> None:
+        """The commit is durable and signed; a failing ledger.sigs append is repaired on the next load."""
+        try:
+            self._append_sig_line(line)
+        except OSError as exc:
+            log.error("%s: could not append to %s (%s); the next start adds the latest checkpoint's line",
+                      self.name, self.files.sigs, exc)
+            self._loaded = False
+
+    def _append_sig_line(self, line: SigLine) -> None:
+        fd = os.open(self.files.sigs, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            write_all(fd, line.render().encode())
+            durable_sync(fd)
+        finally:
+            os.close(fd)
+
+    # ---- recovery -----------------------------------------------------------------------------
+
+    def signed_state(self) -> SignedState:
+        """The verified latest checkpoint, or a later ledger.sigs line (a rolled-back checkpoint)."""
+        identity = self.identity
+        trusted = set(identity.trusted) | {s.verifier for s in identity.signers}
+        size, root, source = 0, b"", "none"
+        if self.files.checkpoint.exists():
+            try:
+                signed = open_checkpoint(self.files.checkpoint.read_bytes(), trusted, identity.origin,
+                                         what="ledger.checkpoint")
+            except NoteError as exc:
+                raise LedgerDamaged(f"{exc}") from None
+            size, root, source = signed.checkpoint.size, signed.checkpoint.root, "ledger.checkpoint"
+        try:
+            lines, _, _ = read_sig_lines(self.files.sigs)
+        except NoteError as exc:
+            raise LedgerDamaged(f"{self.files.sigs}: {exc}") from None
+        if lines and lines[-1].size > size:
+            last = lines[-1]
+            try:
+                open_checkpoint(last.note(identity.origin), trusted, identity.origin, what="ledger.sigs")
+            except NoteError as exc:
+                raise LedgerDamaged(f"{exc}") from None
+            size, root, source = last.size, last.root, "ledger.sigs"
+        return SignedState(size, root, source, tuple(lines))
+
+    def _load(self) -> Recovery:
+        state = self.signed_state()
+        scan = scan_ledger(self.files.jsonl, want_roots={state.size})
+        if scan.entries < state.size:
+            if scan.problem is not None and scan.problem.line_no <= state.size and scan.problem.kind != "partial":
+                raise LedgerDamaged(f"{self.name}: {messages.inside_signed(scan.problem, state.size)}")
+            raise LedgerDamaged(f"{self.name}: {messages.truncation(scan.entries, state.size)}")
+        if state.size and scan.roots.get(state.size) != state.root:
+            raise LedgerDamaged(f"{self.name}: {self._mismatch_message(state)}")
+        self._compact = scan.compact
+        self._bytes = scan.good_bytes
+        info = os.stat(self.files.jsonl) if self.files.jsonl.exists() else None
+        self._inode = (info.st_dev, info.st_ino) if info else None
+        self._loaded = True
+        recovery = Recovery(entries=scan.entries, signed_size=state.size)
+        sigs_ok = self._repair_sigs(state)
+        if scan.problem is not None:
+            recovery = self._cut_torn_tail(scan.good_bytes, scan.total_bytes, recovery)
+        elif scan.entries > state.size:
+            self._sign()
+            recovery = Recovery(entries=scan.entries, signed_size=state.size,
+                                signed_pending=scan.entries - state.size)
+        elif not sigs_ok:
+            recovery = Recovery(entries=scan.entries, signed_size=state.size, sigs_repaired=True)
+        for line in recovery.lines(self.name):
+            log.warning("%s", line)
+        return recovery
+
+    def _repair_sigs(self, state: SignedState) -> bool:
+        """Cut a torn ledger.sigs line; add the latest checkpoint's line if the crash came before it."""
+        lines, good, total = read_sig_lines(self.files.sigs)
+        if total > good:
+            fd = os.open(self.files.sigs, os.O_WRONLY | os.O_CLOEXEC)
+            try:
+                os.ftruncate(fd, good)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        if state.size and (not lines or lines[-1].size < state.size) and state.source == "ledger.checkpoint":
+            note = self.files.checkpoint.read_text(encoding="utf-8")
+            sigs = tuple(base64.b64decode(line.rsplit(" ", 1)[1])
+                         for line in note.split("\n\n", 1)[1].splitlines()
+                         if line.split(" ")[1] == self.identity.origin)
+            self._append_sig_line(SigLine(state.size, state.root, sigs))
+            return False
+        return total == good
+
+    def _cut_torn_tail(self, good: int, total: int, recovery: Recovery) -> Recovery:
+        """Save the bytes after the last good line, truncate, record `ledger.recovered`, sign."""
+        with open(self.files.jsonl, "rb") as handle:
+            handle.seek(good)
+            torn = handle.read()
+        now = self.clock()
+        saved = self.files.directory / f"ledger.jsonl.torn-{utc_stamp(now)}"
+        n = 0
+        while saved.exists():
+            n += 1
+            saved = self.files.directory / f"ledger.jsonl.torn-{utc_stamp(now)}.{n}"
+        fd = os.open(saved, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+        try:
+            write_all(fd, torn)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        fd = os.open(self.files.jsonl, os.O_WRONLY | os.O_CLOEXEC)
+        try:
+            os.ftruncate(fd, good)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        fsync_dir(self.files.directory)
+        digest = sha256(torn).hexdigest()
+        entry = build_entry(self._compact.size, now, "ledger.recovered", "daemon", None,
+                            {"data": {"bytes_removed": len(torn), "sha256": digest, "saved_to": saved.name}})
+        self._write([entry], ())
+        return Recovery(entries=self._compact.size, signed_size=recovery.signed_size, torn_bytes=len(torn),
+                        torn_file=saved, torn_sha256=digest)
+
+    def _mismatch_message(self, state: SignedState) -> str:
+        """Localise a root mismatch with the per-commit roots in ledger.sigs."""
+        sizes = sorted({line.size for line in state.sig_lines if line.size <= state.size} | {state.size})
+        scan = scan_ledger(self.files.jsonl, want_roots=sizes)
+        by_size = {line.size: line.root for line in state.sig_lines}
+        by_size[state.size] = state.root
+        last_good, first_bad = None, state.size
+        for size in sizes:
+            if scan.roots.get(size) == by_size[size]:
+                last_good = size
+            else:
+                first_bad = size
+                break
+        return messages.root_mismatch(state.size, b64(state.root), last_good, first_bad)
+
+
+__all__ = ["Commit", "Entry", "EntryInvalid", "Identity", "Ledger", "LedgerDamaged", "LedgerFiles",
+           "LedgerWriteError", "Recovery", "SigLine", "SignedState", "parse_sig_line", "read_sig_lines"]

@@ -1,0 +1,137 @@
+"""The outbox: every outgoing message, written and fsynced before anyone tries to send it.
+
+`<data_dir>/outbox.jsonl` is append-only. A message is one `queued` line; what happened to it later
+is another line naming its id (`sent`, `undeliverable`). A message is pending while it has a
+`queued` line with `state == "pending"` and no final line. Appending instead of rewriting means a
+crash can at worst lose the final line of a message that was already delivered (it is then sent
+again: at-least-once), never the message itself; and `jq 'select(.op == "queued")' outbox.jsonl`
+reads it without chatops.
+
+Several processes append (the daemon, `chatops …` commands beside it), so every append holds an
+`flock` on `outbox.lock`; each line is written with one `write` on an `O_APPEND` descriptor and
+fsynced before the call returns. File order is delivery order.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Iterator
+
+OUTBOX_FILE = "outbox.jsonl"
+LOCK_FILE = "outbox.lock"
+
+
+class QueuedState(StrEnum):
+    """What a queued message is for, decided when it is written."""
+
+    PENDING = "pending"          # to be delivered to Slack by the daemon
+    LOCAL = "local"              # local mode: this line is the delivery
+    SUPPRESSED = "suppressed"    # held back by the kill switch; listed in its digest
+
+
+class FinalOp(StrEnum):
+    SENT = "sent"
+    UNDELIVERABLE = "undeliverable"   # Slack refused it for good (e.g. channel_not_found); kept here
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    id: str
+    at: str                      # UTC ISO-8601, when it was queued
+    state: QueuedState
+    item: dict[str, Any]         # what to deliver: {"notice": {...}, "to": "#ops-critical" | "@ana"}
+    final: dict[str, Any] = field(default_factory=dict)   # the `sent` / `undeliverable` line, once written
+
+    @property
+    def pending(self) -> bool:
+        return self.state == QueuedState.PENDING and not self.final
+
+
+@dataclass
+class Outbox:
+    """One data directory's outbox file."""
+
+    data_dir: Path
+
+    @property
+    def path(self) -> Path:
+        return Path(self.data_dir) / OUTBOX_FILE
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        Path(self.data_dir).mkdir(parents=True, exist_ok=True)
+        fd = os.open(Path(self.data_dir) / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
+    def _append(self, lines: list[dict[str, Any]]) -> None:
+        payload = b"".join(json.dumps(line, ensure_ascii=False, sort_keys=True).encode() + b"\n" for line in lines)
+        with self._locked():
+            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                size = os.fstat(fd).st_size
+                if size and os.pread(fd, 1, size - 1) != b"\n":
+                    payload = b"\n" + payload   # end a torn line first, or this line would join it
+                view = memoryview(payload)
+                while view:
+                    view = view[os.write(fd, view):]
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+    def queue(self, items: list[dict[str, Any]], state: QueuedState, at: str) -> list[str]:
+        """Write the messages durably (one fsync for all); returns their ids in order."""
+        ids = [uuid.uuid4().hex for _ in items]
+        self._append([{"op": "queued", "id": i, "at": at, "state": state.value, "item": item}
+                      for i, item in zip(ids, items)])
+        return ids
+
+    def finish(self, message_id: str, op: FinalOp, at: str, detail: dict[str, Any]) -> None:
+        self._append([{"op": op.value, "id": message_id, "at": at, **detail}])
+
+    def read(self, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+        """Complete lines from byte `offset`, and the offset after the last complete line.
+
+        A torn last line (a writer died mid-append) is left for the next read; it can only be the
+        tail of a line whose fsync never returned, so no caller was told it was queued.
+        """
+        try:
+            with open(self.path, "rb") as handle:
+                handle.seek(offset)
+                data = handle.read()
+        except FileNotFoundError:
+            return [], offset
+        end = data.rfind(b"\n") + 1
+        lines = []
+        for raw in data[:end].splitlines():
+            try:
+                lines.append(json.loads(raw))
+            except json.JSONDecodeError:
+                continue   # a torn line followed by later appends: never acknowledged, skip it
+        return lines, offset + end
+
+    def messages(self) -> list[OutboxMessage]:
+        """Every message in file order, with its final line attached."""
+        lines, _ = self.read()
+        return fold(lines, {})
+
+
+def fold(lines: list[dict[str, Any]], into: dict[str, OutboxMessage]) -> list[OutboxMessage]:
+    """Apply outbox lines to `into` (id → message, insertion-ordered); returns the messages in order."""
+    for line in lines:
+        if line.get("op") == "queued":
+            into[line["id"]] = OutboxMessage(id=line["id"], at=line["at"], state=QueuedState(line["state"]),
+                                             item=line["item"])
+        elif line.get("id") in into:
+            old = into[line["id"]]
+            into[line["id"]] = OutboxMessage(id=old.id, at=old.at, state=old.state, item=old.item, final=line)
+    return list(into.values())

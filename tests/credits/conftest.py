@@ -1,0 +1,67 @@
+"""Fixtures for credit monitoring: a real context on a temporary data directory, a real signed credit
+ledger (ctx.ledgers), a recording Notifier (implements jobs.notices.Notifier; it is the Slack stand-in at this
+layer), baselines set through the baselines area's own API, and run records to submit."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from chatops.config import load_config
+from jobs.context import Context, build_context
+from jobs.credits.flows import Recorder
+from jobs.notices import Notice
+
+START = datetime(2026, 11, 22, 16, 30, tzinfo=timezone.utc)
+
+
+@dataclass
+class RecordingNotifier:
+    """Keeps every notice it is given, in order."""
+
+    sent: list[Notice] = field(default_factory=list)
+
+    def send(self, notice: Notice) -> None:
+        self.sent.append(notice)
+
+    def kinds(self) -> list[str]:
+        return [n.kind for n in self.sent]
+
+
+@pytest.fixture
+def ctx(config_file: Path) -> Context:
+    loaded = load_config(config_file)
+    context = build_context(loaded.settings, loaded.data_dir)
+    context.notifier = RecordingNotifier()
+    return context
+
+
+@pytest.fixture
+def recorder(ctx: Context) -> Recorder:
+    return Recorder(ctx)
+
+
+def entries(ctx: Context) -> list[dict[str, Any]]:
+    path = ctx.data_dir / "runs" / "CREDIT_MONITORING" / "ledger.jsonl"
+    return [orjson.loads(line) for line in path.read_bytes().splitlines()] if path.exists() else []
+
+
+def kinds(ctx: Context) -> list[str]:
+    return [e["kind"] for e in entries(ctx)]
+
+
+def raw_run(run_id: str = "run_1", scenario: str = "scn-invoice", credits: float = 100.0, **extra: Any) -> dict:
+    record = {"Run_ID": run_id, "Scenario_ID": scenario, "Job_Type": "sync", "Credits_Total": credits,
+              "retry_count": 0, "has_max_items_config": True, "Risk_Flags": [],
+              "Started_At": START.isoformat()}
+    record.update(extra)
+    return record
+
+
+def set_baseline(ctx: Context, scenario: str, credits: float) -> None:
+    from jobs.credits.baselines import set_baseline as set_it
+
+    set_it(ctx, ctx.people.by_name("ana"), scenario, credits, "test baseline")

@@ -1,0 +1,34 @@
+"""The runs index is read from the credit ledger itself: complete lines only, quarantine moves followed."""
+from __future__ import annotations
+
+from freezegun import freeze_time
+
+from jobs.credits.schema import validate_run
+from store.runs_index import RunsIndex
+from tests.credits.conftest import START, raw_run, set_baseline
+
+
+@freeze_time(START)
+def test_index_finds_runs_their_entry_and_where_a_quarantined_file_is_now(ctx, recorder):
+    set_baseline(ctx, "scn-invoice", 100.0)
+    recorder.record([validate_run(raw_run(run_id="run_q", credits=1500.0, Risk_Flags=["pii_exposure"])),
+                     validate_run(raw_run(run_id="run_n", credits=100.0))])
+    index = RunsIndex.open(ctx.data_dir)
+    assert index.get("run_q").severity == "SEV0" and index.get("run_n").severity == "NORMAL"
+    assert index.entry("run_n")["artifact"] == "runs/CREDIT_MONITORING/2026-11-22/run_n.json"
+    path, sha = index.artifact_of("run_q")
+    assert path == "runs/QUARANTINE/run_q/run_q.json" and sha == index.entry("run_q")["artifact_sha256"]
+    assert index.get("run_missing") is None and index.refresh() == 0
+
+
+def test_a_partial_line_is_read_only_once_it_is_complete(tmp_path):
+    ledger = tmp_path / "runs" / "CREDIT_MONITORING" / "ledger.jsonl"
+    ledger.parent.mkdir(parents=True)
+    line = (b'{"Run_ID":"r1","Scenario_ID":"s","Severity":"SEV2","Started_At":"2026-11-22T16:30:00+00:00",'
+            b'"kind":"run.recorded","seq":0}')
+    ledger.write_bytes(line[:40])
+    index = RunsIndex.open(tmp_path)
+    assert index.get("r1") is None
+    with ledger.open("ab") as f:
+        f.write(line[40:] + b"\n")
+    assert index.refresh() == 1 and index.get("r1").seq == 0 and len(index.sev2_times["s"]) == 1

@@ -1,0 +1,164 @@
+"""The outbox and its delivery: written before sending, in order, nothing lost to 429s, outages or restarts."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from chatops.notify import SlackDelivery, web_client
+from jobs.context import build_context
+from jobs.notices import Notice
+from store.outbox import Outbox, QueuedState
+from tests.slack.conftest import poll
+from tests.standins.slack import BOT_TOKEN, SlackStandIn
+
+
+def _alert(n: int, subject: str = "CASE-1", **kw) -> Notice:
+    return Notice(kind="credits.alert", subject=subject, text=f"alert {n}", channel="#ops-alerts", **kw)
+
+
+def _delivery(ctx, waits: list[float] | None = None, on_wait=None) -> SlackDelivery:
+    def wait(seconds: float) -> bool:
+        waits.append(seconds)
+        if on_wait is not None:
+            on_wait(len(waits))
+        return False
+
+    return SlackDelivery(ctx, web_client(ctx, BOT_TOKEN), wait=wait if waits is not None else None)
+
+
+def _posted_texts(standin: SlackStandIn) -> list[str]:
+    return [c.params["text"] for c in standin.calls_to("chat.postMessage")]
+
+
+def test_message_is_in_the_outbox_fsynced_before_any_delivery(ctx, standin):
+    ctx.notifier.send(_alert(1))
+    [message] = Outbox(ctx.data_dir).messages()
+    assert message.pending and message.item["to"] == "#ops-alerts"
+    assert standin.calls == []
+    _delivery(ctx).deliver_pending()
+    [message] = Outbox(ctx.data_dir).messages()
+    assert message.final["op"] == "sent" and message.final["ts"]
+
+
+def test_first_notice_starts_a_thread_later_ones_edit_it_and_reply_under_it(ctx, standin):
+    delivery = _delivery(ctx)
+    ctx.notifier.send(_alert(1, fields={"severity": "SEV1", "case": "CASE-1", "actions": [
+        {"label": "ACK", "command": "case ack"}]}))
+    ctx.notifier.send(Notice(kind="credits.acked", subject="CASE-1", text="acknowledged by ben",
+                             channel="#ops-alerts", update_original=True, suppressible=False))
+    delivery.deliver_pending()
+    first, reply = standin.calls_to("chat.postMessage")
+    assert "thread_ts" not in first.params
+    assert any(b["type"] == "actions" for b in first.params["blocks"])
+    [update] = standin.calls_to("chat.update")
+    assert update.params["ts"] == reply.params["thread_ts"]
+    assert update.params["channel"] == SlackStandIn.channel_id("#ops-alerts")
+    assert reply.params["text"] == "acknowledged by ben"
+
+
+def test_dm_opens_the_conversation_with_the_persons_slack_id(ctx, standin):
+    ctx.notifier.send(Notice(kind="summary", subject="SUMMARY-2026-11-22", text="daily summary", dm_to=("dev",)))
+    _delivery(ctx).deliver_pending()
+    [opened] = standin.calls_to("conversations.open")
+    assert opened.params["users"] == "U0DEV00004"
+    [post] = standin.calls_to("chat.postMessage")
+    assert post.params["channel"].startswith("D")
+
+
+def test_chart_is_uploaded_into_the_thread(ctx, standin, tmp_path: Path):
+    chart = tmp_path / "weekly.png"
+    chart.write_bytes(b"\x89PNG fake chart")
+    ctx.notifier.send(Notice(kind="credits.weekly", subject="WEEKLY-2026-W47", text="weekly review",
+                             channel="#ops-review", fields={"files": [{"path": str(chart), "title": "Credits"}]}))
+    _delivery(ctx).deliver_pending()
+    assert standin.calls_to("files.getUploadURLExternal")
+    [upload] = standin.calls_to("upload")
+    assert upload.params["bytes"] > 0
+    [complete] = standin.calls_to("files.completeUploadExternal")
+    assert complete.params["thread_ts"] == Outbox(ctx.data_dir).messages()[0].final["ts"]
+    assert complete.params["channel_id"] == SlackStandIn.channel_id("#ops-review")
+
+
+def test_429_storm_honours_retry_after_and_keeps_order(ctx, standin):
+    waits: list[float] = []
+    for n in range(20):
+        ctx.notifier.send(_alert(n, subject=f"CASE-{n}"))
+    standin.rate_limit(5, retry_after=7)
+    _delivery(ctx, waits).deliver_pending()
+    assert waits == [7.0] * 5
+    assert _posted_texts(standin) == [f"alert {n}" for n in range(20)]
+    assert not [m for m in Outbox(ctx.data_dir).messages() if m.pending]
+
+
+def test_retry_after_is_really_waited_for(ctx, standin):
+    ctx.notifier.send(_alert(1))
+    standin.rate_limit(1, retry_after=1)
+    _delivery(ctx).deliver_pending()
+    limited, posted = standin.calls_to("chat.postMessage", ok_only=False)
+    assert limited.status == 429 and posted.status == 200
+    assert posted.at - limited.at >= 1.0
+
+
+def test_outage_backs_off_and_delivers_everything_in_order_when_slack_is_back(ctx, standin):
+    for n in range(10):
+        ctx.notifier.send(_alert(n, subject=f"CASE-{n}"))
+    standin.fail(2, status=503)
+    standin.go_down()
+    waits: list[float] = []
+    _delivery(ctx, waits, on_wait=lambda count: standin.come_up() if count == 4 else None).deliver_pending()
+    assert waits[:4] == [1.0, 2.0, 4.0, 8.0]
+    assert _posted_texts(standin) == [f"alert {n}" for n in range(10)]
+
+
+def test_restart_delivers_the_pending_outbox_and_never_resends_what_was_sent(ctx, standin, loaded):
+    for n in range(3):
+        ctx.notifier.send(_alert(n, subject=f"CASE-{n}"))
+    _delivery(ctx).deliver_pending()
+    for n in range(3, 6):
+        ctx.notifier.send(_alert(n, subject=f"CASE-{n}"))
+    # the daemon died here; a writer was killed mid-append, leaving a torn line it never acknowledged
+    with open(Outbox(ctx.data_dir).path, "ab") as handle:
+        handle.write(b'{"op": "queued", "id": "torn", "item": {"noti')
+    fresh = build_context(loaded.settings, loaded.data_dir)
+    fresh.notifier.send(_alert(6, subject="CASE-6"))
+    _delivery(fresh).deliver_pending()
+    assert _posted_texts(standin) == [f"alert {n}" for n in range(7)]
+
+
+def test_worker_thread_delivers_what_another_process_queued(ctx, standin, loaded):
+    worker = _delivery(ctx).start()
+    try:
+        other = build_context(loaded.settings, loaded.data_dir)   # e.g. `chatops … --as` beside the daemon
+        other.notifier.send(_alert(1))
+        standin.wait_for(lambda s: s.calls_to("chat.postMessage"))
+    finally:
+        worker.stop()
+
+
+def test_message_slack_refuses_for_good_is_kept_and_the_queue_moves_on(ctx, standin):
+    ctx.notifier.send(Notice(kind="x", subject="X-1", text="to nowhere", channel="#nowhere"))
+    ctx.notifier.send(_alert(2))
+    _delivery(ctx).deliver_pending()
+    first, second = Outbox(ctx.data_dir).messages()
+    assert first.final == {**first.final, "op": "undeliverable", "error": "channel_not_found"}
+    assert second.final["op"] == "sent"
+
+
+def test_local_mode_writes_the_outbox_as_the_delivery(loaded, monkeypatch, standin):
+    monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
+    local = build_context(loaded.settings, loaded.data_dir)
+    local.notifier.send(_alert(1))
+    lines = [json.loads(l) for l in Outbox(local.data_dir).path.read_text().splitlines()]
+    assert [l["state"] for l in lines] == [QueuedState.LOCAL.value]
+    assert SlackDelivery(local, web_client(local, BOT_TOKEN)).deliver_pending() == 0
+    assert standin.calls == []
+
+
+def test_messages_never_carry_a_token(ctx, standin, monkeypatch):
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "s3cr3t-signing-value")
+    ctx.notifier.send(Notice(kind="x", subject="X-2", channel="#ops-alerts",
+                             text="debug: secret s3cr3t-signing-value and xoxb-123456789012-abcdefABCDEF"))
+    _delivery(ctx).deliver_pending()
+    [post] = standin.calls_to("chat.postMessage")
+    assert "s3cr3t" not in json.dumps(post.params) and "xoxb-1234" not in json.dumps(post.params)
+    assert "s3cr3t" not in Outbox(ctx.data_dir).path.read_text()

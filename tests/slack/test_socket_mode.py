@@ -1,0 +1,184 @@
+"""Socket Mode end to end: the real Bolt app and Socket Mode client against the stand-in's WebSocket."""
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+
+from chatops.render.blocks import button_value
+from chatops.slack.mode import Mode
+from chatops.slack.runtime import start_slack
+from jobs import approvals
+from jobs.actors import DAEMON, Permission
+from jobs.notices import Notice
+from store.outbox import Outbox
+from tests.slack import area
+from tests.slack.conftest import poll
+from tests.standins.slack import APP_TOKEN, BOT_TOKEN, SlackStandIn
+
+ENV = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": APP_TOKEN}
+ANA, BEN, CLEO, STRANGER = "U0ANA00001", "U0BEN00002", "U0CLEO0003", "U0STRANGER"
+
+
+@pytest.fixture
+def running(iface):
+    runtime = start_slack(iface, Mode.SOCKET, ENV)
+    yield runtime
+    runtime.stop()
+
+
+@pytest.fixture
+def alert(iface, standin, running):
+    """An SEV1 alert about CASE-12 posted by the worker; returns (channel id, thread parent ts)."""
+    iface.ctx.notifier.send(Notice(
+        kind="credits.alert", subject="CASE-12", channel="#ops-alerts", text="SEV1: run_9 used 5.2× its baseline",
+        fields={"severity": "SEV1", "case": "CASE-12", "actions": [
+            {"label": "ACK", "command": "case ack"},
+            {"label": "Approve rerun", "command": "rerun approve", "needs": "mitigation", "style": "primary"},
+            {"label": "Deny rerun", "command": "rerun deny", "needs": "reason", "style": "danger"}]}))
+    post = standin.wait_for(lambda s: s.calls_to("chat.postMessage"))[0]
+    sent = poll(lambda: [m for m in Outbox(iface.ctx.data_dir).messages() if m.final], what="alert marked sent")
+    assert post.params["channel"] == "#ops-alerts"
+    return sent[0].final["channel"], sent[0].final["ts"]
+
+
+def slash(standin: SlackStandIn, user: str, text: str) -> tuple[str, str]:
+    url = standin.response_url()
+    envelope = standin.deliver("slash_commands", {
+        "token": "x", "team_id": "T0STANDIN", "api_app_id": "A0STANDIN", "channel_id": "C0OPS", "user_id": user,
+        "command": "/ops", "text": text, "response_url": url, "trigger_id": "1.2.3"})
+    return envelope, url.rsplit("/", 1)[1]
+
+
+def response(standin: SlackStandIn, n: str) -> dict:
+    return standin.wait_for(lambda s: [r for r in s.responses if r["n"] == n])[0]
+
+
+def thread_reply(standin: SlackStandIn, channel: str, parent: str, user: str, text: str, ts: str) -> str:
+    return standin.deliver("events_api", {
+        "token": "x", "team_id": "T0STANDIN", "api_app_id": "A0STANDIN", "type": "event_callback",
+        "event_id": f"Ev{ts}", "event_time": 1700000000,
+        "event": {"type": "message", "channel": channel, "user": user, "text": text, "ts": ts,
+                  "thread_ts": parent, "channel_type": "channel"}})
+
+
+def answers(standin: SlackStandIn, parent: str) -> list[str]:
+    return [c.params["text"] for c in standin.calls_to("chat.postMessage")
+            if c.params.get("thread_ts") == parent]
+
+
+def wait_answer(standin: SlackStandIn, parent: str, count: int) -> list[str]:
+    return standin.wait_for(lambda s: len(answers(s, parent)) >= count and answers(s, parent))
+
+
+def ledger(ctx) -> list[dict]:
+    path = ctx.data_dir / "operations" / "ledger.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def test_slash_help_is_acked_and_answered_for_the_caller(standin, running):
+    envelope, n = slash(standin, CLEO, "help")
+    assert standin.wait_ack(envelope).seconds < 3
+    text = response(standin, n)["text"]
+    assert "/ops commands you may run:" in text and "rerun approve" in text.split("needs another role:")[1]
+    assert "[needs O3]" in text
+
+
+def test_unknown_slack_user_may_read_help_and_nothing_else(iface, standin, running):
+    envelope, n = slash(standin, STRANGER, "help")
+    standin.wait_ack(envelope)
+    assert "not in chatops's [people] configuration" in response(standin, n)["text"]
+    envelope, n = slash(standin, STRANGER, "case ack CASE-1")
+    standin.wait_ack(envelope)
+    assert response(standin, n)["text"] == "refused: case ack needs role O2; you have no role"
+    refused = [e for e in ledger(iface.ctx) if e["kind"] == "command.refused"]
+    assert refused[-1]["actor"] == STRANGER
+
+
+def test_ack_comes_before_slow_work_finishes(standin, running):
+    gate = area.SLOW_GATES["socket"] = threading.Event()
+    envelope, n = slash(standin, CLEO, "slow socket")
+    ack = standin.wait_ack(envelope)
+    assert ack.seconds < 3 and not [r for r in standin.responses if r["n"] == n]
+    gate.set()
+    assert response(standin, n)["text"] == "slow socket done"
+
+
+def test_thread_replies_run_the_runbook_commands_and_answer_in_the_thread(iface, standin, running, alert):
+    channel, parent = alert
+    thread_reply(standin, channel, parent, BEN, "ACK - O2 ben investigating CASE-12", "1700000100.000001")
+    assert wait_answer(standin, parent, 1)[-1] == f"<@{BEN}> recorded: CASE-12 acknowledged by ben"
+    thread_reply(standin, channel, parent, BEN, "DENIED - not yet", "1700000100.000002")
+    assert wait_answer(standin, parent, 2)[-1] == f"<@{BEN}> refused: DENIED needs role O3; you have O2, chief.staff"
+    thread_reply(standin, channel, parent, ANA, "approved for rerun", "1700000100.000003")
+    assert "APPROVED for rerun - <mitigation>" in wait_answer(standin, parent, 3)[-1]
+    thread_reply(standin, channel, parent, ANA, "APPROVED for rerun – max_items now 1000", "1700000100.000004")
+    assert wait_answer(standin, parent, 4)[-1] == (
+        f"<@{ANA}> recorded: rerun of CASE-12 approved by ana: max_items now 1000")
+    thread_reply(standin, channel, parent, ANA, "ACK - O3 ana investigating CASE-13", "1700000100.000005")
+    assert "this thread is about CASE-12" in wait_answer(standin, parent, 5)[-1]
+    kinds = [(e["kind"], e["actor"]) for e in ledger(iface.ctx)]
+    assert ("case.acked", BEN) in kinds and ("command.refused", BEN) in kinds and ("approval.decided", ANA) in kinds
+
+
+def test_conversation_in_the_thread_is_not_answered(standin, running, alert):
+    channel, parent = alert
+    thread_reply(standin, channel, parent, BEN, "looking at it now", "1700000200.000001")
+    thread_reply(standin, channel, parent, BEN, "ACK", "1700000200.000002")
+    assert wait_answer(standin, parent, 1) == [f"<@{BEN}> recorded: CASE-12 acknowledged by ben"]
+
+
+def _click(standin: SlackStandIn, user: str, channel: str, parent: str, action: dict) -> str:
+    return standin.deliver("interactive", {
+        "type": "block_actions", "team": {"id": "T0STANDIN"}, "api_app_id": "A0STANDIN", "user": {"id": user},
+        "channel": {"id": channel}, "container": {"type": "message", "message_ts": parent, "channel_id": channel},
+        "message": {"ts": parent, "text": "alert"}, "trigger_id": "13345224609.738474920.8088930838d88f008e0",
+        "response_url": standin.response_url(),
+        "actions": [{"type": "button", "action_id": "ops_action_0", "block_id": "ops_actions",
+                     "value": button_value(action, "CASE-12"), "action_ts": "1700000300.1"}]})
+
+
+def test_button_runs_the_command_as_the_clicker(iface, standin, running, alert):
+    channel, parent = alert
+    standin.wait_ack(_click(standin, BEN, channel, parent, {"command": "case ack"}))
+    assert wait_answer(standin, parent, 1)[-1] == f"<@{BEN}> recorded: CASE-12 acknowledged by ben"
+    standin.wait_ack(_click(standin, CLEO, channel, parent, {"command": "case ack"}))
+    assert wait_answer(standin, parent, 2)[-1] == f"<@{CLEO}> refused: case ack needs role O2; you have O1"
+
+
+def test_button_that_needs_a_mitigation_opens_a_modal_and_the_submission_approves(iface, standin, running, alert):
+    channel, parent = alert
+    standin.wait_ack(_click(standin, ANA, channel, parent, {"command": "rerun approve", "needs": "mitigation"}))
+    view = standin.wait_for(lambda s: s.calls_to("views.open"))[0].params["view"]
+    assert view["callback_id"] == "ops_modal"
+
+    def submit(value: str) -> str:
+        return standin.deliver("interactive", {
+            "type": "view_submission", "team": {"id": "T0STANDIN"}, "api_app_id": "A0STANDIN", "user": {"id": ANA},
+            "view": {"id": "V1", "type": "modal", "callback_id": "ops_modal", "private_metadata": view["private_metadata"],
+                     "state": {"values": {"input": {"text": {"type": "plain_text_input", "value": value}}}}}})
+
+    empty = standin.wait_ack(submit("  "))
+    assert empty.payload == {"response_action": "errors", "errors": {"input": "the mitigation is required"}}
+    standin.wait_ack(submit("retry loop fixed"))
+    assert wait_answer(standin, parent, 1)[-1] == f"<@{ANA}> recorded: rerun of CASE-12 approved by ana: retry loop fixed"
+
+
+def test_button_needing_a_role_the_clicker_lacks_is_refused_without_a_modal(iface, standin, running, alert):
+    channel, parent = alert
+    standin.wait_ack(_click(standin, BEN, channel, parent, {"command": "rerun deny", "needs": "reason"}))
+    refusal = standin.wait_for(lambda s: s.responses)[0]
+    assert refusal["text"] == "refused: rerun deny needs role O3; you have O2, chief.staff"
+    assert not standin.calls_to("views.open")
+    assert [e for e in ledger(iface.ctx) if e["kind"] == "command.refused"][-1]["actor"] == BEN
+
+
+def test_app_home_shows_what_needs_the_viewer(iface, standin, running):
+    approvals.request(iface.ctx, "rerun", "CASE-40", {"case": "CASE-40"}, DAEMON, Permission.RERUN_DECIDE)
+    standin.deliver("events_api", {"token": "x", "team_id": "T0STANDIN", "api_app_id": "A0STANDIN",
+                                   "type": "event_callback", "event_id": "EvHome", "event_time": 1700000000,
+                                   "event": {"type": "app_home_opened", "user": ANA, "channel": "D1", "tab": "home"}})
+    published = standin.wait_for(lambda s: s.calls_to("views.publish"))[0]
+    assert published.params["user_id"] == ANA
+    assert "CASE-40" in json.dumps(published.params["view"])
