@@ -101,7 +101,7 @@ def saturated(recorder: Recorder, runs: list[bytes], batch: int) -> tuple[float,
 
 def offered_load(recorder: Recorder, runs: list[bytes], rate: float, batch_max: int):
     """Virtual arrivals at `rate`/s; the recorder takes whatever has arrived (≤ batch_max) per commit."""
-    latencies, alert_latencies, batches = [], [], []
+    latencies, alert_latencies, batches, durations = [], [], [], []
     t0 = time.perf_counter()
     i = 0
     while i < len(runs):
@@ -111,9 +111,11 @@ def offered_load(recorder: Recorder, runs: list[bytes], rate: float, batch_max: 
             time.sleep((i / rate) - (now - t0))
             continue
         take = runs[i:min(arrived, i + batch_max)]
+        began = time.perf_counter()
         records = [parse_run_bytes(data) for data in take]
         outcomes = recorder.record(records)
         done = time.perf_counter()
+        durations.append((done - began, len(take)))
         for k, outcome in enumerate(outcomes):
             latency = done - (t0 + (i + k) / rate)
             latencies.append(latency)
@@ -121,7 +123,7 @@ def offered_load(recorder: Recorder, runs: list[bytes], rate: float, batch_max: 
                 alert_latencies.append(latency)
         batches.append(len(take))
         i += len(take)
-    return time.perf_counter() - t0, latencies, alert_latencies, batches
+    return time.perf_counter() - t0, latencies, alert_latencies, batches, durations
 
 
 def main() -> int:
@@ -148,12 +150,15 @@ def main() -> int:
         (root / "b").mkdir()
         ctx, recorder = fresh_recorder(root / "b", args.scenarios)
         runs = synthetic_runs(args.runs, args.scenarios, "load", 2)
-        elapsed, latencies, alerts, batches = offered_load(recorder, runs, args.rate, batch)
+        elapsed, latencies, alerts, batches, durations = offered_load(recorder, runs, args.rate, batch)
         print(f"2. offered {args.rate:,.0f} runs/s for {len(runs):,} runs: done in {elapsed:.1f} s "
               f"({len(runs) / elapsed:,.0f} runs/s), {len(batches):,} commits, mean batch "
               f"{statistics.mean(batches):.1f}, largest {max(batches)}")
         print(f"   intake → recorded (all runs):      p50 {percentile(latencies, 50) * 1e3:6.1f} ms   "
               f"p99 {percentile(latencies, 99) * 1e3:6.1f} ms   max {max(latencies) * 1e3:6.1f} ms")
+        slowest = sorted(durations, reverse=True)[:3]
+        print("   slowest commits: " + ", ".join(f"{d * 1e3:.0f} ms ({n} runs)" for d, n in slowest)
+              + f"; commit p99 {percentile([d for d, _ in durations], 99) * 1e3:.1f} ms")
         if alerts:
             print(f"   intake → alert queued ({len(alerts):,} alerts): p50 {percentile(alerts, 50) * 1e3:6.1f} ms   "
                   f"p99 {percentile(alerts, 99) * 1e3:6.1f} ms   max {max(alerts) * 1e3:6.1f} ms")

@@ -10,6 +10,8 @@ verify of 1,000,000 entries ≤ 5 s; single-entry commit p50 ≤ 2 ms.
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -42,6 +44,14 @@ def main() -> None:
     parser.add_argument("--dir", help="where to build the ledger (default: a temporary directory)")
     args = parser.parse_args()
     root = Path(args.dir or tempfile.mkdtemp(prefix="ledger-bench-"))
+    try:
+        run(root, args)
+    finally:
+        if not args.dir:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+def run(root: Path, args: argparse.Namespace) -> None:
     signer = Signer(ORIGIN, create_ed25519_key(root / "keys" / "ledger.key"))
     identity = Identity(ORIGIN, (signer,), (signer.verifier,))
     moment = [datetime(2026, 11, 22, tzinfo=timezone.utc)]
@@ -51,7 +61,8 @@ def main() -> None:
         return moment[0]
 
     ledger = Ledger(root / "ledger", lambda: identity, clock=clock)
-    print(f"ledger bench in {root} (python {sys.version.split()[0]})")
+    print(f"ledger bench in {root} (python {sys.version.split()[0]}, {os.cpu_count()} cores, load average "
+          f"{os.getloadavg()[0]:.1f} at start)")
 
     started = time.perf_counter()
     done = 0
@@ -97,6 +108,7 @@ def main() -> None:
     checked = (time.perf_counter() - started) / runs
     print(f"proof for seq {seq:,}: {len(proof.encode()):,} bytes ({hashes} hashes), made in {made:.2f} s "
           f"(rebuilds all subtree hashes), verified in {checked * 1e6:.0f} µs (incl. Ed25519 checkpoint signature)")
+    print(f"load average {os.getloadavg()[0]:.1f} at the end (other processes on the machine slow every figure)")
 
 
 if __name__ == "__main__":

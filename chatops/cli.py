@@ -81,6 +81,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PermissionDenied as exc:
         print(f"{PROG}: refused: {exc}", file=sys.stderr)
         return EXIT_REFUSED
+    except BrokenPipeError:
+        # `chatops … | head` closed the pipe: not an error; keep Python from complaining at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 def _progress(message: str) -> None:

@@ -5,8 +5,10 @@ Paths follow the runbook so its own commands keep working on the data directory:
 The sidecar is in `sha256sum` format (`<64 hex>  <file name>\\n`) and names the file without a
 directory, so `sha256sum -c run_<id>.json.sha256` works wherever the pair has been moved.
 
-Every write is durable before it is referenced: temp file, fsync, rename. Directory fsyncs are left
-to the caller (`sync_directories`) so a batch of runs pays one per directory, not one per file. A
+Every write is durable before it is referenced (by the ledger entry that publishes it): a new file is
+created with `O_EXCL` and fsynced; anything that replaces a file does it atomically (temp file, fsync,
+rename). Directory fsyncs are left to the caller (`sync_directories`) so a batch of runs pays one per
+directory, not one per file. A
 move verifies the file against its sidecar and the expected hash first: an artifact that changed
 after it was recorded is never silently carried along.
 """
@@ -80,14 +82,47 @@ def _write_durable(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def write_artifact(data_dir: Path, relative: Path, payload: bytes) -> Written:
-    """Write the file, then its sidecar; both durable (the caller fsyncs the directory)."""
+def sidecar_line(name: str, digest: str) -> bytes:
+    """`<64 hex>  <file name>\\n`: what `sha256sum` prints, so `sha256sum -c` reads it."""
+    return f"{digest}  {name}\n".encode()
+
+
+def artifact_writes(data_dir: Path, relative: Path, payload: bytes) -> tuple[Written, list[tuple[Path, bytes]]]:
+    """The file and its sidecar as two independent durable writes (the caller may run them at once).
+
+    Neither is referenced before both are durable and the directory is fsynced (`sync_directories`):
+    the ledger entry naming them is written after that, so a crash in between leaves files no entry
+    refers to, which the next attempt overwrites.
+    """
     target = data_dir / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
     digest = sha256_hex(payload)
-    _write_durable(target, payload)
-    _write_durable(sidecar_of(target), f"{digest}  {target.name}\n".encode())
-    return Written(relative, digest)
+    return Written(relative, digest), [(target, payload), (sidecar_of(target), sidecar_line(target.name, digest))]
+
+
+def write_new_durable(path: Path, data: bytes) -> None:
+    """Create a new run file (or sidecar) and make it durable.
+
+    A run file is published by the ledger entry that names it, not by its presence on disk, and a
+    published file is never written again (a duplicate Run_ID is refused before any write). So a new
+    file is created in place with `O_EXCL` — one directory operation instead of the temp file and
+    rename, which measured about twice as fast per batch on this machine. A file left by an attempt
+    that crashed before its ledger commit is replaced atomically (temp file, fsync, rename).
+    """
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        _write_durable(path, data)
+        return
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        path.unlink(missing_ok=True)
+        raise
+    os.close(fd)
 
 
 def sync_directories(data_dir: Path, relatives: Iterable[Path]) -> None:

@@ -99,10 +99,6 @@ def case_for_run(db: TinyDB, run_id: str) -> Case | None:
     return from_row(row) if row else None
 
 
-def open_case_for_scenario(db: TinyDB, scenario_id: str) -> Case | None:
-    found = [c for c in open_cases(db) if c.scenario_id == scenario_id]
-    return found[-1] if found else None
-
 
 # ---- scenario settings ---------------------------------------------------------------------------
 

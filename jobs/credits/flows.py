@@ -33,7 +33,7 @@ from jobs.context import Context
 from jobs.credits import cases as case_records
 from jobs.credits import messages, policy
 from jobs.credits.audit import checked, ledger, who
-from jobs.credits.records import Case, CaseNote, CaseStatus, Classification, RunRecord, Severity
+from jobs.credits.records import Case, CaseNote, CaseStatus, Classification, RunRecord, ScenarioSettings, Severity
 from jobs.notices import Notice
 from store import artifacts
 from store import cases as case_store
@@ -78,7 +78,7 @@ class _Planned:
     entries: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)
     written: list[str] = field(default_factory=list)
-    write: Future | None = None
+    writes: list[Future] = field(default_factory=list)
 
 
 def o3_names(ctx: Context) -> tuple[str, ...]:
@@ -91,6 +91,9 @@ class Recorder:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self.index = RunsIndex.open(ctx.data_dir)
+        # Kept between batches: starting 32 threads per batch costs more than a small batch's writes.
+        # Idle workers end when the recorder is garbage-collected.
+        self.writers = ThreadPoolExecutor(WRITERS, thread_name_prefix="run-files")
 
     def record(self, records: Iterable[RunRecord], actor: Actor = DAEMON) -> list[Outcome]:
         """Record every run (each batch of `group_commit_max` in one ledger commit)."""
@@ -106,10 +109,10 @@ class Recorder:
     def _record_batch(self, records: list[RunRecord], actor: Actor) -> list[Outcome]:
         ctx = self.ctx
         notices: list[Notice] = []
-        with intake_lock(ctx.data_dir), ThreadPoolExecutor(WRITERS, thread_name_prefix="run-files") as pool:
+        with intake_lock(ctx.data_dir):
             self.index.refresh()
             with ctx.state.transaction() as db:
-                batch = _Batch(ctx, db, self.index, actor, pool)
+                batch = _Batch(ctx, db, self.index, actor, self.writers)
                 try:
                     outcomes = [batch.plan(record) for record in records]
                     batch.commit()
@@ -135,6 +138,9 @@ class _Batch:
         self.policy = ctx.settings.credits
         self.now = ctx.now()
         self.planned: list[_Planned] = []
+        self.directories: set[Path] = set()
+        self.scenarios: dict[str, ScenarioSettings] = {}
+        self.open_cases: dict[str, Case] | None = None
         self.seen: set[str] = set()
         self.baselines: dict[str, tuple[float | None, str | None]] = {}
         self.sev2: dict[str, list[datetime]] = {}
@@ -151,6 +157,24 @@ class _Batch:
                                            if found is not None else (None, None))
         return self.baselines[scenario_id]
 
+    def _scenario(self, scenario_id: str) -> ScenarioSettings:
+        if scenario_id not in self.scenarios:
+            self.scenarios[scenario_id] = case_records.scenario(self.db, scenario_id)
+        return self.scenarios[scenario_id]
+
+    def _open_case_of(self, scenario_id: str) -> Case | None:
+        """The scenario's newest open case, as this batch has left it (read once per batch)."""
+        if self.open_cases is None:
+            self.open_cases = {c.scenario_id: c for c in case_records.open_cases(self.db)}
+        return self.open_cases.get(scenario_id)
+
+    def _save(self, case: Case) -> None:
+        case_records.save(self.db, case)
+        if self.open_cases is not None:
+            newest = self.open_cases.get(case.scenario_id)
+            if case.is_open and (newest is None or newest.number <= case.number):
+                self.open_cases[case.scenario_id] = case
+
     def plan(self, record: RunRecord) -> Outcome:
         if record.run_id in self.seen or self.index.get(record.run_id) is not None:
             known = self.index.get(record.run_id)
@@ -158,7 +182,7 @@ class _Batch:
             return Outcome(record.run_id, False, message=f"duplicate: {record.run_id} is already recorded{where}; "
                                                          "not recorded twice")
         self.seen.add(record.run_id)
-        scenario = case_records.scenario(self.db, record.scenario_id)
+        scenario = self._scenario(record.scenario_id)
         baseline, source = self._baseline(record.scenario_id)
         classification = policy.classify(record, baseline, source, scenario, self.policy)
         payload = {**record.to_fields(), **classification.to_fields(), "is_backfill": classification.backfill,
@@ -196,6 +220,8 @@ class _Batch:
                     related_run_ids=(record.run_id,),
                     quarantined_run_ids=(record.run_id,) if severity is Severity.SEV0 else ())
         case_store.insert(self.db, case_records.to_row(case))
+        if self.open_cases is not None:
+            self.open_cases[case.scenario_id] = case
         planned.case = case
         if severity is Severity.SEV0:
             done = [f"artifacts quarantined to runs/QUARANTINE/{record.run_id}/", "downstream dispatch blocked",
@@ -216,10 +242,10 @@ class _Batch:
         record = planned.record
         times = self.sev2.setdefault(record.scenario_id, list(self.index.sev2_times.get(record.scenario_id, ())))
         times.append(record.started_at)
-        existing = case_records.open_case_for_scenario(self.db, record.scenario_id)
+        existing = self._open_case_of(record.scenario_id)
         if existing is not None:
             updated = replace(existing, related_run_ids=existing.related_run_ids + (record.run_id,))
-            case_records.save(self.db, updated)
+            self._save(updated)
             planned.case = updated
             return
         if policy.sev2_persists(times, record.started_at, self.policy):
@@ -234,6 +260,7 @@ class _Batch:
         self.unbaselined_told.add(scenario_id)
         row = scenario_store.get(self.db, scenario_id) or {"scenario_id": scenario_id}
         scenario_store.put(self.db, {**row, "unbaselined_notified": True})
+        self.scenarios.pop(scenario_id, None)
         notice = messages.unbaselined(self.ctx.settings, planned.record)
         planned.notices.append(notice)
         planned.entries.append(("alert.queued", {"Run_ID": planned.record.run_id, "data": {
@@ -280,7 +307,7 @@ class _Batch:
             planned.entries.append(("case.noted", {"Run_ID": record.run_id, "data": {
                 "case": linked.case_id, "note": f"rerun {record.run_id} of {record.rerun_of} linked "
                                                 f"({classification.severity.value})"}}))
-        case_records.save(self.db, linked)
+        self._save(linked)
         planned.case = linked
 
     # ---- step 2 and 3: files, quarantine ---------------------------------------------------------
@@ -297,12 +324,18 @@ class _Batch:
         planned.artifact = str(relative)
         planned.written.append(planned.artifact)
         payload = orjson.dumps(planned.payload, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
-        (self.ctx.data_dir / relative).parent.mkdir(parents=True, exist_ok=True)
-        planned.write = self.pool.submit(artifacts.write_artifact, self.ctx.data_dir, relative, payload)
+        directory = self.ctx.data_dir / relative.parent
+        if directory not in self.directories:    # once per batch: a mkdir waits on writers in that directory
+            directory.mkdir(parents=True, exist_ok=True)
+            self.directories.add(directory)
+        written, writes = artifacts.artifact_writes(self.ctx.data_dir, relative, payload)
+        planned.sha256 = written.sha256
+        planned.writes = [self.pool.submit(artifacts.write_new_durable, path, data) for path, data in writes]
 
     def _written(self) -> None:
         for planned in self.planned:
-            planned.sha256 = planned.write.result().sha256
+            for write in planned.writes:
+                write.result()
         artifacts.sync_directories(self.ctx.data_dir, [Path(p.artifact) for p in self.planned])
 
     def _quarantine(self, planned: _Planned) -> None:
@@ -343,8 +376,7 @@ class _Batch:
     def abandon(self) -> None:
         """The batch failed: remove every file it wrote, so nothing stays that no ledger entry names."""
         for planned in self.planned:
-            if planned.write is not None:
-                wait([planned.write])
+            wait(planned.writes)
             for path in planned.written:
                 artifacts.remove_artifact(self.ctx.data_dir, Path(path))
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import gc
 import json
-import multiprocessing
 import os
+import subprocess
+import sys
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -81,9 +82,10 @@ class Scan:
 def scan_ledger(path: Path, want_roots: Collection[int] = (), collect_kinds: Collection[str] = (),
                 keep_leaves: bool = False, start: CompactRange | None = None,
                 start_offset: int = 0, parallel: bool = False,
-                parallel_min_bytes: int = PARALLEL_MIN_BYTES) -> Scan:
+                parallel_min_bytes: int = PARALLEL_MIN_BYTES, parse: bool = True) -> Scan:
     """Read `path` from `start_offset` (with `start` entries already hashed) to the first problem.
 
+    `parse=False` only hashes (proof generation: the signed root vouches for the lines).
     `parallel` (verify of a large file on a multi-core machine): a second process parses and checks
     every line while this one hashes; if it finds a problem, the file is read again serially so the
     result describes the first bad line exactly.
@@ -91,20 +93,29 @@ def scan_ledger(path: Path, want_roots: Collection[int] = (), collect_kinds: Col
     path = Path(path)
     if (parallel and not collect_kinds and not keep_leaves and start is None and (os.cpu_count() or 1) > 1
             and path.exists() and path.stat().st_size >= parallel_min_bytes):
-        with multiprocessing.get_context("spawn").Pool(1) as pool:
-            pending = pool.apply_async(_check_only, (str(path),))
-            hashed = _scan(path, want_roots, (), False, None, 0, parse=False)
-            checked = pending.get()
-        if checked.problem is None and hashed.problem is None and checked.entries == hashed.entries:
-            hashed.first_ts, hashed.last_ts = checked.first_ts, checked.last_ts
-            hashed.ts_warnings = checked.ts_warnings
+        helper = subprocess.Popen([sys.executable, "-m", "store.ledger.scan", str(path)], stdout=subprocess.PIPE,
+                                  stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": _import_root()})
+        hashed = _scan(path, want_roots, (), False, None, 0, parse=False)
+        output, _ = helper.communicate()
+        checked = json.loads(output) if helper.returncode == 0 and output else None
+        if checked and checked["ok"] and hashed.problem is None and checked["entries"] == hashed.entries:
+            hashed.first_ts, hashed.last_ts = checked["first_ts"], checked["last_ts"]
+            hashed.ts_warnings = checked["ts_warnings"]
             return hashed
-    return _scan(path, want_roots, collect_kinds, keep_leaves, start, start_offset, parse=True)
+    return _scan(path, want_roots, collect_kinds, keep_leaves, start, start_offset, parse=parse)
 
 
-def _check_only(path: str) -> Scan:
-    """The parse-and-seq half of a parallel scan (runs in the helper process)."""
-    return _scan(Path(path), (), (), False, None, 0, parse=True, hashing=False)
+def _import_root() -> str:
+    """The directory that holds the `store` package, first on the helper's import path."""
+    root = str(Path(__file__).resolve().parents[2])
+    return os.pathsep.join([root] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])
+
+
+def _check_only(path: Path) -> dict[str, Any]:
+    """The parse-and-seq half of a parallel scan, run in the helper process; the parent hashes."""
+    result = _scan(path, (), (), False, None, 0, parse=True, hashing=False)
+    return {"ok": result.problem is None, "entries": result.entries, "first_ts": result.first_ts,
+            "last_ts": result.last_ts, "ts_warnings": result.ts_warnings}
 
 
 def _scan(path: Path, want_roots: Collection[int], collect_kinds: Collection[str], keep_leaves: bool,
@@ -288,3 +299,7 @@ def _check_backwards(result: Scan, seq: int, earlier: str, later: str) -> None:
 
 def parse_ts(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+if __name__ == "__main__":
+    sys.stdout.write(json.dumps(_check_only(Path(sys.argv[1]))))

@@ -167,3 +167,16 @@ def test_a_failed_ledger_commit_leaves_no_file_case_or_alert_behind(ctx, recorde
     assert all_cases(ctx) == [] and ctx.notifier.sent == []
     assert not [p for p in (ctx.data_dir / "runs").rglob("run_bad.json*")]
     assert b"run_bad" not in ledger.read_bytes()
+
+
+@freeze_time(START)
+def test_a_file_left_by_a_crashed_attempt_is_replaced_when_the_run_is_recorded(ctx, recorder):
+    set_baseline(ctx, "scn-invoice", 100.0)
+    leftover = ctx.data_dir / "runs" / "CREDIT_MONITORING" / "2026-11-22" / "run_1.json"
+    leftover.parent.mkdir(parents=True)
+    leftover.write_bytes(b'{"half": ')                    # the ledger never named it
+    outcome = record(recorder, credits=120.0)
+    assert outcome.recorded
+    entry = next(e for e in entries(ctx) if e["kind"] == "run.recorded")
+    assert entry["artifact_sha256"] == hashlib.sha256(leftover.read_bytes()).hexdigest()
+    assert leftover.read_bytes().startswith(b"{\n")
