@@ -6,11 +6,12 @@ Everything is the production path on a temporary data directory: JSON bytes → 
 run file + `.sha256` sidecar (fsync) → SEV0 quarantine move → cases in the state store → one signed
 ledger commit per batch (fdatasync + checkpoint) → alerts queued in the local outbox (fsync).
 
-Three measurements:
+Measurements:
 1. saturated: every run is waiting, taken in batches of `[credits] group_commit_max` (the inbox after
    an outage): the most runs per second the machine records durably;
 2. offered load: runs arrive at `--rate` per second (virtual arrival times); the recorder takes what
    has arrived (group commit) — latency = batch done (alerts queued) − the run's arrival;
+   and classification alone (schema + policy, no I/O) per run;
 3. one run per commit (no grouping), for comparison: the cost of durability per run.
 
 Mix of synthetic runs: 0.1 % SEV0 (PII + ≥ 10×), 0.4 % SEV1, 2 % SEV2, 1 % unbaselined, the rest normal.
@@ -35,6 +36,7 @@ from chatops.config import load_config  # noqa: E402
 from jobs.context import build_context  # noqa: E402
 from jobs.credits.baselines import set_baseline  # noqa: E402
 from jobs.credits.flows import Recorder  # noqa: E402
+from jobs.credits.policy import classify  # noqa: E402
 from jobs.credits.schema import parse_run_bytes  # noqa: E402
 
 CONFIG = """
@@ -162,6 +164,16 @@ def main() -> int:
         if alerts:
             print(f"   intake → alert queued ({len(alerts):,} alerts): p50 {percentile(alerts, 50) * 1e3:6.1f} ms   "
                   f"p99 {percentile(alerts, 99) * 1e3:6.1f} ms   max {max(alerts) * 1e3:6.1f} ms")
+
+        baselines = {f"scn-{n:03d}": 100.0 for n in range(args.scenarios)}
+        timings = []
+        for data in runs:
+            started = time.perf_counter()
+            record = parse_run_bytes(data)
+            classify(record, baselines.get(record.scenario_id), "manual", None, ctx.settings.credits)
+            timings.append(time.perf_counter() - started)
+        print(f"   classification alone (schema + policy, no I/O): p50 {percentile(timings, 50) * 1e6:.0f} µs, "
+              f"p99 {percentile(timings, 99) * 1e6:.0f} µs")
 
         (root / "c").mkdir()
         ctx, recorder = fresh_recorder(root / "c", args.scenarios)

@@ -128,17 +128,20 @@ def latest(ctx: Context, kind: str, subject: str) -> ApprovalRequest | None:
 
 
 def decide(ctx: Context, request_id: str, actor: Actor, decision: Decision, what: Mapping[str, Any],
-           note: str = "") -> ApprovalRequest:
+           note: str = "", allow_self: bool = False) -> ApprovalRequest:
     """Take `actor`'s decision on the request, or refuse it with the reason; either way it is recorded.
 
     Raises `PermissionDenied` (no role for this kind of decision) or `ApprovalRefused` (own request,
     changed since requested, already decided, same person twice, role not needed any more).
+    `allow_self` lets the requester approve their own request: only for a caller whose configuration
+    explicitly allows it (single-operator installs, `[baselines] allow_self_approval`), so the request
+    is closed with the decision recorded rather than left pending beside a change applied anyway.
     """
     at = ctx.now()
 
     def change(row: dict[str, Any]) -> tuple[dict[str, Any], Exception | ApprovalRequest]:
         req = _from_row(row)
-        refusal, role = _refusal(req, actor, decision, what, note, _approvers(ctx, req))
+        refusal, role = _refusal(req, actor, decision, what, note, _approvers(ctx, req), allow_self)
         if refusal is not None:
             record = DecisionRecord(by=actor.name, decision=decision, at=at.isoformat(), note=note,
                                     refused=str(refusal))
@@ -193,7 +196,7 @@ def _record(ctx: Context, req: ApprovalRequest, kind: str, actor: Actor, role: s
 
 
 def _refusal(req: ApprovalRequest, actor: Actor, decision: Decision, what: Mapping[str, Any],
-             note: str, approvers: list[Actor]) -> tuple[Exception | None, str]:
+             note: str, approvers: list[Actor], allow_self: bool = False) -> tuple[Exception | None, str]:
     action = f"{decision.value.upper()} on {req.subject}"
     if not allowed(actor, req.permission):
         return PermissionDenied(actor, req.permission, action=action.split(" on ")[0]), ""
@@ -211,7 +214,7 @@ def _refusal(req: ApprovalRequest, actor: Actor, decision: Decision, what: Mappi
         if not note.strip():
             return ApprovalRefused(f"a denial of {req.subject} needs a reason"), ""
         return None, actor.role_for(req.permission)
-    if actor.name == req.requested_by:
+    if actor.name == req.requested_by and not allow_self:
         return ApprovalRefused(f"you requested this approval of {req.subject}; another person must approve it"), ""
     if actor.name in {d.by for d in req.approvals}:
         return ApprovalRefused(

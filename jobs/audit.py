@@ -47,6 +47,8 @@ from store.ledger.scan import scan_ledger
 from store.ledger.verify import Report, SinceCheckpoint, Trust, verify_ledger
 
 if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     from jobs.context import Context
 
 log = logging.getLogger("chatops.audit")
@@ -151,7 +153,7 @@ class Ledgers:
 
     # ---- keys and identity (writer side) -------------------------------------------------------
 
-    def load_key(self, create: bool):
+    def load_key(self, create: bool) -> "Ed25519PrivateKey":
         """The log signing key; created 0600 in a 0700 directory when `create` and it is missing."""
         if not self.key_path.exists():
             if not create:

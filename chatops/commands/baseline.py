@@ -46,16 +46,24 @@ FORCE = Arg("--force-large-change", "apply a change over [baselines] large_chang
             flag=True)
 
 
-def _guard(work: Callable[[], Reply]) -> Reply:
-    """Run `work`, turning a domain refusal or bad input into one message and its exit code."""
+def _guard(inv: Invocation, work: Callable[[], Reply]) -> Reply:
+    """Run `work`, turning a domain refusal or bad input into one message and its exit code.
+
+    The shell prints `chatops: …`; Slack already says `refused: ` before every failed command, so
+    there the message goes without either prefix (no "refused: chatops: refused: …").
+    """
     from jobs.credits.baselines import BaselineError
 
     try:
         return work()
     except BaselineError as exc:
-        return Reply(f"chatops: {exc}", exc.exit_code)
+        return Reply(_worded(inv, str(exc)), exc.exit_code)
     except ApprovalRefused as exc:
-        return Reply(f"chatops: refused: {exc}", EXIT_REFUSED)
+        return Reply(_worded(inv, f"refused: {exc}"), EXIT_REFUSED)
+
+
+def _worded(inv: Invocation, message: str) -> str:
+    return f"chatops: {message}" if inv.surface == "cli" else message.removeprefix("refused: ")
 
 
 def _calculate(inv: Invocation) -> Reply:
@@ -67,7 +75,7 @@ def _calculate(inv: Invocation) -> Reply:
         return Reply(calculation_text(inv.ctx, calc) + "\nNothing was changed. To apply: an O3 runs "
                      f"`chatops baseline update --scenario {calc.scenario_id} --approve --reason … --as NAME`, "
                      f"or propose it for another O3's approval with `chatops baseline propose`.")
-    return _guard(work)
+    return _guard(inv, work)
 
 
 def _update(inv: Invocation) -> Reply:
@@ -86,13 +94,15 @@ def _update(inv: Invocation) -> Reply:
             return Reply(calculation_text(ctx, calc) + "\n" + verdict + "\nNothing was changed.",
                          0 if not failures else EXIT_REFUSED)
         proposal = baseline_proposals.pending(ctx, args.scenario)
-        if proposal is not None and proposal.requested_by != actor.name:
+        # a pending proposal is approved (and so closed), also the actor's own where self-approval is allowed
+        if proposal is not None and (proposal.requested_by != actor.name
+                                     or ctx.settings.baselines.allow_self_approval):
             applied = baseline_proposals.approve(ctx, actor, proposal.id, extra_reason=args.reason or "")
         else:
             applied = baselines.update(ctx, actor, args.scenario, args.reason or "", args.days,
                                        args.force_large_change)
         return Reply(_applied_text(inv, applied))
-    return _guard(work)
+    return _guard(inv, work)
 
 
 def _approve(inv: Invocation) -> Reply:
@@ -101,7 +111,7 @@ def _approve(inv: Invocation) -> Reply:
     def work() -> Reply:
         applied = baseline_proposals.approve(inv.ctx, inv.actor, inv.args.request, extra_reason=inv.args.reason or "")
         return Reply(_applied_text(inv, applied))
-    return _guard(work)
+    return _guard(inv, work)
 
 
 def _propose(inv: Invocation) -> Reply:
@@ -117,7 +127,7 @@ def _propose(inv: Invocation) -> Reply:
                      f"{proposal.calculation.median_credits:.2f} credits, posted to "
                      f"{inv.ctx.settings.slack.channels.ops_review} for another O3's approval\n"
                      + calculation_text(inv.ctx, proposal.calculation))
-    return _guard(work)
+    return _guard(inv, work)
 
 
 def _set(inv: Invocation) -> Reply:
@@ -136,7 +146,7 @@ def _set(inv: Invocation) -> Reply:
             text += (f"\nnote: no run of {args.scenario} is recorded yet"
                      + (f"; did you mean {', '.join(close)}?" if close else "."))
         return Reply(text)
-    return _guard(work)
+    return _guard(inv, work)
 
 
 def _show(inv: Invocation) -> Reply:
@@ -167,7 +177,7 @@ def _show(inv: Invocation) -> Reply:
         if warning:
             lines.append("WARNING: " + warning)
         return Reply("\n".join(lines), 0)
-    return _guard(work)
+    return _guard(inv, work)
 
 
 def _export(inv: Invocation) -> Reply:
@@ -180,7 +190,7 @@ def _export(inv: Invocation) -> Reply:
         kept = " (the edited file was kept beside it as credit-baselines.json.edited-<time>)" \
             if status.state == "edited" else ""
         return Reply(f"config/credit-baselines.json rewritten from the store{kept}")
-    return _guard(work)
+    return _guard(inv, work)
 
 
 def _applied_text(inv: Invocation, applied) -> str:

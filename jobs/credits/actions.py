@@ -258,7 +258,8 @@ def release_quarantine(ctx: Context, actor: Actor, run_id: str, finding: Release
             "finding": finding.value, "reason": reason.strip(), "case": case.case_id, "dispatch": "unblocked"}})
         updated = case.with_note(CaseNote(now, actor.name, f"Quarantine released on {ctx.local(now):%Y-%m-%d} by O3 "
                                                            f"{actor.name} ({finding.value}): {reason.strip()}",
-                                          "release"))
+                                          "release"),
+                                 quarantined_run_ids=tuple(r for r in case.quarantined_run_ids if r != run_id))
         case_records.save(db, updated)
     _say(ctx, [messages.case_update(ctx.settings, updated, f"{run_id} released from quarantine by {actor.name} "
                                                            f"({finding.value}); downstream dispatch unblocked")])

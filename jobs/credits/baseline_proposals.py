@@ -4,11 +4,13 @@ The proposal is an approval request (`jobs.approvals`) bound by hash to exactly 
 the scenario, the value, the window and a digest of the runs it was computed from. On approval the
 value is computed again from the data as it is now; if a newer run changed it, the approval is
 refused (and recorded on the request), the proposal is renewed under the original proposer's name
-and posted again, so the approver sees the new value before approving it.
+and posted again (replacing the proposal message, whose Approve button then approves the new one),
+so the approver sees the new value before approving it. The replaced proposal is refused from then on.
 
 The proposer can never approve their own proposal (`jobs.approvals` refuses it), except in a
-single-operator installation with `[baselines] allow_self_approval = true`, where the change is
-applied directly and the update note says it was self-approved.
+single-operator installation with `[baselines] allow_self_approval = true`, where the proposer's
+approval closes the request like any other decision and the decision and the update note say it was
+self-approved.
 """
 from __future__ import annotations
 
@@ -70,31 +72,40 @@ def pending(ctx: Context, scenario_id: str) -> ApprovalRequest | None:
 
 
 def approve(ctx: Context, actor: Actor, request_id: str, extra_reason: str = "") -> Applied:
-    """An O3 approves a proposal: bound to the data it was computed from, never the proposer's own."""
+    """An O3 approves a proposal: bound to the data it was computed from, never the proposer's own.
+
+    With `[baselines] allow_self_approval` the proposer may approve it; the request is then closed
+    with that decision like any other (not left pending beside an applied change), and the decision
+    and the update note say it was self-approved.
+    """
     check(actor, Permission.BASELINE_CHANGE, "baseline approve")
     req = approvals.get(ctx, request_id)
     if req.kind != KIND:
         raise BaselineError(f"{request_id} is a {req.kind} request, not a baseline proposal")
     scenario_id = req.what["scenario_id"]
     proposer = _person(ctx, req.requested_by)
+    own = actor.name == proposer.name
+    self_allowed = own and ctx.settings.baselines.allow_self_approval
+    may_decide = (not own or self_allowed) and req.status is Status.PENDING
     force = bool(req.what.get("force_large_change"))
     reason = req.what["reason"] + (f"\n{extra_reason.strip()}" if extra_reason.strip() else "")
-    if actor.name == proposer.name and ctx.settings.baselines.allow_self_approval:
-        return baselines.update(ctx, actor, scenario_id, reason, req.what["days"], force,
-                                proposer=actor, expected_digest=req.what["data_digest"])
+    if req.status is Status.PENDING:
+        _refuse_if_replaced(ctx, actor, req)
     calc = baselines.compute(ctx, scenario_id, req.what["days"])
     now_what = _what(calc, req.what["reason"], force)
-    if now_what != req.what and actor.name != proposer.name and req.status is Status.PENDING:
+    if now_what != req.what and may_decide:
         return _supersede(ctx, actor, req, proposer, calc, now_what)
     failures = baselines.prerequisite_failures(ctx, calc, force)
-    if failures and actor.name != proposer.name and req.status is Status.PENDING:
+    if failures and may_decide:
         error = UpdateRefused(scenario_id, failures)
         record(ctx, "baseline.refused", actor, {"data": {"scenario_id": scenario_id, "command": "baseline approve",
                                                          "request": request_id, "reason": str(error),
                                                          "failures": failures}})
         raise error
+    note = "self-approved (allowed by [baselines] allow_self_approval)" if self_allowed else ""
     try:
-        decided = approvals.decide(ctx, request_id, actor, Decision.APPROVED, now_what)
+        decided = approvals.decide(ctx, request_id, actor, Decision.APPROVED, now_what, note=note,
+                                   allow_self=self_allowed)
     except ApprovalRefused as exc:
         record(ctx, "baseline.refused", actor, {"data": {"scenario_id": scenario_id, "command": "baseline approve",
                                                          "request": request_id, "reason": str(exc)}})
@@ -124,6 +135,20 @@ def _open(ctx: Context, proposer: Actor, calc: Calculation, reason: str, force: 
         Permission.BASELINE_CALCULATE)
     ctx.notifier.send(_notice(ctx, req, calc, replaces))
     return Proposal(request=req, calculation=calc)
+
+
+def _refuse_if_replaced(ctx: Context, actor: Actor, req: ApprovalRequest) -> None:
+    """A proposal renewed after its runs changed stays behind as void: its old button must not renew it again."""
+    newest = approvals.latest(ctx, KIND, req.subject)
+    if newest is None or newest.id == req.id:
+        return
+    message = (f"{req.id} was replaced by {newest.id} (proposed by {newest.requested_by}: "
+               f"{newest.what['median_credits']:.2f} from {newest.what['sample_size']} runs); approve "
+               f"{newest.id} instead")
+    record(ctx, "baseline.refused", actor, {"data": {"scenario_id": req.what["scenario_id"],
+                                                     "command": "baseline approve", "request": req.id,
+                                                     "reason": message, "replaced_by": newest.id}})
+    raise BaselineError(f"refused: {message}")
 
 
 def _supersede(ctx: Context, actor: Actor, req: ApprovalRequest, proposer: Actor, calc: Calculation,
@@ -161,7 +186,7 @@ def _notice(ctx: Context, req: ApprovalRequest, calc: Calculation, replaces: str
                 "required": [f"O3 approval by someone other than {req.requested_by}"],
                 "actions": [{"label": "Approve", "command": "baseline approve", "target": req.id,
                              "style": "primary"}]},
-        suppressible=False)
+        update_original=True, suppressible=False)
 
 
 def _person(ctx: Context, name: str) -> Actor:

@@ -98,6 +98,8 @@ class Recorder:
     def record(self, records: Iterable[RunRecord], actor: Actor = DAEMON) -> list[Outcome]:
         """Record every run (each batch of `group_commit_max` in one ledger commit)."""
         records = list(records)
+        if not records:
+            return []
         checked(self.ctx, actor, Permission.RUN_RECORD, "runs record",
                 records[0].run_id if len(records) == 1 else f"{len(records)} runs")
         size = self.ctx.settings.credits.group_commit_max

@@ -8,7 +8,10 @@ from pathlib import Path
 import pytest
 from freezegun import freeze_time
 
+from chatops.registry import Invocation, Registry, run
+from jobs import approvals
 from jobs.actors import PermissionDenied
+from jobs.approvals import Status
 from jobs.credits import baseline_proposals, baselines
 from jobs.credits.baselines import BadInput, NoHealthyRuns, UnknownScenario, UpdateRefused
 from store import baselines as store
@@ -163,6 +166,34 @@ def test_self_approval_is_refused_unless_configured(ctx):
     applied = baseline_proposals.approve(ctx, person(ctx, "ana"), proposal.request.id)
     assert (applied.baseline.proposer, applied.baseline.approver) == ("dev", "ana")
     assert not applied.baseline.self_approved
+
+
+@pytest.mark.parametrize("words", [["baseline", "approve", "{request}"],
+                                   ["baseline", "update", "--scenario", "SCN", "--approve", "--reason", "ok"]])
+def test_allowed_self_approval_closes_the_proposal_and_the_note_says_so(tmp_path, words):
+    ctx = make_context(tmp_path / "var", "[baselines]\nallow_self_approval = true\n")
+    with freeze_time(NOW):
+        daily_runs(ctx, "SCN", [200 + (i % 3) for i in range(35)])
+        proposal = baseline_proposals.propose(ctx, person(ctx, "ana"), "SCN", "single operator")
+        command, rest = Registry.load().match([w.format(request=proposal.request.id) for w in words])
+        reply = run(Invocation(command=command, actor=person(ctx, "ana"), args=command.parser("chatops").parse_args(
+            rest), surface="cli", config=lambda: None, _context=ctx))
+    assert reply.exit_code == 0, reply.text
+    assert "proposed by ana, approved by ana, self-approved" in reply.text
+    request = approvals.get(ctx, proposal.request.id)
+    assert request.status is Status.APPROVED and baseline_proposals.pending(ctx, "SCN") is None
+    assert (request.final.by, request.final.note) == ("ana", "self-approved (allowed by [baselines] "
+                                                             "allow_self_approval)")
+    current = baselines.current_baseline(ctx, "SCN")
+    assert (current.proposer, current.approver, current.self_approved) == ("ana", "ana", True)
+    assert current.approval_id == request.final.approval_id == "O3-ana-20240123T181500Z"
+    note = (ctx.data_dir / "runs" / "BASELINE_UPDATES" / "update_2024-01-23.md").read_text()
+    assert ("**Self-approved:** proposed and approved by ana (allowed by [baselines] allow_self_approval = true)"
+            in note)
+    [updated] = ledger_entries(ctx, "baseline.updated")
+    assert updated["data"]["self_approved"] is True and updated["data"]["approval_id"] == current.approval_id
+    with freeze_time(NOW), pytest.raises(baselines.BaselineError, match="already approved by ana"):
+        baseline_proposals.approve(ctx, person(ctx, "dev"), proposal.request.id)
 
 
 def test_a_newer_run_voids_the_approval_and_a_new_proposal_is_shown(ctx):

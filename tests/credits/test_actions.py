@@ -67,6 +67,7 @@ def test_sev0_procedure_ack_root_cause_resolve_then_quarantine_release_unblocks_
     assert entry["data"]["old_path"] == "runs/QUARANTINE/run_q/run_q.json" and entry["data"]["new_path"] == path
     assert gates.dispatch_gate(ctx, "run_q", recorder.index).allowed
     assert "Quarantine released on 2026-11-22 by O3 ana" in all_cases(ctx)[0].notes[-1].text
+    assert all_cases(ctx)[0].quarantined_run_ids == ()
     with pytest.raises(CreditsRefused, match="already released"):
         actions.release_quarantine(ctx, ana, "run_q", ReleaseFinding.FALSE_POSITIVE, "again")
 
