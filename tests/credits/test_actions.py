@@ -11,6 +11,7 @@ from jobs.actors import Actor, PermissionDenied
 from jobs.credits import actions, gates
 from jobs.credits.audit import CreditsRefused
 from jobs.credits.cases import all_cases
+from jobs.credits.flows import Recorder
 from jobs.credits.records import CaseStatus, ReleaseFinding, RerunDecision, RootCause
 from jobs.credits.schema import validate_run
 from tests.credits.conftest import START, entries, kinds, raw_run, set_baseline
@@ -153,6 +154,8 @@ ACTIONS = {
                  {"ana", "dev"}, "backfill.set"),
     "scenario": (lambda ctx, who: actions.set_scenario(ctx, who, "scn-invoice", "max_items", "1000"),
                  {"ana", "dev"}, "scenario.set"),
+    "record": (lambda ctx, who: Recorder(ctx).record([validate_run(raw_run(run_id="run_new"))], who),
+               {"ana", "dev"}, "run.recorded"),
 }
 PEOPLE = ("ana", "ben", "cleo", "dev", "lee", "unknown")
 
