@@ -29,6 +29,7 @@ from jobs.actors import Actor, Permission, check
 from jobs.notices import Notice
 from jobs.settings import LedgerSettings, Settings
 from store.keys import KeyFileError, check_key_file, create_ed25519_key, ensure_key_dir, load_ed25519_key
+from store.files import write_file_atomically
 from store.ledger.entry import Entry
 from store.ledger.ledger import (
     Identity,
@@ -38,7 +39,6 @@ from store.ledger.ledger import (
     LedgerWriteError,
     Recovery,
     read_sig_lines,
-    replace_atomically,
     utc_stamp,
 )
 from store.ledger.merkle import EMPTY_ROOT
@@ -191,7 +191,7 @@ class Ledgers:
         vkey = Signer(origin, key).verifier.vkey
         files = self.files(spec)
         files.directory.mkdir(parents=True, exist_ok=True)
-        replace_atomically(files.vkey, (vkey + "\n").encode())
+        write_file_atomically(files.vkey, (vkey + "\n").encode())
         log.info("initialised %s: origin %s, vkey %s (kept in %s; pin it in config.toml [ledger] with "
                  "chatops ledger init)", self.display(spec), origin, vkey, files.vkey)
         return origin
@@ -397,7 +397,7 @@ def rotate_key(ctx: "Context", actor: Actor, reason: str) -> list[str]:
         known = read_vkey_file(files.vkey)
         if new_signer.verifier not in known:
             text = "".join(v.vkey + "\n" for v in known + [new_signer.verifier])
-            replace_atomically(files.vkey, text.encode())
+            write_file_atomically(files.vkey, text.encode())
         ledger.switch_identity(Identity(identity.origin, (new_signer,),
                                         tuple(identity.trusted) + (new_signer.verifier,)))
         ledger.publish()
@@ -434,7 +434,7 @@ def reseal(ctx: "Context", actor: Actor, which: str, reason: str) -> list[str]:
                 archived.append(target.name)
         origin = new_origin(ledgers.config.company_domain, spec.key_name)
         signer = Signer(origin, key)
-        replace_atomically(files.vkey, (signer.verifier.vkey + "\n").encode())
+        write_file_atomically(files.vkey, (signer.verifier.vkey + "\n").encode())
         ledger.forget()
         ledger.switch_identity(Identity(origin, (signer,), (signer.verifier,)))
         ledger.create(actor.ledger_id, actor.role_for(Permission.LEDGER_ADMIN) or None, previous={

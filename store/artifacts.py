@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from store.state import fsync_directory
+from store.files import fsync_directory, write_all, write_file_atomically
 
 MONITORING = Path("runs") / "CREDIT_MONITORING"
 QUARANTINE = Path("runs") / "QUARANTINE"
@@ -66,22 +66,6 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _write_durable(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp.{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-        os.fsync(fd)
-    except BaseException:
-        os.close(fd)
-        tmp.unlink(missing_ok=True)
-        raise
-    os.close(fd)
-    os.replace(tmp, path)
-
-
 def sidecar_line(name: str, digest: str) -> bytes:
     """`<64 hex>  <file name>\\n`: what `sha256sum` prints, so `sha256sum -c` reads it."""
     return f"{digest}  {name}\n".encode()
@@ -111,12 +95,10 @@ def write_new_durable(path: Path, data: bytes) -> None:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     except FileExistsError:
-        _write_durable(path, data)
+        write_file_atomically(path, data, sync_directory=False)
         return
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
+        write_all(fd, data)
         os.fsync(fd)
     except BaseException:
         os.close(fd)

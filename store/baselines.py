@@ -23,7 +23,8 @@ from typing import Any, Iterable
 
 from tinydb import Query, TinyDB
 
-from store.state import StateStore, write_file_atomically
+from store.files import write_file_atomically
+from store.state import StateStore
 
 TABLE = "baselines"
 EXPORT_TABLE = "baseline_export"

@@ -12,7 +12,7 @@ from typing import Any
 
 from tinydb import Query, TinyDB
 
-from store.state import write_file_atomically
+from store.files import write_file_atomically
 
 TABLE = "credit_scenarios"
 EXPORT_DIR = Path("config") / "scenarios"

@@ -26,39 +26,14 @@ import orjson
 from tinydb import TinyDB
 from tinydb.storages import MemoryStorage, Storage
 
+from store.files import write_file_atomically
+
 STATE_FILE = "state.json"
 LOCK_FILE = "state.lock"
 
 
 class StateCorrupted(Exception):
     """state.json exists but cannot be parsed: refuse to run rather than start from empty."""
-
-
-def fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_file_atomically(path: Path, data: bytes, mode: int = 0o644) -> None:
-    """Write `data` to `path` so that readers and crashes see the old or the new bytes, never a mix."""
-    tmp = path.with_name(f".{path.name}.tmp.{os.getpid()}.{threading.get_ident()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        view = memoryview(data)
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
-        os.fsync(fd)
-    except BaseException:
-        os.close(fd)
-        tmp.unlink(missing_ok=True)
-        raise
-    os.close(fd)
-    os.replace(tmp, path)
-    fsync_directory(path.parent)
 
 
 class AtomicJSONStorage(Storage):

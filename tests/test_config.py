@@ -1,7 +1,6 @@
 """config.toml: every error class gives one line naming the key, the value and what is expected."""
 from __future__ import annotations
 
-import textwrap
 from datetime import time
 from pathlib import Path
 

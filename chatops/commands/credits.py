@@ -65,7 +65,7 @@ def _describe(case: Case, ctx) -> str:
         f"  Run_ID           {case.run_id}",
         f"  Related_Run_IDs  {', '.join(case.related_run_ids)}",
         f"  Opened           {when(case.opened_at)}",
-        f"  ACK              " + (f"by {case.acked_by} at {when(case.acked_at)}" if case.acked_at else
+        "  ACK              " + (f"by {case.acked_by} at {when(case.acked_at)}" if case.acked_at else
                                   (f"due {when(case.ack_due_at)} ({case.reminders_sent} reminders sent)"
                                    if case.ack_required else "not required")),
         f"  Root_Cause       {case.root_cause.value if case.root_cause else '-'}"

@@ -27,7 +27,7 @@ from jobs.actors import Actor, Permission
 from jobs.context import Context
 from store import baselines as store
 from store.baselines import Baseline
-from store.state import write_file_atomically
+from store.files import write_file_atomically
 
 
 @dataclass(frozen=True)

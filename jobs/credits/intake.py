@@ -23,7 +23,7 @@ from jobs.context import Context
 from jobs.credits.flows import Outcome, Recorder
 from jobs.credits.records import RunRecord
 from jobs.credits.schema import RunRecordInvalid, parse_run_bytes
-from store.state import fsync_directory, write_file_atomically
+from store.files import fsync_directory, write_file_atomically
 
 log = logging.getLogger("chatops.credits.intake")
 

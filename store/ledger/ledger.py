@@ -25,6 +25,7 @@ from hashlib import sha256
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
+from store.files import fsync_directory, write_all, write_file_atomically
 from store.ledger import messages
 from store.ledger.entry import Entry, EntryInvalid, build_entry
 from store.ledger.merkle import CompactRange, leaf_hash
@@ -125,41 +126,12 @@ def read_sig_lines(path: Path) -> tuple[list[SigLine], int, int]:
     return lines, len(good), len(raw)
 
 
-def fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def durable_sync(fd: int) -> None:
     """fdatasync on Linux; F_FULLFSYNC on macOS, where fsync does not flush the drive cache."""
     if sys.platform == "darwin":
         fcntl.fcntl(fd, fcntl.F_FULLFSYNC)
     else:
         os.fdatasync(fd)
-
-
-def write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
-
-
-def replace_atomically(path: Path, data: bytes, mode: int = 0o644) -> None:
-    tmp = path.with_name(f"{path.name}.tmp.{os.getpid()}.{threading.get_ident()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode)
-    try:
-        write_all(fd, data)
-        os.fsync(fd)
-    except BaseException:
-        os.close(fd)
-        tmp.unlink(missing_ok=True)
-        raise
-    os.close(fd)
-    os.replace(tmp, path)
-    fsync_dir(path.parent)
 
 
 def utc_stamp(moment: datetime) -> str:
@@ -302,7 +274,7 @@ class Ledger:
                 os.fsync(fd)
             finally:
                 os.close(fd)
-            fsync_dir(self.files.checkpoints)
+            fsync_directory(self.files.checkpoints)
             return path
 
     @contextmanager
@@ -433,7 +405,7 @@ class Ledger:
         signers = tuple(identity.signers) + tuple(extra_signers)
         message = checkpoint.text().encode()
         line = SigLine(checkpoint.size, checkpoint.root, tuple(s.signature(message) for s in signers))
-        replace_atomically(self.files.checkpoint, line.note(identity.origin).encode())
+        write_file_atomically(self.files.checkpoint, line.note(identity.origin).encode())
         return line
 
     def _sign(self) -> None:
@@ -553,7 +525,7 @@ class Ledger:
             os.fsync(fd)
         finally:
             os.close(fd)
-        fsync_dir(self.files.directory)
+        fsync_directory(self.files.directory)
         digest = sha256(torn).hexdigest()
         entry = build_entry(self._compact.size, now, "ledger.recovered", "daemon", None,
                             {"data": {"bytes_removed": len(torn), "sha256": digest, "saved_to": saved.name}})

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from store.ledger.ledger import LedgerFiles, replace_atomically, write_all
+from store.files import write_all, write_file_atomically
+from store.ledger.ledger import LedgerFiles
 from store.ledger.note import NoteError, Signer, Verifier, add_signature_lines, open_checkpoint, parse_note
 from store.ledger.scan import scan_ledger
 
@@ -77,20 +78,20 @@ def cosign(files: LedgerFiles, origin: str, log_keys: list[Verifier], witness: S
     state[origin] = {"size": new.size, "root_hex": new.root.hex(), "checkpoint": current_text,
                      "cosigned_at": now.isoformat()}
     state_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    replace_atomically(state_path, json.dumps(state, indent=1, sort_keys=True).encode(), mode=0o600)
+    write_file_atomically(state_path, json.dumps(state, indent=1, sort_keys=True).encode(), mode=0o600)
     line = witness.signature_line(new.text().encode(), int(now.timestamp()))
     cosig = parse_note(new.text() + "\n" + line).signatures
     files.checkpoints.mkdir(exist_ok=True)
     path = files.checkpoints / f"{new.size}.checkpoint"
     merged = add_signature_lines(path.read_text(encoding="utf-8") if path.exists() else current_text, cosig)
     if path.exists():
-        replace_atomically(path, merged.encode())
+        write_file_atomically(path, merged.encode())
     else:
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
         except FileExistsError:
             merged = add_signature_lines(path.read_text(encoding="utf-8"), cosig)
-            replace_atomically(path, merged.encode())
+            write_file_atomically(path, merged.encode())
         else:
             try:
                 write_all(fd, merged.encode())

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from chatops.config import parse_settings
-from jobs.actors import (DAEMON, PERMISSIONS, Actor, People, Permission, PermissionDenied, Role, UnknownPerson,
+from jobs.actors import (DAEMON, PERMISSIONS, People, Permission, PermissionDenied, Role, UnknownPerson,
                          allowed, at_least, check, describe_roles)
 from tests.conftest import PEOPLE_TOML, run_cli
 

@@ -117,7 +117,7 @@ def test_a_run_left_running_by_a_killed_daemon_is_marked_interrupted_and_can_run
     calls: list[datetime] = []
     runner = _runner(tmp_path, calls)
     with freeze_time(moment + timedelta(minutes=30)):
-        plans = {p.job.name: p for p in runner.catch_up(datetime.now(timezone.utc))}
+        runner.catch_up(datetime.now(timezone.utc))
         assert job_runs.recent_runs(ctx.state)[0].status == job_runs.INTERRUPTED
         assert runner.run(SPECS["export"], moment, "catch-up") == job_runs.OK
     assert len(calls) == 1

@@ -16,7 +16,7 @@ from typing import Callable
 
 from jobs.export.scrub.engine import Engine, FileKind, Outcome
 from jobs.export.scrub.report import FileReport, Issue
-from store.state import fsync_directory
+from store.files import fsync_directory, write_file_atomically, write_synced
 
 BINARY_SNIFF = 8192
 IN_PLACE_ATTEMPTS = 3
@@ -121,7 +121,7 @@ def _write_copy(source: Path, out_path: Path, label: str, data: bytes, outcome: 
                 changed: bool) -> FileReport:
     try:
         out_path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(out_path, outcome.output, _mode_of(source))
+        write_file_atomically(out_path, outcome.output, _mode_of(source))
     except OSError as exc:
         notes.append(Issue(label, None, f"clean copy {out_path} cannot be written ({exc.strerror or exc})",
                            "nothing written", True))
@@ -140,32 +140,10 @@ def _temp_for(path: Path) -> Path:
     return path.with_name(f".{path.name}.scrub-tmp.{os.getpid()}")
 
 
-def write_atomically(path: Path, data: bytes, mode: int) -> None:
-    """Temp file beside `path`, fsync, rename, fsync the directory."""
-    tmp = _temp_for(path)
-    _write_synced(tmp, data, mode)
-    os.replace(tmp, path)
-    fsync_directory(path.parent)
-
-
-def _write_synced(tmp: Path, data: bytes, mode: int) -> None:
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-        os.fsync(fd)
-    except BaseException:
-        os.close(fd)
-        tmp.unlink(missing_ok=True)
-        raise
-    os.close(fd)
-
-
 def _replace_if_unchanged(path: Path, data: bytes, identity: tuple[int, int, int] | None) -> bool:
     """Write `data` over `path` unless `path` is no longer the file we read. True when written."""
     tmp = _temp_for(path)
-    _write_synced(tmp, data, _mode_of(path))
+    write_synced(tmp, data, _mode_of(path))
     if _identity(path) != identity:
         tmp.unlink(missing_ok=True)
         return False
