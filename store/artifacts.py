@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from store.files import fsync_directory, write_all, write_file_atomically
+from store.files import fsync_directory, write_file_atomically, write_synced
 
 MONITORING = Path("runs") / "CREDIT_MONITORING"
 QUARANTINE = Path("runs") / "QUARANTINE"
@@ -93,18 +93,9 @@ def write_new_durable(path: Path, data: bytes) -> None:
     that crashed before its ledger commit is replaced atomically (temp file, fsync, rename).
     """
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        write_synced(path, data, exclusive=True)
     except FileExistsError:
         write_file_atomically(path, data, sync_directory=False)
-        return
-    try:
-        write_all(fd, data)
-        os.fsync(fd)
-    except BaseException:
-        os.close(fd)
-        path.unlink(missing_ok=True)
-        raise
-    os.close(fd)
 
 
 def sync_directories(data_dir: Path, relatives: Iterable[Path]) -> None:

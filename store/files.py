@@ -31,9 +31,13 @@ def temp_path_for(path: Path) -> Path:
     return path.with_name(f".{path.name}.tmp.{os.getpid()}.{threading.get_ident()}")
 
 
-def write_synced(path: Path, data: bytes, mode: int = 0o644) -> None:
-    """Create or truncate `path`, write `data` and fsync it; on failure remove what was written."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode)
+def write_synced(path: Path, data: bytes, mode: int = 0o644, *, exclusive: bool = False) -> None:
+    """Create (or truncate) `path`, write `data` and fsync it; on failure remove what was written.
+
+    `exclusive=True` refuses an existing file (`FileExistsError`) instead of truncating it.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC | (os.O_EXCL if exclusive else os.O_TRUNC)
+    fd = os.open(path, flags, mode)
     try:
         write_all(fd, data)
         os.fsync(fd)
