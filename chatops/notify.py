@@ -6,7 +6,8 @@ thread of the daemon that reads pending messages in file order and delivers them
 
 * a new subject in a channel starts a message (its thread parent, remembered in the store);
   later notices about it reply in its thread, and `update_original` also edits the parent
-  (`chat.update`); `@name` destinations are DMs opened with `conversations.open`; `fields["files"]`
+  (`chat.update`); `@name` destinations are DMs opened with `conversations.open`, each notice a new
+  message there (thread replies in a DM do not notify); `fields["files"]`
   are uploaded into the thread (files.getUploadURLExternal → upload → files.completeUploadExternal);
 * `429` waits exactly the `Retry-After` Slack asks for; outages, 5xx and auth trouble are retried
   with exponential backoff (1 s doubling to `MAX_BACKOFF`); the head of the queue is retried until it
@@ -169,7 +170,9 @@ class SlackDelivery:
     def _post(self, notice: Notice, to: str) -> dict[str, Any]:
         store = self.ctx.state
         thread = slack_threads.by_subject(store, to, notice.subject)
-        if thread is None:
+        # A DM is always a new message: a bot's reply in a thread of its own DM does not notify the
+        # person, and the ACK reminders DMed "again at each interval" must reach them each time.
+        if thread is None or to.startswith("@"):
             answer = self.client.chat_postMessage(channel=self._channel(to), text=notice.text,
                                                   blocks=notice_blocks(notice), unfurl_links=False)
             thread = slack_threads.remember(store, Thread(

@@ -7,6 +7,7 @@ Use it in four calls:
     approvals.decide(ctx, req.id, approver, Decision.APPROVED, what=<what the approver saw>, note="…")
     approvals.is_approved(ctx, "rerun", "CASE-12", what=<what is true now>)   # False once `what` changed
     approvals.pending_for(ctx, actor)                                           # what awaits this person
+    approvals.supersede(ctx, req.id, newer.id, actor, reason="…")               # replaced: nobody decides it
 
 `what` is the exact thing approved (a PR's head commit and findings digest; a rerun's case and
 mitigation; a notification draft's text). Its SHA-256 over canonical JSON is stored with the request;
@@ -15,7 +16,13 @@ refused / false: a later change voids the approval. The requester can never appr
 request. `needs` says how many approvals from which roles: `(Need({O3}, 2),)` is two different O3s,
 `(Need({ceo}), Need({legal.exec}))` is one of each, from two different people even if one person
 holds both roles. The first final decision wins; every later attempt is refused, and every refusal is
-recorded on the request with the reason.
+recorded on the request with the reason. A request replaced by a newer one (the thing changed and was
+asked about again) is closed as superseded, naming its replacement: it waits for nobody any more and
+every decision on it is refused.
+
+A caller that applies what is approved passes its open ledger commit (`entries`) to `decide`, inside
+its own state transaction: the decision and the change it allows are then written together or not at
+all (`check_decision` first, so that a refusal is recorded even though the caller's work is dropped).
 """
 from __future__ import annotations
 
@@ -23,12 +30,14 @@ import hashlib
 import json
 import uuid
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, Iterable, Mapping
 
 from jobs.actors import PERMISSIONS, Actor, Permission, PermissionDenied, Role, allowed, describe_roles
 from jobs.context import Context
 from store import approvals as store
+from store.ledger.ledger import Commit
 
 
 class Decision(StrEnum):
@@ -40,6 +49,7 @@ class Status(StrEnum):
     PENDING = "pending"
     APPROVED = "approved"
     DENIED = "denied"
+    SUPERSEDED = "superseded"    # replaced by a newer request (`superseded_by`); nobody may decide it
 
 
 class ApprovalRefused(Exception):
@@ -82,6 +92,7 @@ class ApprovalRequest:
     status: Status = Status.PENDING
     decisions: tuple[DecisionRecord, ...] = field(default=())
     ledger: str = "operations"   # where requests, decisions and refusals are recorded ("credit" for runs)
+    superseded_by: str = ""      # the request that replaced this one (status SUPERSEDED)
 
     @property
     def approvals(self) -> tuple[DecisionRecord, ...]:
@@ -89,8 +100,8 @@ class ApprovalRequest:
 
     @property
     def final(self) -> DecisionRecord | None:
-        """The decision that settled the request, if it is settled."""
-        if self.status == Status.PENDING:
+        """The decision that settled the request, if one did (a superseded request was settled by none)."""
+        if self.status in (Status.PENDING, Status.SUPERSEDED):
             return None
         settled = [d for d in self.decisions if not d.refused]
         return settled[-1] if settled else None
@@ -128,34 +139,123 @@ def latest(ctx: Context, kind: str, subject: str) -> ApprovalRequest | None:
 
 
 def decide(ctx: Context, request_id: str, actor: Actor, decision: Decision, what: Mapping[str, Any],
-           note: str = "", allow_self: bool = False) -> ApprovalRequest:
+           note: str = "", allow_self: bool = False, at: datetime | None = None,
+           entries: Commit | None = None) -> ApprovalRequest:
     """Take `actor`'s decision on the request, or refuse it with the reason; either way it is recorded.
 
     Raises `PermissionDenied` (no role for this kind of decision) or `ApprovalRefused` (own request,
-    changed since requested, already decided, same person twice, role not needed any more).
+    changed since requested, already decided, superseded, same person twice, role not needed any more).
     `allow_self` lets the requester approve their own request: only for a caller whose configuration
     explicitly allows it (single-operator installs, `[baselines] allow_self_approval`), so the request
     is closed with the decision recorded rather than left pending beside a change applied anyway.
-    """
-    at = ctx.now()
 
-    def change(row: dict[str, Any]) -> tuple[dict[str, Any], Exception | ApprovalRequest]:
+    `entries`: an open commit of the request's ledger, for a caller that applies what is approved in
+    the same commit and inside its own `ctx.state.transaction()`; the decision (or refusal) is then
+    written with the caller's work or not at all. `at` is the decision's time (default now), so the
+    caller can name the approval id (`approval_id`) before it is taken.
+    """
+    decided = _decide(ctx, request_id, actor, decision, what, note, allow_self, at or ctx.now(), entries,
+                      take=True)
+    assert decided is not None
+    return decided
+
+
+def check_decision(ctx: Context, request_id: str, actor: Actor, decision: Decision, what: Mapping[str, Any],
+                   note: str = "", allow_self: bool = False) -> None:
+    """Raise the refusal `decide` would give now, recorded as `decide` records it; else change nothing.
+
+    For a caller that takes the decision later inside its own transaction and ledger commit
+    (`decide(…, entries=…)`): its refusals would be dropped with the caller's work, so they are found
+    and recorded here first.
+    """
+    _decide(ctx, request_id, actor, decision, what, note, allow_self, ctx.now(), None, take=False)
+
+
+def supersede(ctx: Context, request_id: str, replaced_by: str, actor: Actor, reason: str) -> ApprovalRequest:
+    """Close a pending request because `replaced_by` asks again about the same thing as it is now.
+
+    The request then waits for nobody (`pending_for`, App Home) and every decision on it is refused,
+    naming the replacement. Recorded as `approval.superseded` by `actor` (who caused the renewal; the
+    caller checked that they may open the replacement) with the replacement's id. Raises
+    `ApprovalRefused` when the request is already settled (a decision stands and is not replaced) or
+    the replacement is not a request of the same kind.
+    """
+    replacement = store.get(ctx.state, replaced_by)
+    if replaced_by == request_id or replacement is None:
+        raise ApprovalRefused(f"cannot supersede {request_id} by {replaced_by!r}: no such other request")
+
+    def change(row: dict[str, Any]) -> tuple[dict[str, Any], ApprovalRequest]:
         req = _from_row(row)
+        if replacement["kind"] != req.kind:
+            raise ApprovalRefused(f"{request_id} is a {req.kind} request; {replaced_by} (a "
+                                  f"{replacement['kind']} request) cannot replace it")
+        if req.status is not Status.PENDING:
+            by = f" by {req.superseded_by}" if req.superseded_by else ""
+            raise ApprovalRefused(f"{request_id} ({req.subject}) is already {req.status.value}{by}; only a "
+                                  "pending request can be superseded")
+        updated = ApprovalRequest(**{**req.__dict__, "status": Status.SUPERSEDED, "superseded_by": replaced_by})
+        _record(ctx, req, "approval.superseded", actor, "", {"superseded_by": replaced_by, "reason": reason,
+                                                              "status": Status.SUPERSEDED.value})
+        return _to_row(updated), updated
+
+    try:
+        return store.update(ctx.state, request_id, change)
+    except KeyError:
+        raise ApprovalRefused(f"no approval request {request_id!r}") from None
+
+
+def approval_id(role: str, person: str, at: datetime) -> str:
+    """`O3-ana-20261122T101500Z` (ARCHITECTURE §4): the role that counted, the person, the UTC second."""
+    return f"{role}-{person}-{at.strftime('%Y%m%dT%H%M%SZ')}"
+
+
+def is_approved(ctx: Context, kind: str, subject: str, what: Mapping[str, Any]) -> bool:
+    """True only if the latest request about `subject` is approved and `what` is still what was approved."""
+    req = latest(ctx, kind, subject)
+    return req is not None and req.status == Status.APPROVED and req.digest == digest_of(kind, subject, what)
+
+
+def pending_for(ctx: Context, actor: Actor) -> list[ApprovalRequest]:
+    """Open requests this person could approve now (not their own, not already approved by them).
+
+    Only pending ones: decided and superseded requests wait for nobody.
+    """
+    out = []
+    for row in store.find(ctx.state, status=Status.PENDING.value):
+        req = _from_row(row)
+        if req.requested_by != actor.name and actor.name not in {d.by for d in req.approvals} \
+                and allowed(actor, req.permission) \
+                and _fills_some(req.needs, [*_approvers(ctx, req), actor], len(req.approvals) + 1):
+            out.append(req)
+    return out
+
+
+def _decide(ctx: Context, request_id: str, actor: Actor, decision: Decision, what: Mapping[str, Any], note: str,
+            allow_self: bool, at: datetime, entries: Commit | None, take: bool) -> ApprovalRequest | None:
+    """`decide` (`take`) or `check_decision`: one store update that records a refusal, or the decision."""
+
+    def change(row: dict[str, Any]) -> tuple[dict[str, Any], Exception | ApprovalRequest | None]:
+        req = _from_row(row)
+        if entries is not None and entries.ledger is not ctx.ledgers.get(req.ledger):
+            raise ValueError(f"{req.id} is recorded in the {req.ledger} ledger; its decision cannot join a "
+                             f"commit of {entries.ledger.name}")
         refusal, role = _refusal(req, actor, decision, what, note, _approvers(ctx, req), allow_self)
         if refusal is not None:
             record = DecisionRecord(by=actor.name, decision=decision, at=at.isoformat(), note=note,
                                     refused=str(refusal))
             _record(ctx, req, "approval.refused", actor, "", {"decision": decision.value, "note": note,
-                                                               "reason": str(refusal)})
+                                                               "reason": str(refusal)}, entries)
             return _to_row(_with(req, record, req.status)), refusal
+        if not take:
+            return row, None
         record = DecisionRecord(by=actor.name, decision=decision, at=at.isoformat(), note=note, role=role,
-                                approval_id=f"{role}-{actor.name}-{at.strftime('%Y%m%dT%H%M%SZ')}")
+                                approval_id=approval_id(role, actor.name, at))
         status = Status.DENIED if decision == Decision.DENIED else (
             Status.APPROVED if _fills(req.needs, [*_approvers(ctx, req), actor]) else Status.PENDING)
         updated = _with(req, record, status)
         _record(ctx, req, "approval.decided", actor, role, {"decision": decision.value, "note": note,
                                                              "approval_id": record.approval_id,
-                                                             "status": status.value})
+                                                             "status": status.value}, entries)
         return _to_row(updated), updated
 
     try:
@@ -167,29 +267,18 @@ def decide(ctx: Context, request_id: str, actor: Actor, decision: Decision, what
     return result
 
 
-def is_approved(ctx: Context, kind: str, subject: str, what: Mapping[str, Any]) -> bool:
-    """True only if the latest request about `subject` is approved and `what` is still what was approved."""
-    req = latest(ctx, kind, subject)
-    return req is not None and req.status == Status.APPROVED and req.digest == digest_of(kind, subject, what)
+def _record(ctx: Context, req: ApprovalRequest, kind: str, actor: Actor, role: str, data: dict[str, Any],
+            entries: Commit | None = None) -> None:
+    """Ledger first: it is appended inside the store transaction, so a failed append changes nothing.
 
-
-def pending_for(ctx: Context, actor: Actor) -> list[ApprovalRequest]:
-    """Open requests this person could approve now (not their own, not already approved by them)."""
-    out = []
-    for row in store.find(ctx.state, status=Status.PENDING.value):
-        req = _from_row(row)
-        if req.requested_by != actor.name and actor.name not in {d.by for d in req.approvals} \
-                and allowed(actor, req.permission) \
-                and _fills_some(req.needs, [*_approvers(ctx, req), actor], len(req.approvals) + 1):
-            out.append(req)
-    return out
-
-
-def _record(ctx: Context, req: ApprovalRequest, kind: str, actor: Actor, role: str, data: dict[str, Any]) -> None:
-    """Ledger first: it is appended inside the store transaction, so a failed append changes nothing."""
-    ctx.ledgers.get(req.ledger).append(kind, actor.ledger_id, role or None, {"data": {
-        "request": req.id, "kind": req.kind, "subject": req.subject, "digest": req.digest,
-        "person": actor.name, **data}})
+    With `entries` (the caller's open commit) the entry is written when the caller's commit is.
+    """
+    fields = {"data": {"request": req.id, "kind": req.kind, "subject": req.subject, "digest": req.digest,
+                       "person": actor.name, **data}}
+    if entries is not None:
+        entries.append(kind, actor.ledger_id, role or None, fields)
+    else:
+        ctx.ledgers.get(req.ledger).append(kind, actor.ledger_id, role or None, fields)
 
 
 # ---- rules --------------------------------------------------------------------------------------
@@ -200,6 +289,10 @@ def _refusal(req: ApprovalRequest, actor: Actor, decision: Decision, what: Mappi
     action = f"{decision.value.upper()} on {req.subject}"
     if not allowed(actor, req.permission):
         return PermissionDenied(actor, req.permission, action=action.split(" on ")[0]), ""
+    if req.status is Status.SUPERSEDED:
+        return ApprovalRefused(
+            f"{req.id} ({req.subject}) was superseded by {req.superseded_by}, which asks about it as it is now; "
+            f"decide on {req.superseded_by} instead"), ""
     if req.final is not None:
         first = req.final
         return ApprovalRefused(
@@ -288,4 +381,4 @@ def _from_row(row: Mapping[str, Any]) -> ApprovalRequest:
         needs=tuple(Need(frozenset(Role(r) for r in n["roles"]), n["count"]) for n in row["needs"]),
         requested_by=row["requested_by"], requested_at=row["requested_at"], status=Status(row["status"]),
         decisions=tuple(DecisionRecord(**{**d, "decision": Decision(d["decision"])}) for d in row["decisions"]),
-        ledger=row.get("ledger", "operations"))
+        ledger=row.get("ledger", "operations"), superseded_by=row.get("superseded_by", ""))

@@ -20,6 +20,7 @@ from typing import Callable
 
 from apscheduler.triggers.cron import CronTrigger
 
+from jobs.actors import DAEMON
 from jobs.context import Context
 from jobs.settings import Settings
 from store import job_runs
@@ -142,15 +143,20 @@ class JobRunner:
         with self._cond:
             self._active.add(spec.name)
         log.info("%s started for %s (%s)", spec.name, slot, reason)
+        details = {"job": spec.name, "slot": slot, "reason": reason,
+                   "scheduled_for": scheduled_for.astimezone(timezone.utc).isoformat()}
         try:
+            self.ctx.ledgers.operations.append("job.started", DAEMON.ledger_id, None, {"data": details})
             outcome = self.bodies[spec.name](self.ctx, scheduled_for)
         except Exception as exc:  # a failing job must never take the daemon down
             log.exception("%s failed for %s", spec.name, slot)
-            job_runs.finish(self.ctx.state, spec.name, slot, job_runs.FAILED, self.ctx.now(),
-                            f"{type(exc).__name__}: {exc}")
+            error = f"{type(exc).__name__}: {exc}"
+            job_runs.finish(self.ctx.state, spec.name, slot, job_runs.FAILED, self.ctx.now(), error)
+            self._record_end("job.failed", {**details, "error": error})
             status = job_runs.FAILED
         else:
             job_runs.finish(self.ctx.state, spec.name, slot, job_runs.OK, self.ctx.now())
+            self._record_end("job.finished", {**details, "outcome": outcome})
             log.info("%s finished for %s: %s", spec.name, slot, outcome)
             status = job_runs.OK
         finally:
@@ -158,6 +164,15 @@ class JobRunner:
                 self._active.discard(spec.name)
                 self._cond.notify_all()
         return status
+
+    def _record_end(self, kind: str, details: dict[str, str]) -> None:
+        """The end of a run goes to the operations ledger too; a ledger that refuses is logged, and the
+        run's own record in the store still says how it ended."""
+        try:
+            self.ctx.ledgers.operations.append(kind, DAEMON.ledger_id, None, {"data": details})
+        except Exception:
+            log.exception("could not record %s for %s %s in the operations ledger", kind, details["job"],
+                          details["slot"])
 
     def run_now(self, spec: JobSpec, reason: str = "scheduled") -> str | None:
         """Entry point for the scheduler: run for the occurrence that just fired."""

@@ -2,7 +2,9 @@
 
 No policy is decided here; a builder takes records and returns a notice. The renderer in
 `chatops/render/` reads `fields` (severity, run, case, credits vs baseline, variance, risk flags,
-misconfig likelihood, actions done automatically, what is required, buttons wanted).
+misconfig likelihood, actions done automatically, what is required, buttons wanted) under the keys
+`chatops/render/blocks.py` documents (`run`, `case`, `done`, `required`, `actions`): a key it does not know
+is not shown, so an alert without them reached Slack without its run, case, actions or buttons.
 """
 from __future__ import annotations
 
@@ -17,6 +19,24 @@ ACK_OVERDUE = "credits.ack_overdue"
 UNBASELINED = "credits.unbaselined"
 ESCALATED = "credits.escalated"
 CASE_UPDATE = "credits.case_update"
+
+
+def buttons(case: Case) -> list[dict[str, str]]:
+    """What a person can still do on the case from the message: each button runs `<command> <case>`.
+
+    ACK while awaiting it; the rerun decision while the gate waits for one (a modal asks for the
+    mitigation or the reason). Quarantine release has no button: it needs a finding and a reason
+    (`chatops quarantine release RUN_ID --finding … --reason …`).
+    """
+    actions = []
+    if case.awaiting_ack:
+        actions.append({"label": "ACK", "command": "case ack", "target": case.case_id, "style": "primary"})
+    if case.is_open and case.rerun_gate and case.rerun_decision is None:
+        actions += [{"label": "Approve rerun", "command": "rerun approve", "target": case.case_id,
+                     "needs": "mitigation", "style": "primary"},
+                    {"label": "Deny rerun", "command": "rerun deny", "target": case.case_id, "needs": "reason",
+                     "style": "danger"}]
+    return actions
 
 
 def _channel(settings: Settings, severity: Severity) -> str:
@@ -34,11 +54,6 @@ def _credits_line(record: RunRecord, classification: Classification) -> str:
 def alert(settings: Settings, case: Case, record: RunRecord, classification: Classification,
           actions_done: list[str], required: list[str], pattern: str = "") -> Notice:
     """The alert that opens a case's thread (runbook: SEV0 → #ops-critical, SEV1 → #ops-alerts)."""
-    buttons = ["ack"] if case.ack_required else []
-    if case.rerun_gate:
-        buttons += ["rerun_approve", "rerun_deny"]
-    if case.quarantined_run_ids:
-        buttons.append("quarantine_release")
     flags = ", ".join(record.risk_flags) or "none"
     lines = [
         f"{case.severity.value} {case.case_id}: run {record.run_id} of {record.scenario_id} ({record.job_type})",
@@ -55,13 +70,13 @@ def alert(settings: Settings, case: Case, record: RunRecord, classification: Cla
         lines.append("Required: " + "; ".join(required))
     return Notice(kind=ALERT, subject=case.case_id, text="\n".join(lines),
                   channel=_channel(settings, case.severity),
-                  fields={"severity": case.severity.value, "run_id": record.run_id, "case_id": case.case_id,
+                  fields={"severity": case.severity.value, "run": record.run_id, "case": case.case_id,
                           "scenario_id": record.scenario_id, "job_type": record.job_type,
                           "credits": record.credits_total, "baseline": classification.baseline_credits,
-                          "variance": classification.variance, "risk_flags": list(record.risk_flags),
+                          "variance": _rounded(classification.variance), "risk_flags": list(record.risk_flags),
                           "misconfig_likelihood": classification.likelihood.value,
-                          "exposure": classification.exposure, "actions_done": actions_done,
-                          "required": required, "buttons": buttons,
+                          "exposure": classification.exposure, "done": actions_done,
+                          "required": required, "actions": buttons(case),
                           "ack_due_at": case.ack_due_at.isoformat() if case.ack_due_at else None})
 
 
@@ -72,8 +87,8 @@ def ack_overdue(settings: Settings, case: Case, now: datetime, o3_names: tuple[s
             f"{late} min ago. Reply `ACK` in the thread or run `chatops case ack {case.case_id} --as NAME` (O2+).")
     return Notice(kind=ACK_OVERDUE, subject=case.case_id, text=text, channel=_channel(settings, case.severity),
                   dm_to=o3_names, update_original=True,
-                  fields={"severity": case.severity.value, "case_id": case.case_id, "run_id": case.run_id,
-                          "minutes_late": late, "reminder": case.reminders_sent, "buttons": ["ack"]})
+                  fields={"severity": case.severity.value, "case": case.case_id, "run": case.run_id,
+                          "minutes_late": late, "reminder": case.reminders_sent, "actions": buttons(case)})
 
 
 def unbaselined(settings: Settings, record: RunRecord) -> Notice:
@@ -97,14 +112,19 @@ def escalated(settings: Settings, case: Case, record: RunRecord, classification:
             f"`APPROVED for rerun - <mitigation>` from an O3.")
     return Notice(kind=ESCALATED, subject=case.case_id, text=text, channel=_channel(settings, case.severity),
                   dm_to=o3_names, update_original=True,
-                  fields={"severity": case.severity.value, "case_id": case.case_id, "run_id": record.run_id,
-                          "rerun_of": record.rerun_of, "variance": classification.variance,
-                          "escalations": case.escalations, "buttons": ["rerun_approve", "rerun_deny"]})
+                  fields={"severity": case.severity.value, "case": case.case_id, "run": record.run_id,
+                          "rerun_of": record.rerun_of, "variance": _rounded(classification.variance),
+                          "escalations": case.escalations, "actions": buttons(case)})
 
 
 def case_update(settings: Settings, case: Case, text: str) -> Notice:
     """An operator's action, said in the case's thread (never held back by the kill switch)."""
     return Notice(kind=CASE_UPDATE, subject=case.case_id, text=text, channel=_channel(settings, case.severity),
                   update_original=True, suppressible=False,
-                  fields={"severity": case.severity.value, "case_id": case.case_id, "status": case.status.value,
-                          "run_id": case.run_id})
+                  fields={"severity": case.severity.value, "case": case.case_id, "status": case.status.value,
+                          "run": case.run_id, "actions": buttons(case)})
+
+
+def _rounded(variance: float | None) -> float | None:
+    """The variance as a person reads it (12.0×, 5.6×), not 5.6000000000000005×."""
+    return round(variance, 2) if variance is not None else None

@@ -47,7 +47,7 @@ def test_sev0_run_is_quarantined_blocks_dispatch_opens_case_and_alerts_ops_criti
     assert (case.ack_due_at - case.opened_at).total_seconds() == 15 * 60
     [alert] = ctx.notifier.sent
     assert alert.channel == "#ops-critical" and alert.subject == "CASE-1" and alert.kind == "credits.alert"
-    assert alert.fields["variance"] == 12.0 and "ack" in alert.fields["buttons"]
+    assert alert.fields["variance"] == 12.0 and "case ack" in [a["command"] for a in alert.fields["actions"]]
 
     assert not gates.dispatch_gate(ctx, "run_7f3a", recorder.index).allowed
     scenario = gates.dispatch_gate(ctx, "scn-invoice", recorder.index)

@@ -1,6 +1,7 @@
 """The schedule: Pacific wall-clock times across DST, one run per slot, catch-up after downtime."""
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -77,6 +78,14 @@ def test_a_failing_job_is_recorded_with_its_error_and_the_daemon_goes_on(tmp_pat
         assert runner.run(SPECS["sweep"], moment, "scheduled") == job_runs.FAILED
     (run,) = job_runs.recent_runs(runner.ctx.state)
     assert (run.job, run.slot, run.status, run.error) == ("sweep", "2026-11-23", "failed", "OSError: disk full")
+    kinds = [_entry(line) for line in (tmp_path / "operations" / "ledger.jsonl").read_text().splitlines()]
+    assert [k for k, _ in kinds if k.startswith("job.")] == ["job.started", "job.failed"]
+    assert dict(kinds)["job.failed"]["error"] == "OSError: disk full"
+
+
+def _entry(line: str) -> tuple[str, dict]:
+    entry = json.loads(line)
+    return entry["kind"], entry.get("data", {})
 
 
 def test_downtime_across_five_am_runs_the_missed_export_once_on_start(tmp_path: Path):
