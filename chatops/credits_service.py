@@ -2,6 +2,7 @@
 
 * every `[credits] inbox_poll_seconds` the inbox `inbox/runs/*.json` is scanned (jobs.credits.intake);
 * every minute `check_ack_deadlines` re-notifies overdue SEV0 / SEV1 cases;
+* at start, `reconcile` queues the case alerts a crashed recorder left in the ledger only;
 * when `CHATOPS_INTAKE_TOKEN` is set and `[credits] intake_port` is not 0, an aiohttp server on
   127.0.0.1 only (never another interface: orchestrators on this machine, nobody else) answers
   `POST /runs` (one run record, or an array of them) and `GET /gate/<Run_ID or Scenario_ID>`, each
@@ -27,6 +28,7 @@ from jobs.context import Context
 from jobs.credits import gates
 from jobs.credits.flows import Recorder
 from jobs.credits.intake import reject, record_bytes, scan_inbox
+from jobs.credits.reconcile import queue_lost_alerts
 from jobs.credits.schema import MAX_RECORD_BYTES, RunRecordInvalid
 from jobs.credits.timers import check_ack_deadlines
 
@@ -67,7 +69,22 @@ class CreditsService:
             decision = gates.dispatch_gate(self.ctx, subject, self.recorder.index)
         return {"subject": decision.subject, "allowed": decision.allowed, "reasons": list(decision.reasons)}
 
+    def reconcile(self) -> None:
+        """Alerts a crashed recorder committed to the ledger but never queued: queued now, once."""
+        try:
+            found = queue_lost_alerts(self.ctx)
+        except Exception:   # monitoring must still start; the log names what could not be reconciled
+            log.exception("start-up reconciliation of lost case alerts failed; compare the credit ledger's "
+                          "alert.queued entries with %s to see what may be missing",
+                          self.ctx.data_dir / "outbox.jsonl")
+            return
+        if found.alerts:
+            log.warning("start-up reconciliation: %d case alert(s) were in the ledger but not in the outbox; "
+                        "queued now: %s%s", len(found.alerts), ", ".join(found.alerts),
+                        f" (cases restored from the ledger: {', '.join(found.restored)})" if found.restored else "")
+
     def start(self, scheduler, token: str | None) -> None:
+        self.reconcile()
         policy = self.ctx.settings.credits
         scheduler.add_job(self.scan_inbox, "interval", seconds=policy.inbox_poll_seconds, id="credits-inbox",
                           name="credits-inbox", coalesce=True, max_instances=1)

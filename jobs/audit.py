@@ -25,7 +25,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from jobs.actors import Actor, Permission, check
+from jobs.actors import TIERS, Actor, Permission, check
 from jobs.notices import Notice
 from jobs.settings import LedgerSettings, Settings
 from store.keys import KeyFileError, check_key_file, create_ed25519_key, ensure_key_dir, load_ed25519_key
@@ -240,13 +240,28 @@ def new_origin(domain: str, key_name: str) -> str:
 # ---- the small API for the rest of the code ----------------------------------------------------
 
 
+def refused_role(actor: Actor) -> str:
+    """The `role` of a refusal entry: the refused person's highest operator tier, or "" without one.
+
+    A refused person by definition holds no role the permission accepts, so "the role used" (as in
+    other entries) does not exist; their tier is what an auditor asks about next.
+    """
+    tiers = [tier for tier in TIERS if tier in actor.roles]
+    return tiers[-1].value if tiers else ""
+
+
 def record_refusal(ctx: "Context", actor: Actor, permission: Permission, action: str, reason: str,
                    ledger: str = "operations") -> Entry | None:
-    """Append `command.refused`. Never raises: the refusal itself must still reach the person."""
+    """Append `command.refused`. Never raises: the refusal itself must still reach the person.
+
+    Who was refused with what: `role` is their highest operator tier (none for a person without one,
+    e.g. an unknown Slack user), `data.roles` every role they hold.
+    """
     fields = {"data": {"command": action, "permission": permission.value, "person": actor.name,
                        "roles": sorted(r.value for r in actor.roles), "reason": reason}}
     try:
-        return ctx.ledgers.get(ledger).append(COMMAND_REFUSED, actor.ledger_id, None, fields)
+        return ctx.ledgers.get(ledger).append(COMMAND_REFUSED, actor.ledger_id, refused_role(actor) or None,
+                                              fields)
     except (LedgerDamaged, LedgerWriteError, KeyFileError, LedgerConfigError, NoteError, OSError) as exc:
         log.error("could not record the refusal of %s for %s in the %s ledger: %s", action, actor.name,
                   ledger, exc)

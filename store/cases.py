@@ -28,6 +28,16 @@ def next_number(db: TinyDB) -> int:
     return number
 
 
+def keep_number(db: TinyDB, number: int) -> None:
+    """Make sure `next_number` never hands out `number` again (a case restored from the ledger)."""
+    table = db.table(COUNTER)
+    row = table.get(doc_id=1)
+    if row is None:
+        table.insert({"last": number})
+    elif row["last"] < number:
+        table.update({"last": number}, doc_ids=[1])
+
+
 def insert(db: TinyDB, row: dict[str, Any]) -> None:
     db.table(TABLE).insert(row)
 

@@ -119,6 +119,12 @@ class Outbox:
                 continue   # a torn line followed by later appends: never acknowledged, skip it
         return lines, offset + end
 
+    def notice_ids(self) -> set[str]:
+        """The `fields.notice_id` of every notice ever queued (sent, pending, local or suppressed)."""
+        lines, _ = self.read()
+        return {line["item"]["notice"].get("fields", {}).get("notice_id") for line in lines
+                if line.get("op") == "queued"} - {None}
+
     def messages(self) -> list[OutboxMessage]:
         """Every message in file order, with its final line attached."""
         lines, _ = self.read()

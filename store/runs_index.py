@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import orjson
 
@@ -124,6 +124,29 @@ class RunsIndex:
             return self.moves[run_id]
         entry = self.entry(run_id)
         return (entry.get("artifact", ""), entry.get("artifact_sha256", "")) if entry else None
+
+
+def ledger_entries(data_dir: Path, kinds: frozenset[str]) -> list[dict[str, Any]]:
+    """Every complete entry of the credit ledger whose kind is in `kinds`, in ledger order.
+
+    For start-up checks that read the ledger once (jobs.credits.reconcile); lines of other kinds are
+    skipped on their bytes, without decoding.
+    """
+    try:
+        data = (Path(data_dir) / LEDGER).read_bytes()
+    except FileNotFoundError:
+        return []
+    needles = [f'"kind":"{kind}"'.encode() for kind in kinds]
+    found = []
+    for line in data[:data.rfind(b"\n") + 1].splitlines():
+        if any(needle in line for needle in needles):
+            try:
+                entry = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                continue   # a damaged line is `chatops ledger verify`'s to name
+            if entry.get("kind") in kinds:
+                found.append(entry)
+    return found
 
 
 @contextmanager

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from jobs.actors import Actor, Permission, PermissionDenied, allowed
-from jobs.audit import COMMAND_REFUSED
+from jobs.audit import COMMAND_REFUSED, refused_role
 from jobs.context import Context
 
 
@@ -46,7 +46,7 @@ def checked(ctx: Context, actor: Actor, permission: Permission, action: str, sub
     if allowed(actor, permission):
         return
     refusal = PermissionDenied(actor, permission, action)
-    ledger(ctx).append(COMMAND_REFUSED, actor.ledger_id, None,
+    ledger(ctx).append(COMMAND_REFUSED, actor.ledger_id, refused_role(actor) or None,
                        _refusal_fields(action, subject, str(refusal), run_id, actor, permission))
     raise refusal
 

@@ -2,17 +2,23 @@
 
 Order, under the state store's lock (so two changes cannot interleave):
 
-1. append the new version to the store (in the transaction's memory copy, not yet on disk);
-2. write the update note and the export (each atomically: temp file, fsync, rename), keeping their
+1. when the change applies an approved proposal, take the approval decision (`jobs.approvals`): its
+   request is updated in the transaction's memory copy and its ledger entry joins this change's
+   ledger commit; if it is refused (someone else decided first), the refusal is recorded and nothing
+   else happens;
+2. append the new version to the store (in the transaction's memory copy, not yet on disk);
+3. write the update note and the export (each atomically: temp file, fsync, rename), keeping their
    previous bytes in memory;
-3. append the ledger entry — the commit point, durable and signed;
-4. leave the transaction, which writes `state.json` atomically.
+4. write the ledger commit — the decision and the change in one write: the commit point, durable and
+   signed;
+5. leave the transaction, which writes `state.json` atomically.
 
-If step 2 or 3 fails, the previous note and export are put back and the transaction raises, so the
-store is unchanged: nothing happened. A crash between 3 and 4 leaves a ledger entry that carries every
-field of the new version, and the export's digest (kept in the store) no longer matches, which
-`baseline show` reports. A hand-edited export is never overwritten silently: it is kept beside the
-new one as `credit-baselines.json.edited-<UTC>` and its differences go into the same ledger entry.
+If step 3 or 4 fails, the previous note and export are put back and the transaction raises, so the
+store is unchanged and the approval still pending: nothing happened, not even the decision. A crash
+between 4 and 5 leaves a ledger entry that carries every field of the new version (and the decision),
+and the export's digest (kept in the store) no longer matches, which `baseline show` reports. A
+hand-edited export is never overwritten silently: it is kept beside the new one as
+`credit-baselines.json.edited-<UTC>` and its differences go into the same ledger entry.
 """
 from __future__ import annotations
 
@@ -23,17 +29,33 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from jobs.actors import Actor, Permission
+from jobs import approvals
+from jobs.actors import Actor, Permission, PermissionDenied
+from jobs.approvals import ApprovalRefused, Decision
 from jobs.context import Context
 from store import baselines as store
 from store.baselines import Baseline
 from store.files import write_file_atomically
+from store.ledger.ledger import Commit
 
 
 @dataclass(frozen=True)
 class NoteWrite:
     path: Path
     text: str                 # the whole new file content
+
+
+@dataclass(frozen=True)
+class ProposalApproval:
+    """The approval of a proposal that a change applies; decided in the change's own commit (step 1).
+
+    The request must be recorded in the credit ledger, where the change is.
+    """
+
+    request_id: str
+    what: dict[str, Any]      # what the approver saw; its hash must still be the request's
+    note: str = ""
+    allow_self: bool = False
 
 
 @dataclass(frozen=True)
@@ -46,31 +68,53 @@ class Applied:
 
 
 def commit(ctx: Context, actor: Actor, kind: str, baseline: Baseline, ledger_data: dict[str, Any],
-           note: NoteWrite | None = None) -> Applied:
-    """Append `baseline` as the scenario's next version and record it; see the module docstring."""
+           note: NoteWrite | None = None, approval: ProposalApproval | None = None) -> Applied:
+    """Append `baseline` as the scenario's next version and record it; see the module docstring.
+
+    With `approval` the decision is taken at `baseline.last_updated`, the change's own time, so the
+    approval id already written into the baseline and its note is the decision's.
+    """
     now = ctx.now()
     with ctx.state.transaction() as db:
         status = store.check_export(ctx.state, ctx.data_dir)
-        baseline = dataclasses.replace(baseline, version=store.next_version(db, baseline.scenario_id))
-        store.append(db, baseline)
-        export_path, payload = store.prepare_export(ctx.data_dir, db)
-        kept = _keep_hand_edit(export_path, status, now)
-        previous = {export_path: _read(export_path)}
-        if note is not None:
-            previous[note.path] = _read(note.path)
+        previous: dict[Path, bytes | None] = {}
         try:
-            if note is not None:
-                note.path.parent.mkdir(parents=True, exist_ok=True)
-                write_file_atomically(note.path, note.text.encode("utf-8"))
-            store.write_export(db, export_path, payload, now)
-            fields = {"data": {"scenario_id": baseline.scenario_id, **ledger_data, **_version_fields(baseline),
-                               **_note_fields(ctx, note), **_edit_fields(ctx, status, kept)}}
-            record(ctx, kind, actor, fields)
+            with ctx.ledgers.credit.commit() as entries:
+                refusal = _decide(ctx, actor, approval, baseline.last_updated, entries)
+                if refusal is None:
+                    baseline = dataclasses.replace(baseline, version=store.next_version(db, baseline.scenario_id))
+                    store.append(db, baseline)
+                    export_path, payload = store.prepare_export(ctx.data_dir, db)
+                    kept = _keep_hand_edit(export_path, status, now)
+                    previous[export_path] = _read(export_path)
+                    if note is not None:
+                        previous[note.path] = _read(note.path)
+                        note.path.parent.mkdir(parents=True, exist_ok=True)
+                        write_file_atomically(note.path, note.text.encode("utf-8"))
+                    store.write_export(db, export_path, payload, now)
+                    entries.append(kind, actor.ledger_id, actor.role_for(Permission.BASELINE_CHANGE) or None, {
+                        "data": {"scenario_id": baseline.scenario_id, **ledger_data, **_version_fields(baseline),
+                                 **_note_fields(ctx, note), **_edit_fields(ctx, status, kept)}})
         except BaseException:
             _restore(previous)
             raise
+    if refusal is not None:
+        raise refusal
     return Applied(baseline=baseline, note_path=note.path if note else None, export_path=export_path,
                    hand_edit=None if status.ok else status, kept_edit=kept)
+
+
+def _decide(ctx: Context, actor: Actor, approval: ProposalApproval | None, at: datetime, entries: Commit
+            ) -> ApprovalRefused | PermissionDenied | None:
+    """Step 1: the approval decision in this commit; a refusal is returned, recorded, to be raised after it."""
+    if approval is None:
+        return None
+    try:
+        approvals.decide(ctx, approval.request_id, actor, Decision.APPROVED, approval.what, note=approval.note,
+                         allow_self=approval.allow_self, at=at, entries=entries)
+    except (ApprovalRefused, PermissionDenied) as exc:
+        return exc
+    return None
 
 
 def record(ctx: Context, kind: str, actor: Actor, fields: dict[str, Any],

@@ -5,7 +5,15 @@ the scenario, the value, the window and a digest of the runs it was computed fro
 value is computed again from the data as it is now; if a newer run changed it, the approval is
 refused (and recorded on the request), the proposal is renewed under the original proposer's name
 and posted again (replacing the proposal message, whose Approve button then approves the new one),
-so the approver sees the new value before approving it. The replaced proposal is refused from then on.
+so the approver sees the new value before approving it. The replaced proposal is closed as superseded
+(`jobs.approvals.supersede`, naming the new one): it no longer waits for anyone on App Home, and a click
+on it is refused. A new proposal for a scenario that already has a pending one replaces it the same way:
+a scenario has one live proposal.
+
+The approval decision is taken in the same state transaction and credit-ledger commit as the baseline
+change it allows (`baseline_apply.commit`), so the request is approved exactly when the baseline was
+changed: a failed change leaves it pending. Its requests, decisions and refusals are therefore
+recorded in the credit ledger, beside the baseline entries.
 
 The proposer can never approve their own proposal (`jobs.approvals` refuses it), except in a
 single-operator installation with `[baselines] allow_self_approval = true`, where the proposer's
@@ -20,9 +28,10 @@ from typing import Any
 from jobs import approvals
 from jobs.actors import Actor, Permission, UnknownPerson, check
 from jobs.approvals import ApprovalRefused, ApprovalRequest, Decision, Status
+from jobs.audit import LedgerName
 from jobs.context import Context
 from jobs.credits import baselines
-from jobs.credits.baseline_apply import Applied, record
+from jobs.credits.baseline_apply import Applied, ProposalApproval, record
 from jobs.credits.baseline_messages import calculation_text
 from jobs.credits.baselines import BadInput, BaselineError, Calculation, UpdateRefused
 from jobs.notices import Notice
@@ -63,7 +72,8 @@ def propose(ctx: Context, actor: Actor, scenario_id: str, reason: str, days: int
                                                          "reason": str(error), "failures": failures}},
                Permission.BASELINE_CALCULATE)
         raise error
-    return _open(ctx, actor, calc, reason, force_large_change)
+    return _open(ctx, actor, calc, reason, force_large_change, renewed_by=actor,
+                 why=f"proposed again by {actor.name}")
 
 
 def pending(ctx: Context, scenario_id: str) -> ApprovalRequest | None:
@@ -89,7 +99,7 @@ def approve(ctx: Context, actor: Actor, request_id: str, extra_reason: str = "")
     may_decide = (not own or self_allowed) and req.status is Status.PENDING
     force = bool(req.what.get("force_large_change"))
     reason = req.what["reason"] + (f"\n{extra_reason.strip()}" if extra_reason.strip() else "")
-    if req.status is Status.PENDING:
+    if req.status in (Status.PENDING, Status.SUPERSEDED):
         _refuse_if_replaced(ctx, actor, req)
     calc = baselines.compute(ctx, scenario_id, req.what["days"])
     now_what = _what(calc, req.what["reason"], force)
@@ -104,14 +114,15 @@ def approve(ctx: Context, actor: Actor, request_id: str, extra_reason: str = "")
         raise error
     note = "self-approved (allowed by [baselines] allow_self_approval)" if self_allowed else ""
     try:
-        decided = approvals.decide(ctx, request_id, actor, Decision.APPROVED, now_what, note=note,
-                                   allow_self=self_allowed)
-    except ApprovalRefused as exc:
+        approvals.check_decision(ctx, request_id, actor, Decision.APPROVED, now_what, note=note,
+                                 allow_self=self_allowed)
+        return baselines.update(ctx, actor, scenario_id, reason, req.what["days"], force, proposer=proposer,
+                                approval=ProposalApproval(request_id, now_what, note, self_allowed),
+                                expected_digest=req.what["data_digest"])
+    except ApprovalRefused as exc:   # found before the change, or decided by another O3 in between
         record(ctx, "baseline.refused", actor, {"data": {"scenario_id": scenario_id, "command": "baseline approve",
                                                          "request": request_id, "reason": str(exc)}})
         raise BaselineError(f"refused: {exc}") from None
-    return baselines.update(ctx, actor, scenario_id, reason, req.what["days"], force, proposer=proposer,
-                            approval_id=decided.final.approval_id, expected_digest=req.what["data_digest"])
 
 
 # ---- internals -------------------------------------------------------------------------------------
@@ -124,30 +135,44 @@ def _what(calc: Calculation, reason: str, force_large_change: bool) -> dict[str,
             "data_digest": calc.data_digest, "reason": reason, "force_large_change": force_large_change}
 
 
-def _open(ctx: Context, proposer: Actor, calc: Calculation, reason: str, force: bool,
-          replaces: str = "") -> Proposal:
-    req = approvals.request(ctx, kind=KIND, subject=subject(calc.scenario_id), what=_what(calc, reason, force),
-                            requester=proposer, permission=Permission.BASELINE_CHANGE)
-    record(ctx, "baseline.proposed", proposer, {"data": {
-        "scenario_id": calc.scenario_id, "request": req.id, "median_credits": calc.median_credits,
-        "sample_size": calc.sample_size, "coefficient_of_variation": calc.cv, "window_days": calc.days,
-        "data_digest": calc.data_digest, "reason": reason, "replaces": replaces or None}},
-        Permission.BASELINE_CALCULATE)
-    ctx.notifier.send(_notice(ctx, req, calc, replaces))
+def _open(ctx: Context, proposer: Actor, calc: Calculation, reason: str, force: bool, renewed_by: Actor,
+          why: str) -> Proposal:
+    """Open the request and post it; the scenario's pending proposal, if any, is superseded by it.
+
+    One state transaction, so two renewals at once cannot both replace the same proposal: the second
+    replaces the first's renewal, and exactly one proposal of the scenario stays pending.
+    """
+    with ctx.state.transaction():
+        replaced = pending(ctx, calc.scenario_id)
+        req = approvals.request(ctx, kind=KIND, subject=subject(calc.scenario_id), what=_what(calc, reason, force),
+                                requester=proposer, permission=Permission.BASELINE_CHANGE, ledger=LedgerName.CREDIT)
+        if replaced is not None:
+            approvals.supersede(ctx, replaced.id, req.id, renewed_by, why)
+        record(ctx, "baseline.proposed", proposer, {"data": {
+            "scenario_id": calc.scenario_id, "request": req.id, "median_credits": calc.median_credits,
+            "sample_size": calc.sample_size, "coefficient_of_variation": calc.cv, "window_days": calc.days,
+            "data_digest": calc.data_digest, "reason": reason, "replaces": replaced.id if replaced else None}},
+            Permission.BASELINE_CALCULATE)
+    ctx.notifier.send(_notice(ctx, req, calc, f"{replaced.id}: {why}" if replaced else ""))
     return Proposal(request=req, calculation=calc)
 
 
 def _refuse_if_replaced(ctx: Context, actor: Actor, req: ApprovalRequest) -> None:
-    """A proposal renewed after its runs changed stays behind as void: its old button must not renew it again."""
+    """A replaced proposal's old button must not approve or renew it: point at the current proposal.
+
+    A replaced proposal is superseded; one still pending behind a newer request (recorded before
+    proposals were superseded) is treated the same.
+    """
     newest = approvals.latest(ctx, KIND, req.subject)
-    if newest is None or newest.id == req.id:
+    if newest is None or (newest.id == req.id and req.status is not Status.SUPERSEDED):
         return
-    message = (f"{req.id} was replaced by {newest.id} (proposed by {newest.requested_by}: "
-               f"{newest.what['median_credits']:.2f} from {newest.what['sample_size']} runs); approve "
-               f"{newest.id} instead")
+    replaced_by = req.superseded_by or newest.id
+    message = (f"{req.id} was replaced by {replaced_by} (the current proposal is {newest.id}, proposed by "
+               f"{newest.requested_by}: {newest.what['median_credits']:.2f} from {newest.what['sample_size']} "
+               f"runs); approve {newest.id} instead")
     record(ctx, "baseline.refused", actor, {"data": {"scenario_id": req.what["scenario_id"],
                                                      "command": "baseline approve", "request": req.id,
-                                                     "reason": message, "replaced_by": newest.id}})
+                                                     "reason": message, "replaced_by": replaced_by}})
     raise BaselineError(f"refused: {message}")
 
 
@@ -155,13 +180,13 @@ def _supersede(ctx: Context, actor: Actor, req: ApprovalRequest, proposer: Actor
                now_what: dict[str, Any]) -> Applied:
     """Refuse the click (recorded on the request and in the ledger), renew the proposal, show it."""
     try:
-        approvals.decide(ctx, req.id, actor, Decision.APPROVED, now_what)
+        approvals.check_decision(ctx, req.id, actor, Decision.APPROVED, now_what)
     except ApprovalRefused as exc:
         refusal = str(exc)
     else:
-        raise BaselineError(f"{req.id} was approved although its data changed; report this as a defect")
+        raise BaselineError(f"{req.id} would be approved although its data changed; report this as a defect")
     renewed = _open(ctx, proposer, calc, req.what["reason"], bool(req.what.get("force_large_change")),
-                    replaces=req.id)
+                    renewed_by=actor, why="the runs changed")
     record(ctx, "baseline.refused", actor, {"data": {
         "scenario_id": calc.scenario_id, "command": "baseline approve", "request": req.id, "reason": refusal,
         "renewed_as": renewed.request.id}})
@@ -173,7 +198,7 @@ def _supersede(ctx: Context, actor: Actor, req: ApprovalRequest, proposer: Actor
 
 
 def _notice(ctx: Context, req: ApprovalRequest, calc: Calculation, replaces: str) -> Notice:
-    renewed = f" (replaces {replaces}: the runs changed)" if replaces else ""
+    renewed = f" (replaces {replaces})" if replaces else ""
     text = (f"Baseline proposal {req.id}{renewed} by {req.requested_by}: {calc.scenario_id} → "
             f"{calc.median_credits:.2f} credits\n{calculation_text(ctx, calc)}\nRationale: {req.what['reason']}\n"
             f"Approve: an O3 other than {req.requested_by} presses Approve, or runs "

@@ -22,10 +22,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import NoReturn
 
+from jobs import approvals
 from jobs.actors import Actor, Permission, PermissionDenied, check
 from jobs.context import Context
 from jobs.credits import baseline_runs
-from jobs.credits.baseline_apply import Applied, NoteWrite, commit, record
+from jobs.credits.baseline_apply import Applied, NoteWrite, ProposalApproval, commit, record
 from jobs.credits.baseline_note import UpdateNote, note_path, rationale_lines, render, with_note
 from jobs.credits.baseline_runs import RunPoint, ScenarioRuns
 from jobs.credits.baseline_stats import (change_pct, coefficient_of_variation, format_change,
@@ -179,11 +180,12 @@ def prerequisite_failures(ctx: Context, calc: Calculation, force_large_change: b
 
 def update(ctx: Context, actor: Actor, scenario_id: str, reason: str, days: int | None = None,
            force_large_change: bool = False, proposer: Actor | None = None,
-           approval_id: str | None = None, expected_digest: str | None = None) -> Applied:
+           approval: ProposalApproval | None = None, expected_digest: str | None = None) -> Applied:
     """Apply a calculated baseline (O3): prerequisites, note, store, export and ledger in one step.
 
     `proposer` is who proposed the change (default: `actor` — then it is self-approval, refused unless
-    `[baselines] allow_self_approval`). `approval_id` comes from an approved proposal; without one it is
+    `[baselines] allow_self_approval`). `approval` is `actor`'s approval of a proposal, decided in the
+    same step as the change (a failed change leaves the proposal pending, undecided). The approval id is
     `O3-<name>-<timestamp>` of this approval. `expected_digest` binds the update to the data a proposal
     was computed from.
     """
@@ -211,7 +213,7 @@ def update(ctx: Context, actor: Actor, scenario_id: str, reason: str, days: int 
     if failures:
         _refuse(ctx, actor, scenario_id, "baseline update", UpdateRefused(scenario_id, failures))
     now = ctx.now()
-    approval_id = approval_id or f"O3-{actor.name}-{now:%Y%m%dT%H%M%SZ}"
+    approval_id = approvals.approval_id(actor.role_for(Permission.BASELINE_CHANGE), actor.name, now)
     pct = calc.change_pct
     forced = ctx.settings.baselines.large_change_pct if (
         pct is not None and abs(pct) > ctx.settings.baselines.large_change_pct) else None
@@ -234,7 +236,7 @@ def update(ctx: Context, actor: Actor, scenario_id: str, reason: str, days: int 
     ledger_data = {"change_pct": round(pct, 4) if pct is not None else None,
                    "forced_large_change": forced is not None}
     return commit(ctx, actor, "baseline.updated", baseline, ledger_data,
-                  NoteWrite(path, with_note(existing, render(note))))
+                  NoteWrite(path, with_note(existing, render(note))), approval)
 
 
 def set_baseline(ctx: Context, actor: Actor, scenario_id: str, credits: float, reason: str) -> Baseline:

@@ -12,7 +12,8 @@ For each accepted run (SEV0 / SEV1 / SEV2 "Immediate Actions (Auto-Applied)"):
    a rerun: link it to its original's case, and escalate that case if it spikes again;
 4. append every entry of the batch to the credit ledger in one commit (one fdatasync, one signed
    checkpoint), while the state transaction holding the new cases is still open;
-5. queue the alerts.
+5. queue the alerts, still under the intake lock (a crash before this step is repaired at the next
+   start by `jobs.credits.reconcile`, which finds the ledger's `alert.queued` missing from the outbox).
 
 All or nothing: if the ledger commit fails, the files written for the batch are removed and the state
 transaction is abandoned, so no case, file or flag refers to a run the ledger does not have.
@@ -35,6 +36,7 @@ from jobs.credits import messages, policy
 from jobs.credits.audit import checked, ledger, who
 from jobs.credits.records import Case, CaseNote, CaseStatus, Classification, RunRecord, ScenarioSettings, Severity
 from jobs.notices import Notice
+from jobs.settings import Settings
 from store import artifacts
 from store import cases as case_store
 from store import quarantine as quarantine_store
@@ -123,8 +125,10 @@ class Recorder:
                     raise
                 notices = batch.notices()
             self.index.refresh()
-        for notice in notices:
-            ctx.notifier.send(notice)
+            # Queued before the intake lock is released: `reconcile.queue_lost_alerts` holds this lock, so
+            # it sees a batch either with its alerts in the outbox or from a recorder that died.
+            for notice in notices:
+                ctx.notifier.send(notice)
         return outcomes
 
 
@@ -225,17 +229,11 @@ class _Batch:
         if self.open_cases is not None:
             self.open_cases[case.scenario_id] = case
         planned.case = case
-        if severity is Severity.SEV0:
-            done = [f"artifacts quarantined to runs/QUARANTINE/{record.run_id}/", "downstream dispatch blocked",
-                    "Notion page lock requested", f"{case.case_id} opened"]
-        else:
-            done = [f"{case.case_id} opened"]
-        required = _required(case)
         planned.entries.append(("case.opened", {"Run_ID": record.run_id, "data": {
             "case": case.case_id, "scenario": record.scenario_id, "severity": severity.value,
             "ack_due_at": case.ack_due_at.isoformat() if case.ack_due_at else None, "rerun_gate": case.rerun_gate,
             "pattern": pattern or None}}))
-        notice = messages.alert(self.ctx.settings, case, record, classification, done, required, pattern)
+        notice = case_alert(self.ctx.settings, case, record, classification, pattern)
         planned.notices.append(notice)
         planned.entries.append(("alert.queued", {"Run_ID": record.run_id, "data": {
             "case": case.case_id, "channel": notice.channel, "notice": notice.kind, "severity": severity.value}}))
@@ -384,6 +382,20 @@ class _Batch:
 
     def notices(self) -> list[Notice]:
         return [n for planned in self.planned for n in planned.notices]
+
+
+def case_alert(settings: Settings, case: Case, record: RunRecord, classification: Classification,
+               pattern: str = "") -> Notice:
+    """The alert that opens a case: what was done automatically and what is required of people.
+
+    Also what `jobs.credits.reconcile` queues when a crash lost the alert after the ledger commit.
+    """
+    if case.severity is Severity.SEV0:
+        done = [f"artifacts quarantined to runs/QUARANTINE/{record.run_id}/", "downstream dispatch blocked",
+                "Notion page lock requested", f"{case.case_id} opened"]
+    else:
+        done = [f"{case.case_id} opened"]
+    return messages.alert(settings, case, record, classification, done, _required(case), pattern)
 
 
 def _required(case: Case) -> list[str]:

@@ -21,6 +21,14 @@ ESCALATED = "credits.escalated"
 CASE_UPDATE = "credits.case_update"
 
 
+def alert_id(case_id: str, run_id: str) -> str:
+    """The id of the alert that opened `case_id` for `run_id`, kept in the outbox line (`fields.notice_id`).
+
+    Derived, not random, so the start-up reconciliation can tell whether that alert was ever queued.
+    """
+    return f"{ALERT}/{case_id}/{run_id}"
+
+
 def buttons(case: Case) -> list[dict[str, str]]:
     """What a person can still do on the case from the message: each button runs `<command> <case>`.
 
@@ -70,8 +78,9 @@ def alert(settings: Settings, case: Case, record: RunRecord, classification: Cla
         lines.append("Required: " + "; ".join(required))
     return Notice(kind=ALERT, subject=case.case_id, text="\n".join(lines),
                   channel=_channel(settings, case.severity),
-                  fields={"severity": case.severity.value, "run": record.run_id, "case": case.case_id,
-                          "scenario_id": record.scenario_id, "job_type": record.job_type,
+                  fields={"notice_id": alert_id(case.case_id, record.run_id), "severity": case.severity.value,
+                          "run": record.run_id, "case": case.case_id, "scenario_id": record.scenario_id,
+                          "job_type": record.job_type,
                           "credits": record.credits_total, "baseline": classification.baseline_credits,
                           "variance": _rounded(classification.variance), "risk_flags": list(record.risk_flags),
                           "misconfig_likelihood": classification.likelihood.value,

@@ -146,10 +146,12 @@ def test_baseline_commands_through_signed_http_are_allowed_or_refused_by_the_tab
             assert seen.splitlines()[0].startswith(
                 f"Baseline for {SCENARIO} updated: 190.00 → 201.00 credits (version 2, approval O3-ana-")
             assert "proposed by ben, approved by ana" in seen
-            [updated] = new_credit
+            [decided, updated] = new_credit      # one commit: the decision with the change it allows
+            assert (decided["kind"], decided["data"]["request"]) == ("approval.decided", proposal.request.id)
+            assert decided["data"]["approval_id"] == updated["data"]["approval_id"]
             assert (updated["kind"], updated["actor"], updated["role"]) == ("baseline.updated", ANA, "O3")
             assert (updated["data"]["proposer"], updated["data"]["approver"]) == ("ben", "ana")
-            assert [e["kind"] for e in new_operations] == ["approval.decided"]
+            assert new_operations == []
             assert approvals.get(ctx, proposal.request.id).status is Status.APPROVED
         else:
             assert seen.startswith(f"Manual baseline for {SCENARIO}: 250.00 credits (version 3, O3-ana-")

@@ -15,6 +15,7 @@ import pytest
 from chatops.cli import main
 from chatops.config import load_config
 from jobs import audit
+from jobs.actors import Permission
 from jobs.context import build_context
 from tests.conftest import run_cli
 
@@ -58,10 +59,26 @@ def test_a_refused_command_is_recorded_in_the_operations_ledger_and_still_refuse
     assert "refused: ledger rotate-key needs role O3; you have O1" in capsys.readouterr().err
     data_dir = config_file.parent / "var"
     last = _entries(data_dir / "operations/ledger.jsonl")[-1]
-    assert last["kind"] == "command.refused" and last["actor"] == "U0CLEO0003"
+    assert (last["kind"], last["actor"], last["role"]) == ("command.refused", "U0CLEO0003", "O1")
     assert last["data"] == {"command": "ledger rotate-key", "permission": "ledger.admin", "person": "cleo",
                             "reason": "ledger rotate-key needs role O3; you have O1", "roles": ["O1"]}
     assert not (data_dir / "keys" / "ledger.key.new").exists()
+
+
+@pytest.mark.parametrize(("slack_id", "role", "roles"), [
+    ("U0BEN00002", "O2", ["O2", "chief.staff"]),
+    ("U0LEE00005", None, ["code.platform", "legal.exec", "security.ops"]),
+    ("U0STRANGER", None, []),
+], ids=["ben O2", "lee no tier", "unknown Slack user"])
+def test_a_refusal_names_the_refused_persons_highest_tier_and_every_role_they_hold(config_file, slack_id, role,
+                                                                                   roles):
+    ctx = _ctx(config_file)
+    actor = ctx.people.by_slack_id(slack_id)
+    assert audit.refused_role(actor) == (role or "")
+    entry = audit.record_refusal(ctx, actor, Permission.LEDGER_ADMIN, "ledger rotate-key", "needs role O3")
+    last = _entries(ctx.data_dir / "operations/ledger.jsonl")[-1]
+    assert last == entry.data and (last["kind"], last["actor"]) == ("command.refused", slack_id)
+    assert (last.get("role"), last["data"]["roles"]) == (role, roles)   # no tier: the entry has no role
 
 
 def test_init_prints_pinnable_config_and_verify_then_trusts_config_without_warning(config_file, capsys):

@@ -106,3 +106,65 @@ def test_denial_needs_a_reason(ctx):
     req = _pr(ctx)
     with pytest.raises(ApprovalRefused, match="needs a reason"):
         approvals.decide(ctx, req.id, ctx.people.by_name("ana"), Decision.DENIED, req.what, note=" ")
+
+
+def _entries(ctx) -> list[dict]:
+    path = ctx.data_dir / "operations" / "ledger.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_superseded_request_waits_for_nobody_and_every_decision_on_it_names_its_replacement(ctx):
+    ben, ana = ctx.people.by_name("ben"), ctx.people.by_name("ana")
+    old = _pr(ctx)
+    new = approvals.request(ctx, "export.pr", "PR-7", {"head": "def456", "findings": "d1"}, ben,
+                            Permission.RERUN_DECIDE)
+    assert [r.id for r in approvals.pending_for(ctx, ana)] == [old.id, new.id]
+
+    closed = approvals.supersede(ctx, old.id, new.id, ben, reason="new head commit pushed")
+    assert (closed.status, closed.superseded_by, closed.final) == (Status.SUPERSEDED, new.id, None)
+    assert approvals.get(ctx, old.id) == closed
+    assert [r.id for r in approvals.pending_for(ctx, ana)] == [new.id]
+    entry = _entries(ctx)[-1]
+    assert (entry["kind"], entry["actor"]) == ("approval.superseded", ben.ledger_id)
+    assert {k: entry["data"][k] for k in ("request", "superseded_by", "reason", "status", "subject")} == {
+        "request": old.id, "superseded_by": new.id, "reason": "new head commit pushed", "status": "superseded",
+        "subject": "PR-7"}
+
+    with pytest.raises(ApprovalRefused, match=f"^{old.id} \\(PR-7\\) was superseded by {new.id}.*decide on {new.id}"):
+        approvals.decide(ctx, old.id, ana, Decision.APPROVED, old.what, note="looks fine")
+    refused = approvals.get(ctx, old.id)
+    assert refused.status is Status.SUPERSEDED and refused.decisions[-1].refused and not refused.approvals
+    assert _entries(ctx)[-1]["kind"] == "approval.refused"
+    assert approvals.decide(ctx, new.id, ana, Decision.APPROVED, new.what).status is Status.APPROVED
+
+
+def test_only_a_pending_request_can_be_superseded_and_only_by_another_of_its_kind(ctx):
+    ben, ana = ctx.people.by_name("ben"), ctx.people.by_name("ana")
+    decided, newer = _pr(ctx), _pr(ctx)
+    approvals.decide(ctx, decided.id, ana, Decision.APPROVED, decided.what)
+    with pytest.raises(ApprovalRefused, match=f"{decided.id} \\(PR-7\\) is already approved; only a pending"):
+        approvals.supersede(ctx, decided.id, newer.id, ben, reason="late")
+    other = approvals.request(ctx, "rerun", "CASE-1", {"case": "CASE-1"}, DAEMON, Permission.RERUN_DECIDE)
+    with pytest.raises(ApprovalRefused, match="a rerun request\\) cannot replace it"):
+        approvals.supersede(ctx, newer.id, other.id, ben, reason="wrong kind")
+    with pytest.raises(ApprovalRefused, match="no such other request"):
+        approvals.supersede(ctx, newer.id, newer.id, ben, reason="itself")
+    third = _pr(ctx)
+    approvals.supersede(ctx, newer.id, third.id, ben, reason="newer")
+    with pytest.raises(ApprovalRefused, match=f"already superseded by {third.id}"):
+        approvals.supersede(ctx, newer.id, third.id, ben, reason="twice")
+    assert [approvals.get(ctx, r.id).status for r in (decided, newer, third, other)] == [
+        Status.APPROVED, Status.SUPERSEDED, Status.PENDING, Status.PENDING]
+    assert [e["kind"] for e in _entries(ctx)].count("approval.superseded") == 1
+
+
+def test_check_decision_records_a_refusal_and_takes_no_decision_it_would_allow(ctx):
+    req = _pr(ctx, requester="ana")
+    with pytest.raises(ApprovalRefused, match="another person must approve"):
+        approvals.check_decision(ctx, req.id, ctx.people.by_name("ana"), Decision.APPROVED, req.what)
+    assert approvals.get(ctx, req.id).decisions[-1].refused
+    assert _entries(ctx)[-1]["kind"] == "approval.refused"
+    size = len(_entries(ctx))
+    approvals.check_decision(ctx, req.id, ctx.people.by_name("dev"), Decision.APPROVED, req.what)
+    after = approvals.get(ctx, req.id)
+    assert after.status is Status.PENDING and len(after.decisions) == 1 and len(_entries(ctx)) == size

@@ -1,0 +1,109 @@
+"""Nothing lost on a crash: a recorder killed between its ledger commit and its outbox write loses no alert.
+
+The daemon's start queues it (once, never twice across restarts); a case the state never received is
+restored from the ledger, with its quarantine, before its alert goes out.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+
+from chatops.config import load_config
+from jobs.context import build_context
+from jobs.credits import gates
+from jobs.credits.cases import all_cases
+from jobs.credits.flows import Recorder
+from jobs.credits.reconcile import queue_lost_alerts
+from jobs.credits.schema import validate_run
+from store.outbox import Outbox
+from store.runs_index import RunsIndex
+from tests.conftest import REPO, run_cli
+from tests.credits.conftest import raw_run
+from tests.e2e.conftest import credit_entries
+from tests.foundation.daemon_process import DaemonProcess
+
+CHILD = Path(__file__).with_name("crash_child.py")
+
+
+def kill_recorder_before_outbox(config: Path, tmp_path: Path, run: dict) -> None:
+    run_file = tmp_path / f"{run['Run_ID']}.json"
+    run_file.write_text(json.dumps(run))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
+    child = subprocess.run([sys.executable, str(CHILD), str(config), str(run_file)], capture_output=True, text=True,
+                           env={**env, "PYTHONPATH": str(REPO)}, timeout=60)
+    assert child.returncode == -signal.SIGKILL, child.stderr
+
+
+def case_alerts(data_dir: Path) -> list[dict]:
+    return [m.item["notice"] for m in Outbox(data_dir).messages() if m.item["notice"]["kind"] == "credits.alert"]
+
+
+def test_alert_lost_by_a_killed_recorder_is_queued_once_by_the_daemon_start(config_file: Path, tmp_path: Path):
+    data_dir = tmp_path / "var"
+    assert run_cli("baseline", "set", "--scenario", "scn-invoice", "--credits", "100", "--reason", "manual",
+                   "--as", "ana", config=config_file).returncode == 0
+    kill_recorder_before_outbox(config_file, tmp_path, raw_run(run_id="run_lost", credits=640.0))
+    assert [e["data"]["case"] for e in credit_entries_at(data_dir) if e["kind"] == "alert.queued"] == ["CASE-1"]
+    assert case_alerts(data_dir) == []                       # the crash: in the ledger, not in the outbox
+
+    for start in (1, 2):
+        daemon = DaemonProcess(config_file, data_dir)
+        try:
+            daemon.wait_for("scheduler running")
+        finally:
+            assert daemon.stop() == 0
+        [alert] = case_alerts(data_dir)
+        assert alert["subject"] == "CASE-1" and alert["channel"] == "#ops-alerts"
+        assert alert["fields"]["notice_id"] == "credits.alert/CASE-1/run_lost"
+        assert alert["text"].startswith("SEV1 CASE-1: run run_lost of scn-invoice")
+        assert "640.00 credits vs baseline 100.00 (6.4×)" in alert["text"]
+        if start == 1:
+            assert "queued now: credits.alert/CASE-1/run_lost" in daemon.wait_for("start-up reconciliation")
+        else:
+            assert not [line for line in daemon.lines if "start-up reconciliation" in line]
+    recovered = [e for e in credit_entries_at(data_dir) if e["kind"] == "alert.recovered"]
+    assert [(e["actor"], e["data"]["notice_id"]) for e in recovered] == [("daemon", "credits.alert/CASE-1/run_lost")]
+
+
+def test_case_and_quarantine_the_state_never_received_are_restored_before_the_alert(config_file: Path,
+                                                                                   tmp_path: Path):
+    loaded = load_config(config_file)
+    ctx = build_context(loaded.settings, loaded.data_dir)
+    assert run_cli("baseline", "set", "--scenario", "scn-invoice", "--credits", "100", "--reason", "manual",
+                   "--as", "ana", config=config_file).returncode == 0
+    state = ctx.data_dir / "state.json"
+    before = tmp_path / "state.before.json"
+    shutil.copyfile(state, before)
+    kill_recorder_before_outbox(config_file, tmp_path, raw_run(run_id="run_pii", credits=1500.0,
+                                                               Risk_Flags=["pii_exposure"]))
+    os.replace(before, state)                  # the state write of the batch never happened either
+    assert all_cases(ctx) == [] and (ctx.data_dir / "runs" / "QUARANTINE" / "run_pii" / "run_pii.json").is_file()
+    assert gates.dispatch_gate(ctx, "run_pii", RunsIndex.open(ctx.data_dir)).allowed   # the hole being closed
+
+    found = queue_lost_alerts(ctx)
+    assert found.alerts == ("credits.alert/CASE-1/run_pii",) and found.restored == ("CASE-1",)
+    [case] = all_cases(ctx)
+    assert (case.case_id, case.run_id, case.severity.value, case.awaiting_ack) == ("CASE-1", "run_pii", "SEV0", True)
+    assert case.quarantined_run_ids == ("run_pii",) and case.rerun_gate
+    gate = gates.dispatch_gate(ctx, "run_pii", RunsIndex.open(ctx.data_dir))
+    assert not gate.allowed and "quarantined (CASE-1)" in gate.describe()
+    [alert] = case_alerts(ctx.data_dir)
+    assert alert["channel"] == "#ops-critical" and "artifacts quarantined to runs/QUARANTINE/run_pii/" in alert["text"]
+    assert [a["command"] for a in alert["fields"]["actions"]] == ["case ack", "rerun approve", "rerun deny"]
+
+    assert queue_lost_alerts(ctx).alerts == () and len(case_alerts(ctx.data_dir)) == 1
+    [outcome] = Recorder(ctx).record([validate_run(raw_run(run_id="run_b", credits=900.0))])
+    assert outcome.case_id == "CASE-2"                                   # CASE-1 is never handed out again
+    assert [e["kind"] for e in credit_entries(ctx)].count("case.restored") == 1
+
+
+def credit_entries_at(data_dir: Path) -> list[dict]:
+    path = data_dir / "runs" / "CREDIT_MONITORING" / "ledger.jsonl"
+    return [orjson.loads(line) for line in path.read_bytes().splitlines()]
