@@ -61,9 +61,16 @@ class AtomicJSONStorage(Storage):
     def read(self) -> dict[str, Any] | None:
         return self.parse(self.read_bytes())
 
-    def write(self, data: dict[str, Any]) -> None:
+    @staticmethod
+    def encode(data: dict[str, Any]) -> bytes:
         # orjson: the whole file is rewritten per transaction, so encoding speed is commit latency.
-        write_file_atomically(self._path, orjson.dumps(data, option=orjson.OPT_SORT_KEYS))
+        return orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
+
+    def write(self, data: dict[str, Any]) -> None:
+        self.write_bytes(self.encode(data))
+
+    def write_bytes(self, payload: bytes) -> None:
+        write_file_atomically(self._path, payload)
 
     def close(self) -> None:
         pass
@@ -93,17 +100,17 @@ class StateStore:
             try:
                 fcntl.flock(lock_fd, fcntl.LOCK_EX)
                 raw = self._storage.read_bytes()
-                before = self._storage.parse(raw) or {}
                 db = TinyDB(storage=MemoryStorage)
-                db.storage.write(self._storage.parse(raw) or {})  # a second, independent copy to edit
+                db.storage.write(self._storage.parse(raw) or {})
                 self._local.db = db
                 try:
                     yield db
                 finally:
                     self._local.db = None
-                after = db.storage.read() or {}
-                if after != before:
-                    self._storage.write(after)
+                # Parse once, compare encodings: cheaper than keeping a second parsed copy to compare.
+                after = self._storage.encode(db.storage.read() or {})
+                if after != (raw if raw.strip() else self._storage.encode({})):
+                    self._storage.write_bytes(after)
             finally:
                 os.close(lock_fd)  # closing the descriptor releases the flock
 

@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import orjson
 import pytest
@@ -96,11 +97,9 @@ def signed_thread_reply(port: int, channel: str, parent: str, user: str, text: s
                                "thread_ts": parent, "channel_type": "channel"})
 
 
-def signed_slash(port: int, standin: SlackStandIn, user: str, text: str) -> str:  # noqa: F811
+def signed_slash(port: int, server: SlackStandIn, user: str, text: str) -> str:
     """`/ops <text>` as `user`, signed; returns the answer posted to the response URL."""
-    from urllib.parse import urlencode
-
-    url = standin.response_url()
+    url = server.response_url()
     body = urlencode({"token": "x", "team_id": "T0STANDIN", "api_app_id": "A0STANDIN", "channel_id": "C0OPS",
                       "user_id": user, "command": "/ops", "text": text, "response_url": url,
                       "trigger_id": "1.2.3"}).encode()
@@ -108,7 +107,7 @@ def signed_slash(port: int, standin: SlackStandIn, user: str, text: str) -> str:
     status, _, seconds = post(port, body, {"X-Slack-Request-Timestamp": str(now), "X-Slack-Signature": sign(body, now)})
     assert status == 200 and seconds < 3
     n = url.rsplit("/", 1)[1]
-    return standin.wait_for(lambda s: [r for r in s.responses if r["n"] == n])[0]["text"]
+    return server.wait_for(lambda s: [r for r in s.responses if r["n"] == n])[0]["text"]
 
 
 # ---- what chatops wrote --------------------------------------------------------------------------
@@ -132,13 +131,13 @@ def delivered(ctx: Context, subject: str, to: str) -> dict[str, Any]:
     return poll(sent, what=f"message about {subject} to {to} sent")[0]
 
 
-def thread_answers(standin: SlackStandIn, parent: str) -> list[str]:  # noqa: F811
-    return [c.params["text"] for c in standin.calls_to("chat.postMessage") if c.params.get("thread_ts") == parent]
+def thread_answers(server: SlackStandIn, parent: str) -> list[str]:
+    return [c.params["text"] for c in server.calls_to("chat.postMessage") if c.params.get("thread_ts") == parent]
 
 
-def next_answer(standin: SlackStandIn, parent: str, seen: int) -> str:  # noqa: F811
+def next_answer(server: SlackStandIn, parent: str, seen: int) -> str:
     """The thread's answer to a person (`<@U…> recorded: …` / `refused: …`) after the `seen` earlier ones."""
     def answered():
-        people = [t for t in thread_answers(standin, parent) if t.startswith("<@")]
+        people = [t for t in thread_answers(server, parent) if t.startswith("<@")]
         return people[seen] if len(people) > seen else None
-    return standin.wait_for(lambda s: answered())
+    return server.wait_for(lambda s: answered())

@@ -45,7 +45,7 @@ def test_approve_button_modal_records_the_same_approval_as_the_thread_reply(depl
         sent = delivered(ctx, case_id, "#ops-alerts")
         threads[case_id] = (sent["channel"], sent["ts"])
         buttons = alert_buttons(standin, case_id)
-        standin.wait_ack(_click(standin, BEN, *threads[case_id], {**buttons["ACK"], "label": "ACK"}))
+        standin.wait_ack(_click(standin, BEN, *threads[case_id], buttons["ACK"]))
         envelope, n = slash(standin, ANA, f"case root-cause {case_id} Misconfig")
         standin.wait_ack(envelope)
         assert response(standin, n)["text"] == f"{case_id}: Root_Cause = Misconfig (Status: Investigating)"
