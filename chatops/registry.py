@@ -15,7 +15,7 @@ import argparse
 import importlib
 import logging
 import shlex
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Sequence
 
 from chatops.config import LoadedConfig
@@ -103,6 +103,7 @@ class Command:
     description: str = ""
     slack: bool = True           # reachable as /ops …
     shell_open: bool = False     # the CLI may run it without --as (file permissions are the authority)
+    ledger: str = ""             # where its refusals are recorded; "" = the area's LEDGER (default operations)
 
     @property
     def name(self) -> str:
@@ -145,7 +146,9 @@ class Registry:
     def load(cls, areas: Iterable[str] = AREAS) -> "Registry":
         registry = cls()
         for module_name in areas:
-            registry.commands.extend(importlib.import_module(module_name).COMMANDS)
+            module = importlib.import_module(module_name)
+            area_ledger = getattr(module, "LEDGER", "operations")
+            registry.commands.extend(c if c.ledger else replace(c, ledger=area_ledger) for c in module.COMMANDS)
         names = [c.name for c in registry.commands]
         duplicates = {n for n in names if names.count(n) > 1}
         if duplicates:
@@ -204,7 +207,8 @@ def _record_refusal(invocation: Invocation, refusal: PermissionDenied) -> None:
         logging.getLogger("chatops.registry").error("refusal of %s not recorded: no context (%s)",
                                                     invocation.command.name, exc)
         return
-    record_refusal(ctx, refusal.actor, refusal.permission, invocation.command.name, str(refusal))
+    record_refusal(ctx, refusal.actor, refusal.permission, invocation.command.name, str(refusal),
+                   ledger=invocation.command.ledger or "operations")
 
 
 def run(invocation: Invocation) -> Reply:

@@ -207,6 +207,9 @@ def _applied_text(inv: Invocation, applied) -> str:
     return "\n".join(line for line in lines if line)
 
 
+#: Refusals of these commands are recorded in the credit ledger, beside the runs they concern.
+LEDGER = "credit"
+
 COMMANDS = [
     Command(("baseline", "calculate"), "median credits of a scenario's healthy runs (changes nothing)",
             Permission.BASELINE_CALCULATE, _calculate, args=(SCENARIO, DAYS),

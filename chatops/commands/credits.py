@@ -206,6 +206,9 @@ def _runs_show(inv: Invocation) -> Reply:
 
 _CASE = Arg("case", "case id, e.g. CASE-12", required=True)
 
+#: Refusals of these commands are recorded in the credit ledger, beside the runs they concern.
+LEDGER = "credit"
+
 COMMANDS = [
     Command(("runs", "record"), "record agent runs from a JSON file (one object or an array) or - for stdin",
             Permission.RUN_RECORD, _refusals(_runs_record), slack=False,

@@ -131,8 +131,8 @@ def test_baseline_commands_through_signed_http_are_allowed_or_refused_by_the_tab
             role, permission = NEEDS[name]
             assert seen == f"refused: {command} needs role {role}; you have {HAVE[slack_id]}", (who, seen)
             assert [(e["kind"], e["actor"], e["data"]["command"], e["data"]["permission"])
-                    for e in new_operations] == [("command.refused", slack_id, command, permission)]
-            assert new_credit == []
+                    for e in new_credit] == [("command.refused", slack_id, command, permission)]
+            assert new_operations == []    # refusals of credit commands sit beside the runs they concern
             continue
         assert not seen.startswith("refused"), (who, name, seen)
         if name == "show":           # reading changes nothing and records nothing
@@ -227,7 +227,7 @@ def test_approve_button_refuses_the_proposer_and_an_o2_and_applies_for_another_o
 
     n = click(standin, port, BEN, channel, parent, button)
     assert ephemeral(standin, n) == "refused: baseline approve needs role O3; you have O2, chief.staff"
-    assert [(e["kind"], e["actor"], e["data"]["command"]) for e in operations_entries(ctx)
+    assert [(e["kind"], e["actor"], e["data"]["command"]) for e in credit_entries(ctx)
             if e["kind"] == "command.refused"] == [("command.refused", BEN, "baseline approve")]
     assert store.current(ctx.state, SCENARIO) is None
     assert approvals.get(ctx, request_id).status is Status.PENDING

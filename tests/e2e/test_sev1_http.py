@@ -11,7 +11,7 @@ from jobs.credits.records import CaseStatus, RerunDecision
 from store.runs_index import RunsIndex
 from tests.conftest import run_cli
 from tests.credits.conftest import raw_run, set_baseline
-from tests.e2e.conftest import (ANA, BEN, CLEO, DEV, credit_entries, delivered, next_answer, operations_entries,
+from tests.e2e.conftest import (ANA, BEN, CLEO, DEV, credit_entries, delivered, next_answer,
                                 signed_slash, signed_thread_reply)
 from tests.standins.slack import BOT_TOKEN
 
@@ -49,7 +49,7 @@ def test_sev1_alert_and_thread_replies_are_role_checked_answered_and_recorded(de
     # -- ACK from an O1: refused in the thread, recorded -------------------------------------------
     assert signed_thread_reply(deployment.port, channel, parent, CLEO, "ACK", "1700000100.000001") == 200
     assert next_answer(standin, parent, 0) == f"<@{CLEO}> refused: ACK needs role O2; you have O1"
-    refused = [e for e in operations_entries(ctx) if e["kind"] == "command.refused"]
+    refused = [e for e in credit_entries(ctx) if e["kind"] == "command.refused"]
     assert [(e["actor"], e["data"]["command"]) for e in refused] == [(CLEO, "case ack")]
     assert all_cases(ctx)[0].awaiting_ack
 
@@ -98,8 +98,8 @@ def test_sev1_alert_and_thread_replies_are_role_checked_answered_and_recorded(de
     ledger = credit_entries(ctx)
     assert [(e["actor"], e["data"]["mitigation"]) for e in ledger if e["kind"] == "rerun.approved"] == [
         (ANA, "max_items now 1000")]
-    late = [e for e in ledger if e["kind"] == "command.refused"]
-    assert [(e["actor"], e["data"]["command"]) for e in late] == [(DEV, "rerun deny CASE-1")]
+    refusals = [(e["actor"], e["data"]["command"]) for e in ledger if e["kind"] == "command.refused"]
+    assert refusals[-1] == (DEV, "rerun deny CASE-1")    # the late decision, after the role refusals
     assert "rerun.denied" not in [e["kind"] for e in ledger]
     assert all_cases(ctx)[0].rerun_decision is RerunDecision.APPROVED
     assert gates.dispatch_gate(ctx, "scn-invoice", index).allowed
