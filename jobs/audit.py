@@ -14,6 +14,7 @@ data directory could replace both).
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 import secrets
@@ -30,7 +31,7 @@ from jobs.notices import Notice
 from jobs.settings import LedgerSettings, Settings
 from store.keys import KeyFileError, check_key_file, create_ed25519_key, ensure_key_dir, load_ed25519_key
 from store.files import write_file_atomically
-from store.ledger.entry import Entry
+from store.ledger.entry import MAX_LINE, Entry
 from store.ledger.ledger import (
     Identity,
     Ledger,
@@ -355,7 +356,7 @@ def init_ledgers(ctx: "Context", actor: Actor) -> list[str]:
         origins.append(f'{spec.origin_setting} = "{identity.origin}"')
         vkeys.append(vkey)
     lines.append(f"key {ledgers.key_path} (0600 in a 0700 directory)")
-    lines.append("Pin these in config.toml so verify trusts config, not the data directory:")
+    lines.append("For config.toml, so that verify trusts config, not the data directory:")
     lines.append("[ledger]")
     lines += origins
     lines.append("trusted_vkeys = [" + ", ".join(f'"{v}"' for v in vkeys) + "]")
@@ -406,8 +407,9 @@ def rotate_key(ctx: "Context", actor: Actor, reason: str) -> list[str]:
         old_signer = Signer(identity.origin, old_key)
         new_signer = Signer(identity.origin, new_key)
         with ledger.commit(extra_signers=(new_signer,)) as c:
-            c.append("ledger.key_rotated", actor.ledger_id, role, {"data": {
-                "old_vkey": old_signer.verifier.vkey, "new_vkey": new_signer.verifier.vkey, "reason": reason}})
+            if not _announces(ledger.files, new_signer.verifier.vkey):   # an interrupted run did this one
+                c.append("ledger.key_rotated", actor.ledger_id, role, {"data": {
+                    "old_vkey": old_signer.verifier.vkey, "new_vkey": new_signer.verifier.vkey, "reason": reason}})
         files = ledgers.files(spec)
         known = read_vkey_file(files.vkey)
         if new_signer.verifier not in known:
@@ -424,6 +426,19 @@ def rotate_key(ctx: "Context", actor: Actor, reason: str) -> list[str]:
     lines.append("Add the new vkeys to config.toml [ledger] trusted_vkeys (keep the old ones forever):")
     lines += [f'  "{v}",' for v in vkeys]
     return lines
+
+
+def _announces(files: LedgerFiles, vkey: str) -> bool:
+    """Whether the ledger's last entry is the `ledger.key_rotated` that introduces `vkey`."""
+    try:
+        with open(files.jsonl, "rb") as handle:
+            handle.seek(max(0, handle.seek(0, os.SEEK_END) - MAX_LINE - 1))
+            tail = handle.read().rstrip(b"\n").rsplit(b"\n", 1)[-1]
+        last = json.loads(tail)
+    except (OSError, ValueError):
+        return False
+    data = last.get("data") if isinstance(last, dict) else None
+    return last.get("kind") == "ledger.key_rotated" and isinstance(data, dict) and data.get("new_vkey") == vkey
 
 
 def reseal(ctx: "Context", actor: Actor, which: str, reason: str) -> list[str]:

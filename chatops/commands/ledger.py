@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import stat
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -52,6 +54,7 @@ def _prove(inv: Invocation) -> Reply:
     from store.ledger.merkle import ProofError
     from store.ledger.note import NoteError
     from store.ledger.proof import make_proof
+    from store.files import write_file_atomically
     from store.ledger.scan import scan_ledger
 
     loaded = inv.config()
@@ -75,11 +78,17 @@ def _prove(inv: Invocation) -> Reply:
         if out is None and isinstance(entry.get("artifact"), str):
             out = str(loaded.data_dir / (entry["artifact"] + ".tlog-proof"))
     out = out or f"{spec.name}-seq{seq}.tlog-proof"
+    if seq < 0:
+        return Reply(f"chatops ledger prove: --seq {seq}: entries are numbered from 0", EXIT_USAGE)
     try:
         text = make_proof(files, seq, list(trust.log_keys) + list(trust.witnesses), trust.origin)
     except (ProofError, NoteError, OSError) as exc:
         return Reply(f"chatops ledger prove: {exc}", EXIT_INTEGRITY)
-    Path(out).write_text(text, encoding="utf-8")
+    try:
+        write_file_atomically(Path(out), text.encode("utf-8"))
+    except OSError as exc:
+        return Reply(f"chatops ledger prove: cannot write {out} ({exc.strerror or exc}); choose another --out",
+                     EXIT_USAGE)
     return Reply(f"wrote {out}: entry seq {seq:,} of {ledgers.display(spec)}; check it anywhere with: "
                  f"chatops ledger verify-proof {out}" + (" --artifact <run file>" if inv.args.run else ""))
 
@@ -164,6 +173,76 @@ def _witness(inv: Invocation) -> Reply:
     return Reply("\n".join(lines), code)
 
 
+_PIN_LINE = re.compile(r'^(?P<key>credit_origin|operations_origin|trusted_vkeys)\s*=\s*(?:""|\[[^\]\n]*\])'
+                       r'(?P<comment>\s*#.*)?$')
+
+
+def _init(inv: Invocation) -> list[str]:
+    """`ledger init`, then the vkeys written into config.toml (LEDGER.md §5.10: print it and write it)."""
+    lines = audit.init_ledgers(inv.ctx, inv.actor)
+    pins = {spec.origin_setting: inv.ctx.ledgers.get(spec.name).identity.origin for spec in audit.SPECS}
+    vkeys = [inv.ctx.ledgers.get(spec.name).identity.signers[0].verifier.vkey for spec in audit.SPECS]
+    return lines + [_pin_in_config(inv.config().path, pins, vkeys)]
+
+
+def _rotate(inv: Invocation) -> list[str]:
+    """`ledger rotate-key`; a config.toml that pins the origins gets the new vkeys added (old ones kept)."""
+    lines = audit.rotate_key(inv.ctx, inv.actor, inv.args.reason)
+    ledger_settings = inv.ctx.settings.ledger
+    if any(getattr(ledger_settings, spec.origin_setting) for spec in audit.SPECS):
+        vkeys = [inv.ctx.ledgers.get(spec.name).identity.signers[0].verifier.vkey for spec in audit.SPECS]
+        lines.append(_pin_in_config(inv.config().path, {}, vkeys))
+    return lines
+
+
+def _pin_in_config(path: Path, origins: dict[str, str], vkeys: list[str]) -> str:
+    """Set the [ledger] origins and add the vkeys in the config file, keeping every other line and comment.
+
+    Only empty origins are filled in (a pinned one is never replaced: that is reseal's decision, made by
+    hand), and only single-line values are edited; otherwise the file is left alone and the printed lines
+    say what to pin. The new text is validated before it atomically replaces the file."""
+    import tomllib
+
+    from chatops.config import ConfigError, parse_settings
+    from store.files import write_file_atomically
+
+    keep = "config.toml was not changed; pin the lines above by hand"
+    try:
+        text = path.read_text(encoding="utf-8")
+        current = tomllib.loads(text).get("ledger", {})
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        return f"{path} cannot be read ({exc}); {keep}"
+    if any(current.get(key) not in (None, "", value) for key, value in origins.items()):
+        return f"{path} already pins other origins in [ledger]; {keep}"
+    trusted = list(current.get("trusted_vkeys", []))
+    trusted += [v for v in vkeys if v not in trusted]
+    wanted = {**origins, "trusted_vkeys": "[" + ", ".join(f'"{v}"' for v in trusted) + "]"}
+    wanted = {key: value if key == "trusted_vkeys" else f'"{value}"' for key, value in wanted.items()}
+    if all(current.get(key) == value for key, value in origins.items()) and trusted == current.get("trusted_vkeys"):
+        return f"{path} already pins these origins and keys"
+    lines = text.split("\n")
+    header = next((i for i, line in enumerate(lines) if line.strip().split("#")[0].strip() == "[ledger]"), None)
+    if header is None:
+        lines += ["[ledger]"] + [f"{key} = {value}" for key, value in wanted.items()] + [""]
+    else:
+        end = next((i for i in range(header + 1, len(lines)) if lines[i].lstrip().startswith("[")), len(lines))
+        for i in range(header + 1, end):
+            match = _PIN_LINE.match(lines[i])
+            if match:
+                lines[i] = f"{match['key']} = {wanted.pop(match['key'])}{match['comment'] or ''}"
+            elif lines[i].split("=")[0].strip() in wanted:
+                return f"{path}: [ledger] {lines[i].split('=')[0].strip()} spans several lines; {keep}"
+        lines[header + 1:header + 1] = [f"{key} = {value}" for key, value in wanted.items()]
+    new_text = "\n".join(lines)
+    try:
+        parse_settings(tomllib.loads(new_text))
+        write_file_atomically(path, new_text.encode("utf-8"), stat.S_IMODE(path.stat().st_mode))
+    except (tomllib.TOMLDecodeError, ConfigError, OSError) as exc:
+        return f"{path} could not be updated ({exc}); {keep}"
+    return (f"wrote {', '.join(sorted(set(origins) | {'trusted_vkeys'}))} into {path} [ledger]: verify trusts "
+            "config.toml")
+
+
 def _admin(flow):
     def handler(inv: Invocation) -> Reply:
         from store.keys import KeyFileError
@@ -207,12 +286,12 @@ COMMANDS = [
                 _LEDGER_ARG,
                 Arg("--dir", "your witness key and state directory (default $CHATOPS_WITNESS_DIR or "
                              "~/.config/chatops/witness)", metavar="DIR"))),
-    Command(("ledger", "init"), "create the signing key and both ledgers; print the lines to pin in config.toml",
-            Permission.LEDGER_ADMIN, _admin(lambda inv: audit.init_ledgers(inv.ctx, inv.actor)), slack=False),
+    Command(("ledger", "init"), "create the signing key and both ledgers; pin their origins and vkeys in config.toml",
+            Permission.LEDGER_ADMIN, _admin(_init), slack=False),
     Command(("ledger", "repair"), "start-up recovery now: repair a torn tail, sign unsigned entries",
             Permission.LEDGER_ADMIN, _admin(lambda inv: audit.repair_ledgers(inv.ctx, inv.actor)), slack=False),
     Command(("ledger", "rotate-key"), "new signing key; the rotation checkpoint is signed by both keys",
-            Permission.LEDGER_ADMIN, _admin(lambda inv: audit.rotate_key(inv.ctx, inv.actor, inv.args.reason)),
+            Permission.LEDGER_ADMIN, _admin(_rotate),
             slack=False, args=(Arg("--reason", "why the key is rotated", required=True),)),
     Command(("ledger", "reseal"), "after damage: archive the ledger read-only and start a new one",
             Permission.LEDGER_ADMIN,

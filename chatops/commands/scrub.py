@@ -36,6 +36,20 @@ def _progress_bar(inv: Invocation):
     return report
 
 
+def _guarded(handler):
+    """A key file or ruleset that cannot be used is a configuration error (exit 2), said in one line."""
+    def run(inv: Invocation) -> Reply:
+        from jobs.export.scrub import RulesError
+        from store.keys import KeyFileError
+
+        try:
+            return handler(inv)
+        except (KeyFileError, RulesError) as exc:
+            return Reply(f"chatops {inv.command.name}: {exc}", 2)
+    return run
+
+
+@_guarded
 def _check(inv: Invocation) -> Reply:
     from jobs.export.scrub import build_engine, check_paths, render_report
 
@@ -44,6 +58,7 @@ def _check(inv: Invocation) -> Reply:
     return Reply(render_report(report), EXIT_BY_GRADE[report.grade.value])
 
 
+@_guarded
 def _scrub(inv: Invocation) -> Reply:
     from jobs.export.scrub import render_report, run_scrub
 
@@ -55,6 +70,7 @@ def _scrub(inv: Invocation) -> Reply:
     return Reply(render_report(report), EXIT_BY_GRADE[report.grade.value])
 
 
+@_guarded
 def _rules(inv: Invocation) -> Reply:
     from jobs.export.scrub import build_engine
 
@@ -75,6 +91,7 @@ def _rules(inv: Invocation) -> Reply:
     return Reply("\n".join(lines))
 
 
+@_guarded
 def _learn(inv: Invocation) -> Reply:
     from jobs.export.scrub import LearnError, learn
 

@@ -146,6 +146,7 @@ class SignedState:
     root: bytes
     source: str
     sig_lines: tuple[SigLine, ...] = ()
+    published: tuple[tuple[int, bytes, str], ...] = ()   # (size, root, file name) of ledger.checkpoints/
 
 
 @dataclass(frozen=True)
@@ -453,17 +454,38 @@ class Ledger:
             except NoteError as exc:
                 raise LedgerDamaged(f"{exc}") from None
             size, root, source = last.size, last.root, "ledger.sigs"
-        return SignedState(size, root, source, tuple(lines))
+        published = self._published(trusted, identity.origin)
+        for p_size, p_root, name in published:
+            if p_size > size:   # ledger, checkpoint and sigs were rolled back together below a published size
+                size, root, source = p_size, p_root, f"ledger.checkpoints/{name}"
+        return SignedState(size, root, source, tuple(lines), published)
+
+    def _published(self, trusted: set[Verifier], origin: str) -> tuple[tuple[int, bytes, str], ...]:
+        """Published checkpoints that verify; one that does not is left to `verify` to report."""
+        found = []
+        if self.files.checkpoints.is_dir():
+            for path in self.files.checkpoints.glob("*.checkpoint"):
+                try:
+                    signed = open_checkpoint(path.read_bytes(), trusted, origin, what=path.name)
+                except (NoteError, OSError):
+                    continue
+                found.append((signed.checkpoint.size, signed.checkpoint.root, path.name))
+        return tuple(sorted(found))
 
     def _load(self) -> Recovery:
         state = self.signed_state()
-        scan = scan_ledger(self.files.jsonl, want_roots={state.size})
+        scan = scan_ledger(self.files.jsonl, want_roots={state.size} | {p[0] for p in state.published})
         if scan.entries < state.size:
             if scan.problem is not None and scan.problem.line_no <= state.size and scan.problem.kind != "partial":
                 raise LedgerDamaged(f"{self.name}: {messages.inside_signed(scan.problem, state.size)}")
             raise LedgerDamaged(f"{self.name}: {messages.truncation(scan.entries, state.size)}")
         if state.size and scan.roots.get(state.size) != state.root:
             raise LedgerDamaged(f"{self.name}: {self._mismatch_message(state)}")
+        for p_size, p_root, name in state.published:
+            if p_size and scan.roots.get(p_size) != p_root:
+                raise LedgerDamaged(f"{self.name}: published checkpoint {name} (root {messages.short(b64(p_root))}) "
+                                    f"does not match this ledger at size {p_size:,}: entries before {p_size:,} were "
+                                    "changed.")
         self._compact = scan.compact
         self._bytes = scan.good_bytes
         info = os.stat(self.files.jsonl) if self.files.jsonl.exists() else None

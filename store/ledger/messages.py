@@ -47,6 +47,13 @@ def root_mismatch(signed_size: int, root_b64: str, last_good: int | None, first_
             f"(root {short(root_b64)}): {where}.")
 
 
+def no_checkpoint(name: str, entries: int) -> str:
+    """Entries but neither ledger.checkpoint nor ledger.sigs: nothing vouches for any of them."""
+    return (f"{name} has {entries:,} entries but ledger.checkpoint and ledger.sigs are missing: none of them "
+            "is signed. Keep every file as it is (evidence): the signature files were deleted, or the very "
+            "first commit crashed before it was signed (then an O3 runs: chatops ledger repair).")
+
+
 def pending_tail(count: int, since: str | None) -> str:
     when = f" (since {since[:16]}Z)" if since else ""
     return (f"{count:,} entries after the last checkpoint{when}: signed on the daemon's next commit or "

@@ -57,14 +57,19 @@ def _choose_checkpoint(files: LedgerFiles, seq: int) -> str:
 
 def make_proof(files: LedgerFiles, seq: int, trusted: list[Verifier], origin: str) -> str:
     """Write the proof for entry `seq` against a checkpoint that covers it (verified before use)."""
+    if seq < 0:
+        raise ProofError(f"seq {seq} is not an entry: entries are numbered from 0")
     note = _choose_checkpoint(files, seq)
     signed = open_checkpoint(note, trusted, origin, what="checkpoint")
     size = signed.checkpoint.size
-    if seq >= size:
-        raise ProofError(f"entry seq {seq:,} is not covered by a checkpoint yet (latest size {size:,}); "
-                         "it is signed on the next commit")
     scan = scan_ledger(files.jsonl, keep_leaves=True, parse=False)   # the signed root vouches for them
     leaves = scan.leaves or []
+    if seq >= size:
+        if seq >= len(leaves):
+            raise ProofError(f"there is no entry seq {seq:,}: the ledger has {len(leaves):,} entries "
+                             f"(seq 0–{len(leaves) - 1:,})")
+        raise ProofError(f"entry seq {seq:,} is not covered by a checkpoint yet (latest size {size:,}); "
+                         "it is signed on the next commit")
     if len(leaves) < size:
         raise ProofError(f"the ledger has {len(leaves):,} valid entries but the checkpoint covers {size:,}; "
                          "run chatops ledger verify")

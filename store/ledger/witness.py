@@ -49,6 +49,15 @@ def _load_state(path: Path) -> dict[str, dict[str, object]]:
                         "without it the witness cannot tell a rollback from a first run") from None
 
 
+def _published_text(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise NoteError(f"{path} cannot be read ({exc}); check the file before cosigning") from None
+
+
 def cosign(files: LedgerFiles, origin: str, log_keys: list[Verifier], witness: Signer, state_path: Path,
            now: datetime) -> Cosigned:
     """Check and cosign the ledger's current checkpoint; raise WitnessRefused on inconsistency."""
@@ -75,6 +84,14 @@ def cosign(files: LedgerFiles, origin: str, log_keys: list[Verifier], witness: S
         raise WitnessRefused(f"the ledger at size {previous_size:,} no longer has the root you cosigned: "
                              "history was rewritten (or the log key signed two histories).",
                              str(previous["checkpoint"]), current_text)
+    path = files.checkpoints / f"{new.size}.checkpoint"
+    published = _published_text(path)
+    if published is not None and parse_note(published).text != new.text():
+        # Another checkpoint of this size was published: two roots for one size. A cosignature over
+        # ours merged into that file would sit under text it does not sign; refuse instead.
+        raise WitnessRefused(f"ledger.checkpoints/{path.name} holds a different checkpoint for size {new.size:,}: "
+                             "two signed histories of one size (the log key signed both, or a file was "
+                             "replaced). Keep both files; this is evidence.", published, current_text)
     state[origin] = {"size": new.size, "root_hex": new.root.hex(), "checkpoint": current_text,
                      "cosigned_at": now.isoformat()}
     state_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -82,7 +99,6 @@ def cosign(files: LedgerFiles, origin: str, log_keys: list[Verifier], witness: S
     line = witness.signature_line(new.text().encode(), int(now.timestamp()))
     cosig = parse_note(new.text() + "\n" + line).signatures
     files.checkpoints.mkdir(exist_ok=True)
-    path = files.checkpoints / f"{new.size}.checkpoint"
     merged = add_signature_lines(path.read_text(encoding="utf-8") if path.exists() else current_text, cosig)
     if path.exists():
         write_file_atomically(path, merged.encode())

@@ -33,12 +33,6 @@ def _entries(path):
     return [json.loads(line) for line in path.read_bytes().splitlines()]
 
 
-def _pin(config_file, output: str) -> None:
-    """Append the [ledger] lines that `chatops ledger init` printed to the config file."""
-    block = output[output.index("[ledger]"):].strip()
-    config_file.write_text(config_file.read_text() + "\n" + block + "\n")
-
-
 def test_first_append_initialises_key_origin_and_trust_file_without_a_manual_init(config_file, caplog):
     ctx = _ctx(config_file)
     with caplog.at_level(logging.INFO, logger="chatops.audit"):
@@ -81,21 +75,34 @@ def test_a_refusal_names_the_refused_persons_highest_tier_and_every_role_they_ho
     assert (last.get("role"), last["data"]["roles"]) == (role, roles)   # no tier: the entry has no role
 
 
-def test_init_prints_pinnable_config_and_verify_then_trusts_config_without_warning(config_file, capsys):
+def test_init_prints_and_writes_the_vkeys_into_config_and_verify_then_trusts_config_without_warning(
+        config_file, capsys):
+    ctx = _ctx(config_file)
+    ctx.ledgers.credit.append("run.recorded", "daemon", None, {"Run_ID": "r"})   # auto-initialised, unpinned
+    assert _cli(config_file, "ledger", "verify") == 0
+    assert "not config.toml" in capsys.readouterr().out          # trust from the data directory: warned
+    config_file.write_text(config_file.read_text() + '\n[ledger]\ncompany_domain = "ecomonetize.com"\n'
+                           'credit_origin = ""   # pinned by init\ntrusted_vkeys = []\n')
     assert _cli(config_file, "ledger", "init", "--as", "ana") == 0
     out = capsys.readouterr().out
     assert "credit_origin = \"ecomonetize.com/chatops/credit-ledger/" in out and "trusted_vkeys = [" in out
-    created = _entries(config_file.parent / "var/runs/CREDIT_MONITORING/ledger.jsonl")[0]
+    assert f"wrote credit_origin, operations_origin, trusted_vkeys into {config_file} [ledger]" in out
+    text = config_file.read_text()
+    assert '# pinned by init' in text and text.count("[ledger]") == 1 and '[people.ana]' in text
+    created = _entries(config_file.parent / "var/operations/ledger.jsonl")[0]
     assert (created["kind"], created["actor"], created["role"]) == ("ledger.created", "U0ANA00001", "O3")
-    assert _cli(config_file, "ledger", "verify") == 0
-    assert "not config.toml" in capsys.readouterr().out          # trust from the data directory: warned
-    _pin(config_file, out)
+    assert _cli(config_file, "ledger", "init", "--as", "ana") == 0
+    assert "already pins these origins and keys" in capsys.readouterr().out
     assert _cli(config_file, "ledger", "verify", "--json") == 0
     result = json.loads(capsys.readouterr().out)
     assert result["ok"] and [r["ledger"] for r in result["ledgers"]] == [
         "runs/CREDIT_MONITORING/ledger.jsonl", "operations/ledger.jsonl"]
     assert all(r["findings"] == [] for r in result["ledgers"])
     assert "(from config.toml)" in result["ledgers"][0]["summary"]["origin"]
+    assert _cli(config_file, "ledger", "rotate-key", "--reason", "yearly", "--as", "ana") == 0
+    assert f"wrote trusted_vkeys into {config_file} [ledger]" in capsys.readouterr().out
+    assert _cli(config_file, "ledger", "verify", "--json") == 0       # the new key is trusted, from config
+    assert all(r["findings"] == [] for r in json.loads(capsys.readouterr().out)["ledgers"])
 
 
 def test_verify_exits_1_on_tampering_and_2_on_missing_trust(config_file, capsys):
@@ -329,3 +336,67 @@ def test_the_daemon_process_exits_non_zero_with_the_verify_message_on_a_damaged_
     assert "line 2 (seq 1) is not valid JSON (Expecting value: column 12). It is inside the signed range " \
            "(checkpoint size 3): the file was edited after it was signed." in result.stderr
     assert "The daemon refuses to start" in result.stderr
+
+
+def test_witness_refuses_to_cosign_next_to_a_different_published_checkpoint_of_the_same_size(config_file,
+                                                                                              tmp_path, capsys):
+    from store.ledger.note import SIG_COSIGNATURE_V1, Signer
+    from store.ledger.witness import WitnessRefused, cosign
+    from store.keys import create_ed25519_key
+    from datetime import datetime, timezone
+
+    ctx = _ctx(config_file)
+    ledger = ctx.ledgers.credit
+    for n in range(3):
+        ledger.append("run.recorded", "daemon", None, {"Run_ID": f"run_{n}"})
+    directory = ctx.data_dir / "runs/CREDIT_MONITORING"
+    saved = {name: (directory / name).read_bytes() for name in ("ledger.jsonl", "ledger.checkpoint", "ledger.sigs")}
+    ledger.append("run.recorded", "daemon", None, {"Run_ID": "run_3"})
+    published = ledger.publish()                       # size 5, root A
+    before = published.read_text()
+    for name, data in saved.items():
+        (directory / name).write_bytes(data)
+    os.replace(directory / "ledger.checkpoints", tmp_path / "aside")   # the writer would refuse the rollback
+    forked = _ctx(config_file).ledgers.credit            # the log key signs another size-5 history, root B
+    forked.append("run.recorded", "daemon", None, {"Run_ID": "rewritten"})
+    os.replace(tmp_path / "aside", directory / "ledger.checkpoints")
+    witness = Signer("o2.ecomonetize.com/ben", create_ed25519_key(tmp_path / "w" / "witness.key"), SIG_COSIGNATURE_V1)
+    files = ctx.ledgers.files(audit.spec_for("credit"))
+    trust = ctx.ledgers.trust(audit.spec_for("credit"))
+    with pytest.raises(WitnessRefused) as refused:
+        cosign(files, trust.origin, list(trust.log_keys), witness, tmp_path / "w" / "state.json",
+               datetime.now(timezone.utc))
+    assert "holds a different checkpoint for size 5" in refused.value.reason
+    assert refused.value.previous == before and refused.value.current == (directory / "ledger.checkpoint").read_text()
+    assert published.read_text() == before and not (tmp_path / "w" / "state.json").exists()
+
+
+def test_a_resumed_rotation_does_not_announce_the_same_key_twice(config_file, capsys):
+    ctx = _ctx(config_file)
+    ctx.ledgers.credit.append("run.recorded", "daemon", None, {"Run_ID": "before"})
+    ctx.ledgers.operations.append("export.run", "daemon", None, {"data": {}})
+    keys = ctx.data_dir / "keys"
+    old_key = (keys / "ledger.key").read_bytes()
+    assert _cli(config_file, "ledger", "rotate-key", "--reason", "yearly", "--as", "dev") == 0
+    # As if that run had stopped just before replacing the key file: both ledgers announced the new key,
+    # which is still ledger.key.new, and ledger.key is the old one. The operator runs the command again.
+    os.replace(keys / "ledger.key", keys / "ledger.key.new")
+    (keys / "ledger.key").write_bytes(old_key)
+    (keys / "ledger.key").chmod(0o600)
+    assert _cli(config_file, "ledger", "rotate-key", "--reason", "yearly", "--as", "dev") == 0
+    for path in ("runs/CREDIT_MONITORING/ledger.jsonl", "operations/ledger.jsonl"):
+        assert [e["kind"] for e in _entries(ctx.data_dir / path)].count("ledger.key_rotated") == 1
+    assert not (keys / "ledger.key.new").exists() and (keys / "ledger.key").read_bytes() != old_key
+    assert _cli(config_file, "ledger", "verify") == 0
+
+
+def test_prove_names_a_missing_entry_and_an_unwritable_output_without_a_traceback(config_file, tmp_path, capsys):
+    ctx = _ctx(config_file)
+    ctx.ledgers.credit.append("run.recorded", "daemon", None, {"Run_ID": "r"})
+    assert _cli(config_file, "ledger", "prove", "--seq", "9", "--out", str(tmp_path / "p")) == 1
+    assert "there is no entry seq 9: the ledger has 2 entries (seq 0–1)" in capsys.readouterr().out
+    assert _cli(config_file, "ledger", "prove", "--seq", "-1") == 2
+    assert _cli(config_file, "ledger", "prove", "--seq", "1", "--out", str(tmp_path / "no" / "p")) == 2
+    assert f"cannot write {tmp_path / 'no' / 'p'}" in capsys.readouterr().out
+    assert _cli(config_file, "ledger", "prove", "--seq", "1", "--out", str(tmp_path / "p")) == 0
+    assert (tmp_path / "p").read_text().startswith("c2sp.org/tlog-proof@v1\n")

@@ -255,3 +255,50 @@ def test_the_parallel_scan_gives_the_serial_result_and_falls_back_on_a_bad_line(
     damaged = scan_ledger(path, want_roots=sizes, parallel=True, parallel_min_bytes=0)
     assert damaged.entries == 30 and damaged.problem.kind == "json" and damaged.problem.line_no == 31
     assert damaged.roots == {8: serial.roots[8], 22: serial.roots[22]}
+
+
+def test_a_ledger_whose_checkpoint_and_sigs_were_deleted_fails_verify(ledger_dir, signer):
+    fill(make_ledger(ledger_dir, signer), 4)
+    lines = _lines(ledger_dir)
+    lines[2] = lines[2].replace(b'"Severity":"SEV2"', b'"Severity":"SEV0"')
+    (ledger_dir / "ledger.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+    (ledger_dir / "ledger.checkpoint").unlink()
+    (ledger_dir / "ledger.sigs").unlink()
+    report = verify(ledger_dir, signer)
+    assert not report.ok
+    assert failures(report) == [
+        "ledger.jsonl has 5 entries but ledger.checkpoint and ledger.sigs are missing: none of them is signed. Keep "
+        "every file as it is (evidence): the signature files were deleted, or the very first commit crashed "
+        "before it was signed (then an O3 runs: chatops ledger repair)."]
+
+
+def test_verify_claims_only_the_commit_signatures_it_could_compare(ledger_dir, signer):
+    fill(make_ledger(ledger_dir, signer), 6)
+    lines = _lines(ledger_dir)
+    lines[3] = b'{"seq":3,'
+    (ledger_dir / "ledger.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+    report = verify(ledger_dir, signer)
+    assert not report.ok
+    assert ("signatures", "2 of 6 commit checkpoints in ledger.sigs verify and match; 4 cover entries past the 3 "
+                          "readable ones") in report.rows
+    assert not any("all verify and match" in text for _, text in report.rows)
+
+
+def test_recovery_refuses_a_rollback_below_a_published_checkpoint(ledger_dir, signer):
+    ledger = make_ledger(ledger_dir, signer)
+    fill(ledger, 2)
+    saved = {name: (ledger_dir / name).read_bytes() for name in ("ledger.jsonl", "ledger.checkpoint", "ledger.sigs")}
+    fill(ledger, 3)
+    ledger.publish()
+    for name, data in saved.items():          # ledger, checkpoint and sigs rolled back together
+        (ledger_dir / name).write_bytes(data)
+    with pytest.raises(LedgerDamaged, match="ledger has 3 entries but the checkpoint signed for it covers 6"):
+        make_ledger(ledger_dir, signer).append("alert.acked", "daemon", None, {})
+    fill(make_ledger(ledger_dir.parent / "fork", signer), 5)   # the same key signed another history of size 6
+    published = ledger_dir / "ledger.checkpoints" / "6.checkpoint"
+    for name in saved:
+        (ledger_dir / name).write_bytes((ledger_dir.parent / "fork" / name).read_bytes())
+    assert published.exists()
+    with pytest.raises(LedgerDamaged, match=r"published checkpoint 6.checkpoint \(root .{4}…\) does not match this "
+                                            r"ledger at size 6: entries before 6 were changed"):
+        make_ledger(ledger_dir, signer).recover()

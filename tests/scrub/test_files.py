@@ -123,3 +123,20 @@ def test_in_place_gives_up_on_a_file_that_never_settles(tmp_path, engine):
 
     report = scrub_file(src, engine, in_place=True, on_scanned=agent_appends)
     assert report.failed and TOKEN in src.read_text()       # never overwritten with a stale version
+
+
+def test_a_fifo_is_reported_not_waited_on(tmp_path, engine):
+    fifo = tmp_path / "pipe.jsonl"
+    os.mkfifo(fifo)
+    (tmp_path / "ok.jsonl").write_text(_line("ok") + "\n")
+    report = check_paths([fifo, tmp_path / "ok.jsonl"], engine)
+    assert report.grade is Grade.FAIL and "not a regular file" in render_report(report)
+
+
+def test_in_place_through_a_symlink_rewrites_the_file_it_points_to(tmp_path, engine):
+    real = tmp_path / "real.jsonl"
+    real.write_text(_line(f"a {TOKEN}") + "\n")
+    link = tmp_path / "link.jsonl"
+    link.symlink_to(real)
+    report = scrub_paths([link], engine, in_place=True)
+    assert link.is_symlink() and TOKEN not in real.read_text() and report.grade is Grade.HIGH

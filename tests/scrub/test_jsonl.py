@@ -79,3 +79,22 @@ def test_lone_surrogate_escape_line_is_scrubbed_and_stays_valid(engine):
     line = '{"a": "\\ud800 ' + TOKEN + '"}'
     (out,), findings = _scrub(engine, line)
     assert TOKEN not in out and json.loads(out)["a"].startswith("\ud800 [REDACTED:")
+
+
+def test_read_tool_view_after_a_header_line_does_not_hide_a_pem_body(engine):
+    body = "MIIEowIBAAKCAQEAx4Tq9ZpL+N3vB7yC2dE5/G8hJ1kL4mN6pQ9rS2tU5vW8xY1z"   # real base64 has + and /
+    pem = ["-----BEGIN OPENSSH PRIVATE KEY-----", body, body, "-----END OPENSSH PRIVATE KEY-----"]
+    view = "Here is the file:\n" + "\n".join(f"{i:>6}\t{row}" for i, row in enumerate(pem, start=1))
+    (out,), _ = _scrub(engine, json.dumps({"tool_use_id": "toolu_01ABC", "content": view}))
+    assert body[:20] not in out and json.loads(out)["content"].startswith("Here is the file:\n")
+    note = ("# notes\n\n" + view + "\nend\n").encode()
+    text = engine.process(note, FileKind.TEXT, "n.md", scrub=True).output.decode()
+    assert body[:20] not in text and text.count("\n") == note.count(b"\n")
+
+
+def test_a_keyword_spelled_with_json_unicode_or_slash_escapes_is_still_found(engine):
+    token_line = json.dumps({"content": f"key {TOKEN}"}).replace("ghp_", "gh\\u0070_")
+    url_line = '{"u":"postgres:\\/\\/admin:Zq8vLw3NpR5tXy2@db.corp.io\\/app"}'
+    out, report = _scrub(engine, token_line, url_line)
+    assert TOKEN[4:] not in out[0] and "Zq8vLw3NpR5tXy2" not in out[1]
+    assert {f.rule for f in report.findings} >= {"github-pat", "database-url-password"}

@@ -66,3 +66,30 @@ def test_cli_check_scrub_rules_and_learn(config_file, tmp_path):
                               "--item", "Stripe", "--as", "lee"], input=SECRET + "\n", capture_output=True,
                              text=True, env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=60)
     assert learned.returncode == 0 and "learned 1 new" in learned.stdout and SECRET not in learned.stdout
+
+
+@pytest.mark.parametrize("prefilter", ["python", "hyperscan"])
+def test_learned_value_at_the_end_of_a_sentence_or_in_bold_is_removed(ctx, tmp_path, prefilter):
+    learn(ctx, ctx.people.by_name("lee"), [SECRET, "Tr0ub4dor&3xyz"], "Prod DB")
+    lines = [f"the password is {SECRET}.", f"it is **{SECRET}**!", "use Tr0ub4dor&3xyz?", "Tr0ub4dor&3xyz:"]
+    src = tmp_path / "s.jsonl"
+    src.write_text("".join(json.dumps({"text": line}) + "\n" for line in lines))
+    md = tmp_path / "n.md"
+    md.write_text("\n".join(lines) + "\n")
+    report = scrub_paths([src, md], build_engine(ctx, prefilter), in_place=True)
+    for path in (src, md):
+        text = path.read_text()
+        assert SECRET not in text and "Tr0ub4dor&3xyz" not in text
+        assert "[REDACTED:known-secret:" in text and text.count("\n") == 4
+    assert "the password is [REDACTED:known-secret:" in md.read_text() and report.grade.value == "HIGH"
+
+
+def test_cli_names_an_unsafe_scrub_key_in_one_line_without_a_traceback(config_file, tmp_path):
+    src = tmp_path / "s.jsonl"
+    src.write_text(json.dumps({"text": "ok"}) + "\n")
+    assert run_cli("scrub", "check", str(src), config=config_file).returncode == 0
+    key = next(config_file.parent.rglob("keys/scrub.key"))
+    key.chmod(0o644)
+    result = run_cli("scrub", "check", str(src), config=config_file)
+    assert result.returncode == 2 and "Traceback" not in result.stderr + result.stdout
+    assert f"run: chmod 600 {key}" in result.stdout

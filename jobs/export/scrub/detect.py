@@ -20,8 +20,8 @@ from enum import StrEnum
 from typing import Iterable, Sequence
 
 from jobs.export.scrub.rules import Rule, RuleKind
-from jobs.export.scrub.text import (MARKER, is_placeholder, line_view, looks_like_code, shannon_entropy,
-                                    widen)
+from jobs.export.scrub.text import (LEARNED_MAX_TRIM, MARKER, is_placeholder, learned_candidates, line_view,
+                                    looks_like_code, shannon_entropy, widen)
 
 LEARNED_RULE_ID = "known-secret"
 SENSITIVE_ITEM_RULE_ID = "sensitive-item-name"
@@ -206,15 +206,20 @@ class Detector:
         learned, key = self.policy.learned, self.policy.key
         lengths = learned.lengths
         hits = []
+        shortest, longest = min(lengths), max(lengths) + 2 * LEARNED_MAX_TRIM
         for splitter in (_COARSE, _FINE):
             for m in splitter.finditer(text):
                 token = m.group(0)
-                if len(token) * 4 < min(lengths) or len(token) > max(lengths):
+                if len(token) * 4 < shortest or len(token) > longest:
                     continue
                 raw = token.encode("utf-8", "surrogateescape")
-                if learned.matches(key, raw):
-                    hits.append(Hit(LEARNED_RULE_ID, m.start(), m.end(), Verdict.REMOVE,
-                                    "known secret (learned fingerprint)", token))
+                for length in lengths:
+                    for lead, trail in learned_candidates(raw, length):
+                        if learned.matches(key, raw[lead:len(raw) - trail]):
+                            # trimmed marks are ASCII: one byte is one character
+                            start, end = m.start() + lead, m.end() - trail
+                            hits.append(Hit(LEARNED_RULE_ID, start, end, Verdict.REMOVE,
+                                            "known secret (learned fingerprint)", text[start:end]))
         return hits
 
 

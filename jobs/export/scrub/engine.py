@@ -104,9 +104,14 @@ class _Run:
             valid_utf8 = True
         except UnicodeDecodeError:
             valid_utf8 = False
+        escaped = _escaped_lines(buf)
         for number, line in enumerate(lines):
             found = triggers.get(number)
             oversized = len(line) > engine.max_line_bytes
+            if number in escaped and not oversized:
+                decoded = _decoded_triggers(engine, line)
+                if decoded:
+                    found = (found or set()) | decoded
             if found is None and not oversized and valid_utf8 and _json_shaped(line):
                 continue
             lines[number] = self._jsonl_line(number + 1, line, found or set(), oversized)
@@ -243,6 +248,59 @@ class _Run:
             last = hit.end
         out.append(text[last:])
         return "".join(out)
+
+
+#: `\uXXXX` and `\/` are the JSON escapes that can spell a keyword differently in the raw bytes
+#: (`sk\u002dant-…`, `op:\/\/…`, a learned value with non-ASCII written by an ensure_ascii writer).
+#: Control characters (`\u001b` of coloured tool output) are left out: no trigger contains one.
+_ESCAPE = re.compile(rb"\\(?:u(?!00[01])|/)")
+
+
+def _escaped_lines(buf: bytes) -> set[int]:
+    """0-based numbers of the lines whose raw bytes hold such an escape."""
+    lines: set[int] = set()
+    line = counted = 0
+    position = 0
+    for m in _ESCAPE.finditer(buf):
+        if m.start() < position:
+            continue
+        line += buf.count(b"\n", counted, m.start())
+        lines.add(line)
+        end = buf.find(b"\n", m.start())
+        if end < 0:
+            break
+        line += 1
+        counted = position = end + 1
+    return lines
+
+
+def _decoded_triggers(engine: Engine, line: bytes) -> set[int]:
+    """Triggers of the line's decoded strings: the raw-byte pass cannot see through escapes."""
+    try:
+        value = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        try:
+            value = json.loads(line.decode("utf-8", "surrogateescape"))
+        except ValueError:
+            return set()   # not JSON: it is scrubbed as text, whose raw bytes the prefilter saw
+    text = "\n".join(_strings(value)).encode("utf-8", "surrogatepass")
+    return set().union(*engine.prefilter.scan(text).by_line.values())
+
+
+def _strings(value) -> list[str]:
+    """Every string in a decoded JSON value, keys included."""
+    out: list[str] = []
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            out.append(item)
+        elif isinstance(item, dict):
+            out.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return out
 
 
 def _json_shaped(line: bytes) -> bool:

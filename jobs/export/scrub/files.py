@@ -51,7 +51,9 @@ class _Read:
 
 def _read(path: Path, label: str) -> _Read:
     try:
-        with open(path, "rb") as fh:
+        # O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        with open(fd, "rb") as fh:
             info = os.fstat(fh.fileno())
             if not stat.S_ISREG(info.st_mode):
                 return _Read(None, None, Issue(label, None, "not a regular file", "skipped; nothing written", True))
@@ -102,7 +104,9 @@ def scrub_file(path: Path, engine: Engine, out_path: Path | None = None, in_plac
         if not changed:
             return FileReport(label, str(path), len(read.data), outcome.findings, tuple(notes) + outcome.issues)
         try:
-            replaced = _replace_if_unchanged(path, outcome.output, read.identity)
+            # through a symlink: rewrite the file it points to (replacing the link would leave the
+            # secret in its target while the report, reading the link, says clean)
+            replaced = _replace_if_unchanged(Path(os.path.realpath(path)), outcome.output, read.identity)
         except OSError as exc:
             notes.append(Issue(label, None, f"cannot be rewritten in place ({exc.strerror or exc})",
                                "left untouched", True))

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Callable, Protocol, Sequence
 
 from jobs.export.scrub.rules import Rule
+from jobs.export.scrub.text import LEARNED_LEAD, LEARNED_MAX_TRIM, LEARNED_TRAIL, learned_candidates
 
 #: Pseudo rule indexes for the two triggers that are not rules of the file.
 LEARNED = -1
@@ -27,6 +28,9 @@ SENSITIVE = -2
 #: Bytes that end a token for learned-secret candidates (the coarse split of detect.py, on bytes).
 _DELIMS = rb"\s\"'`<>(){}\[\],;\\"
 _FINE_DELIMS = _DELIMS + rb"=:@/?&|"
+#: Up to LEARNED_MAX_TRIM emphasis marks before and marks or sentence punctuation after a learned value.
+_LEAD = rb"[%s]{0,%d}" % (re.escape(LEARNED_LEAD.encode()), LEARNED_MAX_TRIM)
+_TRAIL = rb"[%s]{0,%d}" % (re.escape(LEARNED_TRAIL.encode()), LEARNED_MAX_TRIM)
 
 LearnedCheck = Callable[[bytes], bool]
 
@@ -72,7 +76,7 @@ class PythonPrefilter:
             if item.strip():
                 by_keyword.setdefault(item.strip().lower().encode(), set()).add(SENSITIVE)
         self._keywords = sorted(by_keyword.items())
-        self._learned = [re.compile(rb"(?<![^%s])[^%s]{%d}(?![^%s])" % (d, d, n, d))
+        self._learned = [(re.compile(rb"(?<![^%s])%s[^%s]{%d}%s(?![^%s])" % (d, _LEAD, d, n, _TRAIL, d)), n)
                          for n in sorted(learned_lengths) for d in (_DELIMS, _FINE_DELIMS)]
         self._learned_check = learned_check
 
@@ -96,9 +100,9 @@ class PythonPrefilter:
                 if line >= len(offsets):
                     break
                 m = regex.search(buf, offsets[line] + 1)
-        for regex in self._learned:
+        for regex, length in self._learned:
             for m in regex.finditer(buf):
-                if self._learned_check(m.group(0)):
+                if _learned_in(m.group(0), length, self._learned_check):
                     by_line.setdefault(line_of(offsets, m.start()), set()).add(LEARNED)
         return Triggers(by_line)
 
@@ -135,8 +139,9 @@ class HyperscanPrefilter:
         self._db.compile(expressions=expressions, ids=list(range(len(expressions))), elements=len(expressions), flags=flags)
         self._learned_db = None
         if learned_lengths:
-            learned = [b"(?:^|[%s])[^%s]{%d}(?:[%s]|$)" % (d, d, n, d)
-                       for n in sorted(learned_lengths) for d in (_DELIMS, _FINE_DELIMS)]
+            pairs = [(n, d) for n in sorted(learned_lengths) for d in (_DELIMS, _FINE_DELIMS)]
+            learned = [b"(?:^|[%s])%s[^%s]{%d}%s(?:[%s]|$)" % (d, _LEAD, d, n, _TRAIL, d) for n, d in pairs]
+            self._learned_length_by_id = [n for n, _ in pairs]
             self._learned_db = hyperscan.Database()
             self._learned_db.compile(expressions=learned, ids=list(range(len(learned))), elements=len(learned),
                                      flags=hyperscan.HS_FLAG_SOM_LEFTMOST)
@@ -156,17 +161,22 @@ class HyperscanPrefilter:
                 found.clear()
         if self._learned_db is not None:
             offsets = newline_offsets(buf)
-            hits: list[tuple[int, int]] = []
-            self._learned_db.scan(buf, match_event_handler=lambda _i, start, end, _f, _c: hits.append((start, end)))
-            for start, end in hits:
+            hits: list[tuple[int, int, int]] = []
+            self._learned_db.scan(buf, match_event_handler=lambda i, start, end, _f, _c: hits.append((i, start, end)))
+            for pattern_id, start, end in hits:
                 token = buf[start:end]
                 if token and token[0] in self._delims:
                     token, start = token[1:], start + 1
                 if token and token[-1] in self._delims:
                     token = token[:-1]
-                if self._learned_check(token):
+                if _learned_in(token, self._learned_length_by_id[pattern_id], self._learned_check):
                     by_line.setdefault(line_of(offsets, start), set()).add(LEARNED)
         return Triggers(by_line)
+
+
+def _learned_in(token: bytes, length: int, check: LearnedCheck) -> bool:
+    """Whether `token`, or what is left of it with prose marks trimmed, is a learned value."""
+    return any(check(token[lead:len(token) - trail]) for lead, trail in learned_candidates(token, length))
 
 
 def _hyperscan_syntax(pattern: bytes) -> tuple[bytes, bool]:

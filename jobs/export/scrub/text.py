@@ -11,6 +11,7 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass
+from itertools import islice
 
 #: Characters a credential token is made of; a match is widened over them.
 TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-+/=")
@@ -61,6 +62,36 @@ def widen(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+#: Marks prose puts around or after a value without a space: `**value**`, `value.`, `value!`, `value:`.
+#: A learned secret so written is still one token to the splitters, so these are trimmed off it.
+LEARNED_LEAD = "*~"
+LEARNED_TRAIL = ".!?:*~"
+LEARNED_MAX_TRIM = 3
+
+
+def learned_candidates(token, length: int) -> list[tuple[int, int]]:
+    """(lead, trail) trims of `token` (str or bytes) that leave exactly `length` units, each trim at most
+    LEARNED_MAX_TRIM marks from LEARNED_LEAD / LEARNED_TRAIL; (0, 0) when the token itself has the length.
+
+    Why: a learned password at the end of a sentence ("the password is Tr0ub4dor&3.") or in Markdown
+    bold would otherwise never be compared, and survive the scrub."""
+    extra = len(token) - length
+    if extra < 0 or extra > 2 * LEARNED_MAX_TRIM:
+        return []
+    if extra == 0:
+        return [(0, 0)]
+    lead_set, trail_set = (LEARNED_LEAD, LEARNED_TRAIL) if isinstance(token, str) else (
+        LEARNED_LEAD.encode(), LEARNED_TRAIL.encode())
+    out = []
+    for lead in range(min(extra, LEARNED_MAX_TRIM) + 1):
+        trail = extra - lead
+        if trail > LEARNED_MAX_TRIM:
+            continue
+        if all(c in lead_set for c in token[:lead]) and all(c in trail_set for c in token[len(token) - trail:]):
+            out.append((lead, trail))
+    return out
+
+
 _LINE_VIEW = re.compile(r"^ *[0-9]+(?:\t|→)", re.MULTILINE)
 
 
@@ -80,11 +111,14 @@ class LineView:
 
 
 def line_view(text: str) -> LineView | None:
-    """The stripped view when most lines carry a line-number prefix, else None."""
-    if "\n" not in text or not _LINE_VIEW.match(text):
+    """The stripped view when at least two lines carry a line-number prefix, else None.
+
+    Not only when the whole text is a view: a Markdown note or a tool result often has a header line
+    before the numbered lines, and a private key inside them must still be seen whole. Stripping a
+    prefix from a line that only looks numbered is harmless: the view is used for matching only."""
+    if "\n" not in text or next(islice(_LINE_VIEW.finditer(text), 1, None), None) is None:
         return None
     lines = text.split("\n")
-    prefixed = 0
     parts: list[str] = []
     view_starts: list[int] = []
     orig_starts: list[int] = []
@@ -92,12 +126,9 @@ def line_view(text: str) -> LineView | None:
     for line in lines:
         m = _LINE_VIEW.match(line)
         cut = m.end() if m else 0
-        prefixed += m is not None
         view_starts.append(view_pos)
         orig_starts.append(orig_pos + cut)
         parts.append(line[cut:])
         view_pos += len(line) - cut + 1
         orig_pos += len(line) + 1
-    if prefixed * 2 < len(lines):
-        return None
     return LineView("\n".join(parts), tuple(view_starts), tuple(orig_starts))
