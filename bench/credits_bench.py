@@ -10,7 +10,8 @@ Measurements:
 1. saturated: every run is waiting, taken in batches of `[credits] group_commit_max` (the inbox after
    an outage): the most runs per second the machine records durably;
 2. offered load: runs arrive at `--rate` per second (virtual arrival times); the recorder takes what
-   has arrived (group commit) — latency = batch done (alerts queued) − the run's arrival;
+   has arrived (group commit) — latency = batch done − the run's arrival; for a run that raises an
+   alert, alert queued (the outbox fsync returned) − the run's arrival;
    and classification alone (schema + policy, no I/O) per run;
 3. one run per commit (no grouping), for comparison: the cost of durability per run.
 
@@ -25,6 +26,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -38,6 +40,7 @@ from jobs.credits.baselines import set_baseline  # noqa: E402
 from jobs.credits.flows import Recorder  # noqa: E402
 from jobs.credits.policy import classify  # noqa: E402
 from jobs.credits.schema import parse_run_bytes  # noqa: E402
+from jobs.notices import Notice, Notifier  # noqa: E402
 
 CONFIG = """
 timezone = "America/Los_Angeles"
@@ -77,10 +80,25 @@ def synthetic_runs(count: int, scenarios: int, prefix: str, seed: int) -> list[b
     return out
 
 
+@dataclass
+class TimedNotifier:
+    """The context's own notifier (the outbox), noting when each run's notice was queued durably."""
+
+    inner: Notifier
+    queued_at: dict[str, float] = field(default_factory=dict)
+
+    def send(self, notice: Notice) -> None:
+        self.inner.send(notice)
+        run_id = notice.fields.get("run") or notice.fields.get("run_id")
+        if run_id:
+            self.queued_at.setdefault(run_id, time.perf_counter())
+
+
 def fresh_recorder(root: Path, scenarios: int):
     (root / "config.toml").write_text(CONFIG)
     loaded = load_config(root / "config.toml")
     ctx = build_context(loaded.settings, loaded.data_dir)
+    ctx.notifier = TimedNotifier(ctx.notifier)
     ana = ctx.people.by_name("ana")
     for n in range(scenarios):
         set_baseline(ctx, ana, f"scn-{n:03d}", 100.0, "bench baseline")
@@ -118,11 +136,12 @@ def offered_load(recorder: Recorder, runs: list[bytes], rate: float, batch_max: 
         outcomes = recorder.record(records)
         done = time.perf_counter()
         durations.append((done - began, len(take)))
+        queued_at = recorder.ctx.notifier.queued_at
         for k, outcome in enumerate(outcomes):
-            latency = done - (t0 + (i + k) / rate)
-            latencies.append(latency)
+            arrival = t0 + (i + k) / rate
+            latencies.append(done - arrival)
             if outcome.alerts:
-                alert_latencies.append(latency)
+                alert_latencies.append(queued_at[outcome.run_id] - arrival)
         batches.append(len(take))
         i += len(take)
     return time.perf_counter() - t0, latencies, alert_latencies, batches, durations

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from jobs.actors import DAEMON_NAME
 from jobs.settings import Settings
 
 DEFAULT_CONFIG = "config.toml"
@@ -59,7 +60,27 @@ def load_config(config_path: Path, data_dir_override: str | None = None) -> Load
 
 
 def parse_settings(raw: dict[str, Any]) -> Settings:
-    return _build(Settings, raw, prefix="")
+    settings = _build(Settings, raw, prefix="")
+    _check_people(settings)
+    return settings
+
+
+def _check_people(settings: Settings) -> None:
+    """Identity must be unambiguous: permissions hang on it.
+
+    `daemon` is chatops's own actor, which may do anything on its schedule, so no person may take
+    the name; and one Slack user id may belong to one person only, or a click would carry the
+    roles of whichever entry happened to win.
+    """
+    seen: dict[str, str] = {}
+    for name, person in settings.people.items():
+        if name == DAEMON_NAME:
+            raise ConfigError(f"people.{name}: the name {name!r} is reserved for chatops's own scheduled "
+                              f"actions; give this person another name")
+        if person.slack_id and person.slack_id in seen:
+            raise ConfigError(f"people.{name}.slack_id = {_show(person.slack_id)}: already the slack_id of "
+                              f"people.{seen[person.slack_id]}; expected one entry per Slack user")
+        seen.setdefault(person.slack_id, name)
 
 
 def _build(cls: type, table: Any, prefix: str) -> Any:

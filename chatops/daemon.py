@@ -27,6 +27,7 @@ from chatops.slack.mode import Mode, SlackModeError, select_mode
 from chatops.slack.mode import describe as describe_mode
 from jobs import killswitch
 from jobs.context import build_context
+from jobs.outbox import OutboxNotifier, record_delivery
 from jobs.schedule import JOB_SPECS, JobRunner, default_bodies, schedule_lines, trigger_for
 
 log = logging.getLogger("chatops.daemon")
@@ -73,6 +74,9 @@ class DaemonLock:
 
 def run_daemon(loaded: LoadedConfig, environ: dict[str, str] | None = None, http_port: int | None = None) -> int:
     environ = dict(os.environ if environ is None else environ)
+    # APScheduler logs every run of every job at INFO (the inbox poll alone: 3,600 lines an hour); the
+    # daemon logs its own schedule, starts, ends and failures, so only its warnings and errors are kept.
+    logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.getLogger().getEffectiveLevel()))
     lock = DaemonLock(loaded.data_dir / LOCK_NAME).acquire()
     try:
         ctx = build_context(loaded.settings, loaded.data_dir)
@@ -88,6 +92,10 @@ def run_daemon(loaded: LoadedConfig, environ: dict[str, str] | None = None, http
             log.error("%s", exc)
             return 2
         log.info("%s", describe_mode(mode, loaded.data_dir, ctx.settings.slack.api_url, http_port))
+        # Commands run beside this daemon queue the way it delivers (pending for Slack, or local), even
+        # from a shell without the Slack token; this daemon's own notifier follows its mode too.
+        record_delivery(loaded.data_dir, local=mode == Mode.LOCAL)
+        ctx.notifier = OutboxNotifier(ctx, local=mode == Mode.LOCAL)
         slack = None
         if mode != Mode.LOCAL:
             from chatops.slack.runtime import start_daemon_slack  # slack_bolt is imported in Slack mode only

@@ -12,10 +12,11 @@ thread of the daemon that reads pending messages in file order and delivers them
 * `429` waits exactly the `Retry-After` Slack asks for; outages, 5xx and auth trouble are retried
   with exponential backoff (1 s doubling to `MAX_BACKOFF`); the head of the queue is retried until it
   goes, so later messages never overtake it;
-* a message Slack refuses for good (e.g. `channel_not_found`) is marked `undeliverable` with the
-  error, stays in the outbox for `chatops outbox`, and the queue moves on;
+* a message Slack refuses for good (e.g. `channel_not_found`), or one this code fails on, is marked
+  `undeliverable` with the error, stays in the outbox (`jq 'select(.op=="undeliverable")' outbox.jsonl`),
+  and the queue moves on; the worker thread itself never dies of one message;
 * after delivery the message is marked `sent`. A crash between the two re-sends it on restart:
-  at least once, never zero.
+  at least once, never zero. Within one run a retried upload does not post the text again.
 
 Other processes (`chatops … --as`) append to the same file; the worker notices within `POLL`
 seconds, or at once when its own process queued (`wake`).
@@ -26,7 +27,7 @@ import logging
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -76,6 +77,9 @@ class SlackDelivery:
     _messages: dict[str, OutboxMessage] = field(default_factory=dict)
     _offset: int = 0
     _dm_channels: dict[str, str] = field(default_factory=dict)
+    #: message id → what its post answered, while a later step of the same message (an upload) is retried,
+    #: so a retry does not post the text a second time
+    _posted: dict[str, tuple[dict[str, Any], Thread]] = field(default_factory=dict)
     _thread: threading.Thread | None = None
 
     @property
@@ -106,7 +110,10 @@ class SlackDelivery:
 
     def run(self) -> None:
         while not self.stop_event.is_set():
-            self.deliver_pending()
+            try:
+                self.deliver_pending()
+            except Exception:   # the one delivery thread must outlive any one bad read; the log says why
+                log.exception("outbox delivery pass failed; trying again in %.0f s", POLL)
             self.wake.wait(POLL)
             self.wake.clear()
 
@@ -138,6 +145,11 @@ class SlackDelivery:
                           message.id, message.item["to"], exc)
                 self._finish(message, FinalOp.UNDELIVERABLE, {"error": str(exc)})
                 return True
+            except Exception as exc:   # a message this code cannot send: keep it, never stop the queue
+                log.exception("message %s to %s cannot be delivered; kept in outbox as undeliverable",
+                              message.id, message.item.get("to"))
+                self._finish(message, FinalOp.UNDELIVERABLE, {"error": f"{type(exc).__name__}: {exc}"})
+                return True
         return False
 
     def _wait(self, seconds: float) -> bool:
@@ -148,6 +160,7 @@ class SlackDelivery:
     def _finish(self, message: OutboxMessage, op: FinalOp, detail: dict[str, Any]) -> None:
         self.outbox.finish(message.id, op, self.ctx.now().isoformat(), detail)
         self._messages.pop(message.id, None)
+        self._posted.pop(message.id, None)
 
     # ---- one message ---------------------------------------------------------------------------
 
@@ -155,19 +168,23 @@ class SlackDelivery:
         notice = _notice(message.item["notice"])
         to = message.item["to"]
         try:
-            return self._post(notice, to)
+            if message.id not in self._posted:
+                self._posted[message.id] = self._post(notice, to)
+            detail, thread = self._posted[message.id]
+            self._upload(notice, thread)
+            return detail
         except SlackApiError as exc:
             response = exc.response
             error = response.get("error", "") if response is not None else ""
             if response is not None and response.status_code == 429:
-                raise Retry("rate limited", float(response.headers.get("Retry-After", "1"))) from None
+                raise Retry("rate limited", retry_after(response.headers)) from None
             if response is not None and (response.status_code >= 500 or error in RETRYABLE_ERRORS):
                 raise Retry(error or f"HTTP {response.status_code}") from None
             raise Undeliverable(error or str(exc).splitlines()[0]) from None
         except (OSError, TimeoutError, ValueError) as exc:   # URLError is an OSError; outages land here
             raise Retry(f"{type(exc).__name__}: {exc}") from None
 
-    def _post(self, notice: Notice, to: str) -> dict[str, Any]:
+    def _post(self, notice: Notice, to: str) -> tuple[dict[str, Any], Thread]:
         store = self.ctx.state
         thread = slack_threads.by_subject(store, to, notice.subject)
         # A DM is always a new message: a bot's reply in a thread of its own DM does not notify the
@@ -175,18 +192,16 @@ class SlackDelivery:
         if thread is None or to.startswith("@"):
             answer = self.client.chat_postMessage(channel=self._channel(to), text=notice.text,
                                                   blocks=notice_blocks(notice), unfurl_links=False)
-            thread = slack_threads.remember(store, Thread(
-                subject=notice.subject, channel=to, channel_id=answer["channel"], ts=answer["ts"],
-                case=str(notice.fields.get("case", ""))))
-            self._upload(notice, thread)
-            return {"channel": answer["channel"], "ts": answer["ts"]}
+            posted = Thread(subject=notice.subject, channel=to, channel_id=answer["channel"], ts=answer["ts"],
+                            case=str(notice.fields.get("case", "")))
+            slack_threads.remember(store, posted)   # the first message about a subject stays its parent
+            return {"channel": answer["channel"], "ts": answer["ts"]}, posted
         if notice.update_original:
             self.client.chat_update(channel=thread.channel_id, ts=thread.ts, text=notice.text,
                                     blocks=notice_blocks(notice))
         answer = self.client.chat_postMessage(channel=thread.channel_id, thread_ts=thread.ts,
                                               text=thread_text(notice), unfurl_links=False)
-        self._upload(notice, thread)
-        return {"channel": answer["channel"], "ts": answer["ts"], "thread_ts": thread.ts}
+        return {"channel": answer["channel"], "ts": answer["ts"], "thread_ts": thread.ts}, thread
 
     def _channel(self, to: str) -> str:
         if not to.startswith("@"):
@@ -203,13 +218,33 @@ class SlackDelivery:
         return self._dm_channels[name]
 
     def _upload(self, notice: Notice, thread: Thread) -> None:
+        """Charts and reports into the message's thread (getUploadURLExternal → POST → completeUploadExternal).
+
+        The file is read here first: a file that is gone or unreadable is a local problem, logged and
+        skipped; only Slack's and the network's failures are retried, so one bad path never holds the queue.
+        """
         for item in notice.fields.get("files") or []:
             path = Path(item["path"])
-            if not path.is_file():
-                log.error("file %s for %s is gone; posting without it", path, notice.subject)
+            try:
+                content = path.read_bytes()
+            except OSError as exc:
+                log.error("file %s for %s cannot be read (%s); posting without it", path, notice.subject,
+                          exc.strerror or exc)
                 continue
-            self.client.files_upload_v2(channel=thread.channel_id, thread_ts=thread.ts, file=str(path),
+            self.client.files_upload_v2(channel=thread.channel_id, thread_ts=thread.ts, content=content,
                                         filename=path.name, title=item.get("title", path.name))
+
+
+def retry_after(headers: Mapping[str, Any]) -> float:
+    """Slack's `Retry-After` in seconds, whatever the header's case; 1 s when absent or not a number."""
+    for name, value in headers.items():
+        if name.lower() == "retry-after":
+            value = value[0] if isinstance(value, (list, tuple)) and value else value
+            try:
+                return max(0.0, float(str(value).strip()))
+            except ValueError:
+                log.warning("Retry-After %r is not a number of seconds; waiting 1 s", value)
+    return 1.0
 
 
 def _notice(body: dict[str, Any]) -> Notice:

@@ -115,13 +115,20 @@ def digest_of(kind: str, subject: str, what: Mapping[str, Any]) -> str:
 
 
 def request(ctx: Context, kind: str, subject: str, what: Mapping[str, Any], requester: Actor,
-            permission: Permission, needs: Iterable[Need] | None = None, ledger: str = "operations") -> ApprovalRequest:
-    """Open a request for approval of exactly `what`; `needs` defaults to one person with `permission`."""
+            permission: Permission, needs: Iterable[Need] | None = None, ledger: str = "operations",
+            entries: Commit | None = None) -> ApprovalRequest:
+    """Open a request for approval of exactly `what`; `needs` defaults to one person with `permission`.
+
+    `entries`: an open commit of `ledger`, for a caller that opens, decides and applies a request in
+    one commit inside its own `ctx.state.transaction()` (a rerun decision): all of it or none of it.
+    """
     needs = tuple(needs) if needs is not None else (Need(frozenset(PERMISSIONS[permission])),)
+    if entries is not None and entries.ledger is not ctx.ledgers.get(ledger):
+        raise ValueError(f"a request recorded in the {ledger} ledger cannot join a commit of {entries.ledger.name}")
     req = ApprovalRequest(id=f"APR-{uuid.uuid4().hex[:10]}", kind=kind, subject=subject, what=dict(what),
                           digest=digest_of(kind, subject, what), permission=permission, needs=needs,
                           requested_by=requester.name, requested_at=ctx.now().isoformat(), ledger=ledger)
-    _record(ctx, req, "approval.requested", requester, "", {"needs": [n.describe() for n in needs]})
+    _record(ctx, req, "approval.requested", requester, "", {"needs": [n.describe() for n in needs]}, entries)
     store.add(ctx.state, _to_row(req))
     return req
 

@@ -58,5 +58,5 @@ def build_context(settings: Settings, data_dir: Path) -> Context:
                   people=People(settings.people))
     from jobs.outbox import OutboxNotifier, slack_mode  # imports this module: bound here, not at the top
 
-    ctx.notifier = OutboxNotifier(ctx, local=not slack_mode())
+    ctx.notifier = OutboxNotifier(ctx, local=not slack_mode(data_dir=data_dir))
     return ctx

@@ -13,6 +13,7 @@ import dataclasses
 import logging
 import os
 import re
+from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from jobs import killswitch
@@ -23,9 +24,18 @@ from store.outbox import Outbox, QueuedState
 
 log = logging.getLogger("chatops.outbox")
 
-SECRET_ENV = ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "NOTION_TOKEN", "GITHUB_TOKEN")
+#: How a data directory's daemon delivers (`Outbox.set_delivery`), read by the processes beside it.
+DELIVERY_SLACK = "slack"
+DELIVERY_LOCAL = "local"
+
+SECRET_ENV = ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "NOTION_TOKEN", "GITHUB_TOKEN",
+              "CHATOPS_INTAKE_TOKEN", "CHATOPS_LEDGER_KEY_PASSPHRASE", "CHATOPS_WITNESS_KEY_PASSPHRASE")
+#: Any other environment variable named like a secret holds one too (secrets come only from the environment).
+_SECRET_NAME = re.compile(r"(?:TOKEN|SECRET|PASSWORD|PASSPHRASE|API_KEY|PRIVATE_KEY)$", re.I)
 _TOKEN_SHAPES = re.compile(r"\b(?:xox[abposre]-[A-Za-z0-9-]{8,}|xapp-[A-Za-z0-9-]{8,}|gh[pousr]_[A-Za-z0-9]{20,}"
-                           r"|secret_[A-Za-z0-9]{30,}|ntn_[A-Za-z0-9]{30,})")
+                           r"|github_pat_[A-Za-z0-9_]{20,}|secret_[A-Za-z0-9]{30,}|ntn_[A-Za-z0-9]{30,}"
+                           r"|sk-ant-[A-Za-z0-9_-]{20,}|sk-(?:proj-)?[A-Za-z0-9]{32,}|AKIA[0-9A-Z]{16})"
+                           r"|-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|\Z)", re.S)
 #: Seed 002: compliance content leaves the local environment only as DMs to these roles.
 COMPLIANCE_DM_ROLES = frozenset({Role.CEO, Role.COO, Role.LEGAL_EXEC, Role.SECURITY_OPS})
 
@@ -34,9 +44,18 @@ class NoticeRefused(Exception):
     """A notice that must not go where it was addressed, worded with the fix."""
 
 
-def slack_mode(environ: Mapping[str, str] | None = None) -> bool:
-    """Slack mode when a bot token is set (ARCHITECTURE §6); otherwise the outbox is the delivery."""
-    return bool((os.environ if environ is None else environ).get("SLACK_BOT_TOKEN"))
+def slack_mode(environ: Mapping[str, str] | None = None, data_dir: Path | None = None) -> bool:
+    """Slack mode when a bot token is set (ARCHITECTURE §6), or when the daemon of `data_dir` last ran
+    in Slack mode: a `chatops … --as` in a shell without the token, beside that daemon, queues for it
+    to deliver instead of writing `local` lines nobody would send. Otherwise the outbox is the delivery."""
+    if (os.environ if environ is None else environ).get("SLACK_BOT_TOKEN"):
+        return True
+    return data_dir is not None and Outbox(data_dir).delivery() == DELIVERY_SLACK
+
+
+def record_delivery(data_dir: Path, local: bool) -> None:
+    """The daemon says how it delivers, at each start; `slack_mode` reads it."""
+    Outbox(data_dir).set_delivery(DELIVERY_LOCAL if local else DELIVERY_SLACK)
 
 
 @dataclasses.dataclass
@@ -52,7 +71,7 @@ class OutboxNotifier:
         return Outbox(self.ctx.data_dir)
 
     def send(self, notice: Notice) -> None:
-        notice = _masked(notice)
+        notice = _masked(notice, secret_values(self.ctx))
         destinations = self._destinations(notice)
         if not destinations:
             raise NoticeRefused(f"notice {notice.kind} about {notice.subject} has no channel and no dm_to; "
@@ -83,19 +102,33 @@ class OutboxNotifier:
         return ([notice.channel] if notice.channel else []) + [f"@{name}" for name in notice.dm_to]
 
 
-def _masked(notice: Notice) -> Notice:
-    """Replace token-shaped strings and the configured secrets' values, wherever they appear."""
-    secrets = [v for k in SECRET_ENV if len(v := os.environ.get(k, "")) >= 8]
+def secret_values(ctx: Context, environ: Mapping[str, str] | None = None) -> list[str]:
+    """The values of this process's secrets: the known variables, the ledger passphrase variable the
+    config names, and every variable named like a secret. Short values (< 8) are not masked: they
+    would mask ordinary words, and no real token is that short."""
+    environ = os.environ if environ is None else environ
+    names = {*SECRET_ENV, ctx.settings.ledger.passphrase_env, *(k for k in environ if _SECRET_NAME.search(k))}
+    return sorted({v for k in names if len(v := environ.get(k, "")) >= 8}, key=len, reverse=True)
+
+
+def mask_text(text: str, secrets: list[str]) -> str:
+    """`text` with the secrets' values and token-shaped strings replaced by `[REDACTED]`."""
+    for secret in secrets:
+        text = text.replace(secret, "[REDACTED]")
+    return _TOKEN_SHAPES.sub("[REDACTED]", text)
+
+
+def _masked(notice: Notice, secrets: list[str]) -> Notice:
+    """Mask every string of the notice (text, fields), wherever it appears."""
 
     def mask(value: Any) -> Any:
         if isinstance(value, str):
-            for secret in secrets:
-                value = value.replace(secret, "[REDACTED]")
-            return _TOKEN_SHAPES.sub("[REDACTED]", value)
+            return mask_text(value, secrets)
         if isinstance(value, dict):
             return {k: mask(v) for k, v in value.items()}
         if isinstance(value, (list, tuple)):
             return type(value)(mask(v) for v in value)
         return value
 
-    return dataclasses.replace(notice, text=mask(notice.text), fields=mask(notice.fields))
+    return dataclasses.replace(notice, subject=mask(notice.subject), text=mask(notice.text),
+                               fields=mask(notice.fields))

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from tinydb import Query, TinyDB
 
@@ -99,6 +99,25 @@ def current(state: StateStore, scenario_id: str) -> Baseline | None:
     """The newest version of `scenario_id`'s baseline, or None if it never had one."""
     versions = history(state, scenario_id)
     return versions[-1] if versions else None
+
+
+def current_lookup(state: StateStore) -> Callable[[str], Baseline | None]:
+    """`current` for many scenarios from one pass over the table (a batch of runs asks per scenario).
+
+    A search per scenario evaluates a query against every row; one pass keeping each scenario's newest
+    row, converted when asked for, costs less than two searches.
+    """
+    newest: dict[str, dict[str, Any]] = {}
+    for row in state.snapshot().table(TABLE).all():
+        seen = newest.get(row["scenario_id"])
+        if seen is None or row["version"] > seen["version"]:
+            newest[row["scenario_id"]] = row
+
+    def lookup(scenario_id: str) -> Baseline | None:
+        row = newest.get(scenario_id)
+        return _from_row(row) if row is not None else None
+
+    return lookup
 
 
 def current_all(state: StateStore) -> list[Baseline]:

@@ -23,8 +23,11 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Iterator
 
+from store.files import fsync_directory, write_all, write_file_atomically
+
 OUTBOX_FILE = "outbox.jsonl"
 LOCK_FILE = "outbox.lock"
+DELIVERY_FILE = "outbox.delivery"   # "slack" or "local": how the last daemon on this directory delivered
 
 
 class QueuedState(StrEnum):
@@ -73,20 +76,33 @@ class Outbox:
         finally:
             os.close(fd)
 
+    def set_delivery(self, delivery: str) -> None:
+        """Record how this directory's daemon delivers ("slack" / "local"), for the processes beside it."""
+        Path(self.data_dir).mkdir(parents=True, exist_ok=True)
+        write_file_atomically(Path(self.data_dir) / DELIVERY_FILE, delivery.encode() + b"\n")
+
+    def delivery(self) -> str:
+        """"slack" or "local" as the last daemon recorded it; "" when no daemon has run here."""
+        try:
+            return (Path(self.data_dir) / DELIVERY_FILE).read_text().strip()
+        except FileNotFoundError:
+            return ""
+
     def _append(self, lines: list[dict[str, Any]]) -> None:
         payload = b"".join(json.dumps(line, ensure_ascii=False, sort_keys=True).encode() + b"\n" for line in lines)
         with self._locked():
+            created = not self.path.exists()
             fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
             try:
                 size = os.fstat(fd).st_size
                 if size and os.pread(fd, 1, size - 1) != b"\n":
                     payload = b"\n" + payload   # end a torn line first, or this line would join it
-                view = memoryview(payload)
-                while view:
-                    view = view[os.write(fd, view):]
+                write_all(fd, payload)
                 os.fsync(fd)
             finally:
                 os.close(fd)
+            if created:   # the new file's name must survive a crash too, not only its bytes
+                fsync_directory(Path(self.data_dir))
 
     def queue(self, items: list[dict[str, Any]], state: QueuedState, at: str) -> list[str]:
         """Write the messages durably (one fsync for all); returns their ids in order."""

@@ -37,6 +37,9 @@ def test_defaults_follow_the_seeds():
     ({"people": {"ana": {"slack_id": "U0ANA00001"}}}, "people.ana.roles: missing; expected roles"),
     ({"people": {"ana": {"roles": ["O3"], "slack_id": "ana"}}}, 'people.ana.slack_id = "ana": expected a Slack user id'),
     ({"people": {"ana": {"roles": ["O3"], "email": "a@b"}}}, "people.ana.email: unknown key"),
+    ({"people": {"daemon": {"roles": ["O1"]}}}, "people.daemon: the name 'daemon' is reserved"),
+    ({"people": {"ana": {"roles": ["O1"], "slack_id": "U0ANA00001"}, "eve": {"roles": ["O3"], "slack_id": "U0ANA00001"}}},
+     'people.eve.slack_id = "U0ANA00001": already the slack_id of people.ana'),
 ])
 def test_each_config_error_is_one_line_naming_key_value_and_expectation(raw, message):
     with pytest.raises(ConfigError) as err:

@@ -28,6 +28,7 @@ from chatops.slack.interface import SlackInterface
 
 log = logging.getLogger("chatops.slack")
 SLASH_COMMAND = "/ops"
+REPLY_SUBTYPES = frozenset({None, "thread_broadcast", "file_share"})
 
 
 def async_web_client(iface: SlackInterface, token: str) -> AsyncWebClient:
@@ -44,13 +45,16 @@ def build_app(iface: SlackInterface, token: str, signing_secret: str | None) -> 
     async def on_ops(ack, body, respond) -> None:
         await ack()
         outcome = await asyncio.to_thread(iface.run_text, body["user_id"], body.get("text", ""))
-        await respond(text=outcome.text if outcome.ok else f"refused: {outcome.text}",
+        await respond(text=iface.masked(outcome.text if outcome.ok else f"refused: {outcome.text}"),
                       response_type="ephemeral")
 
     @app.event("message")
     async def on_message(event: dict[str, Any]) -> None:
         thread_ts = event.get("thread_ts")
-        if event.get("subtype") or event.get("bot_id") or not thread_ts or thread_ts == event.get("ts"):
+        # A reply "also sent to the channel" (thread_broadcast) or with a screenshot (file_share) is still
+        # the person's reply; edits, deletions and bots' messages are not.
+        if event.get("subtype") not in REPLY_SUBTYPES or event.get("bot_id") or not event.get("user") \
+                or not thread_ts or thread_ts == event.get("ts"):
             return
         await asyncio.to_thread(iface.thread_reply, event["channel"], thread_ts, event.get("user", ""),
                                 event.get("text", ""))
@@ -66,14 +70,16 @@ def build_app(iface: SlackInterface, token: str, signing_secret: str | None) -> 
         if action.get("needs"):
             allowed = await asyncio.to_thread(iface.may_run, user, action["command"])
             if not allowed.ok:
-                await respond(text=f"refused: {allowed.text}", response_type="ephemeral", replace_original=False)
+                await respond(text=iface.masked(f"refused: {allowed.text}"), response_type="ephemeral",
+                              replace_original=False)
                 return
             await client.views_open(trigger_id=body["trigger_id"], view=input_modal(
                 action["command"], action["target"], action["needs"], {"channel": channel_id, "ts": parent}))
             return
         outcome = await asyncio.to_thread(iface.button, user, action["command"], action["target"], channel_id, parent)
         if not outcome.ok:
-            await respond(text=f"refused: {outcome.text}", response_type="ephemeral", replace_original=False)
+            await respond(text=iface.masked(f"refused: {outcome.text}"), response_type="ephemeral",
+                          replace_original=False)
 
     @app.view(MODAL_CALLBACK)
     async def on_modal(ack, body, view) -> None:

@@ -21,6 +21,7 @@ from jobs.actors import Actor, PermissionDenied, allowed
 from jobs.audit import record_refusal
 from jobs.context import Context
 from jobs.notices import Notice
+from jobs.outbox import mask_text, secret_values
 from store import slack_threads
 
 log = logging.getLogger("chatops.slack")
@@ -45,6 +46,11 @@ class SlackInterface:
 
     def actor(self, slack_user: str) -> Actor:
         return self.ctx.people.by_slack_id(slack_user)
+
+    def masked(self, text: str) -> str:
+        """What may be shown in Slack: answers that bypass the outbox (`respond`, App Home) are masked
+        the way the outbox masks every message, so no path carries a secret."""
+        return mask_text(text, secret_values(self.ctx))
 
     # ---- /ops ------------------------------------------------------------------------------------
 
@@ -141,7 +147,8 @@ class SlackInterface:
                                 empty="no approval is waiting for you")]
         for provider in self.home_providers:
             sections.append(provider(self.ctx, actor))
-        return actor.name, sections
+        return actor.name, [HomeSection(self.masked(s.title), tuple(self.masked(line) for line in s.lines), s.empty)
+                            for s in sections]
 
     def _answer(self, thread: slack_threads.Thread, slack_user: str, outcome: Outcome) -> Outcome:
         verdict = "recorded" if outcome.ok else "refused"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Mapping
 
@@ -20,12 +21,14 @@ from chatops.config import LoadedConfig
 from chatops.notify import SlackDelivery, web_client
 from chatops.registry import Registry
 from chatops.slack.app import build_app
+from chatops.slack.home import open_cases_section
 from chatops.slack.interface import SlackInterface
 from chatops.slack.mode import Mode
 from jobs.context import Context
 
 log = logging.getLogger("chatops.slack")
 START_TIMEOUT = 30.0
+STOP_TIMEOUT = 3.0
 
 
 @dataclass
@@ -103,9 +106,15 @@ class SlackRuntime:
     connection: SlackConnection
     delivery: SlackDelivery
 
-    def stop(self) -> None:
-        self.connection.stop()
-        self.delivery.stop()
+    def stop(self, timeout: float = STOP_TIMEOUT) -> None:
+        """Both sides are told at once and waited for together, within `timeout`: the daemon must stop
+        within 5 s even while Slack holds a request open (the worker's own client waits up to 10 s).
+        A message cut off there was not marked sent, so it is sent again at the next start."""
+        deadline = time.monotonic() + timeout
+        self.delivery.stop_event.set()
+        self.delivery.wake.set()
+        self.connection.stop(timeout)
+        self.delivery.stop(max(0.0, deadline - time.monotonic()))
 
 
 def start_slack(iface: SlackInterface, mode: Mode, environ: Mapping[str, str], http_port: int | None = None,
@@ -125,7 +134,8 @@ def start_slack(iface: SlackInterface, mode: Mode, environ: Mapping[str, str], h
 def start_daemon_slack(ctx: Context, loaded: LoadedConfig, mode: Mode, environ: Mapping[str, str],
                        http_port: int | None) -> SlackRuntime:
     """The daemon's Slack side: every registered command, this daemon's context and config."""
-    iface = SlackInterface(ctx=ctx, registry=Registry.load(), config=lambda: loaded)
+    iface = SlackInterface(ctx=ctx, registry=Registry.load(), config=lambda: loaded,
+                           home_providers=(open_cases_section,))
     return start_slack(iface, mode, environ, http_port, host_for(environ))
 
 

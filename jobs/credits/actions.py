@@ -16,11 +16,12 @@ from datetime import datetime
 from pathlib import Path
 
 from jobs import approvals
-from jobs.actors import DAEMON, Actor, Permission, allowed
+from jobs.actors import DAEMON, Actor, Permission, PermissionDenied, allowed
+from jobs.audit import LedgerName
 from jobs.context import Context
 from jobs.credits import cases as case_records
 from jobs.credits import messages
-from jobs.credits.audit import checked, ledger, refuse, who
+from jobs.credits.audit import CreditsRefused, checked, ledger, refuse, refuse_in, who
 from jobs.credits.gates import RERUN_APPROVAL_KIND, rerun_approval_what
 from jobs.credits.records import (BackfillWindow, Case, CaseNote, CaseStatus, ReleaseFinding, RerunDecision,
                                   RootCause, ScenarioSettings)
@@ -184,33 +185,53 @@ def _decision_problems(case: Case, decision: RerunDecision, text: str) -> list[s
 
 
 def decide_rerun(ctx: Context, actor: Actor, case_id: str, decision: RerunDecision, text: str) -> Case:
-    """`APPROVED for rerun - <mitigation>` or `DENIED - <reason>` (O3), bound by hash to case + text."""
+    """`APPROVED for rerun - <mitigation>` or `DENIED - <reason>` (O3), bound by hash to case + text.
+
+    All or nothing, like a baseline change (jobs/credits/baseline_apply.py): inside one state
+    transaction, one commit of the credit ledger holds the approval request, the decision on it
+    (`approval.requested`, `approval.decided`, beside the run and its case) and `rerun.approved` /
+    `rerun.denied`; the state written after it holds the request, the decision and the case. A failed
+    write leaves no request, no decision and the case as it was, and the gate stays closed.
+
+    The runbook's refusals are found and recorded first (`_decision_problems`). The request is opened
+    here for exactly what is decided, so approvals has nothing left to refuse; should a rule there
+    refuse anyway, the refusal is recorded in the same commit as the request it refuses.
+    """
     verb = "approve" if decision is RerunDecision.APPROVED else "deny"
     action = f"rerun {verb} {case_id}"
     checked(ctx, actor, Permission.RERUN_DECIDE, action, case_id)
     now = ctx.now()
     text = text.strip()
+    refusal: CreditsRefused | None = None
     with ctx.state.transaction() as db:
         case = case_records.load(db, case_id)
         _refuse_if(ctx, actor, Permission.RERUN_DECIDE, action, case, _decision_problems(case, decision, text))
         what = rerun_approval_what(case, text)
-        request = approvals.request(ctx, kind=RERUN_APPROVAL_KIND, subject=case.case_id, what=what,
-                                    requester=DAEMON, permission=Permission.RERUN_DECIDE)
-        try:
-            decided = approvals.decide(ctx, request.id, actor, approvals.Decision(decision.value.lower()), what,
-                                       note=text)
-        except approvals.ApprovalRefused as exc:
-            raise refuse(ctx, actor, Permission.RERUN_DECIDE, action, case.case_id, str(exc), case.run_id) from None
-        approval_id = decided.final.approval_id if decided.final else ""
-        line = f"APPROVED for rerun - {text}" if decision is RerunDecision.APPROVED else f"DENIED - {text}"
-        updated = case.with_note(CaseNote(now, actor.name, line, "rerun_decision"), rerun_decision=decision,
-                                 rerun_decision_text=text, rerun_decided_by=actor.name, approval_id=approval_id,
-                                 status=_moved(case, CaseStatus.INVESTIGATING))
-        kind = "rerun.approved" if decision is RerunDecision.APPROVED else "rerun.denied"
-        _entry(ctx, actor, Permission.RERUN_DECIDE, kind, updated,
-               **({"mitigation": text} if decision is RerunDecision.APPROVED else {"reason": text}),
-               approval_id=approval_id, approval_request=request.id, digest=request.digest)
-        case_records.save(db, updated)
+        with ledger(ctx).commit() as entries:
+            request = approvals.request(ctx, kind=RERUN_APPROVAL_KIND, subject=case.case_id, what=what,
+                                        requester=DAEMON, permission=Permission.RERUN_DECIDE,
+                                        ledger=LedgerName.CREDIT.value, entries=entries)
+            try:
+                decided = approvals.decide(ctx, request.id, actor, approvals.Decision(decision.value.lower()), what,
+                                           note=text, at=now, entries=entries)
+            except (approvals.ApprovalRefused, PermissionDenied) as exc:
+                refusal = refuse_in(entries, actor, Permission.RERUN_DECIDE, action, case.case_id, str(exc),
+                                    case.run_id)
+            else:
+                approval_id = decided.final.approval_id if decided.final else ""
+                line = f"APPROVED for rerun - {text}" if decision is RerunDecision.APPROVED else f"DENIED - {text}"
+                updated = case.with_note(CaseNote(now, actor.name, line, "rerun_decision"), rerun_decision=decision,
+                                         rerun_decision_text=text, rerun_decided_by=actor.name,
+                                         approval_id=approval_id, status=_moved(case, CaseStatus.INVESTIGATING))
+                kind = "rerun.approved" if decision is RerunDecision.APPROVED else "rerun.denied"
+                ledger_actor, role = who(actor, Permission.RERUN_DECIDE)
+                entries.append(kind, ledger_actor, role, {"Run_ID": updated.run_id, "data": {
+                    "case": updated.case_id,
+                    **({"mitigation": text} if decision is RerunDecision.APPROVED else {"reason": text}),
+                    "approval_id": approval_id, "approval_request": request.id, "digest": request.digest}})
+                case_records.save(db, updated)
+    if refusal is not None:
+        raise refusal
     _say(ctx, [messages.case_update(ctx.settings, updated, f"{updated.case_id}: {line} ({actor.name}, {approval_id})")])
     return updated
 

@@ -11,6 +11,7 @@ from typing import Any
 from jobs.actors import Actor, Permission, PermissionDenied, allowed
 from jobs.audit import COMMAND_REFUSED, refused_role
 from jobs.context import Context
+from store.ledger.ledger import Commit
 
 
 class CreditsRefused(Exception):
@@ -49,6 +50,15 @@ def checked(ctx: Context, actor: Actor, permission: Permission, action: str, sub
     ledger(ctx).append(COMMAND_REFUSED, actor.ledger_id, refused_role(actor) or None,
                        _refusal_fields(action, subject, str(refusal), run_id, actor, permission))
     raise refusal
+
+
+def refuse_in(entries: Commit, actor: Actor, permission: Permission, action: str, subject: str, reason: str,
+              run_id: str | None = None) -> CreditsRefused:
+    """`refuse`, with the entry joining the caller's open commit of the credit ledger."""
+    ledger_actor, role = who(actor, permission)
+    entries.append(COMMAND_REFUSED, ledger_actor, role,
+                   _refusal_fields(action, subject, reason, run_id, actor, permission))
+    return CreditsRefused(f"{action} refused: {reason}")
 
 
 def refuse(ctx: Context, actor: Actor, permission: Permission, action: str, subject: str, reason: str,

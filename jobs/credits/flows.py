@@ -24,7 +24,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import orjson
 from tinydb import TinyDB
@@ -38,9 +38,11 @@ from jobs.credits.records import Case, CaseNote, CaseStatus, Classification, Run
 from jobs.notices import Notice
 from jobs.settings import Settings
 from store import artifacts
+from store import baselines as baseline_store
 from store import cases as case_store
 from store import quarantine as quarantine_store
 from store import scenarios as scenario_store
+from store.baselines import Baseline
 from store.runs_index import RunsIndex, intake_lock
 
 
@@ -111,25 +113,37 @@ class Recorder:
         return outcomes
 
     def _record_batch(self, records: list[RunRecord], actor: Actor) -> list[Outcome]:
+        """One commit, or two when the batch mixes runs that raise an alert with runs that do not.
+
+        The alerting runs go first, in a commit of their own (the fast lane): an alert then waits for a
+        few run files, not for the whole batch's (bench/credits_bench.py: p99 intake-to-alert-queued).
+        Each commit is all or nothing; if the second fails, the first stays recorded and alerted.
+        """
         ctx = self.ctx
-        notices: list[Notice] = []
+        outcomes: dict[int, Outcome] = {}
+        waiting = list(range(len(records)))
         with intake_lock(ctx.data_dir):
             self.index.refresh()
-            with ctx.state.transaction() as db:
-                batch = _Batch(ctx, db, self.index, actor, self.writers)
-                try:
-                    outcomes = [batch.plan(record) for record in records]
-                    batch.commit()
-                except BaseException:
-                    batch.abandon()
-                    raise
-                notices = batch.notices()
-            self.index.refresh()
-            # Queued before the intake lock is released: `reconcile.queue_lost_alerts` holds this lock, so
-            # it sees a batch either with its alerts in the outbox or from a recorder that died.
-            for notice in notices:
-                ctx.notifier.send(notice)
-        return outcomes
+            while waiting:
+                with ctx.state.transaction() as db:
+                    batch = _Batch(ctx, db, self.index, actor, self.writers)
+                    alerting = batch.alerting([records[i] for i in waiting])
+                    lane = [waiting[k] for k in alerting] if 0 < len(alerting) < len(waiting) else waiting
+                    try:
+                        for i in lane:
+                            outcomes[i] = batch.plan(records[i])
+                        batch.commit()
+                    except BaseException:
+                        batch.abandon()
+                        raise
+                    notices = batch.notices()
+                self.index.refresh()
+                # Queued before the intake lock is released: `reconcile.queue_lost_alerts` holds this lock,
+                # so it sees a batch either with its alerts in the outbox or from a recorder that died.
+                for notice in notices:
+                    ctx.notifier.send(notice)
+                waiting = [i for i in waiting if i not in outcomes]
+        return [outcomes[i] for i in range(len(records))]
 
 
 class _Batch:
@@ -149,6 +163,7 @@ class _Batch:
         self.open_cases: dict[str, Case] | None = None
         self.seen: set[str] = set()
         self.baselines: dict[str, tuple[float | None, str | None]] = {}
+        self.baseline_of: Callable[[str], Baseline | None] | None = None
         self.sev2: dict[str, list[datetime]] = {}
         self.unbaselined_told: set[str] = set()
 
@@ -156,9 +171,9 @@ class _Batch:
 
     def _baseline(self, scenario_id: str) -> tuple[float | None, str | None]:
         if scenario_id not in self.baselines:
-            from jobs.credits.baselines import current_baseline
-
-            found = current_baseline(self.ctx, scenario_id)
+            if self.baseline_of is None:
+                self.baseline_of = baseline_store.current_lookup(self.ctx.state)
+            found = self.baseline_of(scenario_id)
             self.baselines[scenario_id] = ((found.median_credits, str(found.source.value))
                                            if found is not None else (None, None))
         return self.baselines[scenario_id]
@@ -180,6 +195,48 @@ class _Batch:
             newest = self.open_cases.get(case.scenario_id)
             if case.is_open and (newest is None or newest.number <= case.number):
                 self.open_cases[case.scenario_id] = case
+
+    def alerting(self, records: list[RunRecord]) -> list[int]:
+        """Positions of the runs that will raise an alert, in order: the fast lane's runs.
+
+        A forecast from the same policy `plan` applies, never a decision: a run forecast wrongly is still
+        recorded correctly, only in the other commit. Kept out of the fast lane so that order within the
+        batch cannot change an outcome: a Run_ID given twice, a rerun whose original is in the batch.
+        A SEV2 run that completes a scenario's pattern takes the scenario's earlier SEV2 runs of the
+        batch along, so the pattern is counted as in arrival order.
+        """
+        counts: dict[str, int] = {}
+        for record in records:
+            counts[record.run_id] = counts.get(record.run_id, 0) + 1
+        ids = set(counts)
+        sev2: dict[str, list[int]] = {}
+        times: dict[str, list[datetime]] = {}
+        patterns: set[str] = set()
+        told: set[str] = set()
+        chosen: set[int] = set()
+        for k, record in enumerate(records):
+            if counts[record.run_id] > 1 or self.index.get(record.run_id) is not None or record.rerun_of in ids:
+                continue
+            if record.rerun_of:
+                chosen.add(k)      # linked to its original's case: a spike or a missing approval escalates
+                continue
+            scenario = self._scenario(record.scenario_id)
+            baseline, source = self._baseline(record.scenario_id)
+            severity = policy.classify(record, baseline, source, scenario, self.policy).severity
+            if severity in (Severity.SEV0, Severity.SEV1):
+                chosen.add(k)
+            elif severity is Severity.UNBASELINED and not scenario.unbaselined_notified and record.scenario_id not in told:
+                told.add(record.scenario_id)
+                chosen.add(k)
+            elif severity is Severity.SEV2 and record.scenario_id not in patterns \
+                    and self._open_case_of(record.scenario_id) is None:
+                seen = times.setdefault(record.scenario_id, list(self.index.sev2_times.get(record.scenario_id, ())))
+                seen.append(record.started_at)
+                sev2.setdefault(record.scenario_id, []).append(k)
+                if policy.sev2_persists(seen, record.started_at, self.policy):
+                    patterns.add(record.scenario_id)
+                    chosen.update(sev2[record.scenario_id])
+        return sorted(chosen)
 
     def plan(self, record: RunRecord) -> Outcome:
         if record.run_id in self.seen or self.index.get(record.run_id) is not None:

@@ -18,8 +18,10 @@ def test_daemon_starts_in_local_mode_and_logs_its_schedule(config_file: Path, tm
             line = daemon.wait_for(f"schedule: {job} ")
             assert "(UTC-0" in line
         daemon.wait_for("scheduler running")
+        assert not [line for line in daemon.lines if " INFO apscheduler" in line]   # its per-run chatter
     finally:
         assert daemon.stop() == 0
+    assert (tmp_path / "var" / "outbox.delivery").read_text() == "local\n"   # how commands beside it queue
 
 
 def test_a_second_daemon_on_the_same_data_directory_is_refused(config_file: Path, tmp_path: Path):

@@ -33,6 +33,11 @@ def test_daemon_delivers_what_was_queued_while_it_was_down_then_serves_slash_com
         assert standin.wait_ack(envelope, 30).seconds < 3
         answer = standin.wait_for(lambda s: s.responses, 30)[0]
         assert answer["text"].startswith("kill switch is ON until")
+        # an O3 in a shell without any Slack token, beside the Slack-mode daemon: still posted to Slack
+        lifted = run_cli("killswitch", "off", "--as", "ana", config=config)
+        assert lifted.returncode == 0, lifted.stderr
+        standin.wait_for(lambda s: [p for p in s.calls_to("chat.postMessage") if "Kill switch lifted by ana"
+                                    in p.params["text"]], 30)
     finally:
         assert daemon.stop() == 0
 

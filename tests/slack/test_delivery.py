@@ -162,3 +162,61 @@ def test_messages_never_carry_a_token(ctx, standin, monkeypatch):
     [post] = standin.calls_to("chat.postMessage")
     assert "s3cr3t" not in json.dumps(post.params) and "xoxb-1234" not in json.dumps(post.params)
     assert "s3cr3t" not in Outbox(ctx.data_dir).path.read_text()
+
+
+def test_lower_case_retry_after_is_honoured_and_a_date_falls_back_to_one_second(ctx, standin):
+    waits: list[float] = []
+    for n in range(3):
+        ctx.notifier.send(_alert(n, subject=f"CASE-{n}"))
+    standin.rate_limit(2, retry_after=9, header="retry-after")
+    standin.rate_limit(1, retry_after="Wed, 21 Oct 2026 07:28:00 GMT")
+    _delivery(ctx, waits).deliver_pending()
+    assert waits == [9.0, 9.0, 1.0]
+    assert _posted_texts(standin) == ["alert 0", "alert 1", "alert 2"]
+
+
+def test_a_failed_upload_is_retried_without_posting_the_text_twice(ctx, standin, tmp_path: Path):
+    chart = tmp_path / "weekly.png"
+    chart.write_bytes(b"\x89PNG fake chart")
+    ctx.notifier.send(Notice(kind="credits.weekly", subject="WEEKLY-2026-W48", text="weekly review",
+                             channel="#ops-review", fields={"files": [{"path": str(chart), "title": "Credits"}]}))
+    standin.fail_uploads(1)
+    waits: list[float] = []
+    _delivery(ctx, waits).deliver_pending()
+    assert waits == [1.0]
+    assert _posted_texts(standin) == ["weekly review"]
+    assert [c.status for c in standin.calls_to("upload", ok_only=False)] == [500, 200]
+    [complete] = standin.calls_to("files.completeUploadExternal")
+    assert complete.params["thread_ts"] == Outbox(ctx.data_dir).messages()[0].final["ts"]
+
+
+def test_a_message_the_worker_cannot_read_is_kept_and_the_queue_and_the_thread_go_on(ctx, standin):
+    Outbox(ctx.data_dir).queue([{"notice": {"subject": "X-1", "text": "no kind"}, "to": "#ops-alerts"}],
+                               QueuedState.PENDING, "2026-11-22T18:00:00+00:00")
+    ctx.notifier.send(_alert(2))
+    worker = _delivery(ctx).start()
+    try:
+        first, second = poll(lambda: [m for m in Outbox(ctx.data_dir).messages() if m.final][1:] and
+                             Outbox(ctx.data_dir).messages(), what="both messages settled")
+        assert first.final["op"] == "undeliverable" and "TypeError" in first.final["error"]
+        assert second.final["op"] == "sent"
+        ctx.notifier.send(_alert(3, subject="CASE-3"))
+        standin.wait_for(lambda s: len(s.calls_to("chat.postMessage")) == 2)
+        assert worker._thread.is_alive()
+    finally:
+        worker.stop()
+
+
+def test_every_secret_of_the_environment_and_key_shaped_text_is_masked(ctx, standin, monkeypatch):
+    monkeypatch.setenv("CHATOPS_INTAKE_TOKEN", "intake-7f3a9c1e55d0")
+    monkeypatch.setenv("CHATOPS_LEDGER_KEY_PASSPHRASE", "correct horse battery")
+    monkeypatch.setenv("WAREHOUSE_API_KEY", "wh-0a1b2c3d4e5f")
+    pem = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----"
+    ctx.notifier.send(Notice(kind="x", subject="X-3", channel="#ops-alerts",
+                             text=f"intake-7f3a9c1e55d0 / correct horse battery / wh-0a1b2c3d4e5f\n{pem}",
+                             fields={"done": ["used AKIAIOSFODNN7EXAMPLE"]}))
+    _delivery(ctx).deliver_pending()
+    sent = json.dumps(standin.calls_to("chat.postMessage")[0].params) + Outbox(ctx.data_dir).path.read_text()
+    for secret in ("intake-7f3a9c1e55d0", "correct horse", "wh-0a1b2c3d4e5f", "b3BlbnNzaC1rZXkt", "AKIAIOSFODNN7"):
+        assert secret not in sent, secret
+    assert "[REDACTED]" in sent

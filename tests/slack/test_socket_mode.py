@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 
 import pytest
 
@@ -55,12 +56,13 @@ def response(standin: SlackStandIn, n: str) -> dict:
     return standin.wait_for(lambda s: [r for r in s.responses if r["n"] == n])[0]
 
 
-def thread_reply(standin: SlackStandIn, channel: str, parent: str, user: str, text: str, ts: str) -> str:
+def thread_reply(standin: SlackStandIn, channel: str, parent: str, user: str, text: str, ts: str,
+                 **extra: str) -> str:
     return standin.deliver("events_api", {
         "token": "x", "team_id": "T0STANDIN", "api_app_id": "A0STANDIN", "type": "event_callback",
         "event_id": f"Ev{ts}", "event_time": 1700000000,
         "event": {"type": "message", "channel": channel, "user": user, "text": text, "ts": ts,
-                  "thread_ts": parent, "channel_type": "channel"}})
+                  "thread_ts": parent, "channel_type": "channel", **extra}})
 
 
 def answers(standin: SlackStandIn, parent: str) -> list[str]:
@@ -105,6 +107,13 @@ def test_ack_comes_before_slow_work_finishes(standin, running):
     assert response(standin, n)["text"] == "slow socket done"
 
 
+def test_slash_answers_that_bypass_the_outbox_are_masked_too(standin, running):
+    envelope, n = slash(standin, CLEO, "slow xoxb-111122223333-abcdefABCDEF")   # fails naming its argument
+    standin.wait_ack(envelope)
+    text = response(standin, n)["text"]
+    assert text.startswith("refused: slow failed:") and "[REDACTED]" in text and "xoxb-1111" not in text
+
+
 def test_thread_replies_run_the_runbook_commands_and_answer_in_the_thread(iface, standin, running, alert):
     channel, parent = alert
     thread_reply(standin, channel, parent, BEN, "ACK - O2 ben investigating CASE-12", "1700000100.000001")
@@ -127,6 +136,16 @@ def test_conversation_in_the_thread_is_not_answered(standin, running, alert):
     thread_reply(standin, channel, parent, BEN, "looking at it now", "1700000200.000001")
     thread_reply(standin, channel, parent, BEN, "ACK", "1700000200.000002")
     assert wait_answer(standin, parent, 1) == [f"<@{BEN}> recorded: CASE-12 acknowledged by ben"]
+
+
+def test_a_reply_also_sent_to_the_channel_counts_and_an_edit_does_not(iface, standin, running, alert):
+    channel, parent = alert
+    thread_reply(standin, channel, parent, BEN, "ACK", "1700000250.000001", subtype="thread_broadcast")
+    assert wait_answer(standin, parent, 1)[-1] == f"<@{BEN}> recorded: CASE-12 acknowledged by ben"
+    thread_reply(standin, channel, parent, CLEO, "ACK", "1700000250.000002", subtype="message_changed")
+    thread_reply(standin, channel, parent, BEN, "ACK", "1700000250.000003", subtype="file_share")
+    assert wait_answer(standin, parent, 2)[1:] == [f"<@{BEN}> recorded: CASE-12 acknowledged by ben"]
+    assert [json.loads(l)["actor"] for l in (iface.ctx.data_dir / "acted.jsonl").read_text().splitlines()] == ["ben"] * 2
 
 
 def _click(standin: SlackStandIn, user: str, channel: str, parent: str, action: dict) -> str:
@@ -182,3 +201,15 @@ def test_app_home_shows_what_needs_the_viewer(iface, standin, running):
     published = standin.wait_for(lambda s: s.calls_to("views.publish"))[0]
     assert published.params["user_id"] == ANA
     assert "CASE-40" in json.dumps(published.params["view"])
+
+
+def test_stop_is_prompt_while_slack_holds_a_delivery_open(iface, standin):
+    runtime = start_slack(iface, Mode.SOCKET, ENV)
+    standin.hang(1)
+    iface.ctx.notifier.send(Notice(kind="credits.alert", subject="CASE-70", channel="#ops-alerts", text="SEV1"))
+    standin.wait_for(lambda s: [c for c in s.calls if c.method == "chat.postMessage" and c.status == 0])
+    started = time.monotonic()
+    runtime.stop()
+    assert time.monotonic() - started < 4           # the daemon's whole stop must fit in 5 s
+    [message] = Outbox(iface.ctx.data_dir).messages()
+    assert message.pending                          # not marked sent: delivered again at the next start

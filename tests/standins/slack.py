@@ -56,6 +56,8 @@ class SlackStandIn:
     responses: list[dict[str, Any]] = field(default_factory=list)     # posts to response_url
     acks: dict[str, Ack] = field(default_factory=dict)
     _faults: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    _upload_faults: list[int] = field(default_factory=list)
+    _released: asyncio.Event | None = None
     _cond: threading.Condition = field(default_factory=threading.Condition)
     _ts: itertools.count = field(default_factory=lambda: itertools.count(1))
     _sent_at: dict[str, float] = field(default_factory=dict)
@@ -109,9 +111,22 @@ class SlackStandIn:
 
     # ---- misbehaviour ----------------------------------------------------------------------------
 
-    def rate_limit(self, times: int, retry_after: int = 1) -> None:
+    def rate_limit(self, times: int, retry_after: int | str = 1, header: str = "Retry-After") -> None:
+        """The next `times` calls answer 429; `header` as Slack's edge spells it (HTTP/2 proxies send
+        `retry-after`)."""
         with self._cond:
-            self._faults += [(429, {"Retry-After": str(retry_after)})] * times
+            self._faults += [(429, {header: str(retry_after)})] * times
+
+    def hang(self, times: int) -> None:
+        """The next `times` API calls are recorded (status 0) and never answered until `stop()`: a Slack
+        that accepts the connection and then says nothing."""
+        with self._cond:
+            self._faults += [(0, {})] * times
+
+    def fail_uploads(self, times: int, status: int = 500) -> None:
+        """The next `times` file uploads (the POST to the upload URL) answer `status`."""
+        with self._cond:
+            self._upload_faults += [status] * times
 
     def fail(self, times: int, status: int = 500) -> None:
         with self._cond:
@@ -164,6 +179,7 @@ class SlackStandIn:
     # ---- server ----------------------------------------------------------------------------------
 
     async def _start(self) -> None:
+        self._released = asyncio.Event()
         app = web.Application()
         app.router.add_post("/api/{method}", self._api)
         app.router.add_post("/upload/{file_id}", self._upload)
@@ -176,6 +192,7 @@ class SlackStandIn:
         self.port = self._runner.addresses[0][1]
 
     async def _shutdown(self) -> None:
+        self._released.set()
         for ws in list(self._sockets):
             await ws.close()
         await self._runner.cleanup()
@@ -205,6 +222,10 @@ class SlackStandIn:
         token = request.headers.get("Authorization", "").removeprefix("Bearer ") or params.get("token", "")
         with self._cond:
             fault = self._faults.pop(0) if self._faults else None
+        if fault is not None and fault[0] == 0:
+            self._record(Call(method, params, token, time.monotonic(), 0))
+            await self._released.wait()
+            return web.json_response({"ok": False, "error": "internal_error"}, status=503)
         if fault is not None:
             status, headers = fault
             self._record(Call(method, params, token, time.monotonic(), status))
@@ -251,9 +272,11 @@ class SlackStandIn:
 
     async def _upload(self, request: web.Request) -> web.Response:
         body = await request.read()
+        with self._cond:
+            status = self._upload_faults.pop(0) if self._upload_faults else 200
         self._record(Call("upload", {"file_id": request.match_info["file_id"], "bytes": len(body)}, "",
-                          time.monotonic(), 200))
-        return web.Response(text="OK - 200")
+                          time.monotonic(), status))
+        return web.Response(text=f"OK - {status}" if status == 200 else "upload failed", status=status)
 
     async def _respond(self, request: web.Request) -> web.Response:
         body = await request.json()
