@@ -9,11 +9,11 @@ import argparse
 import logging
 import os
 import sys
-from typing import Sequence
+from typing import Callable, Sequence
 
 from chatops.config import ConfigError, LoadedConfig, load_config, resolve_config_path
-from chatops.registry import HelpRequested, Invocation, Registry, UsageError, run
-from jobs.actors import People, PermissionDenied, UnknownPerson
+from chatops.registry import Command, HelpRequested, Invocation, Registry, UsageError, run
+from jobs.actors import PERMISSIONS, Actor, People, PermissionDenied, UnknownPerson, describe_roles
 
 PROG = "chatops"
 EXIT_USAGE = 2
@@ -48,9 +48,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             cache["loaded"] = load_config(resolve_config_path(options.config), options.data_dir)
         return cache["loaded"]
 
+    found = registry.match(rest) if rest else None
     try:
-        actor = People(config().settings.people).by_name(options.as_person) if options.as_person else None
-        found = registry.match(rest) if rest else None
+        actor = _person(config, options.as_person, found[0] if found else None) if options.as_person else None
         if found is None:
             asked_help = not rest or rest[0].lower() == "help" or options.help
             if not asked_help:
@@ -85,6 +85,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         # `chatops … | head` closed the pipe: not an error; keep Python from complaining at exit.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+
+
+def _person(config: Callable[[], LoadedConfig], name: str, command: Command | None) -> Actor:
+    """`--as NAME` as an actor; an unknown name is refused naming the role the command needs."""
+    try:
+        return People(config().settings.people).by_name(name)
+    except UnknownPerson as exc:
+        if command is None:
+            raise
+        raise UnknownPerson(f"{exc}; {command.name} needs role "
+                            f"{describe_roles(PERMISSIONS[command.permission])}") from None
 
 
 def _progress(message: str) -> None:

@@ -32,7 +32,8 @@ from jobs.schedule import JOB_SPECS, JobRunner, default_bodies, schedule_lines, 
 
 log = logging.getLogger("chatops.daemon")
 
-STOP_GRACE = 4.0
+STOP_GRACE = 4.0      # seconds from SIGTERM / SIGINT to exit, everything included
+SLACK_STOP = 2.0      # of which the Slack connection and delivery worker get at most this
 LOCK_NAME = "daemon.lock"
 
 
@@ -136,12 +137,14 @@ def run_daemon(loaded: LoadedConfig, environ: dict[str, str] | None = None, http
         log.info("scheduler running (%d jobs)", len(JOB_SPECS))
         while not stop.wait(timeout=1.0):
             pass
+        # One budget for the whole stop (Slack, intake, running jobs), so it fits in 5 s whatever hangs.
+        deadline = time.monotonic() + STOP_GRACE
         runner.stopping.set()
         scheduler.shutdown(wait=False)
         if slack is not None:
-            slack.stop()
+            slack.stop(SLACK_STOP)
         credits.stop()
-        if not runner.wait_idle(STOP_GRACE):
+        if not runner.wait_idle(max(0.0, deadline - time.monotonic())):
             log.warning("a job was still running after %.0f s; its writes are atomic, it will be "
                         "marked interrupted and caught up on the next start", STOP_GRACE)
             lock.release()

@@ -36,8 +36,10 @@ _TOKEN_SHAPES = re.compile(r"\b(?:xox[abposre]-[A-Za-z0-9-]{8,}|xapp-[A-Za-z0-9-
                            r"|github_pat_[A-Za-z0-9_]{20,}|secret_[A-Za-z0-9]{30,}|ntn_[A-Za-z0-9]{30,}"
                            r"|sk-ant-[A-Za-z0-9_-]{20,}|sk-(?:proj-)?[A-Za-z0-9]{32,}|AKIA[0-9A-Z]{16})"
                            r"|-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|\Z)", re.S)
-#: Seed 002: compliance content leaves the local environment only as DMs to these roles.
-COMPLIANCE_DM_ROLES = frozenset({Role.CEO, Role.COO, Role.LEGAL_EXEC, Role.SECURITY_OPS})
+#: Seed 002: "No compliance content leaves the local environment", with one exception it names: "CEO
+#: notified immediately — Slack DM". So compliance content goes to Slack only as a DM to the CEO; the COO,
+#: legal.exec and security.ops work on it locally (`chatops … --as`).
+COMPLIANCE_DM_ROLES = frozenset({Role.CEO})
 
 
 class NoticeRefused(Exception):
@@ -97,8 +99,8 @@ class OutboxNotifier:
                 person = self.ctx.people.by_name(name)
                 if not person.roles & COMPLIANCE_DM_ROLES:
                     raise NoticeRefused(
-                        f"compliance notice {notice.kind} may not be sent to {name}: only people with role "
-                        f"ceo, coo, legal.exec or security.ops receive compliance content (seed 002)")
+                        f"compliance notice {notice.kind} may not be sent to {name}: compliance content leaves "
+                        f"this machine only as a Slack DM to the CEO (seed 002); {name} reads it with chatops")
         return ([notice.channel] if notice.channel else []) + [f"@{name}" for name in notice.dm_to]
 
 

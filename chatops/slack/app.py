@@ -35,11 +35,20 @@ def async_web_client(iface: SlackInterface, token: str) -> AsyncWebClient:
     return AsyncWebClient(token=token, base_url=iface.ctx.settings.slack.api_url, timeout=10)
 
 
+def _not_the_token_notice(record: logging.LogRecord) -> bool:
+    """Bolt reads SLACK_BOT_TOKEN itself and warns that the client (ours, pointed at `slack.api_url`, with
+    that same token) wins: true and expected, so not worth a WARNING at every start."""
+    return "`token` will be unused" not in record.getMessage()
+
+
 def build_app(iface: SlackInterface, token: str, signing_secret: str | None) -> AsyncApp:
     """`signing_secret` for HTTP mode; None for Socket Mode (the socket is authenticated by the app token)."""
+    bolt_log = logging.getLogger("chatops.slack.bolt")
+    if _not_the_token_notice not in bolt_log.filters:
+        bolt_log.addFilter(_not_the_token_notice)
     app = AsyncApp(client=async_web_client(iface, token), signing_secret=signing_secret or "",
                    request_verification_enabled=signing_secret is not None, process_before_response=False,
-                   logger=logging.getLogger("chatops.slack.bolt"))
+                   logger=bolt_log)
 
     @app.command(SLASH_COMMAND)
     async def on_ops(ack, body, respond) -> None:

@@ -31,6 +31,11 @@ def select_mode(environ: Mapping[str, str], http_port: int | None) -> Mode:
                                  f"(the bot token and the app's signing secret from api.slack.com/apps)")
         return Mode.HTTP
     if not bot:
+        given = [k for k, v in (("SLACK_APP_TOKEN", app), ("SLACK_SIGNING_SECRET", secret)) if v]
+        if given:
+            raise SlackModeError(f"{' and '.join(given)} {'is' if len(given) == 1 else 'are'} set but "
+                                 f"SLACK_BOT_TOKEN is not: set SLACK_BOT_TOKEN (xoxb-…, the app's Bot User "
+                                 f"OAuth Token) for Slack, or unset {' and '.join(given)} for local mode")
         return Mode.LOCAL
     if not app:
         raise SlackModeError("SLACK_BOT_TOKEN is set but SLACK_APP_TOKEN is not: set SLACK_APP_TOKEN (xapp-…, "

@@ -64,6 +64,9 @@ def test_cli_refuses_an_unknown_person_with_exit_2(config_file: Path):
     result = run_cli("--as", "zed", "jobs", config=config_file)
     assert result.returncode == 2
     assert "unknown person 'zed'" in result.stderr
+    refused = run_cli("--as", "zed", "case", "ack", "CASE-1", config=config_file)
+    assert refused.returncode == 2
+    assert refused.stderr.strip().endswith("; case ack needs role O2")
 
 
 def test_cli_help_as_a_person_lists_what_they_may_run_and_the_role_for_the_rest(config_file: Path):

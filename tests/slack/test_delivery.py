@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
+
+import pytest
 
 from chatops.notify import SlackDelivery, web_client
 from jobs.context import build_context
 from jobs.notices import Notice
+from jobs.outbox import NoticeRefused
 from store.outbox import Outbox, QueuedState
 from tests.slack.conftest import poll
 from tests.standins.slack import BOT_TOKEN, SlackStandIn
@@ -220,3 +224,25 @@ def test_every_secret_of_the_environment_and_key_shaped_text_is_masked(ctx, stan
     for secret in ("intake-7f3a9c1e55d0", "correct horse", "wh-0a1b2c3d4e5f", "b3BlbnNzaC1rZXkt", "AKIAIOSFODNN7"):
         assert secret not in sent, secret
     assert "[REDACTED]" in sent
+
+
+@pytest.mark.parametrize("address, refusal", [
+    ({"channel": "#security-incidents"}, "compliance content goes only to DMs (seed 002)"),
+    ({"dm_to": ("lee",)}, "may not be sent to lee: compliance content leaves this machine only as a Slack DM to the CEO"),
+    ({"dm_to": ("dev", "ana")}, "may not be sent to ana"),
+])
+def test_compliance_content_is_refused_anywhere_but_the_ceos_dm(ctx, address, refusal):
+    with pytest.raises(NoticeRefused, match=re.escape(refusal)):
+        ctx.notifier.send(Notice(kind="compliance.sev1", subject="INC-1", text="customer data exposed",
+                                 fields={"sensitivity": "compliance"}, **address))
+    assert Outbox(ctx.data_dir).messages() == []
+
+
+def test_compliance_notice_reaches_the_ceo_as_a_dm(ctx, standin):
+    ctx.notifier.send(Notice(kind="compliance.sev1", subject="INC-2", text="what happened, contained, at risk",
+                             dm_to=("dev",), fields={"sensitivity": "compliance"}))
+    _delivery(ctx).deliver_pending()
+    [opened] = standin.calls_to("conversations.open")
+    assert opened.params["users"] == "U0DEV00004"
+    [post] = standin.calls_to("chat.postMessage")
+    assert post.params["channel"].startswith("D") and post.params["text"] == "what happened, contained, at risk"
