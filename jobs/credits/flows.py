@@ -1,4 +1,4 @@
-"""Recording runs: the runbook's automatic actions, step by step, in one commit per batch.
+"""Recording runs: the runbook's automatic actions, step by step, in one commit per batch (the fast lane aside).
 
 For each accepted run (SEV0 / SEV1 / SEV2 "Immediate Actions (Auto-Applied)"):
 
@@ -15,8 +15,13 @@ For each accepted run (SEV0 / SEV1 / SEV2 "Immediate Actions (Auto-Applied)"):
 5. queue the alerts, still under the intake lock (a crash before this step is repaired at the next
    start by `jobs.credits.reconcile`, which finds the ledger's `alert.queued` missing from the outbox).
 
-All or nothing: if the ledger commit fails, the files written for the batch are removed and the state
-transaction is abandoned, so no case, file or flag refers to a run the ledger does not have.
+The fast lane: a batch that mixes runs raising an alert with runs that do not is recorded as two
+batches, the alerting runs first (`_Batch.alerting` forecasts them with the same policy). An alert
+then waits for its own run's files and one small commit, not for every file of a large batch
+(bench/credits_bench.py, README "Credit monitoring"). Outcomes come back in arrival order.
+
+All or nothing per commit: if the ledger commit fails, the files written for it are removed and the
+state transaction is abandoned, so no case, file or flag refers to a run the ledger does not have.
 """
 from __future__ import annotations
 
@@ -160,7 +165,8 @@ class _Batch:
         self.planned: list[_Planned] = []
         self.directories: set[Path] = set()
         self.scenarios: dict[str, ScenarioSettings] = {}
-        self.open_cases: dict[str, Case] | None = None
+        self.open_rows: dict[str, dict[str, Any]] | None = None     # scenario -> its newest open case's row
+        self.open_cases: dict[str, Case | None] = {}                # converted when first asked, then kept
         self.seen: set[str] = set()
         self.baselines: dict[str, tuple[float | None, str | None]] = {}
         self.baseline_of: Callable[[str], Baseline | None] | None = None
@@ -185,15 +191,19 @@ class _Batch:
 
     def _open_case_of(self, scenario_id: str) -> Case | None:
         """The scenario's newest open case, as this batch has left it (read once per batch)."""
-        if self.open_cases is None:
-            self.open_cases = {c.scenario_id: c for c in case_records.open_cases(self.db)}
-        return self.open_cases.get(scenario_id)
+        if scenario_id not in self.open_cases:
+            if self.open_rows is None:   # one search; rows come oldest first, so the newest is kept
+                self.open_rows = {row["scenario_id"]: row for row in case_store.open_rows(self.db)}
+            row = self.open_rows.get(scenario_id)
+            # Only the scenarios the batch asks about: a daemon may hold hundreds of open cases.
+            self.open_cases[scenario_id] = case_records.from_row(row) if row is not None else None
+        return self.open_cases[scenario_id]
 
     def _save(self, case: Case) -> None:
         case_records.save(self.db, case)
-        if self.open_cases is not None:
-            newest = self.open_cases.get(case.scenario_id)
-            if case.is_open and (newest is None or newest.number <= case.number):
+        if case.is_open:
+            newest = self._open_case_of(case.scenario_id)
+            if newest is None or newest.number <= case.number:
                 self.open_cases[case.scenario_id] = case
 
     def alerting(self, records: list[RunRecord]) -> list[int]:
@@ -225,7 +235,8 @@ class _Batch:
             severity = policy.classify(record, baseline, source, scenario, self.policy).severity
             if severity in (Severity.SEV0, Severity.SEV1):
                 chosen.add(k)
-            elif severity is Severity.UNBASELINED and not scenario.unbaselined_notified and record.scenario_id not in told:
+            elif severity is Severity.UNBASELINED and not scenario.unbaselined_notified \
+                    and record.scenario_id not in told:
                 told.add(record.scenario_id)
                 chosen.add(k)
             elif severity is Severity.SEV2 and record.scenario_id not in patterns \
@@ -283,8 +294,7 @@ class _Batch:
                     related_run_ids=(record.run_id,),
                     quarantined_run_ids=(record.run_id,) if severity is Severity.SEV0 else ())
         case_store.insert(self.db, case_records.to_row(case))
-        if self.open_cases is not None:
-            self.open_cases[case.scenario_id] = case
+        self.open_cases[case.scenario_id] = case
         planned.case = case
         planned.entries.append(("case.opened", {"Run_ID": record.run_id, "data": {
             "case": case.case_id, "scenario": record.scenario_id, "severity": severity.value,

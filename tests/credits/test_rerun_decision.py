@@ -1,4 +1,4 @@
-"""A rerun decision and its effect are one commit: the request, the decision and `rerun.approved` together or not at all."""
+"""A rerun decision and its effect are one commit: request, decision and `rerun.approved` together or not at all."""
 from __future__ import annotations
 
 import subprocess
@@ -35,7 +35,8 @@ APPROVE_WITH_A_LEDGER_THAT_CANNOT_GROW = textwrap.dedent("""
     resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[2]), int(sys.argv[2])))
     with freeze_time(sys.argv[3]):
         try:
-            actions.decide_rerun(ctx, ctx.people.by_name("ana"), "CASE-1", RerunDecision.APPROVED, "max_items now 1000")
+            actions.decide_rerun(ctx, ctx.people.by_name("ana"), "CASE-1", RerunDecision.APPROVED,
+                                 "max_items now 1000")
         except Exception as exc:
             print(type(exc).__name__, exc)
             sys.exit(3)
@@ -55,9 +56,11 @@ def test_a_failed_ledger_write_leaves_no_request_no_decision_and_the_rerun_gate_
     operations_before = operations.read_bytes() if operations.exists() else b""
 
     done = subprocess.run([sys.executable, "-c", APPROVE_WITH_A_LEDGER_THAT_CANNOT_GROW, str(config_file),
-                           str(len(credit_before) + 64), DECIDED_AT.isoformat()], capture_output=True, text=True, cwd=REPO, timeout=60)
+                           str(len(credit_before) + 64), DECIDED_AT.isoformat()],
+                          capture_output=True, text=True, cwd=REPO, timeout=60)
     assert done.returncode == 3, done.stdout + done.stderr
-    assert done.stdout.startswith("LedgerWriteError could not write 3 entries to runs/CREDIT_MONITORING/ledger.jsonl")
+    assert done.stdout.startswith("LedgerWriteError could not write 3 entries to "
+                                  "runs/CREDIT_MONITORING/ledger.jsonl")
 
     assert credit.read_bytes() == credit_before
     assert (operations.read_bytes() if operations.exists() else b"") == operations_before
@@ -76,7 +79,8 @@ def test_a_failed_ledger_write_leaves_no_request_no_decision_and_the_rerun_gate_
                                                                   "rerun.approved"]
     request = approvals.latest(ctx, RERUN_APPROVAL_KIND, "CASE-1")
     assert request.ledger == "credit" and request.final.approval_id == approved.approval_id
-    assert requested["data"]["request"] == decided["data"]["request"] == effect["data"]["approval_request"] == request.id
+    assert requested["data"]["request"] == decided["data"]["request"] == request.id
+    assert effect["data"]["approval_request"] == request.id
     assert decided["data"]["approval_id"] == effect["data"]["approval_id"] == approved.approval_id
     assert (operations.read_bytes() if operations.exists() else b"") == operations_before
     assert gates.dispatch_gate(ctx, "scn-invoice", recorder.index).allowed
