@@ -15,7 +15,7 @@ Measurements, in this order, each on a fresh data directory:
    an outage): the most runs per second the machine records durably;
 3. one run per commit (no grouping), for comparison: the cost of durability per run.
 
-The load average is printed at start and end: the disk is shared with whatever else runs.
+The load average and I/O pressure are printed at start and end: the disk is shared with whatever else runs.
 
 Mix of synthetic runs: 0.1 % SEV0 (PII + ≥ 10×), 0.4 % SEV1, 2 % SEV2, 1 % unbaselined, the rest normal.
 """
@@ -107,6 +107,16 @@ def fresh_recorder(root: Path, scenarios: int):
     return ctx, Recorder(ctx)
 
 
+def machine_load() -> str:
+    """Load average and, on Linux, the share of time every task waited for I/O (the disk is shared)."""
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    try:
+        full = Path("/proc/pressure/io").read_text().splitlines()[1].split()
+    except (OSError, IndexError):
+        return f"load average {load}"
+    return f"load average {load}; I/O fully stalled {full[1].split('=')[1]} % (10 s), {full[3].split('=')[1]} % (5 min)"
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
@@ -158,7 +168,7 @@ def main() -> int:
     args = parser.parse_args()
     print(f"credits bench: {args.runs:,} synthetic runs, {args.scenarios} scenarios, "
           f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
-    print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"at start: {machine_load()}")
     with tempfile.TemporaryDirectory(prefix="credits-bench-", dir=os.environ.get("BENCH_DIR")) as tmp:
         root = Path(tmp)
         # Offered load first, on a settled disk: after the saturated phase the file system is still
@@ -210,7 +220,7 @@ def main() -> int:
             per_run.append(time.perf_counter() - started)
         print(f"3. one run per commit ({len(runs):,} runs): {len(runs) / sum(per_run):,.0f} runs/s, "
               f"p50 {percentile(per_run, 50) * 1e3:.2f} ms, p99 {percentile(per_run, 99) * 1e3:.2f} ms")
-    print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"at end: {machine_load()}")
     return 0
 
 
