@@ -38,7 +38,7 @@ LOCK_NAME = "daemon.lock"
 
 
 class AlreadyRunning(Exception):
-    pass
+    """Another daemon holds this data directory's lock; the message names its pid and the fix."""
 
 
 @dataclass
@@ -135,8 +135,8 @@ def run_daemon(loaded: LoadedConfig, environ: dict[str, str] | None = None, http
         started = time.monotonic()
         scheduler.start()
         log.info("scheduler running (%d jobs)", len(JOB_SPECS))
-        while not stop.wait(timeout=1.0):
-            pass
+        while not stop.wait(timeout=1.0):  # a timeout keeps the main thread responsive to signals
+            continue
         # One budget for the whole stop (Slack, intake, running jobs), so it fits in 5 s whatever hangs.
         deadline = time.monotonic() + STOP_GRACE
         runner.stopping.set()

@@ -73,7 +73,7 @@ class AtomicJSONStorage(Storage):
         write_file_atomically(self._path, payload)
 
     def close(self) -> None:
-        pass
+        """Nothing stays open between reads and writes."""
 
 
 class StateStore:

@@ -50,11 +50,11 @@ class BadInput(BaselineError):
 
 
 class UnknownScenario(BadInput):
-    pass
+    """No run and no baseline of this scenario id; the message names the closest known ids."""
 
 
 class NoHealthyRuns(BadInput):
-    pass
+    """Nothing to compute from in the window; the message says what is missing and suggests `baseline set`."""
 
 
 class UpdateRefused(BaselineError):

@@ -35,7 +35,7 @@ TS_BACKWARDS_TOLERANCE = timedelta(minutes=5)
 
 
 class DuplicateKey(ValueError):
-    pass
+    """A JSON object with the same key twice: strict parsing rejects it (LEDGER.md §5.7)."""
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
