@@ -12,6 +12,8 @@ halves it. Any disagreement or problem falls back to the serial pass, which name
 """
 from __future__ import annotations
 
+import contextlib
+
 import gc
 import json
 import os
@@ -267,7 +269,8 @@ def _parse_batch(lines: list[bytes], first_seq: int, loads, dumps) -> tuple[list
     The fast path handles a whole chunk with C-level maps; only a chunk with a problem (or a line
     orjson re-serialises differently, such as `1e-07`) is walked line by line.
     """
-    try:
+    # Any failure of the fast path: find the first bad line below, with the reference parser's words.
+    with contextlib.suppress(Exception):
         objs = list(map(loads, lines))
         canonical = list(map(dumps, objs))
         if canonical != lines:
@@ -277,8 +280,6 @@ def _parse_batch(lines: list[bytes], first_seq: int, loads, dumps) -> tuple[list
         seqs = [o["seq"] for o in objs]
         if seqs == list(range(first_seq, first_seq + len(seqs))) and set(map(type, seqs)) <= {int}:
             return objs, None
-    except Exception:  # any failure: find the first bad line below, with the reference parser's words
-        pass
     good: list[dict[str, Any]] = []
     for i, line in enumerate(lines):
         try:

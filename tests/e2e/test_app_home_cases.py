@@ -16,16 +16,7 @@ CASES = "*Your open cases*"
 
 
 def open_home(standin: SlackStandIn, user: str) -> str:
-    before = len(standin.calls_to("views.publish"))
-    standin.deliver("events_api", {"token": "x", "team_id": "T0STANDIN", "api_app_id": "A0STANDIN",
-                                   "type": "event_callback", "event_id": f"EvHome{user}{before}",
-                                   "event_time": 1700000000,
-                                   "event": {"type": "app_home_opened", "user": user, "channel": "D1", "tab": "home"}})
-    published = standin.wait_for(lambda s: s.calls_to("views.publish")[before:])[0]
-    assert published.params["user_id"] == user
-    [section] = [b["text"]["text"] for b in published.params["view"]["blocks"]
-                 if b["type"] == "section" and b["text"]["text"].startswith(CASES)]
-    return section
+    return standin.open_app_home(user, CASES)
 
 
 @pytest.fixture

@@ -25,17 +25,7 @@ def running(iface):
 
 
 def open_home(standin: SlackStandIn, user: str) -> str:
-    """Open the App Home tab as `user`; returns the text of its approvals section as published."""
-    before = len(standin.calls_to("views.publish"))
-    standin.deliver("events_api", {"token": "x", "team_id": "T0STANDIN", "api_app_id": "A0STANDIN",
-                                   "type": "event_callback", "event_id": f"EvHome{user}{before}",
-                                   "event_time": 1700000000,
-                                   "event": {"type": "app_home_opened", "user": user, "channel": "D1", "tab": "home"}})
-    published = standin.wait_for(lambda s: s.calls_to("views.publish")[before:])[0]
-    assert published.params["user_id"] == user
-    [section] = [b["text"]["text"] for b in published.params["view"]["blocks"]
-                 if b["type"] == "section" and b["text"]["text"].startswith(APPROVALS)]
-    return section
+    return standin.open_app_home(user, APPROVALS)
 
 
 def test_app_home_shows_the_renewed_baseline_proposal_and_not_the_one_it_superseded(iface, standin, running):

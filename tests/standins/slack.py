@@ -173,6 +173,20 @@ class SlackStandIn:
         asyncio.run_coroutine_threadsafe(send(), self._loop).result(10)
         return envelope_id
 
+    def open_app_home(self, user: str, heading: str) -> str:
+        """Open the App Home tab as `user` (Socket Mode); the text of the published section under `heading`."""
+        before = len(self.calls_to("views.publish"))
+        self.deliver("events_api", {"token": "x", "team_id": "T0STANDIN", "api_app_id": "A0STANDIN",
+                                    "type": "event_callback", "event_id": f"EvHome{user}{before}",
+                                    "event_time": 1700000000,
+                                    "event": {"type": "app_home_opened", "user": user, "channel": "D1",
+                                              "tab": "home"}})
+        published = self.wait_for(lambda s: s.calls_to("views.publish")[before:])[0]
+        assert published.params["user_id"] == user
+        [section] = [b["text"]["text"] for b in published.params["view"]["blocks"]
+                     if b["type"] == "section" and b["text"]["text"].startswith(heading)]
+        return section
+
     def wait_ack(self, envelope_id: str, timeout: float = 10.0) -> Ack:
         return self.wait_for(lambda s: s.acks.get(envelope_id), timeout)
 

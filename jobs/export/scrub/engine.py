@@ -13,6 +13,8 @@ with its line and what was done.
 """
 from __future__ import annotations
 
+import contextlib
+
 import bisect
 import hashlib
 import hmac
@@ -319,11 +321,9 @@ def _utf8(line: bytes) -> bool:
 
 
 def _is_json(line: bytes, text: str) -> bool:
-    try:
+    with contextlib.suppress(orjson.JSONDecodeError):
         orjson.loads(line)
         return True
-    except orjson.JSONDecodeError:
-        pass
     try:   # orjson refuses lone surrogate escapes, which JSON.stringify can write
         json.loads(text)
         return True
