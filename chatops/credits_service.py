@@ -8,8 +8,10 @@
   `POST /runs` (one run record, or an array of them) and `GET /gate/<Run_ID or Scenario_ID>`, each
   with `Authorization: Bearer <token>` compared in constant time.
 
-One `Recorder` (and its runs index) serves all three, behind one lock, so the inbox, HTTP and the
-timer never interleave a batch. Recording runs on a worker thread, not the event loop: it fsyncs.
+The inbox and HTTP submit to one `IntakeQueue` (group commit: whatever arrives while a commit is
+being written goes into the next one, alerting runs first). Its thread is the only writer of runs, so
+recording never runs on the event loop (it fsyncs), and the gate reads the runs index under the queue's
+`recording` lock.
 """
 from __future__ import annotations
 
@@ -27,7 +29,8 @@ from aiohttp import web
 from jobs.context import Context
 from jobs.credits import gates
 from jobs.credits.flows import Recorder
-from jobs.credits.intake import reject, record_bytes, scan_inbox
+from jobs.credits.intake import parse_records, reject, scan_inbox
+from jobs.credits.intake_queue import IntakeClosed, IntakeQueue
 from jobs.credits.reconcile import queue_lost_alerts
 from jobs.credits.schema import MAX_RECORD_BYTES, RunRecordInvalid
 from jobs.credits.timers import check_ack_deadlines
@@ -42,16 +45,17 @@ MAX_BODY = MAX_RECORD_BYTES * 1000
 @dataclass
 class CreditsService:
     ctx: Context
-    recorder: Recorder = field(init=False)
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    intake: IntakeQueue = field(init=False)
     _stop_http: Callable[[], None] | None = None
 
     def __post_init__(self) -> None:
-        self.recorder = Recorder(self.ctx)
+        self.intake = IntakeQueue(Recorder(self.ctx))
 
     def scan_inbox(self) -> None:
-        with self.lock:
-            result = scan_inbox(self.ctx, self.recorder)
+        try:
+            result = scan_inbox(self.ctx, self.intake.record)
+        except IntakeClosed:
+            return       # stopping: the files stay in the inbox for the next start
         if result.recorded or result.rejected:
             log.info("inbox: %d runs recorded, %d rejected (kept in inbox/rejected/)", len(result.recorded),
                      len(result.rejected))
@@ -59,14 +63,11 @@ class CreditsService:
     def check_ack(self) -> None:
         check_ack_deadlines(self.ctx, self.ctx.now())
 
-    def record(self, body: bytes) -> list[dict[str, Any]]:
-        with self.lock:
-            return [o.to_json() for o in record_bytes(self.ctx, self.recorder, body, "POST /runs")]
-
     def gate(self, subject: str) -> dict[str, Any]:
-        with self.lock:
-            self.recorder.index.refresh()
-            decision = gates.dispatch_gate(self.ctx, subject, self.recorder.index)
+        recorder = self.intake.recorder
+        with self.intake.recording:
+            recorder.index.refresh()
+            decision = gates.dispatch_gate(self.ctx, subject, recorder.index)
         return {"subject": decision.subject, "allowed": decision.allowed, "reasons": list(decision.reasons)}
 
     def reconcile(self) -> None:
@@ -102,9 +103,11 @@ class CreditsService:
             log.info("credit intake over HTTP is off: set %s to turn it on (inbox %s still works)", TOKEN_ENV,
                      self.ctx.data_dir / "inbox" / "runs")
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 5.0) -> None:
+        """HTTP first (no new requests), then the queue records what it holds and stops."""
         if self._stop_http is not None:
             self._stop_http()
+        self.intake.close(timeout)
 
 
 def build_app(service: CreditsService, token: str, executor: ThreadPoolExecutor) -> web.Application:
@@ -122,13 +125,21 @@ def build_app(service: CreditsService, token: str, executor: ThreadPoolExecutor)
         body = await request.read()
         loop = asyncio.get_running_loop()
         try:
-            outcomes = await loop.run_in_executor(executor, service.record, body)
+            records = parse_records(body, "POST /runs")
+            outcomes = [o.to_json() for o in await asyncio.wrap_future(service.intake.submit(records))]
+        except IntakeClosed as exc:
+            return web.json_response({"error": str(exc)}, status=503, headers={"Retry-After": "5"})
         except RunRecordInvalid as exc:
             now = service.ctx.now()
             kept = await loop.run_in_executor(executor, reject, service.ctx,
                                               f"http-{now.strftime('%Y%m%dT%H%M%S%fZ')}.json", body, str(exc), now)
             return web.json_response({"error": "run record rejected", "errors": exc.errors,
                                       "kept": str(kept.relative_to(service.ctx.data_dir))}, status=422)
+        except Exception as exc:    # the commit failed (disk full, ledger damaged): nothing is claimed
+            log.error("POST /runs: recording failed: %s", exc)
+            return web.json_response({"error": f"recording failed: {exc}; post the same body again later "
+                                               "(runs recorded before the failure come back as duplicates)"},
+                                     status=503, headers={"Retry-After": "5"})
         status = 200 if all(o["recorded"] for o in outcomes) else 409
         return web.Response(body=orjson.dumps({"outcomes": outcomes}), status=status, content_type="application/json")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import gc
 import logging
 import os
 import signal
@@ -132,6 +133,9 @@ def run_daemon(loaded: LoadedConfig, environ: dict[str, str] | None = None, http
                 log.info("catch-up: %s missed its run at %s; running it once now", plan.job.name,
                          plan.run.astimezone(ctx.settings.timezone).strftime("%Y-%m-%d %H:%M %Z"))
                 scheduler.add_job(runner.run, args=[plan.job, plan.run, "catch-up"], id=f"catch-up-{plan.job.name}")
+        # Everything loaded so far (modules, config, the runs index) lives as long as the process: moved
+        # out of the collector's sight, so full collections stay short while runs keep coming.
+        gc.freeze()
         started = time.monotonic()
         scheduler.start()
         log.info("scheduler running (%d jobs)", len(JOB_SPECS))
@@ -143,7 +147,7 @@ def run_daemon(loaded: LoadedConfig, environ: dict[str, str] | None = None, http
         scheduler.shutdown(wait=False)
         if slack is not None:
             slack.stop(SLACK_STOP)
-        credits.stop()
+        credits.stop(max(0.0, deadline - time.monotonic()))
         if not runner.wait_idle(max(0.0, deadline - time.monotonic())):
             log.warning("a job was still running after %.0f s; its writes are atomic, it will be "
                         "marked interrupted and caught up on the next start", STOP_GRACE)

@@ -278,7 +278,7 @@ class CreditsSettings:
         "how often the daemon looks in inbox/runs/", parse_positive_number))
     intake_port: int = field(default=8787, metadata=meta(
         "loopback HTTP intake port on 127.0.0.1 (needs CHATOPS_INTAKE_TOKEN); 0 = off", parse_port))
-    group_commit_max: int = field(default=1000, metadata=meta(
+    group_commit_max: int = field(default=64, metadata=meta(
         "most runs recorded in one ledger commit", parse_positive_int))
 
 

@@ -7,9 +7,8 @@ directory, so `sha256sum -c run_<id>.json.sha256` works wherever the pair has be
 
 Every write is durable before it is referenced (by the ledger entry that publishes it): a new file is
 created with `O_EXCL` and fsynced; anything that replaces a file does it atomically (temp file, fsync,
-rename). Directory fsyncs are left to the caller (`sync_directories`) so a batch of runs pays one per
-directory, not one per file. A
-move verifies the file against its sidecar and the expected hash first: an artifact that changed
+rename). Directory fsyncs are left to the caller (`fsync_directory`) so a batch of runs pays one per
+directory, not one per file. A move verifies the file against its sidecar and the expected hash first: an artifact that changed
 after it was recorded is never silently carried along.
 """
 from __future__ import annotations
@@ -19,7 +18,6 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 from store.files import fsync_directory, write_file_atomically, write_synced
 
@@ -33,12 +31,6 @@ class ArtifactError(Exception):
 
 
 @dataclass(frozen=True)
-class Written:
-    path: Path           # relative to the data directory
-    sha256: str
-
-
-@dataclass(frozen=True)
 class Moved:
     old_path: Path       # relative to the data directory
     new_path: Path
@@ -48,10 +40,6 @@ class Moved:
 def run_file_name(run_id: str) -> str:
     """`run_<id>.json`, where a Run_ID that already starts with `run_` / `RUN-` is not prefixed twice."""
     return f"run_{_PREFIX.sub('', run_id) or run_id}.json"
-
-
-def run_file_path(date: str, run_id: str) -> Path:
-    return MONITORING / date / run_file_name(run_id)
 
 
 def quarantine_dir(run_id: str) -> Path:
@@ -71,18 +59,6 @@ def sidecar_line(name: str, digest: str) -> bytes:
     return f"{digest}  {name}\n".encode()
 
 
-def artifact_writes(data_dir: Path, relative: Path, payload: bytes) -> tuple[Written, list[tuple[Path, bytes]]]:
-    """The file and its sidecar as two independent durable writes (the caller may run them at once).
-
-    Neither is referenced before both are durable and the directory is fsynced (`sync_directories`):
-    the ledger entry naming them is written after that, so a crash in between leaves files no entry
-    refers to, which the next attempt overwrites.
-    """
-    target = data_dir / relative
-    digest = sha256_hex(payload)
-    return Written(relative, digest), [(target, payload), (sidecar_of(target), sidecar_line(target.name, digest))]
-
-
 def write_new_durable(path: Path, data: bytes) -> None:
     """Create a new run file (or sidecar) and make it durable.
 
@@ -96,11 +72,6 @@ def write_new_durable(path: Path, data: bytes) -> None:
         write_synced(path, data, exclusive=True)
     except FileExistsError:
         write_file_atomically(path, data, sync_directory=False)
-
-
-def sync_directories(data_dir: Path, relatives: Iterable[Path]) -> None:
-    for directory in sorted({(data_dir / r).parent for r in relatives}):
-        fsync_directory(directory)
 
 
 def remove_artifact(data_dir: Path, relative: Path) -> None:

@@ -22,6 +22,12 @@ def get(db: TinyDB, scenario_id: str) -> dict[str, Any] | None:
     return db.table(TABLE).get(Query().scenario_id == scenario_id)
 
 
+def rows_by_id(db: TinyDB) -> dict[str, dict[str, Any]]:
+    """Every row by scenario id, from one pass (a batch of runs asks about many scenarios; a query
+    per scenario evaluates it against every row)."""
+    return {row["scenario_id"]: row for row in db.table(TABLE).all()}
+
+
 def all_rows(db: TinyDB) -> list[dict[str, Any]]:
     return sorted(db.table(TABLE).all(), key=lambda r: r["scenario_id"])
 

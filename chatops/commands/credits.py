@@ -19,7 +19,7 @@ from jobs.credits import actions, gates
 from jobs.credits.audit import CreditsRefused
 from jobs.credits.cases import CaseNotFound, all_cases, case_for_run, load
 from jobs.credits.flows import Recorder
-from jobs.credits.intake import read_source, record_bytes
+from jobs.credits.intake import parse_records, read_source
 from jobs.credits.records import Case, ReleaseFinding, RerunDecision, RootCause
 from jobs.credits.schema import RunRecordInvalid
 from store.runs_index import RunsIndex
@@ -44,7 +44,7 @@ def _refusals(handler):
 def _runs_record(inv: Invocation) -> Reply:
     stdin = sys.stdin.buffer.read() if inv.args.file == "-" else None
     source, data = read_source(inv.args.file, stdin)
-    outcomes = record_bytes(inv.ctx, Recorder(inv.ctx), data, source, inv.actor)
+    outcomes = Recorder(inv.ctx).record(parse_records(data, source), inv.actor)
     if inv.args.json:
         return Reply(orjson.dumps([o.to_json() for o in outcomes], option=orjson.OPT_INDENT_2).decode())
     lines = [o.message if o.recorded else f"not recorded: {o.message}" for o in outcomes]

@@ -15,16 +15,18 @@ For each accepted run (SEV0 / SEV1 / SEV2 "Immediate Actions (Auto-Applied)"):
 5. queue the alerts, still under the intake lock (a crash before this step is repaired at the next
    start by `jobs.credits.reconcile`, which finds the ledger's `alert.queued` missing from the outbox).
 
-The fast lane: a batch that mixes runs raising an alert with runs that do not is recorded as two
-batches, the alerting runs first (`_Batch.alerting` forecasts them with the same policy). An alert
-then waits for its own run's files and one small commit, not for every file of a large batch
-(bench/credits_bench.py, README "Credit monitoring"). Outcomes come back in arrival order.
+The fast lane: each commit (`Recorder.record_next`) takes the alerting runs among the runs waiting
+(up to two commits' worth ahead of the oldest), else the oldest `[credits] group_commit_max`.
+`_Batch.alerting` forecasts them with the same policy. An alert then waits for its own run's files and
+one small commit, not for a backlog's (bench/credits_bench.py, README "Credit monitoring"). Outcomes
+come back in arrival order. The daemon's `IntakeQueue` calls `record_next` with whatever has arrived.
 
 All or nothing per commit: if the ledger commit fails, the files written for it are removed and the
 state transaction is abandoned, so no case, file or flag refers to a run the ledger does not have.
 """
 from __future__ import annotations
 
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -48,8 +50,15 @@ from store import cases as case_store
 from store import quarantine as quarantine_store
 from store import scenarios as scenario_store
 from store.baselines import Baseline
+from store.files import fsync_directory
 from store.runs_index import RunsIndex, intake_lock
 
+
+#: The fast lane looks this many commits' worth of waiting runs ahead for alerting ones. Each look
+#: classifies every run in the window again, so a wider window costs CPU per commit exactly when a
+#: backlog has formed (16 commits' worth made the recorder fall further behind under load:
+#: bench/credits_bench.py); the alerts of a longer backlog come as the window reaches them.
+LOOKAHEAD_COMMITS = 2
 
 #: Run files written at once per batch: measured on this machine, 16 to 32 concurrent durable writes record
 #: twice to three times the files per second of one.
@@ -87,7 +96,6 @@ class _Planned:
     entries: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)
     written: list[str] = field(default_factory=list)
-    writes: list[Future] = field(default_factory=list)
 
 
 def o3_names(ctx: Context) -> tuple[str, ...]:
@@ -105,50 +113,61 @@ class Recorder:
         self.writers = ThreadPoolExecutor(WRITERS, thread_name_prefix="run-files")
 
     def record(self, records: Iterable[RunRecord], actor: Actor = DAEMON) -> list[Outcome]:
-        """Record every run (each batch of `group_commit_max` in one ledger commit)."""
+        """Record every run, one `record_next` commit after another; outcomes in the order given."""
         records = list(records)
         if not records:
             return []
+        self.authorise(actor, records)
+        outcomes: dict[int, Outcome] = {}
+        backlog = deque(range(len(records)))
+        window: list[int] = []
+        while window or backlog:
+            while backlog and len(window) < self.lookahead:
+                window.append(backlog.popleft())
+            done = self.record_next([records[i] for i in window], actor)
+            outcomes.update((window[k], outcome) for k, outcome in done.items())
+            window = [i for k, i in enumerate(window) if k not in done]
+        return [outcomes[i] for i in range(len(records))]
+
+    def authorise(self, actor: Actor, records: list[RunRecord]) -> None:
+        """Recording is a permission like any other (the daemon has it; a CLI user needs it)."""
         checked(self.ctx, actor, Permission.RUN_RECORD, "runs record",
                 records[0].run_id if len(records) == 1 else f"{len(records)} runs")
-        size = self.ctx.settings.credits.group_commit_max
-        outcomes: list[Outcome] = []
-        for start in range(0, len(records), size):
-            outcomes += self._record_batch(records[start:start + size], actor)
-        return outcomes
 
-    def _record_batch(self, records: list[RunRecord], actor: Actor) -> list[Outcome]:
-        """One commit, or two when the batch mixes runs that raise an alert with runs that do not.
+    @property
+    def lookahead(self) -> int:
+        """How far ahead of the oldest waiting run the fast lane looks for alerting runs."""
+        return self.ctx.settings.credits.group_commit_max * LOOKAHEAD_COMMITS
 
-        The alerting runs go first, in a commit of their own (the fast lane): an alert then waits for a
-        few run files, not for the whole batch's (bench/credits_bench.py: p99 intake-to-alert-queued).
-        Each commit is all or nothing; if the second fails, the first stays recorded and alerted.
+    def record_next(self, waiting: list[RunRecord], actor: Actor = DAEMON) -> dict[int, Outcome]:
+        """One commit from the runs waiting, oldest first; returns the outcomes by position in `waiting`.
+
+        The commit holds the alerting runs among `waiting` if there are any (the fast lane), else the
+        oldest `group_commit_max` runs. An alert then waits for a few run files and one small commit,
+        not for a backlog's worth (bench/credits_bench.py: p99 intake-to-alert-queued). The caller
+        gives the rest again, with whatever arrived meanwhile. Each commit is all or nothing.
+        Permission is the caller's to check (`authorise`), once per submission, not per commit.
         """
         ctx = self.ctx
-        outcomes: dict[int, Outcome] = {}
-        waiting = list(range(len(records)))
+        size = ctx.settings.credits.group_commit_max
         with intake_lock(ctx.data_dir):
             self.index.refresh()
-            while waiting:
-                with ctx.state.transaction() as db:
-                    batch = _Batch(ctx, db, self.index, actor, self.writers)
-                    alerting = batch.alerting([records[i] for i in waiting])
-                    lane = [waiting[k] for k in alerting] if 0 < len(alerting) < len(waiting) else waiting
-                    try:
-                        for i in lane:
-                            outcomes[i] = batch.plan(records[i])
-                        batch.commit()
-                    except BaseException:
-                        batch.abandon()
-                        raise
-                    notices = batch.notices()
-                self.index.refresh()
-                # Queued before the intake lock is released: `reconcile.queue_lost_alerts` holds this lock,
-                # so it sees a batch either with its alerts in the outbox or from a recorder that died.
-                for notice in notices:
-                    ctx.notifier.send(notice)
-                waiting = [i for i in waiting if i not in outcomes]
-        return [outcomes[i] for i in range(len(records))]
+            with ctx.state.transaction() as db:
+                batch = _Batch(ctx, db, self.index, actor, self.writers)
+                lane = batch.alerting(waiting)[:size] or list(range(min(size, len(waiting))))
+                try:
+                    outcomes = {k: batch.plan(waiting[k]) for k in lane}
+                    batch.commit()
+                except BaseException:
+                    batch.abandon()
+                    raise
+                notices = batch.notices()
+            self.index.refresh()
+            # Queued before the intake lock is released: `reconcile.queue_lost_alerts` holds this lock,
+            # so it sees a batch either with its alerts in the outbox or from a recorder that died.
+            for notice in notices:
+                ctx.notifier.send(notice)
+        return outcomes
 
 
 class _Batch:
@@ -163,8 +182,11 @@ class _Batch:
         self.policy = ctx.settings.credits
         self.now = ctx.now()
         self.planned: list[_Planned] = []
-        self.directories: set[Path] = set()
+        self.date_dirs: dict[str, Path] = {}           # run date -> its directory, made once per batch
+        self.files: list[tuple[Path, bytes]] = []       # every run file and sidecar of the batch
+        self.tasks: list[Future] = []
         self.scenarios: dict[str, ScenarioSettings] = {}
+        self.scenario_rows: dict[str, dict[str, Any]] | None = None     # read once per batch, when first asked
         self.open_rows: dict[str, dict[str, Any]] | None = None     # scenario -> its newest open case's row
         self.open_cases: dict[str, Case | None] = {}                # converted when first asked, then kept
         self.seen: set[str] = set()
@@ -186,7 +208,10 @@ class _Batch:
 
     def _scenario(self, scenario_id: str) -> ScenarioSettings:
         if scenario_id not in self.scenarios:
-            self.scenarios[scenario_id] = case_records.scenario(self.db, scenario_id)
+            if self.scenario_rows is None:
+                self.scenario_rows = scenario_store.rows_by_id(self.db)
+            self.scenarios[scenario_id] = case_records.scenario_from_row(self.scenario_rows.get(scenario_id),
+                                                                         scenario_id)
         return self.scenarios[scenario_id]
 
     def _open_case_of(self, scenario_id: str) -> Case | None:
@@ -325,8 +350,10 @@ class _Batch:
         if already_told or scenario_id in self.unbaselined_told:
             return
         self.unbaselined_told.add(scenario_id)
-        row = scenario_store.get(self.db, scenario_id) or {"scenario_id": scenario_id}
-        scenario_store.put(self.db, {**row, "unbaselined_notified": True})
+        row = {**(scenario_store.get(self.db, scenario_id) or {"scenario_id": scenario_id}), "unbaselined_notified": True}
+        scenario_store.put(self.db, row)
+        if self.scenario_rows is not None:
+            self.scenario_rows[scenario_id] = row
         self.scenarios.pop(scenario_id, None)
         notice = messages.unbaselined(self.ctx.settings, planned.record)
         planned.notices.append(notice)
@@ -380,30 +407,37 @@ class _Batch:
     # ---- step 2 and 3: files, quarantine ---------------------------------------------------------
 
     def _write(self, planned: _Planned) -> None:
-        """Start writing `runs/CREDIT_MONITORING/<local date of the run>/run_<id>.json` and its sidecar.
-
-        The write runs on the batch's pool while the next runs are classified: each durable write waits
-        on the disk, not on Python, and concurrent fsyncs share journal commits (bench/credits_bench.py).
-        """
+        """Prepare `runs/CREDIT_MONITORING/<local date of the run>/run_<id>.json` and its sidecar; `_written`
+        writes the batch's files."""
         record = planned.record
         date = self.ctx.local(record.started_at).date().isoformat()
-        relative = artifacts.run_file_path(date, record.run_id)
-        planned.artifact = str(relative)
+        name = artifacts.run_file_name(record.run_id)
+        directory = self.date_dirs.get(date)
+        if directory is None:    # once per batch and date: a mkdir waits on writers in that directory
+            directory = self.ctx.data_dir / artifacts.MONITORING / date
+            directory.mkdir(parents=True, exist_ok=True)
+            self.date_dirs[date] = directory
+        planned.artifact = f"{artifacts.MONITORING.as_posix()}/{date}/{name}"
         planned.written.append(planned.artifact)
         payload = orjson.dumps(planned.payload, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
-        directory = self.ctx.data_dir / relative.parent
-        if directory not in self.directories:    # once per batch: a mkdir waits on writers in that directory
-            directory.mkdir(parents=True, exist_ok=True)
-            self.directories.add(directory)
-        written, writes = artifacts.artifact_writes(self.ctx.data_dir, relative, payload)
-        planned.sha256 = written.sha256
-        planned.writes = [self.pool.submit(artifacts.write_new_durable, path, data) for path, data in writes]
+        planned.sha256 = artifacts.sha256_hex(payload)
+        self.files += [(directory / name, payload),
+                       (directory / f"{name}.sha256", artifacts.sidecar_line(name, planned.sha256))]
 
     def _written(self) -> None:
-        for planned in self.planned:
-            for write in planned.writes:
-                write.result()
-        artifacts.sync_directories(self.ctx.data_dir, [Path(p.artifact) for p in self.planned])
+        """Write the batch's files durably, `WRITERS` at a time, and sync their directories.
+
+        Each durable write waits on the disk, not on Python, and concurrent fsyncs share journal commits.
+        The files are dealt out to at most `WRITERS` tasks (not one task per file): every task is a future
+        and a thread wake-up, and those hand-offs cost the recording thread the interpreter lock
+        (bench/credits_bench.py; README "Credit monitoring").
+        """
+        lanes = min(WRITERS, len(self.files))
+        self.tasks = [self.pool.submit(_write_files, self.files[k::lanes]) for k in range(lanes)]
+        for task in self.tasks:
+            task.result()
+        for directory in sorted(self.date_dirs.values()):
+            fsync_directory(directory)
 
     def _quarantine(self, planned: _Planned) -> None:
         record = planned.record
@@ -442,13 +476,18 @@ class _Batch:
 
     def abandon(self) -> None:
         """The batch failed: remove every file it wrote, so nothing stays that no ledger entry names."""
+        wait(self.tasks)
         for planned in self.planned:
-            wait(planned.writes)
             for path in planned.written:
                 artifacts.remove_artifact(self.ctx.data_dir, Path(path))
 
     def notices(self) -> list[Notice]:
         return [n for planned in self.planned for n in planned.notices]
+
+
+def _write_files(files: list[tuple[Path, bytes]]) -> None:
+    for path, data in files:
+        artifacts.write_new_durable(path, data)
 
 
 def case_alert(settings: Settings, case: Case, record: RunRecord, classification: Classification,

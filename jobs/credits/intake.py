@@ -16,11 +16,11 @@ import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Callable
 
 import orjson
-from jobs.actors import DAEMON, Actor
 from jobs.context import Context
-from jobs.credits.flows import Outcome, Recorder
+from jobs.credits.flows import Outcome
 from jobs.credits.records import RunRecord
 from jobs.credits.schema import RunRecordInvalid, parse_run_bytes
 from store.files import fsync_directory, write_file_atomically
@@ -29,6 +29,10 @@ log = logging.getLogger("chatops.credits.intake")
 
 INBOX = Path("inbox") / "runs"
 REJECTED = Path("inbox") / "rejected"
+
+#: Files read per scan, in commits' worth: a scan after an outage takes the backlog in slices, so that
+#: files arriving meanwhile (and their alerts) are not stuck behind all of it.
+INBOX_COMMITS_PER_SCAN = 16
 
 
 @dataclass(frozen=True)
@@ -56,12 +60,17 @@ def reject(ctx: Context, name: str, data: bytes, why: str, now: datetime) -> Pat
     return target
 
 
-def scan_inbox(ctx: Context, recorder: Recorder, limit: int | None = None) -> InboxResult:
-    """Record every complete `*.json` file in the inbox (one ledger commit per batch)."""
+def scan_inbox(ctx: Context, record: Callable[[list[RunRecord]], list[Outcome]],
+               limit: int | None = None) -> InboxResult:
+    """Record the complete `*.json` files in the inbox, oldest name first, at most `limit` per scan.
+
+    `record` is the daemon's `IntakeQueue.record` (group commit with the HTTP intake), or a
+    `Recorder`'s `record` for a caller that is the only writer.
+    """
     directory = inbox_dir(ctx)
     now = ctx.now()
     names = sorted(n for n in os.listdir(directory) if n.endswith(".json") and not n.startswith("."))
-    names = names[:limit or ctx.settings.credits.group_commit_max]
+    names = names[:limit or ctx.settings.credits.group_commit_max * INBOX_COMMITS_PER_SCAN]
     valid: list[tuple[str, bytes, RunRecord]] = []
     rejected: list[tuple[str, str]] = []
     for name in names:
@@ -76,7 +85,7 @@ def scan_inbox(ctx: Context, recorder: Recorder, limit: int | None = None) -> In
             (directory / name).unlink(missing_ok=True)
             rejected.append((name, str(exc)))
             log.warning("%s", exc)
-    outcomes = recorder.record([record for _, _, record in valid], DAEMON) if valid else []
+    outcomes = record([run for _, _, run in valid]) if valid else []
     for (name, data, _), outcome in zip(valid, outcomes):
         if not outcome.recorded:
             reject(ctx, name, data, outcome.message, now)
@@ -98,22 +107,22 @@ def read_source(path: str, stdin: bytes | None = None) -> tuple[str, bytes]:
         raise RunRecordInvalid([f"cannot read {path}: {exc.strerror}"], path) from None
 
 
-def record_bytes(ctx: Context, recorder: Recorder, data: bytes, source: str,
-                 actor: Actor = DAEMON) -> list[Outcome]:
-    """One record (a JSON object) or several (a JSON array of objects), validated all before any is kept."""
+def parse_records(data: bytes, source: str) -> list[RunRecord]:
+    """One record (a JSON object) or several (a JSON array of objects), every one validated before any
+    is kept: a bad element refuses the whole submission, naming each error with its position."""
     stripped = data.lstrip()
-    if stripped.startswith(b"["):
+    if not stripped.startswith(b"["):
+        return [parse_run_bytes(data, source)]
+    try:
+        items = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise RunRecordInvalid([f"not valid JSON: {exc}"], source) from None
+    records, errors = [], []
+    for i, item in enumerate(items):
         try:
-            items = orjson.loads(data)
-        except orjson.JSONDecodeError as exc:
-            raise RunRecordInvalid([f"not valid JSON: {exc}"], source) from None
-        records, errors = [], []
-        for i, item in enumerate(items):
-            try:
-                records.append(parse_run_bytes(orjson.dumps(item), source=f"{source}[{i}]"))
-            except RunRecordInvalid as exc:
-                errors += [f"[{i}] {e}" for e in exc.errors]
-        if errors:
-            raise RunRecordInvalid(errors, source)
-        return recorder.record(records, actor)
-    return recorder.record([parse_run_bytes(data, source)], actor)
+            records.append(parse_run_bytes(orjson.dumps(item), source=f"{source}[{i}]"))
+        except RunRecordInvalid as exc:
+            errors += [f"[{i}] {e}" for e in exc.errors]
+    if errors:
+        raise RunRecordInvalid(errors, source)
+    return records

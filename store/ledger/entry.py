@@ -7,6 +7,7 @@ agrees), integers within ±2^53 (every JSON reader holds them exactly), no NaN, 
 """
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -54,6 +55,32 @@ def canonical_bytes(obj: Mapping[str, Any]) -> bytes:
                            "pass valid Unicode text") from None
 
 
+@functools.lru_cache(maxsize=4096)
+def _key_ok(key: str) -> bool:
+    return _KEY_RE.match(key) is not None
+
+
+def _clean(value: Any) -> bool:
+    """True when `value` is plain JSON that §5.2 allows; the fast check every entry passes.
+
+    Exact types only, so a subclass (a StrEnum, a Mapping) answers False and goes to `_check_value`,
+    which decides and names the problem: that one builds a path string per value, which cost more
+    than the rest of an entry (bench/ledger_bench.py, bench/credits_bench.py).
+    """
+    kind = type(value)
+    if value is None or kind is str or kind is bool:
+        return True
+    if kind is int:
+        return -MAX_INT <= value <= MAX_INT
+    if kind is float:
+        return math.isfinite(value)
+    if kind is dict:
+        return all(type(k) is str and _key_ok(k) and _clean(v) for k, v in value.items())
+    if kind is list or kind is tuple:
+        return all(_clean(v) for v in value)
+    return False
+
+
 def _check_value(path: str, value: Any) -> None:
     if value is None or isinstance(value, (bool, str)):
         return
@@ -98,7 +125,8 @@ def build_entry(seq: int, moment: datetime, kind: str, actor: str, role: str | N
             raise EntryInvalid(f"{kind} entry has run-record field {flat[0]!r} at top level; only "
                                f"run.recorded keeps record fields flat: put it under 'data' "
                                "(other kinds reference the run by 'Run_ID')")
-    _check_value("entry", dict(fields))
+    if not _clean(fields if type(fields) is dict else dict(fields)):
+        _check_value("entry", dict(fields))
     ts = format_ts(moment)
     obj: dict[str, Any] = {**fields, "v": SCHEMA_VERSION, "seq": seq, "ts": ts, "kind": kind, "actor": actor}
     if role:

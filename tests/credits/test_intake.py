@@ -8,6 +8,7 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import orjson
@@ -37,7 +38,7 @@ def test_inbox_records_good_files_and_keeps_bad_and_duplicate_ones_with_an_error
     drop(ctx, "torn.json", b'{"Run_ID": "run_d", "Scen')
     drop(ctx, "dup.json", raw_run(run_id="run_a"))
     drop(ctx, ".c.json.tmp", raw_run(run_id="run_e"))              # still being written: not taken
-    result = scan_inbox(ctx, recorder)
+    result = scan_inbox(ctx, recorder.record)
     assert sorted(o.run_id for o in result.recorded) == ["run_a", "run_b"]
     rejected = ctx.data_dir / "inbox" / "rejected"
     assert sorted(p.name for p in rejected.iterdir()) == [
@@ -60,9 +61,11 @@ def free_port() -> int:
 def http_intake(ctx):
     set_baseline(ctx, "scn-invoice", 100.0)
     port = free_port()
-    stop = serve_in_thread(CreditsService(ctx), "s3cret-token", port)
+    service = CreditsService(ctx)
+    stop = serve_in_thread(service, "s3cret-token", port)
     yield f"http://127.0.0.1:{port}"
     stop()
+    service.stop()
 
 
 def call(url: str, data: bytes | None = None, token: str = "s3cret-token") -> tuple[int, dict]:
@@ -136,3 +139,27 @@ def _cli_with_input(config_file: Path, text: str, *args: str) -> subprocess.Comp
     env.pop("SLACK_BOT_TOKEN", None)
     return subprocess.run([sys.executable, "-m", "chatops", "--config", str(config_file), *args], input=text,
                           capture_output=True, text=True, env=env, timeout=60)
+
+
+def test_concurrent_posts_share_commits_and_each_gets_its_own_answer(ctx, http_intake):
+    bodies = [orjson.dumps(raw_run(run_id=f"run_{n}", credits=100.0)) for n in range(19)]
+    bodies.append(orjson.dumps(raw_run(run_id="run_spike", credits=700.0, Risk_Flags=["retry_loop"])))
+    with ThreadPoolExecutor(10) as pool:
+        answers = list(pool.map(lambda body: call(f"{http_intake}/runs", body), bodies))
+    assert all(status == 200 for status, _ in answers)
+    got = {body["outcomes"][0]["Run_ID"]: body["outcomes"][0] for _, body in answers}
+    assert set(got) == {f"run_{n}" for n in range(19)} | {"run_spike"}
+    assert got["run_spike"]["Severity"] == "SEV1" and got["run_spike"]["Case_ID"] == "CASE-1"
+    assert kinds(ctx).count("run.recorded") == 20
+
+
+def test_a_failed_commit_answers_503_with_the_reason_and_keeps_nothing_half_done(ctx, http_intake):
+    date_dir = ctx.data_dir / "runs" / "CREDIT_MONITORING" / "2026-11-22"
+    date_dir.parent.mkdir(parents=True, exist_ok=True)
+    date_dir.write_text("not a directory")
+    status, body = call(f"{http_intake}/runs", orjson.dumps(raw_run(run_id="run_f", Started_At=START.isoformat())))
+    assert status == 503 and body["error"].startswith("recording failed: ")
+    assert "post the same body again later" in body["error"]
+    assert kinds(ctx).count("run.recorded") == 0
+    date_dir.unlink()
+    assert call(f"{http_intake}/runs", orjson.dumps(raw_run(run_id="run_f")))[0] == 200

@@ -10,7 +10,7 @@ from pathlib import Path
 from chatops.config import load_config
 from jobs.context import build_context
 from jobs.credits.flows import Recorder
-from jobs.credits.intake import read_source, record_bytes
+from jobs.credits.intake import parse_records, read_source
 from jobs.notices import Notice
 
 
@@ -26,7 +26,7 @@ def main(config: str, run_file: str) -> None:
     ctx = build_context(loaded.settings, loaded.data_dir)
     ctx.notifier = KilledOnSend()
     source, data = read_source(run_file)
-    record_bytes(ctx, Recorder(ctx), data, source)
+    Recorder(ctx).record(parse_records(data, source))
     sys.exit("the recorder queued no alert: nothing to crash on")
 
 
