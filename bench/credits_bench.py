@@ -35,11 +35,13 @@ import socket
 import statistics
 import subprocess
 import sys
+import shutil
 import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import aiohttp
@@ -58,6 +60,7 @@ from jobs.credits.intake_queue import IntakeQueue  # noqa: E402
 from jobs.credits.policy import classify  # noqa: E402
 from jobs.credits.schema import parse_run_bytes  # noqa: E402
 from jobs.notices import Notice, Notifier  # noqa: E402
+from store.files import fsync_directory, write_synced  # noqa: E402
 
 CONFIG = """
 timezone = "America/Los_Angeles"
@@ -227,7 +230,23 @@ def probe(path: str, out: str) -> None:
             time.sleep(0.005)
 
 
-def wait_for_quiet_disk(limit: float = 120.0) -> None:
+def durable_file_rate(directory: Path, count: int = 600) -> float:
+    """How many new ~1 KB files this disk makes durable per second right now (create, write, fsync,
+    32 at a time, then one directory fsync): what every run costs twice (its file and sidecar). It
+    varies several-fold on this shared disk from minute to minute, so each figure above is printed
+    beside it."""
+    directory.mkdir()
+    payload = b"r" * 900
+    started = time.monotonic()
+    with ThreadPoolExecutor(32) as pool:
+        list(pool.map(lambda n: write_synced(directory / f"f{n}", payload, exclusive=True), range(count)))
+    fsync_directory(directory)
+    rate = count / (time.monotonic() - started)
+    shutil.rmtree(directory)
+    return rate
+
+
+def wait_for_quiet_disk(scratch: Path, limit: float = 120.0) -> None:
     """Start on a settled disk: a previous run's deletions or another program's writes stall every fsync
     for a minute (ext4 with `discard`); the wait and the pressure at start are printed."""
     started = time.monotonic()
@@ -241,6 +260,8 @@ def wait_for_quiet_disk(limit: float = 120.0) -> None:
         time.sleep(2)
     print(f"waited {time.monotonic() - started:.0f} s for the disk to settle (I/O pressure < 1 % over 10 s, "
           f"at most {limit:.0f} s): {machine_load()}")
+    print(f"the disk now makes {durable_file_rate(scratch / 'calibrate'):,.0f} "
+          "new files durable per second (32 at a time); 1,000 runs/s needs 2,000 (each run's file and sidecar)")
 
 
 def http_phase(root: Path, args: argparse.Namespace) -> None:
@@ -256,7 +277,7 @@ def http_phase(root: Path, args: argparse.Namespace) -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     stop = serve_in_thread(service, "bench-token", port)
-    wait_for_quiet_disk()
+    wait_for_quiet_disk(root)
     witness = DeviceProbe(root)
     t0 = time.monotonic() + 2.0
     cpu_before = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -348,7 +369,7 @@ def main() -> int:
         ctx, recorder = fresh_recorder(root / "load", args.scenarios, TimedRecorder)
         runs = synthetic_runs(args.runs, args.scenarios, "load", 2)
         queue = IntakeQueue(recorder)
-        wait_for_quiet_disk()
+        wait_for_quiet_disk(root)
         witness = DeviceProbe(root)
         cpu = time.process_time()
         elapsed, latencies, alerts = offered_load(queue, runs, args.rate)
