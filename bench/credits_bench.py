@@ -1,6 +1,7 @@
 """Credit monitoring intake: runs recorded durably per second, and intake-to-alert-queued latency.
 
-    .venv/bin/python bench/credits_bench.py [--runs 100000] [--rate 1000] [--scenarios 100] [--http]
+    .venv/bin/python bench/credits_bench.py [--runs 100000] [--rate 1000] [--scenarios 100]
+                                            [--http [--http-runs 30000] [--per-request 1]]
 
 Everything is the production path on a temporary data directory: JSON bytes → schema → the daemon's
 intake queue (group commit, alerting runs first) → classify → run file + `.sha256` sidecar (fsync) →
@@ -13,7 +14,8 @@ Measurements, in this order, each on a fresh data directory, after waiting for a
    each run's scheduled arrival: to its outcome (recorded in a signed ledger commit), and for a run that
    raises an alert, to the alert queued (the outbox fsync returned). Also classification alone
    (schema + policy, no I/O) per run;
-   with `--http`, the same over real HTTP: a second process posts each run to the loopback intake;
+   with `--http`, the same over real HTTP: a second process posts the runs to the loopback intake as
+   they arrive, one per request or `--per-request N` as a JSON array (sent when its last run arrives);
 2. saturated: every run waiting (the inbox after an outage), taken as the inbox scan takes them: the
    most runs per second the machine records durably;
 3. one run per commit (no grouping), for comparison: the cost of durability per run.
@@ -282,7 +284,7 @@ def http_phase(root: Path, args: argparse.Namespace) -> None:
     t0 = time.monotonic() + 2.0
     cpu_before = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     subprocess.run([sys.executable, __file__, "--client", f"http://127.0.0.1:{port}/runs", str(root), str(t0),
-                    str(args.rate)], check=True)
+                    str(args.rate), str(args.per_request)], check=True)
     cpu_after = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     device = witness.stop()
     stop()
@@ -294,7 +296,8 @@ def http_phase(root: Path, args: argparse.Namespace) -> None:
     ids = [orjson.loads(data)["Run_ID"] for data in runs]
     alerts = [queued_at[run_id] - (t0 + i / args.rate) for i, run_id in enumerate(ids) if run_id in queued_at]
     elapsed = max(done for _, done in answers) - t0
-    print(f"1b. over HTTP, one POST /runs per run from a second process: {len(runs):,} runs in {elapsed:.1f} s "
+    each = "one POST /runs per run" if args.per_request == 1 else f"{args.per_request} runs per POST /runs"
+    print(f"1b. over HTTP, {each} from a second process: {len(runs):,} runs in {elapsed:.1f} s "
           f"({len(runs) / elapsed:,.0f} runs/s), HTTP statuses {sorted(statuses)}")
     report_latencies(latencies, alerts, [])
     server, client = ((after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
@@ -303,24 +306,29 @@ def http_phase(root: Path, args: argparse.Namespace) -> None:
           f"client process {client / elapsed:.0%}")
 
 
-def http_client(url: str, root: Path, t0: float, rate: float) -> None:
-    """The orchestrators: each run posted at its scheduled time, answers noted with their time."""
+def http_client(url: str, root: Path, t0: float, rate: float, per_request: int) -> None:
+    """The orchestrators: runs posted as they arrive, `per_request` to a request (a JSON array when more
+    than one, sent when its last run has arrived), answers noted with their time."""
     runs = (root / "runs.jsonl").read_bytes().splitlines()
     answers: list[tuple[int, float]] = [(0, 0.0)] * len(runs)
 
-    async def post(session: aiohttp.ClientSession, i: int, data: bytes) -> None:
-        async with session.post(url, data=data, headers={"Authorization": "Bearer bench-token"}) as response:
+    async def post(session: aiohttp.ClientSession, first: int, chunk: list[bytes]) -> None:
+        body = chunk[0] if per_request == 1 else b"[" + b",".join(chunk) + b"]"
+        async with session.post(url, data=body, headers={"Authorization": "Bearer bench-token"}) as response:
             await response.read()
-            answers[i] = (response.status, time.monotonic())
+            done = (response.status, time.monotonic())
+            for i in range(first, first + len(chunk)):
+                answers[i] = done
 
     async def offer() -> None:
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=256)) as session:
             tasks = []
-            for i, data in enumerate(runs):
-                ahead = t0 + i / rate - time.monotonic()
+            for first in range(0, len(runs), per_request):
+                chunk = runs[first:first + per_request]
+                ahead = t0 + (first + len(chunk) - 1) / rate - time.monotonic()
                 if ahead > 0:
                     await asyncio.sleep(ahead)
-                tasks.append(asyncio.create_task(post(session, i, data)))
+                tasks.append(asyncio.create_task(post(session, first, chunk)))
             await asyncio.gather(*tasks)
 
     asyncio.run(offer())
@@ -347,15 +355,16 @@ def main() -> int:
     parser.add_argument("--single", type=int, default=2000, help="runs for the one-run-per-commit figure")
     parser.add_argument("--http", action="store_true", help="also offer the load over loopback HTTP (POST /runs)")
     parser.add_argument("--http-runs", type=int, default=30_000, help="runs offered over HTTP")
-    parser.add_argument("--client", nargs=4, metavar=("URL", "DIR", "T0", "RATE"), help=argparse.SUPPRESS)
+    parser.add_argument("--per-request", type=int, default=1, help="runs per POST /runs in the HTTP phase")
+    parser.add_argument("--client", nargs=5, metavar=("URL", "DIR", "T0", "RATE", "N"), help=argparse.SUPPRESS)
     parser.add_argument("--probe", nargs=2, metavar=("FILE", "REPORT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.probe:
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         probe(*args.probe)
     if args.client:
-        url, directory, t0, rate = args.client
-        http_client(url, Path(directory), float(t0), float(rate))
+        url, directory, t0, rate, per_request = args.client
+        http_client(url, Path(directory), float(t0), float(rate), int(per_request))
         return 0
     print(f"credits bench: {args.runs:,} synthetic runs, {args.scenarios} scenarios, "
           f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
