@@ -4,7 +4,8 @@
                                             [--http [--http-runs 30000] [--per-request 1]]
 
 Everything is the production path on a temporary data directory: JSON bytes → schema → the daemon's
-intake queue (group commit, alerting runs first) → classify → run file + `.sha256` sidecar (fsync) →
+intake queue (group commit, alerting runs first) → classify → run file + `.sha256` sidecar (fsync, by
+the daemon's writer process; phase 3 uses writer threads, as `chatops runs record` does) →
 SEV0 quarantine move → cases in the state store → one signed ledger commit (fdatasync + checkpoint) →
 alerts queued in the local outbox (fsync).
 
@@ -45,6 +46,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Callable
 
 import aiohttp
 import orjson
@@ -53,9 +55,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from chatops.config import load_config  # noqa: E402
 from chatops.credits_service import CreditsService, serve_in_thread  # noqa: E402
-from jobs.context import build_context  # noqa: E402
+from jobs.context import Context, build_context  # noqa: E402
 from jobs.credits.baselines import set_baseline  # noqa: E402
 from jobs.actors import DAEMON  # noqa: E402
+from jobs.credits.file_writers import ProcessFileWriter  # noqa: E402
 from jobs.credits.flows import Recorder  # noqa: E402
 from jobs.credits.intake import INBOX_COMMITS_PER_SCAN  # noqa: E402
 from jobs.credits.intake_queue import IntakeQueue  # noqa: E402
@@ -116,7 +119,7 @@ class TimedNotifier:
             self.queued_at.setdefault(run_id, time.monotonic())
 
 
-def fresh_recorder(root: Path, scenarios: int, kind: type[Recorder] = Recorder):
+def fresh_recorder(root: Path, scenarios: int, kind: Callable[[Context], Recorder] = Recorder):
     (root / "config.toml").write_text(CONFIG)
     loaded = load_config(root / "config.toml")
     ctx = build_context(loaded.settings, loaded.data_dir)
@@ -155,8 +158,8 @@ def saturated(recorder: Recorder, runs: list[bytes], batch: int) -> tuple[float,
 class TimedRecorder(Recorder):
     """The production recorder, timing each commit (for the slowest-commit figures)."""
 
-    def __init__(self, ctx) -> None:
-        super().__init__(ctx)
+    def __init__(self, ctx: Context, writer: ProcessFileWriter | None = None) -> None:
+        super().__init__(ctx, writer)
         self.commits: list[tuple[float, int]] = []      # (seconds, runs)
 
     def record_next(self, waiting, actor=DAEMON):
@@ -164,6 +167,13 @@ class TimedRecorder(Recorder):
         done = super().record_next(waiting, actor)
         self.commits.append((time.monotonic() - started, len(done)))
         return done
+
+
+def daemon_recorder(ctx: Context) -> TimedRecorder:
+    """As the daemon records: run files written by a child process (`ProcessFileWriter`), started first."""
+    writer = ProcessFileWriter()
+    writer.start()
+    return TimedRecorder(ctx, writer)
 
 
 def offered_load(queue: IntakeQueue, runs: list[bytes], rate: float):
@@ -275,6 +285,7 @@ def http_phase(root: Path, args: argparse.Namespace) -> None:
     runs = synthetic_runs(min(args.runs, args.http_runs), args.scenarios, "http", 4)
     (root / "runs.jsonl").write_bytes(b"\n".join(runs) + b"\n")
     service = CreditsService(ctx)
+    service.intake.recorder.writer.start()
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -375,7 +386,7 @@ def main() -> int:
         # writing back the metadata of 200,000 new files for a minute or more, which is that phase's cost,
         # not the latency of live traffic (README "Credit monitoring").
         (root / "load").mkdir()
-        ctx, recorder = fresh_recorder(root / "load", args.scenarios, TimedRecorder)
+        ctx, recorder = fresh_recorder(root / "load", args.scenarios, daemon_recorder)
         runs = synthetic_runs(args.runs, args.scenarios, "load", 2)
         queue = IntakeQueue(recorder)
         wait_for_quiet_disk(root)
@@ -385,6 +396,7 @@ def main() -> int:
         cpu = time.process_time() - cpu
         device = witness.stop()
         queue.close()
+        recorder.writer.close()
         sizes = [n for _, n in recorder.commits]
         print(f"1. offered {args.rate:,.0f} runs/s for {len(runs):,} runs: done in {elapsed:.1f} s "
               f"({len(runs) / elapsed:,.0f} runs/s), {len(sizes):,} commits, mean {statistics.mean(sizes):.1f} runs, "
@@ -404,10 +416,11 @@ def main() -> int:
               f"p99 {percentile(timings, 99) * 1e6:.0f} µs")
 
         (root / "saturated").mkdir()
-        ctx, recorder = fresh_recorder(root / "saturated", args.scenarios)
+        ctx, recorder = fresh_recorder(root / "saturated", args.scenarios, daemon_recorder)
         runs = synthetic_runs(args.runs, args.scenarios, "sat", 1)
         batch = ctx.settings.credits.group_commit_max
         elapsed, recorded = saturated(recorder, runs, batch * INBOX_COMMITS_PER_SCAN)
+        recorder.writer.close()
         state_kb = (ctx.data_dir / "state.json").stat().st_size / 1024
         cases = len(ctx.state.snapshot().table("credit_cases"))
         print(f"2. saturated, commits of up to {batch}: {recorded:,} runs recorded durably in {elapsed:.1f} s = "

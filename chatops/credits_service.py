@@ -11,7 +11,8 @@
 The inbox and HTTP submit to one `IntakeQueue` (group commit: whatever arrives while a commit is
 being written goes into the next one, alerting runs first). Its thread is the only writer of runs, so
 recording never runs on the event loop (it fsyncs), and the gate reads the runs index under the queue's
-`recording` lock.
+`recording` lock. The run files themselves are written by a child process (`ProcessFileWriter`), so
+their system calls do not compete with the event loop and the recorder for the interpreter lock.
 """
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from aiohttp import web
 
 from jobs.context import Context
 from jobs.credits import gates
+from jobs.credits.file_writers import ProcessFileWriter
 from jobs.credits.flows import Recorder
 from jobs.credits.intake import parse_records, reject, scan_inbox
 from jobs.credits.intake_queue import IntakeClosed, IntakeQueue
@@ -49,7 +51,7 @@ class CreditsService:
     _stop_http: Callable[[], None] | None = None
 
     def __post_init__(self) -> None:
-        self.intake = IntakeQueue(Recorder(self.ctx))
+        self.intake = IntakeQueue(Recorder(self.ctx, ProcessFileWriter()))
 
     def scan_inbox(self) -> None:
         try:
@@ -86,6 +88,7 @@ class CreditsService:
 
     def start(self, scheduler, token: str | None) -> None:
         self.reconcile()
+        self.intake.recorder.writer.start()
         policy = self.ctx.settings.credits
         scheduler.add_job(self.scan_inbox, "interval", seconds=policy.inbox_poll_seconds, id="credits-inbox",
                           name="credits-inbox", coalesce=True, max_instances=1)
@@ -108,6 +111,7 @@ class CreditsService:
         if self._stop_http is not None:
             self._stop_http()
         self.intake.close(timeout)
+        self.intake.recorder.writer.close()
 
 
 def build_app(service: CreditsService, token: str, executor: ThreadPoolExecutor) -> web.Application:

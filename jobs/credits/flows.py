@@ -27,7 +27,6 @@ state transaction is abandoned, so no case, file or flag refers to a run the led
 from __future__ import annotations
 
 from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -41,6 +40,7 @@ from jobs.context import Context
 from jobs.credits import cases as case_records
 from jobs.credits import messages, policy
 from jobs.credits.audit import checked, ledger, who
+from jobs.credits.file_writers import FileWriter, ThreadFileWriter
 from jobs.credits.records import Case, CaseNote, CaseStatus, Classification, RunRecord, ScenarioSettings, Severity
 from jobs.notices import Notice
 from jobs.settings import Settings
@@ -60,9 +60,6 @@ from store.runs_index import RunsIndex, intake_lock
 #: bench/credits_bench.py); the alerts of a longer backlog come as the window reaches them.
 LOOKAHEAD_COMMITS = 2
 
-#: Run files written at once per batch: measured on this machine, 16 to 32 concurrent durable writes record
-#: twice to three times the files per second of one.
-WRITERS = 32
 
 
 @dataclass(frozen=True)
@@ -105,12 +102,12 @@ def o3_names(ctx: Context) -> tuple[str, ...]:
 class Recorder:
     """Records runs for one data directory; keeps the runs index between batches (daemon, bench)."""
 
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, writer: FileWriter | None = None) -> None:
         self.ctx = ctx
         self.index = RunsIndex.open(ctx.data_dir)
         # Kept between batches: starting 32 threads per batch costs more than a small batch's writes.
-        # Idle workers end when the recorder is garbage-collected.
-        self.writers = ThreadPoolExecutor(WRITERS, thread_name_prefix="run-files")
+        # Idle threads end when the recorder is garbage-collected; the daemon closes its writer process.
+        self.writer = writer or ThreadFileWriter()
 
     def record(self, records: Iterable[RunRecord], actor: Actor = DAEMON) -> list[Outcome]:
         """Record every run, one `record_next` commit after another; outcomes in the order given."""
@@ -153,7 +150,7 @@ class Recorder:
         with intake_lock(ctx.data_dir):
             self.index.refresh()
             with ctx.state.transaction() as db:
-                batch = _Batch(ctx, db, self.index, actor, self.writers)
+                batch = _Batch(ctx, db, self.index, actor, self.writer)
                 lane = batch.alerting(waiting)[:size] or list(range(min(size, len(waiting))))
                 try:
                     outcomes = {k: batch.plan(waiting[k]) for k in lane}
@@ -173,9 +170,9 @@ class Recorder:
 class _Batch:
     """The runs of one commit: planned one by one, written, then committed together."""
 
-    def __init__(self, ctx: Context, db: TinyDB, index: RunsIndex, actor: Actor, pool: ThreadPoolExecutor) -> None:
+    def __init__(self, ctx: Context, db: TinyDB, index: RunsIndex, actor: Actor, writer: FileWriter) -> None:
         self.ctx = ctx
-        self.pool = pool
+        self.writer = writer
         self.db = db
         self.index = index
         self.actor = actor
@@ -184,7 +181,6 @@ class _Batch:
         self.planned: list[_Planned] = []
         self.date_dirs: dict[str, Path] = {}           # run date -> its directory, made once per batch
         self.files: list[tuple[Path, bytes]] = []       # every run file and sidecar of the batch
-        self.tasks: list[Future] = []
         self.scenarios: dict[str, ScenarioSettings] = {}
         self.scenario_rows: dict[str, dict[str, Any]] | None = None     # read once per batch, when first asked
         self.open_rows: dict[str, dict[str, Any]] | None = None     # scenario -> its newest open case's row
@@ -425,17 +421,9 @@ class _Batch:
                        (directory / f"{name}.sha256", artifacts.sidecar_line(name, planned.sha256))]
 
     def _written(self) -> None:
-        """Write the batch's files durably, `WRITERS` at a time, and sync their directories.
-
-        Each durable write waits on the disk, not on Python, and concurrent fsyncs share journal commits.
-        The files are dealt out to at most `WRITERS` tasks (not one task per file): every task is a future
-        and a thread wake-up, and those hand-offs cost the recording thread the interpreter lock
-        (bench/credits_bench.py; README "Credit monitoring").
-        """
-        lanes = min(WRITERS, len(self.files))
-        self.tasks = [self.pool.submit(_write_files, self.files[k::lanes]) for k in range(lanes)]
-        for task in self.tasks:
-            task.result()
+        """Write the batch's files durably (many at once: concurrent fsyncs share journal commits; see
+        `file_writers`), then sync their directories."""
+        self.writer.write(self.files)
         for directory in sorted(self.date_dirs.values()):
             fsync_directory(directory)
 
@@ -476,18 +464,12 @@ class _Batch:
 
     def abandon(self) -> None:
         """The batch failed: remove every file it wrote, so nothing stays that no ledger entry names."""
-        wait(self.tasks)
         for planned in self.planned:
             for path in planned.written:
                 artifacts.remove_artifact(self.ctx.data_dir, Path(path))
 
     def notices(self) -> list[Notice]:
         return [n for planned in self.planned for n in planned.notices]
-
-
-def _write_files(files: list[tuple[Path, bytes]]) -> None:
-    for path, data in files:
-        artifacts.write_new_durable(path, data)
 
 
 def case_alert(settings: Settings, case: Case, record: RunRecord, classification: Classification,
