@@ -10,13 +10,15 @@ core with writer threads, 46–50 % with the same writes in a child process.
 `ProcessFileWriter` is the daemon's: one child process with its own writer threads, one task per
 batch. The child only writes the files it is given; the parent still fsyncs the directories and
 commits the ledger afterwards, so a crash of either leaves at worst files no ledger entry names (the
-next attempt replaces them). A child that dies is replaced and the batch is given to the new one once.
+next attempt replaces them). A child that dies is replaced and the batch is given to the new one once;
+a child whose daemon dies (even by SIGKILL) exits too.
 """
 from __future__ import annotations
 
 import logging
 import multiprocessing
 import os
+import threading
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -83,6 +85,16 @@ class _ChildPool:
 
 def _start_child(threads: int) -> None:
     _ChildPool.pool = ThreadPoolExecutor(threads, thread_name_prefix="run-files")
+    threading.Thread(target=_exit_with_parent, name="parent-watch", daemon=True).start()
+
+
+def _exit_with_parent() -> None:
+    """A daemon killed with SIGKILL never shuts its pool down: the child would wait for work forever.
+    The parent's sentinel becomes readable when the parent is gone, whatever way it went."""
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        parent.join()
+        os._exit(0)
 
 
 def _write_in_child(files: Files, threads: int) -> None:

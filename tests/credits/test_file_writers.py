@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 import os
+import select
 import signal
+import subprocess
+import sys
 
 import pytest
 
 from jobs.credits.file_writers import ProcessFileWriter, ThreadFileWriter
+from tests.conftest import REPO
 
 
 def files_for(directory, count: int):
@@ -61,3 +65,25 @@ def test_an_existing_file_from_a_crashed_attempt_is_replaced_not_refused(tmp_pat
     finally:
         writer.close()
     assert (tmp_path / "run_0.json").read_bytes() == b'{"n": 0}\n'
+
+
+def test_the_writer_process_exits_when_its_daemon_is_killed():
+    """SIGKILL gives the daemon no chance to stop its pool; the child must notice on its own."""
+    script = ("import os, signal, sys\n"
+              f"sys.path.insert(0, {str(REPO)!r})\n"
+              "from jobs.credits.file_writers import ProcessFileWriter\n"
+              "writer = ProcessFileWriter(threads=2)\n"
+              "print(writer.child_pid(), flush=True)\n"
+              "os.kill(os.getpid(), signal.SIGKILL)\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == -signal.SIGKILL
+    child = int(done.stdout.split()[0])
+    try:
+        handle = os.pidfd_open(child)
+    except ProcessLookupError:
+        return                                     # already gone
+    try:
+        readable, _, _ = select.select([handle], [], [], 10)
+    finally:
+        os.close(handle)
+    assert readable, f"writer process {child} still running 10 s after its parent was killed"
