@@ -131,6 +131,12 @@ class Recorder:
         checked(self.ctx, actor, Permission.RUN_RECORD, "runs record",
                 records[0].run_id if len(records) == 1 else f"{len(records)} runs")
 
+    def forecast(self, records: list[RunRecord]) -> list[int]:
+        """Positions of the runs that will raise an alert, judged on the last committed state: where the
+        daemon's intake queue puts them. An ordering only; `record_next` decides, on the state it commits."""
+        self.index.refresh()
+        return _Batch(self.ctx, self.ctx.state.snapshot(), self.index, DAEMON, self.writer).alerting(records)
+
     @property
     def lookahead(self) -> int:
         """How far ahead of the oldest waiting run the fast lane looks for alerting runs."""

@@ -3,9 +3,9 @@
 Why: the inbox and every `POST /runs` used to take the recorder in turn, one commit per request, so
 orchestrators posting one run at a time got one ledger commit (an fdatasync and a signed checkpoint)
 per run: about 330 runs/s on this machine. Here, while one commit is being written, whatever arrives
-waits, and the next commit takes all of it (up to `[credits] group_commit_max`), alerting runs first
-from anywhere in the queue's window (`Recorder.record_next`). Each submitter waits on a `Future` that
-completes when its last run is recorded.
+waits, and the next commit takes all of it (up to `[credits] group_commit_max`). Runs that will raise
+an alert go in front of everything waiting, however long the backlog (`_alerting_first`). Each
+submitter waits on a `Future` that completes when its last run is recorded.
 
 A commit that fails fails every submission then waiting, with the error: none of them is answered
 "recorded" for runs that are not, and each submitter keeps its input (the inbox leaves its files; an
@@ -50,6 +50,9 @@ class _Submission:
             self.future.set_result([o for o in self.outcomes if o is not None])
 
 
+Item = tuple[_Submission, int]          # a submission and the position of one of its runs
+
+
 class IntakeQueue:
     """The one writer of a daemon's runs. `recording` is held during each commit (readers of the
     recorder's runs index, such as the dispatch gate, take it too)."""
@@ -59,7 +62,8 @@ class IntakeQueue:
         self.actor = actor
         self.recording = threading.Lock()
         self._changed = threading.Condition()
-        self._queue: deque[tuple[_Submission, int]] = deque()
+        self._queue: deque[Item] = deque()
+        self._pending: dict[str, int] = {}      # Run_IDs taken and not yet recorded (recording thread only)
         self._closing = False
         self._thread = threading.Thread(target=self._run, name="credits-recorder", daemon=True)
         self._thread.start()
@@ -90,32 +94,66 @@ class IntakeQueue:
         self._thread.join(timeout)
 
     def _run(self) -> None:
-        window: list[tuple[_Submission, int]] = []
+        window: list[Item] = []            # given to the recorder, oldest first (alerting ones in front)
+        waiting: deque[Item] = deque()     # taken from the queue, not yet in the window
         while True:
             with self._changed:
-                while not self._queue and not window and not self._closing:
+                while not self._queue and not window and not waiting and not self._closing:
                     self._changed.wait()
-                if not self._queue and not window:
+                arrivals = list(self._queue)
+                self._queue.clear()
+                if not arrivals and not window and not waiting:
                     return
-                while self._queue and len(window) < self.recorder.lookahead:
-                    window.append(self._queue.popleft())
             try:
                 with self.recording:
+                    if arrivals:
+                        window = self._alerting_first(arrivals, waiting) + window
+                    while waiting and len(window) < self.recorder.lookahead:
+                        window.append(waiting.popleft())
                     done = self.recorder.record_next([s.records[k] for s, k in window], self.actor)
             except BaseException as exc:   # every waiting submitter is told; the thread goes on
-                log.exception("recording runs failed; %d waiting runs were refused with the error", len(window))
-                self._fail_all(window, exc)
-                window = []
+                log.exception("recording runs failed; %d waiting runs were refused with the error",
+                              len(window) + len(waiting))
+                self._fail_all(window + list(waiting), exc)
+                window, waiting = [], deque()
                 continue
             for position, outcome in done.items():
                 submission, k = window[position]
                 submission.done(k, outcome)
+                self._forget(submission.records[k].run_id)
             window = [item for position, item in enumerate(window) if position not in done]
 
-    def _fail_all(self, window: list[tuple[_Submission, int]], exc: BaseException) -> None:
+    def _alerting_first(self, arrivals: list[Item], waiting: deque[Item]) -> list[Item]:
+        """New runs that will raise an alert go in front of everything waiting, however long the backlog
+        (a disk that falls behind must not hold an alert back); the rest join the back of the queue.
+
+        Forecast once per run, when it arrives (`Recorder.forecast`). A run stays in arrival order when
+        its Run_ID, or the run it is a rerun of, is still waiting: order could change those outcomes.
+        """
+        records = [s.records[k] for s, k in arrivals]
+        alerting = set(self.recorder.forecast(records))
+        front = []
+        for position, (item, record) in enumerate(zip(arrivals, records)):
+            held_back = self._pending.get(record.run_id) or (record.rerun_of and self._pending.get(record.rerun_of))
+            if position in alerting and not held_back:
+                front.append(item)
+            else:
+                waiting.append(item)
+            self._pending[record.run_id] = self._pending.get(record.run_id, 0) + 1
+        return front
+
+    def _forget(self, run_id: str) -> None:
+        left = self._pending.get(run_id, 0) - 1
+        if left > 0:
+            self._pending[run_id] = left
+        else:
+            self._pending.pop(run_id, None)
+
+    def _fail_all(self, taken: list[Item], exc: BaseException) -> None:
         with self._changed:
-            waiting = window + list(self._queue)
+            failed = taken + list(self._queue)
             self._queue.clear()
-        for submission in {s for s, _ in waiting}:
+        self._pending.clear()
+        for submission in {s for s, _ in failed}:
             if not submission.future.done():
                 submission.future.set_exception(exc)

@@ -100,3 +100,38 @@ def test_close_records_what_was_queued_and_refuses_what_comes_after(queue, small
         queue.submit([normal("run_late")])
     recorded = [e["Run_ID"] for e in entries(small_commits) if e["kind"] == "run.recorded"]
     assert recorded == [f"run_{n}" for n in range(6)]
+
+
+@freeze_time(START)
+def test_an_alerting_run_jumps_a_backlog_longer_than_the_recorders_window(queue, small_commits):
+    with queue.recording:                               # 20 runs wait: five times the recorder's window of 8
+        backlog = [queue.submit([normal(f"run_{n}")]) for n in range(20)]
+        alert = queue.submit([spike("run_spike")])
+    assert alert.result(timeout=30)[0].severity == "SEV1"
+    for future in backlog:
+        future.result(timeout=30)
+    # At most the first commit's runs were taken before the spike arrived.
+    assert seq_of(small_commits, "run.recorded", "run_spike") < seq_of(small_commits, "run.recorded", "run_4")
+
+
+@freeze_time(START)
+def test_a_rerun_whose_original_still_waits_keeps_its_place_behind_it(queue, small_commits):
+    with queue.recording:
+        backlog = [queue.submit([normal(f"run_{n}")]) for n in range(12)]
+        original = queue.submit([normal("run_orig")])
+        rerun = queue.submit([validate_run(raw_run(run_id="run_again", credits=700.0, rerun_of="run_orig",
+                                                   Risk_Flags=["retry_loop"]))])
+    assert rerun.result(timeout=30)[0].severity == "SEV1"
+    for future in backlog + [original]:
+        future.result(timeout=30)
+    assert seq_of(small_commits, "run.recorded", "run_orig") < seq_of(small_commits, "run.recorded", "run_again")
+
+
+@freeze_time(START)
+def test_a_run_id_given_again_while_the_first_waits_is_recorded_once_in_arrival_order(queue, small_commits):
+    with queue.recording:
+        backlog = [queue.submit([normal(f"run_{n}")]) for n in range(12)]
+        again = queue.submit([spike("run_3")])          # alerting, but run_3 itself still waits
+    [outcome] = again.result(timeout=30)
+    assert not outcome.recorded and "already recorded" in outcome.message
+    assert backlog[3].result(timeout=30)[0].severity == "NORMAL"
