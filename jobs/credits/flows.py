@@ -19,7 +19,8 @@ The fast lane: each commit (`Recorder.record_next`) takes the alerting runs amon
 (up to two commits' worth ahead of the oldest), else the oldest `[credits] group_commit_max`.
 `_Batch.alerting` forecasts them with the same policy. An alert then waits for its own run's files and
 one small commit, not for a backlog's (bench/credits_bench.py, README "Credit monitoring"). Outcomes
-come back in arrival order. The daemon's `IntakeQueue` calls `record_next` with whatever has arrived.
+come back in arrival order. The daemon's `IntakeQueue` calls `record_next` with whatever has arrived,
+having already put the runs `forecast` says will alert in front of its whole backlog.
 
 All or nothing per commit: if the ledger commit fails, the files written for it are removed and the
 state transaction is abandoned, so no case, file or flag refers to a run the ledger does not have.
