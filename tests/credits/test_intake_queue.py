@@ -102,36 +102,32 @@ def test_close_records_what_was_queued_and_refuses_what_comes_after(queue, small
     assert recorded == [f"run_{n}" for n in range(6)]
 
 
+def behind_a_backlog(queue, count: int, *late):
+    """Submit `count` normal runs, then `late` ones, while a commit holds the queue; every outcome."""
+    with queue.recording:
+        backlog = [queue.submit([normal(f"run_{n}")]) for n in range(count)]
+        after = [queue.submit([record]) for record in late]
+    return [f.result(timeout=30)[0] for f in backlog], [f.result(timeout=30)[0] for f in after]
+
+
 @freeze_time(START)
 def test_an_alerting_run_jumps_a_backlog_longer_than_the_recorders_window(queue, small_commits):
-    with queue.recording:                               # 20 runs wait: five times the recorder's window of 8
-        backlog = [queue.submit([normal(f"run_{n}")]) for n in range(20)]
-        alert = queue.submit([spike("run_spike")])
-    assert alert.result(timeout=30)[0].severity == "SEV1"
-    for future in backlog:
-        future.result(timeout=30)
+    _, [alert] = behind_a_backlog(queue, 20, spike("run_spike"))     # five times the recorder's window of 8
+    assert alert.severity == "SEV1"
     # At most the first commit's runs were taken before the spike arrived.
     assert seq_of(small_commits, "run.recorded", "run_spike") < seq_of(small_commits, "run.recorded", "run_4")
 
 
 @freeze_time(START)
 def test_a_rerun_whose_original_still_waits_keeps_its_place_behind_it(queue, small_commits):
-    with queue.recording:
-        backlog = [queue.submit([normal(f"run_{n}")]) for n in range(12)]
-        original = queue.submit([normal("run_orig")])
-        rerun = queue.submit([validate_run(raw_run(run_id="run_again", credits=700.0, rerun_of="run_orig",
-                                                   Risk_Flags=["retry_loop"]))])
-    assert rerun.result(timeout=30)[0].severity == "SEV1"
-    for future in backlog + [original]:
-        future.result(timeout=30)
+    rerun = validate_run(raw_run(run_id="run_again", credits=700.0, rerun_of="run_orig", Risk_Flags=["retry_loop"]))
+    _, [original, again] = behind_a_backlog(queue, 12, normal("run_orig"), rerun)
+    assert original.severity == "NORMAL" and again.severity == "SEV1"
     assert seq_of(small_commits, "run.recorded", "run_orig") < seq_of(small_commits, "run.recorded", "run_again")
 
 
 @freeze_time(START)
 def test_a_run_id_given_again_while_the_first_waits_is_recorded_once_in_arrival_order(queue, small_commits):
-    with queue.recording:
-        backlog = [queue.submit([normal(f"run_{n}")]) for n in range(12)]
-        again = queue.submit([spike("run_3")])          # alerting, but run_3 itself still waits
-    [outcome] = again.result(timeout=30)
-    assert not outcome.recorded and "already recorded" in outcome.message
-    assert backlog[3].result(timeout=30)[0].severity == "NORMAL"
+    backlog, [again] = behind_a_backlog(queue, 12, spike("run_3"))    # alerting, but run_3 itself still waits
+    assert not again.recorded and "already recorded" in again.message
+    assert backlog[3].severity == "NORMAL"
