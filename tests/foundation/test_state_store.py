@@ -87,3 +87,54 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path: Path):
     assert stored == {(w, n) for w in ("daemon", "cli") for n in range(150)}
     assert state.table("counters").get(doc_id=1)["total"] == 300
     assert all(out.count("ack") == 150 for out in outputs)
+
+
+def test_a_snapshot_is_parsed_once_per_version_and_sees_every_new_version(tmp_path: Path):
+    store = StateStore(tmp_path)
+    with store.transaction() as db:
+        db.table("cases").insert({"id": 1})
+    first, again = store.snapshot(), store.snapshot()
+    assert first.storage.memory is again.storage.memory      # one parse for one version
+    # Another process (here: another store on the same directory) writes a new version.
+    subprocess.run(WRITER + [str(tmp_path), "cli", "1"], check=True, env=ENV, cwd=REPO, capture_output=True)
+    after = store.snapshot()
+    assert after.storage.memory is not first.storage.memory
+    assert after.table("writes").all()[0]["writer"] == "cli"
+    assert [row["id"] for row in after.table("cases").all()] == [1]
+
+
+def test_a_snapshot_refuses_writes_with_where_to_make_them(tmp_path: Path):
+    store = StateStore(tmp_path)
+    with store.transaction() as db:
+        db.table("cases").insert({"id": 1})
+    with pytest.raises(TypeError, match="transaction"):
+        store.snapshot().table("cases").insert({"id": 2})
+    assert [row["id"] for row in store.snapshot().table("cases").all()] == [1]
+
+
+def test_a_transaction_starts_from_the_file_not_from_a_snapshot(tmp_path: Path):
+    store = StateStore(tmp_path)
+    with store.transaction() as db:
+        db.table("counters").insert({"total": 1})
+    store.snapshot()
+    subprocess.run(WRITER + [str(tmp_path), "cli", "2"], check=True, env=ENV, cwd=REPO, capture_output=True)
+    with store.transaction() as db:
+        total = db.table("counters").get(doc_id=1)["total"]
+        db.table("counters").update({"total": total + 10}, doc_ids=[1])
+    assert store.snapshot().table("counters").get(doc_id=1)["total"] == 13
+
+
+@pytest.mark.parametrize("change", [
+    lambda db: db.table("cases").update({"id": 9}),
+    lambda db: db.table("cases").remove(doc_ids=[1]),
+    lambda db: db.table("cases").truncate(),
+    lambda db: db.drop_table("cases"),
+    lambda db: db.drop_tables(),
+])
+def test_no_change_through_a_snapshot_reaches_the_shared_version(tmp_path: Path, change):
+    store = StateStore(tmp_path)
+    with store.transaction() as db:
+        db.table("cases").insert({"id": 1})
+    with pytest.raises(TypeError, match="read-only"):
+        change(store.snapshot())
+    assert store.snapshot().table("cases").all() == [{"id": 1}]
