@@ -4,8 +4,9 @@
                                             [--http [--http-runs 30000] [--per-request 1]]
 
 Everything is the production path on a temporary data directory: JSON bytes → schema → the daemon's
-intake queue (group commit, alerting runs first) → classify → run file + `.sha256` sidecar (fsync, by
-the daemon's writer process; phase 3 uses writer threads, as `chatops runs record` does) →
+intake queue (group commit, alerting runs first) → classify → run file + `.sha256` sidecar (written
+before the commit and synced together just after it, as the daemon does; phase 3 fsyncs each before
+the commit, as `chatops runs record` does) →
 SEV0 quarantine move → cases in the state store → one signed ledger commit (fdatasync + checkpoint) →
 alerts queued in the local outbox (fsync).
 
@@ -58,7 +59,7 @@ from chatops.credits_service import CreditsService, serve_in_thread  # noqa: E40
 from jobs.context import Context, build_context  # noqa: E402
 from jobs.credits.baselines import set_baseline  # noqa: E402
 from jobs.actors import DAEMON  # noqa: E402
-from jobs.credits.file_writers import ProcessFileWriter  # noqa: E402
+from jobs.credits.file_writers import WriteBehindFileWriter  # noqa: E402
 from jobs.credits.flows import Recorder  # noqa: E402
 from jobs.credits.intake import INBOX_COMMITS_PER_SCAN  # noqa: E402
 from jobs.credits.intake_queue import IntakeQueue  # noqa: E402
@@ -152,13 +153,36 @@ def saturated(recorder: Recorder, runs: list[bytes], batch: int) -> tuple[float,
     for i in range(0, len(runs), batch):
         records = [parse_run_bytes(data) for data in runs[i:i + batch]]
         recorded += sum(o.recorded for o in recorder.record(records))
+    recorder.writer.close()       # counted: the run files durable too, not only the ledger
     return time.perf_counter() - started, recorded
+
+
+class TimedWriteBehind(WriteBehindFileWriter):
+    """The daemon's writer, timing each sync (how far the durable mark trails the ledger)."""
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx.data_dir, ctx.now)
+        self.syncs: list[tuple[float, int]] = []      # (seconds, files)
+
+    def _default_sync(self, paths):
+        started = time.monotonic()
+        super()._default_sync(paths)
+        self.syncs.append((time.monotonic() - started, len(paths)))
+
+    def report(self) -> str:
+        if not self.syncs:
+            return "no write-behind sync"
+        took = [t for t, _ in self.syncs]
+        files = sum(n for _, n in self.syncs)
+        return (f"write-behind syncs: {len(took):,}, {files / len(took):,.0f} files each, "
+                f"p50 {percentile(took, 50) * 1e3:.0f} ms, p99 {percentile(took, 99) * 1e3:.0f} ms, "
+                f"max {max(took) * 1e3:.0f} ms")
 
 
 class TimedRecorder(Recorder):
     """The production recorder, timing each commit (for the slowest-commit figures)."""
 
-    def __init__(self, ctx: Context, writer: ProcessFileWriter | None = None) -> None:
+    def __init__(self, ctx: Context, writer: WriteBehindFileWriter | None = None) -> None:
         super().__init__(ctx, writer)
         self.commits: list[tuple[float, int]] = []      # (seconds, runs)
 
@@ -168,10 +192,17 @@ class TimedRecorder(Recorder):
         self.commits.append((time.monotonic() - started, len(done)))
         return done
 
+    def record_batch(self, records, actor=DAEMON):
+        started = time.monotonic()
+        done = super().record_batch(records, actor)
+        self.commits.append((time.monotonic() - started, len(done)))
+        return done
+
 
 def daemon_recorder(ctx: Context) -> TimedRecorder:
-    """As the daemon records: run files written by a child process (`ProcessFileWriter`), started first."""
-    writer = ProcessFileWriter()
+    """As the daemon records: run files written before each commit and synced together just after it
+    (`WriteBehindFileWriter`)."""
+    writer = TimedWriteBehind(ctx)
     writer.start()
     return TimedRecorder(ctx, writer)
 
@@ -397,12 +428,14 @@ def main() -> int:
         device = witness.stop()
         queue.close()
         recorder.writer.close()
+        mark = recorder.writer.report()
         sizes = [n for _, n in recorder.commits]
         print(f"1. offered {args.rate:,.0f} runs/s for {len(runs):,} runs: done in {elapsed:.1f} s "
               f"({len(runs) / elapsed:,.0f} runs/s), {len(sizes):,} commits, mean {statistics.mean(sizes):.1f} runs, "
               f"largest {max(sizes)}")
         report_latencies(latencies, alerts, recorder.commits)
         print(f"   meanwhile {device}; CPU: this process {cpu / elapsed:.0%} of a core")
+        print(f"   {mark}")
         if args.http:
             http_phase(root / "http", args)
         baselines = {f"scn-{n:03d}": 100.0 for n in range(args.scenarios)}
@@ -420,11 +453,11 @@ def main() -> int:
         runs = synthetic_runs(args.runs, args.scenarios, "sat", 1)
         batch = ctx.settings.credits.group_commit_max
         elapsed, recorded = saturated(recorder, runs, batch * INBOX_COMMITS_PER_SCAN)
-        recorder.writer.close()
         state_kb = (ctx.data_dir / "state.json").stat().st_size / 1024
         cases = len(ctx.state.snapshot().table("credit_cases"))
         print(f"2. saturated, commits of up to {batch}: {recorded:,} runs recorded durably in {elapsed:.1f} s = "
-              f"{recorded / elapsed:,.0f} runs/s ({cases} cases opened, state.json {state_kb:,.0f} KiB)")
+              f"{recorded / elapsed:,.0f} runs/s ({cases} cases opened, state.json {state_kb:,.0f} KiB; the last "
+              f"files synced included)\n   {recorder.writer.report()}")
 
         (root / "single").mkdir()
         ctx, recorder = fresh_recorder(root / "single", args.scenarios)

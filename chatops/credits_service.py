@@ -11,8 +11,9 @@
 The inbox and HTTP submit to one `IntakeQueue` (group commit: whatever arrives while a commit is
 being written goes into the next one, alerting runs first). Its thread is the only writer of runs, so
 recording never runs on the event loop (it fsyncs), and the gate reads the runs index under the queue's
-`recording` lock. The run files themselves are written by a child process (`ProcessFileWriter`), so
-their system calls do not compete with the event loop and the recorder for the interpreter lock.
+`recording` lock. The run files are made durable just after each commit, many at once
+(`WriteBehindFileWriter`); at start, before anything is taken, files a crash lost are rewritten from
+the ledger (`restore_run_files`).
 """
 from __future__ import annotations
 
@@ -29,11 +30,12 @@ from aiohttp import web
 
 from jobs.context import Context
 from jobs.credits import gates
-from jobs.credits.file_writers import ProcessFileWriter
+from jobs.credits.file_writers import WriteBehindFileWriter
 from jobs.credits.flows import Recorder
 from jobs.credits.intake import parse_records, reject, scan_inbox
 from jobs.credits.intake_queue import IntakeClosed, IntakeQueue
 from jobs.credits.reconcile import queue_lost_alerts
+from jobs.credits.restore_files import restore_run_files
 from jobs.credits.schema import MAX_RECORD_BYTES, RunRecordInvalid
 from jobs.credits.timers import check_ack_deadlines
 
@@ -51,7 +53,7 @@ class CreditsService:
     _stop_http: Callable[[], None] | None = None
 
     def __post_init__(self) -> None:
-        self.intake = IntakeQueue(Recorder(self.ctx, ProcessFileWriter()))
+        self.intake = IntakeQueue(Recorder(self.ctx, WriteBehindFileWriter(self.ctx.data_dir, self.ctx.now)))
 
     def scan_inbox(self) -> None:
         try:
@@ -73,7 +75,13 @@ class CreditsService:
         return {"subject": decision.subject, "allowed": decision.allowed, "reasons": list(decision.reasons)}
 
     def reconcile(self) -> None:
-        """Alerts a crashed recorder committed to the ledger but never queued: queued now, once."""
+        """Run files a crash lost, rewritten from the ledger; alerts a crashed recorder committed to the
+        ledger but never queued: queued now, once."""
+        try:
+            restore_run_files(self.ctx)
+        except Exception:   # monitoring must still start; `ledger verify --artifacts` names what is missing
+            log.exception("start-up check of the run files recorded since the last sync failed; run "
+                          "`chatops ledger verify --artifacts 7` to see which files differ from the ledger")
         try:
             found = queue_lost_alerts(self.ctx)
         except Exception:   # monitoring must still start; the log names what could not be reconciled

@@ -5,11 +5,15 @@ Paths follow the runbook so its own commands keep working on the data directory:
 The sidecar is in `sha256sum` format (`<64 hex>  <file name>\\n`) and names the file without a
 directory, so `sha256sum -c run_<id>.json.sha256` works wherever the pair has been moved.
 
-Every write is durable before it is referenced (by the ledger entry that publishes it): a new file is
-created with `O_EXCL` and fsynced; anything that replaces a file does it atomically (temp file, fsync,
-rename). Directory fsyncs are left to the caller (`fsync_directory`) so a batch of runs pays one per
-directory, not one per file. A move verifies the file against its sidecar and the expected hash first: an artifact that changed
-after it was recorded is never silently carried along.
+A run file is a view of its `run.recorded` ledger entry: `run_file_bytes(payload_of_entry(entry))` gives
+its exact bytes back, and the entry holds their hash. So the ledger commit is what makes a run durable,
+and the files may follow: `chatops runs record` writes them durably before its commit
+(`write_new_durable`); the daemon writes them before its commit and syncs them shortly after
+(`write_new_pending`, jobs/credits/file_writers.py), recording how far that got in the durable mark
+(`read_durable_mark` / `write_durable_mark`). At start, jobs/credits/restore_files.py rewrites from the
+ledger any file after the mark that a crash lost. A move verifies the file against its sidecar and the
+expected hash first, and is durable when it returns: an artifact that changed after it was recorded is
+never silently carried along.
 """
 from __future__ import annotations
 
@@ -17,13 +21,21 @@ import hashlib
 import os
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import Any, Mapping
 
-from store.files import fsync_directory, write_file_atomically, write_synced
+import orjson
+
+from store.files import fsync_directory, temp_path_for, write_all, write_file_atomically, write_new, write_synced
+from store.ledger.entry import ENVELOPE
 
 MONITORING = Path("runs") / "CREDIT_MONITORING"
 QUARANTINE = Path("runs") / "QUARANTINE"
+DURABLE_MARK = MONITORING / "run-files.durable"
 _PREFIX = re.compile(r"^(run_|RUN-)", re.IGNORECASE)
+#: Keys of a `run.recorded` entry that are the ledger's, not the run file's.
+_NOT_IN_FILE = frozenset(ENVELOPE) | {"artifact", "artifact_sha256"}
 
 
 class ArtifactError(Exception):
@@ -57,6 +69,60 @@ def sha256_hex(data: bytes) -> str:
 def sidecar_line(name: str, digest: str) -> bytes:
     """`<64 hex>  <file name>\\n`: what `sha256sum` prints, so `sha256sum -c` reads it."""
     return f"{digest}  {name}\n".encode()
+
+
+def run_file_bytes(payload: Mapping[str, Any]) -> bytes:
+    """The run file's bytes: indented for `cat` and `jq`, keys sorted so the same payload always gives
+    the same bytes (and hash)."""
+    return orjson.dumps(payload, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
+
+
+def payload_of_entry(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """The run file's payload inside its `run.recorded` ledger entry (the entry adds the envelope and
+    the artifact's path and hash)."""
+    return {key: value for key, value in entry.items() if key not in _NOT_IN_FILE}
+
+
+def write_new_pending(path: Path, data: bytes) -> None:
+    """Create a run file (or sidecar) without syncing it: the daemon's write-behind writer syncs many
+    at once after the ledger commit. A file left by an attempt that crashed before its commit is
+    replaced (temp file, rename)."""
+    try:
+        write_new(path, data)
+    except FileExistsError:
+        tmp = temp_path_for(path)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+        try:
+            write_all(fd, data)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+
+
+@dataclass(frozen=True)
+class DurableMark:
+    """Every run file and sidecar that a credit-ledger entry up to `through_seq` names is durable."""
+
+    through_seq: int
+    at: str
+
+
+def read_durable_mark(data_dir: Path) -> DurableMark | None:
+    """None when there is no mark yet (a new data directory, or one from before the mark existed)."""
+    try:
+        raw = orjson.loads((Path(data_dir) / DURABLE_MARK).read_bytes())
+        return DurableMark(int(raw["through_seq"]), str(raw["at"]))
+    except FileNotFoundError:
+        return None
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+        return None      # unreadable: treated as absent, so every run file is checked at start
+
+
+def write_durable_mark(data_dir: Path, through_seq: int, at: datetime) -> None:
+    """Atomically (temp file, fsync, rename, directory fsync): a crash leaves the old mark or the new."""
+    path = Path(data_dir) / DURABLE_MARK
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_file_atomically(path, orjson.dumps({"through_seq": through_seq, "at": at.isoformat()}) + b"\n")
 
 
 def write_new_durable(path: Path, data: bytes) -> None:
@@ -106,6 +172,12 @@ def move(data_dir: Path, relative: Path, destination_dir: Path, expected_sha256:
     target_dir = data_dir / destination_dir
     target_dir.mkdir(parents=True, exist_ok=True)
     target = target_dir / source.name
+    for written in (source, sidecar_of(source)):   # it may still be waiting for the write-behind sync
+        fd = os.open(written, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
     os.replace(sidecar_of(source), sidecar_of(target))
     os.replace(source, target)
     fsync_directory(target_dir)

@@ -4,7 +4,7 @@ Why: the inbox and every `POST /runs` used to take the recorder in turn, one com
 orchestrators posting one run at a time got one ledger commit (an fdatasync and a signed checkpoint)
 per run: about 330 runs/s on this machine. Here, while one commit is being written, whatever arrives
 waits, and the next commit takes all of it (up to `[credits] group_commit_max`). Runs that will raise
-an alert go in front of everything waiting, however long the backlog (`_alerting_first`). Each
+an alert go in front of everything waiting, however long the backlog (`_sort`). Each
 submitter waits on a `Future` that completes when its last run is recorded.
 
 A commit that fails fails every submission then waiting, with the error: none of them is answered
@@ -94,36 +94,36 @@ class IntakeQueue:
         self._thread.join(timeout)
 
     def _run(self) -> None:
-        window: list[Item] = []            # given to the recorder, oldest first (alerting ones in front)
-        waiting: deque[Item] = deque()     # taken from the queue, not yet in the window
+        front: deque[Item] = deque()       # forecast to raise an alert: recorded first, oldest first
+        waiting: deque[Item] = deque()     # the rest, in arrival order
+        size = self.recorder.ctx.settings.credits.group_commit_max
         while True:
             with self._changed:
-                while not self._queue and not window and not waiting and not self._closing:
+                while not self._queue and not front and not waiting and not self._closing:
                     self._changed.wait()
                 arrivals = list(self._queue)
                 self._queue.clear()
-                if not arrivals and not window and not waiting:
+                if not arrivals and not front and not waiting:
                     return
+            taken: list[Item] = []
             try:
                 with self.recording:
                     if arrivals:
-                        window = self._alerting_first(arrivals, waiting) + window
-                    while waiting and len(window) < self.recorder.lookahead:
-                        window.append(waiting.popleft())
-                    done = self.recorder.record_next([s.records[k] for s, k in window], self.actor)
+                        self._sort(arrivals, front, waiting)
+                    source = front or waiting
+                    taken = [source.popleft() for _ in range(min(size, len(source)))]
+                    outcomes = self.recorder.record_batch([s.records[k] for s, k in taken], self.actor)
             except BaseException as exc:   # every waiting submitter is told; the thread goes on
                 log.exception("recording runs failed; %d waiting runs were refused with the error",
-                              len(window) + len(waiting))
-                self._fail_all(window + list(waiting), exc)
-                window, waiting = [], deque()
+                              len(taken) + len(front) + len(waiting))
+                self._fail_all(taken + list(front) + list(waiting), exc)
+                front, waiting = deque(), deque()
                 continue
-            for position, outcome in done.items():
-                submission, k = window[position]
+            for (submission, k), outcome in zip(taken, outcomes):
                 submission.done(k, outcome)
                 self._forget(submission.records[k].run_id)
-            window = [item for position, item in enumerate(window) if position not in done]
 
-    def _alerting_first(self, arrivals: list[Item], waiting: deque[Item]) -> list[Item]:
+    def _sort(self, arrivals: list[Item], front: deque[Item], waiting: deque[Item]) -> None:
         """New runs that will raise an alert go in front of everything waiting, however long the backlog
         (a disk that falls behind must not hold an alert back); the rest join the back of the queue.
 
@@ -132,15 +132,10 @@ class IntakeQueue:
         """
         records = [s.records[k] for s, k in arrivals]
         alerting = set(self.recorder.forecast(records))
-        front = []
         for position, (item, record) in enumerate(zip(arrivals, records)):
             held_back = self._pending.get(record.run_id) or (record.rerun_of and self._pending.get(record.rerun_of))
-            if position in alerting and not held_back:
-                front.append(item)
-            else:
-                waiting.append(item)
+            (front if position in alerting and not held_back else waiting).append(item)
             self._pending[record.run_id] = self._pending.get(record.run_id, 0) + 1
-        return front
 
     def _forget(self, run_id: str) -> None:
         left = self._pending.get(run_id, 0) - 1

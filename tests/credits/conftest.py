@@ -12,6 +12,7 @@ import orjson
 import pytest
 from chatops.config import load_config
 from jobs.context import Context, build_context
+from jobs.credits.file_writers import DurableFileWriter, WriteBehindFileWriter
 from jobs.credits.flows import Recorder
 from jobs.notices import Notice
 
@@ -39,9 +40,14 @@ def ctx(config_file: Path) -> Context:
     return context
 
 
-@pytest.fixture
-def recorder(ctx: Context) -> Recorder:
-    return Recorder(ctx)
+@pytest.fixture(params=["durable-before-commit", "write-behind"])
+def recorder(ctx: Context, request: pytest.FixtureRequest):
+    """Each recorder test runs with both writers: `chatops runs record`'s, and the daemon's (files
+    written before the commit, synced just after it); the outcomes must not differ."""
+    writer = (DurableFileWriter() if request.param == "durable-before-commit"
+              else WriteBehindFileWriter(ctx.data_dir, ctx.now))
+    yield Recorder(ctx, writer)
+    writer.close()
 
 
 def entries(ctx: Context) -> list[dict[str, Any]]:

@@ -5,6 +5,7 @@ restored from the ledger, with its quarantine, before its alert goes out.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -107,3 +108,38 @@ def test_case_and_quarantine_the_state_never_received_are_restored_before_the_al
 def credit_entries_at(data_dir: Path) -> list[dict]:
     path = data_dir / "runs" / "CREDIT_MONITORING" / "ledger.jsonl"
     return [orjson.loads(line) for line in path.read_bytes().splitlines()]
+
+
+def test_run_files_lost_before_the_write_behind_sync_are_rewritten_by_the_daemon_start(config_file: Path,
+                                                                                       tmp_path: Path):
+    data_dir = tmp_path / "var"
+    assert run_cli("baseline", "set", "--scenario", "scn-invoice", "--credits", "100", "--reason", "manual",
+                   "--as", "ana", config=config_file).returncode == 0
+    runs = [raw_run(run_id="run_calm", credits=90.0), raw_run(run_id="run_pii", credits=1500.0,
+                                                               Risk_Flags=["pii_exposure"])]
+    run_file = tmp_path / "runs.json"
+    run_file.write_text(json.dumps(runs))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
+    child = subprocess.run([sys.executable, str(CHILD.with_name("sync_crash_child.py")), str(config_file),
+                            str(run_file)], capture_output=True, text=True, env={**env, "PYTHONPATH": str(REPO)},
+                           timeout=60)
+    assert child.returncode == -signal.SIGKILL, child.stderr
+    recorded = {e["Run_ID"]: e for e in credit_entries_at(data_dir) if e["kind"] == "run.recorded"}
+    calm = data_dir / recorded["run_calm"]["artifact"]
+    quarantined = data_dir / "runs" / "QUARANTINE" / "run_pii" / "run_pii.json"
+    # What a power loss before the sync leaves: a file never written back, another created but empty.
+    calm.unlink()
+    quarantined.write_bytes(b"")
+
+    daemon = DaemonProcess(config_file, data_dir)
+    try:
+        line = daemon.wait_for("rewritten from the credit ledger")
+    finally:
+        assert daemon.stop() == 0
+    assert "2 run file(s)" in line and "run_calm" in line and "run_pii" in line
+    for run_id, path in (("run_calm", calm), ("run_pii", quarantined)):
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == recorded[run_id]["artifact_sha256"]
+    [restored] = [e for e in credit_entries_at(data_dir) if e["kind"] == "artifacts.restored"]
+    assert sorted(restored["data"]["runs"]) == ["run_calm", "run_pii"] and restored["actor"] == "daemon"
+    mark = orjson.loads((data_dir / "runs" / "CREDIT_MONITORING" / "run-files.durable").read_bytes())
+    assert mark["through_seq"] >= restored["seq"]

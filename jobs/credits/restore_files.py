@@ -1,0 +1,175 @@
+"""Nothing lost on a crash: run files that the ledger names but the disk lost are rewritten from the ledger.
+
+The daemon writes a batch's run files before its ledger commit and makes them durable shortly after
+(`file_writers.WriteBehindFileWriter`), moving the durable mark each time. If the machine stops in
+between, the newest files may be missing, empty or cut short. At start, before the intake takes a run,
+`restore_run_files`:
+
+1. reads the mark and the credit-ledger entries after it (read from the end of the file backwards, so
+   the cost is the few entries after the mark, not the whole ledger; with no mark, every entry);
+2. follows each run recorded after the mark to where it is now (`quarantine.moved` / `.released`);
+3. checks its file and sidecar against the entry's hash; rewrites what differs from the entry itself
+   (`run_file_bytes(payload_of_entry(entry))`, whose hash must equal the recorded one — a file the
+   ledger cannot reproduce is left for `chatops ledger verify --artifacts` to name, never guessed);
+4. makes every file it checked durable, records `artifacts.restored` in the ledger when it rewrote any,
+   and moves the mark to the end of the ledger.
+
+Runs recorded by `chatops runs record` after the mark were durable before their commit: they are
+checked and found whole.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import orjson
+
+from jobs.actors import DAEMON, Permission
+from jobs.context import Context
+from jobs.credits.audit import ledger, who
+from jobs.credits.file_writers import fsync_path
+from store import artifacts
+from store.files import fsync_directory, write_file_atomically
+from store.runs_index import LEDGER, intake_lock
+
+log = logging.getLogger("chatops.credits.restore")
+
+_CHUNK = 1 << 16
+#: Run ids named in the `artifacts.restored` entry (the count is always whole).
+LISTED = 100
+
+
+@dataclass(frozen=True)
+class Restored:
+    checked: int = 0                    # runs recorded after the mark
+    rewritten: tuple[str, ...] = ()     # Run_IDs whose file or sidecar was rewritten
+    unrecoverable: tuple[str, ...] = ()  # Run_IDs whose entry does not reproduce the recorded hash
+    through_seq: int = -1               # the mark now
+
+
+def entries_after(ledger_path: Path, seq: int) -> list[dict[str, Any]]:
+    """The complete entries with a seq above `seq`, in ledger order, read from the end backwards."""
+    found: list[dict[str, Any]] = []
+    for line in _lines_backwards(ledger_path):
+        try:
+            entry = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            continue          # a damaged line is `chatops ledger verify`'s to name
+        entry_seq = entry.get("seq")
+        if isinstance(entry_seq, int) and entry_seq <= seq:
+            break
+        found.append(entry)
+    found.reverse()
+    return found
+
+
+def _lines_backwards(path: Path) -> Iterator[bytes]:
+    """Complete lines, last first (a partial last line, still being written, is skipped)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return
+    try:
+        end = os.fstat(fd).st_size
+        tail = b""
+        complete = False          # the bytes after the last newline are not a line yet
+        while end > 0:
+            start = max(0, end - _CHUNK)
+            tail = os.pread(fd, end - start, start) + tail
+            end = start
+            lines = tail.split(b"\n")
+            tail = lines[0]               # may continue in the chunk before
+            for line in reversed(lines[1:]):
+                if complete and line:
+                    yield line
+                complete = True
+        if tail and complete:
+            yield tail
+    finally:
+        os.close(fd)
+
+
+def restore_run_files(ctx: Context) -> Restored:
+    """Steps 1–4, under the intake lock (no recorder is between its file writes and its commit)."""
+    data_dir = ctx.data_dir
+    with intake_lock(data_dir):
+        mark = artifacts.read_durable_mark(data_dir)
+        after = mark.through_seq if mark is not None else -1
+        entries = entries_after(data_dir / LEDGER, after)
+        if not entries:
+            return Restored(through_seq=after)
+        where: dict[str, dict[str, Any]] = {}             # Run_ID -> its run.recorded entry
+        path_of: dict[str, str] = {}
+        for entry in entries:
+            run_id = entry.get("Run_ID")
+            if entry.get("kind") == "run.recorded" and isinstance(entry.get("artifact"), str):
+                where[run_id] = entry
+                path_of[run_id] = entry["artifact"]
+            elif str(entry.get("kind", "")).startswith("quarantine.") and run_id in path_of:
+                new_path = (entry.get("data") or {}).get("new_path")
+                if isinstance(new_path, str):
+                    path_of[run_id] = new_path
+        if mark is None and where:
+            log.info("no durable mark yet: checking the files of all %d recorded runs once", len(where))
+        rewritten, unrecoverable, checked_paths = [], [], []
+        for run_id, entry in where.items():
+            file = data_dir / path_of[run_id]
+            outcome = _restore_one(entry, file)
+            if outcome == "unrecoverable":
+                unrecoverable.append(run_id)
+                continue
+            if outcome == "rewritten":
+                rewritten.append(run_id)
+            checked_paths += [file, artifacts.sidecar_of(file)]
+        for path in checked_paths:
+            fsync_path(path)
+        for directory in sorted({path.parent for path in checked_paths}):
+            fsync_directory(directory)
+        through = entries[-1]["seq"]
+        if rewritten or unrecoverable:
+            actor, role = who(DAEMON, Permission.RUN_RECORD)
+            with ledger(ctx).commit() as c:
+                c.append("artifacts.restored", actor, role, {"data": {
+                    "after_seq": after, "through_seq": through, "rewritten": len(rewritten),
+                    "runs": rewritten[:LISTED], "unrecoverable": unrecoverable[:LISTED],
+                    "reason": "run files recorded after the durable mark were missing or incomplete at start"}})
+            through = c.entries[-1].seq
+        artifacts.write_durable_mark(data_dir, through, ctx.now())
+        if rewritten:
+            log.warning("start-up: %d run file(s) recorded after the last sync were lost or incomplete and have "
+                        "been rewritten from the credit ledger: %s", len(rewritten), ", ".join(rewritten[:10]))
+        if unrecoverable:
+            log.error("start-up: %d run file(s) differ from the ledger and cannot be rebuilt from it: %s; run "
+                      "`chatops ledger verify --artifacts 7` for details", len(unrecoverable),
+                      ", ".join(unrecoverable[:10]))
+        return Restored(len(where), tuple(rewritten), tuple(unrecoverable), through)
+
+
+def _restore_one(entry: dict[str, Any], file: Path) -> str:
+    """"intact", "rewritten" or "unrecoverable" for one run's file and sidecar."""
+    digest = entry.get("artifact_sha256")
+    expected_sidecar = artifacts.sidecar_line(file.name, str(digest))
+    found = _read(file)
+    file_ok = found is not None and artifacts.sha256_hex(found) == digest
+    sidecar_ok = _read(artifacts.sidecar_of(file)) == expected_sidecar
+    if file_ok and sidecar_ok:
+        return "intact"
+    data = artifacts.run_file_bytes(artifacts.payload_of_entry(entry))
+    if artifacts.sha256_hex(data) != digest:
+        return "unrecoverable"
+    file.parent.mkdir(parents=True, exist_ok=True)
+    if not file_ok:
+        write_file_atomically(file, data, sync_directory=False)
+    if not sidecar_ok:
+        write_file_atomically(artifacts.sidecar_of(file), expected_sidecar, sync_directory=False)
+    return "rewritten"
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
