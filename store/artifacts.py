@@ -172,6 +172,9 @@ def move(data_dir: Path, relative: Path, destination_dir: Path, expected_sha256:
     target_dir = data_dir / destination_dir
     target_dir.mkdir(parents=True, exist_ok=True)
     target = target_dir / source.name
+    if target.exists():
+        raise ArtifactError(f"{destination_dir / source.name} already exists (another run's file); nothing was moved. "
+                            f"Move it aside first, then retry")
     for written in (source, sidecar_of(source)):   # it may still be waiting for the write-behind sync
         fd = os.open(written, os.O_RDONLY | os.O_CLOEXEC)
         try:

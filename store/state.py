@@ -84,6 +84,11 @@ class AtomicJSONStorage(Storage):
 _READ_ONLY = "a state snapshot is read-only: change the state inside StateStore.transaction()"
 
 
+class ReadOnlyState(TypeError):
+    """A change was asked of a snapshot. Callers that plan on a snapshot first (the credit recorder)
+    catch it and plan again inside a transaction."""
+
+
 class ReadOnlyStorage(MemoryStorage):
     """The storage of a snapshot: one parsed version shared by every reader of it, so nothing may write.
 
@@ -95,14 +100,14 @@ class ReadOnlyStorage(MemoryStorage):
         return dict(self.memory) if self.memory is not None else None
 
     def write(self, data: dict[str, Any]) -> None:
-        raise TypeError(_READ_ONLY)
+        raise ReadOnlyState(_READ_ONLY)
 
 
 class ReadOnlyTable(Table):
     """Every TinyDB change (insert, update, upsert, remove, truncate) goes through `_update_table`."""
 
     def _update_table(self, updater: Callable[[dict[int, Any]], None]) -> None:
-        raise TypeError(_READ_ONLY)
+        raise ReadOnlyState(_READ_ONLY)
 
 
 class SnapshotDB(TinyDB):

@@ -34,6 +34,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+import orjson
 from tinydb import TinyDB
 
 from jobs.actors import DAEMON, Actor, Permission, Role
@@ -52,6 +53,7 @@ from store import quarantine as quarantine_store
 from store import scenarios as scenario_store
 from store.baselines import Baseline
 from store.runs_index import RunsIndex, intake_lock
+from store.state import ReadOnlyState
 
 
 #: The fast lane looks this many commits' worth of waiting runs ahead for alerting ones. Each look
@@ -164,25 +166,42 @@ class Recorder:
 
     def _commit(self, waiting: list[RunRecord], actor: Actor,
                 lane_of: Callable[["_Batch"], list[int]]) -> dict[int, Outcome]:
-        """Plan the runs `lane_of` picks (on the state being committed), write their files, commit."""
+        """Plan the runs `lane_of` picks, write their files, commit; then queue the batch's alerts.
+
+        Most batches change nothing in the state (no case opened or touched): they are planned on the
+        current snapshot, parsed once per version, and commit the ledger alone. A batch that would
+        change the state finds the snapshot read-only (`ReadOnlyState`) before anything is written, and
+        is planned again inside a state transaction, which then commits with the ledger. Parsing and
+        re-encoding the whole state on every commit was a fifth of the recorder's time at 1,000 runs/s,
+        and grows with the number of cases (bench/credits_bench.py). Both run under the intake lock,
+        which every recorder holds, and only recorders open cases.
+        """
         ctx = self.ctx
         with intake_lock(ctx.data_dir):
             self.index.refresh()
-            with ctx.state.transaction() as db:
-                batch = _Batch(ctx, db, self.index, actor, self.writer)
-                try:
-                    outcomes = {k: batch.plan(waiting[k]) for k in lane_of(batch)}
-                    batch.commit()
-                except BaseException:
-                    batch.abandon()
-                    raise
-                notices = batch.notices()
+            try:
+                batch, outcomes = self._planned(ctx.state.snapshot(), waiting, actor, lane_of)
+            except ReadOnlyState:
+                with ctx.state.transaction() as db:
+                    batch, outcomes = self._planned(db, waiting, actor, lane_of)
             self.index.refresh()
             # Queued before the intake lock is released: `reconcile.queue_lost_alerts` holds this lock,
             # so it sees a batch either with its alerts in the outbox or from a recorder that died.
-            for notice in notices:
+            for notice in batch.notices():
                 ctx.notifier.send(notice)
         return outcomes
+
+    def _planned(self, db: TinyDB, waiting: list[RunRecord], actor: Actor,
+                 lane_of: Callable[["_Batch"], list[int]]) -> tuple["_Batch", dict[int, Outcome]]:
+        """Plan and commit one batch on `db`; all or nothing (a failure removes the files written)."""
+        batch = _Batch(self.ctx, db, self.index, actor, self.writer)
+        try:
+            outcomes = {k: batch.plan(waiting[k]) for k in lane_of(batch)}
+            batch.commit()
+        except BaseException:
+            batch.abandon()
+            raise
+        return batch, outcomes
 
 
 class _Batch:
@@ -204,6 +223,8 @@ class _Batch:
         self.open_rows: dict[str, dict[str, Any]] | None = None     # scenario -> its newest open case's row
         self.open_cases: dict[str, Case | None] = {}                # converted when first asked, then kept
         self.seen: set[str] = set()
+        self.names: dict[Path, str] = {}                 # run file -> the Run_ID of this batch writing it
+        self.files_written = False
         self.baselines: dict[str, tuple[float | None, str | None]] = {}
         self.baseline_of: Callable[[str], Baseline | None] | None = None
         self.sev2: dict[str, list[datetime]] = {}
@@ -294,7 +315,14 @@ class _Batch:
             where = f" (ledger seq {known.seq})" if known else " (earlier in this batch)"
             return Outcome(record.run_id, False, message=f"duplicate: {record.run_id} is already recorded{where}; "
                                                          "not recorded twice")
+        owner = self._file_owner(record)
+        if owner:
+            return Outcome(record.run_id, False, message=(
+                f"refused: {record.run_id} would be written to {self._run_file(record).relative_to(self.ctx.data_dir)}"
+                f", the run file of {owner} (Run_IDs that differ only by a run_ / RUN- prefix name the same "
+                "file); send it again with a Run_ID of its own"))
         self.seen.add(record.run_id)
+        self.names[self._run_file(record)] = record.run_id
         scenario = self._scenario(record.scenario_id)
         baseline, source = self._baseline(record.scenario_id)
         classification = policy.classify(record, baseline, source, scenario, self.policy)
@@ -321,6 +349,24 @@ class _Batch:
         self._write(planned)
         return Outcome(record.run_id, True, severity.value, planned.case.case_id if planned.case else "",
                        planned.artifact, _summary(planned), len(planned.notices))
+
+    def _run_file(self, record: RunRecord) -> Path:
+        date = self.ctx.local(record.started_at).date().isoformat()
+        return self.ctx.data_dir / artifacts.MONITORING / date / artifacts.run_file_name(record.run_id)
+
+    def _file_owner(self, record: RunRecord) -> str:
+        """Another recorded run whose file this run's file would replace ("" when none).
+
+        A file already there is either another run's (its Run_ID is recorded) or left by an attempt
+        that crashed before its commit (nobody's: replaced)."""
+        path = self._run_file(record)
+        if path in self.names:
+            return self.names[path]
+        try:
+            other = orjson.loads(path.read_bytes()).get("Run_ID")
+        except (FileNotFoundError, orjson.JSONDecodeError, AttributeError):
+            return ""
+        return other if isinstance(other, str) and other != record.run_id and self.index.get(other) else ""
 
     def _open_case(self, planned: _Planned, pattern: str = "") -> None:
         record, classification = planned.record, planned.classification
@@ -440,6 +486,7 @@ class _Batch:
 
     def _written(self) -> None:
         """Write the batch's files (durably now or after the commit, by the writer: `file_writers`)."""
+        self.files_written = True     # before: a write that fails half-way leaves files to remove
         self.writer.write(self.files)
 
     def _quarantine(self, planned: _Planned) -> None:
@@ -489,6 +536,8 @@ class _Batch:
 
     def abandon(self) -> None:
         """The batch failed: remove every file it wrote, so nothing stays that no ledger entry names."""
+        if not self.files_written:
+            return
         for planned in self.planned:
             for path in planned.written:
                 artifacts.remove_artifact(self.ctx.data_dir, Path(path))
