@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import functools
+import gc
 import os
 import random
 import resource
@@ -235,28 +236,50 @@ def offered_load(queue: IntakeQueue, runs: list[bytes], rate: float):
     queued_at = queue.recorder.ctx.notifier.queued_at
     ids = [orjson.loads(data)["Run_ID"] for data in runs]
     latencies = [recorded_at[i] - (t0 + i / rate) for i in range(len(runs))]
-    alerts = [queued_at[ids[i]] - (t0 + i / rate) for i in range(len(runs)) if alerting[i]]
+    alerts = [(t0 + i / rate, queued_at[ids[i]]) for i in range(len(runs)) if alerting[i]]
     return elapsed, latencies, alerts
 
 
 class DeviceProbe:
     """An independent witness of the disk: a second process appends 200 bytes and fdatasyncs every 5 ms
-    beside our data, and notes every sync slower than 50 ms. A stall it sees is the device's or another
-    tenant's, not our code's: our alerts in that window wait for it like every other fsync."""
+    beside our data, and notes every sync slower than 50 ms (when it started, how long it took). A stall
+    it sees is the device's or another tenant's, not our code's: our alerts in that window wait for it
+    like every other fsync. Run alone first (`alone`), it shows what the device does with nothing of ours
+    running."""
 
     def __init__(self, directory: Path) -> None:
         self.out = directory / "device-probe.txt"
         self.process = subprocess.Popen([sys.executable, __file__, "--probe", str(directory / "device-probe.bin"),
                                          str(self.out)])
 
-    def stop(self) -> str:
+    def stop(self) -> list[tuple[float, float]]:
+        """The stalls seen, as (start, seconds) on CLOCK_MONOTONIC."""
         self.process.terminate()
         self.process.wait(10)
-        stalls = [float(x) for x in self.out.read_text().split()] if self.out.exists() else []
+        text = self.out.read_text() if self.out.exists() else ""
+        self.out.unlink(missing_ok=True)
+        return [(float(a), float(b)) for a, b in (line.split() for line in text.splitlines())]
+
+    @staticmethod
+    def describe(stalls: list[tuple[float, float]]) -> str:
         if not stalls:
             return "an independent fdatasync probe saw no stall over 50 ms"
+        longest = max(took for _, took in stalls)
         return (f"an independent fdatasync probe saw {len(stalls)} stalls over 50 ms "
-                f"(longest {max(stalls):.0f} ms, {sum(stalls) / 1e3:.1f} s in all)")
+                f"(longest {longest * 1e3:.0f} ms, {sum(took for _, took in stalls):.1f} s in all)")
+
+    @classmethod
+    def alone(cls, directory: Path, seconds: float = 20.0) -> str:
+        """The probe with nothing else of ours running: the device's own stalls at this moment."""
+        witness = cls(directory)
+        time.sleep(seconds)
+        stalls = witness.stop()
+        return f"the disk alone for {seconds:.0f} s (nothing of ours running): {cls.describe(stalls)}"
+
+
+def overlapping(spans: list[tuple[float, float]], stalls: list[tuple[float, float]]) -> list[bool]:
+    """For each (start, end) span, whether a device stall the probe saw overlaps it."""
+    return [any(s < end and s + took > start for s, took in stalls) for start, end in spans]
 
 
 def probe(path: str, out: str) -> None:
@@ -268,7 +291,7 @@ def probe(path: str, out: str) -> None:
             os.fdatasync(fd)
             took = time.monotonic() - started
             if took > 0.05:
-                report.write(f"{took * 1e3:.1f}\n")
+                report.write(f"{started:.6f} {took:.6f}\n")
                 report.flush()
             time.sleep(0.005)
 
@@ -322,13 +345,14 @@ def http_phase(root: Path, args: argparse.Namespace) -> None:
         port = probe.getsockname()[1]
     stop = serve_in_thread(service, "bench-token", port)
     wait_for_quiet_disk(root)
+    print(f"   {DeviceProbe.alone(root)}")
     witness = DeviceProbe(root)
     t0 = time.monotonic() + 2.0
     cpu_before = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     subprocess.run([sys.executable, __file__, "--client", f"http://127.0.0.1:{port}/runs", str(root), str(t0),
                     str(args.rate), str(args.per_request)], check=True)
     cpu_after = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    device = witness.stop()
+    stalls = witness.stop()
     stop()
     service.stop(60)
     answers = orjson.loads((root / "answers.json").read_bytes())
@@ -336,15 +360,15 @@ def http_phase(root: Path, args: argparse.Namespace) -> None:
     latencies = [done - (t0 + i / args.rate) for i, (_, done) in enumerate(answers)]
     queued_at = ctx.notifier.queued_at
     ids = [orjson.loads(data)["Run_ID"] for data in runs]
-    alerts = [queued_at[run_id] - (t0 + i / args.rate) for i, run_id in enumerate(ids) if run_id in queued_at]
+    alerts = [(t0 + i / args.rate, queued_at[run_id]) for i, run_id in enumerate(ids) if run_id in queued_at]
     elapsed = max(done for _, done in answers) - t0
     each = "one POST /runs per run" if args.per_request == 1 else f"{args.per_request} runs per POST /runs"
     print(f"1b. over HTTP, {each} from a second process: {len(runs):,} runs in {elapsed:.1f} s "
           f"({len(runs) / elapsed:,.0f} runs/s), HTTP statuses {sorted(statuses)}")
-    report_latencies(latencies, alerts, [])
+    report_latencies(latencies, alerts, [], stalls)
     server, client = ((after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
                       for before, after in zip(cpu_before, cpu_after))
-    print(f"   meanwhile {device}; CPU: intake process {server / elapsed:.0%} of a core, "
+    print(f"   meanwhile {DeviceProbe.describe(stalls)}; CPU: intake process {server / elapsed:.0%} of a core, "
           f"client process {client / elapsed:.0%}")
 
 
@@ -377,7 +401,10 @@ def http_client(url: str, root: Path, t0: float, rate: float, per_request: int) 
     (root / "answers.json").write_bytes(orjson.dumps(answers))
 
 
-def report_latencies(latencies: list[float], alerts: list[float], commits: list[tuple[float, int]]) -> None:
+def report_latencies(latencies: list[float], spans: list[tuple[float, float]], commits: list[tuple[float, int]],
+                     stalls: list[tuple[float, float]]) -> None:
+    """`spans`: each alerting run's (scheduled arrival, alert queued); `stalls`: what the probe saw."""
+    alerts = [end - start for start, end in spans]
     print(f"   intake → recorded (all runs):      p50 {percentile(latencies, 50) * 1e3:6.1f} ms   "
           f"p99 {percentile(latencies, 99) * 1e3:6.1f} ms   max {max(latencies) * 1e3:6.1f} ms")
     if commits:
@@ -387,6 +414,11 @@ def report_latencies(latencies: list[float], alerts: list[float], commits: list[
     if alerts:
         print(f"   intake → alert queued ({len(alerts):,} alerts): p50 {percentile(alerts, 50) * 1e3:6.1f} ms   "
               f"p99 {percentile(alerts, 99) * 1e3:6.1f} ms   max {max(alerts) * 1e3:6.1f} ms")
+        hit = overlapping(spans, stalls)
+        calm = [a for a, h in zip(alerts, hit) if not h]
+        if any(hit) and calm:
+            print(f"   of those, {sum(hit)} were in flight during a device stall the probe saw; the other "
+                  f"{len(calm)}: p99 {percentile(calm, 99) * 1e3:.1f} ms, max {max(calm) * 1e3:.1f} ms")
 
 
 def main() -> int:
@@ -421,11 +453,13 @@ def main() -> int:
         runs = synthetic_runs(args.runs, args.scenarios, "load", 2)
         queue = IntakeQueue(recorder)
         wait_for_quiet_disk(root)
+        print(DeviceProbe.alone(root))
+        gc.freeze()     # as the daemon does after start-up
         witness = DeviceProbe(root)
         cpu = time.process_time()
         elapsed, latencies, alerts = offered_load(queue, runs, args.rate)
         cpu = time.process_time() - cpu
-        device = witness.stop()
+        stalls = witness.stop()
         queue.close()
         recorder.writer.close()
         mark = recorder.writer.report()
@@ -433,8 +467,8 @@ def main() -> int:
         print(f"1. offered {args.rate:,.0f} runs/s for {len(runs):,} runs: done in {elapsed:.1f} s "
               f"({len(runs) / elapsed:,.0f} runs/s), {len(sizes):,} commits, mean {statistics.mean(sizes):.1f} runs, "
               f"largest {max(sizes)}")
-        report_latencies(latencies, alerts, recorder.commits)
-        print(f"   meanwhile {device}; CPU: this process {cpu / elapsed:.0%} of a core")
+        report_latencies(latencies, alerts, recorder.commits, stalls)
+        print(f"   meanwhile {DeviceProbe.describe(stalls)}; CPU: this process {cpu / elapsed:.0%} of a core")
         print(f"   {mark}")
         if args.http:
             http_phase(root / "http", args)
