@@ -27,7 +27,8 @@ from typing import Any, Mapping
 
 import orjson
 
-from store.files import fsync_directory, temp_path_for, write_all, write_file_atomically, write_new, write_synced
+from store.files import (fsync_directory, fsync_path, temp_path_for, write_all, write_file_atomically, write_new,
+                         write_synced)
 from store.ledger.entry import ENVELOPE
 
 MONITORING = Path("runs") / "CREDIT_MONITORING"
@@ -176,11 +177,7 @@ def move(data_dir: Path, relative: Path, destination_dir: Path, expected_sha256:
         raise ArtifactError(f"{destination_dir / source.name} already exists (another run's file); nothing was moved. "
                             f"Move it aside first, then retry")
     for written in (source, sidecar_of(source)):   # it may still be waiting for the write-behind sync
-        fd = os.open(written, os.O_RDONLY | os.O_CLOEXEC)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        fsync_path(written)
     os.replace(sidecar_of(source), sidecar_of(target))
     os.replace(source, target)
     fsync_directory(target_dir)

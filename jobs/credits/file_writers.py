@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Callable, Protocol, Sequence
 
 from store import artifacts
-from store.files import can_sync_filesystem, fsync_directory, sync_filesystem
+from store.files import can_sync_filesystem, fsync_directory, fsync_path, sync_filesystem
 
 log = logging.getLogger("chatops.credits.files")
 
@@ -55,14 +55,6 @@ class FileWriter(Protocol):
 
     def close(self) -> None:
         """Everything handed over made durable, threads stopped."""
-
-
-def fsync_path(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _dealt_out(pool: ThreadPoolExecutor, work: Callable[[list], None], items: list, lanes: int) -> None:

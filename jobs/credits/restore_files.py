@@ -30,9 +30,8 @@ import orjson
 from jobs.actors import DAEMON, Permission
 from jobs.context import Context
 from jobs.credits.audit import ledger, who
-from jobs.credits.file_writers import fsync_path
 from store import artifacts
-from store.files import fsync_directory, write_file_atomically
+from store.files import fsync_directory, fsync_path, write_file_atomically
 from store.runs_index import LEDGER, intake_lock
 
 log = logging.getLogger("chatops.credits.restore")
