@@ -216,7 +216,7 @@ class _Batch:
         self.policy = ctx.settings.credits
         self.now = ctx.now()
         self.planned: list[_Planned] = []
-        self.date_dirs: dict[str, Path] = {}           # run date -> its directory, made once per batch
+        self.directories: set[Path] = set()            # date directories made by this batch (once each)
         self.files: list[tuple[Path, bytes]] = []       # every run file and sidecar of the batch
         self.scenarios: dict[str, ScenarioSettings] = {}
         self.scenario_rows: dict[str, dict[str, Any]] | None = None     # read once per batch, when first asked
@@ -315,14 +315,15 @@ class _Batch:
             where = f" (ledger seq {known.seq})" if known else " (earlier in this batch)"
             return Outcome(record.run_id, False, message=f"duplicate: {record.run_id} is already recorded{where}; "
                                                          "not recorded twice")
-        owner = self._file_owner(record)
+        path = self._run_file(record)
+        owner = self._file_owner(record, path)
         if owner:
             return Outcome(record.run_id, False, message=(
-                f"refused: {record.run_id} would be written to {self._run_file(record).relative_to(self.ctx.data_dir)}"
-                f", the run file of {owner} (Run_IDs that differ only by a run_ / RUN- prefix name the same "
-                "file); send it again with a Run_ID of its own"))
+                f"refused: {record.run_id} would be written to {path.relative_to(self.ctx.data_dir)}, the run "
+                f"file of {owner} (Run_IDs that differ only by a run_ / RUN- prefix name the same file); send "
+                "it again with a Run_ID of its own"))
         self.seen.add(record.run_id)
-        self.names[self._run_file(record)] = record.run_id
+        self.names[path] = record.run_id
         scenario = self._scenario(record.scenario_id)
         baseline, source = self._baseline(record.scenario_id)
         classification = policy.classify(record, baseline, source, scenario, self.policy)
@@ -346,20 +347,20 @@ class _Batch:
         if planned.case is not None:
             payload["Case_ID"] = planned.case.case_id
         self.planned.append(planned)
-        self._write(planned)
+        self._write(planned, path)
         return Outcome(record.run_id, True, severity.value, planned.case.case_id if planned.case else "",
                        planned.artifact, _summary(planned), len(planned.notices))
 
     def _run_file(self, record: RunRecord) -> Path:
+        """`runs/CREDIT_MONITORING/<local date of the run>/run_<id>.json` in the data directory."""
         date = self.ctx.local(record.started_at).date().isoformat()
         return self.ctx.data_dir / artifacts.MONITORING / date / artifacts.run_file_name(record.run_id)
 
-    def _file_owner(self, record: RunRecord) -> str:
-        """Another recorded run whose file this run's file would replace ("" when none).
+    def _file_owner(self, record: RunRecord, path: Path) -> str:
+        """Another recorded run whose file `path` is ("" when none): this run must not replace it.
 
         A file already there is either another run's (its Run_ID is recorded) or left by an attempt
         that crashed before its commit (nobody's: replaced)."""
-        path = self._run_file(record)
         if path in self.names:
             return self.names[path]
         try:
@@ -466,23 +467,16 @@ class _Batch:
 
     # ---- step 2 and 3: files, quarantine ---------------------------------------------------------
 
-    def _write(self, planned: _Planned) -> None:
-        """Prepare `runs/CREDIT_MONITORING/<local date of the run>/run_<id>.json` and its sidecar; `_written`
-        writes the batch's files."""
-        record = planned.record
-        date = self.ctx.local(record.started_at).date().isoformat()
-        name = artifacts.run_file_name(record.run_id)
-        directory = self.date_dirs.get(date)
-        if directory is None:    # once per batch and date: a mkdir waits on writers in that directory
-            directory = self.ctx.data_dir / artifacts.MONITORING / date
-            directory.mkdir(parents=True, exist_ok=True)
-            self.date_dirs[date] = directory
-        planned.artifact = f"{artifacts.MONITORING.as_posix()}/{date}/{name}"
+    def _write(self, planned: _Planned, path: Path) -> None:
+        """Prepare the run file at `path` (`_run_file`) and its sidecar; `_written` writes the batch's files."""
+        if path.parent not in self.directories:    # once per batch and date: a mkdir waits on writers there
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.directories.add(path.parent)
+        planned.artifact = path.relative_to(self.ctx.data_dir).as_posix()
         planned.written.append(planned.artifact)
         payload = artifacts.run_file_bytes(planned.payload)
         planned.sha256 = artifacts.sha256_hex(payload)
-        self.files += [(directory / name, payload),
-                       (directory / f"{name}.sha256", artifacts.sidecar_line(name, planned.sha256))]
+        self.files += [(path, payload), (artifacts.sidecar_of(path), artifacts.sidecar_line(path.name, planned.sha256))]
 
     def _written(self) -> None:
         """Write the batch's files (durably now or after the commit, by the writer: `file_writers`)."""

@@ -23,7 +23,7 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Literal
 
 import orjson
 
@@ -147,8 +147,8 @@ def restore_run_files(ctx: Context) -> Restored:
         return Restored(len(where), tuple(rewritten), tuple(unrecoverable), through)
 
 
-def _restore_one(entry: dict[str, Any], file: Path) -> str:
-    """"intact", "rewritten" or "unrecoverable" for one run's file and sidecar."""
+def _restore_one(entry: dict[str, Any], file: Path) -> Literal["intact", "rewritten", "unrecoverable"]:
+    """What one run's file and sidecar needed: nothing, a rewrite from the entry, or more than the entry has."""
     digest = entry.get("artifact_sha256")
     expected_sidecar = artifacts.sidecar_line(file.name, str(digest))
     found = _read(file)
