@@ -21,6 +21,7 @@ from jobs.credits.cases import CaseNotFound, all_cases, case_for_run, load
 from jobs.credits.flows import Recorder
 from jobs.credits.intake import parse_records, read_source
 from jobs.credits.records import Case, ReleaseFinding, RerunDecision, RootCause
+from jobs.credits.restore_files import restore_run_files
 from jobs.credits.schema import RunRecordInvalid
 from store.runs_index import RunsIndex
 
@@ -52,6 +53,16 @@ def _runs_record(inv: Invocation) -> Reply:
         if o.recorded:
             lines.append(f"  file: {o.artifact}" + (f"  case: {o.case_id}" if o.case_id else ""))
     return Reply("\n".join(lines), 0 if all(o.recorded for o in outcomes) else 1)
+
+
+def _runs_restore_files(inv: Invocation) -> Reply:
+    done = restore_run_files(inv.ctx, inv.actor)
+    lines = [f"checked the files of {done.checked} run(s) recorded after the durable mark; "
+             f"{len(done.rewritten)} rewritten from the credit ledger, {len(done.unrecoverable)} not rebuildable; "
+             f"mark now at ledger seq {done.through_seq}"]
+    lines += [f"  rewritten: {run_id}" for run_id in done.rewritten]
+    lines += [f"  not rebuildable (see chatops ledger verify --artifacts 7): {run_id}" for run_id in done.unrecoverable]
+    return Reply("\n".join(lines), 1 if done.unrecoverable else 0)
 
 
 def _describe(case: Case, ctx) -> str:
@@ -214,6 +225,9 @@ COMMANDS = [
             Permission.RUN_RECORD, _refusals(_runs_record), slack=False,
             args=(Arg("file", "path to the run record JSON, or - to read standard input", required=True),
                   Arg("--json", "print the outcome as JSON", flag=True))),
+    Command(("runs", "restore-files"), "rewrite from the credit ledger the run files a power loss took after the "
+            "last sync (the daemon does this at start)", Permission.RUN_RECORD, _refusals(_runs_restore_files),
+            slack=False),
     Command(("runs", "show"), "where a recorded run's file is, its hash, severity and case", Permission.RUN_READ,
             _refusals(_runs_show), args=(Arg("run_id", "the Run_ID", required=True),), shell_open=True),
     Command(("case", "list"), "open cases (all with --all)", Permission.RUN_READ, _refusals(_case_list),

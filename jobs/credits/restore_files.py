@@ -27,9 +27,9 @@ from typing import Any, Iterator, Literal
 
 import orjson
 
-from jobs.actors import DAEMON, Permission
+from jobs.actors import DAEMON, Actor, Permission
 from jobs.context import Context
-from jobs.credits.audit import ledger, who
+from jobs.credits.audit import checked, ledger, who
 from store import artifacts
 from store.files import fsync_directory, fsync_path, write_file_atomically
 from store.runs_index import LEDGER, intake_lock
@@ -91,8 +91,11 @@ def _lines_backwards(path: Path) -> Iterator[bytes]:
         os.close(fd)
 
 
-def restore_run_files(ctx: Context) -> Restored:
-    """Steps 1–4, under the intake lock (no recorder is between its file writes and its commit)."""
+def restore_run_files(ctx: Context, actor: Actor = DAEMON) -> Restored:
+    """Steps 1–4, under the intake lock (no recorder is between its file writes and its commit).
+
+    The daemon calls it at start; an O3 may run it (`chatops runs restore-files`) without starting the daemon."""
+    checked(ctx, actor, Permission.RUN_RECORD, "runs restore-files", "run files recorded after the durable mark")
     data_dir = ctx.data_dir
     with intake_lock(data_dir):
         mark = artifacts.read_durable_mark(data_dir)
@@ -129,9 +132,9 @@ def restore_run_files(ctx: Context) -> Restored:
             fsync_directory(directory)
         through = entries[-1]["seq"]
         if rewritten or unrecoverable:
-            actor, role = who(DAEMON, Permission.RUN_RECORD)
+            ledger_actor, role = who(actor, Permission.RUN_RECORD)
             with ledger(ctx).commit() as c:
-                c.append("artifacts.restored", actor, role, {"data": {
+                c.append("artifacts.restored", ledger_actor, role, {"data": {
                     "after_seq": after, "through_seq": through, "rewritten": len(rewritten),
                     "runs": rewritten[:LISTED], "unrecoverable": unrecoverable[:LISTED],
                     "reason": "run files recorded after the durable mark were missing or incomplete at start"}})

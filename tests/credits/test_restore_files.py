@@ -15,6 +15,7 @@ from jobs.credits.restore_files import entries_after, restore_run_files
 from jobs.credits.schema import validate_run
 from store import artifacts
 from store.runs_index import LEDGER
+from tests.conftest import run_cli
 from tests.credits.conftest import START, entries, raw_run, set_baseline
 
 RUNS = {   # one of each kind of file the recorder writes
@@ -146,3 +147,24 @@ def test_every_kind_of_run_file_is_the_view_of_its_ledger_entry(ctx, run_id):
     assert rebuilt == written[run_id]
     assert hashlib.sha256(rebuilt).hexdigest() == entry["artifact_sha256"]
     assert (ctx.data_dir / LEDGER).exists()
+
+
+@freeze_time(START)
+def test_an_o3_restores_without_the_daemon_and_an_o2_is_refused_and_recorded(ctx, config_file):
+    set_baseline(ctx, "scn-invoice", 100.0)
+    written = record_all(ctx, {"run_ok": {}, "run_sev1": RUNS["run_sev1"]})
+    artifacts.write_durable_mark(ctx.data_dir, 0, START)
+    file_of(ctx, "run_ok").unlink()
+
+    refused = run_cli("runs", "restore-files", "--as", "ben", config=config_file)
+    assert refused.returncode != 0 and "O3" in refused.stdout + refused.stderr
+    assert not file_of(ctx, "run_ok").exists()
+    assert entries(ctx)[-1]["kind"] == "command.refused" and entries(ctx)[-1]["actor"] == ctx.people.by_name("ben").slack_id
+
+    done = run_cli("runs", "restore-files", "--as", "ana", config=config_file)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "checked the files of 2 run(s)" in done.stdout and "rewritten: run_ok" in done.stdout
+    assert file_of(ctx, "run_ok").read_bytes() == written["run_ok"]
+    assert entries(ctx)[-1]["kind"] == "artifacts.restored" and entries(ctx)[-1]["actor"] == ctx.people.by_name("ana").slack_id
+    again = run_cli("runs", "restore-files", "--as", "ana", config=config_file)
+    assert "checked the files of 0 run(s)" in again.stdout
