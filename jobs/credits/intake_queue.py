@@ -114,9 +114,10 @@ class IntakeQueue:
                     taken = [source.popleft() for _ in range(min(size, len(source)))]
                     outcomes = self.recorder.record_batch([s.records[k] for s, k in taken], self.actor)
             except BaseException as exc:   # every waiting submitter is told; the thread goes on
+                failed = taken + list(front) + list(waiting) + arrivals   # arrivals: if sorting them failed
                 log.exception("recording runs failed; %d waiting runs were refused with the error",
-                              len(taken) + len(front) + len(waiting))
-                self._fail_all(taken + list(front) + list(waiting), exc)
+                              len({(id(s), k) for s, k in failed}))
+                self._fail_all(failed, exc)
                 front, waiting = deque(), deque()
                 continue
             for (submission, k), outcome in zip(taken, outcomes):

@@ -10,6 +10,7 @@ from freezegun import freeze_time
 from jobs.credits.flows import Recorder
 from jobs.credits.intake_queue import IntakeClosed, IntakeQueue
 from jobs.credits.schema import validate_run
+from store.state import StateCorrupted
 from tests.credits.conftest import START, entries, raw_run, set_baseline
 from tests.credits.test_fast_lane import commit_sizes, seq_of
 
@@ -131,3 +132,18 @@ def test_a_run_id_given_again_while_the_first_waits_is_recorded_once_in_arrival_
     backlog, [again] = behind_a_backlog(queue, 12, spike("run_3"))    # alerting, but run_3 itself still waits
     assert not again.recorded and "already recorded" in again.message
     assert backlog[3].severity == "NORMAL"
+
+
+@freeze_time(START)
+def test_runs_whose_forecast_fails_are_answered_with_the_error_not_left_waiting(queue, small_commits):
+    state = small_commits.data_dir / "state.json"
+    good = state.read_bytes()
+    state.write_bytes(b'{"credit_cases": ')                 # not written by chatops: refused, never emptied
+    with queue.recording:
+        futures = [queue.submit([normal(f"run_{n}")]) for n in range(3)]
+    for future in futures:
+        with pytest.raises(StateCorrupted):
+            future.result(timeout=30)
+    state.write_bytes(good)
+    [again] = queue.submit([normal("run_0")]).result(timeout=30)
+    assert again.recorded
