@@ -102,28 +102,33 @@ def write_new_pending(path: Path, data: bytes) -> None:
 
 @dataclass(frozen=True)
 class DurableMark:
-    """Every run file and sidecar that a credit-ledger entry up to `through_seq` names is durable."""
+    """Every run file and sidecar that a credit-ledger entry up to `through_seq` names is durable.
+
+    `entry_ts` is that entry's `ts`: a mark is trusted only while the ledger's entry `through_seq` still
+    has it (a resealed ledger starts again from seq 0, and its entries must all be checked)."""
 
     through_seq: int
     at: str
+    entry_ts: str = ""
 
 
 def read_durable_mark(data_dir: Path) -> DurableMark | None:
     """None when there is no mark yet (a new data directory, or one from before the mark existed)."""
     try:
         raw = orjson.loads((Path(data_dir) / DURABLE_MARK).read_bytes())
-        return DurableMark(int(raw["through_seq"]), str(raw["at"]))
+        return DurableMark(int(raw["through_seq"]), str(raw["at"]), str(raw.get("entry_ts", "")))
     except FileNotFoundError:
         return None
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
         return None      # unreadable: treated as absent, so every run file is checked at start
 
 
-def write_durable_mark(data_dir: Path, through_seq: int, at: datetime) -> None:
+def write_durable_mark(data_dir: Path, through_seq: int, at: datetime, entry_ts: str = "") -> None:
     """Atomically (temp file, fsync, rename, directory fsync): a crash leaves the old mark or the new."""
     path = Path(data_dir) / DURABLE_MARK
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_file_atomically(path, orjson.dumps({"through_seq": through_seq, "at": at.isoformat()}) + b"\n")
+    write_file_atomically(path, orjson.dumps({"through_seq": through_seq, "entry_ts": entry_ts,
+                                              "at": at.isoformat()}) + b"\n")
 
 
 def write_new_durable(path: Path, data: bytes) -> None:

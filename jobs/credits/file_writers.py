@@ -50,8 +50,9 @@ class FileWriter(Protocol):
     def write(self, files: Files) -> None:
         """Before the ledger commit: every file created (durable or not, by kind), or an exception."""
 
-    def committed(self, through_seq: int, paths: Sequence[Path]) -> None:
-        """After the ledger commit up to `through_seq`: these files (where they are now) are its files."""
+    def committed(self, through_seq: int, paths: Sequence[Path], through_ts: str = "") -> None:
+        """After the ledger commit up to `through_seq` (whose entry has `ts` `through_ts`): these files
+        (where they are now) are its files."""
 
     def close(self) -> None:
         """Everything handed over made durable, threads stopped."""
@@ -95,7 +96,7 @@ class DurableFileWriter:
         for directory in sorted({path.parent for path, _ in files}):
             fsync_directory(directory)
 
-    def committed(self, through_seq: int, paths: Sequence[Path]) -> None:
+    def committed(self, through_seq: int, paths: Sequence[Path], through_ts: str = "") -> None:
         """Nothing to do: the files were durable before the commit."""
 
     def close(self) -> None:
@@ -120,7 +121,7 @@ class WriteBehindFileWriter:
         self.retry = retry
         self._sync = sync or self._default_sync
         self._changed = threading.Condition()
-        self._pending: list[tuple[int, Sequence[Path]]] = []
+        self._pending: list[tuple[int, str, Sequence[Path]]] = []     # (seq, its entry's ts, files)
         self._handed = -1            # highest seq handed over by `committed`
         self._durable = -1           # highest seq whose files are durable (and the mark says so)
         self._hurry = False          # flush() or close() waits: sync without the delay
@@ -141,10 +142,10 @@ class WriteBehindFileWriter:
         for path, data in files:
             artifacts.write_new_pending(path, data)
 
-    def committed(self, through_seq: int, paths: Sequence[Path]) -> None:
+    def committed(self, through_seq: int, paths: Sequence[Path], through_ts: str = "") -> None:
         self.start()
         with self._changed:
-            self._pending.append((through_seq, list(paths)))
+            self._pending.append((through_seq, through_ts, list(paths)))
             self._handed = max(self._handed, through_seq)
             if len(self._pending) == 1:
                 self._changed.notify_all()      # wake the idle sync thread; later commits wait with it
@@ -199,10 +200,10 @@ class WriteBehindFileWriter:
                     # Let the next few commits join this sync (a commit only wakes an idle thread).
                     self._changed.wait(self.delay)
                 taken, self._pending = self._pending, []
-            through = max(seq for seq, _ in taken)
+            through, through_ts, _ = max(taken, key=lambda item: item[0])
             try:
-                self._sync([path for _, paths in taken for path in paths])
-                artifacts.write_durable_mark(self.data_dir, through, self.clock())
+                self._sync([path for _, _, paths in taken for path in paths])
+                artifacts.write_durable_mark(self.data_dir, through, self.clock(), through_ts)
             except OSError as exc:
                 failures += 1
                 with self._changed:

@@ -518,7 +518,7 @@ class _Batch:
                 for kind, fields in planned.entries:
                     c.append(kind, ledger_actor, role, fields)
         if c.entries:
-            self.writer.committed(c.entries[-1].seq, self._files_now())
+            self.writer.committed(c.entries[-1].seq, self._files_now(), c.entries[-1].ts)
 
     def _files_now(self) -> list[Path]:
         """Each run file and sidecar of the batch where it is now (an SEV0 run's in quarantine)."""

@@ -6,7 +6,8 @@ between, the newest files may be missing, empty or cut short. At start, before t
 `restore_run_files`:
 
 1. reads the mark and the credit-ledger entries after it (read from the end of the file backwards, so
-   the cost is the few entries after the mark, not the whole ledger; with no mark, every entry);
+   the cost is the few entries after the mark, not the whole ledger). With no mark, or one whose entry
+   the ledger no longer has (a resealed ledger starts again from seq 0), every entry;
 2. follows each run recorded after the mark to where it is now (`quarantine.moved` / `.released`);
 3. checks its file and sidecar against the entry's hash; rewrites what differs from the entry itself
    (`run_file_bytes(payload_of_entry(entry))`, whose hash must equal the recorded one — a file the
@@ -49,8 +50,9 @@ class Restored:
     through_seq: int = -1               # the mark now
 
 
-def entries_after(ledger_path: Path, seq: int) -> list[dict[str, Any]]:
-    """The complete entries with a seq above `seq`, in ledger order, read from the end backwards."""
+def entries_after(ledger_path: Path, seq: int, ts: str) -> list[dict[str, Any]]:
+    """The complete entries after the entry (`seq`, `ts`), in ledger order, read from the end backwards;
+    every entry when the ledger has no such entry (seq -1: every entry)."""
     found: list[dict[str, Any]] = []
     for line in _lines_backwards(ledger_path):
         try:
@@ -59,7 +61,9 @@ def entries_after(ledger_path: Path, seq: int) -> list[dict[str, Any]]:
             continue          # a damaged line is `chatops ledger verify`'s to name
         entry_seq = entry.get("seq")
         if isinstance(entry_seq, int) and entry_seq <= seq:
-            break
+            if entry_seq == seq and entry.get("ts") == ts:
+                break
+            seq = -1          # not the entry the mark was written for: this is another ledger
         found.append(entry)
     found.reverse()
     return found
@@ -100,7 +104,7 @@ def restore_run_files(ctx: Context, actor: Actor = DAEMON) -> Restored:
     with intake_lock(data_dir):
         mark = artifacts.read_durable_mark(data_dir)
         after = mark.through_seq if mark is not None else -1
-        entries = entries_after(data_dir / LEDGER, after)
+        entries = entries_after(data_dir / LEDGER, after, mark.entry_ts if mark is not None else "")
         if not entries:
             return Restored(through_seq=after)
         where: dict[str, dict[str, Any]] = {}             # Run_ID -> its run.recorded entry
@@ -114,8 +118,8 @@ def restore_run_files(ctx: Context, actor: Actor = DAEMON) -> Restored:
                 new_path = (entry.get("data") or {}).get("new_path")
                 if isinstance(new_path, str):
                     path_of[run_id] = new_path
-        if mark is None and where:
-            log.info("no durable mark yet: checking the files of all %d recorded runs once", len(where))
+        if (mark is None or entries[0].get("seq", 0) <= after) and where:
+            log.info("no durable mark for this ledger: checking the files of all %d recorded runs once", len(where))
         rewritten, unrecoverable, checked_paths = [], [], []
         for run_id, entry in where.items():
             file = data_dir / path_of[run_id]
@@ -130,7 +134,7 @@ def restore_run_files(ctx: Context, actor: Actor = DAEMON) -> Restored:
             fsync_path(path)
         for directory in sorted({path.parent for path in checked_paths}):
             fsync_directory(directory)
-        through = entries[-1]["seq"]
+        through, through_ts = entries[-1]["seq"], entries[-1].get("ts", "")
         if rewritten or unrecoverable:
             ledger_actor, role = who(actor, Permission.RUN_RECORD)
             with ledger(ctx).commit() as c:
@@ -138,8 +142,8 @@ def restore_run_files(ctx: Context, actor: Actor = DAEMON) -> Restored:
                     "after_seq": after, "through_seq": through, "rewritten": len(rewritten),
                     "runs": rewritten[:LISTED], "unrecoverable": unrecoverable[:LISTED],
                     "reason": "run files recorded after the durable mark were missing or incomplete at start"}})
-            through = c.entries[-1].seq
-        artifacts.write_durable_mark(data_dir, through, ctx.now())
+            through, through_ts = c.entries[-1].seq, c.entries[-1].ts
+        artifacts.write_durable_mark(data_dir, through, ctx.now(), through_ts)
         if rewritten:
             log.warning("start-up: %d run file(s) recorded after the last sync were lost or incomplete and have "
                         "been rewritten from the credit ledger: %s", len(rewritten), ", ".join(rewritten[:10]))

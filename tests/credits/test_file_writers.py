@@ -60,13 +60,14 @@ def test_write_behind_files_exist_at_once_and_the_mark_follows_the_sync(tmp_path
         files = files_for(tmp_path, 10)
         writer.write(files)
         assert (tmp_path / "run_3.json").read_bytes() == b'{"n": 3}\n'    # readable before the commit
-        writer.committed(12, [path for path, _ in files])
+        writer.committed(12, [path for path, _ in files], "2026-11-22T16:30:00.000000Z")
         assert sync.entered.wait(10)
         assert mark(tmp_path) is None and writer.durable_through == -1     # the sync has not returned
         sync.open.set()
         assert writer.flush(10)
         assert mark(tmp_path) == 12 and writer.durable_through == 12
         assert artifacts.read_durable_mark(tmp_path).at == NOW.isoformat()
+        assert artifacts.read_durable_mark(tmp_path).entry_ts == "2026-11-22T16:30:00.000000Z"   # whose seq 12
         assert sync.calls == [[path for path, _ in files]]
     finally:
         sync.open.set()

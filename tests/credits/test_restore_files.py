@@ -46,6 +46,12 @@ def file_of(ctx, run_id: str):
     return ctx.data_dir / where.get(run_id, recorded["artifact"])
 
 
+def mark_at(ctx, seq: int) -> None:
+    """The durable mark as the daemon writes it, at the entry `seq` of the credit ledger."""
+    [entry] = [e for e in entries(ctx) if e["seq"] == seq]
+    artifacts.write_durable_mark(ctx.data_dir, seq, START, entry["ts"])
+
+
 def artifacts_verify(ctx):
     [report] = verify_ledgers(ctx.settings, ctx.data_dir, "credit", artifacts_days=7,
                               now=datetime(2026, 11, 23, tzinfo=timezone.utc))
@@ -57,7 +63,7 @@ def test_lost_empty_and_half_written_files_after_the_mark_are_rewritten_byte_for
     set_baseline(ctx, "scn-invoice", 100.0)
     written = record_all(ctx)
     first_run_seq = min(e["seq"] for e in entries(ctx) if e["kind"] == "run.recorded")
-    artifacts.write_durable_mark(ctx.data_dir, first_run_seq - 1, START)     # the sync never happened
+    mark_at(ctx, first_run_seq - 1)                                           # the sync never happened
     file_of(ctx, "run_ok").unlink()                                           # gone
     file_of(ctx, "run_sev2").write_bytes(b"")                                 # created, data never written
     file_of(ctx, "run_sev1").write_bytes(written["run_sev1"][:40])            # cut short
@@ -81,7 +87,7 @@ def test_lost_empty_and_half_written_files_after_the_mark_are_rewritten_byte_for
 def test_whole_files_after_the_mark_are_only_checked_and_the_mark_moves_to_the_end(ctx):
     set_baseline(ctx, "scn-invoice", 100.0)
     record_all(ctx)
-    artifacts.write_durable_mark(ctx.data_dir, 0, START)
+    mark_at(ctx, 0)
     before = len(entries(ctx))
     restored = restore_run_files(ctx)
     assert restored.rewritten == () and restored.checked == 5
@@ -129,12 +135,20 @@ def test_an_entry_that_cannot_reproduce_its_recorded_hash_is_named_never_guessed
 
 def test_entries_after_reads_from_the_end_across_chunks_and_skips_a_partial_last_line(tmp_path):
     path = tmp_path / "ledger.jsonl"
-    lines = [orjson.dumps({"seq": n, "pad": "x" * 300}) for n in range(600)]      # ~190 KiB: several chunks
+    lines = [orjson.dumps({"seq": n, "ts": f"t{n}", "pad": "x" * 300}) for n in range(600)]   # several chunks
     path.write_bytes(b"\n".join(lines) + b"\n" + b'{"seq": 600, "pa')
-    assert [e["seq"] for e in entries_after(path, 590)] == list(range(591, 600))
-    assert [e["seq"] for e in entries_after(path, -1)] == list(range(600))
-    assert entries_after(path, 599) == []
-    assert entries_after(tmp_path / "none.jsonl", -1) == []
+    assert [e["seq"] for e in entries_after(path, 590, "t590")] == list(range(591, 600))
+    assert [e["seq"] for e in entries_after(path, -1, "")] == list(range(600))
+    assert entries_after(path, 599, "t599") == []
+    assert entries_after(tmp_path / "none.jsonl", -1, "") == []
+
+
+def test_a_mark_written_for_another_ledger_is_not_trusted(tmp_path):
+    """A resealed ledger starts again from seq 0: a mark from the old one must not hide its entries."""
+    path = tmp_path / "ledger.jsonl"
+    path.write_bytes(b"".join(orjson.dumps({"seq": n, "ts": f"new{n}"}) + b"\n" for n in range(5)))
+    assert [e["seq"] for e in entries_after(path, 3, "old3")] == [0, 1, 2, 3, 4]      # same seq, other entry
+    assert [e["seq"] for e in entries_after(path, 10_000, "old")] == [0, 1, 2, 3, 4]  # beyond the new ledger
 
 
 @pytest.mark.parametrize("run_id", list(RUNS))
@@ -153,7 +167,7 @@ def test_every_kind_of_run_file_is_the_view_of_its_ledger_entry(ctx, run_id):
 def test_an_o3_restores_without_the_daemon_and_an_o2_is_refused_and_recorded(ctx, config_file):
     set_baseline(ctx, "scn-invoice", 100.0)
     written = record_all(ctx, {"run_ok": {}, "run_sev1": RUNS["run_sev1"]})
-    artifacts.write_durable_mark(ctx.data_dir, 0, START)
+    mark_at(ctx, 0)
     file_of(ctx, "run_ok").unlink()
 
     refused = run_cli("runs", "restore-files", "--as", "ben", config=config_file)
