@@ -85,6 +85,23 @@ def sync_filesystem(fd: int) -> None:
         raise OSError(errno, f"syncfs failed: {os.strerror(errno)}")
 
 
+def sync_files(directory: Path, paths: list[Path]) -> None:
+    """Make `paths` and their directory entries durable: one `syncfs` of `directory`'s file system where
+    there is one (a start-up check may have touched millions of files), else an fsync per file and
+    directory."""
+    if can_sync_filesystem():
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            sync_filesystem(fd)
+        finally:
+            os.close(fd)
+        return
+    for path in paths:
+        fsync_path(path)
+    for parent in sorted({path.parent for path in paths}):
+        fsync_directory(parent)
+
+
 def write_synced(path: Path, data: bytes, mode: int = 0o644, *, exclusive: bool = False) -> None:
     """Create (or truncate) `path`, write `data` and fsync it; on failure remove what was written.
 

@@ -32,7 +32,7 @@ from jobs.actors import DAEMON, Actor, Permission
 from jobs.context import Context
 from jobs.credits.audit import checked, ledger, who
 from store import artifacts
-from store.files import fsync_directory, fsync_path, write_file_atomically
+from store.files import sync_files, write_file_atomically
 from store.runs_index import LEDGER, intake_lock
 
 log = logging.getLogger("chatops.credits.restore")
@@ -130,10 +130,7 @@ def restore_run_files(ctx: Context, actor: Actor = DAEMON) -> Restored:
             if outcome == "rewritten":
                 rewritten.append(run_id)
             checked_paths += [file, artifacts.sidecar_of(file)]
-        for path in checked_paths:
-            fsync_path(path)
-        for directory in sorted({path.parent for path in checked_paths}):
-            fsync_directory(directory)
+        sync_files(data_dir, checked_paths)
         through, through_ts = entries[-1]["seq"], entries[-1].get("ts", "")
         if rewritten or unrecoverable:
             ledger_actor, role = who(actor, Permission.RUN_RECORD)

@@ -160,3 +160,4 @@ def test_a_file_left_by_a_crashed_attempt_is_replaced_not_refused(tmp_path):
         writer.close()
     assert stale.read_bytes() == b'{"n": 1}\n'
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run_1.json"]
+
