@@ -27,8 +27,7 @@ from typing import Any, Mapping
 
 import orjson
 
-from store.files import (fsync_directory, fsync_path, temp_path_for, write_all, write_file_atomically, write_new,
-                         write_synced)
+from store.files import fsync_directory, fsync_path, write_file_atomically, write_synced
 from store.ledger.entry import ENVELOPE
 
 MONITORING = Path("runs") / "CREDIT_MONITORING"
@@ -89,15 +88,9 @@ def write_new_pending(path: Path, data: bytes) -> None:
     at once after the ledger commit. A file left by an attempt that crashed before its commit is
     replaced (temp file, rename)."""
     try:
-        write_new(path, data)
+        write_synced(path, data, exclusive=True, sync=False)
     except FileExistsError:
-        tmp = temp_path_for(path)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
-        try:
-            write_all(fd, data)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
+        write_file_atomically(path, data, sync=False)
 
 
 @dataclass(frozen=True)

@@ -39,19 +39,6 @@ def temp_path_for(path: Path) -> Path:
     return path.with_name(f".{path.name}.tmp.{os.getpid()}.{threading.get_ident()}")
 
 
-def write_new(path: Path, data: bytes, mode: int = 0o644) -> None:
-    """Create `path` with `data`, not synced (the caller makes it durable later, see `sync_filesystem`);
-    an existing file is refused with `FileExistsError`; on failure nothing is left behind."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
-    try:
-        write_all(fd, data)
-    except BaseException:
-        os.close(fd)
-        path.unlink(missing_ok=True)
-        raise
-    os.close(fd)
-
-
 def _libc_syncfs():
     if not sys.platform.startswith("linux"):
         return None
@@ -102,16 +89,18 @@ def sync_files(directory: Path, paths: list[Path]) -> None:
         fsync_directory(parent)
 
 
-def write_synced(path: Path, data: bytes, mode: int = 0o644, *, exclusive: bool = False) -> None:
+def write_synced(path: Path, data: bytes, mode: int = 0o644, *, exclusive: bool = False, sync: bool = True) -> None:
     """Create (or truncate) `path`, write `data` and fsync it; on failure remove what was written.
 
     `exclusive=True` refuses an existing file (`FileExistsError`) instead of truncating it.
+    `sync=False` leaves the fsync to a caller that makes many files durable at once (`sync_files`).
     """
     flags = os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC | (os.O_EXCL if exclusive else os.O_TRUNC)
     fd = os.open(path, flags, mode)
     try:
         write_all(fd, data)
-        os.fsync(fd)
+        if sync:
+            os.fsync(fd)
     except BaseException:
         os.close(fd)
         path.unlink(missing_ok=True)
@@ -119,13 +108,15 @@ def write_synced(path: Path, data: bytes, mode: int = 0o644, *, exclusive: bool 
     os.close(fd)
 
 
-def write_file_atomically(path: Path, data: bytes, mode: int = 0o644, *, sync_directory: bool = True) -> None:
+def write_file_atomically(path: Path, data: bytes, mode: int = 0o644, *, sync_directory: bool = True,
+                          sync: bool = True) -> None:
     """Replace `path` with `data` so readers and crashes see the old or the new bytes, never a mix.
 
-    `sync_directory=False` leaves the directory fsync to a caller that batches several files.
+    `sync_directory=False` leaves the directory fsync to a caller that batches several files;
+    `sync=False` leaves every fsync to one (readers still never see a mix).
     """
     tmp = temp_path_for(path)
-    write_synced(tmp, data, mode)
+    write_synced(tmp, data, mode, sync=sync)
     os.replace(tmp, path)
-    if sync_directory:
+    if sync and sync_directory:
         fsync_directory(path.parent)

@@ -23,6 +23,7 @@ import orjson
 
 LEDGER = Path("runs") / "CREDIT_MONITORING" / "ledger.jsonl"
 INTAKE_LOCK = Path("runs") / "CREDIT_MONITORING" / "intake.lock"
+_CHUNK = 1 << 16          # bytes read at a time when reading the ledger from its end
 
 
 class RunInfo(NamedTuple):
@@ -153,6 +154,51 @@ def ledger_entries(data_dir: Path, kinds: frozenset[str]) -> list[dict[str, Any]
             if entry.get("kind") in kinds:
                 found.append(entry)
     return found
+
+
+def entries_after(ledger_path: Path, seq: int, ts: str) -> list[dict[str, Any]]:
+    """The complete entries after the entry (`seq`, `ts`), in ledger order, read from the end backwards;
+    every entry when the ledger has no such entry (seq -1: every entry)."""
+    found: list[dict[str, Any]] = []
+    for line in _lines_backwards(ledger_path):
+        try:
+            entry = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            continue          # a damaged line is `chatops ledger verify`'s to name
+        entry_seq = entry.get("seq")
+        if isinstance(entry_seq, int) and entry_seq <= seq:
+            if entry_seq == seq and entry.get("ts") == ts:
+                break
+            seq = -1          # not the entry the mark was written for: this is another ledger
+        found.append(entry)
+    found.reverse()
+    return found
+
+
+def _lines_backwards(path: Path) -> Iterator[bytes]:
+    """Complete lines, last first (a partial last line, still being written, is skipped)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return
+    try:
+        end = os.fstat(fd).st_size
+        tail = b""
+        complete = False          # the bytes after the last newline are not a line yet
+        while end > 0:
+            start = max(0, end - _CHUNK)
+            tail = os.pread(fd, end - start, start) + tail
+            end = start
+            lines = tail.split(b"\n")
+            tail = lines[0]               # may continue in the chunk before
+            for line in reversed(lines[1:]):
+                if complete and line:
+                    yield line
+                complete = True
+        if tail and complete:
+            yield tail
+    finally:
+        os.close(fd)
 
 
 @contextmanager

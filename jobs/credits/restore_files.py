@@ -21,23 +21,19 @@ checked and found whole.
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Literal
-
-import orjson
+from typing import Any, Literal
 
 from jobs.actors import DAEMON, Actor, Permission
 from jobs.context import Context
 from jobs.credits.audit import checked, ledger, who
 from store import artifacts
 from store.files import sync_files, write_file_atomically
-from store.runs_index import LEDGER, intake_lock
+from store.runs_index import LEDGER, entries_after, intake_lock
 
 log = logging.getLogger("chatops.credits.restore")
 
-_CHUNK = 1 << 16
 #: Run ids named in the `artifacts.restored` entry (the count is always whole).
 LISTED = 100
 
@@ -48,51 +44,6 @@ class Restored:
     rewritten: tuple[str, ...] = ()     # Run_IDs whose file or sidecar was rewritten
     unrecoverable: tuple[str, ...] = ()  # Run_IDs whose entry does not reproduce the recorded hash
     through_seq: int = -1               # the mark now
-
-
-def entries_after(ledger_path: Path, seq: int, ts: str) -> list[dict[str, Any]]:
-    """The complete entries after the entry (`seq`, `ts`), in ledger order, read from the end backwards;
-    every entry when the ledger has no such entry (seq -1: every entry)."""
-    found: list[dict[str, Any]] = []
-    for line in _lines_backwards(ledger_path):
-        try:
-            entry = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            continue          # a damaged line is `chatops ledger verify`'s to name
-        entry_seq = entry.get("seq")
-        if isinstance(entry_seq, int) and entry_seq <= seq:
-            if entry_seq == seq and entry.get("ts") == ts:
-                break
-            seq = -1          # not the entry the mark was written for: this is another ledger
-        found.append(entry)
-    found.reverse()
-    return found
-
-
-def _lines_backwards(path: Path) -> Iterator[bytes]:
-    """Complete lines, last first (a partial last line, still being written, is skipped)."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    except FileNotFoundError:
-        return
-    try:
-        end = os.fstat(fd).st_size
-        tail = b""
-        complete = False          # the bytes after the last newline are not a line yet
-        while end > 0:
-            start = max(0, end - _CHUNK)
-            tail = os.pread(fd, end - start, start) + tail
-            end = start
-            lines = tail.split(b"\n")
-            tail = lines[0]               # may continue in the chunk before
-            for line in reversed(lines[1:]):
-                if complete and line:
-                    yield line
-                complete = True
-        if tail and complete:
-            yield tail
-    finally:
-        os.close(fd)
 
 
 def restore_run_files(ctx: Context, actor: Actor = DAEMON) -> Restored:

@@ -11,10 +11,10 @@ from freezegun import freeze_time
 from jobs.audit import verify_ledgers
 from jobs.credits.file_writers import WriteBehindFileWriter
 from jobs.credits.flows import Recorder
-from jobs.credits.restore_files import entries_after, restore_run_files
+from jobs.credits.restore_files import restore_run_files
 from jobs.credits.schema import validate_run
 from store import artifacts
-from store.runs_index import LEDGER
+from store.runs_index import LEDGER, entries_after
 from tests.conftest import run_cli
 from tests.credits.conftest import START, entries, raw_run, set_baseline
 
