@@ -1,6 +1,8 @@
 """The runs index is read from the credit ledger itself: complete lines only, quarantine moves followed."""
 from __future__ import annotations
 
+import gc
+
 from freezegun import freeze_time
 
 from jobs.credits.schema import validate_run
@@ -32,3 +34,18 @@ def test_a_partial_line_is_read_only_once_it_is_complete(tmp_path):
     with ledger.open("ab") as f:
         f.write(line[40:] + b"\n")
     assert index.refresh() == 1 and index.get("r1").seq == 0 and len(index.sev2_times["s"]) == 1
+
+
+def test_the_garbage_collector_never_walks_the_indexed_runs(tmp_path):
+    """A full collection walks every tracked container; a dict of strings is never tracked, however many
+    runs it holds, so the daemon's pauses do not grow with its ledger."""
+    ledger = tmp_path / "runs" / "CREDIT_MONITORING" / "ledger.jsonl"
+    ledger.parent.mkdir(parents=True)
+    lines = [b'{"Run_ID":"r%d","Scenario_ID":"odd\\u0000id","Severity":"NORMAL","kind":"run.recorded","seq":%d}' % (n, n)
+             for n in range(50)]
+    ledger.write_bytes(b"\n".join(lines) + b"\n")
+    index = RunsIndex.open(tmp_path)
+    assert not gc.is_tracked(index.runs) and len(index.runs) == 50
+    info = index.get("r49")
+    assert (info.scenario_id, info.severity, info.seq, info.offset, info.length) == (
+        "odd\x00id", "NORMAL", 49, sum(len(line) + 1 for line in lines[:49]), len(lines[49]))
