@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from tinydb import Query
 
 from store.state import StateCorrupted, StateStore
 from tests.conftest import REPO
@@ -138,3 +139,70 @@ def test_no_change_through_a_snapshot_reaches_the_shared_version(tmp_path: Path,
     with pytest.raises(TypeError, match="read-only"):
         change(store.snapshot())
     assert store.snapshot().table("cases").all() == [{"id": 1}]
+
+
+def _tag(doc):
+    doc["tags"].append("changed")      # a callable update that changes a nested list in place
+
+
+@pytest.mark.parametrize("change", [
+    lambda t: t.update({"tags": ["changed"]}, Query().id == 1),
+    lambda t: t.update({"tags": ["changed"]}, doc_ids=[1]),
+    lambda t: t.update({"tags": ["changed"]}),
+    lambda t: t.update(_tag, Query().id == 1),
+    lambda t: t.update_multiple([({"tags": ["changed"]}, Query().id == 1)]),
+    lambda t: t.upsert({"id": 1, "tags": ["changed"]}, Query().id == 1),
+    lambda t: t.remove(Query().id == 1),
+    lambda t: t.truncate(),
+])
+def test_a_transaction_changes_its_own_copies_never_the_version_readers_share(tmp_path: Path, change):
+    store = StateStore(tmp_path)
+    with store.transaction() as db:
+        db.table("cases").insert({"id": 1, "tags": ["first"]})
+        db.table("cases").insert({"id": 2, "tags": ["second"]})
+        db.table("other").insert({"x": 1})
+    before = store.snapshot()
+    shared = before.storage.memory
+    with pytest.raises(RuntimeError):
+        with store.transaction() as db:
+            change(db.table("cases"))
+            raise RuntimeError("abandoned: nothing may change")
+    assert store.snapshot().storage.memory is shared
+    with store.transaction() as db:
+        change(db.table("cases"))
+    assert before.table("cases").all() == [{"id": 1, "tags": ["first"]}, {"id": 2, "tags": ["second"]}]
+    after = store.snapshot().storage.memory
+    assert after is not shared and after["cases"] != shared["cases"]
+    assert after["other"] is shared["other"]                         # a table not written stays shared
+    assert after == json.loads((tmp_path / "state.json").read_text())
+    if after["cases"].get("2") == shared["cases"]["2"]:
+        assert after["cases"]["2"] is shared["cases"]["2"]          # a document not changed stays shared
+
+
+def test_a_transaction_that_changes_nothing_writes_nothing(tmp_path: Path):
+    store = StateStore(tmp_path)
+    with store.transaction() as db:
+        db.table("cases").insert({"id": 1})
+    written = os.stat(tmp_path / "state.json")
+    with store.transaction() as db:
+        db.table("cases").update({"id": 1}, Query().id == 1)
+        assert db.table("cases").get(doc_id=1) == {"id": 1}
+    now = os.stat(tmp_path / "state.json")
+    assert (now.st_ino, now.st_mtime_ns) == (written.st_ino, written.st_mtime_ns)
+
+
+def test_a_transaction_reparses_a_file_whose_bytes_changed_even_with_the_same_identity(tmp_path: Path):
+    """Another process's write is never lost to a stale parse, even when inode, size and times repeat."""
+    store = StateStore(tmp_path)
+    with store.transaction() as db:
+        db.table("counters").insert({"total": 1})
+    path = tmp_path / "state.json"
+    st = os.stat(path)
+    # Same length, same inode, times put back: only the bytes differ.
+    with open(path, "r+b") as f:
+        f.write(path.read_bytes().replace(b'"total":1', b'"total":7'))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    with store.transaction() as db:
+        total = db.table("counters").get(doc_id=1)["total"]
+        db.table("counters").update({"total": total + 1}, doc_ids=[1])
+    assert json.loads(path.read_text())["counters"]["1"]["total"] == 8
