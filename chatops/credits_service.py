@@ -85,14 +85,16 @@ class CreditsService:
         try:
             found = queue_lost_alerts(self.ctx)
         except Exception:   # monitoring must still start; the log names what could not be reconciled
-            log.exception("start-up reconciliation of lost case alerts failed; compare the credit ledger's "
-                          "alert.queued entries with %s to see what may be missing",
-                          self.ctx.data_dir / "outbox.jsonl")
+            log.exception("start-up reconciliation of lost cases and case alerts failed; compare the credit "
+                          "ledger's case.opened and alert.queued entries with `chatops case list --all` and %s "
+                          "to see what may be missing", self.ctx.data_dir / "outbox.jsonl")
             return
+        if found.restored:
+            log.warning("start-up reconciliation: %d case(s) were in the ledger but not in the state; restored "
+                        "from the ledger: %s", len(found.restored), ", ".join(found.restored))
         if found.alerts:
             log.warning("start-up reconciliation: %d case alert(s) were in the ledger but not in the outbox; "
-                        "queued now: %s%s", len(found.alerts), ", ".join(found.alerts),
-                        f" (cases restored from the ledger: {', '.join(found.restored)})" if found.restored else "")
+                        "queued now: %s", len(found.alerts), ", ".join(found.alerts))
 
     def start(self, scheduler, token: str | None) -> None:
         self.reconcile()

@@ -54,6 +54,11 @@ def all_rows(db: TinyDB) -> list[dict[str, Any]]:
     return sorted(db.table(TABLE).all(), key=lambda r: r["number"])
 
 
+def numbers(db: TinyDB) -> set[int]:
+    """The number of every case in the state."""
+    return {row["number"] for row in db.table(TABLE).all()}
+
+
 def open_rows(db: TinyDB) -> list[dict[str, Any]]:
     return sorted(db.table(TABLE).search(Query().status != "Resolved"), key=lambda r: r["number"])
 

@@ -13,8 +13,10 @@ For each accepted run (SEV0 / SEV1 / SEV2 "Immediate Actions (Auto-Applied)"):
    a rerun: link it to its original's case, and escalate that case if it spikes again;
 4. append every entry of the batch to the credit ledger in one commit (one fdatasync, one signed
    checkpoint), while the state transaction holding the new cases is still open;
-5. queue the alerts, still under the intake lock (a crash before this step is repaired at the next
-   start by `jobs.credits.reconcile`, which finds the ledger's `alert.queued` missing from the outbox).
+5. queue the alerts, still under the intake lock and before the state transaction writes `state.json`.
+   The next start repairs a crash at any point after the ledger commit (`jobs.credits.reconcile`): it
+   restores every case the ledger opened and the state lacks, and queues every case alert the ledger
+   recorded and the outbox lacks.
 
 The fast lane: each commit (`Recorder.record_next`) takes the alerting runs among the runs waiting
 (up to two commits' worth ahead of the oldest), else the oldest `[credits] group_commit_max`.
@@ -182,14 +184,28 @@ class Recorder:
             try:
                 batch, outcomes = self._planned(ctx.state.snapshot(), waiting, actor, lane_of)
             except ReadOnlyState:
+                unqueued: Exception | None = None
                 with ctx.state.transaction() as db:
                     batch, outcomes = self._planned(db, waiting, actor, lane_of)
+                    # Queued before the state write: the ledger commit already holds the cases, so an
+                    # alert waits for the ledger and the outbox, not for `state.json` as well.
+                    try:
+                        self._queue(batch)
+                    except Exception as exc:    # the ledger has the cases: the state must get them too
+                        unqueued = exc
+                if unqueued is not None:
+                    raise unqueued
+            else:
+                self._queue(batch)
             self.index.refresh()
-            # Queued before the intake lock is released: `reconcile.queue_lost_alerts` holds this lock,
-            # so it sees a batch either with its alerts in the outbox or from a recorder that died.
-            for notice in batch.notices():
-                ctx.notifier.send(notice)
         return outcomes
+
+    def _queue(self, batch: "_Batch") -> None:
+        """Queue the batch's alerts, under the intake lock: `reconcile.queue_lost_alerts` holds this lock,
+        so it sees a batch either with its alerts in the outbox or from a recorder that died, and it
+        restores from the ledger any case whose state write a crash prevented."""
+        for notice in batch.notices():
+            self.ctx.notifier.send(notice)
 
     def _planned(self, db: TinyDB, waiting: list[RunRecord], actor: Actor,
                  lane_of: Callable[["_Batch"], list[int]]) -> tuple["_Batch", dict[int, Outcome]]:

@@ -1,19 +1,20 @@
-"""Nothing lost on a crash: the case alerts the credit ledger promised, queued at start if the outbox lacks them.
+"""Nothing lost on a crash: the cases and case alerts the credit ledger promised, put back at start.
 
 Recording a batch (`flows.Recorder`) commits the ledger first (`run.recorded`, `case.opened`,
-`alert.queued`), then writes the state, then queues the alerts in the outbox. A recorder that dies
-after the ledger commit leaves an SEV0 / SEV1 case nobody was told about, and, if it died before the
-state write, no case at all. So at start the daemon's credit service calls `queue_lost_alerts`:
+`alert.queued`), then queues the alerts in the outbox, then writes the state. A recorder that dies
+after the ledger commit leaves an SEV0 / SEV1 case nobody was told about, or a case that was alerted
+but never reached `state.json`. So at start the daemon's credit service calls `queue_lost_alerts`:
 
-1. under the intake lock, so no live recorder is between its ledger commit and its outbox write;
-2. every `alert.queued` entry of a case alert (`credits.alert`) is looked up in the outbox by its
+1. under the intake lock, so no live recorder is between its ledger commit and its state write;
+2. every case the ledger opened (`case.opened`) and the state lacks is restored from that entry (and
+   an SEV0 run's quarantine from its `quarantine.moved` entry, so the dispatch gate blocks it again),
+   recorded as `case.restored`;
+3. every `alert.queued` entry of a case alert (`credits.alert`) is looked up in the outbox by its
    derived id (`messages.alert_id(case, run)`); present (sent, pending, local or held back by the kill
    switch) means nothing to do;
-3. for each missing one: a case the state lost is restored from its `case.opened` entry (and an SEV0
-   run's quarantine from its `quarantine.moved` entry, so the dispatch gate blocks it again), recorded
-   as `case.restored`;
-4. the alert is rebuilt from the ledger's run record and classification and the case as it stands,
-   recorded as `alert.recovered`, and queued. The next start finds it in the outbox: once, never twice.
+4. for each missing one, the alert is rebuilt from the ledger's run record and classification and the
+   case as it stands, recorded as `alert.recovered`, and queued. The next start finds it in the
+   outbox: once, never twice.
 """
 from __future__ import annotations
 
@@ -51,31 +52,32 @@ class Reconciled:
 
 
 def queue_lost_alerts(ctx: Context) -> Reconciled:
-    """Queue every case alert the ledger records as queued but the outbox never received (steps 1–4)."""
+    """Restore the cases the state lost, then queue the case alerts the outbox never received (steps 1–4)."""
     with intake_lock(ctx.data_dir):
         entries = ledger_entries(ctx.data_dir, _KINDS)
+        opened = {e["data"]["case"]: e for e in entries if e["kind"] == "case.opened"}
+        kept = case_store.numbers(ctx.state.snapshot())
+        lost = [case_id for case_id in opened if case_records.parse_case_id(case_id) not in kept]
         queued = Outbox(ctx.data_dir).notice_ids()
         missing = [e for e in entries if e["kind"] == "alert.queued" and e["data"].get("notice") == messages.ALERT
                    and messages.alert_id(e["data"]["case"], e["Run_ID"]) not in queued]
-        if not missing:
+        if not missing and not lost:
             return Reconciled()
         runs = {e["Run_ID"]: e for e in entries if e["kind"] == "run.recorded"}
-        opened = {e["data"]["case"]: e for e in entries if e["kind"] == "case.opened"}
         held = _held_in_quarantine(entries)
         notices: list[Notice] = []
-        restored: list[str] = []
         actor, role = who(DAEMON, Permission.RUN_RECORD)
         with ctx.state.transaction() as db, ledger(ctx).commit() as commit:
+            for case_id in lost:
+                run_id = opened[case_id]["Run_ID"]
+                _restore(db, opened[case_id], runs[run_id], held.get(run_id))
+                commit.append("case.restored", actor, role, {"Run_ID": run_id, "data": {
+                    "case": case_id, "reason": "the state was not written after the ledger commit (crash); "
+                                               "restored from case.opened",
+                    "quarantine": held.get(run_id, {}).get("new_path")}})
             for entry in missing:
                 case_id, run_id = entry["data"]["case"], entry["Run_ID"]
-                case = _case(db, case_id)
-                if case is None:
-                    case = _restore(db, opened[case_id], runs[run_id], held.get(run_id))
-                    restored.append(case_id)
-                    commit.append("case.restored", actor, role, {"Run_ID": run_id, "data": {
-                        "case": case_id, "reason": "the state was not written after the ledger commit (crash); "
-                                                   "restored from case.opened",
-                        "quarantine": held.get(run_id, {}).get("new_path")}})
+                case = case_records.load(db, case_id)
                 record, classification = _run_from_ledger(runs[run_id], ctx.settings)
                 notice = case_alert(ctx.settings, case, record, classification,
                                     opened[case_id]["data"].get("pattern") or "")
@@ -86,17 +88,13 @@ def queue_lost_alerts(ctx: Context) -> Reconciled:
                     "reason": "alert.queued is in the ledger but the alert never reached the outbox (crash)"}})
         for notice in notices:
             ctx.notifier.send(notice)
+    for case_id in lost:
+        log.warning("%s was in the credit ledger but not in the state (the recorder stopped before its state "
+                    "write); restored it from case.opened", case_id)
     for notice in notices:
         log.warning("%s was never queued (the recorder stopped after its ledger commit); queued it now",
                     notice.fields["notice_id"])
-    return Reconciled(tuple(n.fields["notice_id"] for n in notices), tuple(restored))
-
-
-def _case(db: TinyDB, case_id: str) -> Case | None:
-    try:
-        return case_records.load(db, case_id)
-    except case_records.CaseNotFound:
-        return None
+    return Reconciled(tuple(n.fields["notice_id"] for n in notices), tuple(lost))
 
 
 def _held_in_quarantine(entries: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:

@@ -1,7 +1,8 @@
-"""Nothing lost on a crash: a recorder killed between its ledger commit and its outbox write loses no alert.
+"""Nothing lost on a crash: a recorder killed between its ledger commit and its state write loses no case
+and no alert.
 
-The daemon's start queues it (once, never twice across restarts); a case the state never received is
-restored from the ledger, with its quarantine, before its alert goes out.
+The daemon's start queues a lost alert (once, never twice across restarts); a case the state never
+received is restored from the ledger, with its quarantine, whether or not its alert was queued.
 """
 from __future__ import annotations
 
@@ -33,12 +34,12 @@ from tests.foundation.daemon_process import DaemonProcess
 CHILD = Path(__file__).with_name("crash_child.py")
 
 
-def kill_recorder_before_outbox(config: Path, tmp_path: Path, run: dict) -> None:
+def kill_recorder(config: Path, tmp_path: Path, run: dict, when: str = "before-outbox") -> None:
     run_file = tmp_path / f"{run['Run_ID']}.json"
     run_file.write_text(json.dumps(run))
     env = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
-    child = subprocess.run([sys.executable, str(CHILD), str(config), str(run_file)], capture_output=True, text=True,
-                           env={**env, "PYTHONPATH": str(REPO)}, timeout=60)
+    child = subprocess.run([sys.executable, str(CHILD), str(config), str(run_file), when], capture_output=True,
+                           text=True, env={**env, "PYTHONPATH": str(REPO)}, timeout=60)
     assert child.returncode == -signal.SIGKILL, child.stderr
 
 
@@ -50,7 +51,7 @@ def test_alert_lost_by_a_killed_recorder_is_queued_once_by_the_daemon_start(conf
     data_dir = tmp_path / "var"
     assert run_cli("baseline", "set", "--scenario", "scn-invoice", "--credits", "100", "--reason", "manual",
                    "--as", "ana", config=config_file).returncode == 0
-    kill_recorder_before_outbox(config_file, tmp_path, raw_run(run_id="run_lost", credits=640.0))
+    kill_recorder(config_file, tmp_path, raw_run(run_id="run_lost", credits=640.0))
     assert [e["data"]["case"] for e in credit_entries_at(data_dir) if e["kind"] == "alert.queued"] == ["CASE-1"]
     assert case_alerts(data_dir) == []                       # the crash: in the ledger, not in the outbox
 
@@ -66,7 +67,9 @@ def test_alert_lost_by_a_killed_recorder_is_queued_once_by_the_daemon_start(conf
         assert alert["text"].startswith("SEV1 CASE-1: run run_lost of scn-invoice")
         assert "640.00 credits vs baseline 100.00 (6.4×)" in alert["text"]
         if start == 1:
-            assert "queued now: credits.alert/CASE-1/run_lost" in daemon.wait_for("start-up reconciliation")
+            assert "restored from the ledger: CASE-1" in daemon.wait_for("start-up reconciliation")
+            assert "were in the ledger but not in the outbox" in daemon.wait_for(
+                "queued now: credits.alert/CASE-1/run_lost")
         else:
             assert not [line for line in daemon.lines if "start-up reconciliation" in line]
     recovered = [e for e in credit_entries_at(data_dir) if e["kind"] == "alert.recovered"]
@@ -82,9 +85,8 @@ def test_case_and_quarantine_the_state_never_received_are_restored_before_the_al
     state = ctx.data_dir / "state.json"
     before = tmp_path / "state.before.json"
     shutil.copyfile(state, before)
-    kill_recorder_before_outbox(config_file, tmp_path, raw_run(run_id="run_pii", credits=1500.0,
-                                                               Risk_Flags=["pii_exposure"]))
-    os.replace(before, state)                  # the state write of the batch never happened either
+    kill_recorder(config_file, tmp_path, raw_run(run_id="run_pii", credits=1500.0, Risk_Flags=["pii_exposure"]))
+    assert state.read_bytes() == before.read_bytes()       # the state write of the batch never happened
     assert all_cases(ctx) == [] and (ctx.data_dir / "runs" / "QUARANTINE" / "run_pii" / "run_pii.json").is_file()
     assert gates.dispatch_gate(ctx, "run_pii", RunsIndex.open(ctx.data_dir)).allowed   # the hole being closed
 
@@ -103,6 +105,33 @@ def test_case_and_quarantine_the_state_never_received_are_restored_before_the_al
     [outcome] = Recorder(ctx).record([validate_run(raw_run(run_id="run_b", credits=900.0))])
     assert outcome.case_id == "CASE-2"                                   # CASE-1 is never handed out again
     assert [e["kind"] for e in credit_entries(ctx)].count("case.restored") == 1
+
+
+def test_a_case_whose_alert_was_queued_but_whose_state_write_never_happened_is_restored(config_file: Path,
+                                                                                       tmp_path: Path):
+    loaded = load_config(config_file)
+    ctx = build_context(loaded.settings, loaded.data_dir)
+    assert run_cli("baseline", "set", "--scenario", "scn-invoice", "--credits", "100", "--reason", "manual",
+                   "--as", "ana", config=config_file).returncode == 0
+    kill_recorder(config_file, tmp_path, raw_run(run_id="run_pii", credits=1500.0, Risk_Flags=["pii_exposure"]),
+                  when="after-outbox")
+    [alert] = case_alerts(ctx.data_dir)                  # the alert went out ...
+    assert alert["subject"] == "CASE-1" and alert["channel"] == "#ops-critical"
+    assert all_cases(ctx) == []                          # ... and the state never got its case
+    assert gates.dispatch_gate(ctx, "run_pii", RunsIndex.open(ctx.data_dir)).allowed   # the hole being closed
+
+    daemon = DaemonProcess(config_file, ctx.data_dir)
+    try:
+        assert "restored from the ledger: CASE-1" in daemon.wait_for("start-up reconciliation")
+    finally:
+        assert daemon.stop() == 0
+    [case] = all_cases(ctx)
+    assert (case.case_id, case.run_id, case.severity.value, case.awaiting_ack) == ("CASE-1", "run_pii", "SEV0", True)
+    gate = gates.dispatch_gate(ctx, "run_pii", RunsIndex.open(ctx.data_dir))
+    assert not gate.allowed and "quarantined (CASE-1)" in gate.describe()
+    assert len(case_alerts(ctx.data_dir)) == 1                                   # not queued twice
+    kinds = [e["kind"] for e in credit_entries(ctx)]
+    assert kinds.count("case.restored") == 1 and "alert.recovered" not in kinds
 
 
 def credit_entries_at(data_dir: Path) -> list[dict]:
