@@ -102,22 +102,25 @@ def current(state: StateStore, scenario_id: str) -> Baseline | None:
 
 
 def current_lookup(state: StateStore) -> Callable[[str], Baseline | None]:
-    """`current` for many scenarios from one pass over the table (a batch of runs asks per scenario).
-
-    A search per scenario evaluates a query against every row; one pass keeping each scenario's newest
-    row, converted when asked for, costs less than two searches.
-    """
-    newest: dict[str, dict[str, Any]] = {}
-    for row in state.snapshot().table(TABLE).all():
-        seen = newest.get(row["scenario_id"])
-        if seen is None or row["version"] > seen["version"]:
-            newest[row["scenario_id"]] = row
+    """`current` for many scenarios from one pass over the table, kept until the table changes (the
+    credit recorder asks per scenario on every commit)."""
+    newest = state.derived(state.snapshot(), TABLE, _newest_rows)
 
     def lookup(scenario_id: str) -> Baseline | None:
         row = newest.get(scenario_id)
         return _from_row(row) if row is not None else None
 
     return lookup
+
+
+def _newest_rows(rows: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Each scenario's newest baseline row."""
+    newest: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        seen = newest.get(row["scenario_id"])
+        if seen is None or row["version"] > seen["version"]:
+            newest[row["scenario_id"]] = row
+    return newest
 
 
 def current_all(state: StateStore) -> list[Baseline]:

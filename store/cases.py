@@ -7,7 +7,7 @@ same action, or not at all.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable
 
 from tinydb import Query, TinyDB
 
@@ -61,6 +61,17 @@ def numbers(db: TinyDB) -> set[int]:
 
 def open_rows(db: TinyDB) -> list[dict[str, Any]]:
     return sorted(db.table(TABLE).search(Query().status != "Resolved"), key=lambda r: r["number"])
+
+
+def newest_open_by_scenario(rows: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Each scenario's newest open case row; for `StateStore.derived`."""
+    newest: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        if row["status"] != "Resolved":
+            seen = newest.get(row["scenario_id"])
+            if seen is None or row["number"] > seen["number"]:
+                newest[row["scenario_id"]] = row
+    return newest
 
 
 def for_run(db: TinyDB, run_id: str) -> dict[str, Any] | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 from tinydb import Query, TinyDB
 
@@ -22,10 +22,10 @@ def get(db: TinyDB, scenario_id: str) -> dict[str, Any] | None:
     return db.table(TABLE).get(Query().scenario_id == scenario_id)
 
 
-def rows_by_id(db: TinyDB) -> dict[str, dict[str, Any]]:
+def by_id(rows: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Every row by scenario id, from one pass (a batch of runs asks about many scenarios; a query
-    per scenario evaluates it against every row)."""
-    return {row["scenario_id"]: row for row in db.table(TABLE).all()}
+    per scenario evaluates it against every row); for `StateStore.derived`."""
+    return {row["scenario_id"]: row for row in rows}
 
 
 def all_rows(db: TinyDB) -> list[dict[str, Any]]:

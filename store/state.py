@@ -30,7 +30,7 @@ import os
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, cast
+from typing import Any, Callable, Iterable, Iterator, TypeVar, cast
 
 import orjson
 from tinydb import TinyDB
@@ -38,6 +38,8 @@ from tinydb.storages import MemoryStorage, Storage
 from tinydb.table import Table
 
 from store.files import write_file_atomically
+
+T = TypeVar("T")
 
 STATE_FILE = "state.json"
 LOCK_FILE = "state.lock"
@@ -197,6 +199,7 @@ class StateStore:
         self._local = threading.local()
         # The last version read or written: (its file identity, its tables, its bytes).
         self._cached: tuple[tuple[int, ...] | None, dict[str, Any], bytes] | None = None
+        self._derived: dict[tuple[str, Callable[..., Any]], tuple[dict[str, Any], Any]] = {}
 
     @contextmanager
     def transaction(self) -> Iterator[TinyDB]:
@@ -238,6 +241,26 @@ class StateStore:
         parsed = self._storage.parse(raw) or {}
         self._cached = (_version(self.path), parsed, raw)
         return parsed
+
+    def derived(self, db: TinyDB, table: str, build: Callable[[Iterable[dict[str, Any]]], T]) -> T:
+        """`build(rows)` over `table` as `db` (a snapshot or a transaction) sees it, once per version of
+        that table, not once per call.
+
+        A table stays the same dict until a transaction writes it (`CopyOnWriteTable`), so its identity
+        is its version: the credit recorder asks for every scenario's baseline on each commit, and
+        building that from all rows each time was a sixth of its CPU (bench/credits_bench.py, py-spy).
+        What `build` returns is shared by every caller: read-only, like the rows it was built from.
+        """
+        rows = (db.storage.read() or {}).get(table)
+        if rows is None:
+            return build(())
+        key = (table, build)
+        hit = self._derived.get(key)
+        if hit is not None and hit[0] is rows:
+            return hit[1]
+        value = build(rows.values())
+        self._derived[key] = (rows, value)     # holds `rows`, so its identity cannot be reused meanwhile
+        return value
 
     def snapshot(self) -> TinyDB:
         """A read-only view of the last committed state (no lock: the file is always whole).

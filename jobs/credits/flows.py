@@ -260,7 +260,8 @@ class _Batch:
     def _scenario(self, scenario_id: str) -> ScenarioSettings:
         if scenario_id not in self.scenarios:
             if self.scenario_rows is None:
-                self.scenario_rows = scenario_store.rows_by_id(self.db)
+                rows = self.ctx.state.derived(self.db, scenario_store.TABLE, scenario_store.by_id)
+                self.scenario_rows = dict(rows)      # this batch's own: `_unbaselined` adds to it
             self.scenarios[scenario_id] = case_records.scenario_from_row(self.scenario_rows.get(scenario_id),
                                                                          scenario_id)
         return self.scenarios[scenario_id]
@@ -268,8 +269,8 @@ class _Batch:
     def _open_case_of(self, scenario_id: str) -> Case | None:
         """The scenario's newest open case, as this batch has left it (read once per batch)."""
         if scenario_id not in self.open_cases:
-            if self.open_rows is None:   # one search; rows come oldest first, so the newest is kept
-                self.open_rows = {row["scenario_id"]: row for row in case_store.open_rows(self.db)}
+            if self.open_rows is None:
+                self.open_rows = self.ctx.state.derived(self.db, case_store.TABLE, case_store.newest_open_by_scenario)
             row = self.open_rows.get(scenario_id)
             # Only the scenarios the batch asks about: a daemon may hold hundreds of open cases.
             self.open_cases[scenario_id] = case_records.from_row(row) if row is not None else None

@@ -206,3 +206,38 @@ def test_a_transaction_reparses_a_file_whose_bytes_changed_even_with_the_same_id
         total = db.table("counters").get(doc_id=1)["total"]
         db.table("counters").update({"total": total + 1}, doc_ids=[1])
     assert json.loads(path.read_text())["counters"]["1"]["total"] == 8
+
+
+def test_a_derived_value_is_built_once_per_version_of_its_table(tmp_path: Path):
+    store = StateStore(tmp_path)
+    built: list[list[int]] = []
+
+    def ids(rows):
+        built.append(sorted(r["id"] for r in rows))
+        return built[-1]
+
+    with store.transaction() as db:
+        db.table("cases").insert({"id": 1})
+        db.table("other").insert({"x": 1})
+    assert store.derived(store.snapshot(), "cases", ids) == [1]
+    assert store.derived(store.snapshot(), "cases", ids) == [1] and len(built) == 1
+    with store.transaction() as db:
+        db.table("other").insert({"x": 2})               # another table: the derived value still holds
+        assert store.derived(db, "cases", ids) == [1]
+    assert store.derived(store.snapshot(), "cases", ids) == [1] and len(built) == 1
+    with store.transaction() as db:
+        db.table("cases").insert({"id": 2})
+        assert store.derived(db, "cases", ids) == [1, 2]   # the transaction's own rows
+    assert store.derived(store.snapshot(), "cases", ids) == [1, 2] and len(built) == 2
+    with pytest.raises(RuntimeError):
+        with store.transaction() as db:
+            db.table("cases").insert({"id": 3})
+            assert store.derived(db, "cases", ids) == [1, 2, 3]
+            raise RuntimeError("abandoned")
+    assert store.derived(store.snapshot(), "cases", ids) == [1, 2]
+    # Another process's write is a new version too.
+    subprocess.run(WRITER + [str(tmp_path), "cli", "1"], check=True, env=ENV, cwd=REPO, capture_output=True)
+    with store.transaction() as db:
+        db.table("cases").insert({"id": 4})
+    assert store.derived(store.snapshot(), "cases", ids) == [1, 2, 4]
+    assert store.derived(store.snapshot(), "missing", ids) == []
