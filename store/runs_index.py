@@ -221,8 +221,11 @@ def intake_lock(data_dir: Path) -> Iterator[None]:
     same moment record it once. The kernel drops the lock if the holder dies.
     """
     path = Path(data_dir) / INTAKE_LOCK
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except FileNotFoundError:      # a new data directory (a mkdir on every commit cost more than the lock)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
