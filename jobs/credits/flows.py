@@ -428,7 +428,8 @@ class _Batch:
         if already_told or scenario_id in self.unbaselined_told:
             return
         self.unbaselined_told.add(scenario_id)
-        row = {**(scenario_store.get(self.db, scenario_id) or {"scenario_id": scenario_id}), "unbaselined_notified": True}
+        row = {**(scenario_store.get(self.db, scenario_id) or {"scenario_id": scenario_id}),
+               "unbaselined_notified": True}
         scenario_store.put(self.db, row)
         if self.scenario_rows is not None:
             self.scenario_rows[scenario_id] = row

@@ -41,8 +41,8 @@ def test_the_garbage_collector_never_walks_the_indexed_runs(tmp_path):
     runs it holds, so the daemon's pauses do not grow with its ledger."""
     ledger = tmp_path / "runs" / "CREDIT_MONITORING" / "ledger.jsonl"
     ledger.parent.mkdir(parents=True)
-    lines = [b'{"Run_ID":"r%d","Scenario_ID":"odd\\u0000id","Severity":"NORMAL","kind":"run.recorded","seq":%d}' % (n, n)
-             for n in range(50)]
+    line = b'{"Run_ID":"r%d","Scenario_ID":"odd\\u0000id","Severity":"NORMAL","kind":"run.recorded","seq":%d}'
+    lines = [line % (n, n) for n in range(50)]
     ledger.write_bytes(b"\n".join(lines) + b"\n")
     index = RunsIndex.open(tmp_path)
     assert not gc.is_tracked(index.runs) and len(index.runs) == 50

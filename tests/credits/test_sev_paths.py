@@ -10,6 +10,7 @@ from freezegun import freeze_time
 
 from jobs.credits import gates
 from jobs.credits.cases import all_cases
+from jobs.credits.reconcile import queue_lost_alerts
 from jobs.credits.records import CaseStatus, Severity
 from jobs.credits.schema import validate_run
 from tests.credits.conftest import START, entries, kinds, raw_run, set_baseline
@@ -180,3 +181,27 @@ def test_a_file_left_by_a_crashed_attempt_is_replaced_when_the_run_is_recorded(c
     entry = next(e for e in entries(ctx) if e["kind"] == "run.recorded")
     assert entry["artifact_sha256"] == hashlib.sha256(leftover.read_bytes()).hexdigest()
     assert leftover.read_bytes().startswith(b"{\n")
+
+
+class RefusingNotifier:
+    """An outbox that cannot take the alert (a full disk, say) after the ledger commit."""
+
+    def send(self, notice):
+        raise OSError(28, "No space left on device")
+
+
+@freeze_time(START)
+def test_an_alert_the_outbox_refused_still_leaves_its_case_in_the_state_and_is_queued_at_start(ctx, recorder):
+    set_baseline(ctx, "scn-invoice", 100.0)
+    sent = ctx.notifier
+    ctx.notifier = RefusingNotifier()
+    with pytest.raises(OSError, match="No space left"):
+        record(recorder, run_id="run_full", credits=640.0)
+    [case] = all_cases(ctx)                                 # the ledger has the case, so the state has it too
+    assert (case.case_id, case.run_id, case.severity) == ("CASE-1", "run_full", Severity.SEV1)
+    assert kinds(ctx).count("alert.queued") == 1
+    ctx.notifier = sent
+    found = queue_lost_alerts(ctx)                          # what the daemon's next start does
+    assert found.alerts == ("credits.alert/CASE-1/run_full",) and found.restored == ()
+    [alert] = ctx.notifier.sent
+    assert alert.subject == "CASE-1" and alert.channel == "#ops-alerts"
