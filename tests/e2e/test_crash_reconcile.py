@@ -18,7 +18,7 @@ from pathlib import Path
 import orjson
 
 from chatops.config import load_config
-from jobs.context import build_context
+from jobs.context import Context, build_context
 from jobs.credits import gates
 from jobs.credits.cases import all_cases
 from jobs.credits.flows import Recorder
@@ -41,6 +41,14 @@ def kill_recorder(config: Path, tmp_path: Path, run: dict, when: str = "before-o
     child = subprocess.run([sys.executable, str(CHILD), str(config), str(run_file), when], capture_output=True,
                            text=True, env={**env, "PYTHONPATH": str(REPO)}, timeout=60)
     assert child.returncode == -signal.SIGKILL, child.stderr
+
+
+def baselined_context(config: Path) -> Context:
+    """The test daemon's context, after `chatops baseline set` gave scn-invoice a baseline of 100 credits."""
+    assert run_cli("baseline", "set", "--scenario", "scn-invoice", "--credits", "100", "--reason", "manual",
+                   "--as", "ana", config=config).returncode == 0
+    loaded = load_config(config)
+    return build_context(loaded.settings, loaded.data_dir)
 
 
 def case_alerts(data_dir: Path) -> list[dict]:
@@ -78,10 +86,7 @@ def test_alert_lost_by_a_killed_recorder_is_queued_once_by_the_daemon_start(conf
 
 def test_case_and_quarantine_the_state_never_received_are_restored_before_the_alert(config_file: Path,
                                                                                    tmp_path: Path):
-    loaded = load_config(config_file)
-    ctx = build_context(loaded.settings, loaded.data_dir)
-    assert run_cli("baseline", "set", "--scenario", "scn-invoice", "--credits", "100", "--reason", "manual",
-                   "--as", "ana", config=config_file).returncode == 0
+    ctx = baselined_context(config_file)
     state = ctx.data_dir / "state.json"
     before = tmp_path / "state.before.json"
     shutil.copyfile(state, before)
@@ -109,10 +114,7 @@ def test_case_and_quarantine_the_state_never_received_are_restored_before_the_al
 
 def test_a_case_whose_alert_was_queued_but_whose_state_write_never_happened_is_restored(config_file: Path,
                                                                                        tmp_path: Path):
-    loaded = load_config(config_file)
-    ctx = build_context(loaded.settings, loaded.data_dir)
-    assert run_cli("baseline", "set", "--scenario", "scn-invoice", "--credits", "100", "--reason", "manual",
-                   "--as", "ana", config=config_file).returncode == 0
+    ctx = baselined_context(config_file)
     kill_recorder(config_file, tmp_path, raw_run(run_id="run_pii", credits=1500.0, Risk_Flags=["pii_exposure"]),
                   when="after-outbox")
     [alert] = case_alerts(ctx.data_dir)                  # the alert went out ...
