@@ -491,9 +491,12 @@ def main() -> int:
         batch = ctx.settings.credits.group_commit_max
         elapsed, recorded = saturated(recorder, runs, batch * INBOX_COMMITS_PER_SCAN)
         state_kb = (ctx.data_dir / "state.json").stat().st_size / 1024
+        journal = ctx.data_dir / "state.journal"
+        journal_kb = journal.stat().st_size / 1024 if journal.exists() else 0.0
         cases = len(ctx.state.snapshot().table("credit_cases"))
         print(f"2. saturated, commits of up to {batch}: {recorded:,} runs recorded durably in {elapsed:.1f} s = "
-              f"{recorded / elapsed:,.0f} runs/s ({cases} cases opened, state.json {state_kb:,.0f} KiB; the last "
+              f"{recorded / elapsed:,.0f} runs/s ({cases} cases opened, state.json {state_kb:,.0f} KiB + journal "
+              f"{journal_kb:,.0f} KiB; the last "
               f"files synced included)\n   {recorder.writer.report()}")
 
         (root / "single").mkdir()

@@ -4,21 +4,28 @@ Why not plain TinyDB: its JSONStorage rewrites `state.json` in place, so a crash
 truncated file, and two processes (the daemon and a `chatops` command beside it) each read, modify and
 write the whole file, so one silently loses the other's change. Here:
 
-* `AtomicJSONStorage` writes a temporary file, fsyncs it, renames it over `state.json` and fsyncs the
-  directory: after a crash the file is either the old or the new version, never a mix.
+* `state.json` holds the whole state as of its last write; `state.journal` holds one line per
+  transaction since then, with the rows it set or deleted (`store/state_journal.py`). A transaction
+  appends its line and fdatasyncs it, so a write costs what it changed: a case opened at 564 cases
+  rewrote 400 KiB, and at 1,000 credit runs/s the rewrites came to about 9 MB a second
+  (bench/credits_bench.py). When the journal outgrows `state.json` (or 256 KiB), a transaction folds
+  it in: `AtomicJSONStorage` writes a temporary file, fsyncs it, renames it over `state.json`, fsyncs
+  the directory, and only then empties the journal. After a crash at any point the two files hold
+  the old or the new state, never a mix (a torn last journal line was never acknowledged, and is cut
+  off by the next writer).
 * `StateStore.transaction()` holds an exclusive `flock` on `state.lock` for a whole read-modify-write,
   applies every change to an in-memory copy, and writes once at the end. A transaction that raises
-  writes nothing. Readers need no lock: they always see a complete file.
-* `StateStore.snapshot()` parses the file once per version, not once per call: the daemon's intake
+  writes nothing. Readers need no lock: they read both files and check they belong together.
+* `StateStore.snapshot()` reads the files once per version, not once per call: the daemon's intake
   asks for a snapshot on every commit, and parsing a few hundred KiB each time was a quarter of its
-  CPU at 1,000 runs/s (bench/credits_bench.py). A version is the file's identity (inode, size, times);
-  every write replaces the file, so a new version is a new inode. Snapshots are read-only.
-* A transaction starts from that same parsed version when the file's bytes are still the ones it was
-  parsed from, and copies only what it changes (`CopyOnWriteTable`): a table it writes, a document it
-  updates. Parsing the whole file for every transaction cost 2 ms at 400 KiB (p99 17 ms, 564 cases),
-  and each parse made a new object graph that lived long enough to trigger full garbage collections
-  (bench/credits_bench.py). Rows are values: change one by writing it again, never by mutating what
-  a read returned, because unchanged rows are shared with every reader of the version.
+  CPU at 1,000 runs/s (bench/credits_bench.py). A version is the two files' identities (inode, size,
+  times). Snapshots are read-only.
+* A transaction starts from that same parsed version when both files still hold exactly the bytes it
+  was read from, and copies only what it changes (`CopyOnWriteTable`): a table it writes, a document
+  it updates. Parsing the whole file for every transaction cost 2 ms at 400 KiB (p99 17 ms, 564
+  cases), and each parse made a new object graph that lived long enough to trigger full garbage
+  collections (bench/credits_bench.py). Rows are values: change one by writing it again, never by
+  mutating what a read returned, because unchanged rows are shared with every reader of the version.
 
 No TinyDB call happens outside `store/`: the rest of the code uses the typed functions in the
 `store.*` modules, which open transactions here.
@@ -26,9 +33,11 @@ No TinyDB call happens outside `store/`: the rest of the code uses the typed fun
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import threading
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, TypeVar, cast
 
@@ -37,12 +46,18 @@ from tinydb import TinyDB
 from tinydb.storages import MemoryStorage, Storage
 from tinydb.table import Table
 
-from store.files import write_file_atomically
+from store import state_journal
+from store.files import fsync_directory, write_all, write_file_atomically
 
 T = TypeVar("T")
 
 STATE_FILE = "state.json"
+JOURNAL_FILE = "state.journal"
 LOCK_FILE = "state.lock"
+#: Bytes the journal may hold before a transaction folds it into `state.json` (or that file's size, if larger).
+JOURNAL_LIMIT = 256 * 1024
+
+log = logging.getLogger("chatops.state")
 
 
 class StateCorrupted(Exception):
@@ -171,14 +186,8 @@ class _TransactionDB(TinyDB):
     table_class = CopyOnWriteTable
 
 
-def _changed(before: dict[str, Any], after: dict[str, Any]) -> bool:
-    """Whether a transaction changed anything: a table it did not write is the same object as before,
-    and a table it wrote compares document by document, most of them the same objects."""
-    return before.keys() != after.keys() or any(after[k] is not before[k] and after[k] != before[k] for k in after)
-
-
-def _version(path: Path) -> tuple[int, ...] | None:
-    """What identifies one written version of the file (None: no file yet)."""
+def _identity(path: Path) -> tuple[int, ...] | None:
+    """What identifies one written version of a file (None: no file yet)."""
     try:
         st = os.stat(path)
     except FileNotFoundError:
@@ -186,19 +195,34 @@ def _version(path: Path) -> tuple[int, ...] | None:
     return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
 
 
-class StateStore:
-    """The state of one data directory. Safe across threads and processes."""
+@dataclass(frozen=True)
+class _Version:
+    """One committed state: the files it was read from or written as, and its tables."""
 
-    def __init__(self, data_dir: Path) -> None:
+    identity: tuple[tuple[int, ...] | None, tuple[int, ...] | None]     # state.json's, state.journal's
+    base: bytes            # state.json's bytes
+    journal: bytes         # state.journal's committed bytes
+    tables: dict[str, Any]
+
+
+class StateStore:
+    """The state of one data directory. Safe across threads and processes.
+
+    `journal_limit`: the size the journal may reach before a transaction folds it into `state.json`
+    (at least the size of `state.json` itself, so folding costs at most as much again as the appends).
+    """
+
+    def __init__(self, data_dir: Path, journal_limit: int = JOURNAL_LIMIT) -> None:
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.path = self.data_dir / STATE_FILE
+        self.journal_path = self.data_dir / JOURNAL_FILE
+        self.journal_limit = journal_limit
         self._lock_path = self.data_dir / LOCK_FILE
         self._storage = AtomicJSONStorage(self.path)
         self._thread_lock = threading.RLock()
         self._local = threading.local()
-        # The last version read or written: (its file identity, its tables, its bytes).
-        self._cached: tuple[tuple[int, ...] | None, dict[str, Any], bytes] | None = None
+        self._cached: _Version | None = None      # the last version read or written
         self._derived: dict[tuple[str, Callable[..., Any]], tuple[dict[str, Any], Any]] = {}
 
     @contextmanager
@@ -212,35 +236,103 @@ class StateStore:
             lock_fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o644)
             try:
                 fcntl.flock(lock_fd, fcntl.LOCK_EX)
-                before = self._committed()
+                version = self._committed()
                 db = _TransactionDB(storage=_TransactionStorage)
-                db.storage.memory = dict(before)
+                db.storage.memory = dict(version.tables)
                 self._local.db = db
                 try:
                     yield db
                 finally:
                     self._local.db = None
                 after = db.storage.memory or {}
-                if _changed(before, after):
-                    payload = self._storage.encode(after)
+                change = state_journal.delta(version.tables, after)
+                if change is not None:
                     self._cached = None
-                    self._storage.write_bytes(payload)
-                    # The transaction's tables are the new version: no reader needs to parse it.
-                    self._cached = (_version(self.path), after, payload)
+                    self._cached = self._write(version, change, after)
             finally:
                 os.close(lock_fd)  # closing the descriptor releases the flock
 
-    def _committed(self) -> dict[str, Any]:
-        """The committed version, under the writers' lock: the cached parse when the file still holds
-        exactly the bytes it was parsed from (compared whole: an inode can be reused and a file's times
-        are coarse, and a stale start here would lose another process's write), else a new parse."""
-        raw = self._storage.read_bytes()
+    def _write(self, version: _Version, change: dict[str, Any], after: dict[str, Any]) -> _Version:
+        """Append the change to the journal (one fdatasync); fold everything into `state.json` when there
+        is no `state.json` yet or the journal has outgrown its limit.
+
+        A fold appends its own change first when the journal holds lines: the new `state.json` must be
+        exactly the journal replayed, or a reader (or a crash) that pairs it with the not yet emptied
+        journal would replay older values over the fold's own change.
+        """
+        line = state_journal.encode(change)
+        fold = not version.base or len(version.journal) + len(line) > max(self.journal_limit, len(version.base))
+        journal = version.journal
+        if journal or not fold:
+            self._append(line)
+            journal += line
+        if not fold:
+            return _Version(self._identity(), version.base, journal, after)
+        payload = self._storage.encode(after)
+        self._storage.write_bytes(payload)
+        # Only now empty the journal: replaying it over the new state.json gives that state.json again.
+        self._truncate_journal(0)
+        return _Version(self._identity(), payload, b"", after)
+
+    def _append(self, line: bytes) -> None:
+        created = not self.journal_path.exists()
+        fd = os.open(self.journal_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            write_all(fd, line)
+            os.fdatasync(fd)
+        finally:
+            os.close(fd)
+        if created:      # the new file's name must survive a crash too
+            fsync_directory(self.data_dir)
+
+    def _truncate_journal(self, length: int) -> None:
+        try:
+            fd = os.open(self.journal_path, os.O_WRONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            return
+        try:
+            os.ftruncate(fd, length)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def _identity(self) -> tuple[tuple[int, ...] | None, tuple[int, ...] | None]:
+        return _identity(self.path), _identity(self.journal_path)
+
+    def _committed(self) -> _Version:
+        """The committed version, under the writers' lock: the cached one when both files still hold
+        exactly the bytes it was read from or written as (compared whole: an inode can be reused and a
+        file's times are coarse, and a stale start here would lose another process's write), else the
+        files read again. A torn journal tail left by a writer that died is cut off here."""
+        base = self._storage.read_bytes()
+        journal = self._read_journal()
         cached = self._cached
-        if cached is not None and cached[2] == raw:
-            return cached[1]
-        parsed = self._storage.parse(raw) or {}
-        self._cached = (_version(self.path), parsed, raw)
-        return parsed
+        if cached is not None and cached.base == base and cached.journal == journal:
+            return cached
+        version = self._parse(base, journal)
+        if len(version.journal) < len(journal):
+            log.warning("%s: %d bytes after the last committed line (a writer stopped mid-append) removed",
+                        self.journal_path, len(journal) - len(version.journal))
+            self._truncate_journal(len(version.journal))
+            version = _Version(self._identity(), version.base, version.journal, version.tables)
+        self._cached = version
+        return version
+
+    def _read_journal(self) -> bytes:
+        try:
+            return self.journal_path.read_bytes()
+        except FileNotFoundError:
+            return b""
+
+    def _parse(self, base: bytes, journal: bytes,
+               identity: tuple[tuple[int, ...] | None, tuple[int, ...] | None] | None = None) -> _Version:
+        try:
+            records, length = state_journal.committed_lines(journal)
+        except state_journal.JournalDamaged as exc:
+            raise StateCorrupted(f"{self.journal_path}: {exc}; it was not written by chatops. Restore the "
+                                 "data directory from backup.") from None
+        tables = state_journal.replay(self._storage.parse(base) or {}, records)
+        return _Version(identity or self._identity(), base, journal[:length], tables)
 
     def derived(self, db: TinyDB, table: str, build: Callable[[Iterable[dict[str, Any]]], T]) -> T:
         """`build(rows)` over `table` as `db` (a snapshot or a transaction) sees it, once per version of
@@ -263,22 +355,36 @@ class StateStore:
         return value
 
     def snapshot(self) -> TinyDB:
-        """A read-only view of the last committed state (no lock: the file is always whole).
+        """A read-only view of the last committed state (no lock: both files are always readable).
 
-        Inside a transaction, that transaction's own state. Otherwise the file is parsed only when its
-        version differs from the one parsed last; readers of one version share it, so it is read-only
+        Inside a transaction, that transaction's own state. Otherwise the files are read only when their
+        identities differ from the ones read last; readers of one version share it, so it is read-only
         (`ReadOnlyStorage`).
         """
         current = getattr(self._local, "db", None)
         if current is not None:
             return current
-        version = _version(self.path)
+        identity = self._identity()
         cached = self._cached
-        if cached is None or cached[0] != version or version is None:
-            raw = self._storage.read_bytes()
-            cached = (version, self._storage.parse(raw) or {}, raw)
-            if version is not None and version == _version(self.path):   # not replaced while being read
-                self._cached = cached
+        if cached is None or cached.identity != identity or identity[0] is None:
+            cached = self._read_consistent(identity)
         db = SnapshotDB(storage=ReadOnlyStorage)
-        db.storage.memory = cached[1]
+        db.storage.memory = cached.tables
         return db
+
+    def _read_consistent(self, identity: tuple[tuple[int, ...] | None, tuple[int, ...] | None]) -> _Version:
+        """Both files as of one moment, without the writers' lock: a writer that folds the journal
+        replaces `state.json` before it empties the journal, so if `state.json` is the same file after
+        the journal was read, the two belong together. Otherwise read again."""
+        for _ in range(100):
+            base = self._storage.read_bytes()
+            journal = self._read_journal()
+            after = self._identity()
+            if after[0] == identity[0]:
+                version = self._parse(base, journal, after)
+                if identity[0] is not None and after == identity:   # nothing written meanwhile: keep it
+                    self._cached = version
+                return version
+            identity = after
+        raise StateCorrupted(f"{self.path} kept changing while being read (100 attempts); is another "
+                             "program rewriting it?")

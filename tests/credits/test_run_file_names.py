@@ -7,6 +7,8 @@ import os
 import pytest
 from freezegun import freeze_time
 
+from jobs.context import build_context
+from jobs.credits.cases import all_cases
 from jobs.credits.schema import validate_run
 from store import artifacts
 from tests.credits.conftest import START, entries, raw_run, set_baseline
@@ -61,15 +63,27 @@ def test_a_move_never_replaces_a_file_already_at_its_destination(tmp_path):
     assert (tmp_path / "day" / "run_a.json").read_bytes() == b"another run's file" and source.exists()
 
 
+def state_files(data_dir) -> list[tuple[int, int, int] | None]:
+    """state.json's and state.journal's (inode, size, mtime): any write changes one of them."""
+    found = []
+    for name in ("state.json", "state.journal"):
+        try:
+            st = os.stat(data_dir / name)
+        except FileNotFoundError:
+            found.append(None)
+        else:
+            found.append((st.st_ino, st.st_size, st.st_mtime_ns))
+    return found
+
+
 @freeze_time(START)
-def test_a_batch_that_touches_no_case_leaves_the_state_file_alone(ctx, recorder):
+def test_a_batch_that_touches_no_case_leaves_the_state_files_alone(ctx, recorder):
     set_baseline(ctx, "scn-invoice", 100.0)
-    state = ctx.data_dir / "state.json"
-    before = os.stat(state)
+    before = state_files(ctx.data_dir)
     outcomes = recorder.record([validate_run(raw_run(run_id=f"run_{n}", credits=90.0 + n)) for n in range(5)])
     assert all(o.recorded and o.severity == "NORMAL" for o in outcomes)
-    after = os.stat(state)
-    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    assert state_files(ctx.data_dir) == before
     [spike] = recorder.record([validate_run(raw_run(run_id="run_spike", credits=700.0, Risk_Flags=["retry_loop"]))])
     assert spike.severity == "SEV1" and spike.case_id == "CASE-1"          # planned again in a transaction
-    assert os.stat(state).st_ino != before.st_ino
+    assert state_files(ctx.data_dir) != before
+    assert [c.case_id for c in all_cases(build_context(ctx.settings, ctx.data_dir))] == ["CASE-1"]

@@ -13,7 +13,7 @@ from store.state import StateStore
 
 def main() -> None:
     data_dir, writer, count = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
-    store = StateStore(data_dir)
+    store = StateStore(data_dir, *(int(limit) for limit in sys.argv[4:5]))   # optional: the journal limit
     for n in range(count):
         with store.transaction() as db:
             db.table("writes").insert({"writer": writer, "n": n, "pad": "x" * 512})

@@ -72,10 +72,13 @@ def test_sigkill_during_writes_never_leaves_state_unreadable_or_loses_an_acked_w
         rest, _ = proc.communicate(timeout=30)
         lines += rest.splitlines()
         acked = _acked(lines)
-        state = json.loads((data_dir / "state.json").read_text())
-        stored = {(row["writer"], row["n"]) for row in state["writes"].values()}
+        state = StateStore(data_dir).snapshot()           # state.json and the journal, read as after a crash
+        stored = {(row["writer"], row["n"]) for row in state.table("writes").all()}
         assert set(acked) <= stored, f"attempt {attempt}: acknowledged writes lost"
-        assert state["counters"]["1"]["total"] == len(stored)
+        assert state.table("counters").get(doc_id=1)["total"] == len(stored)
+        with StateStore(data_dir).transaction() as db:     # the next writer cuts off a torn last line
+            db.table("after").insert({"n": 1})
+        assert len(StateStore(data_dir).snapshot().table("writes")) == len(stored)
 
 
 def test_two_processes_writing_at_once_lose_nothing(tmp_path: Path):
@@ -174,7 +177,7 @@ def test_a_transaction_changes_its_own_copies_never_the_version_readers_share(tm
     after = store.snapshot().storage.memory
     assert after is not shared and after["cases"] != shared["cases"]
     assert after["other"] is shared["other"]                         # a table not written stays shared
-    assert after == json.loads((tmp_path / "state.json").read_text())
+    assert after == StateStore(tmp_path).snapshot().storage.memory    # what another process reads
     if after["cases"].get("2") == shared["cases"]["2"]:
         assert after["cases"]["2"] is shared["cases"]["2"]          # a document not changed stays shared
 
@@ -205,7 +208,7 @@ def test_a_transaction_reparses_a_file_whose_bytes_changed_even_with_the_same_id
     with store.transaction() as db:
         total = db.table("counters").get(doc_id=1)["total"]
         db.table("counters").update({"total": total + 1}, doc_ids=[1])
-    assert json.loads(path.read_text())["counters"]["1"]["total"] == 8
+    assert StateStore(tmp_path).snapshot().table("counters").get(doc_id=1)["total"] == 8
 
 
 def test_a_derived_value_is_built_once_per_version_of_its_table(tmp_path: Path):
@@ -241,3 +244,112 @@ def test_a_derived_value_is_built_once_per_version_of_its_table(tmp_path: Path):
         db.table("cases").insert({"id": 4})
     assert store.derived(store.snapshot(), "cases", ids) == [1, 2, 4]
     assert store.derived(store.snapshot(), "missing", ids) == []
+
+
+def test_a_transaction_appends_only_what_it_changed(tmp_path: Path):
+    store = StateStore(tmp_path)
+    with store.transaction() as db:
+        db.table("cases").insert_multiple([{"id": n, "pad": "x" * 100} for n in range(50)])
+    written = os.stat(tmp_path / "state.json")
+    with store.transaction() as db:
+        db.table("cases").update({"pad": "changed"}, Query().id == 7)
+        db.table("cases").remove(doc_ids=[10])
+        db.table("new").insert({"a": 1})
+    now = os.stat(tmp_path / "state.json")
+    assert (now.st_ino, now.st_mtime_ns) == (written.st_ino, written.st_mtime_ns)     # not rewritten
+    [line] = (tmp_path / "state.journal").read_bytes().splitlines()
+    assert json.loads(line) == {"drop": [], "tables": {"cases": {"set": {"8": {"id": 7, "pad": "changed"}},
+                                                                 "del": ["10"]},
+                                                       "new": {"set": {"1": {"a": 1}}, "del": []}}}
+    cases = StateStore(tmp_path).snapshot().table("cases")
+    assert len(cases) == 49 and cases.get(doc_id=8)["pad"] == "changed" and cases.get(doc_id=10) is None
+
+
+def test_the_journal_is_folded_into_state_json_once_it_outgrows_it(tmp_path: Path):
+    store = StateStore(tmp_path, journal_limit=2048)
+    for n in range(60):
+        with store.transaction() as db:
+            db.table("cases").insert({"id": n, "pad": "x" * 200})
+    journal = (tmp_path / "state.journal").stat().st_size
+    base = (tmp_path / "state.json").stat().st_size
+    assert journal <= max(2048, base) and base > 60 * 200 // 2           # folded more than once
+    assert sorted(r["id"] for r in StateStore(tmp_path).snapshot().table("cases").all()) == list(range(60))
+
+
+def test_a_crash_after_folding_before_emptying_the_journal_changes_nothing(tmp_path: Path):
+    """Replaying lines that state.json already holds gives the same state: every line holds final values."""
+    store = StateStore(tmp_path)
+    with store.transaction() as db:
+        db.table("cases").insert_multiple([{"id": 1}, {"id": 2}])
+        db.table("gone").insert({"x": 1})
+    with store.transaction() as db:
+        db.table("cases").remove(doc_ids=[1])
+        db.table("cases").update({"id": 20}, doc_ids=[2])
+        db.drop_table("gone")
+    with store.transaction() as db:
+        db.table("gone").insert({"x": 2})                # the dropped table made again
+        db.table("cases").insert({"id": 3})
+    expected = StateStore(tmp_path).snapshot().storage.memory
+    assert len((tmp_path / "state.journal").read_bytes().splitlines()) == 2
+    # The fold wrote the whole state to state.json, then the process died before emptying the journal.
+    (tmp_path / "state.json").write_bytes(json.dumps(expected).encode())
+    assert StateStore(tmp_path).snapshot().storage.memory == expected
+    with StateStore(tmp_path).transaction() as db:
+        db.table("cases").insert({"id": 4})
+    assert [r["id"] for r in StateStore(tmp_path).snapshot().table("cases").all()] == [20, 3, 4]
+
+
+def test_a_torn_last_journal_line_is_ignored_by_readers_and_cut_off_by_the_next_writer(tmp_path: Path):
+    store = StateStore(tmp_path)
+    for n in range(3):
+        with store.transaction() as db:
+            db.table("cases").insert({"id": n})
+    journal = tmp_path / "state.journal"
+    good = journal.read_bytes()
+    with journal.open("ab") as f:
+        f.write(b"\x00" * 40 + b"\n" + b'{"drop": [], "tables": {"cases": {"set": {"9": {"id"')   # a power loss
+    assert [r["id"] for r in StateStore(tmp_path).snapshot().table("cases").all()] == [0, 1, 2]
+    with StateStore(tmp_path).transaction() as db:
+        db.table("cases").insert({"id": 3})
+    data = journal.read_bytes()
+    assert data.startswith(good) and data.count(b"\n") == good.count(b"\n") + 1
+    assert [r["id"] for r in StateStore(tmp_path).snapshot().table("cases").all()] == [0, 1, 2, 3]
+
+
+def test_an_unreadable_line_inside_the_journal_is_refused_not_skipped(tmp_path: Path):
+    store = StateStore(tmp_path)
+    for n in range(4):                     # the first writes state.json, the others a journal line each
+        with store.transaction() as db:
+            db.table("cases").insert({"id": n})
+    journal = tmp_path / "state.journal"
+    lines = journal.read_bytes().splitlines(keepends=True)
+    damaged = lines[0] + b"\x00" * (len(lines[1]) - 1) + b"\n" + lines[2]
+    journal.write_bytes(damaged)
+    with pytest.raises(StateCorrupted, match="state.journal: line at byte"):
+        StateStore(tmp_path).snapshot()
+    with pytest.raises(StateCorrupted):
+        with StateStore(tmp_path).transaction():
+            pass
+    assert journal.read_bytes() == damaged
+
+
+def test_readers_always_see_whole_transactions_while_two_processes_write_and_fold(tmp_path: Path):
+    """Each write inserts one row and counts it in the same transaction; a reader racing both writers,
+    their appends and their folds of the journal into state.json, must never see one without the other."""
+    procs = [subprocess.Popen(WRITER + [str(tmp_path), name, "150", "4096"], stdout=subprocess.PIPE, text=True,
+                              env=ENV, cwd=REPO) for name in ("daemon", "cli")]
+    reader = StateStore(tmp_path)
+    seen = 0
+    while any(p.poll() is None for p in procs):
+        try:
+            state = reader.snapshot()
+        except FileNotFoundError:
+            continue
+        counter = state.table("counters").get(doc_id=1)
+        assert len(state.table("writes")) == (counter["total"] if counter else 0)
+        seen += 1
+    outputs = [p.communicate(timeout=120)[0] for p in procs]
+    assert all(p.returncode == 0 for p in procs) and all(out.count("ack") == 150 for out in outputs)
+    state = StateStore(tmp_path).snapshot()
+    assert len(state.table("writes")) == state.table("counters").get(doc_id=1)["total"] == 300
+    assert seen > 0

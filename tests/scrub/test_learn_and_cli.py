@@ -26,7 +26,7 @@ def ctx(config_file):
 @pytest.mark.parametrize("prefilter", ["python", "hyperscan"])
 def test_learned_value_is_removed_and_never_stored_in_plaintext(ctx, tmp_path, prefilter):
     assert learn(ctx, ctx.people.by_name("lee"), [SECRET], "Prod DB") == (1, 0)
-    state = (ctx.data_dir / "state.json").read_text()
+    state = "".join(p.read_text() for p in (ctx.data_dir / "state.json", ctx.data_dir / "state.journal") if p.exists())
     assert SECRET not in state and "Prod DB" in state
     src = tmp_path / "s.jsonl"
     src.write_text(json.dumps({"command": f"psql -W {SECRET} -h db"}) + "\n"
