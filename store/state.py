@@ -264,14 +264,24 @@ class StateStore:
         fold = not version.base or len(version.journal) + len(line) > max(self.journal_limit, len(version.base))
         journal = version.journal
         if journal or not fold:
-            self._append(line)
+            self._append(line)         # committed from here on: a failed fold below is only retried later
             journal += line
         if not fold:
             return _Version(self._identity(), version.base, journal, after)
         payload = self._storage.encode(after)
-        self._storage.write_bytes(payload)
+        try:
+            self._storage.write_bytes(payload)
+        except OSError as exc:
+            if not journal:            # no line was appended: this write was the commit, and it failed
+                raise
+            log.warning("%s: could not fold the journal in (%s); the next transaction tries again", self.path, exc)
+            return _Version(self._identity(), version.base, journal, after)
         # Only now empty the journal: replaying it over the new state.json gives that state.json again.
-        self._truncate_journal(0)
+        try:
+            self._truncate_journal(0)
+        except OSError as exc:
+            log.warning("%s: could not empty the journal (%s); it replays to the same state", self.journal_path, exc)
+            return _Version(self._identity(), payload, journal, after)
         return _Version(self._identity(), payload, b"", after)
 
     def _append(self, line: bytes) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from tinydb import Query
 
+from store.files import temp_path_for
 from store.state import StateCorrupted, StateStore
 from tests.conftest import REPO
 
@@ -353,3 +354,23 @@ def test_readers_always_see_whole_transactions_while_two_processes_write_and_fol
     state = StateStore(tmp_path).snapshot()
     assert len(state.table("writes")) == state.table("counters").get(doc_id=1)["total"] == 300
     assert seen > 0
+
+
+def test_a_fold_that_fails_after_its_line_is_in_the_journal_still_commits(tmp_path: Path, caplog):
+    store = StateStore(tmp_path)
+    for n in range(3):                      # state.json, then two journal lines
+        with store.transaction() as db:
+            db.table("t").insert({"n": n})
+    blocker = temp_path_for(tmp_path / "state.json")
+    blocker.mkdir()                         # the fold's temporary file cannot be created (EISDIR)
+    store.journal_limit = 0                 # the next transaction folds: its journal outgrew state.json
+    with store.transaction() as db:
+        db.table("t").insert({"n": 3})
+    assert "could not fold the journal in" in caplog.text
+    assert sorted(r["n"] for r in StateStore(tmp_path).snapshot().table("t").all()) == [0, 1, 2, 3]
+    assert len((tmp_path / "state.journal").read_bytes().splitlines()) == 3
+    blocker.rmdir()
+    with store.transaction() as db:
+        db.table("t").insert({"n": 4})
+    assert (tmp_path / "state.journal").read_bytes() == b""
+    assert sorted(r["n"] for r in StateStore(tmp_path).snapshot().table("t").all()) == [0, 1, 2, 3, 4]
