@@ -329,8 +329,8 @@ def test_an_unreadable_line_inside_the_journal_is_refused_not_skipped(tmp_path: 
     with pytest.raises(StateCorrupted, match="state.journal: line at byte"):
         StateStore(tmp_path).snapshot()
     with pytest.raises(StateCorrupted):
-        with StateStore(tmp_path).transaction():
-            pass
+        with StateStore(tmp_path).transaction() as db:     # a writer is refused too, before it can write
+            db.table("cases").insert({"id": 9})
     assert journal.read_bytes() == damaged
 
 
