@@ -1,4 +1,4 @@
-"""The state store: TinyDB on a file that is never half-written, shared safely between processes.
+"""The state store: TinyDB kept in `state.json` and its journal, never half-written, shared safely between processes.
 
 Why not plain TinyDB: its JSONStorage rewrites `state.json` in place, so a crash mid-write leaves a
 truncated file, and two processes (the daemon and a `chatops` command beside it) each read, modify and
@@ -9,7 +9,7 @@ write the whole file, so one silently loses the other's change. Here:
   appends its line and fdatasyncs it, so a write costs what it changed: a case opened at 564 cases
   rewrote 400 KiB, and at 1,000 credit runs/s the rewrites came to about 9 MB a second
   (bench/credits_bench.py). When the journal outgrows `state.json` (or 256 KiB), a transaction folds
-  it in: `AtomicJSONStorage` writes a temporary file, fsyncs it, renames it over `state.json`, fsyncs
+  it in: `StateFile` writes a temporary file, fsyncs it, renames it over `state.json`, fsyncs
   the directory, and only then empties the journal. After a crash at any point the two files hold
   the old or the new state, never a mix (a torn last journal line was never acknowledged, and is cut
   off by the next writer).
@@ -43,7 +43,7 @@ from typing import Any, Callable, Iterable, Iterator, TypeVar, cast
 
 import orjson
 from tinydb import TinyDB
-from tinydb.storages import MemoryStorage, Storage
+from tinydb.storages import MemoryStorage
 from tinydb.table import Table
 
 from store import state_journal
@@ -64,8 +64,12 @@ class StateCorrupted(Exception):
     """state.json exists but cannot be parsed: refuse to run rather than start from empty."""
 
 
-class AtomicJSONStorage(Storage):
-    """TinyDB storage that replaces the whole file atomically on every write."""
+class StateFile:
+    """`state.json`: its bytes, parsed, and replaced atomically when the journal is folded in.
+
+    Not a TinyDB storage: transactions and snapshots hold the parsed tables in memory, and writes go
+    through `StateStore` (the journal, or a fold into this file).
+    """
 
     def __init__(self, path: Path) -> None:
         self._path = Path(path)
@@ -86,22 +90,12 @@ class AtomicJSONStorage(Storage):
                 f"{self._path} is not valid JSON ({exc}); it was not written by chatops's atomic "
                 f"storage. Restore it from backup or move it aside to start empty.") from None
 
-    def read(self) -> dict[str, Any] | None:
-        return self.parse(self.read_bytes())
-
     @staticmethod
     def encode(data: dict[str, Any]) -> bytes:
-        # orjson: the whole file is rewritten per transaction, so encoding speed is commit latency.
         return orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
-
-    def write(self, data: dict[str, Any]) -> None:
-        self.write_bytes(self.encode(data))
 
     def write_bytes(self, payload: bytes) -> None:
         write_file_atomically(self._path, payload)
-
-    def close(self) -> None:
-        """Nothing stays open between reads and writes."""
 
 
 _READ_ONLY = "a state snapshot is read-only: change the state inside StateStore.transaction()"
@@ -219,7 +213,7 @@ class StateStore:
         self.journal_path = self.data_dir / JOURNAL_FILE
         self.journal_limit = journal_limit
         self._lock_path = self.data_dir / LOCK_FILE
-        self._storage = AtomicJSONStorage(self.path)
+        self._file = StateFile(self.path)
         self._thread_lock = threading.RLock()
         self._local = threading.local()
         self._cached: _Version | None = None      # the last version read or written
@@ -268,9 +262,9 @@ class StateStore:
             journal += line
         if not fold:
             return _Version(self._identity(), version.base, journal, after)
-        payload = self._storage.encode(after)
+        payload = self._file.encode(after)
         try:
-            self._storage.write_bytes(payload)
+            self._file.write_bytes(payload)
         except OSError as exc:
             if not journal:            # no line was appended: this write was the commit, and it failed
                 raise
@@ -314,7 +308,7 @@ class StateStore:
         exactly the bytes it was read from or written as (compared whole: an inode can be reused and a
         file's times are coarse, and a stale start here would lose another process's write), else the
         files read again. A torn journal tail left by a writer that died is cut off here."""
-        base = self._storage.read_bytes()
+        base = self._file.read_bytes()
         journal = self._read_journal()
         cached = self._cached
         if cached is not None and cached.base == base and cached.journal == journal:
@@ -341,7 +335,7 @@ class StateStore:
         except state_journal.JournalDamaged as exc:
             raise StateCorrupted(f"{self.journal_path}: {exc}; it was not written by chatops. Restore the "
                                  "data directory from backup.") from None
-        tables = state_journal.replay(self._storage.parse(base) or {}, records)
+        tables = state_journal.replay(self._file.parse(base) or {}, records)
         return _Version(identity or self._identity(), base, journal[:length], tables)
 
     def derived(self, db: TinyDB, table: str, build: Callable[[Iterable[dict[str, Any]]], T]) -> T:
@@ -387,7 +381,7 @@ class StateStore:
         replaces `state.json` before it empties the journal, so if `state.json` is the same file after
         the journal was read, the two belong together. Otherwise read again."""
         for _ in range(100):
-            base = self._storage.read_bytes()
+            base = self._file.read_bytes()
             journal = self._read_journal()
             after = self._identity()
             if after[0] == identity[0]:
