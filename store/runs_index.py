@@ -51,6 +51,7 @@ class RunsIndex:
     runs: dict[str, str] = field(default_factory=dict)   # Run_ID -> RunInfo's fields, `_packed`
     sev2_times: dict[str, list[datetime]] = field(default_factory=dict)
     moves: dict[str, tuple[str, str]] = field(default_factory=dict)   # run id -> (path now, sha256)
+    scenarios: set[str] = field(default_factory=set)   # every Scenario_ID with a recorded run (the gate's "known")
     offset: int = 0
 
     @classmethod
@@ -71,6 +72,7 @@ class RunsIndex:
                 self.runs.clear()
                 self.sev2_times.clear()
                 self.moves.clear()
+                self.scenarios.clear()
                 self.offset = 0
             if size == self.offset:
                 return 0
@@ -104,6 +106,7 @@ class RunsIndex:
             scenario_id = str(entry.get("Scenario_ID", ""))
             severity = str(entry.get("Severity", ""))
             self.runs[run_id] = _packed(scenario_id, severity, int(entry.get("seq", -1)), offset, len(line))
+            self.scenarios.add(scenario_id)
             started = entry.get("Started_At")
             if severity == "SEV2" and isinstance(started, str):
                 self.sev2_times.setdefault(scenario_id, []).append(datetime.fromisoformat(started))

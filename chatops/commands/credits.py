@@ -15,12 +15,13 @@ import orjson
 
 from chatops.registry import Arg, Command, Invocation, Reply
 from jobs.actors import Permission
+from jobs.errors import ExitCode
 from jobs.credits import actions, gates
 from jobs.credits.audit import CreditsRefused
 from jobs.credits.cases import CaseNotFound, all_cases, case_for_run, load
 from jobs.credits.flows import Recorder
 from jobs.credits.intake import parse_records, read_source
-from jobs.credits.records import Case, ReleaseFinding, RerunDecision, RootCause
+from jobs.credits.records import Case, GateDecision, ReleaseFinding, RerunDecision, RootCause
 from jobs.credits.restore_files import restore_run_files
 from jobs.credits.schema import RunRecordInvalid
 from store.runs_index import RunsIndex
@@ -196,12 +197,20 @@ def _scenario_set(inv: Invocation) -> Reply:
                  f"(config/scenarios/{settings.scenario_id}.json)")
 
 
-def _gate_dispatch(inv: Invocation) -> Reply:
-    decision = gates.dispatch_gate(inv.ctx, inv.args.subject, RunsIndex.open(inv.ctx.data_dir))
+def _gate_reply(inv: Invocation, decision: GateDecision) -> Reply:
+    """Exit 0 allowed, 1 blocked, 6 (not found) when the id is neither a recorded run nor a known scenario."""
+    code = 0 if decision.allowed else (ExitCode.CHECK_FAILED if decision.known else ExitCode.NOT_FOUND)
     if inv.args.json:
-        return Reply(orjson.dumps({"subject": decision.subject, "allowed": decision.allowed,
-                                   "reasons": list(decision.reasons)}).decode(), 0 if decision.allowed else 1)
-    return Reply(decision.describe(), 0 if decision.allowed else 1)
+        return Reply(orjson.dumps(decision.to_json()).decode(), int(code))
+    return Reply(decision.describe(), int(code))
+
+
+def _gate_dispatch(inv: Invocation) -> Reply:
+    return _gate_reply(inv, gates.run_gate(inv.ctx, inv.args.run_id, RunsIndex.open(inv.ctx.data_dir)))
+
+
+def _gate_rerun(inv: Invocation) -> Reply:
+    return _gate_reply(inv, gates.rerun_gate(inv.ctx, inv.args.scenario, RunsIndex.open(inv.ctx.data_dir)))
 
 
 def _runs_show(inv: Invocation) -> Reply:
@@ -272,8 +281,12 @@ COMMANDS = [
             _refusals(_scenario_set),
             args=(Arg("scenario", "Scenario_ID", required=True), Arg("key", "max_items", required=True),
                   Arg("value", "the new value", required=True))),
-    Command(("gate", "dispatch"), "may downstream work of a run, or a (re)run of a scenario, be dispatched?",
-            Permission.RUN_READ, _refusals(_gate_dispatch),
-            args=(Arg("subject", "a Run_ID or a Scenario_ID", required=True),
+    Command(("gate", "dispatch"), "may downstream work of this run be dispatched? (exit 0 allowed, 1 blocked, "
+            "6 unknown run)", Permission.RUN_READ, _refusals(_gate_dispatch),
+            args=(Arg("run_id", "the Run_ID", required=True),
+                  Arg("--json", "answer as JSON", flag=True)), shell_open=True),
+    Command(("gate", "rerun"), "may this scenario be (re)run? (exit 0 allowed, 1 blocked, 6 unknown scenario)",
+            Permission.RUN_READ, _refusals(_gate_rerun),
+            args=(Arg("scenario", "the Scenario_ID", required=True),
                   Arg("--json", "answer as JSON", flag=True)), shell_open=True),
 ]
