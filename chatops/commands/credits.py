@@ -172,8 +172,22 @@ def parse_when(text: str, now: datetime, zone) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=zone)
 
 
+def _new_scenario_note(inv: Invocation, scenario_id: str) -> str:
+    """Said (not refused) when a setting names a scenario nothing else knows: a typo would otherwise leave
+    the intended scenario unchanged without a word. Settings ahead of a first run are allowed."""
+    index = RunsIndex.open(inv.ctx.data_dir)
+    known = gates.known_scenarios(inv.ctx, index)
+    if scenario_id in known:
+        return ""
+    close = gates.closest(scenario_id, known)
+    return (f"\nnote: {scenario_id} has no recorded run, baseline or case yet"
+            + (f" (closest known: {', '.join(close)}); if you meant that one, undo this and set it there" if close
+               else ""))
+
+
 def _backfill_on(inv: Invocation) -> Reply:
     ctx = inv.ctx
+    note = _new_scenario_note(inv, inv.args.scenario)
     now = ctx.now()
     start = parse_when(inv.args.start, now, ctx.settings.timezone) if inv.args.start else None
     end = parse_when(inv.args.until, now, ctx.settings.timezone)
@@ -183,7 +197,8 @@ def _backfill_on(inv: Invocation) -> Reply:
             if window else "")
     return Reply(f"backfill mode on for {inv.args.scenario} {span}: SEV1 at "
                  f"{ctx.settings.credits.backfill_sev1_multiplier:g}× instead of "
-                 f"{ctx.settings.credits.sev1_multiplier:g}×, legit bonus {ctx.settings.credits.backfill_legit_bonus:g}")
+                 f"{ctx.settings.credits.sev1_multiplier:g}×, legit bonus {ctx.settings.credits.backfill_legit_bonus:g}"
+                 + note)
 
 
 def _backfill_off(inv: Invocation) -> Reply:
@@ -192,9 +207,10 @@ def _backfill_off(inv: Invocation) -> Reply:
 
 
 def _scenario_set(inv: Invocation) -> Reply:
+    note = _new_scenario_note(inv, inv.args.scenario)
     settings = actions.set_scenario(inv.ctx, inv.actor, inv.args.scenario, inv.args.key, inv.args.value)
     return Reply(f"{settings.scenario_id}: max_items = {settings.max_items} "
-                 f"(config/scenarios/{settings.scenario_id}.json)")
+                 f"(config/scenarios/{settings.scenario_id}.json)" + note)
 
 
 def _gate_reply(inv: Invocation, decision: GateDecision) -> Reply:
@@ -217,7 +233,7 @@ def _runs_show(inv: Invocation) -> Reply:
     index = RunsIndex.open(inv.ctx.data_dir)
     info = index.get(inv.args.run_id)
     if info is None:
-        return Reply(f"no run {inv.args.run_id} is recorded", 1)
+        return Reply(gates.no_such_run(inv.args.run_id, inv.ctx, index), int(ExitCode.NOT_FOUND))
     path, sha = index.artifact_of(inv.args.run_id) or ("", "")
     case = case_for_run(inv.ctx.state.snapshot(), inv.args.run_id)
     return Reply(f"{inv.args.run_id}  {info.severity}  scenario {info.scenario_id}  ledger seq {info.seq}\n"

@@ -11,7 +11,7 @@ Run_ID through as an unknown scenario with no open case, i.e. `allowed`:
   (re)run? Blocked while any of its cases holds the rerun gate (SEV0 / SEV1 before ACK, any gated case
   without an O3 `APPROVED for rerun`, or after `DENIED`; an approval counts only while it is still bound,
   by hash, to the case and the mitigation it approved), and when the scenario is unknown (no recorded run,
-  no baseline, no settings, no case);
+  no baseline, no case);
 * `dispatch_gate` (`GET /gate/<id>`, the older single form): the run gate for a recorded run, the rerun
   gate for a known scenario, and blocked when the id is both (ambiguous) or neither.
 
@@ -32,7 +32,6 @@ from jobs.credits.records import Case, GateDecision, RerunDecision
 from store import baselines as baseline_store
 from store import cases as case_store
 from store import quarantine as quarantine_store
-from store import scenarios as scenario_store
 from store.runs_index import RunsIndex
 
 RERUN_APPROVAL_KIND = "credits.rerun"
@@ -68,11 +67,13 @@ CLOSEST_RUNS_AMONG = 100_000
 
 
 def known_scenarios(ctx: Context, index: RunsIndex) -> set[str]:
-    """Scenarios with a recorded run, a baseline, settings (`scenario set`, `backfill`) or a case."""
-    db = ctx.state.snapshot()
+    """Scenarios with a recorded run, a baseline or a case.
+
+    Not settings (`scenario set`, `backfill on`): those accept any id, so a mistyped one would become
+    "known" and open the rerun gate for a scenario that does not exist.
+    """
     return (set(index.scenarios) | set(baseline_store.known_scenarios(ctx.state))
-            | {row["scenario_id"] for row in scenario_store.all_rows(db)}
-            | {row["scenario_id"] for row in case_store.all_rows(db)})
+            | {row["scenario_id"] for row in case_store.all_rows(ctx.state.snapshot())})
 
 
 def closest(subject: str, candidates: Iterable[str]) -> list[str]:
@@ -93,13 +94,18 @@ def _hint(close: list[str]) -> str:
     return "closest known: " + ", ".join(close) if close else "no known id is close"
 
 
-def unknown_run(subject: str, ctx: Context, index: RunsIndex) -> GateDecision:
+def no_such_run(subject: str, ctx: Context, index: RunsIndex) -> str:
+    """The sentence for a Run_ID nobody recorded: the closest known Run_IDs, or that it is a scenario."""
     scenario = subject in known_scenarios(ctx, index)
     tail = (f"{subject} is a scenario: ask `chatops gate rerun {subject}` whether it may be (re)run"
             if scenario else _hint(closest(subject, _recent_runs(index))))
+    return f"no run {subject} is recorded; {tail}"
+
+
+def unknown_run(subject: str, ctx: Context, index: RunsIndex) -> GateDecision:
     return GateDecision(False, subject, (
-        f"no run {subject} is recorded, so nothing of it may be dispatched; {tail}. Check the Run_ID, "
-        f"or record the run first (`chatops runs record FILE`)",), known=False)
+        f"{no_such_run(subject, ctx, index)}. Nothing of it may be dispatched: check the Run_ID, or record the "
+        "run first (`chatops runs record FILE`)",), known=False)
 
 
 def unknown_scenario(subject: str, ctx: Context, index: RunsIndex) -> GateDecision:
@@ -107,7 +113,7 @@ def unknown_scenario(subject: str, ctx: Context, index: RunsIndex) -> GateDecisi
     tail = (f"{subject} is a run: ask `chatops gate dispatch {subject}` whether its downstream work may be "
             "dispatched" if is_run else _hint(closest(subject, known_scenarios(ctx, index))))
     return GateDecision(False, subject, (
-        f"no scenario {subject} is known (no recorded run, baseline, settings or case), so it may not be "
+        f"no scenario {subject} is known (no recorded run, baseline or case), so it may not be "
         f"(re)run; {tail}. Check the Scenario_ID, or give it a baseline first (`chatops baseline set "
         f"--scenario {subject} --credits N --reason … --as NAME`, O3)",), known=False)
 

@@ -90,3 +90,28 @@ def test_http_gates_answer_404_blocked_for_unknown_ids_on_every_form(http_gate):
         assert status == 404 and body["allowed"] is False and body["known"] is False, path
     assert "closest known: run_h" in call(f"{http_gate}/gate/dispatch/run_x")[1]["reasons"][0]
     assert "closest known: scn-invoice" in call(f"{http_gate}/gate/rerun/scn-invoce")[1]["reasons"][0]
+
+
+def test_other_lookups_of_an_unknown_id_refuse_and_name_the_closest_known_ones(recorded):
+    pii = raw_run(run_id="RUN-2026-9c1d", credits=1500.0, Risk_Flags=["pii_exposure"])
+    assert _cli_with_input(recorded, json.dumps(pii), "runs", "record", "-", "--as", "ana").returncode == 0
+    release = run_cli("quarantine", "release", "RUN-2026-9c1e", "--finding", "false-positive", "--reason", "ok",
+                      "--as", "ana", config=recorded)
+    assert release.returncode == 3 and "closest in quarantine: RUN-2026-9c1d" in release.stdout
+    assert "nothing was moved" in release.stdout
+    case = run_cli("case", "ack", "CASE-11", "--as", "ben", config=recorded)
+    assert case.returncode == 2 and "no case CASE-11 (closest known: CASE-1)" in case.stdout
+    shown = run_cli("runs", "show", "RUN-2026-7f3b", config=recorded)
+    assert shown.returncode == 6 and "closest known: RUN-2026-7f3a" in shown.stdout
+
+
+def test_a_setting_for_a_scenario_nothing_knows_says_so_and_names_the_closest(recorded):
+    typo = run_cli("scenario", "set", "scn-invoce", "max_items", "1000", "--as", "ana", config=recorded)
+    assert typo.returncode == 0
+    assert "note: scn-invoce has no recorded run, baseline or case yet (closest known: scn-invoice)" in typo.stdout
+    known = run_cli("scenario", "set", "scn-invoice", "max_items", "1000", "--as", "ana", config=recorded)
+    assert known.returncode == 0 and "note:" not in known.stdout
+    backfill = run_cli("backfill", "on", "scn-invoics", "--until", "6h", "--reason", "reprocess", "--as", "ana",
+                       config=recorded)
+    assert backfill.returncode == 0 and "closest known: scn-invoice" in backfill.stdout
+    assert run_cli("gate", "rerun", "scn-invoce", config=recorded).returncode == 6      # settings never make it known
