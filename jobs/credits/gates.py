@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import difflib
 import itertools
-from typing import Iterable
+from typing import Any, Iterable
+
+from tinydb import TinyDB
 
 from jobs import approvals
 from jobs.context import Context
@@ -150,7 +152,7 @@ def run_gate(ctx: Context, run_id: str, index: RunsIndex) -> GateDecision:
     return GateDecision(True, run_id)
 
 
-def _held(db, run_id: str, entry: dict) -> GateDecision:
+def _held(db: TinyDB, run_id: str, entry: dict[str, Any]) -> GateDecision:
     """A run recorded with `dispatch_blocked` and no quarantine record: blocked until its case is resolved.
 
     Either a risk-flagged run of a scenario with no baseline (held for an O3's decision), or a SEV0 run
