@@ -82,6 +82,39 @@ def test_no_tracked_file_names_a_place_outside_the_repository():
     assert named == []
 
 
+# The design documents the code was built from live outside the repository; the project cites its own docs/.
+DESIGN_DOCS = re.compile(r"\bARCHITECTURE\b|\b(?:LEDGER|MEASURED|STYLE)\.md\b")
+CITED = re.compile(r"docs/([\w-]+\.md)(?:,? \(?\"([^\"]+)\"| ((?:§\d+(?:–§\d+)?(?:, )?)+))?")
+
+
+def test_no_tracked_file_cites_a_design_document_that_is_not_in_the_repository():
+    citing = [f"{name}:{number}: {line.strip()}"
+              for name in tracked() if name != THIS and (text := text_of(name)) is not None
+              for number, line in enumerate(text.splitlines(), 1) if DESIGN_DOCS.search(line)]
+    assert citing == []
+
+
+def test_every_cited_doc_and_section_exists():
+    """`docs/ledger.md §7`, `docs/measured.md, "Scrub"`: the file exists, with that numbered or named
+    section."""
+    missing = []
+    for name in tracked():
+        if name == THIS or (text := text_of(name)) is None:
+            continue
+        for match in CITED.finditer(text):
+            doc = REPO / "docs" / match[1]
+            if not doc.is_file():
+                missing.append(f"{name}: docs/{match[1]}")
+                continue
+            headings = re.findall(r"^#+ (.+)$", doc.read_text(), re.M)
+            numbers = {h.split(".", 1)[0] for h in headings if h[0].isdigit()}
+            wanted = [] if match[3] is None else re.findall(r"§(\d+)", match[3])
+            missing += [f"{name}: docs/{match[1]} §{n}" for n in wanted if n not in numbers]
+            if match[2] is not None and match[2] not in headings:
+                missing.append(f"{name}: docs/{match[1]} \"{match[2]}\"")
+    assert missing == []
+
+
 def test_no_python_file_builds_a_path_above_the_repository_root():
     climbing = [hit for name in tracked() if name.endswith(".py") and name != THIS
                 for hit in climbs_out(name, (REPO / name).read_text())]
