@@ -29,7 +29,7 @@ from chatops.slack.mode import describe as describe_mode
 from jobs import killswitch
 from jobs.context import build_context
 from jobs.outbox import OutboxNotifier, record_delivery
-from jobs.schedule import JOB_SPECS, JobRunner, default_bodies, schedule_lines, trigger_for
+from jobs.schedule import JobRunner, built_bodies, schedule_lines, scheduled_specs, trigger_for
 
 log = logging.getLogger("chatops.daemon")
 
@@ -108,7 +108,7 @@ def run_daemon(loaded: LoadedConfig, environ: dict[str, str] | None = None, http
                 log.error("the Slack %s connection did not start: %s; check the tokens and slack.api_url",
                           mode, exc)
                 return 1
-        runner = JobRunner(ctx=ctx, bodies=default_bodies())
+        runner = JobRunner(ctx=ctx, bodies=built_bodies())
         stop = threading.Event()
 
         def on_signal(signum: int, _frame) -> None:
@@ -119,14 +119,14 @@ def run_daemon(loaded: LoadedConfig, environ: dict[str, str] | None = None, http
         signal.signal(signal.SIGINT, on_signal)
 
         scheduler = BackgroundScheduler(timezone=ctx.settings.timezone)
-        for spec in JOB_SPECS:
+        for spec in scheduled_specs(runner.bodies):
             scheduler.add_job(runner.run_now, trigger_for(spec, ctx.settings), args=[spec], id=spec.name,
                               name=spec.name, coalesce=True, max_instances=1, misfire_grace_time=15 * 60)
         credits = CreditsService(ctx)  # inbox watcher, ACK timer, loopback HTTP intake (seed 001)
         credits.start(scheduler, environ.get(INTAKE_TOKEN_ENV))
         scheduler.add_job(killswitch.tick, "interval", minutes=1, args=[ctx], id="killswitch",
                           name="killswitch", coalesce=True, max_instances=1)  # reminders, expiry, digest
-        for line in schedule_lines(ctx):
+        for line in schedule_lines(ctx, runner.bodies):
             log.info("schedule: %s", line)
         for plan in runner.catch_up(ctx.now()):
             if plan.run is not None:
@@ -138,7 +138,7 @@ def run_daemon(loaded: LoadedConfig, environ: dict[str, str] | None = None, http
         gc.freeze()
         started = time.monotonic()
         scheduler.start()
-        log.info("scheduler running (%d jobs)", len(JOB_SPECS))
+        log.info("scheduler running (%d jobs)", len(scheduled_specs(runner.bodies)))
         while not stop.wait(timeout=1.0):  # a timeout keeps the main thread responsive to signals
             continue
         # One budget for the whole stop (Slack, intake, running jobs), so it fits in 5 s whatever hangs.
