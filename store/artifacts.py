@@ -181,3 +181,19 @@ def move(data_dir: Path, relative: Path, destination_dir: Path, expected_sha256:
     fsync_directory(target_dir)
     fsync_directory(source.parent)
     return Moved(relative, destination_dir / source.name, expected_sha256)
+
+
+def remove_if_empty(data_dir: Path, relative_dir: Path) -> bool:
+    """Remove a directory a move has emptied (a released run's `runs/QUARANTINE/<Run_ID>/`), durably.
+
+    `rmdir(2)` is atomic and refuses a directory that holds anything, so a file put there meanwhile is
+    never lost: the directory then stays, and False says so."""
+    target = data_dir / relative_dir
+    try:
+        target.rmdir()
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    fsync_directory(target.parent)
+    return True
