@@ -43,9 +43,10 @@ class Context:
     def ledgers(self) -> "Ledgers":
         """The credit and operations ledgers (`ctx.ledgers.credit.append(…)`); no file is opened until
         the first entry is written or read, and the in-memory tree state lives as long as the context."""
-        from jobs.audit import Ledgers  # jobs.audit imports this module for its types
+        from jobs.audit import Ledgers, alert_damaged  # jobs.audit imports this module for its types
 
-        return Ledgers(self.settings, self.data_dir, clock=lambda: self.now())
+        return Ledgers(self.settings, self.data_dir, clock=lambda: self.now(),
+                       on_damaged=lambda message: alert_damaged(self, message))
 
     def local(self, moment: datetime) -> datetime:
         return moment.astimezone(self.settings.timezone)

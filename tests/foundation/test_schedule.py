@@ -158,6 +158,8 @@ def test_a_job_whose_work_is_not_built_is_not_planned_and_leaves_its_slot_free(t
         plans = {p.job.name: p for p in runner.catch_up(datetime.now(timezone.utc))}
         assert plans["export"].missed == () and plans["export"].run is None   # its days before it existed are not missed
         assert runner.run(SPECS["export"], datetime.now(timezone.utc), "scheduled") == job_runs.OK
+        export_line = next(l for l in schedule_lines(ctx, runner.bodies) if l.startswith("export "))
+        assert "next Mon 2026-11-23 05:00 PST (UTC-0800)" in export_line    # local time with its UTC offset
     assert len(calls) == 1 and job_runs.missed_runs(ctx.state) == []
 
 
