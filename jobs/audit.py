@@ -30,6 +30,7 @@ from jobs.actors import TIERS, Actor, Permission, check
 from jobs.notices import Notice
 from jobs.settings import LedgerSettings, Settings
 from store.keys import KeyFileError, check_key_file, create_ed25519_key, ensure_key_dir, load_ed25519_key
+from store.access import file_mode_in, make_dirs
 from store.files import write_file_atomically
 from store.ledger.entry import MAX_LINE, Entry
 from store.ledger.ledger import (
@@ -195,7 +196,7 @@ class Ledgers:
         origin = new_origin(self.config.company_domain, spec.key_name)
         vkey = Signer(origin, key).verifier.vkey
         files = self.files(spec)
-        files.directory.mkdir(parents=True, exist_ok=True)
+        make_dirs(files.directory)
         write_file_atomically(files.vkey, (vkey + "\n").encode())
         log.info("initialised %s: origin %s, vkey %s (kept in %s; pin it in config.toml [ledger] with "
                  "chatops ledger init)", self.display(spec), origin, vkey, files.vkey)
@@ -532,9 +533,11 @@ def _last_good(files: LedgerFiles) -> tuple[int, bytes]:
 
 
 def _make_read_only(path: Path) -> None:
+    """Archived evidence: read-only for whom the ledger's directory admits (owner, operators' group), never others."""
+    readable = file_mode_in(path.parent) & 0o440
     if path.is_dir():
         for child in path.iterdir():
-            child.chmod(0o444)
-        path.chmod(0o555)
+            child.chmod(readable)
+        path.chmod(readable | (readable >> 2))      # r-x for the same people
     else:
-        path.chmod(0o444)
+        path.chmod(readable)

@@ -32,7 +32,8 @@ from hashlib import sha256
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
-from store.files import fsync_directory, write_all, write_file_atomically
+from store.access import make_dirs
+from store.files import fsync_directory, open_creating, write_all, write_file_atomically, write_synced
 from store.ledger import messages
 from store.ledger.entry import MAX_LINE, Entry, EntryInvalid, build_entry
 from store.ledger.merkle import CompactRange, leaf_hash
@@ -286,17 +287,12 @@ class Ledger:
             self._catch_up()
             text = self.checkpoint_text()
             size = self._compact.size
-            self.files.checkpoints.mkdir(exist_ok=True)
+            make_dirs(self.files.checkpoints)
             path = self.files.checkpoints / f"{size}.checkpoint"
             try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+                write_synced(path, text.encode(), exclusive=True)
             except FileExistsError:
                 return path
-            try:
-                write_all(fd, text.encode())
-                os.fsync(fd)
-            finally:
-                os.close(fd)
             fsync_directory(self.files.checkpoints)
             return path
 
@@ -311,8 +307,8 @@ class Ledger:
                 finally:
                     self._lock_depth -= 1
                 return
-            self.files.directory.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.files.lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            make_dirs(self.files.directory)
+            fd = open_creating(self.files.lock, os.O_RDWR | os.O_CLOEXEC)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX)
                 self._lock_depth = 1
@@ -382,7 +378,7 @@ class Ledger:
         record = {"ledger": self.name, "found_at": self.clock().astimezone(timezone.utc).isoformat(),
                   "pid": os.getpid(), "detail": detail}
         try:
-            fd = os.open(self.files.damaged, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+            write_synced(self.files.damaged, (json.dumps(record) + "\n").encode(), exclusive=True)
         except FileExistsError:
             return LedgerDamaged(message)          # another process marked it first, and alerted
         except OSError as exc:
@@ -390,11 +386,6 @@ class Ledger:
                       self.name, self.files.damaged, exc)
             self._unmarked = message
         else:
-            try:
-                write_all(fd, (json.dumps(record) + "\n").encode())
-                os.fsync(fd)
-            finally:
-                os.close(fd)
             fsync_directory(self.files.directory)
         log.error("%s", message)
         if self.on_damaged is not None:
@@ -491,7 +482,7 @@ class Ledger:
     def _write(self, entries: list[Entry], extra_signers: Sequence[Signer]) -> None:
         """Steps 3–6: one buffer, one write loop, fdatasync, then the compact range and checkpoint."""
         buf = b"".join(e.line + b"\n" for e in entries)
-        fd = os.open(self.files.jsonl, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        fd = open_creating(self.files.jsonl, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
         try:
             try:
                 write_all(fd, buf)
@@ -561,7 +552,7 @@ class Ledger:
             self._loaded = False
 
     def _append_sig_line(self, line: SigLine) -> None:
-        fd = os.open(self.files.sigs, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        fd = open_creating(self.files.sigs, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
         try:
             write_all(fd, line.render().encode())
             durable_sync(fd)
@@ -676,12 +667,7 @@ class Ledger:
         while saved.exists():
             n += 1
             saved = self.files.directory / f"ledger.jsonl.torn-{utc_stamp(now)}.{n}"
-        fd = os.open(saved, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
-        try:
-            write_all(fd, torn)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        write_synced(saved, torn, exclusive=True)
         fd = os.open(self.files.jsonl, os.O_WRONLY | os.O_CLOEXEC)
         try:
             os.ftruncate(fd, good)
