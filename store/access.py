@@ -102,7 +102,8 @@ class Policy:
 
 
 def prepare_data_dir(data_dir: Path, policy: Policy) -> None:
-    """Create the data directory with the policy's owner, group and mode, and its private roots.
+    """Create the data directory with the policy's group and mode. Its private roots are made private
+    where they are created (`ensure_private_dir`: the first quarantine move, the key directory).
 
     An existing data directory is not changed (a person may have set it on purpose, and an O1 reading
     through the group cannot change it): the doctor (`check_data_dir`) says what is looser and how to fix it.
@@ -118,9 +119,6 @@ def prepare_data_dir(data_dir: Path, policy: Policy) -> None:
             if policy.gid is not None:
                 os.chown(data_dir, -1, policy.gid)
             os.chmod(data_dir, policy.dir_mode())
-    if os.access(data_dir, os.W_OK):
-        for relative in policy.private:
-            ensure_private_dir(data_dir / relative)
 
 
 def check_data_dir(data_dir: Path, policy: Policy) -> list[str]:
