@@ -136,6 +136,10 @@ def verify_ledger(files: LedgerFiles, trust: Trust, display: str, since: SinceCh
     for key in trust.log_keys:
         report.row("key", f"{key.short}  trusted")
     _verify(files, trust, report, since, artifacts_days, data_dir, now or datetime.now(timezone.utc))
+    if files.damaged.exists():
+        report.warn(f"{display} is marked damaged ({files.damaged.name}, written by a running writer that found it "
+                    "changed): every writer refuses until an O3 runs chatops ledger reopen (once this verify passes) "
+                    "or chatops ledger reseal")
     report.seconds = time.perf_counter() - started
     return report
 

@@ -72,6 +72,10 @@ def test_an_o3_reopens_only_once_the_ledger_verifies_again_and_writing_resumes(c
     _overwrite_byte(path, offset, b"9")
     with pytest.raises(LedgerDamaged):
         ctx.ledgers.credit.append("run.recorded", "daemon", None, {"Run_ID": "run_3"})
+    _overwrite_byte(path, offset, b"2")                                    # restored to what was signed
+    marked = run_cli("ledger", "verify", "--ledger", "credit", config=config_file)
+    assert marked.returncode == 0 and "is marked damaged (ledger.damaged" in marked.stdout + marked.stderr
+    _overwrite_byte(path, offset, b"9")
     still = run_cli("ledger", "reopen", "--ledger", "credit", "--reason", "restored", "--as", "ana", config=config_file)
     assert still.returncode == 1 and "still does not match what was signed" in still.stdout + still.stderr
     assert run_cli("ledger", "reopen", "--ledger", "credit", "--reason", "x", "--as", "ben",
