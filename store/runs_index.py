@@ -20,6 +20,9 @@ from typing import Any, Iterator, NamedTuple
 
 import orjson
 
+from store.access import make_dirs
+from store.files import open_creating
+
 LEDGER = Path("runs") / "CREDIT_MONITORING" / "ledger.jsonl"
 INTAKE_LOCK = Path("runs") / "CREDIT_MONITORING" / "intake.lock"
 _CHUNK = 1 << 16          # bytes read at a time when reading the ledger from its end
@@ -225,10 +228,10 @@ def intake_lock(data_dir: Path) -> Iterator[None]:
     """
     path = Path(data_dir) / INTAKE_LOCK
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = open_creating(path, os.O_RDWR | os.O_CLOEXEC)
     except FileNotFoundError:      # a new data directory (a mkdir on every commit cost more than the lock)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        make_dirs(path.parent)
+        fd = open_creating(path, os.O_RDWR | os.O_CLOEXEC)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield

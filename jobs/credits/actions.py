@@ -275,6 +275,7 @@ def release_quarantine(ctx: Context, actor: Actor, run_id: str, finding: Release
                                    held["sha256"])
         except artifacts.ArtifactError as exc:
             raise refuse(ctx, actor, Permission.QUARANTINE_RELEASE, action, run_id, str(exc), run_id) from None
+        artifacts.remove_if_empty(ctx.data_dir, moved.old_path.parent)
         quarantine_store.put(db, {**held, "released_at": now.isoformat(), "released_by": actor.name,
                                   "finding": finding.value, "reason": reason.strip()})
         ledger_actor, role = who(actor, Permission.QUARANTINE_RELEASE)

@@ -56,6 +56,7 @@ from store import baselines as baseline_store
 from store import cases as case_store
 from store import quarantine as quarantine_store
 from store import scenarios as scenario_store
+from store.access import make_dirs
 from store.baselines import Baseline
 from store.runs_index import RunsIndex, intake_lock
 from store.state import ReadOnlyState
@@ -498,7 +499,7 @@ class _Batch:
     def _write(self, planned: _Planned, path: Path) -> None:
         """Prepare the run file at `path` (`_run_file`) and its sidecar; `_written` writes the batch's files."""
         if path.parent not in self.directories:    # once per batch and date: a mkdir waits on writers there
-            path.parent.mkdir(parents=True, exist_ok=True)
+            make_dirs(path.parent)
             self.directories.add(path.parent)
         planned.artifact = path.relative_to(self.ctx.data_dir).as_posix()
         planned.written.append(planned.artifact)
