@@ -281,10 +281,10 @@ class Registry:
             lines += [f"  {prog} {c.name.ljust(width)}{c.summary}  [needs {describe_roles(PERMISSIONS[c.permission])}]"
                       for c in may_not]
         if surface == "cli":
-            lines.append("Who may run what: read-only commands (case list, baseline show, ledger verify, …) run "
-                         "for anyone who can read the data directory, with or without --as; every other command "
-                         "acts as a person: add --as NAME (a person from config.toml [people]) holding the role "
-                         "it needs. From Slack, every command needs the role shown.")
+            lines += ["Who may run what: read-only commands (case list, baseline show, ledger verify, …) run for",
+                      "anyone who can read the data directory, with or without --as. Every other command acts as a",
+                      "person: add --as NAME (from config.toml [people]) holding the role shown. From Slack, every",
+                      "command needs the role shown."]
         lines.append(f"Details of one command: {prog} <command> --help")
         return "\n".join(lines)
 
@@ -318,7 +318,7 @@ def run(invocation: Invocation) -> Reply:
     subject = command.subject(invocation.args)
     if invocation.actor is None:
         raise refuse(invocation.ctx, NOBODY, command.permission, command.name, subject, Refused(
-            f"chatops {command.name} acts as a person: add --as NAME (a person from config.toml [people] "
+            f"{command.name} acts as a person: add --as NAME (a person from config.toml [people] "
             f"with role {describe_roles(PERMISSIONS[command.permission])})"))
     authorize(invocation.ctx, invocation.actor, command.permission, command.name, subject)
     return command.handler(invocation)

@@ -101,6 +101,18 @@ def test_cli_help_as_a_person_lists_what_they_may_run_and_the_role_for_the_rest(
     assert "chatops config check" in result.stdout
 
 
+def test_cli_help_states_the_one_rule_and_a_name_never_sees_less_than_nobody(config_file: Path):
+    named = run_cli("--as", "cleo", "help", config=config_file).stdout
+    anonymous = run_cli("help", config=config_file).stdout
+    assert "read-only commands (case list, baseline show, ledger verify, …) run for" in anonymous
+    assert "anyone who can read the data directory, with or without --as" in anonymous
+
+    def may(text: str) -> set[str]:
+        return {line.split()[1] + " " + line.split()[2] for line in
+                text.split("needs another role:")[0].splitlines()[1:] if line.startswith("  chatops ")}
+    assert may(anonymous) <= may(named) and "killswitch status" in may(anonymous) and "scrub check" in may(anonymous)
+
+
 def test_cli_unknown_command_exits_2_and_shows_help(config_file: Path):
     result = run_cli("frobnicate", config=config_file)
     assert result.returncode == 2
