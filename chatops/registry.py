@@ -7,16 +7,15 @@ typed arguments directly (`Command.arguments`), never by joining words to split 
 passes every invocation through the one gate in the domain (`jobs.actors.authorize`) with the
 command's subject, so a refusal is recorded once, naming what was refused on what.
 
-Who may run what (`chatops help` says it): a read-only command (`read_only=True`) runs in the shell
+Who may run what (`chatops help` says it): a read-only command (`shell_open=True`) runs in the shell
 for anyone who can read the data directory, with or without `--as` (acting as a named person never
 grants less than acting as nobody); every other command, and every command from Slack, needs a role
 the permission table grants.
 
 Areas declare their commands in `chatops/commands/<area>.py` as a module-level `COMMANDS` list, the
 thread replies their subjects accept as `REPLIES` (subject kind → reader) and their App Home sections
-as `HOME`; the list of areas is
-`AREAS` below. Area modules must not import the Slack layer (a shell command should not pay for
-importing slack_bolt).
+as `HOME`; the list of areas is `AREAS` below. Area modules must not import the Slack layer (a shell
+command should not pay for importing slack_bolt).
 """
 from __future__ import annotations
 
@@ -167,7 +166,7 @@ class Command:
             if dest in values and values[dest] not in (None, ""):
                 setattr(parsed, dest, arg.value(values[dest]))
             elif arg.required:
-                raise UsageError(f"{self.name} needs {arg.name.lstrip('-') if arg.name.startswith('-') else arg.name}")
+                raise UsageError(f"{self.name} needs {arg.name.lstrip('-')}")
             else:
                 setattr(parsed, dest, False if arg.flag else arg.default)
         return parsed

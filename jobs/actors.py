@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Protocol
 
-from jobs.errors import Refused
+from jobs.errors import Invalid, Refused
 from jobs.settings import PersonSettings
 
 if TYPE_CHECKING:
@@ -162,8 +162,8 @@ class PermissionDenied(Refused):
         super().__init__(f"{action or permission.value} needs role {needed}; you have {have}")
 
 
-class UnknownPerson(Exception):
-    """A name or Slack id that is not in config.toml [people]."""
+class UnknownPerson(Invalid):
+    """A name that is not in config.toml [people] (`--as`): an input error, not a person to refuse."""
 
 
 def describe_roles(roles: Iterable[Role]) -> str:
