@@ -71,7 +71,8 @@ async def burst(port: int, standin: SlackStandIn, threads: list[tuple[str, str]]
             channel, parent = threads[i // 2]
             body = json.dumps({"team_id": "T0STANDIN", "api_app_id": "A0STANDIN", "type": "event_callback",
                                "event_id": f"Ev{i}", "event_time": 1700000000, "event": {
-                                   "type": "message", "channel": channel, "user": "U0BEN00002", "text": "DONE - checked",
+                                   "type": "message", "channel": channel, "user": "U0BEN00002",
+                                   "text": "DONE - checked",
                                    "ts": f"1800000000.{i:06d}", "thread_ts": parent}}).encode()
             headers = {"Content-Type": "application/json", **signed(body)}
             key = "t:" + parent

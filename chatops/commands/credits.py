@@ -230,7 +230,8 @@ HOME = (case_home.open_cases_section,)
 COMMANDS = [
     Command(("runs", "record"), "record agent runs from a JSON file (one object or an array) or - for stdin",
             Permission.RUN_RECORD, _refusals(_runs_record), slack=False,
-            args=(Arg("file", "path to the run record JSON, or - to read standard input", required=True, subject="file"),
+            args=(Arg("file", "path to the run record JSON, or - to read standard input", required=True,
+                      subject="file"),
                   Arg("--json", "print the outcome as JSON", flag=True))),
     Command(("runs", "restore-files"), "rewrite from the credit ledger the run files a power loss took after the "
             "last sync (the daemon does this at start)", Permission.RUN_RECORD, _refusals(_runs_restore_files),
@@ -277,7 +278,8 @@ COMMANDS = [
             args=(Arg("scenario", "Scenario_ID", required=True, subject="scenario"), Arg("--reason", "why it ends"))),
     Command(("scenario", "set"), "change a scenario setting, e.g. max_items 1000 (O3)", Permission.SCENARIO_SET,
             _refusals(_scenario_set),
-            args=(Arg("scenario", "Scenario_ID", required=True, subject="scenario"), Arg("key", "max_items", required=True),
+            args=(Arg("scenario", "Scenario_ID", required=True, subject="scenario"),
+                  Arg("key", "max_items", required=True),
                   Arg("value", "the new value", required=True))),
     Command(("gate", "dispatch"), "may downstream work of a run, or a (re)run of a scenario, be dispatched?",
             Permission.RUN_READ, _refusals(_gate_dispatch),

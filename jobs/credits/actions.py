@@ -308,7 +308,8 @@ def set_backfill(ctx: Context, actor: Actor, scenario_id: str, on: bool, start: 
         elif current.backfill is None:
             problems.append(f"backfill mode is not on for {scenario_id}")
         if problems:
-            raise refuse(ctx, actor, Permission.BACKFILL_SET, action, scenario_subject(scenario_id), "; ".join(problems))
+            raise refuse(ctx, actor, Permission.BACKFILL_SET, action, scenario_subject(scenario_id),
+                         "; ".join(problems))
         window = BackfillWindow(start, end, reason.strip(), actor.name) if on and end else None
         updated = replace(current, backfill=window)
         ledger_actor, role = who(actor, Permission.BACKFILL_SET)

@@ -95,4 +95,5 @@ def test_signed_thread_reply_event_is_routed_to_its_case(iface, standin, port):
     reply = standin.wait_for(lambda s: [c for c in s.calls_to("chat.postMessage")
                                         if c.params.get("thread_ts") == sent.final["ts"]
                                         and c.params["text"].startswith("<@")])[0]
-    assert reply.params["text"] == f"<@U0BEN00002> recorded: ACK recorded: ben investigating {case} (Status: Investigating)"
+    assert reply.params["text"] == (f"<@U0BEN00002> recorded: ACK recorded: ben investigating {case} "
+                                    "(Status: Investigating)")
