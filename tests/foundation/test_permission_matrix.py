@@ -182,6 +182,13 @@ def test_the_matrix_covers_every_registered_command_and_nothing_else():
     assert sorted(SLACK) == sorted(c.name for c in REGISTRY.commands if c.slack)
 
 
+def test_in_the_shell_a_named_person_is_never_granted_less_than_nobody():
+    for name, row in CLI.items():
+        marks = _row(row, COLUMNS)
+        if marks["anonymous"]:
+            assert all(marks[person] for person in PEOPLE), name
+
+
 @pytest.fixture
 def deployment(tmp_path: Path) -> Path:
     people = "".join(f'[people.{name}]\nslack_id = "{SLACK_IDS[name]}"\nroles = ["{role}"]\n\n'
