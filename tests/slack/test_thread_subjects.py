@@ -7,6 +7,8 @@ real delivery, real ledger.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from chatops.slack.mode import Mode
@@ -73,3 +75,12 @@ def test_a_legacy_binding_that_named_its_case_is_read_as_a_case_subject(iface):
                                               "ts": "1.2", "case": "CASE-3"})
     thread = slack_threads.by_parent(iface.ctx.state, "C1", "1.2")
     assert (thread.subject_kind, thread.subject) == ("case", "CASE-3")
+
+
+def test_the_generic_slack_layer_names_no_area():
+    """What a subject accepts is its area's business: no case ids, case fields or area imports here."""
+    root = Path(__file__).resolve().parents[2] / "chatops"
+    for path in [*sorted((root / "slack").glob("*.py")), root / "notify.py"]:
+        source = path.read_text()
+        for mark in ("CASE-", '"case"', "jobs.credits", "chatops.commands"):
+            assert mark not in source, f"{path.name} names {mark}"
