@@ -13,7 +13,8 @@ from typing import Callable, Sequence
 
 from chatops.config import ConfigError, LoadedConfig, load_config, resolve_config_path
 from chatops.registry import Command, HelpRequested, Invocation, Registry, UsageError, run
-from jobs.actors import PERMISSIONS, Actor, People, PermissionDenied, UnknownPerson, describe_roles
+from jobs.actors import PERMISSIONS, Actor, People, UnknownPerson, describe_roles
+from jobs.errors import Refused
 
 PROG = "chatops"
 EXIT_USAGE = 2
@@ -61,9 +62,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         if options.help:
             command_args.append("--help")
         parsed = command.parser(PROG).parse_args(command_args)
-        if actor is None and not command.shell_open:
-            raise UsageError(f"{PROG} {command.name} acts as a person: add --as NAME "
-                             "(a person from config.toml [people])")
         reply = run(Invocation(command=command, actor=actor, args=parsed, surface="cli",
                                config=config, progress=_progress))
         if reply.text:
@@ -78,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, UnknownPerson) as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except PermissionDenied as exc:
+    except Refused as exc:
         print(f"{PROG}: refused: {exc}", file=sys.stderr)
         return EXIT_REFUSED
     except BrokenPipeError:

@@ -26,19 +26,18 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from jobs.actors import TIERS, Actor, Permission, check
+from jobs.actors import Actor, Permission, Subject, authorize
 from jobs.notices import Notice
 from jobs.settings import LedgerSettings, Settings
 from store.keys import KeyFileError, check_key_file, create_ed25519_key, ensure_key_dir, load_ed25519_key
 from store.access import file_mode_in, make_dirs
 from store.files import write_file_atomically
-from store.ledger.entry import MAX_LINE, Entry
+from store.ledger.entry import MAX_LINE
 from store.ledger.ledger import (
     Identity,
     Ledger,
     LedgerDamaged,
     LedgerFiles,
-    LedgerWriteError,
     Recovery,
     read_sig_lines,
     utc_stamp,
@@ -58,12 +57,15 @@ log = logging.getLogger("chatops.audit")
 
 KEY_FILE = "ledger.key"
 NEW_KEY_FILE = "ledger.key.new"
-COMMAND_REFUSED = "command.refused"
 
 
 class LedgerName(StrEnum):
     CREDIT = "credit"
     OPERATIONS = "operations"
+
+
+#: The subject of the commands that act on both ledgers at once (init, repair, rotate-key).
+LEDGERS_SUBJECT = Subject("ledger", "credit+operations")
 
 
 @dataclass(frozen=True)
@@ -246,34 +248,6 @@ def new_origin(domain: str, key_name: str) -> str:
 # ---- the small API for the rest of the code ----------------------------------------------------
 
 
-def refused_role(actor: Actor) -> str:
-    """The `role` of a refusal entry: the refused person's highest operator tier, or "" without one.
-
-    A refused person by definition holds no role the permission accepts, so "the role used" (as in
-    other entries) does not exist; their tier is what an auditor asks about next.
-    """
-    tiers = [tier for tier in TIERS if tier in actor.roles]
-    return tiers[-1].value if tiers else ""
-
-
-def record_refusal(ctx: "Context", actor: Actor, permission: Permission, action: str, reason: str,
-                   ledger: str = "operations") -> Entry | None:
-    """Append `command.refused`. Never raises: the refusal itself must still reach the person.
-
-    Who was refused with what: `role` is their highest operator tier (none for a person without one,
-    e.g. an unknown Slack user), `data.roles` every role they hold.
-    """
-    fields = {"data": {"command": action, "permission": permission.value, "person": actor.name,
-                       "roles": sorted(r.value for r in actor.roles), "reason": reason}}
-    try:
-        return ctx.ledgers.get(ledger).append(COMMAND_REFUSED, actor.ledger_id, refused_role(actor) or None,
-                                              fields)
-    except (LedgerDamaged, LedgerWriteError, KeyFileError, LedgerConfigError, NoteError, OSError) as exc:
-        log.error("could not record the refusal of %s for %s in the %s ledger: %s", action, actor.name,
-                  ledger, exc)
-        return None
-
-
 def check_key_permissions(ledgers: Ledgers) -> None:
     """Refuse a key others can read (docs/ledger.md §10), naming the chmod that fixes it."""
     if ledgers.key_dir.exists():
@@ -354,7 +328,7 @@ def verify_ledgers(settings: Settings, data_dir: Path, which: str = "all", since
 
 def init_ledgers(ctx: "Context", actor: Actor) -> list[str]:
     """Create the key and both ledgers (first entry `ledger.created` by the O3); print what to pin."""
-    check(actor, Permission.LEDGER_ADMIN, "ledger init")
+    authorize(ctx, actor, Permission.LEDGER_ADMIN, "ledger init", LEDGERS_SUBJECT)
     ledgers = ctx.ledgers
     lines = []
     vkeys, origins = [], []
@@ -378,7 +352,7 @@ def init_ledgers(ctx: "Context", actor: Actor) -> list[str]:
 
 def repair_ledgers(ctx: "Context", actor: Actor) -> list[str]:
     """Start-up recovery on demand; the repair is recorded in each ledger it touched."""
-    check(actor, Permission.LEDGER_ADMIN, "ledger repair")
+    authorize(ctx, actor, Permission.LEDGER_ADMIN, "ledger repair", LEDGERS_SUBJECT)
     role = actor.role_for(Permission.LEDGER_ADMIN) or None
     lines = []
     for spec in SPECS:
@@ -402,7 +376,7 @@ def rotate_key(ctx: "Context", actor: Actor, reason: str) -> list[str]:
     Resumable: a `ledger.key.new` left by an interrupted rotation is used again, and a ledger whose
     last entry already announces it is not rotated twice.
     """
-    check(actor, Permission.LEDGER_ADMIN, "ledger rotate-key")
+    authorize(ctx, actor, Permission.LEDGER_ADMIN, "ledger rotate-key", LEDGERS_SUBJECT)
     if not reason.strip():
         raise ValueError("--reason is required: say why the key is rotated (schedule, suspected compromise, …)")
     ledgers = ctx.ledgers
@@ -456,7 +430,7 @@ def _announces(files: LedgerFiles, vkey: str) -> bool:
 
 def reseal(ctx: "Context", actor: Actor, which: str, reason: str) -> list[str]:
     """After damage: archive the files read-only and start a new ledger under a new install id."""
-    check(actor, Permission.LEDGER_ADMIN, "ledger reseal")
+    authorize(ctx, actor, Permission.LEDGER_ADMIN, "ledger reseal", Subject("ledger", which))
     if not reason.strip():
         raise ValueError("--reason is required: say what was found and who decided to continue")
     spec = spec_for(which)
@@ -493,7 +467,7 @@ def reseal(ctx: "Context", actor: Actor, which: str, reason: str) -> list[str]:
 def reopen(ctx: "Context", actor: Actor, which: str, reason: str) -> list[str]:
     """After a running writer marked a ledger damaged: if the whole file verifies again against what was
     signed (restored from the original bytes), remove the mark and record who reopened it and why."""
-    check(actor, Permission.LEDGER_ADMIN, "ledger reopen")
+    authorize(ctx, actor, Permission.LEDGER_ADMIN, "ledger reopen", Subject("ledger", which))
     if not reason.strip():
         raise ValueError("--reason is required: say what was found, what was restored, and who decided")
     spec = spec_for(which)

@@ -111,12 +111,12 @@ COMMANDS = [
     Command(("scrub", "check"), "report credentials and PII in files (no change); exit code by grade",
             Permission.SCRUB_CHECK, _check, slack=False, shell_open=True,
             args=(Arg("paths", "files or directories (*.jsonl, *.md, *.txt, … inside)", nargs="+",
-                      metavar="PATH"), ENGINE),
+                      metavar="PATH", subject="path"), ENGINE),
             description="Scan transcripts and text for credentials and PII and grade them (HIGH, MEDIUM, "
                         "LOW, FAIL) without changing anything. Exit code: 0 HIGH, 1 MEDIUM, 4 LOW, 5 FAIL."),
     Command(("scrub",), "scrub files: clean copies (--out DIR) or in place (--in-place), then verify",
             Permission.SCRUB_WRITE, _scrub, slack=False,
-            args=(Arg("paths", "files or directories", nargs="+", metavar="PATH"),
+            args=(Arg("paths", "files or directories", nargs="+", metavar="PATH", subject="path"),
                   Arg("--out", "write clean copies under this directory", metavar="DIR"),
                   Arg("--in-place", "rewrite each file atomically (a file that changes meanwhile is re-read)",
                       flag=True), ENGINE),
@@ -126,7 +126,7 @@ COMMANDS = [
             _rules, shell_open=True),
     Command(("scrub", "learn"), "learn known secret values from stdin (stores keyed fingerprints only)",
             Permission.SCRUB_LEARN, _learn, slack=False,
-            args=(Arg("--item", "the password-manager item the values come from", required=True),),
+            args=(Arg("--item", "the password-manager item the values come from", required=True, subject="secret"),),
             description="Read secret values, one per line, on standard input (e.g. piped from `op read`) and "
                         "store only their keyed fingerprints; later scrubs remove those exact values."),
 ]

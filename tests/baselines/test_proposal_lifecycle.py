@@ -129,5 +129,5 @@ def test_a_decision_taken_first_by_another_o3_is_refused_in_the_change_and_nothi
     final = approvals.get(ctx, proposal.id)
     assert final.status is Status.DENIED
     assert (final.decisions[-1].by, bool(final.decisions[-1].refused)) == ("dev", True)
-    assert credit_kinds(ctx)[-2:] == ["approval.decided", "approval.refused"]
+    assert credit_kinds(ctx)[-2:] == ["approval.decided", "command.refused"]
     assert ledger_entries(ctx, "baseline.updated") == []

@@ -15,7 +15,7 @@ import pytest
 from chatops.cli import main
 from chatops.config import load_config
 from jobs import audit
-from jobs.actors import Permission
+from jobs.actors import Permission, PermissionDenied, authorize, refused_role
 from jobs.context import build_context
 from tests.conftest import run_cli
 
@@ -55,7 +55,8 @@ def test_a_refused_command_is_recorded_in_the_operations_ledger_and_still_refuse
     last = _entries(data_dir / "operations/ledger.jsonl")[-1]
     assert (last["kind"], last["actor"], last["role"]) == ("command.refused", "U0CLEO0003", "O1")
     assert last["data"] == {"command": "ledger rotate-key", "permission": "ledger.admin", "person": "cleo",
-                            "reason": "ledger rotate-key needs role O3; you have O1", "roles": ["O1"]}
+                            "reason": "ledger rotate-key needs role O3; you have O1", "roles": ["O1"],
+                            "subject_kind": "ledger", "subject": "credit+operations"}
     assert not (data_dir / "keys" / "ledger.key.new").exists()
 
 
@@ -68,10 +69,11 @@ def test_a_refusal_names_the_refused_persons_highest_tier_and_every_role_they_ho
                                                                                    roles):
     ctx = _ctx(config_file)
     actor = ctx.people.by_slack_id(slack_id)
-    assert audit.refused_role(actor) == (role or "")
-    entry = audit.record_refusal(ctx, actor, Permission.LEDGER_ADMIN, "ledger rotate-key", "needs role O3")
+    assert refused_role(actor) == (role or "")
+    with pytest.raises(PermissionDenied):
+        authorize(ctx, actor, Permission.LEDGER_ADMIN, "ledger rotate-key", audit.LEDGERS_SUBJECT)
     last = _entries(ctx.data_dir / "operations/ledger.jsonl")[-1]
-    assert last == entry.data and (last["kind"], last["actor"]) == ("command.refused", slack_id)
+    assert (last["kind"], last["actor"], last["data"]["subject"]) == ("command.refused", slack_id, "credit+operations")
     assert (last.get("role"), last["data"]["roles"]) == (role, roles)   # no tier: the entry has no role
 
 
