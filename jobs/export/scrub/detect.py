@@ -11,17 +11,21 @@ names a credential without its value: kept, grade LOW so a person reviews).
 """
 from __future__ import annotations
 
+import bisect
 import hashlib
 import hmac
 import ipaddress
+import json
 import re
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Iterable, Sequence
 
+from jobs.export.scrub import bounded
+from jobs.export.scrub.bounded import Work
 from jobs.export.scrub.rules import Rule, RuleKind
-from jobs.export.scrub.text import (LEARNED_MAX_TRIM, MARKER, is_placeholder, learned_candidates, line_view,
-                                    looks_like_code, shannon_entropy, widen)
+from jobs.export.scrub.text import (LEARNED_MAX_TRIM, MARKER, escape_view, is_placeholder, learned_candidates,
+                                    line_view, looks_like_code, shannon_entropy, widen)
 
 LEARNED_RULE_ID = "known-secret"
 SENSITIVE_ITEM_RULE_ID = "sensitive-item-name"
@@ -95,9 +99,23 @@ class Detector:
         self._multiline = frozenset(r.id for r in rules if r.id in ("private-key", "putty-private-key"))
 
     def detect(self, text: str, rule_indexes: Iterable[int] | None = None, learned: bool = True,
-               sensitive: bool = True, context: str = "") -> list[Hit]:
+               sensitive: bool = True, context: str = "", work: Work | None = None) -> list[Hit]:
         """Every hit in `text`, overlaps resolved. `context` (a JSON key) precedes the text for
-        assignment rules, so `{"API_TOKEN": "…"}` is read as `API_TOKEN="…"`."""
+        assignment rules, so `{"API_TOKEN": "…"}` is read as `API_TOKEN="…"`.
+
+        Text holding backslash escapes (`\\n`, `\\"`: a JSON document inside a string that is not
+        valid JSON, a log line, source code) is matched on its unescaped view, so an escape never
+        hides a boundary (`\\nsk-ant-…`) or a quote (`db_password: \\"…\\"`); spans map back."""
+        views = escape_view(text)
+        if views:
+            hits = self._detect(views[-1].text, rule_indexes, learned, sensitive, context, work)
+            for view in reversed(views):
+                hits = [view.mapped(h) for h in hits]
+            return resolve([_with_value(h, text) for h in hits], text)
+        return self._detect(text, rule_indexes, learned, sensitive, context, work)
+
+    def _detect(self, text: str, rule_indexes: Iterable[int] | None, learned: bool, sensitive: bool,
+                context: str, work: Work | None) -> list[Hit]:
         if rule_indexes is None:
             rule_indexes = range(len(self.rules))
         lower = text.lower()
@@ -111,9 +129,9 @@ class Detector:
             if rule.id in self._multiline:
                 view = view if view is not None else (line_view(text) or False)
                 if view:
-                    hits += [self._mapped(h, view) for h in self._rule_hits(rule, view.text, "")]
+                    hits += [self._mapped(h, view) for h in self._rule_hits(rule, view.text, "", work)]
                     continue
-            hits += self._rule_hits(rule, text, context)
+            hits += self._rule_hits(rule, text, context, work)
         if sensitive and self._sensitive is not None:
             hits += [Hit(SENSITIVE_ITEM_RULE_ID, m.start(), m.end(), Verdict.INDIRECT,
                          "names a sensitive password-manager item", m.group(0))
@@ -122,23 +140,25 @@ class Detector:
             hits += self._learned_hits(text)
         if "[REDACTED:" in text:   # a marker is never a finding, nor part of one (idempotence)
             markers = [(m.start(), m.end()) for m in MARKER.finditer(text)]
-            hits = [h for h in hits if not any(a < h.end and h.start < b for a, b in markers)]
+            hits = [h for h in hits if not _overlaps(markers, h.start, h.end)]
         return resolve(hits, text)
 
     def _mapped(self, hit: Hit, view) -> Hit:
         start, end = view.to_original(hit.start), view.to_original(hit.end)
-        return Hit(hit.rule, start, end, hit.verdict, hit.reason, hit.value)
+        return Hit(hit.rule, start, end, hit.verdict, hit.reason, hit.value, hit.rank)
 
-    def _rule_hits(self, rule: Rule, text: str, context: str) -> list[Hit]:
+    def _rule_hits(self, rule: Rule, text: str, context: str, work: Work | None) -> list[Hit]:
         out: list[Hit] = []
         if context and rule.kind in (RuleKind.SECRET,) and "secret" in rule.pattern.groupindex:
-            prefix = context + '="'
-            for m in rule.pattern.finditer(prefix + text[:4096]):
-                if m.start("secret") >= len(prefix):
-                    hit = self._judge(rule, text, m.start("secret") - len(prefix), m.end("secret") - len(prefix))
-                    if hit:
-                        out.append(hit)
-        for m in rule.pattern.finditer(text):
+            # as an assignment and as the JSON it came from: some rules know only one of the two forms
+            for prefix in (context[-256:] + '="', json.dumps(context[-256:]) + ': "'):
+                for m in bounded.finditer(rule.pattern, prefix + text[:4096], work):
+                    if m.start("secret") >= len(prefix):
+                        hit = self._judge(rule, text, m.start("secret") - len(prefix),
+                                          m.end("secret") - len(prefix))
+                        if hit:
+                            out.append(hit)
+        for m in bounded.finditer(rule.pattern, text, work):
             if "secret" in rule.pattern.groupindex and m.group("secret") is not None:
                 start, end = m.start("secret"), m.end("secret")
             else:
@@ -238,9 +258,9 @@ def _random_token(text: str, start: int, end: int, value: str, floor: float) -> 
     if not (any(c.isdigit() for c in value) and any(c.islower() for c in value) and any(c.isupper() for c in value)):
         return False
     lo, hi = start, end
-    while lo > 0 and (text[lo - 1].isalnum() or text[lo - 1] in "+/=_-"):
+    while lo > 0 and hi - lo <= 120 and (text[lo - 1].isalnum() or text[lo - 1] in "+/=_-"):
         lo -= 1
-    while hi < len(text) and (text[hi].isalnum() or text[hi] in "+/=_-"):
+    while hi < len(text) and hi - lo <= 120 and (text[hi].isalnum() or text[hi] in "+/=_-"):
         hi += 1
     if hi - lo > 120 or text[lo:start].endswith(("toolu_", "msg_", "req_", "srvtoolu_", "call_", "chatcmpl-")):
         return False
@@ -264,10 +284,23 @@ def resolve(hits: list[Hit], text: str) -> list[Hit]:
             merged[-1] = Hit(namer.rule, last.start, end, last.verdict, namer.reason, text[last.start:end], namer.rank)
             continue
         merged.append(hit)
-    others = [h for h in hits if h.verdict is not Verdict.REMOVE
-              and not any(r.start < h.end and h.start < r.end for r in merged)]
+    spans = [(r.start, r.end) for r in merged]
+    others = [h for h in hits if h.verdict is not Verdict.REMOVE and not _overlaps(spans, h.start, h.end)]
     unique = {(h.rule, h.start, h.end): h for h in others}
     return sorted(merged + list(unique.values()), key=lambda h: (h.start, h.end))
+
+
+def _overlaps(spans: list[tuple[int, int]], start: int, end: int) -> bool:
+    """Whether [start, end) overlaps one of `spans` (sorted, disjoint): a bisect, not a scan of all."""
+    i = bisect.bisect_right(spans, (start, float("inf"))) - 1
+    if i >= 0 and spans[i][1] > start:
+        return True
+    return i + 1 < len(spans) and spans[i + 1][0] < end
+
+
+def _with_value(hit: Hit, text: str) -> Hit:
+    """The hit with its value read from the original text (what the marker is a hash of)."""
+    return Hit(hit.rule, hit.start, hit.end, hit.verdict, hit.reason, text[hit.start:hit.end], hit.rank)
 
 
 def _sensitive_pattern(items: Sequence[str]) -> re.Pattern[str] | None:

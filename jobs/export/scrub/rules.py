@@ -1,4 +1,4 @@
-"""The scrub ruleset: one versioned data file (`scrub-rules.json`), loaded into typed, compiled rules.
+r"""The scrub ruleset: one versioned data file (`scrub-rules.json`), loaded into typed, compiled rules.
 
 Why a data file and not code: seed 000 §5 has code.platform patch the ruleset within 24 hours of a
 miss, and §6 asks that every report name the ruleset it ran. A JSON file with a `version` is reviewable
@@ -9,6 +9,15 @@ decoded text; the value is group `secret` when present, else the whole match), `
 literals; at least one must occur for the rule to run), `prefilter` (a regex on raw bytes for rules
 whose tokens have no literal prefix), `entropy` (Shannon bits per character the value must reach) and
 `allowlist` (regexes: a value matching one is kept and reported as allowlisted).
+
+Linear time (issue 20): a pattern whose value is its `secret` group may start with an unbounded run of a
+character class, optionally behind a look-behind that the class covers (`(?<![A-Za-z0-9])[\w.-]*`). That
+prefix can only stretch the match to the left of the keyword; it never changes the `secret` span, but in
+Python's backtracking engine it makes every start inside a long word rescan the word, which is quadratic
+in a base64 or hex run holding a keyword. It is therefore dropped when the rule is loaded (`pattern_source`
+keeps what the file says). Any other pattern that starts with an unbounded repeat is refused: nothing in
+the file may make a scan super-linear. The detector additionally runs every pattern on bounded windows
+(detect.py), which bounds the work per character whatever the pattern.
 """
 from __future__ import annotations
 
@@ -45,6 +54,7 @@ class Rule:
     prefilter: bytes | None
     entropy: float
     allowlist: tuple[re.Pattern[str], ...]
+    pattern_source: str = ""
 
     @property
     def raw_triggers(self) -> tuple[str, ...]:
@@ -115,7 +125,9 @@ def _parse_rule(raw: Any, index: int, source: str) -> Rule:
     except ValueError:
         raise RulesError(f"{where}: kind {raw.get('kind')!r}; expected one of "
                          + ", ".join(k.value for k in RuleKind)) from None
-    pattern = _compile(raw.get("pattern"), where, "pattern")
+    source_pattern = raw.get("pattern")
+    _compile(source_pattern, where, "pattern")
+    pattern = _compile(linear_form(source_pattern, where), where, "pattern")
     keywords = raw.get("keywords", [])
     if not isinstance(keywords, list) or not all(isinstance(k, str) and k for k in keywords):
         raise RulesError(f"{where}: keywords must be a list of non-empty strings")
@@ -146,7 +158,47 @@ def _parse_rule(raw: Any, index: int, source: str) -> Rule:
         prefilter=prefilter.encode() if prefilter else None,
         entropy=float(entropy),
         allowlist=tuple(_compile(a, where, "allowlist entry") for a in allow),
+        pattern_source=source_pattern,
     )
+
+
+#: Inline flags, an optional negative look-behind of one class, then `[class]*` or `[class]+` at the start.
+_LEADING_RUN = re.compile(r"^(?P<flags>\(\?[aiLmsux]+\))?(?P<behind>\(\?<!(?P<avoid>\[(?:\\.|[^\]\\])*\])\))?"
+                          r"(?P<run>\[(?:\\.|[^\]\\])*\]|\\[wS])\*")
+_UNBOUNDED_START = re.compile(r"^(?:\(\?[aiLmsux]+\))?(?:\(\?<[!=](?:\\.|[^)\\])*\))*"
+                              r"(?:\[(?:\\.|[^\]\\])*\]|\\.|\.)(?:\*|\+|\{\d*,\})")
+#: `(?<![class])literal…` (case-sensitive): rewritten as `literal(?<![class]literal)…`, the same test, so
+#: that the regex engine can skip ahead to the literal instead of testing the look-behind at every character.
+_GUARDED_LITERAL = re.compile(r"^\(\?<!(?P<avoid>\[(?:\\.|[^\]\\])*\])\)(?P<literal>(?:[A-Za-z0-9_~-]|\\\.)+)")
+#: Characters a class is compared on: ASCII, Latin-1 and a sample of other scripts.
+_PROBE = [chr(c) for c in range(0x250)] + ["\u0416", "\u03b1", "\u4e2d", "\u00e9", "\u2028", "\u3000"]
+
+
+def linear_form(pattern: str, where: str = "pattern") -> str:
+    """`pattern` with a redundant leading `[class]*` (and the look-behind it covers) removed.
+
+    Kept only when the rule's value is its `secret` group (the prefix then never changes what is
+    removed). A pattern that still starts with an unbounded repeat is refused with the fix."""
+    m = _LEADING_RUN.match(pattern)
+    if m is not None and "(?P<secret>" in pattern:
+        flags = m.group("flags") or ""
+        run = re.compile(flags + m.group("run"))
+        avoid = re.compile(flags + m.group("avoid")) if m.group("behind") else None
+        if avoid is None or all(run.fullmatch(c) for c in _PROBE if avoid.fullmatch(c)):
+            return flags + pattern[m.end():]
+    m = _GUARDED_LITERAL.match(pattern)
+    if m is not None:
+        literal = m.group("literal")
+        if re.match(r"[*+?{]", pattern[m.end():]):
+            literal = literal[:-2] if literal.endswith("\\.", 0, len(literal)) and literal[-2:-1] == "\\" \
+                else literal[:-1]
+        if literal and not literal.endswith("\\"):
+            rest = pattern[m.start("literal") + len(literal):]
+            return f"{literal}(?<!{m.group('avoid')}{literal}){rest}"
+    if _UNBOUNDED_START.match(pattern):
+        raise RulesError(f"{where}: pattern starts with an unbounded repeat, which rescans every long word "
+                         "(quadratic time); start it with the keyword or a bounded repeat such as {0,40}")
+    return pattern
 
 
 def _compile(value: Any, where: str, what: str) -> re.Pattern[str]:
