@@ -251,7 +251,9 @@ class _Run:
         self.issues.append(Issue(self.label, number,
                                  f"line of {len(line):,} bytes is over [scrub] max_line_bytes "
                                  f"({self.engine.max_line_bytes:,})",
-                                 f"replaced whole by {marker}" if self.scrub else "would be replaced whole"))
+                                 f"replaced whole by {marker}" if self.scrub
+                                 else "not scanned (it would be replaced whole by a scrub)",
+                                 error=not self.scrub))   # a check that did not look cannot say HIGH
         if not self.scrub:
             return line
         return (json.dumps(marker) if json_line else marker).encode()
