@@ -33,16 +33,18 @@ class Work:
     searches: int = 0
 
 
-def finditer(pattern: re.Pattern[str], text: str, work: Work | None = None) -> Iterator[re.Match[str]]:
-    """`pattern.finditer(text)`, searched in bounded windows (see the module docstring)."""
-    n = len(text)
-    if n <= STRIDE + OVERLAP:
+def finditer(pattern: re.Pattern[str], text: str, work: Work | None = None, start: int = 0,
+             stop: int | None = None) -> Iterator[re.Match[str]]:
+    """`pattern.finditer(text)` (over `text[start:stop]`, look-behinds seeing before `start`), searched
+    in bounded windows (see the module docstring)."""
+    n = len(text) if stop is None else stop
+    if n - start <= STRIDE + OVERLAP:
         if work is not None:
-            work.chars += n
+            work.chars += n - start
             work.searches += 1
-        yield from pattern.finditer(text)
+        yield from pattern.finditer(text, start, n)
         return
-    position = 0
+    position = start
     while position < n:
         limit = min(n, position + STRIDE)          # matches must start before this
         end = min(n, position + STRIDE + OVERLAP)  # and are seen up to here
@@ -56,3 +58,17 @@ def finditer(pattern: re.Pattern[str], text: str, work: Work | None = None) -> I
             yield m
             next_position = max(next_position, m.end() if m.end() > m.start() else m.end() + 1)
         position = next_position
+
+
+def finditer_spans(pattern: re.Pattern[str], text: str, spans: list[tuple[int, int]],
+                   work: Work | None = None) -> Iterator[re.Match[str]]:
+    """Matches inside each of `spans` (any order, may overlap: they are merged first)."""
+    merged: list[list[int]] = []
+    for a, b in sorted(spans):
+        if merged and a <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    n = len(text)
+    for a, b in merged:
+        yield from finditer(pattern, text, work, max(0, a), min(n, b))

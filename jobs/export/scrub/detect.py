@@ -23,6 +23,7 @@ from typing import Iterable, Sequence
 
 from jobs.export.scrub import bounded
 from jobs.export.scrub.bounded import Work
+from jobs.export.scrub.needles import build_needle_index
 from jobs.export.scrub.rules import Rule, RuleKind
 from jobs.export.scrub.text import (LEARNED_MAX_TRIM, MARKER, escape_view, is_placeholder, learned_candidates,
                                     line_view, looks_like_code, shannon_entropy, widen)
@@ -92,11 +93,12 @@ class Policy:
 
 
 class Detector:
-    def __init__(self, rules: Sequence[Rule], policy: Policy) -> None:
+    def __init__(self, rules: Sequence[Rule], policy: Policy, use_hyperscan: bool = True) -> None:
         self.rules = tuple(rules)
         self.policy = policy
         self._sensitive = _sensitive_pattern(policy.sensitive_items)
         self._multiline = frozenset(r.id for r in rules if r.id in ("private-key", "putty-private-key"))
+        self._needles = build_needle_index(self.rules) if use_hyperscan else None
 
     def detect(self, text: str, rule_indexes: Iterable[int] | None = None, learned: bool = True,
                sensitive: bool = True, context: str = "", work: Work | None = None) -> list[Hit]:
@@ -119,11 +121,13 @@ class Detector:
         if rule_indexes is None:
             rule_indexes = range(len(self.rules))
         lower = text.lower()
+        found = self._needles.scan(text) if self._needles is not None else None
         hits: list[Hit] = []
         view = None
         for index in rule_indexes:
             rule = self.rules[index]
-            if rule.keywords and not any(k in lower for k in rule.keywords):
+            if rule.keywords and not (index in found.keywords if found is not None
+                                      else any(k in lower for k in rule.keywords)):
                 if not (context and any(k in context.lower() for k in rule.keywords)):
                     continue
             if rule.id in self._multiline:
@@ -131,7 +135,8 @@ class Detector:
                 if view:
                     hits += [self._mapped(h, view) for h in self._rule_hits(rule, view.text, "", work)]
                     continue
-            hits += self._rule_hits(rule, text, context, work)
+            hits += self._rule_hits(rule, text, context, work, lower,
+                                    found.needles.get(index, []) if found is not None else None)
         if sensitive and self._sensitive is not None:
             hits += [Hit(SENSITIVE_ITEM_RULE_ID, m.start(), m.end(), Verdict.INDIRECT,
                          "names a sensitive password-manager item", m.group(0))
@@ -147,7 +152,8 @@ class Detector:
         start, end = view.to_original(hit.start), view.to_original(hit.end)
         return Hit(hit.rule, start, end, hit.verdict, hit.reason, hit.value, hit.rank)
 
-    def _rule_hits(self, rule: Rule, text: str, context: str, work: Work | None) -> list[Hit]:
+    def _rule_hits(self, rule: Rule, text: str, context: str, work: Work | None, lower: str | None = None,
+                   needle_hits: list[tuple[int, int]] | None = None) -> list[Hit]:
         out: list[Hit] = []
         if context and rule.kind in (RuleKind.SECRET,) and "secret" in rule.pattern.groupindex:
             # as an assignment and as the JSON it came from: some rules know only one of the two forms
@@ -158,7 +164,7 @@ class Detector:
                                           m.end("secret") - len(prefix))
                         if hit:
                             out.append(hit)
-        for m in bounded.finditer(rule.pattern, text, work):
+        for m in _matches(rule, text, lower, work, needle_hits):
             if "secret" in rule.pattern.groupindex and m.group("secret") is not None:
                 start, end = m.start("secret"), m.end("secret")
             else:
@@ -288,6 +294,80 @@ def resolve(hits: list[Hit], text: str) -> list[Hit]:
     others = [h for h in hits if h.verdict is not Verdict.REMOVE and not _overlaps(spans, h.start, h.end)]
     unique = {(h.rule, h.start, h.end): h for h in others}
     return sorted(merged + list(unique.values()), key=lambda h: (h.start, h.end))
+
+
+#: An anchored rule is tried only next to its needles (any text); in texts longer than this the entropy
+#: detector looks only inside token runs short enough to be its match (a base64 image or a hex dump
+#: is then not scanned by rules that cannot match inside it).
+WINDOWED_FROM = 4096
+#: How far past its keyword's literal run an unbounded match is looked for in a windowed text.
+WINDOW_TAIL = 8192
+_SLACK = 8   # characters of look-ahead past a window's last possible match end
+
+
+def _matches(rule: Rule, text: str, lower: str | None, work: Work | None,
+             needle_hits: list[tuple[int, int]] | None = None):
+    """The rule's matches in `text`, searched only where they can be (exact: see WINDOWED_FROM)."""
+    n = len(text)
+    if rule.anchor is not None and lower is not None and len(lower) == n:
+        return _anchored_matches(rule, text, lower, work, needle_hits)
+    if n <= WINDOWED_FROM:
+        return bounded.finditer(rule.pattern, text, work)
+    if rule.kind is RuleKind.ENTROPY and rule.width[1] is not None and rule.width[0] > 0:
+        low, high = rule.width
+        spans = [(m.start(), m.end() + 1) for m in _TOKEN_RUN.finditer(text) if low <= m.end() - m.start() <= high]
+        return bounded.finditer_spans(rule.pattern, text, spans, work)
+    return bounded.finditer(rule.pattern, text, work)
+
+
+def _anchored_matches(rule: Rule, text: str, lower: str, work: Work | None,
+                      needle_hits: list[tuple[int, int]] | None = None):
+    """Matches of an anchored rule, tried only at the starts its anchor allows around each keyword hit.
+
+    The same matches `finditer` returns: a match must hold a keyword at a known distance from its start
+    (rules.py `anchor_of`), so no other start can match; starts are tried in order, skipping those
+    inside the previous match, as `finditer` does. Each try is bounded by the rule's longest match
+    (WINDOW_TAIL past the keyword's run when unbounded)."""
+    anchor = rule.anchor
+    assert anchor is not None
+    reach = anchor.before + anchor.run + (WINDOW_TAIL if anchor.after is None else anchor.after) + _SLACK
+    starts: list[int] = []
+    for number, (needle, offset, offset_max) in enumerate(anchor.needles):
+        lead, width = offset_max + anchor.before, offset_max - offset + anchor.before + 1
+        if needle_hits is not None:   # from the one-pass index (needles.py)
+            positions = [p for n, p in needle_hits if n == number]
+        else:
+            positions = []
+            position = lower.find(needle)
+            while position != -1:
+                positions.append(position)
+                position = lower.find(needle, position + 1)
+        for position in positions:
+            if width == 1:
+                starts.append(position - lead)
+            else:
+                starts.extend(range(position - lead, position - lead + width))
+    if not starts:
+        return
+    n = len(text)
+    done = 0
+    match = rule.pattern.match
+    starts.sort()
+    for start in starts:
+        if start < done:
+            continue
+        stop = min(n, start + reach)
+        if work is not None:
+            work.chars += stop - start
+            work.searches += 1
+        m = match(text, start, stop)
+        if m is not None:
+            yield m
+            done = m.end() if m.end() > start else start + 1
+
+
+#: A run of token characters, the most an entropy-rule match can be (its own look-arounds end it).
+_TOKEN_RUN = re.compile(r"[A-Za-z0-9+/_=-]+")
 
 
 def _overlaps(spans: list[tuple[int, int]], start: int, end: int) -> bool:

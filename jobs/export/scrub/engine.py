@@ -66,9 +66,9 @@ class Engine:
         self.ruleset = ruleset
         self.policy = policy
         self.max_line_bytes = max_line_bytes
-        self.detector = Detector(ruleset.rules, policy)
         self.prefilter = build_prefilter(prefilter, ruleset.rules, policy.sensitive_items,
                                          policy.learned.lengths, self._learned_check)
+        self.detector = Detector(ruleset.rules, policy, use_hyperscan=self.prefilter.name == "hyperscan")
 
     @property
     def name(self) -> str:
@@ -144,12 +144,40 @@ class _Run:
                 "utf-8", "surrogateescape")
         if not text.strip():
             return line
-        if not _is_json(line, text):
+        value = _parse(line, text)
+        if value is _NOT_JSON:
             self.issues.append(Issue(self.label, number, "not a JSON line", "scrubbed as text"))
             return self._text_block(text, found, number).encode("utf-8", "surrogateescape")
-        if not found:
+        if not found or not self._may_hit(value, text, found):
             return line
         return self._json_strings(text, found, number).encode("utf-8", "surrogateescape")
+
+    def _may_hit(self, value, text: str, found: set[int]) -> bool:
+        """Whether any string of the parsed line (or of a JSON document inside one) has a hit.
+
+        The fast path: the parsed value (orjson) is walked instead of tokenising the line's text, which
+        alone costs more than the json.loads + json.dumps floor. It must see every string `_json_strings`
+        would, with the same key context; when it cannot vouch for that (duplicate keys, which a parse
+        drops, show as fewer strings than the text has quotes for), it answers True and the exact path runs."""
+        detector = self.engine.detector
+        rules = sorted(i for i in found if i >= 0)
+        learned, sensitive = LEARNED in found, SENSITIVE in found
+        documents = [(value, text, 1)]
+        while documents:
+            document, raw, depth = documents.pop()
+            strings = list(_walk(document))
+            if _token_count(raw) != len(strings):
+                return True
+            for string, context in strings:
+                if len(string) < MIN_SCAN:
+                    continue
+                if depth < NESTED_DEPTH and _holds_json(string):
+                    documents.append((_parse(string.encode("utf-8", "surrogatepass"), string), string, depth + 1))
+                    continue
+                if detector.detect(string, rules, learned=learned, sensitive=sensitive,
+                                   context=context if _SECRETISH_KEY.search(context) else "", work=self.work):
+                    return True
+        return False
 
     def _json_strings(self, text: str, found: set[int], number: int, depth: int = 1,
                       outer_column: int | None = None) -> str:
@@ -331,11 +359,7 @@ def _holds_json(value: str) -> bool:
     stripped = value.strip()
     if len(stripped) < 2 or (stripped[0], stripped[-1]) not in (("{", "}"), ("[", "]")):
         return False
-    try:
-        json.loads(stripped)
-    except ValueError:
-        return False
-    return True
+    return _parse(stripped.encode("utf-8", "surrogatepass"), stripped) is not _NOT_JSON
 
 
 def _strings(value) -> list[str]:
@@ -369,15 +393,46 @@ def _utf8(line: bytes) -> bool:
     return True
 
 
-def _is_json(line: bytes, text: str) -> bool:
+_NOT_JSON = object()
+
+
+def _parse(line: bytes, text: str):
+    """The JSON value of a line, or _NOT_JSON."""
     with contextlib.suppress(orjson.JSONDecodeError):
-        orjson.loads(line)
-        return True
+        return orjson.loads(line)
     try:   # orjson refuses lone surrogate escapes, which JSON.stringify can write
-        json.loads(text)
-        return True
+        return json.loads(text)
     except ValueError:
-        return False
+        return _NOT_JSON
+
+
+def _walk(value):
+    """(string, key context) for every key and string of a parsed document, as `_json_strings` sees them."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            for key, child in item.items():
+                yield key, ""
+                if isinstance(child, str):
+                    yield child, key
+                else:
+                    stack.append(child)
+        elif isinstance(item, list):
+            for child in item:
+                if isinstance(child, str):
+                    yield child, ""
+                else:
+                    stack.append(child)
+        elif isinstance(item, str):
+            yield item, ""
+
+
+def _token_count(raw: str) -> int:
+    """String tokens in a JSON text, from its quotes; -1 when an escaped backslash makes that unsure."""
+    if "\\\\" in raw:
+        return -1
+    return (raw.count('"') - raw.count('\\"')) // 2
 
 
 def _decode_string(raw: str) -> str:

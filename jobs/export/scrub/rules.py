@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import re
+import re._parser as sre_parse   # the stdlib's own parser: the one `re` compiles with
 from dataclasses import dataclass
 from enum import StrEnum
 from importlib import resources
@@ -45,6 +46,19 @@ class RulesError(Exception):
 
 
 @dataclass(frozen=True)
+class Anchor:
+    """Where a match can start relative to a literal it must contain (a `needle`): the needle begins
+    `offset`..`offset_max` characters into a run of literal items, which begins at most `before`
+    characters after the match start; the match ends at most `run` + `after` (None: unbounded) past the
+    run's start. Lets the detector try a rule only where it can match, however long the text."""
+
+    needles: tuple[tuple[str, int, int], ...]   # (lower-case literal, offset in the run, largest offset)
+    before: int
+    run: int
+    after: int | None
+
+
+@dataclass(frozen=True)
 class Rule:
     id: str
     description: str
@@ -55,6 +69,8 @@ class Rule:
     entropy: float
     allowlist: tuple[re.Pattern[str], ...]
     pattern_source: str = ""
+    anchor: Anchor | None = None      # every match holds a keyword, this near it (see `anchor_of`)
+    width: tuple[int, int | None] = (0, None)   # shortest and longest match (None: unbounded)
 
     @property
     def raw_triggers(self) -> tuple[str, ...]:
@@ -159,7 +175,111 @@ def _parse_rule(raw: Any, index: int, source: str) -> Rule:
         entropy=float(entropy),
         allowlist=tuple(_compile(a, where, "allowlist entry") for a in allow),
         pattern_source=source_pattern,
+        anchor=anchor_of(pattern, tuple(keywords)),
+        width=_width(sre_parse.parse(pattern.pattern)),
     )
+
+
+_UNBOUNDED = 1 << 30
+_MAX_STRINGS = 256
+
+
+def anchor_of(pattern: re.Pattern[str], keywords: tuple[str, ...]) -> Anchor | None:
+    """The anchor when the pattern has a run of literal items every spelling of which holds a needle:
+    a keyword, or else a literal of at least 3 characters of the spelling itself.
+
+    Found on the parsed pattern (`re._parser`): a character class stands for a wildcard that never
+    spells part of a needle, so the answer is conservative: None whenever it cannot be shown."""
+    items = sre_parse.parse(pattern.pattern)
+    for i in range(len(items)):
+        before = _width(items[:i])[1]
+        if before is None:
+            return None
+        strings = {""}
+        best = None
+        for j in range(i, len(items)):   # the longest run from here: the rarest needles
+            spelled = _spellings(items[j])
+            if spelled is None:
+                break
+            strings = {a + b for a in strings for b in spelled}
+            if len(strings) > _MAX_STRINGS:
+                break
+            needles = _needles(strings, keywords)
+            if needles is not None:
+                best = Anchor(needles, before, max(len(s) for s in strings), _width(items[j + 1:])[1])
+        if best is not None:
+            return best
+    return None
+
+
+def _needles(strings: set[str], keywords: tuple[str, ...]) -> tuple[tuple[str, int, int], ...] | None:
+    if keywords and all(any(k in s for k in keywords) for s in strings):
+        run = max(len(s) for s in strings)
+        return tuple((k, 0, run - len(k)) for k in keywords)
+    needles = set()
+    for s in strings:
+        segment = max(s.split("\0"), key=len)
+        if len(segment) < 3:
+            return None
+        offset = s.index(segment)
+        needles.add((segment, offset, offset))
+    return tuple(sorted(needles))
+
+
+def _width(items) -> tuple[int, int | None]:
+    low, high = items.getwidth()
+    return low, (high if high < _UNBOUNDED else None)
+
+
+def _spellings(item) -> set[str] | None:
+    """Lower-cased strings one parsed item can match ("\0" for a character no keyword holds), or None."""
+    op, av = item
+    name = str(op)
+    if name == "LITERAL":
+        return {chr(av).lower()}
+    if name in ("ASSERT", "ASSERT_NOT", "AT"):
+        return {""}
+    if name in ("IN", "NOT_LITERAL", "ANY", "CATEGORY"):
+        if name == "IN" and all(str(o) == "LITERAL" for o, _ in av) and len(av) <= 8:
+            return {chr(v).lower() for _, v in av}
+        return {"\0"}
+    if name == "SUBPATTERN":
+        return _sequence_spellings(av[3])
+    if name in ("MAX_REPEAT", "MIN_REPEAT") and av[1] <= 2:   # `x?`, `x{1,2}`: spelled out
+        once = _sequence_spellings(av[2])
+        if once is None:
+            return None
+        out = {""} if av[0] == 0 else set()
+        for count in range(max(av[0], 1), av[1] + 1):
+            out |= {"".join(p) for p in _products(once, count)}
+        return out if len(out) <= _MAX_STRINGS else None
+    if name == "BRANCH":
+        out: set[str] = set()
+        for branch in av[1]:
+            spelled = _sequence_spellings(branch)
+            if spelled is None:
+                return None
+            out |= spelled
+        return out if len(out) <= _MAX_STRINGS else None
+    return None
+
+
+def _products(strings: set[str], count: int) -> list[tuple[str, ...]]:
+    import itertools
+
+    return list(itertools.product(sorted(strings), repeat=count))
+
+
+def _sequence_spellings(items) -> set[str] | None:
+    strings = {""}
+    for item in items:
+        spelled = _spellings(item)
+        if spelled is None:
+            return None
+        strings = {a + b for a in strings for b in spelled}
+        if len(strings) > _MAX_STRINGS:
+            return None
+    return strings
 
 
 #: Inline flags, an optional negative look-behind of one class, then `[class]*` or `[class]+` at the start.
