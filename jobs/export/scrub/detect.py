@@ -136,7 +136,7 @@ class Detector:
                     hits += [self._mapped(h, view) for h in self._rule_hits(rule, view.text, "", work)]
                     continue
             hits += self._rule_hits(rule, text, context, work, lower,
-                                    found.needles.get(index, []) if found is not None else None)
+                                    found.needles.get(index, set()) if found is not None else None)
         if sensitive and self._sensitive is not None:
             hits += [Hit(SENSITIVE_ITEM_RULE_ID, m.start(), m.end(), Verdict.INDIRECT,
                          "names a sensitive password-manager item", m.group(0))
@@ -153,7 +153,7 @@ class Detector:
         return Hit(hit.rule, start, end, hit.verdict, hit.reason, hit.value, hit.rank)
 
     def _rule_hits(self, rule: Rule, text: str, context: str, work: Work | None, lower: str | None = None,
-                   needle_hits: list[tuple[int, int]] | None = None) -> list[Hit]:
+                   needle_hits: set[int] | None = None) -> list[Hit]:
         out: list[Hit] = []
         if context and rule.kind in (RuleKind.SECRET,) and "secret" in rule.pattern.groupindex:
             # as an assignment and as the JSON it came from: some rules know only one of the two forms
@@ -306,7 +306,7 @@ _SLACK = 8   # characters of look-ahead past a window's last possible match end
 
 
 def _matches(rule: Rule, text: str, lower: str | None, work: Work | None,
-             needle_hits: list[tuple[int, int]] | None = None):
+             needle_hits: set[int] | None = None):
     """The rule's matches in `text`, searched only where they can be (exact: see WINDOWED_FROM)."""
     n = len(text)
     if rule.anchor is not None and lower is not None and len(lower) == n:
@@ -321,7 +321,7 @@ def _matches(rule: Rule, text: str, lower: str | None, work: Work | None,
 
 
 def _anchored_matches(rule: Rule, text: str, lower: str, work: Work | None,
-                      needle_hits: list[tuple[int, int]] | None = None):
+                      needle_hits: set[int] | None = None):
     """Matches of an anchored rule, tried only at the starts its anchor allows around each keyword hit.
 
     The same matches `finditer` returns: a match must hold a keyword at a known distance from its start
@@ -334,14 +334,13 @@ def _anchored_matches(rule: Rule, text: str, lower: str, work: Work | None,
     starts: list[int] = []
     for number, (needle, offset, offset_max) in enumerate(anchor.needles):
         lead, width = offset_max + anchor.before, offset_max - offset + anchor.before + 1
-        if needle_hits is not None:   # from the one-pass index (needles.py)
-            positions = [p for n, p in needle_hits if n == number]
-        else:
-            positions = []
-            position = lower.find(needle)
-            while position != -1:
-                positions.append(position)
-                position = lower.find(needle, position + 1)
+        if needle_hits is not None and number not in needle_hits:
+            continue   # the one-pass index (needles.py) saw no occurrence
+        positions = []
+        position = lower.find(needle)
+        while position != -1:
+            positions.append(position)
+            position = lower.find(needle, position + 1)
         for position in positions:
             if width == 1:
                 starts.append(position - lead)

@@ -1,10 +1,10 @@
-"""Where each rule's keywords and needles occur in one decoded string, found in a single pass.
+"""Which of each rule's keywords and needles occur in one decoded string, found in a single pass.
 
 Why: the detector gates each rule on its keywords and tries anchored rules only next to their needles
 (rules.py `Anchor`). Done with `str.find`, that is one scan of the string per keyword and needle of
 every rule the line triggered, which on a 600 KB base64 image costs more than the JSON floor. One
-Hyperscan database of all of them scans the string once. ASCII strings only (Hyperscan reports byte
-offsets, which equal character offsets there); other strings, or no Hyperscan, use `str.find`.
+Hyperscan database of all of them (one report per literal and string) says which occur; `str.find`
+then runs only for those. Without Hyperscan every literal is looked for with `str.find`.
 """
 from __future__ import annotations
 
@@ -17,10 +17,10 @@ from jobs.export.scrub.rules import Rule
 
 @dataclass(frozen=True)
 class Found:
-    """Rules whose keyword occurs, and per rule the (needle number, start) of each needle occurrence."""
+    """Rules whose keyword occurs, and per rule the numbers of its needles that occur."""
 
     keywords: frozenset[int]
-    needles: dict[int, list[tuple[int, int]]]
+    needles: dict[int, set[int]]
 
 
 class NeedleIndex:
@@ -38,28 +38,26 @@ class NeedleIndex:
             if rule.anchor is not None:
                 for number, (needle, _, _) in enumerate(rule.anchor.needles):
                     expressions.append(re.escape(needle.encode()))
-                    flags.append(hyperscan.HS_FLAG_CASELESS)
+                    flags.append(hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_SINGLEMATCH)
                     self._what.append((index, number, len(needle)))
         self._db = hyperscan.Database()
         self._db.compile(expressions=expressions, ids=list(range(len(expressions))), elements=len(expressions),
                          flags=flags)
 
-    def scan(self, text: str) -> Found | None:
-        """The occurrences in `text`, or None when it is not ASCII (the caller then uses str.find)."""
-        if not text.isascii():
-            return None
+    def scan(self, text: str) -> Found:
+        """What occurs in `text` (matched on its UTF-8 bytes, case-insensitively like the keywords)."""
         keywords: set[int] = set()
-        needles: dict[int, list[tuple[int, int]]] = {}
+        needles: dict[int, set[int]] = {}
         what = self._what
 
-        def on_match(pattern_id: int, _start: int, end: int, _flags: int, _context) -> None:
-            index, number, length = what[pattern_id]
+        def on_match(pattern_id: int, _start: int, _end: int, _flags: int, _context) -> None:
+            index, number, _ = what[pattern_id]
             if number < 0:
                 keywords.add(index)
             else:
-                needles.setdefault(index, []).append((number, end - length))
+                needles.setdefault(index, set()).add(number)
 
-        self._db.scan(text.encode("ascii"), match_event_handler=on_match)
+        self._db.scan(text.encode("utf-8", "surrogatepass"), match_event_handler=on_match)
         return Found(frozenset(keywords), needles)
 
 

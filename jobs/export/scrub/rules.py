@@ -213,17 +213,26 @@ def anchor_of(pattern: re.Pattern[str], keywords: tuple[str, ...]) -> Anchor | N
 
 
 def _needles(strings: set[str], keywords: tuple[str, ...]) -> tuple[tuple[str, int, int], ...] | None:
+    """The literals to look for: segments of the spellings themselves (when each has one of at least
+    3 characters), or the keywords when every spelling holds one; of the two, the rarer (the one whose
+    shortest literal is longer: `"auth"` rather than `auth`)."""
+    by_keyword = None
     if keywords and all(any(k in s for k in keywords) for s in strings):
         run = max(len(s) for s in strings)
-        return tuple((k, 0, run - len(k)) for k in keywords)
-    needles = set()
+        by_keyword = tuple((k, 0, run - len(k)) for k in keywords)
+    spelled: set[tuple[str, int, int]] | None = set()
     for s in strings:
         segment = max(s.split("\0"), key=len)
         if len(segment) < 3:
-            return None
+            spelled = None
+            break
         offset = s.index(segment)
-        needles.add((segment, offset, offset))
-    return tuple(sorted(needles))
+        spelled.add((segment, offset, offset))
+    if spelled is None:
+        return by_keyword
+    if by_keyword is None or min(len(n) for n, _, _ in spelled) > min(len(k) for k in keywords):
+        return tuple(sorted(spelled))
+    return by_keyword
 
 
 def _width(items) -> tuple[int, int | None]:
