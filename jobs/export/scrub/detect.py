@@ -311,6 +311,8 @@ def _matches(rule: Rule, text: str, lower: str | None, work: Work | None,
     n = len(text)
     if rule.anchor is not None and lower is not None and len(lower) == n:
         return _anchored_matches(rule, text, lower, work, needle_hits)
+    if rule.required and lower is not None and not any(r in lower for r in rule.required):
+        return iter(())
     if n <= WINDOWED_FROM:
         return bounded.finditer(rule.pattern, text, work)
     if rule.kind is RuleKind.ENTROPY and rule.width[1] is not None and rule.width[0] > 0:

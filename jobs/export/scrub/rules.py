@@ -70,6 +70,7 @@ class Rule:
     allowlist: tuple[re.Pattern[str], ...]
     pattern_source: str = ""
     anchor: Anchor | None = None      # every match holds a keyword, this near it (see `anchor_of`)
+    required: tuple[str, ...] = ()    # every match holds one of these literals (see `required_of`)
     width: tuple[int, int | None] = (0, None)   # shortest and longest match (None: unbounded)
 
     @property
@@ -176,6 +177,7 @@ def _parse_rule(raw: Any, index: int, source: str) -> Rule:
         allowlist=tuple(_compile(a, where, "allowlist entry") for a in allow),
         pattern_source=source_pattern,
         anchor=anchor_of(pattern, tuple(keywords)),
+        required=required_of(pattern, tuple(keywords)),
         width=_width(sre_parse.parse(pattern.pattern)),
     )
 
@@ -190,11 +192,25 @@ def anchor_of(pattern: re.Pattern[str], keywords: tuple[str, ...]) -> Anchor | N
 
     Found on the parsed pattern (`re._parser`): a character class stands for a wildcard that never
     spells part of a needle, so the answer is conservative: None whenever it cannot be shown."""
+    found = _literal_run(pattern, keywords, bounded_start=True)
+    return found
+
+
+def required_of(pattern: re.Pattern[str], keywords: tuple[str, ...]) -> tuple[str, ...]:
+    """Literals one of which every match holds, wherever it starts (empty when none can be shown):
+    a text holding none of them cannot match, so the rule is not run on it."""
+    found = _literal_run(pattern, keywords, bounded_start=False)
+    return tuple(n for n, _, _ in found.needles) if found is not None else ()
+
+
+def _literal_run(pattern: re.Pattern[str], keywords: tuple[str, ...], bounded_start: bool) -> Anchor | None:
     items = sre_parse.parse(pattern.pattern)
     for i in range(len(items)):
         before = _width(items[:i])[1]
         if before is None:
-            return None
+            if bounded_start:
+                return None
+            before = _UNBOUNDED
         strings = {""}
         best = None
         for j in range(i, len(items)):   # the longest run from here: the rarest needles
