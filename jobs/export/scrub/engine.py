@@ -153,15 +153,17 @@ class _Run:
         return self._json_strings(text, found, number).encode("utf-8", "surrogateescape")
 
     def _may_hit(self, value, text: str, found: set[int]) -> bool:
-        """Whether any string of the parsed line (or of a JSON document inside one) has a hit.
+        """Whether any string of the parsed line (or of a JSON document inside one) may have a hit.
 
-        The fast path: the parsed value (orjson) is walked instead of tokenising the line's text, which
-        alone costs more than the json.loads + json.dumps floor. It must see every string `_json_strings`
-        would, with the same key context; when it cannot vouch for that (duplicate keys, which a parse
-        drops, show as fewer strings than the text has quotes for), it answers True and the exact path runs."""
-        detector = self.engine.detector
-        rules = sorted(i for i in found if i >= 0)
-        learned, sensitive = LEARNED in found, SENSITIVE in found
+        The fast path. Tokenising the line's text alone costs more than the json.loads + json.dumps
+        floor, and a detector call per string costs more again; so the parsed value (orjson) is walked
+        and its strings are matched together, one per line, each secret-named key written before its
+        value as `KEY="value"` and `"KEY": "value"` (the two forms the assignment rules know). A newline
+        ends every token class a rule can leave with a None verdict, so joining can add hits but never
+        hide one; any hit sends the line down the exact path (`_json_strings`). When the walk cannot
+        vouch that it saw every string (duplicate keys, which a parse drops, show as fewer strings than
+        the text has quotes for), it answers True as well."""
+        parts: list[str] = []
         documents = [(value, text, 1)]
         while documents:
             document, raw, depth = documents.pop()
@@ -174,10 +176,15 @@ class _Run:
                 if depth < NESTED_DEPTH and _holds_json(string):
                     documents.append((_parse(string.encode("utf-8", "surrogatepass"), string), string, depth + 1))
                     continue
-                if detector.detect(string, rules, learned=learned, sensitive=sensitive,
-                                   context=context if _SECRETISH_KEY.search(context) else "", work=self.work):
-                    return True
-        return False
+                if context and _SECRETISH_KEY.search(context):
+                    parts.append(f'{context}="{string}"\n{json.dumps(context)}: "{string}"')
+                else:
+                    parts.append(string)
+        if not parts:
+            return False
+        rules = sorted(i for i in found if i >= 0)
+        return bool(self.engine.detector.detect("\n".join(parts), rules, learned=LEARNED in found,
+                                                sensitive=SENSITIVE in found, work=self.work))
 
     def _json_strings(self, text: str, found: set[int], number: int, depth: int = 1,
                       outer_column: int | None = None) -> str:
