@@ -166,6 +166,7 @@ def _parse_rule(raw: Any, index: int, source: str) -> Rule:
     allow = raw.get("allowlist", [])
     if not isinstance(allow, list):
         raise RulesError(f"{where}: allowlist must be a list of regexes")
+    parsed = sre_parse.parse(pattern.pattern)
     return Rule(
         id=rule_id,
         description=str(raw.get("description", "")),
@@ -176,9 +177,9 @@ def _parse_rule(raw: Any, index: int, source: str) -> Rule:
         entropy=float(entropy),
         allowlist=tuple(_compile(a, where, "allowlist entry") for a in allow),
         pattern_source=source_pattern,
-        anchor=anchor_of(pattern, tuple(keywords)),
-        required=required_of(pattern, tuple(keywords)),
-        width=_width(sre_parse.parse(pattern.pattern)),
+        anchor=anchor_of(parsed, tuple(keywords)),
+        required=required_of(parsed, tuple(keywords)),
+        width=_width(parsed),
     )
 
 
@@ -186,25 +187,23 @@ _UNBOUNDED = 1 << 30
 _MAX_STRINGS = 256
 
 
-def anchor_of(pattern: re.Pattern[str], keywords: tuple[str, ...]) -> Anchor | None:
+def anchor_of(parsed, keywords: tuple[str, ...]) -> Anchor | None:
     """The anchor when the pattern has a run of literal items every spelling of which holds a needle:
     a keyword, or else a literal of at least 3 characters of the spelling itself.
 
     Found on the parsed pattern (`re._parser`): a character class stands for a wildcard that never
     spells part of a needle, so the answer is conservative: None whenever it cannot be shown."""
-    found = _literal_run(pattern, keywords, bounded_start=True)
-    return found
+    return _literal_run(parsed, keywords, bounded_start=True)
 
 
-def required_of(pattern: re.Pattern[str], keywords: tuple[str, ...]) -> tuple[str, ...]:
+def required_of(parsed, keywords: tuple[str, ...]) -> tuple[str, ...]:
     """Literals one of which every match holds, wherever it starts (empty when none can be shown):
     a text holding none of them cannot match, so the rule is not run on it."""
-    found = _literal_run(pattern, keywords, bounded_start=False)
+    found = _literal_run(parsed, keywords, bounded_start=False)
     return tuple(n for n, _, _ in found.needles) if found is not None else ()
 
 
-def _literal_run(pattern: re.Pattern[str], keywords: tuple[str, ...], bounded_start: bool) -> Anchor | None:
-    items = sre_parse.parse(pattern.pattern)
+def _literal_run(items, keywords: tuple[str, ...], bounded_start: bool) -> Anchor | None:
     for i in range(len(items)):
         before = _width(items[:i])[1]
         if before is None:
