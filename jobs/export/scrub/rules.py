@@ -143,7 +143,8 @@ def _parse_rule(raw: Any, index: int, source: str) -> Rule:
         raise RulesError(f"{where}: kind {raw.get('kind')!r}; expected one of "
                          + ", ".join(k.value for k in RuleKind)) from None
     source_pattern = raw.get("pattern")
-    _compile(source_pattern, where, "pattern")
+    if not isinstance(source_pattern, str) or not source_pattern:
+        raise RulesError(f"{where}: pattern missing")
     pattern = _compile(linear_form(source_pattern, where), where, "pattern")
     keywords = raw.get("keywords", [])
     if not isinstance(keywords, list) or not all(isinstance(k, str) and k for k in keywords):
@@ -211,19 +212,19 @@ def _literal_run(items, keywords: tuple[str, ...], bounded_start: bool) -> Ancho
                 return None
             before = _UNBOUNDED
         strings = {""}
-        best = None
-        for j in range(i, len(items)):   # the longest run from here: the rarest needles
+        runs: list[tuple[int, set[str]]] = []
+        for j in range(i, len(items)):
             spelled = _spellings(items[j])
             if spelled is None:
                 break
             strings = {a + b for a in strings for b in spelled}
             if len(strings) > _MAX_STRINGS:
                 break
+            runs.append((j, strings))
+        for j, strings in reversed(runs):   # the longest run from here: the rarest needles
             needles = _needles(strings, keywords)
             if needles is not None:
-                best = Anchor(needles, before, max(len(s) for s in strings), _width(items[j + 1:])[1])
-        if best is not None:
-            return best
+                return Anchor(needles, before, max(len(s) for s in strings), _width(items[j + 1:])[1])
     return None
 
 
