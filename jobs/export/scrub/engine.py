@@ -455,7 +455,8 @@ def _encode_string(value: str) -> str:
 
 
 def _raw_indexes(inner: str, decoded_indexes: list[int]) -> list[int]:
-    """`_raw_index` of each of `decoded_indexes`, in one pass over the string (not one per hit)."""
+    """Position in the raw (escaped) string body of each character at `decoded_indexes` once decoded,
+    in one pass over the string (a pass per hit was quadratic in a long string with many hits)."""
     if "\\" not in inner:
         return list(decoded_indexes)
     out: dict[int, int] = {}
