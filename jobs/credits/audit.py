@@ -19,7 +19,7 @@ class CreditsRefused(Exception):
 
 
 def ledger(ctx: Context):
-    """The credit ledger (`runs/CREDIT_MONITORING/ledger.jsonl`)."""
+    """The signed credit ledger (`runs/CREDIT_MONITORING/audit/ledger.jsonl`; its run records also make the run log `runs/CREDIT_MONITORING/ledger.jsonl`)."""
     return ctx.ledgers.credit
 
 

@@ -12,7 +12,7 @@ from jobs.actors import allowed
 from tests.slack.test_roles import PEOPLE
 
 REGISTRY = Registry.load()
-LEDGER_FILES = {"operations": "operations/ledger.jsonl", "credit": "runs/CREDIT_MONITORING/ledger.jsonl"}
+LEDGER_FILES = {"operations": "operations/ledger.jsonl", "credit": "runs/CREDIT_MONITORING/audit/ledger.jsonl"}
 
 
 def _value(arg: Arg) -> str:
