@@ -263,7 +263,7 @@ class Ledgers:
                     f"config.toml [ledger] {spec.origin_setting} = \"{pinned}\" but trusted_vkeys has no key "
                     "with that name; add the vkey printed by chatops ledger init")
             return Trust(pinned, keys, witnesses, "config.toml")
-        files = self.files(spec)
+        files = LedgerFiles(self.old_layout(spec) or self.files(spec).directory)
         try:
             keys = tuple(read_vkey_file(files.vkey))
         except NoteError as exc:
@@ -272,7 +272,7 @@ class Ledgers:
             raise LedgerConfigError(
                 f"no trusted key for {self.display(spec)}: config.toml [ledger] {spec.origin_setting} is not "
                 f"set and {files.vkey} does not exist; run: chatops ledger init --as <O3>")
-        return Trust(keys[0].name, keys, witnesses, f"{spec.directory}/ledger.vkey")
+        return Trust(keys[0].name, keys, witnesses, files.vkey.relative_to(self.data_dir).as_posix())
 
     def _witnesses(self) -> list[Verifier]:
         try:
