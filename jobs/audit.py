@@ -409,7 +409,8 @@ def _verify_view(report: Report, ledgers: Ledgers, spec: LedgerSpec) -> None:
                     "between a commit and the view's write): added on the daemon's next start or commit, or "
                     "run: chatops ledger repair --as <O3>")
     if not found.problem:
-        report.row("run log", f"{spec.view}: {found.lines:,} lines, each the signed {kinds} entry, in order")
+        lines = f"{found.lines:,} line{'' if found.lines == 1 else 's'}"
+        report.row("run log", f"{spec.view}: {lines}, each the signed {kinds} entry, in order")
 
 
 # ---- administrative flows (O3), each recorded -------------------------------------------------
