@@ -402,8 +402,10 @@ def _verify_view(report: Report, ledgers: Ledgers, spec: LedgerSpec) -> None:
     found = check_view(ledgers.data_dir / spec.view, spec.view, ledgers.files(spec).jsonl, spec.view_kinds)
     kinds = ", ".join(sorted(spec.view_kinds))
     if found.problem:
-        report.fail(f"{found.problem}. The signed ledger is intact, so the view can be written again: "
-                    "chatops ledger repair --as <O3> (keep the edited file first: it is evidence)")
+        fix = ("the signed ledger verifies, so the run log can be written again from it: chatops ledger repair "
+               "--as <O3> (it keeps the edited file read-only, as evidence)" if report.ok else
+               "write it again (chatops ledger repair --as <O3>) only once the signed ledger is sound")
+        report.fail(f"{found.problem}; {fix}")
     elif found.behind:
         report.warn(f"{spec.view} lacks the last {found.behind:,} {kinds} entries of the signed ledger (a crash "
                     "between a commit and the view's write): added on the daemon's next start or commit, or "
