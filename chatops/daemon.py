@@ -83,7 +83,7 @@ def run_daemon(loaded: LoadedConfig, environ: dict[str, str] | None = None, http
     try:
         ctx = build_context(loaded.settings, loaded.data_dir)
         try:
-            start_ledgers(ctx)  # key permissions, then torn-tail repair or fail closed (LEDGER.md §5.6)
+            start_ledgers(ctx)  # key permissions, then torn-tail repair or fail closed (docs/ledger.md §6)
         except StartRefused as exc:
             log.error("%s", exc)
             return 1

@@ -282,7 +282,7 @@ class Ledgers:
 
 
 def new_origin(domain: str, key_name: str) -> str:
-    """`<company domain>/chatops/<ledger name>/<6-hex install id>` (LEDGER.md §5.4)."""
+    """`<company domain>/chatops/<ledger name>/<6-hex install id>` (docs/ledger.md §4)."""
     return f"{domain}/chatops/{key_name}/{secrets.token_hex(3)}"
 
 
@@ -318,7 +318,7 @@ def record_refusal(ctx: "Context", actor: Actor, permission: Permission, action:
 
 
 def check_key_permissions(ledgers: Ledgers) -> None:
-    """Refuse a key others can read (LEDGER.md §5.10), naming the chmod that fixes it."""
+    """Refuse a key others can read (docs/ledger.md §10), naming the chmod that fixes it."""
     if ledgers.key_dir.exists():
         mode = stat.S_IMODE(ledgers.key_dir.stat().st_mode)
         if mode & 0o077:

@@ -1,4 +1,4 @@
-"""Which job runs when, and what happens after downtime (ARCHITECTURE §7).
+"""Which job runs when, and what happens after downtime (docs/architecture.md §7).
 
 Every job runs on a cron trigger in the configured zone (Pacific local time all year, across DST).
 Each run is for a *slot* (local date, or ISO week for the weekly review) and a slot runs at most once,

@@ -1,7 +1,7 @@
 """Typed settings: what config.toml means, as frozen dataclasses.
 
 The types live in `jobs` (not `chatops`) because the domain reads them while `chatops/config.py`
-only parses and validates the file into them (imports point down only, ARCHITECTURE §1).
+only parses and validates the file into them (imports point down only, docs/architecture.md §1).
 
 Each field may carry `meta(...)`: a parser that turns the raw TOML value into the typed value or
 raises `ValueError("expected …")`, and a one-line doc. `chatops/config.py` walks these dataclasses
@@ -180,7 +180,7 @@ def parse_roles(value: Any) -> tuple[str, ...]:
 @dataclass(frozen=True)
 class PersonSettings:
     roles: tuple[str, ...] = field(metadata=meta(
-        "roles (ARCHITECTURE §4), e.g. [\"O3\", \"coo\"]", parse_roles))
+        "roles (docs/architecture.md §4), e.g. [\"O3\", \"coo\"]", parse_roles))
     slack_id: str = field(default="", metadata=meta(
         "Slack user id; empty for someone who acts only through the CLI", parse_slack_user_id))
 
@@ -309,7 +309,7 @@ def parse_domain(value: Any) -> str:
 
 @dataclass(frozen=True)
 class LedgerSettings:
-    """The signed ledgers (LEDGER.md): who signs them and which public keys a verifier trusts."""
+    """The signed ledgers (docs/ledger.md): who signs them and which public keys a verifier trusts."""
 
     company_domain: str = field(default="ecomonetize.com", metadata=meta(
         "first part of every ledger origin and witness name", parse_domain))
@@ -360,7 +360,7 @@ class Settings:
     slack: SlackSettings = field(default_factory=SlackSettings, metadata=meta("Slack"))
     people: dict[str, PersonSettings] = field(default_factory=dict, metadata=meta("people by name"))
     ledger: LedgerSettings = field(default_factory=LedgerSettings, metadata=meta(
-        "signed ledgers: origins, trusted keys, witnesses, key directory (LEDGER.md)"))
+        "signed ledgers: origins, trusted keys, witnesses, key directory (docs/ledger.md)"))
     credits: CreditsSettings = field(default_factory=CreditsSettings, metadata=meta(
         "credit monitoring policy (seed 001)"))
     baselines: BaselineSettings = field(default_factory=BaselineSettings, metadata=meta(

@@ -1,4 +1,4 @@
-"""Run files with `.sha256` sidecars, and their moves into and out of quarantine (LEDGER.md §5.9).
+"""Run files with `.sha256` sidecars, and their moves into and out of quarantine (docs/ledger.md §9).
 
 Paths follow the runbook so its own commands keep working on the data directory:
 `runs/CREDIT_MONITORING/<date>/run_<id>.json` (+ `.json.sha256`), `runs/QUARANTINE/<Run_ID>/`.

@@ -1,5 +1,5 @@
 """`chatops ledger …`: verify, prove and verify-proof (read-only, public keys), witness (O2), and the
-O3 administration: init, repair, rotate-key, reseal (LEDGER.md §5.7–§5.10).
+O3 administration: init, repair, rotate-key, reseal (docs/ledger.md §7–§10).
 
 Exit codes of verify and verify-proof: 0 OK, 1 integrity failure, 2 usage or configuration error.
 The read-only commands are shell-open: file access is the authority, so an O1 (or CI) can run them
@@ -178,7 +178,7 @@ _PIN_LINE = re.compile(r'^(?P<key>credit_origin|operations_origin|trusted_vkeys)
 
 
 def _init(inv: Invocation) -> list[str]:
-    """`ledger init`, then the vkeys written into config.toml (LEDGER.md §5.10: print it and write it)."""
+    """`ledger init`, then the vkeys written into config.toml (docs/ledger.md §10: print it and write it)."""
     lines = audit.init_ledgers(inv.ctx, inv.actor)
     pins = {spec.origin_setting: inv.ctx.ledgers.get(spec.name).identity.origin for spec in audit.SPECS}
     vkeys = [inv.ctx.ledgers.get(spec.name).identity.signers[0].verifier.vkey for spec in audit.SPECS]

@@ -1,6 +1,6 @@
 """Operator actions on cases, quarantine and scenarios: the runbook's operator steps.
 
-Each action follows ARCHITECTURE §3: check the role (`jobs.actors`, refusal recorded), check the
+Each action follows docs/architecture.md §3: check the role (`jobs.actors`, refusal recorded), check the
 runbook's preconditions (refusal recorded, naming every unmet one), append the ledger entry, change
 the state in the same transaction, then say it in the case's thread. Case status moves only along
 `TRANSITIONS`; anything else is refused.
@@ -30,7 +30,7 @@ from store import artifacts
 from store import quarantine as quarantine_store
 from store import scenarios as scenario_store
 
-#: The allowed moves of a case's Status (STYLE.md: transitions as a table, not an `if` tree).
+#: The allowed moves of a case's Status (transitions as a table, not an `if` tree).
 TRANSITIONS: dict[CaseStatus, frozenset[CaseStatus]] = {
     CaseStatus.OPEN: frozenset({CaseStatus.INVESTIGATING, CaseStatus.RESOLVED}),
     CaseStatus.INVESTIGATING: frozenset({CaseStatus.INVESTIGATING, CaseStatus.RESOLVED}),

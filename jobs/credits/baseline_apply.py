@@ -121,7 +121,7 @@ def record(ctx: Context, kind: str, actor: Actor, fields: dict[str, Any],
            permission: Permission = Permission.BASELINE_CHANGE) -> None:
     """One entry in the credit ledger, with the role the actor used for baseline changes.
 
-    Details go under `data` (LEDGER.md §5.2: only `run.recorded` keeps runbook fields flat).
+    Details go under `data` (docs/ledger.md §2: only `run.recorded` keeps runbook fields flat).
     """
     ctx.ledgers.credit.append(kind, actor.ledger_id, actor.role_for(permission) or None, fields)
 

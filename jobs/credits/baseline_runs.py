@@ -1,7 +1,7 @@
 """Read one scenario's runs from the credit ledger, streaming, without loading every run.
 
 Design (measured by `bench/baseline_bench.py`): the credit ledger is canonical JSON, one entry per
-line (LEDGER.md §5.2), so the scenario id appears in a line of that scenario as the exact bytes of
+line (docs/ledger.md §2), so the scenario id appears in a line of that scenario as the exact bytes of
 its JSON string (`"scn-invoice-sync"`). We read the file in 8 MiB blocks, find those bytes with
 `bytes.find` (C speed), and parse only the lines that contain them, plus the few `quarantine.*`
 lines (a quarantine move names a Run_ID, not always a Scenario_ID). A line is then trusted only if

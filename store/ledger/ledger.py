@@ -1,4 +1,4 @@
-"""The append protocol, start-up recovery and the files of one ledger (LEDGER.md §5.1, §5.5, §5.6).
+"""The append protocol, start-up recovery and the files of one ledger (docs/ledger.md §1, §5, §6).
 
 Order is the whole design: data written with one `write` and made durable with `fdatasync`, only
 then the compact range, the signed checkpoint (temp file, fsync, rename, directory fsync) and the
@@ -253,7 +253,8 @@ class Ledger:
             return entry
 
     def recover(self) -> Recovery:
-        """Start-up recovery (§5.6): repair a torn tail, sign unsigned lines, or raise LedgerDamaged."""
+        """Start-up recovery (docs/ledger.md §6): repair a torn tail, sign unsigned lines, or raise
+        LedgerDamaged."""
         with self.locked():
             self._loaded = False
             return self._load()
@@ -326,7 +327,7 @@ class Ledger:
         return {"origin": identity.origin, "vkey": [s.verifier.vkey for s in identity.signers]}
 
     def _add_created(self, pending: Commit) -> None:
-        """A new ledger's first entry names its origin and key (LEDGER.md §5.10)."""
+        """A new ledger's first entry names its origin and key (docs/ledger.md §10)."""
         pending.append("ledger.created", "daemon", None, {"data": self._created_data()})
 
     def _catch_up(self) -> None:

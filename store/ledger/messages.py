@@ -1,4 +1,4 @@
-"""The failure messages of LEDGER.md §5.7, in one place, so recovery and verify say the same thing.
+"""The failure messages of docs/ledger.md §7, in one place, so recovery and verify say the same thing.
 
 Each names what is wrong, where, and what to do; numbers use thousands separators as the spec shows.
 """

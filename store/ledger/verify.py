@@ -1,4 +1,4 @@
-"""`chatops ledger verify`: the read-only check of one ledger with public keys only (LEDGER.md §5.7).
+"""`chatops ledger verify`: the read-only check of one ledger with public keys only (docs/ledger.md §7).
 
 Order: the checkpoint is read before the ledger (a writer appends data before it replaces the
 checkpoint, so the ledger is then at least as long), then one streaming pass computes the root at

@@ -1,4 +1,4 @@
-"""An operator witness (LEDGER.md §5.8): cosign a checkpoint only after checking it extends the last.
+"""An operator witness (docs/ledger.md §8): cosign a checkpoint only after checking it extends the last.
 
 The witness keeps its own state file (per origin: the size, root and signed text it cosigned last)
 and its own Ed25519 key, both in the O2's own directory. It reads the log's checkpoint, checks the

@@ -266,7 +266,7 @@ def test_a_failed_ledger_append_leaves_store_export_and_note_as_they_were(tmp_pa
     daily_runs(ctx, "SCN", [200 + (i % 3) for i in range(35)])
     export = ctx.data_dir / "config" / "credit-baselines.json"
     before = export.read_bytes()
-    too_long = "x" * 70_000     # the ledger refuses a line over 64 KiB (LEDGER.md §5.2), after note and export
+    too_long = "x" * 70_000     # the ledger refuses a line over 64 KiB (docs/ledger.md §2), after note and export
     with pytest.raises(Exception, match="at most 65,536 bytes|64 KiB"):
         baselines.update(ctx, person(ctx, "ana"), "SCN", too_long, force_large_change=True)
     assert export.read_bytes() == before

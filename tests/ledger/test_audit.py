@@ -1,5 +1,5 @@
 """The ledgers as chatops uses them: auto-initialisation, refusals recorded, daemon start checks, and the
-`chatops ledger …` commands with their messages and exit codes (LEDGER.md §5.7–§5.10)."""
+`chatops ledger …` commands with their messages and exit codes (docs/ledger.md §7–§10)."""
 from __future__ import annotations
 
 import hashlib
