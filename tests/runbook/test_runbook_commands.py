@@ -199,3 +199,24 @@ def test_weekly_report_troubleshooting_finds_the_ledger_the_runs_in_the_period_a
     assert int(period.stdout) == sum(1 for r in data["runs"] if r[4].startswith("2024-01"))
     today = sh(data, "ls -la runs/CREDIT_MONITORING/$(date +%Y-%m-%d)/")
     assert today.returncode == 0 and "run_6f6f.json" in today.stdout
+
+
+USEFUL_QUERIES = [
+    ["-s", "group_by(.Severity) | map({severity: .[0].Severity, count: length})"],
+    ["-s", "group_by(.Scenario_ID) | map({scenario: .[0].Scenario_ID, total: map(.Credits_Total) | add}) | "
+           "sort_by(.total) | reverse | .[0:5]"],
+    ['select(.Risk_Flags[]? == "retry_loop")'],
+]
+
+
+@pytest.mark.parametrize("query", USEFUL_QUERIES, ids=["by-severity", "top-scenarios", "risk-flag"])
+def test_the_jq_stand_in_answers_as_the_jq_program_does(data, query):
+    """Where both exist: the stand-in used on machines without jq gives the same values as jq itself."""
+    real = shutil.which("jq")
+    if real is None:
+        pytest.skip("the jq program is not installed here; the stand-in answers every runbook test instead")
+    log = str(data["dir"] / "runs/CREDIT_MONITORING/ledger.jsonl")
+    by_jq = subprocess.run([real, *query, log], capture_output=True, text=True)
+    by_stand_in = subprocess.run([sys.executable, str(REPO / "tests/runbook/jq_cli.py"), *query, log],
+                                 capture_output=True, text=True)
+    assert values(by_stand_in) == values(by_jq) != []
