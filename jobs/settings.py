@@ -9,6 +9,7 @@ generically, so a later issue adds a section by adding a dataclass here and a fi
 """
 from __future__ import annotations
 
+import grp
 import ipaddress
 import re
 from dataclasses import dataclass, field
@@ -301,6 +302,19 @@ def parse_vkeys(value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
+def parse_group(value: Any) -> str:
+    """A group this machine knows (the data directory is given to it), or "" for owner only."""
+    if not isinstance(value, str):
+        raise ValueError("expected a group name such as \"chatops-ops\", or \"\" for owner only")
+    if value:
+        try:
+            grp.getgrnam(value)
+        except KeyError:
+            raise ValueError(f"expected a group that exists on this machine (create it: groupadd {value}; add "
+                             "the daemon's user and the O1 viewers to it), or \"\" for owner only") from None
+    return value
+
+
 def parse_domain(value: Any) -> str:
     if not isinstance(value, str) or not re.match(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9-]+)+$", value):
         raise ValueError("expected a lower-case domain name such as \"ecomonetize.com\"")
@@ -356,6 +370,9 @@ class Settings:
     timezone: ZoneInfo = field(default=ZoneInfo("America/Los_Angeles"), metadata=meta(
         "wall-clock zone of every schedule (the seeds' \"PST\")", parse_zone))
     data_dir: str = field(default="var/", metadata=meta("root of all state (relative to config.toml)"))
+    operators_group: str = field(default="", metadata=meta(
+        "group that may read the data directory (O1 viewers read run artifacts through it); empty: its "
+        "owner only", parse_group))
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings, metadata=meta("job times"))
     slack: SlackSettings = field(default_factory=SlackSettings, metadata=meta("Slack"))
     people: dict[str, PersonSettings] = field(default_factory=dict, metadata=meta("people by name"))

@@ -25,7 +25,7 @@ from typing import Iterator, Sequence
 
 import orjson
 
-from store.files import write_all, write_file_atomically
+from store.files import open_creating, write_all, write_file_atomically
 from store.ledger.entry import Entry
 
 log = logging.getLogger("chatops.ledger.view")
@@ -140,7 +140,7 @@ def check(view_path: Path, label: str, ledger_path: Path, kinds: frozenset[str])
 
 
 def _append(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    fd = open_creating(path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)     # its directory's mode, not the umask
     try:
         write_all(fd, data)
     finally:

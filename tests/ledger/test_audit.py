@@ -168,7 +168,7 @@ def test_reseal_archives_read_only_and_starts_a_new_ledger_that_names_the_old_on
     assert "new ledger origin" in capsys.readouterr().out
     archived = sorted(p.name for p in path.parent.glob("ledger.jsonl.damaged-*"))
     assert len(archived) == 1 and not os.access(path.parent / archived[0], os.W_OK) or os.geteuid() == 0
-    assert stat.S_IMODE((path.parent / archived[0]).stat().st_mode) == 0o444
+    assert stat.S_IMODE((path.parent / archived[0]).stat().st_mode) == 0o400   # no operators_group: owner only
     [created] = _entries(path)
     assert created["kind"] == "ledger.created" and created["actor"] == "U0ANA00001"
     previous = created["data"]["previous"]
