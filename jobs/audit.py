@@ -47,6 +47,8 @@ from store.ledger.merkle import EMPTY_ROOT
 from store.ledger.note import NoteError, Signer, Verifier, b64, parse_vkey
 from store.ledger.scan import scan_ledger
 from store.ledger.verify import Report, SinceCheckpoint, Trust, verify_ledger
+from store.ledger.view import View
+from store.ledger.view import check as check_view
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -74,12 +76,23 @@ class LedgerSpec:
     key_name: str          # the <ledger name> part of the origin
     directory: str         # relative to data_dir
     origin_setting: str    # the [ledger] key that pins its origin
+    view: str = ""         # relative to data_dir: the derived file of `view_kinds` lines (store.ledger.view)
+    view_kinds: frozenset[str] = frozenset()
 
+
+#: The runbook's run log: one line per run, each the signed `run.recorded` entry itself. The signed credit
+#: ledger (runs and every action on them, in one commit each) lives in `audit/` beside it.
+RUN_LOG = "runs/CREDIT_MONITORING/ledger.jsonl"
 
 SPECS = (
-    LedgerSpec(LedgerName.CREDIT, "credit-ledger", "runs/CREDIT_MONITORING", "credit_origin"),
+    LedgerSpec(LedgerName.CREDIT, "credit-ledger", "runs/CREDIT_MONITORING/audit", "credit_origin",
+               view=RUN_LOG, view_kinds=frozenset({"run.recorded"})),
     LedgerSpec(LedgerName.OPERATIONS, "operations-ledger", "operations", "operations_origin"),
 )
+
+#: Files a data directory made before the run log kept beside it, when the signed credit ledger was
+#: `runs/CREDIT_MONITORING/ledger.jsonl` itself; moved into `audit/` on first use (`Ledgers.get`).
+_OLD_LAYOUT = ("ledger.jsonl", "ledger.sigs", "ledger.checkpoints", "ledger.vkey", "ledger.checkpoint")
 
 
 def spec_for(name: str) -> LedgerSpec:
@@ -151,13 +164,48 @@ class Ledgers:
     def operations(self) -> Ledger:
         return self.get(LedgerName.OPERATIONS)
 
+    def view(self, spec: LedgerSpec) -> View | None:
+        if not spec.view:
+            return None
+        return View(self.data_dir / spec.view, spec.view_kinds, spec.view)
+
     def get(self, name: str) -> Ledger:
         spec = spec_for(name)
         if spec.name not in self._opened:
+            self.move_old_layout(spec)
             self._opened[spec.name] = Ledger(self.files(spec).directory, lambda: self._identity(spec),
                                              clock=self.clock, name=self.display(spec), which=spec.name,
-                                             on_damaged=self.on_damaged)
+                                             on_damaged=self.on_damaged, view=self.view(spec))
         return self._opened[spec.name]
+
+    def old_layout(self, spec: LedgerSpec) -> Path | None:
+        """The folder of a signed ledger kept where its view now goes (a data directory made before the view)."""
+        if not spec.view:
+            return None
+        folder = (self.data_dir / spec.view).parent
+        return folder if (folder / "ledger.checkpoint").exists() or (folder / "ledger.sigs").exists() else None
+
+    def move_old_layout(self, spec: LedgerSpec) -> None:
+        """Move the signed ledger's files into its folder; the view is derived from them on first use.
+
+        Idempotent and safe to repeat after a crash: each file moves only if its new place is free, and
+        `ledger.checkpoint`, which marks the old layout, moves last.
+        """
+        old = self.old_layout(spec)
+        if old is None:
+            return
+        new = self.files(spec).directory
+        make_dirs(new)
+        names = [*_OLD_LAYOUT[:-1], *(p.name for p in old.glob("ledger.jsonl.torn-*")), _OLD_LAYOUT[-1]]
+        for name in names:
+            if not (new / name).exists():
+                try:
+                    os.rename(old / name, new / name)
+                except FileNotFoundError:
+                    pass
+        (old / "ledger.lock").unlink(missing_ok=True)
+        log.warning("moved the signed credit ledger from %s into %s; %s is now its run log (one line per run), "
+                    "derived from it", old.relative_to(self.data_dir), new.relative_to(self.data_dir), spec.view)
 
     # ---- keys and identity (writer side) -------------------------------------------------------
 
@@ -222,7 +270,7 @@ class Ledgers:
                     f"config.toml [ledger] {spec.origin_setting} = \"{pinned}\" but trusted_vkeys has no key "
                     "with that name; add the vkey printed by chatops ledger init")
             return Trust(pinned, keys, witnesses, "config.toml")
-        files = self.files(spec)
+        files = LedgerFiles(self.old_layout(spec) or self.files(spec).directory)
         try:
             keys = tuple(read_vkey_file(files.vkey))
         except NoteError as exc:
@@ -231,7 +279,7 @@ class Ledgers:
             raise LedgerConfigError(
                 f"no trusted key for {self.display(spec)}: config.toml [ledger] {spec.origin_setting} is not "
                 f"set and {files.vkey} does not exist; run: chatops ledger init --as <O3>")
-        return Trust(keys[0].name, keys, witnesses, f"{spec.directory}/ledger.vkey")
+        return Trust(keys[0].name, keys, witnesses, files.vkey.relative_to(self.data_dir).as_posix())
 
     def _witnesses(self) -> list[Verifier]:
         try:
@@ -311,6 +359,16 @@ def verify_ledgers(settings: Settings, data_dir: Path, which: str = "all", since
     for spec in SPECS:
         if which not in ("all", spec.name):
             continue
+        old = ledgers.old_layout(spec)
+        if old is not None:    # read-only: verified where it is; the next writer moves it
+            files = LedgerFiles(old)
+            report = verify_ledger(files, ledgers.trust(spec), spec.view, since=since,
+                                   artifacts_days=artifacts_days, data_dir=data_dir, now=now)
+            report.warn(f"{spec.view} is the signed credit ledger itself (a data directory made before the run "
+                        f"log): the daemon's next start, or any command that records, moves it to "
+                        f"{spec.directory}/ledger.jsonl and leaves one line per run in {spec.view}")
+            reports.append(report)
+            continue
         files = ledgers.files(spec)
         if not files.jsonl.exists() and not files.checkpoint.exists():
             report = Report(ledger=ledgers.display(spec))
@@ -318,9 +376,30 @@ def verify_ledgers(settings: Settings, data_dir: Path, which: str = "all", since
             report.row("entries", "none yet: created by its first entry (or chatops ledger init)")
             reports.append(report)
             continue
-        reports.append(verify_ledger(files, ledgers.trust(spec), ledgers.display(spec), since=since,
-                                     artifacts_days=artifacts_days, data_dir=data_dir, now=now))
+        report = verify_ledger(files, ledgers.trust(spec), ledgers.display(spec), since=since,
+                               artifacts_days=artifacts_days, data_dir=data_dir, now=now)
+        if spec.view:
+            _verify_view(report, ledgers, spec)
+        reports.append(report)
     return reports
+
+
+def _verify_view(report: Report, ledgers: Ledgers, spec: LedgerSpec) -> None:
+    """The run log must be exactly the signed ledger's run records: a changed, added or reordered line fails."""
+    found = check_view(ledgers.data_dir / spec.view, spec.view, ledgers.files(spec).jsonl, spec.view_kinds)
+    kinds = ", ".join(sorted(spec.view_kinds))
+    if found.problem:
+        fix = ("the signed ledger verifies, so the run log can be written again from it: chatops ledger repair "
+               "--as <O3> (it keeps the edited file read-only, as evidence)" if report.ok else
+               "write it again (chatops ledger repair --as <O3>) only once the signed ledger is sound")
+        report.fail(f"{found.problem}; {fix}")
+    elif found.behind:
+        report.warn(f"{spec.view} lacks the last {found.behind:,} {kinds} entries of the signed ledger (a crash "
+                    "between a commit and the view's write): added on the daemon's next start or commit, or "
+                    "run: chatops ledger repair --as <O3>")
+    if not found.problem:
+        lines = f"{found.lines:,} line{'' if found.lines == 1 else 's'}"
+        report.row("run log", f"{spec.view}: {lines}, each the signed {kinds} entry, in order")
 
 
 # ---- administrative flows (O3), each recorded -------------------------------------------------
@@ -361,13 +440,32 @@ def repair_ledgers(ctx: "Context", actor: Actor) -> list[str]:
             lines.append(f"{ctx.ledgers.display(spec)}: no ledger yet, nothing to repair")
             continue
         recovery = ledger.recover()
-        done = recovery.lines(ctx.ledgers.display(spec))
+        done = recovery.lines(ctx.ledgers.display(spec)) + _repair_view(ctx.ledgers, spec, ledger)
         if done:
             ledger.append("ledger.repaired", actor.ledger_id, role, {"data": {
                 "torn_bytes": recovery.torn_bytes, "torn_sha256": recovery.torn_sha256,
                 "signed_pending": recovery.signed_pending}})
         lines += done or [f"{ctx.ledgers.display(spec)}: intact, {recovery.entries:,} entries; nothing to repair"]
     return lines
+
+
+def _repair_view(ledgers: Ledgers, spec: LedgerSpec, ledger: Ledger) -> list[str]:
+    """Write the view again when it is not exactly the ledger's lines of its kinds (the old one kept aside)."""
+    if ledger.view is None:
+        return []
+    with ledger.locked():
+        found = check_view(ledger.view.path, spec.view, ledger.files.jsonl, spec.view_kinds)
+        if not found.problem and not found.behind:
+            return []
+        kept = ""
+        if found.problem and ledger.view.path.exists():
+            target = ledger.view.path.with_name(f"{ledger.view.path.name}.damaged-{utc_stamp(ledgers.clock())}")
+            os.replace(ledger.view.path, target)
+            _make_read_only(target)
+            kept = f"; the edited file is kept read-only as {target.name}"
+        lines = ledger.view.rebuild(ledger.files.jsonl, ledger.files.jsonl.stat().st_size)
+    why = found.problem or f"it lacked the last {found.behind:,} entries"
+    return [f"{spec.view}: written again from the signed ledger ({lines:,} lines): {why}{kept}"]
 
 
 def rotate_key(ctx: "Context", actor: Actor, reason: str) -> list[str]:
@@ -443,8 +541,9 @@ def reseal(ctx: "Context", actor: Actor, which: str, reason: str) -> list[str]:
     with ledger.locked():
         good_size, good_root = _last_good(files)
         archived = []
-        for path in (files.jsonl, files.checkpoint, files.sigs, files.vkey, files.checkpoints, files.damaged):
-            if path.exists():
+        view = ledger.view.path if ledger.view is not None else None
+        for path in (files.jsonl, files.checkpoint, files.sigs, files.vkey, files.checkpoints, files.damaged, view):
+            if path is not None and path.exists():
                 target = path.with_name(f"{path.name}.damaged-{stamp}")
                 os.replace(path, target)
                 _make_read_only(target)

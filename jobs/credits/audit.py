@@ -21,7 +21,8 @@ class CreditsRefused(Refused):
 
 
 def ledger(ctx: Context):
-    """The credit ledger (`runs/CREDIT_MONITORING/ledger.jsonl`)."""
+    """The signed credit ledger (`runs/CREDIT_MONITORING/audit/ledger.jsonl`); its `run.recorded` entries
+    also make the runbook's run log, `runs/CREDIT_MONITORING/ledger.jsonl` (store.ledger.view)."""
     return ctx.ledgers.credit
 
 

@@ -90,7 +90,7 @@ def operations_entries(ctx: Context) -> list[dict[str, Any]]:
 
 
 def credit_entries(ctx: Context) -> list[dict[str, Any]]:
-    path = ctx.data_dir / "runs" / "CREDIT_MONITORING" / "ledger.jsonl"
+    path = ctx.data_dir / "runs" / "CREDIT_MONITORING" / "audit" / "ledger.jsonl"
     return [e for e in map(json.loads, path.read_text().splitlines())
             if e["kind"] not in ("ledger.created", "run.recorded")]
 

@@ -15,7 +15,7 @@ PEOPLE = {"ana": "U0ANA00001", "ben": "U0BEN00002", "cleo": "U0CLEO0003", "dev":
           "lee": "U0LEE00005", "stranger": "U0STRANGER"}
 
 REGISTRY = Registry.load()
-LEDGER_FILES = {"operations": "operations/ledger.jsonl", "credit": "runs/CREDIT_MONITORING/ledger.jsonl"}
+LEDGER_FILES = {"operations": "operations/ledger.jsonl", "credit": "runs/CREDIT_MONITORING/audit/ledger.jsonl"}
 
 
 def _value(arg: Arg) -> str:
