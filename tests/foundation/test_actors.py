@@ -42,14 +42,14 @@ def test_the_gate_refuses_naming_the_role_needed_and_held_and_records_who_what_o
         authorize(ctx, PEOPLE.by_name("ben"), Permission.RERUN_DECIDE, "DENIED", subject)
     assert str(err.value) == "DENIED needs role O3; you have O2, chief.staff"
     assert isinstance(err.value, Refused) and err.value.exit_code == 3
-    [entry] = _refusals(ctx.data_dir / "runs/CREDIT_MONITORING/ledger.jsonl")
+    [entry] = _refusals(ctx.data_dir / "runs/CREDIT_MONITORING/audit/ledger.jsonl")
     assert (entry["actor"], entry["role"], entry["Run_ID"]) == ("U0BEN00002", "O2", "run_7")
     assert {k: entry["data"][k] for k in ("command", "permission", "subject_kind", "subject", "reason")} == {
         "command": "DENIED", "permission": "rerun.decide", "subject_kind": "case", "subject": "CASE-12",
         "reason": "DENIED needs role O3; you have O2, chief.staff"}
     assert "ts" in entry                                      # when
     authorize(ctx, PEOPLE.by_name("ana"), Permission.RERUN_DECIDE, "DENIED", subject)   # passes, records nothing
-    assert len(_refusals(ctx.data_dir / "runs/CREDIT_MONITORING/ledger.jsonl")) == 1
+    assert len(_refusals(ctx.data_dir / "runs/CREDIT_MONITORING/audit/ledger.jsonl")) == 1
 
 
 def test_unknown_slack_user_may_read_help_and_nothing_else(config_file):

@@ -172,7 +172,7 @@ ARGS = {
     "scrub rules": ([], ("scrub", "scrub")),
     "scrub learn": (["--item", "matrix"], ("secret", "matrix")),
 }
-LEDGER_FILES = {"operations": "operations/ledger.jsonl", "credit": "runs/CREDIT_MONITORING/ledger.jsonl"}
+LEDGER_FILES = {"operations": "operations/ledger.jsonl", "credit": "runs/CREDIT_MONITORING/audit/ledger.jsonl"}
 REGISTRY = Registry.load()
 
 

@@ -42,7 +42,7 @@ def alert(iface, standin, running):
 
 
 def credit_ledger(ctx) -> list[dict]:
-    path = ctx.data_dir / "runs" / "CREDIT_MONITORING" / "ledger.jsonl"
+    path = ctx.data_dir / "runs" / "CREDIT_MONITORING" / "audit" / "ledger.jsonl"
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
