@@ -225,7 +225,7 @@ class Detector:
         validate = _VALIDATORS.get(rule.id)
         if validate is not None and not validate(text, start, value):
             return None
-        if shannon_entropy(body) < rule.entropy:
+        if shannon_entropy(body) < _entropy_floor(rule, body):
             if kind is RuleKind.ENTROPY or rule.id.startswith("generic-"):
                 return None
             return Hit(rule.id, start, end, Verdict.KEEP, "placeholder (low entropy)", value)
@@ -358,6 +358,18 @@ def _basic_credentials(text: str, start: int, value: str) -> bool:
 
 #: Shape checks a rule's value must also pass (beyond entropy) to be a credential: (text, start, value).
 _VALIDATORS: dict[str, Callable[[str, int, str], bool]] = {"authorization-basic": _basic_credentials}
+
+
+HEX_ENTROPY_FLOOR = 3.0
+_HEX = re.compile(r"[0-9a-fA-F]{16,}")
+
+
+def _entropy_floor(rule: Rule, body: str) -> float:
+    """The rule's floor, lowered for hex values of generic rules: 16 symbols cap hex near 4 bits per
+    character, so a random 32-hex token (about 3.7) would fail a floor set for base62."""
+    if rule.id.startswith("generic-") and _HEX.fullmatch(body):
+        return min(rule.entropy, HEX_ENTROPY_FLOOR)
+    return rule.entropy
 
 
 def _body(rule: Rule, value: str) -> str:

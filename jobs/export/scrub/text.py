@@ -74,8 +74,8 @@ def _wordlike(value: str) -> bool:
 
 def _has_word_segment(chain: str) -> bool:
     """`X25519.secret_length`, `Base.url_encode64(`: some member is a word (`secret_length`,
-    `url_encode`), where a dotted token (`vtsi1p.po0pj1pn1lxxnq77`) has only random runs."""
-    segments = re.split(r"\.|::|->", chain.rstrip("(["))
+    `url_encode`) after the first, where a dotted token (`vtsi1p.po0pj1pn1lxxnq77`) has only random runs."""
+    segments = re.split(r"\.|::|->", chain.rstrip("(["))[1:]
     return any(len(seg) >= 3 and re.search(r"[aeiouy]", seg.lower()) and _wordlike(seg.rstrip("0123456789"))
                for seg in segments)
 
@@ -87,7 +87,10 @@ def looks_like_code(value: str) -> bool:
         return True
     if _MEMBER_CHAIN.match(value) and not value.startswith("eyJ") and _has_word_segment(value):
         return True
-    if _CALL.match(value) or _SELECTOR.match(value):
+    call = _CALL.match(value)
+    if call and len(name := call.group(0)[:-1].rstrip("0123456789")) >= 3 and _wordlike(name):
+        return True
+    if _SELECTOR.match(value):
         return True
     return value.startswith(("os.", "process.env", "env.", "self.", "this.", "config.", "settings.",
                              "getenv", "ENV[", "$(", "`"))
