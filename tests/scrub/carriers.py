@@ -89,6 +89,29 @@ GENERIC_FORMS = (
     "mysql -uroot -p{v} app",
     'Authorization: Bearer {v}',
     "auth_token: '{v}'",
+    "password: {v}",
+    '"password": "{v}"',
+    "PGPASSWORD={v} psql -h db1 -U app",
+    "java -Dspring.datasource.password={v} -jar app.jar",
+    "spring.datasource.password={v}",
+    "redis://:{v}@cache1:6379/0",
+    "amqp://app:{v}@mq1:5672/vhost",
+    "mongodb+srv://app:{v}@cluster0.mongodb.net/app",
+    "jdbc:mysql://db1:3306/app?user=app&password={v}",
+    "MAIL_PASSWORD={v}",
+    "docker login -u deploy -p {v} registry.corp.internal",
+    "$password = \"{v}\";",
+    "define('DB_PASSWORD', '{v}');",
+    "ENV['SMTP_PASSWORD'] ||= '{v}'",
+    'private static final String PASSWORD = "{v}";',
+    "$secure = ConvertTo-SecureString \"{v}\" -AsPlainText -Force",
+    "net use \\\\fs01\\share /user:CORP\\svc {v}",
+    "db1:5432:app:app:{v}",
+    "- name: DB_PASSWORD\n  value: \"{v}\"",
+    "export AWS_SECRET_ACCESS_KEY={v}",
+    "secret_access_key = {v}",
+    "passphrase: '{v}'",
+    "admin_pass = '{v}'",
 )
 
 #: Benign text that must stay byte-identical (prose, code, placeholders, public material, ids).
@@ -136,6 +159,13 @@ BENIGN = (
     ("ipv6-like", "std::map<int, int> m; m.insert({1, 2}); ns::f();"),
     ("conn-string", "Server=db1;Database=app;Integrated Security=true;"),
     ("conn-string", "Server=db1;Database=app;User Id=app;Password=;"),
+    ("cli", "echo $CR_PAT | docker login ghcr.io -u octo --password-stdin"),
+    ("cli", "net use Z: \\\\fs01\\share /user:CORP\\svc *"),
+    ("code-expression", "$secure = Read-Host -AsSecureString"),
+    ("code-expression", "define('DB_PASSWORD', getenv('DB_PASSWORD'));"),
+    ("code-expression", "ENV['SMTP_PASSWORD'] ||= ENV['MAIL_PASSWORD']"),
+    ("code-expression", 'compass = "North-East-Bearing-42"'),
+    ("k8s", "- name: DB_PASSWORD\n  valueFrom:\n    secretKeyRef:\n      name: db\n      key: password"),
 )
 
 
@@ -180,7 +210,8 @@ def cases(seed: int = 20) -> list[Case]:
     provider = [s for s in secrets if not s.rule.startswith(("generic-", "high-entropy", "email", "ipv"))
                 and s.rule not in ("database-url-password", "url-credentials", "curl-user-password", "netrc-password",
                                    "cli-secret-flag", "cli-short-password-flag", "mysql-password-flag",
-                                   "authorization-bearer", "authorization-basic", "django-secret-key-env")]
+                                   "authorization-bearer", "authorization-basic", "django-secret-key-env",
+                                   "powershell-securestring", "net-use-password")]
     for secret in provider:
         out.append(Case(secret.rule, CaseClass.PROVIDER, secret.value, secret.text))
         if secret.rule.endswith("-url"):
@@ -190,7 +221,8 @@ def cases(seed: int = 20) -> list[Case]:
             out.append(Case(secret.rule, CaseClass.PROVIDER, secret.value,
                             form.format(id=name, ID=upper, v=secret.value)))
     for form in GENERIC_FORMS:
-        value = _password(rng) if "assword" in form or "Pwd" in form or "-p" in form else _generic_secret(rng)
+        value = _password(rng) if any(w in form.lower() for w in ("pass", "pwd", "-p ", "securestring", "/user:",
+                                                                    ":5432:")) else _generic_secret(rng)
         if "://" in form or "Bearer" in form:
             value = _generic_secret(rng)[:20]
         out.append(Case("generic", CaseClass.GENERIC, value, form.format(v=value)))

@@ -19,7 +19,8 @@ SAMPLES = [s for s in load()[0] if s.rule in ADDED]
 NESTED = "needs nested JSON decoding from h-scrubengine"
 #: Families whose context sits in escaped quotes or across escaped newlines inside a JSON document
 #: held in a string: found once the engine decodes nested JSON (issue 20, engine side).
-NEEDS_NESTED = frozenset({"sourcegraph-legacy-token", "generic-xml-element"})
+NEEDS_NESTED = frozenset({"sourcegraph-legacy-token", "generic-xml-element", "generic-env-name-value",
+                          "powershell-securestring"})
 BENIGN = [c for c in cases() if c.cls is CaseClass.BENIGN]
 ISSUE_FAMILIES = ("airtable-pat", "sourcegraph-access-token", "tavily-api-key", "jina-api-key",
                   "dependency-track-api-key", "twitch-stream-key", "teams-legacy-webhook-url", "facebook-page-token",

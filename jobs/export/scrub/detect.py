@@ -109,9 +109,9 @@ class Policy:
 
 
 #: Rules whose context may span lines (a PEM block; an XML element written over three lines).
-MULTILINE_RULES = ("private-key", "putty-private-key", "generic-xml-element")
+MULTILINE_RULES = ("private-key", "putty-private-key", "generic-xml-element", "generic-env-name-value")
 #: Rules whose context may put the value on the next line (`machine h\n  password p`).
-NEXT_LINE_RULES = frozenset({"netrc-password", "generic-xml-element", "vault-unseal-key"})
+NEXT_LINE_RULES = frozenset({"netrc-password", "generic-xml-element", "vault-unseal-key", "generic-env-name-value"})
 
 
 @dataclass
@@ -222,6 +222,8 @@ class Detector:
             return Hit(rule.id, start, end, Verdict.KEEP, "placeholder", value)
         if lead and rule.entropy > 0 and (looks_like_code(value) or _names_itself(lead, value)):
             return None   # `token = Base.url_encode64(…)`, `addPassword = "#add-password"`: code, not a value
+        if rule.id.startswith("generic-secret") and _WORDS_ONLY.fullmatch(value):
+            return None   # `token_type = 'bare-quoted-string'`: an enum value or identifier, not a key
         validate = _VALIDATORS.get(rule.id)
         if validate is not None and not validate(text, start, value):
             return None
@@ -360,6 +362,8 @@ def _basic_credentials(text: str, start: int, value: str) -> bool:
 _VALIDATORS: dict[str, Callable[[str, int, str], bool]] = {"authorization-basic": _basic_credentials}
 
 
+#: Lower-case words joined by - or _ (`bare-quoted-string`): a name or enum value where a key is expected.
+_WORDS_ONLY = re.compile(r"[a-z]{2,}(?:[-_][a-z]{2,})+")
 HEX_ENTROPY_FLOOR = 3.0
 _HEX = re.compile(r"[0-9a-fA-F]{16,}")
 

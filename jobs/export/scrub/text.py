@@ -58,8 +58,10 @@ def _has_sequence(value: str) -> bool:
     return False
 
 
-_WORD_PIECE = re.compile(r"[A-Z]?[a-z]+|[A-Z]+|[a-z]+")
-_CAMEL_SPLIT = re.compile(r"(?<=[a-z])(?=[A-Z])|[_.$]+")
+#: A word-shaped piece of a name, digits allowed in one short group (`b64encode`, `x509`, `Utf8`).
+_WORD_PIECE = re.compile(r"[A-Z]?[a-z]+(?:\d{1,5}[a-z]*)?|[A-Z]+\d{0,5}|[a-z]\d{1,5}[a-z]+")
+_CAMEL_SPLIT = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|[_.$]+")
+_VOWEL = re.compile(r"[aeiouyAEIOUY]")
 _SELECTOR = re.compile(r"^[#.][A-Za-z][A-Za-z0-9_-]*$")
 _MEMBER_CHAIN = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]{0,30}(?:(?:\.|::|->)[A-Za-z_$][A-Za-z0-9_$]{0,30})+(?:\(|\[|$)")
 _CALL = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]{0,40}[(\[]")
@@ -67,9 +69,15 @@ _CALL = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]{0,40}[(\[]")
 
 def _wordlike(value: str) -> bool:
     """`addPassword`, `DATABASE_URL`, `get_secret`: every camel or snake piece is a word-shaped run
-    (lower, UPPER or Capitalised), which `MvJBoHwlTPzz` is not."""
+    (lower, UPPER or Capitalised), at least half of them voiced, at most one a single letter; a random
+    `MvJBoHwlTPzz` splits into `Mv`, `J`, `Bo`, `Hwl`, `T`, `Pzz` and is not."""
     pieces = [p for p in _CAMEL_SPLIT.split(value) if p]
-    return bool(pieces) and all(_WORD_PIECE.fullmatch(p) for p in pieces)
+    if not pieces or not all(_WORD_PIECE.fullmatch(p) for p in pieces):
+        return False
+    spoken = [p for p in pieces if len(p) >= 2 and not p.isupper()]
+    voiced = sum(1 for p in spoken if _VOWEL.search(p))
+    singles = sum(1 for p in pieces if len(p) == 1)
+    return singles <= 1 and (not spoken or 2 * voiced >= len(spoken))
 
 
 def _has_word_segment(chain: str) -> bool:
@@ -85,7 +93,9 @@ def looks_like_code(value: str) -> bool:
     `X25519.secret_length`, `"#add-password"`: a name or an expression, not a value."""
     if _IDENTIFIER.match(value) and not any(c.isdigit() for c in value) and _wordlike(value.rstrip("([")):
         return True
-    if _MEMBER_CHAIN.match(value) and not value.startswith("eyJ") and _has_word_segment(value):
+    value = value.lstrip("([{!*&")
+    chain = _MEMBER_CHAIN.match(value)
+    if chain and not value.startswith("eyJ") and _has_word_segment(chain.group(0)):
         return True
     call = _CALL.match(value)
     if call and len(name := call.group(0)[:-1].rstrip("0123456789")) >= 3 and _wordlike(name):
