@@ -89,3 +89,18 @@ def test_generated_corpus_meets_the_targets_in_carrier(carrier):
     table, misses = measure(make_engine("python"), carriers=(carrier,))
     shares = {cls: table[(carrier.value, cls.value)][0] / table[(carrier.value, cls.value)][1] for cls in CaseClass}
     assert all(shares[cls] >= target for cls, target in TARGETS.items()), (shares, misses[:20])
+
+
+@pytest.mark.parametrize("prefilter", ["python", "hyperscan"])
+def test_rules_added_in_this_version_never_wake_on_ordinary_transcript_lines(prefilter):
+    """A common keyword (`token`, `value`, `test_`) would send every line through the regexes: the new
+    rules' triggers must stay silent on ordinary session lines, or throughput collapses."""
+    from tests.scrub.labelled import filler_lines
+
+    if prefilter == "hyperscan":
+        pytest.importorskip("hyperscan")
+    engine = make_engine(prefilter)
+    added = {i for i, rule in enumerate(engine.ruleset.rules) if rule.id in ADDED}
+    buf = "\n".join(filler_lines(random.Random(3), 3000, "s1")).encode()
+    woken = {engine.ruleset.rules[i].id for hits in engine.prefilter.scan(buf).by_line.values() for i in hits & added}
+    assert woken == set()
