@@ -166,6 +166,16 @@ BENIGN = (
     ("code-expression", "ENV['SMTP_PASSWORD'] ||= ENV['MAIL_PASSWORD']"),
     ("code-expression", 'compass = "North-East-Bearing-42"'),
     ("k8s", "- name: DB_PASSWORD\n  valueFrom:\n    secretKeyRef:\n      name: db\n      key: password"),
+    ("setting-name", "<secretName>my-tls-secret</secretName>"),
+    ("setting-name", 'token_type = "urn:ietf:params:oauth:token-type:jwt"'),
+    ("setting-name", "PASSWORD_FILE=/run/secrets/postgres-password"),
+    ("setting-name", 'System.setProperty("javax.net.ssl.trustStorePassword", System.getenv("TRUST_PW"));'),
+    ("code-expression", "conn = s.getConnectionPoolManager(); x = pattern.matcherForSomethingLong"),
+    ("code-expression", "patternMatcherImpl.someVeryLongMethodNameThatIsLongerThanFortyCharacters()"),
+    ("placeholder", "kubeadm join 10.0.0.5:6443 --token abcdef.0123456789abcdef"),
+    ("placeholder", "SECRET_KEY = 'django-insecure-change-me-before-deploying-this'"),
+    ("placeholder", "[Interface]\nPrivateKey = <contents of privatekey>\nAddress = 10.8.0.2/24"),
+    ("prose", "Use GitLab runner authentication tokens (glrt-) instead of registration tokens."),
 )
 
 

@@ -222,6 +222,8 @@ class Detector:
             return Hit(rule.id, start, end, Verdict.KEEP, "placeholder", value)
         if lead and rule.entropy > 0 and (looks_like_code(value) or _names_itself(lead, value)):
             return None   # `token = Base.url_encode64(…)`, `addPassword = "#add-password"`: code, not a value
+        if lead and rule.id.startswith("generic-") and _names_a_setting(lead):
+            return None   # `token_type = …`, `<secretName>…`, `password_file: …`: about a secret, not one
         if rule.id.startswith("generic-secret") and _WORDS_ONLY.fullmatch(value):
             return None   # `token_type = 'bare-quoted-string'`: an enum value or identifier, not a key
         validate = _VALIDATORS.get(rule.id)
@@ -344,6 +346,27 @@ def _names_itself(lead: str, value: str) -> bool:
     return len(spelled) >= 4 and bool(name) and (spelled in name or name.endswith(spelled))
 
 
+#: Last words of a setting's name that say the value is about a secret, not the secret itself.
+_SETTING_SUFFIX = re.compile(
+    r"(?i)(?:name|names|type|types|file|path|dir|url|uri|endpoint|policy|length|len|size|count|encoder|provider|"
+    r"manager|store|ref|mode|format|hint|label|field|header|prefix|suffix|version|expiry|expires|expiration|ttl|"
+    r"timeout|algorithm|alg|env|var|variable|required|enabled|regex|pattern|location|source|kind|scope|usage)$")
+_LEAD_TAIL = re.compile(r"[A-Za-z0-9_.-]+(?=[\s'\"`=:?+!<>@\[\](),]*$)")
+
+
+def _names_a_setting(lead: str) -> bool:
+    """The name before the value ends in a word such as `type`, `name`, `file`, `url`: `token_type`,
+    `secretName`, `PASSWORD_FILE` hold something about a secret, not the secret."""
+    m = _LEAD_TAIL.search(lead)
+    return bool(m) and bool(_SETTING_SUFFIX.search(m.group(0)))
+
+
+def _random_mix(text: str, start: int, value: str) -> bool:
+    """A generated token mixes upper case, lower case and digits (`s.getConnectionPoolManager` does not)."""
+    body = value[2:]
+    return any(c.isdigit() for c in body) and any(c.isupper() for c in body) and any(c.islower() for c in body)
+
+
 def _basic_credentials(text: str, start: int, value: str) -> bool:
     """`Basic <base64 of user:password>`: after an `Authorization` header name any value is taken;
     elsewhere the value must decode to text holding a colon, which `Basic configuration` does not."""
@@ -359,7 +382,8 @@ def _basic_credentials(text: str, start: int, value: str) -> bool:
 
 
 #: Shape checks a rule's value must also pass (beyond entropy) to be a credential: (text, start, value).
-_VALIDATORS: dict[str, Callable[[str, int, str], bool]] = {"authorization-basic": _basic_credentials}
+_VALIDATORS: dict[str, Callable[[str, int, str], bool]] = {"authorization-basic": _basic_credentials,
+                                                           "vault-legacy-token": _random_mix}
 
 
 #: Lower-case words joined by - or _ (`bare-quoted-string`): a name or enum value where a key is expected.
