@@ -112,6 +112,7 @@ GENERIC_FORMS = (
     "secret_access_key = {v}",
     "passphrase: '{v}'",
     "admin_pass = '{v}'",
+    "curl -H 'X-Api-Key: {v}' https://dtrack.corp.internal/api/v1/project",
 )
 
 #: Benign text that must stay byte-identical (prose, code, placeholders, public material, ids).
@@ -176,6 +177,7 @@ BENIGN = (
     ("placeholder", "SECRET_KEY = 'django-insecure-change-me-before-deploying-this'"),
     ("placeholder", "[Interface]\nPrivateKey = <contents of privatekey>\nAddress = 10.8.0.2/24"),
     ("prose", "Use GitLab runner authentication tokens (glrt-) instead of registration tokens."),
+    ("placeholder", 'curl -H "X-Api-Key: $DT_API_KEY" -H "api-key: <your key>" https://dtrack.corp.internal/api'),
 )
 
 
