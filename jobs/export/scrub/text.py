@@ -69,8 +69,9 @@ _CALL = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]{0,40}[(\[]")
 
 def _wordlike(value: str) -> bool:
     """`addPassword`, `DATABASE_URL`, `get_secret`: every camel or snake piece is a word-shaped run
-    (lower, UPPER or Capitalised), at least half of them voiced, at most one a single letter, 2.5 letters
-    long on average; a random `MvJBoHwlTPzz` splits into `Mv`, `J`, `Bo`, `Hwl`, `T`, `Pzz` and is not."""
+    (lower, UPPER or Capitalised) and at least half of them voiced; a camel-case run without `_` or `.`
+    also has at most one single letter and pieces 2.5 letters long on average. A random `MvJBoHwlTPzz`
+    splits into `Mv`, `J`, `Bo`, `Hwl`, `T`, `Pzz` and is not."""
     pieces = [p for p in _CAMEL_SPLIT.split(value) if p]
     if not pieces or not all(_WORD_PIECE.fullmatch(p) for p in pieces):
         return False
@@ -78,7 +79,8 @@ def _wordlike(value: str) -> bool:
     voiced = sum(1 for p in spoken if _VOWEL.search(p))
     singles = sum(1 for p in pieces if len(p) == 1)
     mean = sum(len(p) for p in pieces) / len(pieces)
-    return singles <= 1 and mean >= 2.5 and (not spoken or 2 * voiced >= len(spoken))
+    snake = "_" in value or "." in value
+    return (snake or singles <= 1 and mean >= 2.5) and (not spoken or 2 * voiced >= len(spoken))
 
 
 def _has_word_segment(chain: str) -> bool:
