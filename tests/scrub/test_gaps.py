@@ -41,12 +41,12 @@ def test_a_viewer_files_a_gap_and_code_platform_is_notified_and_closes_it(config
                                                              config=config_file).stdout
 
 
-def test_a_gap_holding_a_value_is_refused_and_nothing_recorded(config_file):
+def test_a_gap_holding_a_value_is_refused_and_only_the_refusal_recorded(config_file):
     token = "ghp_" + "Q7wErT9yUiOpAsDfGhJkLzXcVbNm1234QwEr"
     out = run_cli("scrub", "gap", f"this one slipped through: {token}", "--as", "cleo", config=config_file)
     assert out.returncode == 2 and "github-pat" in out.stdout and token not in out.stdout + out.stderr
-    ledger = config_file.parent / "var" / "operations" / "ledger.jsonl"
-    assert not ledger.exists() or token not in ledger.read_text()
+    ledger = _ledger(config_file)
+    assert "scrub.gap.refused" in ledger and "github-pat" in ledger and token not in ledger
     assert run_cli("scrub", "gaps", "--as", "cleo", config=config_file).stdout.strip() == "no open scrub ruleset gaps"
 
 

@@ -39,8 +39,12 @@ def file_gap(ctx: Context, engine: Engine, actor: Actor, description: str) -> tu
     found = sorted({f.rule for f in engine.process(description.encode(), FileKind.TEXT, "gap", scrub=False).findings
                     if f.action is Action.FOUND})
     if found:
+        ctx.ledgers.operations.append("scrub.gap.refused", actor.ledger_id,
+                                      actor.role_for(Permission.SCRUB_GAP_FILE) or None,
+                                      {"data": {"person": actor.name, "reason": "description holds a value",
+                                                "rules": found}})   # the description itself is not kept
         raise GapError(f"the description holds what looks like a value ({', '.join(found)}); describe the format "
-                       "(prefix, length, alphabet) without pasting a real one; nothing was recorded")
+                       "(prefix, length, alphabet) without pasting a real one; the refusal is recorded, the description is not")
     now = ctx.now().isoformat()
     version = engine.ruleset.version
     gap = Gap(scrub_gaps.next_id(ctx.state), description, actor.name, now, version)
