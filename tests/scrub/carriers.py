@@ -113,6 +113,8 @@ GENERIC_FORMS = (
     "passphrase: '{v}'",
     "admin_pass = '{v}'",
     "curl -H 'X-Api-Key: {v}' https://dtrack.corp.internal/api/v1/project",
+    "DEPLOY_TOKEN ?= {v}",
+    "REGISTRY_PASSWORD ?= {v}",
 )
 
 #: Benign text that must stay byte-identical (prose, code, placeholders, public material, ids).
@@ -178,6 +180,7 @@ BENIGN = (
     ("placeholder", "[Interface]\nPrivateKey = <contents of privatekey>\nAddress = 10.8.0.2/24"),
     ("prose", "Use GitLab runner authentication tokens (glrt-) instead of registration tokens."),
     ("placeholder", 'curl -H "X-Api-Key: $DT_API_KEY" -H "api-key: <your key>" https://dtrack.corp.internal/api'),
+    ("makefile", "DB_PASSWORD ?= $(shell cat pw.txt)\nCFLAGS += -DPASSWORD_LEN=12\nEXTRA_TOKENS += foo_bar_baz_qux"),
 )
 
 
