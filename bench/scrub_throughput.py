@@ -5,8 +5,10 @@
 
 The floor (issue 20) is what any scrubber that reads every line as JSON pays at least: `json.loads` +
 `json.dumps` of every line, stdlib, measured here in the same run on the same files. Ours is the wall
-time of `python -m chatops scrub check DIR` as a subprocess, start-up (imports, rule compilation, the
-Hyperscan database) included. Both are pinned to one core (`--cpu`). The target is a ratio >= 0.4.
+and CPU time of `python -m chatops scrub check DIR` as a subprocess, start-up (imports, rule compilation,
+loading the Hyperscan databases) included, best of N after a first run that writes Python's bytecode and
+the compiled databases (`<data_dir>/cache/scrub/`), as any installation has them after its first run;
+that first run is printed too. Both are pinned to one core (`--cpu`). The target is a ratio >= 0.4.
 
 Without `--corpus`, the corpus is generated: Claude Code JSONL shapes (user prompts, assistant text and
 tool_use with input, tool_result strings with Read-tool line views, JSON API responses held in strings)
@@ -154,13 +156,18 @@ def floor_seconds(files: list[Path]) -> tuple[float, float]:
     return time.perf_counter() - started, time.process_time() - cpu
 
 
-def ours_seconds(root: Path, config: Path) -> tuple[float, float, int, str]:
+def ours_seconds(root: Path, config: Path, pycache: Path) -> tuple[float, float, int, str]:
     """Wall and CPU (user + system) seconds of `chatops scrub check ROOT` as a whole process, start-up
-    included, with its exit code and grade line. CPU time is what a busy machine does not inflate."""
+    included, with its exit code and grade line. CPU time is what a busy machine does not inflate.
+
+    Python's bytecode is written (under `pycache`, whatever PYTHONDONTWRITEBYTECODE says here), as an
+    installed chatops has it: compiling ~100 modules from source on every start is not what a user pays."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env.update(PYTHONPATH=str(REPO), PYTHONPYCACHEPREFIX=str(pycache))
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     result = subprocess.run([sys.executable, "-m", "chatops", "--config", str(config), "scrub", "check", str(root)],
-                            capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+                            capture_output=True, text=True, env=env)
     seconds = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
@@ -194,7 +201,8 @@ def main() -> None:
         if not files:
             sys.exit(f"no *.jsonl under {root}: name the folder that holds your session files")
         floors = [floor_seconds(files) for _ in range(args.repeat)]
-        runs = [ours_seconds(root, config) for _ in range(args.repeat)]
+        cold = ours_seconds(root, config, tmp / "pycache")   # first run: bytecode and databases compiled
+        runs = [ours_seconds(root, config, tmp / "pycache") for _ in range(args.repeat)]
         floor, floor_cpu = min(f[0] for f in floors), min(f[1] for f in floors)
         ours, ours_cpu = min(r[0] for r in runs), min(r[1] for r in runs)
         code, grade = runs[0][2], runs[0][3]
@@ -205,6 +213,8 @@ def main() -> None:
               f"{floor_cpu:7.2f}")
         print(f"{'ours: chatops scrub check (process)':38}{mb / ours:10.1f}{ours:7.2f}{mb / ours_cpu:10.1f}"
               f"{ours_cpu:7.2f}   exit {code}: {grade}")
+        print(f"{'ours, first run (nothing cached yet)':38}{mb / cold[0]:10.1f}{cold[0]:7.2f}{mb / cold[1]:10.1f}"
+              f"{cold[1]:7.2f}")
         print(f"ratio ours / floor: wall {floor / ours:.2f}x, CPU {floor_cpu / ours_cpu:.2f}x (target >= 0.40x)")
 
 

@@ -41,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=os.environ.get("CHATOPS_LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     options, rest = _global_parser().parse_known_args(argv)
-    registry = Registry.load()
+    registry = Registry.load_for(rest)
     cache: dict[str, LoadedConfig] = {}
 
     def config() -> LoadedConfig:
@@ -50,6 +50,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cache["loaded"]
 
     found = registry.match(rest) if rest else None
+    if found is None:
+        registry = Registry.load()   # unknown or no command: the help lists every area's commands
     try:
         actor = _person(config, options.as_person, found[0] if found else None) if options.as_person else None
         if found is None:

@@ -32,6 +32,17 @@ from jobs.context import Context, build_context
 from jobs.errors import Invalid, Refused
 
 AREAS = ("chatops.commands.general", "chatops.commands.baseline", "chatops.commands.ledger", "chatops.commands.credits", "chatops.commands.killswitch", "chatops.commands.scrub")
+#: The first word of every command each area declares, so the shell imports only the area a command line
+#: names (`chatops scrub check` need not import the scheduler, the approvals or the credit jobs: issue
+#: 20 measures it as a whole process). `Registry.load` refuses an area that declares another first word.
+FIRST_WORDS = {
+    "chatops.commands.general": ("config", "daemon", "help", "jobs"),
+    "chatops.commands.baseline": ("baseline",),
+    "chatops.commands.ledger": ("ledger",),
+    "chatops.commands.credits": ("backfill", "case", "gate", "quarantine", "rerun", "runs", "scenario"),
+    "chatops.commands.killswitch": ("killswitch",),
+    "chatops.commands.scrub": ("scrub",),
+}
 
 
 @dataclass(frozen=True)
@@ -235,6 +246,11 @@ class Registry:
         registry = cls()
         for module_name in areas:
             module = importlib.import_module(module_name)
+            declared = FIRST_WORDS.get(module_name)
+            stray = sorted({c.words[0] for c in module.COMMANDS} - set(declared)) if declared is not None else []
+            if stray:
+                raise RuntimeError(f"{module_name} declares commands starting {stray}; add them to its "
+                                   "FIRST_WORDS in chatops/registry.py")
             area_ledger = getattr(module, "LEDGER", "operations")
             registry.commands.extend(c if c.ledger else replace(c, ledger=area_ledger) for c in module.COMMANDS)
             for kind, reader in getattr(module, "REPLIES", {}).items():
@@ -247,6 +263,13 @@ class Registry:
         if duplicates:
             raise RuntimeError(f"commands declared twice: {sorted(duplicates)}")
         return registry
+
+    @classmethod
+    def load_for(cls, words: Sequence[str]) -> "Registry":
+        """Only the area whose commands start with `words[0]`, when one is known to; else every area."""
+        first = words[0].lower() if words else ""
+        areas = [a for a in AREAS if first in FIRST_WORDS.get(a, ())]
+        return cls.load(areas) if areas else cls.load()
 
     def command(self, words: Sequence[str]) -> Command:
         """The command with exactly these words (a reply or a button names one)."""

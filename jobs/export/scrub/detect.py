@@ -25,6 +25,7 @@ from typing import Callable, Iterable, Sequence
 
 from jobs.export.scrub import bounded
 from jobs.export.scrub.bounded import Work
+from jobs.export.scrub.hscache import Compile, compile_database
 from jobs.export.scrub.needles import build_needle_index
 from jobs.export.scrub.rules import Rule, RuleKind
 from jobs.export.scrub.text import (LEARNED_MAX_TRIM, MARKER, escape_view, is_placeholder, learned_candidates,
@@ -135,12 +136,13 @@ class _Benign:
 
 
 class Detector:
-    def __init__(self, rules: Sequence[Rule], policy: Policy, use_hyperscan: bool = True) -> None:
+    def __init__(self, rules: Sequence[Rule], policy: Policy, use_hyperscan: bool = True,
+                 compile_db: Compile = compile_database) -> None:
         self.rules = tuple(rules)
         self.policy = policy
         self._sensitive = _sensitive_pattern(policy.sensitive_items)
         self._multiline = frozenset(r.id for r in rules if r.id in MULTILINE_RULES)
-        self._needles = build_needle_index(self.rules) if use_hyperscan else None
+        self._needles = build_needle_index(self.rules, compile_db) if use_hyperscan else None
 
     def detect(self, text: str, rule_indexes: Iterable[int] | None = None, learned: bool = True,
                sensitive: bool = True, context: str = "", work: Work | None = None) -> list[Hit]:

@@ -26,11 +26,13 @@ import json
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 
 import orjson
 
 from jobs.export.scrub.bounded import Work
 from jobs.export.scrub.detect import Detector, Hit, Policy, Verdict
+from jobs.export.scrub.hscache import DatabaseCache, compile_database
 from jobs.export.scrub.prefilter import LEARNED, SENSITIVE, build_prefilter
 from jobs.export.scrub.report import Action, Finding, Issue
 from jobs.export.scrub.rules import RuleSet
@@ -62,13 +64,16 @@ class Engine:
     """Rules + policy + the raw-byte prefilter. Immutable once built; one per run."""
 
     def __init__(self, ruleset: RuleSet, policy: Policy, prefilter: str = "auto",
-                 max_line_bytes: int = 64 * 1024 * 1024) -> None:
+                 max_line_bytes: int = 64 * 1024 * 1024, cache_dir: Path | None = None) -> None:
+        """`cache_dir`: where compiled Hyperscan databases are kept between runs (hscache.py); None compiles."""
         self.ruleset = ruleset
         self.policy = policy
         self.max_line_bytes = max_line_bytes
+        compile_db = DatabaseCache(cache_dir, policy.key).compile if cache_dir is not None else compile_database
         self.prefilter = build_prefilter(prefilter, ruleset.rules, policy.sensitive_items,
-                                         policy.learned.lengths, self._learned_check)
-        self.detector = Detector(ruleset.rules, policy, use_hyperscan=self.prefilter.name == "hyperscan")
+                                         policy.learned.lengths, self._learned_check, compile_db)
+        self.detector = Detector(ruleset.rules, policy, use_hyperscan=self.prefilter.name == "hyperscan",
+                                 compile_db=compile_db)
 
     @property
     def name(self) -> str:

@@ -19,6 +19,7 @@ from store import fingerprints
 from store.keys import load_or_create_secret
 
 KEY_FILE = "keys/scrub.key"
+CACHE_DIR = "cache/scrub"   # compiled Hyperscan databases (hscache.py)
 MIN_LEARNED_BYTES = 8
 _FORBIDDEN = set(" \t\r\n\"'`<>(){}[],;\\")
 
@@ -49,7 +50,7 @@ def build_engine(ctx: Context, prefilter: str | None = None) -> Engine:
         key=key,
     )
     return Engine(load_rules(rules_path), policy, prefilter=prefilter or settings.engine,
-                  max_line_bytes=settings.max_line_bytes)
+                  max_line_bytes=settings.max_line_bytes, cache_dir=ctx.data_dir / CACHE_DIR)
 
 
 def learn(ctx: Context, actor: Actor, values: Iterable[str], item: str) -> tuple[int, int]:

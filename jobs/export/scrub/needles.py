@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Sequence
 
+from jobs.export.scrub.hscache import Compile, compile_database
 from jobs.export.scrub.rules import Rule
 
 
@@ -24,7 +25,7 @@ class Found:
 
 
 class NeedleIndex:
-    def __init__(self, rules: Sequence[Rule]) -> None:
+    def __init__(self, rules: Sequence[Rule], compile_db: Compile = compile_database) -> None:
         import hyperscan
 
         expressions: list[bytes] = []
@@ -40,9 +41,7 @@ class NeedleIndex:
                     expressions.append(re.escape(needle.encode()))
                     flags.append(hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_SINGLEMATCH)
                     self._what.append((index, number, len(needle)))
-        self._db = hyperscan.Database()
-        self._db.compile(expressions=expressions, ids=list(range(len(expressions))), elements=len(expressions),
-                         flags=flags)
+        self._db = compile_db("needles", expressions, flags)
 
     def scan(self, text: str) -> Found:
         """What occurs in `text` (matched on its UTF-8 bytes, case-insensitively like the keywords)."""
@@ -61,8 +60,8 @@ class NeedleIndex:
         return Found(frozenset(keywords), needles)
 
 
-def build_needle_index(rules: Sequence[Rule]) -> NeedleIndex | None:
+def build_needle_index(rules: Sequence[Rule], compile_db: Compile = compile_database) -> NeedleIndex | None:
     try:
-        return NeedleIndex(rules)
+        return NeedleIndex(rules, compile_db)
     except ImportError:
         return None

@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Protocol, Sequence
 
+from jobs.export.scrub.hscache import Compile, compile_database
 from jobs.export.scrub.rules import Rule
 from jobs.export.scrub.text import LEARNED_LEAD, LEARNED_MAX_TRIM, LEARNED_TRAIL, learned_candidates
 
@@ -113,7 +114,7 @@ class HyperscanPrefilter:
     name = "hyperscan"
 
     def __init__(self, rules: Sequence[Rule], sensitive_items: Sequence[str], learned_lengths: frozenset[int],
-                 learned_check: LearnedCheck) -> None:
+                 learned_check: LearnedCheck, compile_db: Compile = compile_database) -> None:
         import hyperscan
 
         expressions: list[bytes] = []
@@ -135,16 +136,13 @@ class HyperscanPrefilter:
                 expressions.append(re.escape(item.strip().encode()))
                 flags.append(single | hyperscan.HS_FLAG_CASELESS)
                 self._id_to_index.append(SENSITIVE)
-        self._db = hyperscan.Database()
-        self._db.compile(expressions=expressions, ids=list(range(len(expressions))), elements=len(expressions), flags=flags)
+        self._db = compile_db("prefilter", expressions, flags)
         self._learned_db = None
         if learned_lengths:
             pairs = [(n, d) for n in sorted(learned_lengths) for d in (_DELIMS, _FINE_DELIMS)]
             learned = [b"(?:^|[%s])%s[^%s]{%d}%s(?:[%s]|$)" % (d, _LEAD, d, n, _TRAIL, d) for n, d in pairs]
             self._learned_length_by_id = [n for n, _ in pairs]
-            self._learned_db = hyperscan.Database()
-            self._learned_db.compile(expressions=learned, ids=list(range(len(learned))), elements=len(learned),
-                                     flags=hyperscan.HS_FLAG_SOM_LEFTMOST)
+            self._learned_db = compile_db("learned", learned, [hyperscan.HS_FLAG_SOM_LEFTMOST] * len(learned))
             self._delims = frozenset(b for b in range(256) if re.match(b"[%s]" % _FINE_DELIMS, bytes([b])))
         self._learned_check = learned_check
 
@@ -226,8 +224,9 @@ def hyperscan_available() -> bool:
 
 
 def build_prefilter(choice: str, rules: Sequence[Rule], sensitive_items: Sequence[str],
-                    learned_lengths: frozenset[int], learned_check: LearnedCheck) -> Prefilter:
+                    learned_lengths: frozenset[int], learned_check: LearnedCheck,
+                    compile_db: Compile = compile_database) -> Prefilter:
     """`auto` takes Hyperscan when installed, else Python; `hyperscan` or `python` force one."""
     if choice == "hyperscan" or (choice == "auto" and hyperscan_available()):
-        return HyperscanPrefilter(rules, sensitive_items, learned_lengths, learned_check)
+        return HyperscanPrefilter(rules, sensitive_items, learned_lengths, learned_check, compile_db)
     return PythonPrefilter(rules, sensitive_items, learned_lengths, learned_check)

@@ -1,0 +1,97 @@
+"""The compiled-database cache (hscache.py): reused when it verifies, rebuilt when damaged or foreign,
+never a cause of a missed secret; and the shell's `scrub check` imports only the scrub area."""
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+from jobs.export.scrub import Engine, check_paths, load_rules
+from jobs.export.scrub.detect import LearnedSecrets, Policy
+from tests.scrub.conftest import INTERNAL, KEY
+
+TOKEN = "ghp_" + "Q7wErT9yUiOpAsDfGhJkLzXcVbNm1234QwEr"
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _engine(cache: Path, key: bytes = KEY, sensitive: tuple[str, ...] = ()) -> Engine:
+    policy = Policy(frozenset(), INTERNAL, sensitive, LearnedSecrets({}), key)
+    return Engine(load_rules(), policy, prefilter="hyperscan", cache_dir=cache)
+
+
+def _finds_token(engine: Engine, tmp_path: Path) -> bool:
+    path = tmp_path / "s.jsonl"
+    path.write_text(json.dumps({"message": {"content": f"the token is {TOKEN}"}}) + "\n")
+    return any(f.rule == "github-pat" for f in check_paths([path], engine).findings)
+
+
+def _files(cache: Path) -> dict[str, tuple[int, bytes]]:
+    return {p.name: (p.stat().st_ino, p.read_bytes()) for p in sorted(cache.glob("*.hsdb"))}
+
+
+def test_databases_are_stored_0600_and_reused_unchanged(tmp_path):
+    cache = tmp_path / "cache"
+    assert _finds_token(_engine(cache), tmp_path)
+    stored = _files(cache)
+    assert {name.split("-")[0] for name in stored} == {"prefilter", "needles"}
+    assert stat.S_IMODE(cache.stat().st_mode) == 0o700
+    assert all(stat.S_IMODE((cache / name).stat().st_mode) == 0o600 for name in stored)
+    assert _finds_token(_engine(cache), tmp_path)
+    assert _files(cache) == stored          # verified and loaded: not rewritten
+
+
+def test_a_damaged_database_is_compiled_again_and_replaced(tmp_path):
+    cache = tmp_path / "cache"
+    _engine(cache)
+    for path in cache.glob("*.hsdb"):
+        data = bytearray(path.read_bytes())
+        data[-100] ^= 0xFF                   # one flipped byte in the database body
+        path.write_bytes(bytes(data))
+    damaged = _files(cache)
+    assert _finds_token(_engine(cache), tmp_path)
+    repaired = _files(cache)
+    assert repaired.keys() == damaged.keys()
+    assert all(repaired[n][1] != damaged[n][1] for n in repaired)
+    assert _files(cache) == repaired and _finds_token(_engine(cache), tmp_path)
+
+
+def test_a_database_written_under_another_key_is_not_trusted(tmp_path):
+    cache = tmp_path / "cache"
+    _engine(cache, key=b"x" * 32)
+    foreign = _files(cache)
+    assert _finds_token(_engine(cache, key=KEY), tmp_path)
+    assert all(_files(cache)[n][1] != foreign[n][1] for n in foreign)
+
+
+def test_a_changed_input_names_another_file_and_the_old_one_goes(tmp_path):
+    cache = tmp_path / "cache"
+    _engine(cache)
+    before = set(_files(cache))
+    _engine(cache, sensitive=("Stripe Live Secret",))
+    after = set(_files(cache))
+    prefilters = [n for n in after if n.startswith("prefilter-")]
+    assert len(prefilters) == 1 and prefilters[0] not in before
+    assert {n for n in after if n.startswith("needles-")} == {n for n in before if n.startswith("needles-")}
+
+
+def test_an_unwritable_cache_is_not_an_error(tmp_path):
+    blocked = tmp_path / "file"
+    blocked.write_text("not a directory")
+    assert _finds_token(_engine(blocked / "cache"), tmp_path)
+
+
+def test_scrub_check_in_the_shell_imports_only_the_scrub_area(tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text(f'timezone = "UTC"\ndata_dir = "{tmp_path / "var"}"\n')
+    (tmp_path / "t.jsonl").write_text('{"a": "b"}\n')
+    probe = ("import sys; from chatops.cli import main; code = main(sys.argv[1:]); "
+             "print(sorted(m for m in sys.modules if m.startswith(('chatops.commands.', 'apscheduler', "
+             "'jobs.approvals', 'jobs.schedule', 'jobs.credits')))); sys.exit(code)")
+    result = subprocess.run([sys.executable, "-c", probe, "--config", str(config), "scrub", "check",
+                             str(tmp_path / "t.jsonl")], capture_output=True, text=True, cwd=REPO,
+                            env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "['chatops.commands.scrub']"
