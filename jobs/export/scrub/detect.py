@@ -62,6 +62,10 @@ _PUBLIC_BLOCK = re.compile(r"-----BEGIN (?:PGP PUBLIC KEY BLOCK|PUBLIC KEY|RSA P
                            r"(?:[^-]|-(?!----END ))*(?:-----END [A-Z0-9 ]+-----)?")
 _BINARY_BLOB = re.compile(r"(?:base64,|iVBORw0KGgo|/9j/|R0lGOD|UklGR|JVBERi0|AAAA[A-Za-z0-9]GZ0eXA|UEsDB|H4sI)"
                           r"[A-Za-z0-9+/=\s\\]{60,}")
+#: Each benign pattern with the literals one of which every match starts with.
+_BENIGN_PATTERNS = ((_PUBLIC_BLOCK, ("-----BEGIN ",)),
+                    (_BINARY_BLOB, ("base64,", "iVBORw0KGgo", "/9j/", "R0lGOD", "UklGR", "JVBERi0", "AAAA", "UEsDB",
+                                    "H4sI")))
 _B64 = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
 BLOB_MARGIN = 64          # base64 beyond a match on one side that makes it part of a larger blob
 
@@ -130,7 +134,9 @@ class _Benign:
 
     def covers(self, start: int, end: int) -> bool:
         if self._spans is None:
-            self._spans = [(m.start(), m.end()) for pattern in (_PUBLIC_BLOCK, _BINARY_BLOB)
+            # each pattern starts with one of its literals: a text holding none of them is not searched
+            self._spans = [(m.start(), m.end()) for pattern, literals in _BENIGN_PATTERNS
+                           if any(literal in self.text for literal in literals)
                            for m in pattern.finditer(self.text)]
         return any(a <= start and end <= b for a, b in self._spans)
 
