@@ -49,3 +49,18 @@ def test_text_scrub_keeps_line_count_and_is_idempotent(lines):
     once = ENGINE.process(buf, FileKind.TEXT, "p.md", scrub=True).output
     assert once.count(b"\n") == buf.count(b"\n")
     assert ENGINE.process(once, FileKind.TEXT, "p.md", scrub=True).output == once
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="aZ09+/=_-.: \"\né\u2192", max_size=200), st.integers(1, 30), st.integers(0, 60))
+def test_token_runs_by_byte_map_are_the_character_class_runs(text, low, extra):
+    """The entropy detector's candidate runs, found on mapped bytes for ASCII text, are exactly the
+    regex's runs of `low`..`high` token characters, ASCII or not."""
+    from jobs.export.scrub.detect import _TOKEN_RUN, _token_runs
+
+    high = low + extra
+    expected = [(m.start(), m.end()) for m in _TOKEN_RUN.finditer(text) if low <= m.end() - m.start() <= high]
+    assert _token_runs(text, low, high) == expected
+    ascii_text = text.replace("é", "x").replace("\u2192", ">")
+    expected = [(m.start(), m.end()) for m in _TOKEN_RUN.finditer(ascii_text) if low <= m.end() - m.start() <= high]
+    assert _token_runs(ascii_text, low, high) == expected
