@@ -82,7 +82,8 @@ class DatabaseCache:
         head = len(MAGIC)
         stored_digest, mac, body = data[head:head + DIGEST], data[head + DIGEST:head + 2 * DIGEST], \
             data[head + 2 * DIGEST:]
-        if not data.startswith(MAGIC) or stored_digest != digest or not hmac.compare_digest(mac, self._mac(digest, body)):
+        if not data.startswith(MAGIC) or stored_digest != digest \
+                or not hmac.compare_digest(mac, self._mac(digest, body)):
             log.warning("scrub cache %s is damaged or was not written by this installation; compiling afresh "
                         "and replacing it", path)
             return None
@@ -90,7 +91,7 @@ class DatabaseCache:
             database = hyperscan.loadb(body, hyperscan.HS_MODE_BLOCK)
             database.scratch = hyperscan.Scratch(database)   # a loaded database comes without one
             return database
-        except Exception as exc:   # a library that cannot read it: compile (the digest names the version)
+        except hyperscan.error as exc:   # a library or CPU that cannot read it: compile afresh
             log.warning("scrub cache %s cannot be loaded (%s); compiling afresh and replacing it", path, exc)
             return None
 
@@ -103,4 +104,5 @@ class DatabaseCache:
                 if stale != path:
                     stale.unlink(missing_ok=True)
         except OSError as exc:
-            log.info("scrub cache %s cannot be written (%s); the next run compiles again", path, exc)
+            log.info("scrub cache %s cannot be written (%s); each run compiles its databases until "
+                     "that folder is writable", path, exc)
