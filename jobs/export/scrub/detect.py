@@ -66,6 +66,8 @@ _BINARY_BLOB = re.compile(r"(?:base64,|iVBORw0KGgo|/9j/|R0lGOD|UklGR|JVBERi0|AAA
 _BENIGN_PATTERNS = ((_PUBLIC_BLOCK, ("-----BEGIN ",)),
                     (_BINARY_BLOB, ("base64,", "iVBORw0KGgo", "/9j/", "R0lGOD", "UklGR", "JVBERi0", "AAAA", "UEsDB",
                                     "H4sI")))
+#: All of them, looked for in the needle index's one pass (needles.py `marks`).
+BENIGN_MARKS = tuple(literal for _, literals in _BENIGN_PATTERNS for literal in literals)
 _B64 = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
 BLOB_MARGIN = 64          # base64 beyond a match on one side that makes it part of a larger blob
 
@@ -130,13 +132,14 @@ class _Benign:
     candidate needs them (public key and certificate blocks, images, documents)."""
 
     text: str
+    marked: bool = True   # False when the needle index saw none of BENIGN_MARKS in the text
     _spans: list[tuple[int, int]] | None = field(default=None)
 
     def covers(self, start: int, end: int) -> bool:
         if self._spans is None:
             # each pattern starts with one of its literals: a text holding none of them is not searched
-            self._spans = [(m.start(), m.end()) for pattern, literals in _BENIGN_PATTERNS
-                           if any(literal in self.text for literal in literals)
+            self._spans = [(m.start(), m.end()) for pattern, literals in _BENIGN_PATTERNS if self.marked
+                           and any(literal in self.text for literal in literals)
                            for m in pattern.finditer(self.text)]
         return any(a <= start and end <= b for a, b in self._spans)
 
@@ -148,7 +151,7 @@ class Detector:
         self.policy = policy
         self._sensitive = _sensitive_pattern(policy.sensitive_items)
         self._multiline = frozenset(r.id for r in rules if r.id in MULTILINE_RULES)
-        self._needles = build_needle_index(self.rules, compile_db) if use_hyperscan else None
+        self._needles = build_needle_index(self.rules, compile_db, BENIGN_MARKS) if use_hyperscan else None
 
     def detect(self, text: str, rule_indexes: Iterable[int] | None = None, learned: bool = True,
                sensitive: bool = True, context: str = "", work: Work | None = None) -> list[Hit]:
@@ -174,7 +177,7 @@ class Detector:
         found = self._needles.scan(text) if self._needles is not None else None
         hits: list[Hit] = []
         view = None
-        benign = _Benign(text)
+        benign = _Benign(text, found.marks if found is not None else True)
         for index in rule_indexes:
             rule = self.rules[index]
             if rule.keywords and not (index in found.keywords if found is not None

@@ -22,10 +22,16 @@ class Found:
 
     keywords: frozenset[int]
     needles: dict[int, set[int]]
+    marks: bool = True    # whether one of the index's case-sensitive `marks` occurs
+
+
+_MARK = -2   # the rule index and needle number recorded for a mark
 
 
 class NeedleIndex:
-    def __init__(self, rules: Sequence[Rule], compile_db: Compile = compile_database) -> None:
+    def __init__(self, rules: Sequence[Rule], compile_db: Compile = compile_database,
+                 marks: Sequence[str] = ()) -> None:
+        """`marks`: literals (case-sensitive) whose presence the caller wants to know in the same pass."""
         import hyperscan
 
         expressions: list[bytes] = []
@@ -41,6 +47,10 @@ class NeedleIndex:
                     expressions.append(re.escape(needle.encode()))
                     flags.append(hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_SINGLEMATCH)
                     self._what.append((index, number, len(needle)))
+        for mark in marks:
+            expressions.append(re.escape(mark.encode()))
+            flags.append(hyperscan.HS_FLAG_SINGLEMATCH)
+            self._what.append((_MARK, _MARK, len(mark)))
         self._db = compile_db("needles", expressions, flags)
 
     def scan(self, text: str) -> Found:
@@ -51,17 +61,19 @@ class NeedleIndex:
 
         def on_match(pattern_id: int, _start: int, _end: int, _flags: int, _context) -> None:
             index, number, _ = what[pattern_id]
-            if number < 0:
+            if number == -1:
                 keywords.add(index)
             else:
                 needles.setdefault(index, set()).add(number)
 
         self._db.scan(text.encode("utf-8", "surrogatepass"), match_event_handler=on_match)
-        return Found(frozenset(keywords), needles)
+        marks = needles.pop(_MARK, None) is not None
+        return Found(frozenset(keywords), needles, marks)
 
 
-def build_needle_index(rules: Sequence[Rule], compile_db: Compile = compile_database) -> NeedleIndex | None:
+def build_needle_index(rules: Sequence[Rule], compile_db: Compile = compile_database,
+                       marks: Sequence[str] = ()) -> NeedleIndex | None:
     try:
-        return NeedleIndex(rules, compile_db)
+        return NeedleIndex(rules, compile_db, marks)
     except ImportError:
         return None
