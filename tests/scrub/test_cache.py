@@ -11,6 +11,7 @@ from pathlib import Path
 
 from jobs.export.scrub import Engine, check_paths, load_rules
 from jobs.export.scrub.detect import LearnedSecrets, Policy
+from store.access import Policy as AccessPolicy, check_data_dir
 from tests.scrub.conftest import INTERNAL, KEY
 
 TOKEN = "ghp_" + "Q7wErT9yUiOpAsDfGhJkLzXcVbNm1234QwEr"
@@ -95,3 +96,6 @@ def test_scrub_check_in_the_shell_imports_only_the_scrub_area(tmp_path):
                             env={**os.environ, "PYTHONPATH": str(REPO)})
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "['chatops.commands.scrub']"
+    cache = tmp_path / "var" / "cache" / "scrub"
+    assert sorted(p.name.split("-")[0] for p in cache.glob("*.hsdb")) == ["needles", "prefilter"]
+    assert check_data_dir(tmp_path / "var", AccessPolicy()) == []   # the cache keeps the data directory's modes

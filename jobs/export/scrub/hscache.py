@@ -22,6 +22,7 @@ import platform
 from pathlib import Path
 from typing import Callable, Sequence
 
+from store.access import ensure_private_dir
 from store.files import write_file_atomically
 
 log = logging.getLogger(__name__)
@@ -97,7 +98,7 @@ class DatabaseCache:
 
     def _store(self, path: Path, name: str, digest: bytes, body: bytes) -> None:
         try:
-            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            ensure_private_dir(self.directory)   # 0700; folders above it take the data directory's modes
             write_file_atomically(path, MAGIC + digest + self._mac(digest, body) + body, 0o600,
                                   sync_directory=False)
             for stale in self.directory.glob(f"{name}-*.hsdb"):
