@@ -12,6 +12,7 @@ not pay for importing slack_bolt).
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
 import logging
 import shlex
@@ -21,6 +22,7 @@ from typing import Any, Callable, Iterable, Sequence
 from chatops.config import LoadedConfig
 from jobs.actors import PERMISSIONS, Actor, Permission, PermissionDenied, allowed, check, describe_roles
 from jobs.context import Context, build_context
+from jobs.errors import ChatopsError
 
 AREAS = ("chatops.commands.general", "chatops.commands.baseline", "chatops.commands.ledger", "chatops.commands.credits", "chatops.commands.killswitch", "chatops.commands.scrub")
 
@@ -43,11 +45,16 @@ class Arg:
     def dest(self) -> str:
         return self.name.lstrip("-").replace("-", "_")
 
+    @property
+    def argparse_help(self) -> str:
+        """The help as argparse wants it: argparse %-formats every help string, so a literal `%` is `%%`."""
+        return self.help.replace("%", "%%")
+
     def add_to(self, parser: argparse.ArgumentParser) -> None:
         if self.flag:
-            parser.add_argument(self.name, action="store_true", help=self.help)
+            parser.add_argument(self.name, action="store_true", help=self.argparse_help)
             return
-        kwargs: dict[str, Any] = {"help": self.help, "type": self.type}
+        kwargs: dict[str, Any] = {"help": self.argparse_help, "type": self.type}
         if self.choices:
             kwargs["choices"] = list(self.choices)
         if self.nargs:
@@ -166,6 +173,38 @@ class Registry:
             return None
         return best, list(words[len(best.words):])
 
+    def groups(self) -> dict[str, list[Command]]:
+        """Commands by their first word, for words that start more than one command (`runs`, `case`, …)."""
+        by_word: dict[str, list[Command]] = {}
+        for command in self.commands:
+            by_word.setdefault(command.words[0], []).append(command)
+        return {word: commands for word, commands in by_word.items()
+                if len(commands) > 1 or len(commands[0].words) > 1}
+
+    def closest(self, words: Sequence[str], surface: str = "cli") -> Command | None:
+        """The command whose name is nearest to what was typed (difflib), if any is near enough."""
+        best: tuple[float, Command | None] = (0.0, None)
+        for command in self.commands:
+            if surface != "cli" and not command.slack:
+                continue
+            typed = " ".join(w.lower() for w in words[:len(command.words)])
+            ratio = difflib.SequenceMatcher(None, typed, command.name).ratio()
+            if ratio > best[0]:
+                best = (ratio, command)
+        return best[1] if best[0] >= 0.6 else None
+
+    def group_help(self, word: str, actor: Actor | None, prog: str) -> str:
+        """`chatops runs --help`: the commands of one group, each with the role it needs."""
+        commands = self.groups().get(word, [])
+        width = max(len(c.name) for c in commands) + 2
+        lines = [f"{prog} {word} commands:"]
+        for c in commands:
+            open_ = actor is None and c.shell_open or actor is not None and allowed(actor, c.permission)
+            needs = "" if open_ else f"  [needs {describe_roles(PERMISSIONS[c.permission])}]"
+            lines.append(f"  {prog} {c.name.ljust(width)}{c.summary}{needs}")
+        lines.append(f"Details of one command: {prog} {word} <subcommand> --help")
+        return "\n".join(lines)
+
     def help_text(self, actor: Actor | None, surface: str, prog: str) -> str:
         """What `actor` may run, then what needs another role (and which)."""
         visible = [c for c in self.commands if surface == "cli" or c.slack]
@@ -212,7 +251,11 @@ def _record_refusal(invocation: Invocation, refusal: PermissionDenied) -> None:
 
 
 def run(invocation: Invocation) -> Reply:
-    """Check the permission in the domain, then run the handler."""
+    """Check the permission in the domain, then run the handler.
+
+    A domain error (`jobs.errors.ChatopsError`) propagates to the CLI, which maps it once to its message
+    and exit code (chatops/cli.py); on the other surfaces it is the reply, with the same code.
+    """
     command = invocation.command
     if invocation.actor is not None:
         try:
@@ -222,4 +265,9 @@ def run(invocation: Invocation) -> Reply:
             raise
     elif not (invocation.surface == "cli" and command.shell_open):
         raise PermissionDenied(Actor("nobody", frozenset()), command.permission, action=command.name)
-    return command.handler(invocation)
+    try:
+        return command.handler(invocation)
+    except ChatopsError as exc:
+        if invocation.surface == "cli":
+            raise
+        return Reply(str(exc), int(exc.exit_code))

@@ -38,6 +38,7 @@ from jobs.actors import PERMISSIONS, Actor, Permission, PermissionDenied, Role, 
 from jobs.context import Context
 from store import approvals as store
 from store.ledger.ledger import Commit
+from jobs.errors import Refused
 
 
 class Decision(StrEnum):
@@ -52,7 +53,7 @@ class Status(StrEnum):
     SUPERSEDED = "superseded"    # replaced by a newer request (`superseded_by`); nobody may decide it
 
 
-class ApprovalRefused(Exception):
+class ApprovalRefused(Refused):
     """A decision that was not taken, worded for the person who tried (it is recorded all the same)."""
 
 

@@ -46,6 +46,7 @@ from store.ledger.merkle import EMPTY_ROOT
 from store.ledger.note import NoteError, Signer, Verifier, b64, parse_vkey
 from store.ledger.scan import scan_ledger
 from store.ledger.verify import Report, SinceCheckpoint, Trust, verify_ledger
+from jobs.errors import Invalid
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -85,7 +86,7 @@ def spec_for(name: str) -> LedgerSpec:
     raise ValueError(f"unknown ledger {name!r}: expected one of {', '.join(s.name for s in SPECS)}")
 
 
-class LedgerConfigError(Exception):
+class LedgerConfigError(Invalid):
     """Trust settings that do not allow a verdict (exit 2): names the setting and the fix."""
 
 

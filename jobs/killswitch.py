@@ -21,12 +21,13 @@ from jobs.context import Context
 from jobs.notices import Notice
 from store import killswitch as store
 from store.killswitch import KillSwitchState, SuppressedNotice
+from jobs.errors import Invalid
 
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$")
 DIGEST_LINES = 50
 
 
-class KillSwitchError(Exception):
+class KillSwitchError(Invalid):
     """A kill switch request that cannot be done, worded with the fix."""
 
 

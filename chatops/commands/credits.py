@@ -2,8 +2,9 @@
 
 Thread replies on an alert reach the same commands: `ACK` → `case ack CASE-<id>`, `APPROVED for rerun -
 <m>` → `rerun approve CASE-<id> --mitigation "<m>"`, `DENIED - <r>` → `rerun deny CASE-<id> --reason "<r>"`.
-Handlers stay thin: parse, call `jobs.credits`, word the answer. Refusals come back as text with exit
-code 3, bad input with 2; the domain has already recorded them in the credit ledger.
+Handlers stay thin: parse, call `jobs.credits`, word the answer. Refusals, bad input and unknown cases are
+`jobs.errors` exceptions that the surface maps once (the CLI to exit codes 3, 2 and 6); the domain has
+already recorded refusals in the credit ledger.
 """
 from __future__ import annotations
 
@@ -16,30 +17,15 @@ import orjson
 from chatops.registry import Arg, Command, Invocation, Reply
 from jobs.actors import Permission
 from jobs.credits import actions, gates
-from jobs.credits.audit import CreditsRefused
-from jobs.credits.cases import CaseNotFound, all_cases, case_for_run, load
+from jobs.credits.cases import all_cases, case_for_run, load
 from jobs.credits.flows import Recorder
 from jobs.credits.intake import parse_records, read_source
 from jobs.credits.records import Case, ReleaseFinding, RerunDecision, RootCause
 from jobs.credits.restore_files import restore_run_files
-from jobs.credits.schema import RunRecordInvalid
+from jobs.errors import Invalid
 from store.runs_index import RunsIndex
 
-EXIT_BAD_INPUT = 2
-EXIT_REFUSED = 3
 _DURATION = re.compile(r"^\+?([1-9][0-9]*)([hd])$")
-
-
-def _refusals(handler):
-    """Domain refusals and bad input become a reply with an exit code, never a traceback."""
-    def wrapped(inv: Invocation) -> Reply:
-        try:
-            return handler(inv)
-        except CreditsRefused as exc:
-            return Reply(str(exc), EXIT_REFUSED)
-        except (CaseNotFound, RunRecordInvalid, ValueError) as exc:
-            return Reply(str(exc), EXIT_BAD_INPUT)
-    return wrapped
 
 
 def _runs_record(inv: Invocation) -> Reply:
@@ -125,7 +111,7 @@ def parse_root_cause(text: str) -> RootCause:
     for cause in RootCause:
         if cause.value.lower() == wanted:
             return cause
-    raise ValueError(f"root cause {text!r}: expected one of " + ", ".join(f'"{c.value}"' for c in RootCause))
+    raise Invalid(f"root cause {text!r}: expected one of " + ", ".join(f'"{c.value}"' for c in RootCause))
 
 
 def _case_root_cause(inv: Invocation) -> Reply:
@@ -167,7 +153,7 @@ def parse_when(text: str, now: datetime, zone) -> datetime:
     try:
         moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise ValueError(f"time {text!r}: expected 6h, 2d, or an ISO time such as 2026-11-23T18:00") from None
+        raise Invalid(f"time {text!r}: expected 6h, 2d, or an ISO time such as 2026-11-23T18:00") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=zone)
 
 
@@ -222,58 +208,58 @@ LEDGER = "credit"
 
 COMMANDS = [
     Command(("runs", "record"), "record agent runs from a JSON file (one object or an array) or - for stdin",
-            Permission.RUN_RECORD, _refusals(_runs_record), slack=False,
+            Permission.RUN_RECORD, _runs_record, slack=False,
             args=(Arg("file", "path to the run record JSON, or - to read standard input", required=True),
                   Arg("--json", "print the outcome as JSON", flag=True))),
     Command(("runs", "restore-files"), "rewrite from the credit ledger the run files a power loss took after the "
-            "last sync (the daemon does this at start)", Permission.RUN_RECORD, _refusals(_runs_restore_files),
+            "last sync (the daemon does this at start)", Permission.RUN_RECORD, _runs_restore_files,
             slack=False),
     Command(("runs", "show"), "where a recorded run's file is, its hash, severity and case", Permission.RUN_READ,
-            _refusals(_runs_show), args=(Arg("run_id", "the Run_ID", required=True),), shell_open=True),
-    Command(("case", "list"), "open cases (all with --all)", Permission.RUN_READ, _refusals(_case_list),
+            _runs_show, args=(Arg("run_id", "the Run_ID", required=True),), shell_open=True),
+    Command(("case", "list"), "open cases (all with --all)", Permission.RUN_READ, _case_list,
             args=(Arg("--all", "include resolved cases", flag=True),), shell_open=True),
     Command(("case", "show"), "a case with the runbook's fields and its notes", Permission.RUN_READ,
-            _refusals(_case_show), args=(_CASE,), shell_open=True),
+            _case_show, args=(_CASE,), shell_open=True),
     Command(("case", "ack"), "acknowledge a SEV0/SEV1 alert (stops re-notification)", Permission.CASE_ACK,
-            _refusals(_case_ack), args=(_CASE,)),
+            _case_ack, args=(_CASE,)),
     Command(("case", "note"), "add a case note (assessment, mitigation, evidence); set the Slack thread URL",
-            Permission.CASE_NOTE, _refusals(_case_note),
+            Permission.CASE_NOTE, _case_note,
             args=(_CASE, Arg("text", "the note", required=True),
                   Arg("--slack-thread-url", "the alert thread's URL (Slack_Thread_URL)"))),
     Command(("case", "root-cause"), "set Root_Cause (O3) or propose it (O2): Misconfig, \"Legit Load\", "
                                     "\"External Dependency\", Unknown", Permission.CASE_NOTE,
-            _refusals(_case_root_cause),
+            _case_root_cause,
             args=(_CASE, Arg("cause", "Misconfig | \"Legit Load\" | \"External Dependency\" | Unknown", required=True),
                   Arg("--note", "why"))),
     Command(("case", "resolve"), "resolve a case: Status Resolved, Resolved_At set (needs Root_Cause)",
-            Permission.CASE_RESOLVE, _refusals(_case_resolve),
+            Permission.CASE_RESOLVE, _case_resolve,
             args=(_CASE, Arg("--summary", "what was mitigated", required=True))),
     Command(("rerun", "approve"), "APPROVED for rerun - <mitigation> (O3)", Permission.RERUN_DECIDE,
-            _refusals(_rerun_approve),
+            _rerun_approve,
             args=(_CASE, Arg("--mitigation", "what was fixed, e.g. \"max_items limit added\"", required=True))),
-    Command(("rerun", "deny"), "DENIED - <reason> (O3)", Permission.RERUN_DECIDE, _refusals(_rerun_deny),
+    Command(("rerun", "deny"), "DENIED - <reason> (O3)", Permission.RERUN_DECIDE, _rerun_deny,
             args=(_CASE, Arg("--reason", "why not, e.g. \"root cause not yet identified\"", required=True))),
     Command(("quarantine", "release"), "move a run's artifacts out of quarantine once the criteria are met (O3)",
-            Permission.QUARANTINE_RELEASE, _refusals(_quarantine_release),
+            Permission.QUARANTINE_RELEASE, _quarantine_release,
             args=(Arg("run_id", "the quarantined Run_ID", required=True),
                   Arg("--finding", "false-positive (no real exposure) or mitigated (e.g. data redacted)",
                       required=True, choices=[f.value for f in ReleaseFinding]),
                   Arg("--reason", "evidence and what was done", required=True))),
     Command(("backfill", "on"), "backfill mode for a scenario until a time (relaxed SEV1, legit bonus) (O3)",
-            Permission.BACKFILL_SET, _refusals(_backfill_on),
+            Permission.BACKFILL_SET, _backfill_on,
             args=(Arg("scenario", "Scenario_ID", required=True),
                   Arg("--until", "end: 6h, 2d or an ISO time", required=True),
                   Arg("--start", "start (default now): an ISO time"),
                   Arg("--reason", "what is reprocessed and why", required=True))),
     Command(("backfill", "off"), "end backfill mode for a scenario now (O3)", Permission.BACKFILL_SET,
-            _refusals(_backfill_off),
+            _backfill_off,
             args=(Arg("scenario", "Scenario_ID", required=True), Arg("--reason", "why it ends"))),
     Command(("scenario", "set"), "change a scenario setting, e.g. max_items 1000 (O3)", Permission.SCENARIO_SET,
-            _refusals(_scenario_set),
+            _scenario_set,
             args=(Arg("scenario", "Scenario_ID", required=True), Arg("key", "max_items", required=True),
                   Arg("value", "the new value", required=True))),
     Command(("gate", "dispatch"), "may downstream work of a run, or a (re)run of a scenario, be dispatched?",
-            Permission.RUN_READ, _refusals(_gate_dispatch),
+            Permission.RUN_READ, _gate_dispatch,
             args=(Arg("subject", "a Run_ID or a Scenario_ID", required=True),
                   Arg("--json", "answer as JSON", flag=True)), shell_open=True),
 ]

@@ -23,6 +23,7 @@ from jobs.credits import cases as case_records
 from jobs.credits import messages
 from jobs.credits.audit import CreditsRefused, checked, ledger, refuse, refuse_in, who
 from jobs.credits.gates import RERUN_APPROVAL_KIND, rerun_approval_what
+from jobs.errors import Conflict
 from jobs.credits.records import (BackfillWindow, Case, CaseNote, CaseStatus, ReleaseFinding, RerunDecision,
                                   RootCause, ScenarioSettings)
 from jobs.notices import Notice
@@ -42,7 +43,7 @@ SCENARIO_KEYS = ("max_items",)
 
 def _moved(case: Case, to: CaseStatus) -> CaseStatus:
     if to not in TRANSITIONS[case.status]:
-        raise ValueError(f"{case.case_id} cannot move from {case.status.value} to {to.value}")
+        raise Conflict(f"{case.case_id} cannot move from {case.status.value} to {to.value}")
     return to
 
 

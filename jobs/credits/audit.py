@@ -12,9 +12,10 @@ from jobs.actors import Actor, Permission, PermissionDenied, allowed
 from jobs.audit import COMMAND_REFUSED, refused_role
 from jobs.context import Context
 from store.ledger.ledger import Commit
+from jobs.errors import Refused
 
 
-class CreditsRefused(Exception):
+class CreditsRefused(Refused):
     """A domain refusal, worded for the person refused: what, why, and what to do first."""
 
 

@@ -34,13 +34,16 @@ from jobs.credits import baselines
 from jobs.credits.baseline_apply import Applied, ProposalApproval, record
 from jobs.credits.baseline_messages import calculation_text
 from jobs.credits.baselines import BadInput, BaselineError, Calculation, UpdateRefused
+from jobs.errors import Conflict, ExitCode
 from jobs.notices import Notice
 
 KIND = "baseline.update"
 
 
-class ProposalSuperseded(BaselineError):
+class ProposalSuperseded(BaselineError, Conflict):
     """The data changed after the proposal; a new proposal was posted instead."""
+
+    exit_code = ExitCode.CONFLICT
 
     def __init__(self, message: str, renewed: ApprovalRequest) -> None:
         self.renewed = renewed
@@ -122,7 +125,7 @@ def approve(ctx: Context, actor: Actor, request_id: str, extra_reason: str = "")
     except ApprovalRefused as exc:   # found before the change, or decided by another O3 in between
         record(ctx, "baseline.refused", actor, {"data": {"scenario_id": scenario_id, "command": "baseline approve",
                                                          "request": request_id, "reason": str(exc)}})
-        raise BaselineError(f"refused: {exc}") from None
+        raise BaselineError(str(exc)) from None
 
 
 # ---- internals -------------------------------------------------------------------------------------
@@ -173,7 +176,7 @@ def _refuse_if_replaced(ctx: Context, actor: Actor, req: ApprovalRequest) -> Non
     record(ctx, "baseline.refused", actor, {"data": {"scenario_id": req.what["scenario_id"],
                                                      "command": "baseline approve", "request": req.id,
                                                      "reason": message, "replaced_by": replaced_by}})
-    raise BaselineError(f"refused: {message}")
+    raise BaselineError(message)
 
 
 def _supersede(ctx: Context, actor: Actor, req: ApprovalRequest, proposer: Actor, calc: Calculation,
@@ -191,7 +194,7 @@ def _supersede(ctx: Context, actor: Actor, req: ApprovalRequest, proposer: Actor
         "scenario_id": calc.scenario_id, "command": "baseline approve", "request": req.id, "reason": refusal,
         "renewed_as": renewed.request.id}})
     raise ProposalSuperseded(
-        f"refused: the runs of {calc.scenario_id} changed since {req.id} was proposed "
+        f"the runs of {calc.scenario_id} changed since {req.id} was proposed "
         f"({req.what['median_credits']:.2f} from {req.what['sample_size']} runs; now "
         f"{calc.median_credits:.2f} from {calc.sample_size} runs). The approval is void; the new proposal is "
         f"{renewed.request.id}:\n{calculation_text(ctx, calc)}", renewed.request)

@@ -33,24 +33,25 @@ from jobs.credits.baseline_stats import (change_pct, coefficient_of_variation, f
                                          format_credits, median)
 from store import baselines as store
 from store.baselines import Baseline, BaselineSource
+from jobs.errors import ExitCode, Invalid, NotFound, Refused
 
 SCENARIO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
 
 
-class BaselineError(Exception):
+class BaselineError(Refused):
     """A request that was refused; the message names the thing, the value and the fix."""
 
-    exit_code = 3
 
-
-class BadInput(BaselineError):
+class BadInput(BaselineError, Invalid):
     """A value that cannot be used (days, credits, scenario id, missing reason)."""
 
-    exit_code = 2
+    exit_code = ExitCode.INVALID
 
 
-class UnknownScenario(BadInput):
+class UnknownScenario(BadInput, NotFound):
     """No run and no baseline of this scenario id; the message names the closest known ids."""
+
+    exit_code = ExitCode.NOT_FOUND
 
 
 class NoHealthyRuns(BadInput):

@@ -17,6 +17,7 @@ from typing import Any, Callable
 import orjson
 
 from jobs.credits.records import RunRecord
+from jobs.errors import Invalid
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 SCENARIO_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
@@ -40,7 +41,7 @@ class FieldError:
         return f"{self.field} = {shown}: expected {self.expected}"
 
 
-class RunRecordInvalid(Exception):
+class RunRecordInvalid(Invalid):
     """A run record that cannot be recorded; `errors` names every bad field."""
 
     def __init__(self, errors: list[FieldError] | list[str], source: str = "run record") -> None:

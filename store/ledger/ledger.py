@@ -39,12 +39,19 @@ from store.ledger.note import (
     open_checkpoint,
 )
 from store.ledger.scan import scan_ledger
+from store.errors import Damaged
 
 log = logging.getLogger("chatops.ledger")
 
 
-class LedgerDamaged(Exception):
-    """The ledger differs from what was signed: refuse to write (the message is verify's)."""
+class LedgerDamaged(Damaged):
+    """The ledger differs from what was signed: refuse to write (the message is verify's, plus the next step)."""
+
+    NEXT_STEP = ("nothing more is written to it until an O3 acts: `chatops ledger verify` shows the damage, then "
+                 "restore the file from a copy or archive it with `chatops ledger reseal`")
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message if "chatops ledger" in message else f"{message.rstrip('.')}; {self.NEXT_STEP}")
 
 
 class LedgerWriteError(Exception):

@@ -17,13 +17,14 @@ from jobs.export.scrub.rules import load_rules
 from jobs.export.scrub.run import scrub_paths
 from store import fingerprints
 from store.keys import load_or_create_secret
+from jobs.errors import Invalid
 
 KEY_FILE = "keys/scrub.key"
 MIN_LEARNED_BYTES = 8
 _FORBIDDEN = set(" \t\r\n\"'`<>(){}[],;\\")
 
 
-class LearnError(Exception):
+class LearnError(Invalid):
     """A value `scrub learn` will not take, worded without the value."""
 
 
