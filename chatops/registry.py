@@ -24,7 +24,7 @@ from jobs.actors import PERMISSIONS, Actor, Permission, PermissionDenied, allowe
 from jobs.context import Context, build_context
 from jobs.errors import ChatopsError
 
-AREAS = ("chatops.commands.general", "chatops.commands.baseline", "chatops.commands.ledger", "chatops.commands.credits", "chatops.commands.killswitch", "chatops.commands.scrub")
+AREAS = ("chatops.commands.general", "chatops.commands.baseline", "chatops.commands.ledger", "chatops.commands.credits", "chatops.commands.queries", "chatops.commands.killswitch", "chatops.commands.scrub")
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import sys
+from collections import Counter
 from datetime import datetime, timedelta
 
 import orjson
@@ -17,10 +18,10 @@ import orjson
 from chatops.registry import Arg, Command, Invocation, Reply
 from jobs.actors import Permission
 from jobs.credits import actions, gates
-from jobs.credits.cases import all_cases, case_for_run, load
-from jobs.credits.flows import Recorder
+from jobs.credits.cases import case_for_run, load
+from jobs.credits.flows import Outcome, Recorder
 from jobs.credits.intake import parse_records, read_source
-from jobs.credits.records import Case, ReleaseFinding, RerunDecision, RootCause
+from jobs.credits.records import Case, ReleaseFinding, RerunDecision, RootCause, Severity
 from jobs.credits.restore_files import restore_run_files
 from jobs.errors import Invalid
 from store.runs_index import RunsIndex
@@ -34,11 +35,45 @@ def _runs_record(inv: Invocation) -> Reply:
     outcomes = Recorder(inv.ctx).record(parse_records(data, source), inv.actor)
     if inv.args.json:
         return Reply(orjson.dumps([o.to_json() for o in outcomes], option=orjson.OPT_INDENT_2).decode())
-    lines = [o.message if o.recorded else f"not recorded: {o.message}" for o in outcomes]
-    for o in outcomes:
-        if o.recorded:
-            lines.append(f"  file: {o.artifact}" + (f"  case: {o.case_id}" if o.case_id else ""))
-    return Reply("\n".join(lines), 0 if all(o.recorded for o in outcomes) else 1)
+    return Reply(record_report(outcomes, inv.args.verbose), 0 if all(o.recorded for o in outcomes) else 1)
+
+
+def _outcome_lines(o: Outcome) -> list[str]:
+    if not o.recorded:
+        return [f"not recorded: {o.message}"]
+    return [o.message, f"  file: {o.artifact}" + (f"  case: {o.case_id}" if o.case_id else "")]
+
+
+def _needs_a_person(o: Outcome) -> bool:
+    """Listed even in a summary: a rejected run, and a SEV0/SEV1 run (an alert someone must answer)."""
+    return not o.recorded or o.severity in (Severity.SEV0, Severity.SEV1)
+
+
+def record_report(outcomes: list[Outcome], verbose: bool = False) -> str:
+    """One run: its lines. A batch: the runs that need a person (all with --verbose), then one summary.
+
+    A batch of 5,000 runs printed 10,000 lines and no total; the summary is what a person reads, and
+    the details of ordinary runs stay one flag (or `--json`) away.
+    """
+    if len(outcomes) <= 1:
+        return "\n".join(line for o in outcomes for line in _outcome_lines(o)) or "no runs in the input"
+    shown = [o for o in outcomes if verbose or _needs_a_person(o)]
+    lines = [line for o in shown for line in _outcome_lines(o)]
+    recorded = [o for o in outcomes if o.recorded]
+    by_severity = Counter(o.severity for o in recorded)
+    counts = ", ".join(f"{level.value} {by_severity[level.value]:,}" for level in Severity if by_severity[level.value])
+    cases = list(dict.fromkeys(o.case_id for o in recorded if o.case_id))
+    rejected = len(outcomes) - len(recorded)
+    summary = [f"recorded {len(recorded):,} of {len(outcomes):,} runs" + (f": {counts}" if counts else "")]
+    if cases:
+        listed = ", ".join(cases[:10]) + (f" and {len(cases) - 10:,} more" if len(cases) > 10 else "")
+        summary.append(f"in cases: {listed}")
+    if rejected:
+        summary.append(f"not recorded: {rejected:,} (listed above)")
+    hidden = len(outcomes) - len(shown)
+    if hidden:
+        summary.append(f"details of the other {hidden:,} runs: add --verbose (or --json)")
+    return "\n".join(lines + ["; ".join(summary)])
 
 
 def _runs_restore_files(inv: Invocation) -> Reply:
@@ -81,19 +116,6 @@ def _describe(case: Case, ctx) -> str:
 
 def _case_show(inv: Invocation) -> Reply:
     return Reply(_describe(load(inv.ctx.state.snapshot(), inv.args.case), inv.ctx))
-
-
-def _case_list(inv: Invocation) -> Reply:
-    cases = [c for c in all_cases(inv.ctx) if inv.args.all or c.is_open]
-    if not cases:
-        return Reply("no open cases" if not inv.args.all else "no cases")
-    lines = [f"{'case':<9} {'sev':<5} {'status':<14} {'scenario':<24} {'run':<28} ack / rerun"]
-    for c in cases:
-        ack = "ACKed" if c.acked_at else ("awaiting ACK" if c.awaiting_ack else "-")
-        rerun = c.rerun_decision.value if c.rerun_decision else ("gate" if c.rerun_gate else "-")
-        lines.append(f"{c.case_id:<9} {c.severity.value:<5} {c.status.value:<14} {c.scenario_id:<24} "
-                     f"{c.run_id:<28} {ack} / {rerun}")
-    return Reply("\n".join(lines))
 
 
 def _case_ack(inv: Invocation) -> Reply:
@@ -210,14 +232,14 @@ COMMANDS = [
     Command(("runs", "record"), "record agent runs from a JSON file (one object or an array) or - for stdin",
             Permission.RUN_RECORD, _runs_record, slack=False,
             args=(Arg("file", "path to the run record JSON, or - to read standard input", required=True),
-                  Arg("--json", "print the outcome as JSON", flag=True))),
+                  Arg("--json", "print the outcome as JSON", flag=True),
+                  Arg("--verbose", "list every run of a batch (without it: only rejected and SEV0/SEV1 runs, "
+                      "then a summary)", flag=True))),
     Command(("runs", "restore-files"), "rewrite from the credit ledger the run files a power loss took after the "
             "last sync (the daemon does this at start)", Permission.RUN_RECORD, _runs_restore_files,
             slack=False),
     Command(("runs", "show"), "where a recorded run's file is, its hash, severity and case", Permission.RUN_READ,
             _runs_show, args=(Arg("run_id", "the Run_ID", required=True),), shell_open=True),
-    Command(("case", "list"), "open cases (all with --all)", Permission.RUN_READ, _case_list,
-            args=(Arg("--all", "include resolved cases", flag=True),), shell_open=True),
     Command(("case", "show"), "a case with the runbook's fields and its notes", Permission.RUN_READ,
             _case_show, args=(_CASE,), shell_open=True),
     Command(("case", "ack"), "acknowledge a SEV0/SEV1 alert (stops re-notification)", Permission.CASE_ACK,
