@@ -74,6 +74,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if found is None:
             return _not_a_command(registry, rest, options.help, actor)
         command, command_args = found
+        if command.words == ("help",) and command_args:    # `chatops help runs`, `chatops help case ack`
+            inner = registry.match(command_args)
+            if inner is None:
+                return _not_a_command(registry, command_args, True, actor)
+            command, command_args = inner[0], ["--help"]
         if options.help:
             command_args.append("--help")
         parsed = command.parser(PROG).parse_args(command_args)

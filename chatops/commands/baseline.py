@@ -47,9 +47,18 @@ def _calculate(inv: Invocation) -> Reply:
     from jobs.credits.baselines import calculate
 
     calc = calculate(inv.ctx, inv.actor, inv.args.scenario, inv.args.days)
-    return Reply(calculation_text(inv.ctx, calc) + "\nNothing was changed. To apply: an O3 runs "
-                 f"`chatops baseline update --scenario {calc.scenario_id} --approve --reason … --as NAME`, "
-                 f"or propose it for another O3's approval with `chatops baseline propose`.")
+    return Reply(calculation_text(inv.ctx, calc) + "\nNothing was changed. " + _how_to_apply(inv, calc.scenario_id))
+
+
+def _how_to_apply(inv: Invocation, scenario_id: str) -> str:
+    """The next step as it really works here: a proposal another O3 approves, unless self-approval is
+    configured (then `update --approve` alone applies it); worded for the surface the person is on."""
+    prog, who = ("chatops", " --as NAME") if inv.surface == "cli" else ("/ops", "")
+    propose = f"`{prog} baseline propose --scenario {scenario_id} --reason …{who}`"
+    if inv.ctx.settings.baselines.allow_self_approval:
+        return (f"To apply: an O3 runs `{prog} baseline update --scenario {scenario_id} --approve --reason …{who}` "
+                f"([baselines] allow_self_approval is set), or proposes it with {propose}.")
+    return f"To apply: propose it with {propose}; another O3 approves it (`{prog} baseline approve <id>` or the button)."
 
 
 def _update(inv: Invocation) -> Reply:
@@ -118,6 +127,7 @@ def _set(inv: Invocation) -> Reply:
 def _show(inv: Invocation) -> Reply:
     from jobs.credits.baseline_messages import baseline_line, history_line
     from jobs.credits.baselines import show
+    from store.runs_index import RunsIndex
 
     args = inv.args
 
@@ -133,7 +143,8 @@ def _show(inv: Invocation) -> Reply:
             lines.append(f"{scenario_id}:")
             lines += [history_line(ctx, b) for b in found if b.scenario_id == scenario_id]
     else:
-        lines = [baseline_line(ctx, b, now) for b in found]
+        recorded = RunsIndex.open(ctx.data_dir).runs_per_scenario()
+        lines = [baseline_line(ctx, b, now, recorded[b.scenario_id]) for b in found]
         manual = [b.scenario_id for b in found if b.is_manual]
         if manual:
             lines.append(f"{len(manual)} manual baseline{'s' if len(manual) != 1 else ''} "

@@ -70,7 +70,7 @@ def propose(ctx: Context, actor: Actor, scenario_id: str, reason: str, days: int
     calc = baselines.compute(ctx, scenario_id, days)
     failures = baselines.prerequisite_failures(ctx, calc, force_large_change)
     if failures:
-        error = UpdateRefused(scenario_id, failures)
+        error = UpdateRefused(scenario_id, failures, command="baseline propose")
         record(ctx, "baseline.refused", actor, {"data": {"scenario_id": scenario_id, "command": "baseline propose",
                                                          "reason": str(error), "failures": failures}},
                Permission.BASELINE_CALCULATE)
@@ -110,7 +110,7 @@ def approve(ctx: Context, actor: Actor, request_id: str, extra_reason: str = "")
         return _supersede(ctx, actor, req, proposer, calc, now_what)
     failures = baselines.prerequisite_failures(ctx, calc, force)
     if failures and may_decide:
-        error = UpdateRefused(scenario_id, failures)
+        error = UpdateRefused(scenario_id, failures, command=f"baseline approve {request_id}")
         record(ctx, "baseline.refused", actor, {"data": {"scenario_id": scenario_id, "command": "baseline approve",
                                                          "request": request_id, "reason": str(error),
                                                          "failures": failures}})

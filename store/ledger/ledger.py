@@ -47,11 +47,13 @@ log = logging.getLogger("chatops.ledger")
 class LedgerDamaged(Damaged):
     """The ledger differs from what was signed: refuse to write (the message is verify's, plus the next step)."""
 
-    NEXT_STEP = ("nothing more is written to it until an O3 acts: `chatops ledger verify` shows the damage, then "
-                 "restore the file from a copy or archive it with `chatops ledger reseal`")
+    NEXT_STEP = ("Nothing more is written to it until an O3 acts: `chatops ledger verify` shows the damage, then "
+                 "restore the file from a copy or archive it with `chatops ledger reseal`.")
 
     def __init__(self, message: str) -> None:
-        super().__init__(message if "chatops ledger" in message else f"{message.rstrip('.')}; {self.NEXT_STEP}")
+        if "chatops ledger" not in message:
+            message = f"{message}{' ' if message.endswith('.') else '. '}{self.NEXT_STEP}"
+        super().__init__(message)
 
 
 class LedgerWriteError(Exception):

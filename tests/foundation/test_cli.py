@@ -114,3 +114,10 @@ def test_an_unexpected_error_is_one_line_naming_the_log_and_the_traceback_is_onl
     assert line.startswith("chatops: internal error: FileExistsError: ")
     assert line.endswith(f"the traceback is in the log ({log}); please report it with that file")
     assert "Traceback (most recent call last)" in log.read_text()
+
+
+def test_help_followed_by_a_group_or_a_command_shows_that_help(config_file: Path, capsys):
+    assert main(["--config", str(config_file), "help", "runs"]) == 0
+    assert capsys.readouterr().out.startswith("chatops runs commands:")
+    assert main(["--config", str(config_file), "help", "case", "ack"]) == 0
+    assert capsys.readouterr().out.startswith("usage: chatops case ack ")
