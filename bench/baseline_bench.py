@@ -1,7 +1,7 @@
 """Time and peak memory of `baseline calculate` over a credit ledger of 1,000,000 runs / 500 scenarios.
 
 Target (issue 13): <= 3 s and <= 150 MB peak. The ledger is written once with canonical lines shaped
-like real `run.recorded` entries (LEDGER.md §5.2, ~400 bytes each) and cached in the temp directory;
+like real `run.recorded` entries (docs/ledger.md §2, ~400 bytes each) and cached in the temp directory;
 the calculation is then run in a fresh process per scenario so the peak RSS is the calculation's own.
 
     .venv/bin/python bench/baseline_bench.py [--runs 1000000] [--scenarios 500]

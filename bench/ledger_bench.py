@@ -1,4 +1,4 @@
-"""Ledger benchmark (LEDGER.md §5.12, MEASURED.md "Ledger"): prints figures, asserts nothing.
+"""Ledger benchmark (docs/ledger.md §12, docs/measured.md, "Ledger"): prints figures, asserts nothing.
 
     .venv/bin/python bench/ledger_bench.py [--entries 1000000] [--commits 2000] [--dir DIR]
 

@@ -24,7 +24,6 @@ sys.path.insert(0, str(REPO))
 
 from jobs.export.scrub import Engine, check_paths, load_rules, scrub_paths  # noqa: E402
 from jobs.export.scrub.detect import LearnedSecrets, Policy  # noqa: E402
-from jobs.export.scrub.prefilter import hyperscan_available  # noqa: E402
 from tests.scrub.labelled import filler_lines, load, transcript_line  # noqa: E402
 
 
@@ -105,7 +104,7 @@ def main() -> None:
         size = make_corpus(tmp / "corpus", args.mb, rng)
         print(f"corpus: {size / 1e6:.1f} MB of generated Claude Code session JSONL "
               f"({len(list((tmp / 'corpus').iterdir()))} files, 1 line in 200 with a secret)")
-        prefilters = (["hyperscan"] if hyperscan_available() else []) + ["python"]
+        prefilters = ["hyperscan", "python"]  # both always: a missing Hyperscan fails the bench
         for prefilter in prefilters:
             eng = engine(prefilter)
             started = time.perf_counter()

@@ -52,7 +52,8 @@ def version() -> str:
         return f"{PROG} (version unknown: the package is not installed; run `pip install -e .`)"
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, registry: Registry | None = None) -> int:
+    """Run one command line; `registry` defaults to every area's commands (tests may pass their own)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=os.environ.get("CHATOPS_LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
@@ -60,7 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if options.version:
         print(version())
         return 0
-    registry = Registry.load()
+    registry = registry or Registry.load()
     cache: dict[str, LoadedConfig] = {}
 
     def config() -> LoadedConfig:

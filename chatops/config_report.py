@@ -9,6 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from chatops.config import LoadedConfig
+from jobs import data_access
 from jobs.context import Context
 from jobs.schedule import schedule_lines
 from jobs.settings import WeeklyTime
@@ -20,6 +21,8 @@ def render_config_report(loaded: LoadedConfig, ctx: Context) -> str:
     lines += _toml_lines(loaded.settings, [])
     lines += ["", "# next run of every job"]
     lines += schedule_lines(ctx)
+    lines += ["", f"# {data_access.describe(ctx)}"]
+    lines += [f"warning: {line}" for line in data_access.data_dir_warnings(ctx)] or ["nothing in it is looser"]
     return "\n".join(lines)
 
 

@@ -5,8 +5,10 @@
 * at start, `reconcile` queues the case alerts a crashed recorder left in the ledger only;
 * when `CHATOPS_INTAKE_TOKEN` is set and `[credits] intake_port` is not 0, an aiohttp server on
   127.0.0.1 only (never another interface: orchestrators on this machine, nobody else) answers
-  `POST /runs` (one run record, or an array of them) and `GET /gate/<Run_ID or Scenario_ID>`, each
-  with `Authorization: Bearer <token>` compared in constant time.
+  `POST /runs` (one run record, or an array of them), `GET /gate/dispatch/<Run_ID>`,
+  `GET /gate/rerun/<Scenario_ID>` and the single-id `GET /gate/<id>` (200 allowed, 423 blocked, 404
+  unknown id: blocked too; jobs.credits.gates), each with `Authorization: Bearer <token>` compared in
+  constant time.
 
 The inbox and HTTP submit to one `IntakeQueue` (group commit: whatever arrives while a commit is
 being written goes into the next one, alerting runs first). Its thread is the only writer of runs, so
@@ -34,6 +36,7 @@ from jobs.credits.file_writers import WriteBehindFileWriter
 from jobs.credits.flows import Recorder
 from jobs.credits.intake import parse_records, reject, scan_inbox
 from jobs.credits.intake_queue import IntakeClosed, IntakeQueue
+from jobs.credits.records import GateDecision
 from jobs.credits.reconcile import queue_lost_alerts
 from jobs.credits.restore_files import restore_run_files
 from jobs.credits.schema import MAX_RECORD_BYTES, RunRecordInvalid
@@ -67,12 +70,13 @@ class CreditsService:
     def check_ack(self) -> None:
         check_ack_deadlines(self.ctx, self.ctx.now())
 
-    def gate(self, subject: str) -> dict[str, Any]:
+    def gate(self, question: str, subject: str) -> GateDecision:
+        """`question` is "dispatch" (a run), "rerun" (a scenario) or "" (the single-id form)."""
+        ask = {"dispatch": gates.run_gate, "rerun": gates.rerun_gate, "": gates.dispatch_gate}[question]
         recorder = self.intake.recorder
         with self.intake.recording:
             recorder.index.refresh()
-            decision = gates.dispatch_gate(self.ctx, subject, recorder.index)
-        return {"subject": decision.subject, "allowed": decision.allowed, "reasons": list(decision.reasons)}
+            return ask(self.ctx, subject, recorder.index)
 
     def reconcile(self) -> None:
         """Run files a crash lost, rewritten from the ledger; alerts a crashed recorder committed to the
@@ -110,7 +114,8 @@ class CreditsService:
             except OSError as exc:
                 log.error("%s", exc)
                 return
-            log.info("credit intake listening on http://%s:%d (POST /runs, GET /gate/<id>)", LOOPBACK,
+            log.info("credit intake listening on http://%s:%d (POST /runs, GET /gate/dispatch/<run>, "
+                     "GET /gate/rerun/<scenario>)", LOOPBACK,
                      policy.intake_port)
         elif policy.intake_port:
             log.info("credit intake over HTTP is off: set %s to turn it on (inbox %s still works)", TOKEN_ENV,
@@ -157,13 +162,17 @@ def build_app(service: CreditsService, token: str, executor: ThreadPoolExecutor)
         status = 200 if all(o["recorded"] for o in outcomes) else 409
         return web.Response(body=orjson.dumps({"outcomes": outcomes}), status=status, content_type="application/json")
 
-    async def get_gate(request: web.Request) -> web.Response:
-        answer = await asyncio.get_running_loop().run_in_executor(executor, service.gate, request.match_info["subject"])
-        return web.Response(body=orjson.dumps(answer), status=200 if answer["allowed"] else 423,
-                            content_type="application/json")
+    def gate_handler(question: str):
+        async def get_gate(request: web.Request) -> web.Response:
+            decision = await asyncio.get_running_loop().run_in_executor(
+                executor, service.gate, question, request.match_info["subject"])
+            status = 200 if decision.allowed else (423 if decision.known else 404)
+            return web.Response(body=orjson.dumps(decision.to_json()), status=status, content_type="application/json")
+        return get_gate
 
     app = web.Application(middlewares=[authorised], client_max_size=MAX_BODY)
-    app.add_routes([web.post("/runs", post_runs), web.get("/gate/{subject}", get_gate)])
+    app.add_routes([web.post("/runs", post_runs), web.get("/gate/dispatch/{subject}", gate_handler("dispatch")),
+                    web.get("/gate/rerun/{subject}", gate_handler("rerun")), web.get("/gate/{subject}", gate_handler(""))])
     return app
 
 

@@ -29,7 +29,10 @@ from chatops.slack.mode import describe as describe_mode
 from jobs import killswitch
 from jobs.context import build_context
 from jobs.outbox import OutboxNotifier, record_delivery
-from jobs.schedule import JOB_SPECS, JobRunner, default_bodies, schedule_lines, trigger_for
+from jobs.schedule import JobRunner, built_bodies, schedule_lines, scheduled_specs, trigger_for
+from jobs import data_access
+from store.access import Policy, make_dirs, prepare_data_dir
+from store.files import open_creating
 
 log = logging.getLogger("chatops.daemon")
 
@@ -50,8 +53,8 @@ class DaemonLock:
     fd: int = -1
 
     def acquire(self) -> "DaemonLock":
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        make_dirs(self.path.parent)
+        fd = open_creating(self.path, os.O_RDWR | os.O_CLOEXEC)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
@@ -74,20 +77,32 @@ class DaemonLock:
             self.fd = -1
 
 
+def _check_data_dir(ctx) -> None:
+    """The doctor's walk of the data directory, off the start-up path (it may hold millions of run files):
+    a warning per place looser than the rule, with its fix."""
+    warnings = data_access.data_dir_warnings(ctx)
+    for line in warnings:
+        log.warning("data directory access: %s", line)
+    log.info("%s: %s", data_access.describe(ctx),
+             f"{len(warnings)} place(s) looser, see the warnings" if warnings else "nothing looser found")
+
+
 def run_daemon(loaded: LoadedConfig, environ: dict[str, str] | None = None, http_port: int | None = None) -> int:
     environ = dict(os.environ if environ is None else environ)
     # APScheduler logs every run of every job at INFO (the inbox poll alone: 3,600 lines an hour); the
     # daemon logs its own schedule, starts, ends and failures, so only its warnings and errors are kept.
     logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.getLogger().getEffectiveLevel()))
+    prepare_data_dir(loaded.data_dir, Policy(loaded.settings.operators_group or None))  # before the lock file
     lock = DaemonLock(loaded.data_dir / LOCK_NAME).acquire()
     try:
         ctx = build_context(loaded.settings, loaded.data_dir)
         try:
-            start_ledgers(ctx)  # key permissions, then torn-tail repair or fail closed (LEDGER.md §5.6)
+            start_ledgers(ctx)  # key permissions, then torn-tail repair or fail closed (docs/ledger.md §6)
         except StartRefused as exc:
             log.error("%s", exc)
             return 1
         log.info("chatops daemon starting on %s (config %s, pid %d)", loaded.data_dir, loaded.path, os.getpid())
+        threading.Thread(target=_check_data_dir, args=(ctx,), name="data-dir-check", daemon=True).start()
         try:
             mode = select_mode(environ, http_port)
         except SlackModeError as exc:
@@ -108,7 +123,7 @@ def run_daemon(loaded: LoadedConfig, environ: dict[str, str] | None = None, http
                 log.error("the Slack %s connection did not start: %s; check the tokens and slack.api_url",
                           mode, exc)
                 return 1
-        runner = JobRunner(ctx=ctx, bodies=default_bodies())
+        runner = JobRunner(ctx=ctx, bodies=built_bodies())
         stop = threading.Event()
 
         def on_signal(signum: int, _frame) -> None:
@@ -119,14 +134,14 @@ def run_daemon(loaded: LoadedConfig, environ: dict[str, str] | None = None, http
         signal.signal(signal.SIGINT, on_signal)
 
         scheduler = BackgroundScheduler(timezone=ctx.settings.timezone)
-        for spec in JOB_SPECS:
+        for spec in scheduled_specs(runner.bodies):
             scheduler.add_job(runner.run_now, trigger_for(spec, ctx.settings), args=[spec], id=spec.name,
                               name=spec.name, coalesce=True, max_instances=1, misfire_grace_time=15 * 60)
         credits = CreditsService(ctx)  # inbox watcher, ACK timer, loopback HTTP intake (seed 001)
         credits.start(scheduler, environ.get(INTAKE_TOKEN_ENV))
         scheduler.add_job(killswitch.tick, "interval", minutes=1, args=[ctx], id="killswitch",
                           name="killswitch", coalesce=True, max_instances=1)  # reminders, expiry, digest
-        for line in schedule_lines(ctx):
+        for line in schedule_lines(ctx, runner.bodies):
             log.info("schedule: %s", line)
         for plan in runner.catch_up(ctx.now()):
             if plan.run is not None:
@@ -138,7 +153,7 @@ def run_daemon(loaded: LoadedConfig, environ: dict[str, str] | None = None, http
         gc.freeze()
         started = time.monotonic()
         scheduler.start()
-        log.info("scheduler running (%d jobs)", len(JOB_SPECS))
+        log.info("scheduler running (%d jobs)", len(scheduled_specs(runner.bodies)))
         while not stop.wait(timeout=1.0):  # a timeout keeps the main thread responsive to signals
             continue
         # One budget for the whole stop (Slack, intake, running jobs), so it fits in 5 s whatever hangs.

@@ -237,7 +237,7 @@ def parse_slack_text(registry: Registry, text: str) -> tuple[Command, argparse.N
 
 
 def _record_refusal(invocation: Invocation, refusal: PermissionDenied) -> None:
-    """Refusals are audited too (ARCHITECTURE §3); failing to record one must not hide the refusal."""
+    """Refusals are audited too (docs/architecture.md §3); failing to record one must not hide the refusal."""
     from jobs.audit import record_refusal
 
     try:

@@ -1,4 +1,4 @@
-"""Who may do what: people, roles and the one permission table (ARCHITECTURE §3, §4).
+"""Who may do what: people, roles and the one permission table (docs/architecture.md §3, §4).
 
 Every entry point (Slack, the CLI, the scheduler) resolves an `Actor` and calls `check()` here before
 it changes anything, so the role matrix is decided in one place whatever the way in. The Slack layer
@@ -106,7 +106,7 @@ class Actor:
 
     @property
     def ledger_id(self) -> str:
-        """What the ledger's `actor` field holds: the Slack user id when known (LEDGER.md §5.2)."""
+        """What the ledger's `actor` field holds: the Slack user id when known (docs/ledger.md §2)."""
         return self.slack_id or self.name
 
     def role_for(self, permission: Permission) -> str:

@@ -75,7 +75,7 @@ class DecisionRecord:
     at: str
     note: str = ""           # mitigation for an approval, reason for a denial
     role: str = ""           # the role that made the decision count
-    approval_id: str = ""    # `O3-ana-20261122T101500Z` (ARCHITECTURE §4)
+    approval_id: str = ""    # `O3-ana-20261122T101500Z` (docs/architecture.md §4)
     refused: str = ""        # non-empty: the decision was refused, and why
 
 
@@ -213,7 +213,7 @@ def supersede(ctx: Context, request_id: str, replaced_by: str, actor: Actor, rea
 
 
 def approval_id(role: str, person: str, at: datetime) -> str:
-    """`O3-ana-20261122T101500Z` (ARCHITECTURE §4): the role that counted, the person, the UTC second."""
+    """`O3-ana-20261122T101500Z` (docs/architecture.md §4): the role that counted, the person, the UTC second."""
     return f"{role}-{person}-{at.strftime('%Y%m%dT%H%M%SZ')}"
 
 

@@ -30,6 +30,7 @@ from jobs.actors import TIERS, Actor, Permission, check
 from jobs.notices import Notice
 from jobs.settings import LedgerSettings, Settings
 from store.keys import KeyFileError, check_key_file, create_ed25519_key, ensure_key_dir, load_ed25519_key
+from store.access import file_mode_in, make_dirs
 from store.files import write_file_atomically
 from store.ledger.entry import MAX_LINE, Entry
 from store.ledger.ledger import (
@@ -42,6 +43,7 @@ from store.ledger.ledger import (
     read_sig_lines,
     utc_stamp,
 )
+from store.ledger import messages
 from store.ledger.merkle import EMPTY_ROOT
 from store.ledger.note import NoteError, Signer, Verifier, b64, parse_vkey
 from store.ledger.scan import scan_ledger
@@ -105,11 +107,13 @@ def read_vkey_file(path: Path) -> list[Verifier]:
 class Ledgers:
     """Both ledgers of one data directory; nothing is opened before the first use."""
 
-    def __init__(self, settings: Settings, data_dir: Path, clock: Callable[[], datetime]) -> None:
+    def __init__(self, settings: Settings, data_dir: Path, clock: Callable[[], datetime],
+                 on_damaged: Callable[[str], None] | None = None) -> None:
         self.settings = settings
         self.config: LedgerSettings = settings.ledger
         self.data_dir = Path(data_dir)
         self.clock = clock
+        self.on_damaged = on_damaged     # a writer found its ledger changed under it (the context alerts)
         self._opened: dict[LedgerName, Ledger] = {}
 
     # ---- where things are ----------------------------------------------------------------------
@@ -150,7 +154,8 @@ class Ledgers:
         spec = spec_for(name)
         if spec.name not in self._opened:
             self._opened[spec.name] = Ledger(self.files(spec).directory, lambda: self._identity(spec),
-                                             clock=self.clock, name=self.display(spec))
+                                             clock=self.clock, name=self.display(spec), which=spec.name,
+                                             on_damaged=self.on_damaged)
         return self._opened[spec.name]
 
     # ---- keys and identity (writer side) -------------------------------------------------------
@@ -192,7 +197,7 @@ class Ledgers:
         origin = new_origin(self.config.company_domain, spec.key_name)
         vkey = Signer(origin, key).verifier.vkey
         files = self.files(spec)
-        files.directory.mkdir(parents=True, exist_ok=True)
+        make_dirs(files.directory)
         write_file_atomically(files.vkey, (vkey + "\n").encode())
         log.info("initialised %s: origin %s, vkey %s (kept in %s; pin it in config.toml [ledger] with "
                  "chatops ledger init)", self.display(spec), origin, vkey, files.vkey)
@@ -235,7 +240,7 @@ class Ledgers:
 
 
 def new_origin(domain: str, key_name: str) -> str:
-    """`<company domain>/chatops/<ledger name>/<6-hex install id>` (LEDGER.md §5.4)."""
+    """`<company domain>/chatops/<ledger name>/<6-hex install id>` (docs/ledger.md §4)."""
     return f"{domain}/chatops/{key_name}/{secrets.token_hex(3)}"
 
 
@@ -271,7 +276,7 @@ def record_refusal(ctx: "Context", actor: Actor, permission: Permission, action:
 
 
 def check_key_permissions(ledgers: Ledgers) -> None:
-    """Refuse a key others can read (LEDGER.md §5.10), naming the chmod that fixes it."""
+    """Refuse a key others can read (docs/ledger.md §10), naming the chmod that fixes it."""
     if ledgers.key_dir.exists():
         mode = stat.S_IMODE(ledgers.key_dir.stat().st_mode)
         if mode & 0o077:
@@ -290,6 +295,13 @@ def start_ledgers(ctx: "Context") -> list[Recovery]:
     done = []
     for spec in SPECS:
         ledger = ctx.ledgers.get(spec.name)
+        marked = ledger.damage_marked()
+        if marked is not None:      # found by a running writer: a restart does not clear it, an O3 does
+            message = (messages.marked_damaged(ledger.name, spec.name, str(marked.get("found_at") or ""),
+                                               str(marked.get("detail") or "no detail recorded"))
+                       + " The daemon refuses to start.")
+            alert_damaged(ctx, message)
+            raise StartRefused(message)
         if not ledger.files.jsonl.exists() and not ledger.files.checkpoint.exists():
             continue
         try:
@@ -297,14 +309,15 @@ def start_ledgers(ctx: "Context") -> list[Recovery]:
         except (LedgerDamaged, NoteError) as exc:
             message = (f"{exc}\nThe daemon refuses to start. Check with: chatops ledger verify; continuing "
                        "needs an O3: chatops ledger reseal --ledger " f"{spec.name} --reason … --as <O3>")
-            _alert(ctx, message)
+            alert_damaged(ctx, message)
             raise StartRefused(message) from None
         except KeyFileError as exc:
             raise StartRefused(str(exc)) from None
     return done
 
 
-def _alert(ctx: "Context", message: str) -> None:
+def alert_damaged(ctx: "Context", message: str) -> None:
+    """#ops-critical, through the outbox, never suppressed: a ledger that stopped being written."""
     if ctx.notifier is None:
         return
     try:
@@ -457,7 +470,7 @@ def reseal(ctx: "Context", actor: Actor, which: str, reason: str) -> list[str]:
     with ledger.locked():
         good_size, good_root = _last_good(files)
         archived = []
-        for path in (files.jsonl, files.checkpoint, files.sigs, files.vkey, files.checkpoints):
+        for path in (files.jsonl, files.checkpoint, files.sigs, files.vkey, files.checkpoints, files.damaged):
             if path.exists():
                 target = path.with_name(f"{path.name}.damaged-{stamp}")
                 os.replace(path, target)
@@ -478,6 +491,35 @@ def reseal(ctx: "Context", actor: Actor, which: str, reason: str) -> list[str]:
             f"\"{signer.verifier.vkey}\""]
 
 
+def reopen(ctx: "Context", actor: Actor, which: str, reason: str) -> list[str]:
+    """After a running writer marked a ledger damaged: if the whole file verifies again against what was
+    signed (restored from the original bytes), remove the mark and record who reopened it and why."""
+    check(actor, Permission.LEDGER_ADMIN, "ledger reopen")
+    if not reason.strip():
+        raise ValueError("--reason is required: say what was found, what was restored, and who decided")
+    spec = spec_for(which)
+    ledger = ctx.ledgers.get(spec.name)
+    display = ctx.ledgers.display(spec)
+    with ledger.locked():
+        marked = ledger.damage_marked()
+        if marked is None:
+            return [f"{display}: not marked damaged; nothing to reopen"]
+        ledger.forget()
+        try:
+            recovery = ledger.recover()
+        except (LedgerDamaged, NoteError) as exc:
+            raise LedgerDamaged(f"{display} still does not match what was signed: {exc} It stays closed: restore "
+                                f"the file, or run: chatops ledger reseal --ledger {spec.name} --reason \"…\" "
+                                "--as <O3>") from None
+        ledger.clear_damage()
+        ledger.append("ledger.reopened", actor.ledger_id, actor.role_for(Permission.LEDGER_ADMIN) or None, {"data": {
+            "found_at": marked.get("found_at"), "found": marked.get("detail"), "reason": reason.strip(),
+            "entries": recovery.entries}})
+    return [f"{display}: verified again ({recovery.entries:,} entries match the signed checkpoint); the damage "
+            f"mark of {str(marked.get('found_at') or '')[:19]}Z is removed and writing resumes",
+            f"recorded as ledger.reopened by {actor.name}"]
+
+
 def _last_good(files: LedgerFiles) -> tuple[int, bytes]:
     """The largest size whose signed root (ledger.sigs) the file still matches."""
     try:
@@ -492,9 +534,11 @@ def _last_good(files: LedgerFiles) -> tuple[int, bytes]:
 
 
 def _make_read_only(path: Path) -> None:
+    """Archived evidence: read-only for whom the ledger's directory admits (owner, operators' group), never others."""
+    readable = file_mode_in(path.parent) & 0o440
     if path.is_dir():
         for child in path.iterdir():
-            child.chmod(0o444)
-        path.chmod(0o555)
+            child.chmod(readable)
+        path.chmod(readable | (readable >> 2))      # r-x for the same people
     else:
-        path.chmod(0o444)
+        path.chmod(readable)

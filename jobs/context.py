@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Callable
 from jobs.actors import People
 from jobs.notices import Notifier
 from jobs.settings import Settings
+from store.access import Policy, prepare_data_dir
 from store.state import StateStore
 
 if TYPE_CHECKING:
@@ -43,9 +44,10 @@ class Context:
     def ledgers(self) -> "Ledgers":
         """The credit and operations ledgers (`ctx.ledgers.credit.append(…)`); no file is opened until
         the first entry is written or read, and the in-memory tree state lives as long as the context."""
-        from jobs.audit import Ledgers  # jobs.audit imports this module for its types
+        from jobs.audit import Ledgers, alert_damaged  # jobs.audit imports this module for its types
 
-        return Ledgers(self.settings, self.data_dir, clock=lambda: self.now())
+        return Ledgers(self.settings, self.data_dir, clock=lambda: self.now(),
+                       on_damaged=lambda message: alert_damaged(self, message))
 
     def local(self, moment: datetime) -> datetime:
         return moment.astimezone(self.settings.timezone)
@@ -53,7 +55,7 @@ class Context:
 
 def build_context(settings: Settings, data_dir: Path) -> Context:
     data_dir = Path(data_dir)
-    data_dir.mkdir(parents=True, exist_ok=True)
+    prepare_data_dir(data_dir, Policy(settings.operators_group or None))
     ctx = Context(settings=settings, data_dir=data_dir, state=StateStore(data_dir),
                   people=People(settings.people))
     from jobs.outbox import OutboxNotifier, slack_mode  # imports this module: bound here, not at the top

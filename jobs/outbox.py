@@ -48,7 +48,7 @@ class NoticeRefused(Refused):
 
 
 def slack_mode(environ: Mapping[str, str] | None = None, data_dir: Path | None = None) -> bool:
-    """Slack mode when a bot token is set (ARCHITECTURE §6), or when the daemon of `data_dir` last ran
+    """Slack mode when a bot token is set (docs/architecture.md §6), or when the daemon of `data_dir` last ran
     in Slack mode: a `chatops … --as` in a shell without the token, beside that daemon, queues for it
     to deliver instead of writing `local` lines nobody would send. Otherwise the outbox is the delivery."""
     if (os.environ if environ is None else environ).get("SLACK_BOT_TOKEN"):

@@ -1,4 +1,4 @@
-"""Which job runs when, and what happens after downtime (ARCHITECTURE §7).
+"""Which job runs when, and what happens after downtime (docs/architecture.md §7).
 
 Every job runs on a cron trigger in the configured zone (Pacific local time all year, across DST).
 Each run is for a *slot* (local date, or ISO week for the weekly review) and a slot runs at most once,
@@ -8,6 +8,11 @@ After downtime, `plan_catch_up` looks at the occurrences missed since the job's 
 one is run once if it is still useful (within the job's `catch_up_within`), every other one is
 recorded as missed so the morning sweep can report the gap (seed 000 §5: "pipeline missed more than
 one consecutive run").
+
+Only a job whose work is built is scheduled (`built_bodies`). A job without its body is listed as
+`not built` and never claims a slot nor writes `job.finished`: a run that did nothing must not read as
+done in `chatops jobs` or the signed ledger, and an unclaimed slot leaves the day free for the real job
+the day it lands. Its catch-up window starts when it is first scheduled, not at the install.
 """
 from __future__ import annotations
 
@@ -74,14 +79,24 @@ def next_fire(trigger: CronTrigger, now: datetime) -> datetime:
     return trigger.get_next_fire_time(None, now)
 
 
-def schedule_lines(ctx: Context) -> list[str]:
-    """One line per job: name, next run in local time with its UTC offset, what it does."""
+def schedule_lines(ctx: Context, bodies: dict[str, JobBody] | None = None) -> list[str]:
+    """One line per job: name, next run in local time with its UTC offset, what it does; a job whose
+    work is not built says so instead of a next run."""
+    built = built_bodies() if bodies is None else bodies
     now = ctx.now()
     lines = []
     for spec in JOB_SPECS:
+        if spec.name not in built:
+            lines.append(f"{spec.name:<14} {NOT_BUILT}: not scheduled, no slot claimed  {spec.description}")
+            continue
         fire = next_fire(trigger_for(spec, ctx.settings), now).astimezone(ctx.settings.timezone)
         lines.append(f"{spec.name:<14} next {fire:%a %Y-%m-%d %H:%M %Z (UTC%z)}  {spec.description}")
     return lines
+
+
+def scheduled_specs(bodies: dict[str, JobBody]) -> list[JobSpec]:
+    """The jobs that have a body, in schedule order: the only ones the daemon triggers or catches up."""
+    return [spec for spec in JOB_SPECS if spec.name in bodies]
 
 
 def latest_occurrence(trigger: CronTrigger, now: datetime, weekly: bool) -> datetime | None:
@@ -187,14 +202,16 @@ class JobRunner:
     def catch_up(self, now: datetime) -> list[CatchUpPlan]:
         """Mark runs a dead daemon left unfinished, record missed slots, and plan the catch-up runs.
 
-        On a first start nothing counts as missed: the install time is the starting point.
+        Only jobs with a body take part. On a job's first scheduled start nothing counts as missed: the
+        time it was first scheduled is its starting point (a job built later does not inherit the days
+        before it existed as missed).
         """
         store = self.ctx.state
         job_runs.mark_interrupted(store, os.getpid(), now)
-        installed = datetime.fromisoformat(job_runs.set_setting_once(store, "schedule.started_at", now.isoformat()))
         plans = []
-        for spec in JOB_SPECS:
-            last = job_runs.last_scheduled_for(store, spec.name) or installed
+        for spec in scheduled_specs(self.bodies):
+            first = job_runs.set_setting_once(store, f"schedule.started_at.{spec.name}", now.isoformat())
+            last = job_runs.last_scheduled_for(store, spec.name) or datetime.fromisoformat(first)
             plan = plan_catch_up(spec, self.ctx.settings, last, now)
             job_runs.record_missed(store, [
                 MissedRun(job=spec.name, slot=slot_for(spec, m, self.ctx.settings),
@@ -208,12 +225,11 @@ class JobRunner:
         return plans
 
 
-def placeholder_body(spec: JobSpec) -> JobBody:
-    """The job's work arrives with its own issue; until then the run itself is what is recorded."""
-    def body(ctx: Context, scheduled_for: datetime) -> str:
-        return f"recorded ({spec.description}: its work is not built yet)"
-    return body
+#: How `chatops jobs` and `config check` show a job whose work has not landed yet.
+NOT_BUILT = "not built"
 
 
-def default_bodies() -> dict[str, JobBody]:
-    return {spec.name: placeholder_body(spec) for spec in JOB_SPECS}
+def built_bodies() -> dict[str, JobBody]:
+    """The body of every job whose work exists. The export, sweep, summary and weekly review arrive
+    with their own issues and each adds its body here; until then none is scheduled."""
+    return {}

@@ -1,7 +1,7 @@
 """Typed settings: what config.toml means, as frozen dataclasses.
 
 The types live in `jobs` (not `chatops`) because the domain reads them while `chatops/config.py`
-only parses and validates the file into them (imports point down only, ARCHITECTURE §1).
+only parses and validates the file into them (imports point down only, docs/architecture.md §1).
 
 Each field may carry `meta(...)`: a parser that turns the raw TOML value into the typed value or
 raises `ValueError("expected …")`, and a one-line doc. `chatops/config.py` walks these dataclasses
@@ -9,6 +9,7 @@ generically, so a later issue adds a section by adding a dataclass here and a fi
 """
 from __future__ import annotations
 
+import grp
 import ipaddress
 import re
 from dataclasses import dataclass, field
@@ -180,7 +181,7 @@ def parse_roles(value: Any) -> tuple[str, ...]:
 @dataclass(frozen=True)
 class PersonSettings:
     roles: tuple[str, ...] = field(metadata=meta(
-        "roles (ARCHITECTURE §4), e.g. [\"O3\", \"coo\"]", parse_roles))
+        "roles (docs/architecture.md §4), e.g. [\"O3\", \"coo\"]", parse_roles))
     slack_id: str = field(default="", metadata=meta(
         "Slack user id; empty for someone who acts only through the CLI", parse_slack_user_id))
 
@@ -301,6 +302,19 @@ def parse_vkeys(value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
+def parse_group(value: Any) -> str:
+    """A group this machine knows (the data directory is given to it), or "" for owner only."""
+    if not isinstance(value, str):
+        raise ValueError("expected a group name such as \"chatops-ops\", or \"\" for owner only")
+    if value:
+        try:
+            grp.getgrnam(value)
+        except KeyError:
+            raise ValueError(f"expected a group that exists on this machine (create it: groupadd {value}; add "
+                             "the daemon's user and the O1 viewers to it), or \"\" for owner only") from None
+    return value
+
+
 def parse_domain(value: Any) -> str:
     if not isinstance(value, str) or not re.match(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9-]+)+$", value):
         raise ValueError("expected a lower-case domain name such as \"ecomonetize.com\"")
@@ -309,7 +323,7 @@ def parse_domain(value: Any) -> str:
 
 @dataclass(frozen=True)
 class LedgerSettings:
-    """The signed ledgers (LEDGER.md): who signs them and which public keys a verifier trusts."""
+    """The signed ledgers (docs/ledger.md): who signs them and which public keys a verifier trusts."""
 
     company_domain: str = field(default="ecomonetize.com", metadata=meta(
         "first part of every ledger origin and witness name", parse_domain))
@@ -356,11 +370,14 @@ class Settings:
     timezone: ZoneInfo = field(default=ZoneInfo("America/Los_Angeles"), metadata=meta(
         "wall-clock zone of every schedule (the seeds' \"PST\")", parse_zone))
     data_dir: str = field(default="var/", metadata=meta("root of all state (relative to config.toml)"))
+    operators_group: str = field(default="", metadata=meta(
+        "group that may read the data directory (O1 viewers read run artifacts through it); empty: its "
+        "owner only", parse_group))
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings, metadata=meta("job times"))
     slack: SlackSettings = field(default_factory=SlackSettings, metadata=meta("Slack"))
     people: dict[str, PersonSettings] = field(default_factory=dict, metadata=meta("people by name"))
     ledger: LedgerSettings = field(default_factory=LedgerSettings, metadata=meta(
-        "signed ledgers: origins, trusted keys, witnesses, key directory (LEDGER.md)"))
+        "signed ledgers: origins, trusted keys, witnesses, key directory (docs/ledger.md)"))
     credits: CreditsSettings = field(default_factory=CreditsSettings, metadata=meta(
         "credit monitoring policy (seed 001)"))
     baselines: BaselineSettings = field(default_factory=BaselineSettings, metadata=meta(

@@ -1,4 +1,4 @@
-"""Run files with `.sha256` sidecars, and their moves into and out of quarantine (LEDGER.md §5.9).
+"""Run files with `.sha256` sidecars, and their moves into and out of quarantine (docs/ledger.md §9).
 
 Paths follow the runbook so its own commands keep working on the data directory:
 `runs/CREDIT_MONITORING/<date>/run_<id>.json` (+ `.json.sha256`), `runs/QUARANTINE/<Run_ID>/`.
@@ -27,6 +27,7 @@ from typing import Any, Mapping
 
 import orjson
 
+from store.access import ensure_private_dir, file_mode_in, make_dirs
 from store.files import fsync_directory, fsync_path, write_file_atomically, write_synced
 from store.ledger.entry import ENVELOPE
 from store.errors import Damaged
@@ -120,7 +121,7 @@ def read_durable_mark(data_dir: Path) -> DurableMark | None:
 def write_durable_mark(data_dir: Path, through_seq: int, at: datetime, entry_ts: str = "") -> None:
     """Atomically (temp file, fsync, rename, directory fsync): a crash leaves the old mark or the new."""
     path = Path(data_dir) / DURABLE_MARK
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(path.parent)
     write_file_atomically(path, orjson.dumps({"through_seq": through_seq, "entry_ts": entry_ts,
                                               "at": at.isoformat()}) + b"\n")
 
@@ -166,19 +167,40 @@ def verify(data_dir: Path, relative: Path, expected_sha256: str) -> None:
 
 
 def move(data_dir: Path, relative: Path, destination_dir: Path, expected_sha256: str) -> Moved:
-    """Move a verified artifact and its sidecar into `destination_dir` (relative), durably."""
+    """Move a verified artifact and its sidecar into `destination_dir` (relative), durably, with the mode
+    its new directory calls for (into quarantine: its owner's alone, before it is there)."""
     verify(data_dir, relative, expected_sha256)
     source = data_dir / relative
     target_dir = data_dir / destination_dir
-    target_dir.mkdir(parents=True, exist_ok=True)
+    if destination_dir.is_relative_to(QUARANTINE):
+        ensure_private_dir(data_dir / QUARANTINE)
+    make_dirs(target_dir)
     target = target_dir / source.name
     if target.exists():
         raise ArtifactError(f"{destination_dir / source.name} already exists (another run's file); nothing was moved. "
                             f"Move it aside first, then retry")
+    mode = file_mode_in(target_dir)
     for written in (source, sidecar_of(source)):   # it may still be waiting for the write-behind sync
+        os.chmod(written, mode)
         fsync_path(written)
     os.replace(sidecar_of(source), sidecar_of(target))
     os.replace(source, target)
     fsync_directory(target_dir)
     fsync_directory(source.parent)
     return Moved(relative, destination_dir / source.name, expected_sha256)
+
+
+def remove_if_empty(data_dir: Path, relative_dir: Path) -> bool:
+    """Remove a directory a move has emptied (a released run's `runs/QUARANTINE/<Run_ID>/`), durably.
+
+    `rmdir(2)` is atomic and refuses a directory that holds anything, so a file put there meanwhile is
+    never lost: the directory then stays, and False says so."""
+    target = data_dir / relative_dir
+    try:
+        target.rmdir()
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    fsync_directory(target.parent)
+    return True

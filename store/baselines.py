@@ -23,6 +23,7 @@ from typing import Any, Callable, Iterable
 
 from tinydb import Query, TinyDB
 
+from store.access import make_dirs
 from store.files import write_file_atomically
 from store.state import StateStore
 
@@ -202,7 +203,7 @@ def prepare_export(data_dir: Path, db: TinyDB) -> tuple[Path, bytes]:
 
 def write_export(db: TinyDB, path: Path, payload: bytes, written_at: datetime) -> None:
     """Replace the export atomically and remember its digest (in the same transaction)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(path.parent)
     write_file_atomically(path, payload)
     table = db.table(EXPORT_TABLE)
     table.truncate()

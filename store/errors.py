@@ -1,4 +1,7 @@
-"""The one error hierarchy every surface renders once (in `store` so its own errors can use it too).
+"""The one error hierarchy every surface renders once.
+
+It lives in `store` (the lowest layer) so that store errors (a damaged ledger, a corrupted state file) are
+members of it without an upward import; `jobs.errors` re-exports it for the layers above.
 
 A person reaches the domain from the CLI, a Slack command, a thread reply, a button or the scheduler. Each
 surface maps these five kinds once (the CLI to an exit code, Slack to an ephemeral answer, the log to a

@@ -3,6 +3,10 @@
 One implementation, because each caller's crash guarantee rests on the same three steps: write every
 byte (`os.write` may be partial), fsync the file, and for a replacement rename a fully written temp
 file over the target and fsync the directory, so readers and crashes see the old or the new bytes.
+
+Every file of the data directory is created here (`write_synced`, `write_file_atomically`,
+`open_creating`), with the mode its directory calls for (store/access.py) set by `fchmod`, never left
+to the umask.
 """
 from __future__ import annotations
 
@@ -12,6 +16,8 @@ import os
 import sys
 import threading
 from pathlib import Path
+
+from store.access import file_mode_in
 
 
 def write_all(fd: int, data: bytes) -> None:
@@ -89,15 +95,36 @@ def sync_files(directory: Path, paths: list[Path]) -> None:
         fsync_directory(parent)
 
 
-def write_synced(path: Path, data: bytes, mode: int = 0o644, *, exclusive: bool = False, sync: bool = True) -> None:
+def open_creating(path: Path, flags: int, mode: int | None = None) -> int:
+    """Open `path` with `flags`; when it is missing, create it with `mode` (default: what its directory
+    calls for, `file_mode_in`), whatever the umask. An existing file is opened as it is."""
+    flags &= ~os.O_CREAT
+    try:
+        return os.open(path, flags)
+    except FileNotFoundError:
+        pass
+    mode = file_mode_in(Path(path).parent) if mode is None else mode
+    try:
+        fd = os.open(path, flags | os.O_CREAT | os.O_EXCL, mode)
+    except FileExistsError:              # created by another writer meanwhile
+        return os.open(path, flags)
+    os.fchmod(fd, mode)
+    return fd
+
+
+def write_synced(path: Path, data: bytes, mode: int | None = None, *, exclusive: bool = False,
+                 sync: bool = True) -> None:
     """Create (or truncate) `path`, write `data` and fsync it; on failure remove what was written.
 
+    `mode` defaults to what the directory calls for (`file_mode_in`), set whatever the umask.
     `exclusive=True` refuses an existing file (`FileExistsError`) instead of truncating it.
     `sync=False` leaves the fsync to a caller that makes many files durable at once (`sync_files`).
     """
+    mode = file_mode_in(Path(path).parent) if mode is None else mode
     flags = os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC | (os.O_EXCL if exclusive else os.O_TRUNC)
     fd = os.open(path, flags, mode)
     try:
+        os.fchmod(fd, mode)
         write_all(fd, data)
         if sync:
             os.fsync(fd)
@@ -108,7 +135,7 @@ def write_synced(path: Path, data: bytes, mode: int = 0o644, *, exclusive: bool 
     os.close(fd)
 
 
-def write_file_atomically(path: Path, data: bytes, mode: int = 0o644, *, sync_directory: bool = True,
+def write_file_atomically(path: Path, data: bytes, mode: int | None = None, *, sync_directory: bool = True,
                           sync: bool = True) -> None:
     """Replace `path` with `data` so readers and crashes see the old or the new bytes, never a mix.
 

@@ -88,7 +88,7 @@ def ed25519_key_bytes(key: "Ed25519PrivateKey", passphrase: bytes | None, name: 
     """Serialise a signing key: PKCS#8 PEM, or PKCS#12 at 600,000 PBKDF2 rounds with a passphrase.
 
     Why PKCS#12: `BestAvailableEncryption` on PKCS#8 uses PBKDF2-SHA256 at only 2,048 iterations
-    (measured, LEDGER.md §5.10), too few against offline guessing of a stolen backup.
+    (measured, docs/ledger.md §10), too few against offline guessing of a stolen backup.
     """
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.hashes import SHA256

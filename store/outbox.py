@@ -23,7 +23,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Iterator
 
-from store.files import fsync_directory, write_all, write_file_atomically
+from store.access import PRIVATE_FILE, make_dirs
+from store.files import fsync_directory, open_creating, write_all, write_file_atomically
 
 OUTBOX_FILE = "outbox.jsonl"
 LOCK_FILE = "outbox.lock"
@@ -68,8 +69,8 @@ class Outbox:
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
-        Path(self.data_dir).mkdir(parents=True, exist_ok=True)
-        fd = os.open(Path(self.data_dir) / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+        make_dirs(Path(self.data_dir))
+        fd = open_creating(Path(self.data_dir) / LOCK_FILE, os.O_RDWR | os.O_CLOEXEC)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             yield
@@ -78,7 +79,7 @@ class Outbox:
 
     def set_delivery(self, delivery: str) -> None:
         """Record how this directory's daemon delivers ("slack" / "local"), for the processes beside it."""
-        Path(self.data_dir).mkdir(parents=True, exist_ok=True)
+        make_dirs(Path(self.data_dir))
         write_file_atomically(Path(self.data_dir) / DELIVERY_FILE, delivery.encode() + b"\n")
 
     def delivery(self) -> str:
@@ -92,7 +93,7 @@ class Outbox:
         payload = b"".join(json.dumps(line, ensure_ascii=False, sort_keys=True).encode() + b"\n" for line in lines)
         with self._locked():
             created = not self.path.exists()
-            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+            fd = open_creating(self.path, os.O_RDWR | os.O_APPEND | os.O_CLOEXEC, PRIVATE_FILE)
             try:
                 size = os.fstat(fd).st_size
                 if size and os.pread(fd, 1, size - 1) != b"\n":

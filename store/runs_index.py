@@ -21,6 +21,9 @@ from typing import Any, Iterator, NamedTuple
 
 import orjson
 
+from store.access import make_dirs
+from store.files import open_creating
+
 LEDGER = Path("runs") / "CREDIT_MONITORING" / "ledger.jsonl"
 INTAKE_LOCK = Path("runs") / "CREDIT_MONITORING" / "intake.lock"
 _CHUNK = 1 << 16          # bytes read at a time when reading the ledger from its end
@@ -53,6 +56,7 @@ class RunsIndex:
     runs: dict[str, str] = field(default_factory=dict)   # Run_ID -> RunInfo's fields, `_packed`
     sev2_times: dict[str, list[datetime]] = field(default_factory=dict)
     moves: dict[str, tuple[str, str]] = field(default_factory=dict)   # run id -> (path now, sha256)
+    scenarios: set[str] = field(default_factory=set)   # every Scenario_ID with a recorded run (the gate's "known")
     offset: int = 0
 
     @classmethod
@@ -73,6 +77,7 @@ class RunsIndex:
                 self.runs.clear()
                 self.sev2_times.clear()
                 self.moves.clear()
+                self.scenarios.clear()
                 self.offset = 0
             if size == self.offset:
                 return 0
@@ -105,6 +110,7 @@ class RunsIndex:
         if kind == "run.recorded":
             scenario_id = str(entry.get("Scenario_ID", ""))
             severity = str(entry.get("Severity", ""))
+            self.scenarios.add(scenario_id)
             started = entry.get("Started_At")
             self.runs[run_id] = _packed(scenario_id, severity, int(entry.get("seq", -1)), offset, len(line),
                                         started if isinstance(started, str) else "")
@@ -234,10 +240,10 @@ def intake_lock(data_dir: Path) -> Iterator[None]:
     """
     path = Path(data_dir) / INTAKE_LOCK
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = open_creating(path, os.O_RDWR | os.O_CLOEXEC)
     except FileNotFoundError:      # a new data directory (a mkdir on every commit cost more than the lock)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        make_dirs(path.parent)
+        fd = open_creating(path, os.O_RDWR | os.O_CLOEXEC)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield

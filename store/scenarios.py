@@ -12,6 +12,7 @@ from typing import Any, Iterable
 
 from tinydb import Query, TinyDB
 
+from store.access import make_dirs
 from store.files import write_file_atomically
 
 TABLE = "credit_scenarios"
@@ -50,6 +51,6 @@ def write_export(data_dir: Path, row: dict[str, Any]) -> Path:
         "_comment": "Export of the chatops store; change with `chatops scenario set` / `chatops backfill`.",
     }
     target = Path(data_dir) / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(target.parent)
     write_file_atomically(target, (json.dumps(document, indent=2) + "\n").encode())
     return relative

@@ -47,7 +47,8 @@ from tinydb.storages import MemoryStorage
 from tinydb.table import Table
 
 from store import state_journal
-from store.files import fsync_directory, write_all, write_file_atomically
+from store.access import make_dirs
+from store.files import fsync_directory, open_creating, write_all, write_file_atomically
 from store.errors import Damaged
 
 T = TypeVar("T")
@@ -209,7 +210,7 @@ class StateStore:
 
     def __init__(self, data_dir: Path, journal_limit: int = JOURNAL_LIMIT) -> None:
         self.data_dir = Path(data_dir)
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        make_dirs(self.data_dir)
         self.path = self.data_dir / STATE_FILE
         self.journal_path = self.data_dir / JOURNAL_FILE
         self.journal_limit = journal_limit
@@ -228,7 +229,7 @@ class StateStore:
             yield current
             return
         with self._thread_lock:
-            lock_fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+            lock_fd = open_creating(self._lock_path, os.O_RDWR | os.O_CLOEXEC)
             try:
                 fcntl.flock(lock_fd, fcntl.LOCK_EX)
                 version = self._committed()
@@ -281,7 +282,7 @@ class StateStore:
 
     def _append(self, line: bytes) -> None:
         created = not self.journal_path.exists()
-        fd = os.open(self.journal_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        fd = open_creating(self.journal_path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
         try:
             write_all(fd, line)
             os.fdatasync(fd)

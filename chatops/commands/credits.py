@@ -17,11 +17,12 @@ import orjson
 
 from chatops.registry import Arg, Command, Invocation, Reply
 from jobs.actors import Permission
+from jobs.errors import ExitCode
 from jobs.credits import actions, gates
 from jobs.credits.cases import case_for_run, load
 from jobs.credits.flows import Outcome, Recorder
 from jobs.credits.intake import parse_records, read_source
-from jobs.credits.records import Case, ReleaseFinding, RerunDecision, RootCause, Severity
+from jobs.credits.records import Case, GateDecision, ReleaseFinding, RerunDecision, RootCause, Severity
 from jobs.credits.restore_files import restore_run_files
 from jobs.errors import Invalid
 from store.runs_index import RunsIndex
@@ -179,8 +180,22 @@ def parse_when(text: str, now: datetime, zone) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=zone)
 
 
+def _new_scenario_note(inv: Invocation, scenario_id: str) -> str:
+    """Said (not refused) when a setting names a scenario nothing else knows: a typo would otherwise leave
+    the intended scenario unchanged without a word. Settings ahead of a first run are allowed."""
+    index = RunsIndex.open(inv.ctx.data_dir)
+    known = gates.known_scenarios(inv.ctx, index)
+    if scenario_id in known:
+        return ""
+    close = gates.closest(scenario_id, known)
+    return (f"\nnote: {scenario_id} has no recorded run, baseline or case yet"
+            + (f" (closest known: {', '.join(close)}); if you meant that one, undo this and set it there" if close
+               else ""))
+
+
 def _backfill_on(inv: Invocation) -> Reply:
     ctx = inv.ctx
+    note = _new_scenario_note(inv, inv.args.scenario)
     now = ctx.now()
     start = parse_when(inv.args.start, now, ctx.settings.timezone) if inv.args.start else None
     end = parse_when(inv.args.until, now, ctx.settings.timezone)
@@ -190,7 +205,8 @@ def _backfill_on(inv: Invocation) -> Reply:
             if window else "")
     return Reply(f"backfill mode on for {inv.args.scenario} {span}: SEV1 at "
                  f"{ctx.settings.credits.backfill_sev1_multiplier:g}× instead of "
-                 f"{ctx.settings.credits.sev1_multiplier:g}×, legit bonus {ctx.settings.credits.backfill_legit_bonus:g}")
+                 f"{ctx.settings.credits.sev1_multiplier:g}×, legit bonus {ctx.settings.credits.backfill_legit_bonus:g}"
+                 + note)
 
 
 def _backfill_off(inv: Invocation) -> Reply:
@@ -199,24 +215,33 @@ def _backfill_off(inv: Invocation) -> Reply:
 
 
 def _scenario_set(inv: Invocation) -> Reply:
+    note = _new_scenario_note(inv, inv.args.scenario)
     settings = actions.set_scenario(inv.ctx, inv.actor, inv.args.scenario, inv.args.key, inv.args.value)
     return Reply(f"{settings.scenario_id}: max_items = {settings.max_items} "
-                 f"(config/scenarios/{settings.scenario_id}.json)")
+                 f"(config/scenarios/{settings.scenario_id}.json)" + note)
+
+
+def _gate_reply(inv: Invocation, decision: GateDecision) -> Reply:
+    """Exit 0 allowed, 1 blocked, 6 (not found) when the id is neither a recorded run nor a known scenario."""
+    code = 0 if decision.allowed else (ExitCode.CHECK_FAILED if decision.known else ExitCode.NOT_FOUND)
+    if inv.args.json:
+        return Reply(orjson.dumps(decision.to_json()).decode(), int(code))
+    return Reply(decision.describe(), int(code))
 
 
 def _gate_dispatch(inv: Invocation) -> Reply:
-    decision = gates.dispatch_gate(inv.ctx, inv.args.subject, RunsIndex.open(inv.ctx.data_dir))
-    if inv.args.json:
-        return Reply(orjson.dumps({"subject": decision.subject, "allowed": decision.allowed,
-                                   "reasons": list(decision.reasons)}).decode(), 0 if decision.allowed else 1)
-    return Reply(decision.describe(), 0 if decision.allowed else 1)
+    return _gate_reply(inv, gates.run_gate(inv.ctx, inv.args.run_id, RunsIndex.open(inv.ctx.data_dir)))
+
+
+def _gate_rerun(inv: Invocation) -> Reply:
+    return _gate_reply(inv, gates.rerun_gate(inv.ctx, inv.args.scenario, RunsIndex.open(inv.ctx.data_dir)))
 
 
 def _runs_show(inv: Invocation) -> Reply:
     index = RunsIndex.open(inv.ctx.data_dir)
     info = index.get(inv.args.run_id)
     if info is None:
-        return Reply(f"no run {inv.args.run_id} is recorded", 1)
+        return Reply(gates.no_such_run(inv.args.run_id, inv.ctx, index), int(ExitCode.NOT_FOUND))
     path, sha = index.artifact_of(inv.args.run_id) or ("", "")
     case = case_for_run(inv.ctx.state.snapshot(), inv.args.run_id)
     return Reply(f"{inv.args.run_id}  {info.severity}  scenario {info.scenario_id}  ledger seq {info.seq}\n"
@@ -280,8 +305,12 @@ COMMANDS = [
             _scenario_set,
             args=(Arg("scenario", "Scenario_ID", required=True), Arg("key", "max_items", required=True),
                   Arg("value", "the new value", required=True))),
-    Command(("gate", "dispatch"), "may downstream work of a run, or a (re)run of a scenario, be dispatched?",
-            Permission.RUN_READ, _gate_dispatch,
-            args=(Arg("subject", "a Run_ID or a Scenario_ID", required=True),
+    Command(("gate", "dispatch"), "may downstream work of this run be dispatched? (exit 0 allowed, 1 blocked, "
+            "6 unknown run)", Permission.RUN_READ, _gate_dispatch,
+            args=(Arg("run_id", "the Run_ID", required=True),
+                  Arg("--json", "answer as JSON", flag=True)), shell_open=True),
+    Command(("gate", "rerun"), "may this scenario be (re)run? (exit 0 allowed, 1 blocked, 6 unknown scenario)",
+            Permission.RUN_READ, _gate_rerun,
+            args=(Arg("scenario", "the Scenario_ID", required=True),
                   Arg("--json", "answer as JSON", flag=True)), shell_open=True),
 ]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from chatops.registry import Arg, Command, Invocation, Reply
 from jobs.actors import Permission
+from jobs.schedule import JOB_SPECS, NOT_BUILT, built_bodies
 from store import job_runs
 
 
@@ -31,6 +32,11 @@ def _jobs(inv: Invocation) -> Reply:
     if missed:
         lines.append("missed (daemon not running; reported by the sweep):")
         lines += [f"  {m.job:<14} {m.slot}" for m in missed]
+    built = built_bodies()
+    unbuilt = [spec for spec in JOB_SPECS if spec.name not in built]
+    if unbuilt:
+        lines.append(f"{NOT_BUILT} (not scheduled; no slot is claimed until its work exists):")
+        lines += [f"  {spec.name:<14} {spec.description}" for spec in unbuilt]
     return Reply("\n".join(lines))
 
 

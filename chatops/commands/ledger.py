@@ -1,5 +1,5 @@
 """`chatops ledger …`: verify, prove and verify-proof (read-only, public keys), witness (O2), and the
-O3 administration: init, repair, rotate-key, reseal (LEDGER.md §5.7–§5.10).
+O3 administration: init, repair, rotate-key, reopen, reseal (docs/ledger.md §7–§10).
 
 Exit codes of verify and verify-proof: 0 OK, 1 integrity failure, 2 usage or configuration error.
 The read-only commands are shell-open: file access is the authority, so an O1 (or CI) can run them
@@ -178,7 +178,7 @@ _PIN_LINE = re.compile(r'^(?P<key>credit_origin|operations_origin|trusted_vkeys)
 
 
 def _init(inv: Invocation) -> list[str]:
-    """`ledger init`, then the vkeys written into config.toml (LEDGER.md §5.10: print it and write it)."""
+    """`ledger init`, then the vkeys written into config.toml (docs/ledger.md §10: print it and write it)."""
     lines = audit.init_ledgers(inv.ctx, inv.actor)
     pins = {spec.origin_setting: inv.ctx.ledgers.get(spec.name).identity.origin for spec in audit.SPECS}
     vkeys = [inv.ctx.ledgers.get(spec.name).identity.signers[0].verifier.vkey for spec in audit.SPECS]
@@ -293,6 +293,11 @@ COMMANDS = [
     Command(("ledger", "rotate-key"), "new signing key; the rotation checkpoint is signed by both keys",
             Permission.LEDGER_ADMIN, _admin(_rotate),
             slack=False, args=(Arg("--reason", "why the key is rotated", required=True),)),
+    Command(("ledger", "reopen"), "after a running writer marked a ledger damaged: resume once it verifies again",
+            Permission.LEDGER_ADMIN,
+            _admin(lambda inv: audit.reopen(inv.ctx, inv.actor, inv.args.ledger, inv.args.reason)), slack=False,
+            args=(Arg("--ledger", "which ledger", choices=LEDGER_CHOICES, required=True),
+                  Arg("--reason", "what was found, what was restored, who decided", required=True))),
     Command(("ledger", "reseal"), "after damage: archive the ledger read-only and start a new one",
             Permission.LEDGER_ADMIN,
             _admin(lambda inv: audit.reseal(inv.ctx, inv.actor, inv.args.ledger, inv.args.reason)), slack=False,

@@ -2,7 +2,7 @@
 
 One `AsyncApp` serves both connections: Socket Mode (`AsyncSocketModeHandler`) and HTTP mode (its
 aiohttp application, which verifies Slack's v0 signature and rejects requests older than five
-minutes). The async app is the measured choice (MEASURED.md: 50 in flight, p99 29 ms; Bolt's
+minutes). The async app is the measured choice (docs/measured.md, "Slack": 50 in flight, p99 29 ms; Bolt's
 development server reset connections).
 
 Every listener acknowledges first and works after: `ack()` is awaited before anything else, then

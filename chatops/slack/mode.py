@@ -1,4 +1,6 @@
-"""Which connection the daemon makes, decided from the environment (ARCHITECTURE §6). No slack imports here.
+"""Which connection the daemon makes, decided from the environment (docs/architecture.md §6).
+
+No slack imports here.
 
 * no `SLACK_BOT_TOKEN`: local mode, the outbox is the delivery;
 * `SLACK_BOT_TOKEN` + `SLACK_APP_TOKEN`: Socket Mode (no public endpoint needed);

@@ -1,6 +1,6 @@
 """Operator actions on cases, quarantine and scenarios: the runbook's operator steps.
 
-Each action follows ARCHITECTURE §3: check the role (`jobs.actors`, refusal recorded), check the
+Each action follows docs/architecture.md §3: check the role (`jobs.actors`, refusal recorded), check the
 runbook's preconditions (refusal recorded, naming every unmet one), append the ledger entry, change
 the state in the same transaction, then say it in the case's thread. Case status moves only along
 `TRANSITIONS`; anything else is refused.
@@ -22,7 +22,7 @@ from jobs.context import Context
 from jobs.credits import cases as case_records
 from jobs.credits import messages
 from jobs.credits.audit import CreditsRefused, checked, ledger, refuse, refuse_in, who
-from jobs.credits.gates import RERUN_APPROVAL_KIND, rerun_approval_what
+from jobs.credits.gates import RERUN_APPROVAL_KIND, closest, rerun_approval_what
 from jobs.errors import Conflict
 from jobs.credits.records import (BackfillWindow, Case, CaseNote, CaseStatus, ReleaseFinding, RerunDecision,
                                   RootCause, ScenarioSettings)
@@ -31,7 +31,7 @@ from store import artifacts
 from store import quarantine as quarantine_store
 from store import scenarios as scenario_store
 
-#: The allowed moves of a case's Status (STYLE.md: transitions as a table, not an `if` tree).
+#: The allowed moves of a case's Status (transitions as a table, not an `if` tree).
 TRANSITIONS: dict[CaseStatus, frozenset[CaseStatus]] = {
     CaseStatus.OPEN: frozenset({CaseStatus.INVESTIGATING, CaseStatus.RESOLVED}),
     CaseStatus.INVESTIGATING: frozenset({CaseStatus.INVESTIGATING, CaseStatus.RESOLVED}),
@@ -250,9 +250,13 @@ def release_quarantine(ctx: Context, actor: Actor, run_id: str, finding: Release
     with ctx.state.transaction() as db:
         held = quarantine_store.get(db, run_id)
         if held is None or held.get("released_at"):
-            state = "was already released" if held else "is not in quarantine"
+            quarantined = [row["run_id"] for row in quarantine_store.held(db)]
+            close = closest(run_id, quarantined)
+            now_held = (f"closest in quarantine: {', '.join(close)}" if close else
+                        f"in quarantine now: {', '.join(quarantined[:10]) or 'none'}")
+            state = "was already released" if held else f"is not in quarantine ({now_held})"
             raise refuse(ctx, actor, Permission.QUARANTINE_RELEASE, action, run_id,
-                         f"run {run_id} {state} (see `ls runs/QUARANTINE/`)", run_id)
+                         f"run {run_id} {state}; nothing was moved (see `ls runs/QUARANTINE/`)", run_id)
         case = case_records.case_for_run(db, run_id)
         if case is None:
             raise refuse(ctx, actor, Permission.QUARANTINE_RELEASE, action, run_id,
@@ -272,6 +276,7 @@ def release_quarantine(ctx: Context, actor: Actor, run_id: str, finding: Release
                                    held["sha256"])
         except artifacts.ArtifactError as exc:
             raise refuse(ctx, actor, Permission.QUARANTINE_RELEASE, action, run_id, str(exc), run_id) from None
+        artifacts.remove_if_empty(ctx.data_dir, moved.old_path.parent)
         quarantine_store.put(db, {**held, "released_at": now.isoformat(), "released_by": actor.name,
                                   "finding": finding.value, "reason": reason.strip()})
         ledger_actor, role = who(actor, Permission.QUARANTINE_RELEASE)

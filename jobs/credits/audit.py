@@ -1,6 +1,6 @@
 """The credit ledger as credit monitoring uses it: who acted, with which role, and refusals.
 
-ARCHITECTURE §3: resolve the actor, check the permission, append to the ledger — refusals too — then
+docs/architecture.md §3: resolve the actor, check the permission, append to the ledger — refusals too — then
 change state and notify. `checked` does the first three for an operator action; `refuse` records a
 domain refusal (e.g. `rerun approve` before ACK) and raises it for the caller to show.
 """

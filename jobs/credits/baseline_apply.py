@@ -23,6 +23,7 @@ hand-edited export is never overwritten silently: it is kept beside the new one 
 from __future__ import annotations
 
 import dataclasses
+import os
 import shutil
 from dataclasses import dataclass
 from datetime import datetime
@@ -35,6 +36,7 @@ from jobs.approvals import ApprovalRefused, Decision
 from jobs.context import Context
 from store import baselines as store
 from store.baselines import Baseline
+from store.access import file_mode_in, make_dirs
 from store.files import write_file_atomically
 from store.ledger.ledger import Commit
 
@@ -89,7 +91,7 @@ def commit(ctx: Context, actor: Actor, kind: str, baseline: Baseline, ledger_dat
                     previous[export_path] = _read(export_path)
                     if note is not None:
                         previous[note.path] = _read(note.path)
-                        note.path.parent.mkdir(parents=True, exist_ok=True)
+                        make_dirs(note.path.parent)
                         write_file_atomically(note.path, note.text.encode("utf-8"))
                     store.write_export(db, export_path, payload, now)
                     entries.append(kind, actor.ledger_id, actor.role_for(Permission.BASELINE_CHANGE) or None, {
@@ -121,7 +123,7 @@ def record(ctx: Context, kind: str, actor: Actor, fields: dict[str, Any],
            permission: Permission = Permission.BASELINE_CHANGE) -> None:
     """One entry in the credit ledger, with the role the actor used for baseline changes.
 
-    Details go under `data` (LEDGER.md §5.2: only `run.recorded` keeps runbook fields flat).
+    Details go under `data` (docs/ledger.md §2: only `run.recorded` keeps runbook fields flat).
     """
     ctx.ledgers.credit.append(kind, actor.ledger_id, actor.role_for(permission) or None, fields)
 
@@ -170,6 +172,7 @@ def _keep_hand_edit(path: Path, status: store.ExportStatus, now: datetime) -> Pa
         return None
     kept = path.with_name(f"{path.name}.edited-{now.strftime('%Y%m%dT%H%M%SZ')}")
     shutil.copy2(path, kept)
+    os.chmod(kept, file_mode_in(kept.parent))     # copy2 copies the mode, which may predate the data dir's rule
     return kept
 
 

@@ -1,7 +1,7 @@
 """Read one scenario's runs from the credit ledger, streaming, without loading every run.
 
 Design (measured by `bench/baseline_bench.py`): the credit ledger is canonical JSON, one entry per
-line (LEDGER.md §5.2), so the scenario id appears in a line of that scenario as the exact bytes of
+line (docs/ledger.md §2), so the scenario id appears in a line of that scenario as the exact bytes of
 its JSON string (`"scn-invoice-sync"`). We read the file in 8 MiB blocks, find those bytes with
 `bytes.find` (C speed), and parse only the lines that contain them, plus the few `quarantine.*`
 lines (a quarantine move names a Run_ID, not always a Scenario_ID). A line is then trusted only if
@@ -40,6 +40,7 @@ class RunPoint:
     credits: float
     severity: str
     is_backfill: bool
+    unassessed: bool = False    # UNBASELINED and not shown free of risk (`_unassessed`): never evidence
 
 
 @dataclass(frozen=True)
@@ -53,13 +54,14 @@ class ScenarioRuns:
     ledger_found: bool
 
     def healthy(self, since: datetime, until: datetime) -> list[RunPoint]:
-        """Recorded, not SEV0/SEV1, not quarantined, not backfill, and within [since, until].
+        """Recorded, not SEV0/SEV1, not quarantined, not backfill, not an unassessed UNBASELINED run, and
+        within [since, until].
 
         Backfill means the record's `is_backfill` or the scenario's backfill mode (`Backfill_Mode`).
         """
         return [r for r in self.runs
                 if since <= r.at <= until and r.severity not in UNHEALTHY_SEVERITIES
-                and not r.is_backfill and r.run_id not in self.quarantined]
+                and not r.is_backfill and not r.unassessed and r.run_id not in self.quarantined]
 
     def first_healthy(self, until: datetime) -> RunPoint | None:
         """The oldest healthy run up to `until` (how many days of healthy history there are)."""
@@ -79,6 +81,7 @@ class ScenarioRuns:
             quarantined=sum(r.run_id in self.quarantined for r in in_window),
             backfill=sum(r.is_backfill for r in in_window),
             before_window=sum(r.at < since for r in self.runs),
+            unassessed=sum(r.unassessed for r in in_window),
         )
 
 
@@ -89,6 +92,7 @@ class Exclusions:
     quarantined: int
     backfill: int
     before_window: int
+    unassessed: int = 0
 
 
 def ledger_path(data_dir: Path) -> Path:
@@ -185,7 +189,20 @@ def _run_point(entry: dict[str, Any]) -> RunPoint | None:
     severity = entry.get("Severity")
     return RunPoint(run_id=run_id, at=at, credits=float(credits),
                     severity=severity if isinstance(severity, str) else "",
-                    is_backfill=entry.get("is_backfill") is True or entry.get("Backfill_Mode") is True)
+                    is_backfill=entry.get("is_backfill") is True or entry.get("Backfill_Mode") is True,
+                    unassessed=_unassessed(entry))
+
+
+def _unassessed(entry: dict[str, Any]) -> bool:
+    """An UNBASELINED run counts as evidence only if its entry shows it free of risk: `Exposure` false and
+    `Misconfig_Likelihood` Low, i.e. what the fail-safe rule leaves UNBASELINED (jobs/credits/policy.py).
+    Entries recorded before that rule could carry PII or misconfig signals with no alert; those, and any
+    entry missing the fields, were never assessed and are left out. A clean UNBASELINED run is still
+    evidence: its only unknown is its variance, which is what a first baseline measures (the runbook's
+    "Calculate initial baseline")."""
+    if entry.get("Severity") != "UNBASELINED":
+        return False
+    return entry.get("Exposure") is not False or entry.get("Misconfig_Likelihood") != "Low"
 
 
 def _run_time(entry: dict[str, Any]) -> datetime | None:

@@ -308,7 +308,7 @@ def _no_runs_message(ctx: Context, runs: ScenarioRuns, since: datetime, until: d
     else:
         missing = (f"none of the {counts.recorded} runs of {runs.scenario_id} in the last {days} days ({window}) "
                    f"is healthy: {counts.severe} SEV0/SEV1, {counts.quarantined} quarantined, "
-                   f"{counts.backfill} backfill")
+                   f"{counts.backfill} backfill, {counts.unassessed} unbaselined with risk flags never assessed")
     now_line = (f"; the current baseline stays {format_credits(current.median_credits)} ({current.source.value})"
                 if current else "")
     return (f"{missing}{now_line}. If data is insufficient, set a manual baseline: `chatops baseline set "

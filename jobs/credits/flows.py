@@ -5,11 +5,14 @@ For each accepted run (SEV0 / SEV1 / SEV2 "Immediate Actions (Auto-Applied)"):
 1. classify it against its scenario's baseline (`policy.classify`);
 2. write `runs/CREDIT_MONITORING/<date>/run_<id>.json` and its `.sha256` sidecar (durable before the
    commit, or just after it in the daemon: `file_writers`);
-3. SEV0: move both to `runs/QUARANTINE/<Run_ID>/`, block downstream dispatch, ask for the Notion page
-   lock, open a case with a 15-minute ACK deadline, alert `#ops-critical`;
+3. SEV0: move both to `runs/QUARANTINE/<Run_ID>/`, block downstream dispatch, open a case with a
+   15-minute ACK deadline, alert `#ops-critical` (the runbook's Notion page lock is not done: chatops has
+   no Notion connection, so the alert asks a person to lock the page);
    SEV1: open a case with a 1-hour ACK deadline and a rerun gate, alert `#ops-alerts`;
    SEV2: flag for the weekly review; open a case when the scenario's SEV2s persist;
-   no baseline: record as UNBASELINED and tell people once per scenario how to set one;
+   no baseline: PII/regulatory exposure is SEV0 and a Medium+ misconfig likelihood SEV1, with downstream
+   dispatch held until an O3 resolves the case (`policy.unbaselined_severity`); any other run is recorded
+   as UNBASELINED and people are told once per scenario how to set a baseline;
    a rerun: link it to its original's case, and escalate that case if it spikes again;
 4. append every entry of the batch to the credit ledger in one commit (one fdatasync, one signed
    checkpoint), while the state transaction holding the new cases is still open;
@@ -53,6 +56,7 @@ from store import baselines as baseline_store
 from store import cases as case_store
 from store import quarantine as quarantine_store
 from store import scenarios as scenario_store
+from store.access import make_dirs
 from store.baselines import Baseline
 from store.runs_index import RunsIndex, intake_lock
 from store.state import ReadOnlyState
@@ -77,11 +81,13 @@ class Outcome:
     artifact: str = ""
     message: str = ""
     alerts: int = 0           # notices queued because of this run (alert, escalation, unbaselined)
+    quarantined: bool = False         # the run file is in runs/QUARANTINE/<Run_ID>/ (`artifact` says where)
+    dispatch_blocked: bool = False    # downstream dispatch blocked (quarantine) or held for an O3
 
     def to_json(self) -> dict[str, Any]:
         return {"Run_ID": self.run_id, "recorded": self.recorded, "Severity": self.severity or None,
                 "Case_ID": self.case_id or None, "artifact": self.artifact or None, "message": self.message,
-                "alerts": self.alerts}
+                "alerts": self.alerts, "quarantined": self.quarantined, "dispatch_blocked": self.dispatch_blocked}
 
 
 @dataclass
@@ -361,12 +367,17 @@ class _Batch:
             self._unbaselined(planned, scenario.unbaselined_notified)
         if severity is Severity.SEV0:
             payload["dispatch_blocked"] = True
+        elif policy.held_without_baseline(classification):
+            payload["dispatch_blocked"] = True
+            planned.entries.insert(0, ("dispatch.blocked", {"Run_ID": record.run_id, "data": {
+                "case": planned.case.case_id if planned.case else None,
+                "reason": f"{severity.value} with no baseline for {record.scenario_id}: downstream dispatch held "
+                          "until an O3 resolves the case"}}))
         if planned.case is not None:
             payload["Case_ID"] = planned.case.case_id
         self.planned.append(planned)
         self._write(planned, path)
-        return Outcome(record.run_id, True, severity.value, planned.case.case_id if planned.case else "",
-                       planned.artifact, _summary(planned), len(planned.notices))
+        return _outcome(planned)
 
     def _run_file(self, record: RunRecord) -> Path:
         """`runs/CREDIT_MONITORING/<local date of the run>/run_<id>.json` in the data directory."""
@@ -488,7 +499,7 @@ class _Batch:
     def _write(self, planned: _Planned, path: Path) -> None:
         """Prepare the run file at `path` (`_run_file`) and its sidecar; `_written` writes the batch's files."""
         if path.parent not in self.directories:    # once per batch and date: a mkdir waits on writers there
-            path.parent.mkdir(parents=True, exist_ok=True)
+            make_dirs(path.parent)
             self.directories.add(path.parent)
         planned.artifact = path.relative_to(self.ctx.data_dir).as_posix()
         planned.written.append(planned.artifact)
@@ -516,9 +527,6 @@ class _Batch:
                 "case": case_id, "reason": "SEV0: PII/regulatory exposure with a credit spike"}}),
             ("dispatch.blocked", {"Run_ID": record.run_id, "data": {
                 "case": case_id, "reason": "SEV0 quarantine: downstream dispatch blocked until release"}}),
-            ("notion.lock_requested", {"Run_ID": record.run_id, "data": {
-                "case": case_id, "page": f"RUNS_LEDGER/{record.run_id}", "mode": "read-only",
-                "state": "recorded locally; the Notion mirror applies it"}}),
         ]
 
     # ---- step 4: one commit ----------------------------------------------------------------------
@@ -564,21 +572,32 @@ def case_alert(settings: Settings, case: Case, record: RunRecord, classification
 
     Also what `jobs.credits.reconcile` queues when a crash lost the alert after the ledger commit.
     """
+    held = policy.held_without_baseline(classification)
+    done = []
     if case.severity is Severity.SEV0:
-        done = [f"artifacts quarantined to runs/QUARANTINE/{record.run_id}/", "downstream dispatch blocked",
-                "Notion page lock requested", f"{case.case_id} opened"]
-    else:
-        done = [f"{case.case_id} opened"]
-    return messages.alert(settings, case, record, classification, done, _required(case), pattern)
+        done += [f"artifacts quarantined to runs/QUARANTINE/{record.run_id}/", "downstream dispatch blocked"]
+    elif held:
+        done.append(f"downstream dispatch of {record.run_id} held")
+    done.append(f"{case.case_id} opened")
+    return messages.alert(settings, case, record, classification, done, _required(case, record, held), pattern)
 
 
-def _required(case: Case) -> list[str]:
+def _required(case: Case, record: RunRecord, held: bool) -> list[str]:
+    """What people must do. Only what chatops did goes under "done": the Notion page lock is asked of a person."""
     required = []
     if case.ack_required and case.ack_due_at is not None:
         minutes = int((case.ack_due_at - case.opened_at).total_seconds() // 60)
         required.append(f"ACK by an O2 or O3 within {minutes} min (`ACK` in the thread)")
     if case.severity is Severity.SEV0:
         required.append("O3 assesses the PII/regulatory exposure; escalate to #security-incidents if real")
+        required.append(f"lock the Notion RUNS_LEDGER page of {record.run_id} read-only by hand "
+                        "(chatops has no Notion connection, so nothing has locked it)")
+    if held:
+        decides = ("an O3 decides on this run (`chatops case resolve "
+                   f"{case.case_id}` releases its downstream dispatch)" if case.severity is Severity.SEV1
+                   else "the severity assumes the worst")
+        required.append(f"{record.scenario_id} has no baseline, so {decides}; set one with `chatops baseline set "
+                        f"--scenario {record.scenario_id} --credits N --reason …` (O3)")
     if case.rerun_gate:
         required.append("no rerun until an O3 posts `APPROVED for rerun - <mitigation>`")
     if case.quarantined_run_ids:
@@ -586,11 +605,29 @@ def _required(case: Case) -> list[str]:
     return required
 
 
+def _outcome(planned: _Planned) -> Outcome:
+    """What the caller is told of a planned run, as it will be once the batch commits (all or nothing):
+    a SEV0 run's file is then in quarantine, so that is the path given, never the one it left."""
+    record = planned.record
+    quarantined = planned.classification.severity is Severity.SEV0
+    artifact = (artifacts.quarantine_dir(record.run_id) / Path(planned.artifact).name).as_posix() if quarantined \
+        else planned.artifact
+    return Outcome(record.run_id, True, planned.classification.severity.value,
+                   planned.case.case_id if planned.case else "", artifact, _summary(planned), len(planned.notices),
+                   quarantined=quarantined, dispatch_blocked=planned.payload.get("dispatch_blocked") is True)
+
+
 def _summary(planned: _Planned) -> str:
     c = planned.classification
     variance = f"{c.variance:.2f}× baseline {c.baseline_credits:,.2f}" if c.variance is not None else "no baseline"
     case = f", {planned.case.case_id}" if planned.case else ""
-    return f"recorded {planned.record.run_id}: {c.severity.value} ({variance}, misconfig {c.likelihood.value}{case})"
+    line = f"recorded {planned.record.run_id}: {c.severity.value} ({variance}, misconfig {c.likelihood.value}{case})"
+    if c.severity is Severity.SEV0:
+        return (line + f"; quarantined to {artifacts.quarantine_dir(planned.record.run_id).as_posix()}/, "
+                "downstream dispatch blocked")
+    if planned.payload.get("dispatch_blocked") is True:
+        return line + "; downstream dispatch held until an O3 resolves the case"
+    return line
 
 
 def _rank(severity: Severity) -> int:

@@ -23,6 +23,7 @@ from jobs.context import Context
 from jobs.credits.flows import Outcome
 from jobs.credits.records import RunRecord
 from jobs.credits.schema import RunRecordInvalid, parse_run_bytes
+from store.access import make_dirs
 from store.files import fsync_directory, write_file_atomically
 
 log = logging.getLogger("chatops.credits.intake")
@@ -43,14 +44,14 @@ class InboxResult:
 
 def inbox_dir(ctx: Context) -> Path:
     path = ctx.data_dir / INBOX
-    path.mkdir(parents=True, exist_ok=True)
+    make_dirs(path)
     return path
 
 
 def reject(ctx: Context, name: str, data: bytes, why: str, now: datetime) -> Path:
     """Keep a rejected record in `inbox/rejected/` with a `.error` beside it; returns the kept file."""
     directory = ctx.data_dir / REJECTED
-    directory.mkdir(parents=True, exist_ok=True)
+    make_dirs(directory)
     target = directory / name
     if target.exists():
         target = directory / f"{Path(name).stem}.{now.strftime('%Y%m%dT%H%M%S%fZ')}{Path(name).suffix or '.json'}"

@@ -101,10 +101,11 @@ def ack_overdue(settings: Settings, case: Case, now: datetime, o3_names: tuple[s
 
 
 def unbaselined(settings: Settings, record: RunRecord) -> Notice:
-    """Once per scenario: runs are recorded but not classified until a baseline exists."""
+    """Once per scenario: clean runs are recorded without a variance until a baseline exists."""
     text = (f"No baseline for scenario {record.scenario_id}: run {record.run_id} ({record.credits_total:,.2f} "
-            f"credits) was recorded as UNBASELINED and not classified, so no SEV is raised for this scenario "
-            f"until a baseline exists. Set one: `chatops baseline set --scenario {record.scenario_id} "
+            f"credits) was recorded as UNBASELINED: no credit spike can be measured for this scenario until a "
+            f"baseline exists (its runs with PII/regulatory exposure or misconfig signals are still raised as "
+            f"SEV0 / SEV1 and held). Set one: `chatops baseline set --scenario {record.scenario_id} "
             f"--credits N --reason … --as NAME` (O3), or calculate it once there are healthy runs: "
             f"`chatops baseline calculate --scenario {record.scenario_id}`.")
     return Notice(kind=UNBASELINED, subject=f"BASELINE-{record.scenario_id}", text=text,

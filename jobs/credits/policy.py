@@ -7,8 +7,13 @@ tested without files and an auditor can read the thresholds in one place:
 * SEV0 = PII / regulatory exposure together with variance ≥ `sev0_multiplier` (10×);
 * SEV1 = variance ≥ `sev1_multiplier` (5×), or `backfill_sev1_multiplier` in backfill mode;
 * SEV2 = variance ≥ `sev2_multiplier` (2×);
-* no baseline → UNBASELINED: never a guessed severity (the runbook's "Baseline not found" trouble was a
-  false SEV1 for every run of a new scenario).
+* no baseline: the variance is unknown, so the run is judged on what is known, failing safe
+  (`unbaselined_severity`): PII / regulatory exposure → SEV0 (exposure does not depend on a baseline,
+  and the spike that would lower it cannot be ruled out: quarantine until an O3 assesses it); a
+  misconfig likelihood of Medium or more → SEV1 (the runbook's "Baseline not found" trouble shows the
+  reference system raising SEV1 here); either way downstream dispatch is held until an O3 resolves the
+  case. Otherwise UNBASELINED: no guessed severity for a clean run of a new scenario (that false SEV1 for
+  every such run is the runbook's trouble), and one notice per scenario asking for a baseline.
 
 Misconfig likelihood: the sum of the weights of the misconfig signals present minus the weights of the
 legit-load signals present (plus the backfill bonus), compared with the High / Medium cut-offs. Two
@@ -70,16 +75,31 @@ def classify(record: RunRecord, baseline_credits: float | None, baseline_source:
     exposure = has_exposure(record, policy)
     sev1 = policy.backfill_sev1_multiplier if backfill else policy.sev1_multiplier
     variance: float | None = None
+    likelihood = likelihood_of(score, policy)
     if baseline_credits is None or baseline_credits <= 0:
-        severity = Severity.UNBASELINED
+        severity = unbaselined_severity(exposure, likelihood)
         baseline_credits = None
     else:
         variance = record.credits_total / baseline_credits
         severity = severity_for(variance, exposure, sev1, policy)
     return Classification(severity=severity, variance=variance, baseline_credits=baseline_credits,
                           baseline_source=baseline_source if baseline_credits is not None else None,
-                          likelihood=likelihood_of(score, policy), misconfig_score=score, signals=counted,
+                          likelihood=likelihood, misconfig_score=score, signals=counted,
                           exposure=exposure, backfill=backfill, sev1_threshold=sev1)
+
+
+def unbaselined_severity(exposure: bool, likelihood: Likelihood) -> Severity:
+    """The fail-safe severity of a run whose scenario has no baseline (module docstring)."""
+    if exposure:
+        return Severity.SEV0
+    if likelihood.rank >= Likelihood.MEDIUM.rank:
+        return Severity.SEV1
+    return Severity.UNBASELINED
+
+
+def held_without_baseline(classification: Classification) -> bool:
+    """A SEV0 / SEV1 raised with no baseline: its downstream dispatch waits for an O3 (its case resolved)."""
+    return classification.baseline_credits is None and classification.severity in (Severity.SEV0, Severity.SEV1)
 
 
 def severity_for(variance: float, exposure: bool, sev1_threshold: float, policy: CreditsSettings) -> Severity:

@@ -205,6 +205,11 @@ class GateDecision:
     allowed: bool
     subject: str                       # the run id or scenario id asked about
     reasons: tuple[str, ...] = field(default_factory=tuple)
+    known: bool = True                 # False: neither a recorded run nor a known scenario (always blocked)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"subject": self.subject, "allowed": self.allowed, "known": self.known,
+                "reasons": list(self.reasons)}
 
     def describe(self) -> str:
         if self.allowed:

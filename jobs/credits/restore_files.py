@@ -29,6 +29,7 @@ from jobs.actors import DAEMON, Actor, Permission
 from jobs.context import Context
 from jobs.credits.audit import checked, ledger, who
 from store import artifacts
+from store.access import make_dirs
 from store.files import sync_files, write_file_atomically
 from store.runs_index import LEDGER, entries_after, intake_lock
 
@@ -114,7 +115,7 @@ def _restore_one(entry: dict[str, Any], file: Path) -> Literal["intact", "rewrit
     data = artifacts.run_file_bytes(artifacts.payload_of_entry(entry))
     if artifacts.sha256_hex(data) != digest:
         return "unrecoverable"
-    file.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(file.parent)
     if not file_ok:
         write_file_atomically(file, data, sync_directory=False)
     if not sidecar_ok:

@@ -1,4 +1,4 @@
-"""Ledger entries: the envelope, the validation rules of LEDGER.md §5.2 and the canonical bytes.
+"""Ledger entries: the envelope, the validation rules of docs/ledger.md §2 and the canonical bytes.
 
 The canonical bytes are exactly `json.dumps(obj, sort_keys=True, separators=(",", ":"),
 ensure_ascii=False, allow_nan=False).encode()`; that is what gets hashed, so every rule here exists
@@ -26,7 +26,7 @@ _KIND_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$", re.ASCII)
 
 
 class EntryInvalid(Invalid, ValueError):
-    """An entry that §5.2 does not allow, naming the field, the value and the rule."""
+    """An entry that docs/ledger.md §2 does not allow, naming the field, the value and the rule."""
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ class Entry:
 
 
 def format_ts(moment: datetime) -> str:
-    """UTC, RFC 3339, microseconds, `Z` (LEDGER.md §5.2)."""
+    """UTC, RFC 3339, microseconds, `Z` (docs/ledger.md §2)."""
     if moment.tzinfo is None:
         raise EntryInvalid(f"timestamp {moment!r} has no time zone; pass an aware datetime")
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -62,7 +62,7 @@ def _key_ok(key: str) -> bool:
 
 
 def _clean(value: Any) -> bool:
-    """True when `value` is plain JSON that §5.2 allows; the fast check every entry passes.
+    """True when `value` is plain JSON that docs/ledger.md §2 allows; the fast check every entry passes.
 
     Exact types only, so a subclass (a StrEnum, a Mapping) answers False and goes to `_check_value`,
     which decides and names the problem: that one builds a path string per value, which cost more

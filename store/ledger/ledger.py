@@ -1,4 +1,4 @@
-"""The append protocol, start-up recovery and the files of one ledger (LEDGER.md §5.1, §5.5, §5.6).
+"""The append protocol, start-up recovery and the files of one ledger (docs/ledger.md §1, §5, §6).
 
 Order is the whole design: data written with one `write` and made durable with `fdatasync`, only
 then the compact range, the signed checkpoint (temp file, fsync, rename, directory fsync) and the
@@ -9,11 +9,18 @@ range is never repaired here: it stops the writer with the `verify` message (fai
 
 One `flock` on `ledger.lock` serialises the daemon, CLI commands and their threads; readers need no
 lock. No module state: a `Ledger` object holds the in-memory compact range of one file.
+
+A writer that stays up (the daemon) checks before every commit that the file still ends with the line it
+last committed or saw (a read of that one line), and reloads and re-verifies the whole file against the
+signed checkpoint when the file was replaced or written without growing. On a mismatch it writes
+`ledger.damaged` beside the ledger, calls `on_damaged` once (the domain alerts #ops-critical), and from
+then on every writer refuses until an O3 reopens the verified ledger or reseals it (jobs/audit.py).
 """
 from __future__ import annotations
 
 import base64
 import fcntl
+import json
 import logging
 import os
 import sys
@@ -25,9 +32,10 @@ from hashlib import sha256
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
-from store.files import fsync_directory, write_all, write_file_atomically
+from store.access import make_dirs
+from store.files import fsync_directory, open_creating, write_all, write_file_atomically, write_synced
 from store.ledger import messages
-from store.ledger.entry import Entry, EntryInvalid, build_entry
+from store.ledger.entry import MAX_LINE, Entry, EntryInvalid, build_entry
 from store.ledger.merkle import CompactRange, leaf_hash
 from store.ledger.note import (
     Checkpoint,
@@ -92,6 +100,12 @@ class LedgerFiles:
     @property
     def lock(self) -> Path:
         return self.directory / "ledger.lock"
+
+    @property
+    def damaged(self) -> Path:
+        """Written by a running writer that found the ledger changed under it; every writer refuses while
+        it exists (removed by `chatops ledger reopen`, archived by `reseal`)."""
+        return self.directory / "ledger.damaged"
 
     @property
     def vkey(self) -> Path:
@@ -203,9 +217,12 @@ class Ledger:
     """One signed JSONL ledger. `identity` is called once, under the lock, on first use."""
 
     def __init__(self, directory: Path, identity: Callable[[], Identity],
-                 clock: Callable[[], datetime] | None = None, name: str | None = None) -> None:
+                 clock: Callable[[], datetime] | None = None, name: str | None = None, which: str = "",
+                 on_damaged: Callable[[str], None] | None = None) -> None:
         self.files = LedgerFiles(Path(directory))
         self.name = name or str(self.files.jsonl)
+        self.which = which                   # the `--ledger` name in the commands a message gives
+        self.on_damaged = on_damaged         # called once, with the sentence, when this writer marks damage
         self.clock = clock or (lambda: datetime.now(timezone.utc))
         self._identity_factory = identity
         self._identity: Identity | None = None
@@ -213,6 +230,9 @@ class Ledger:
         self._compact = CompactRange()
         self._bytes = 0
         self._inode: tuple[int, int] | None = None
+        self._tail = b""                     # the last complete line, ending at offset `_bytes`
+        self._stamp: tuple[int, int, int] | None = None   # (size, mtime, ctime) when this process last looked
+        self._unmarked: str | None = None    # damage this process found but could not write down
         self._loaded = False
         self._lock_depth = 0
 
@@ -237,6 +257,7 @@ class Ledger:
     def commit(self, extra_signers: Sequence[Signer] = ()) -> Iterator[Commit]:
         """Several entries, one write, one fdatasync, one checkpoint; nothing written if the block raises."""
         with self.locked():
+            self._refuse_if_damaged()
             self._catch_up()
             pending = Commit(self, self._compact.size)
             if self._compact.size == 0 and not self.files.checkpoint.exists():
@@ -248,6 +269,7 @@ class Ledger:
     def create(self, actor: str, role: str | None, previous: Mapping[str, Any] | None = None) -> Entry | None:
         """Write `ledger.created` as entry 0 by `actor` (init, reseal); None when the ledger exists."""
         with self.locked():
+            self._refuse_if_damaged()
             self._catch_up()
             if self._compact.size or self.files.checkpoint.exists():
                 return None
@@ -259,7 +281,8 @@ class Ledger:
             return entry
 
     def recover(self) -> Recovery:
-        """Start-up recovery (§5.6): repair a torn tail, sign unsigned lines, or raise LedgerDamaged."""
+        """Start-up recovery (docs/ledger.md §6): repair a torn tail, sign unsigned lines, or raise
+        LedgerDamaged."""
         with self.locked():
             self._loaded = False
             return self._load()
@@ -273,17 +296,12 @@ class Ledger:
             self._catch_up()
             text = self.checkpoint_text()
             size = self._compact.size
-            self.files.checkpoints.mkdir(exist_ok=True)
+            make_dirs(self.files.checkpoints)
             path = self.files.checkpoints / f"{size}.checkpoint"
             try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+                write_synced(path, text.encode(), exclusive=True)
             except FileExistsError:
                 return path
-            try:
-                write_all(fd, text.encode())
-                os.fsync(fd)
-            finally:
-                os.close(fd)
             fsync_directory(self.files.checkpoints)
             return path
 
@@ -298,8 +316,8 @@ class Ledger:
                 finally:
                     self._lock_depth -= 1
                 return
-            self.files.directory.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.files.lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            make_dirs(self.files.directory)
+            fd = open_creating(self.files.lock, os.O_RDWR | os.O_CLOEXEC)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX)
                 self._lock_depth = 1
@@ -322,6 +340,69 @@ class Ledger:
             self._compact = CompactRange()
             self._bytes = 0
             self._inode = None
+            self._tail = b""
+            self._stamp = None
+            self._unmarked = None
+
+    def damage_marked(self) -> dict[str, Any] | None:
+        """What `ledger.damaged` says (`found_at`, `detail`, `pid`), or None when the ledger is not marked."""
+        try:
+            raw = self.files.damaged.read_bytes()
+        except FileNotFoundError:
+            return None
+        try:
+            marked = json.loads(raw)
+        except ValueError:
+            marked = None
+        if not isinstance(marked, dict):
+            return {"found_at": "", "detail": f"{self.files.damaged.name} is unreadable", "pid": None}
+        return marked
+
+    def clear_damage(self) -> None:
+        """Remove the mark (an O3's reopen, after the ledger verified again); the next use reloads."""
+        with self.locked():
+            self.files.damaged.unlink(missing_ok=True)
+            fsync_directory(self.files.directory)
+            self.forget()
+
+    # ---- damage found by a running writer -----------------------------------------------------
+
+    def _refuse_if_damaged(self) -> None:
+        """One `stat` per commit: a mark written by any process stops this one too."""
+        if self._unmarked is not None:
+            raise LedgerDamaged(self._unmarked)
+        if not self.files.damaged.exists():
+            return
+        marked = self.damage_marked() or {}
+        self._loaded = False          # whatever reopens it, the next commit re-verifies the whole file,
+        self._identity = None         # under the origin then beside it (a reseal writes a new one)
+        raise LedgerDamaged(messages.marked_damaged(self.name, self.which, str(marked.get("found_at") or ""),
+                                                    str(marked.get("detail") or "no detail recorded")))
+
+    def _damage(self, detail: str) -> LedgerDamaged:
+        """The ledger is not what this writer last signed or saw: mark it, alert once, say what to do."""
+        self._loaded = False
+        self._identity = None
+        message = messages.changed_under_writer(self.name, self.which, detail)
+        record = {"ledger": self.name, "found_at": self.clock().astimezone(timezone.utc).isoformat(),
+                  "pid": os.getpid(), "detail": detail}
+        try:
+            write_synced(self.files.damaged, (json.dumps(record) + "\n").encode(), exclusive=True)
+        except FileExistsError:
+            return LedgerDamaged(message)          # another process marked it first, and alerted
+        except OSError as exc:
+            log.error("%s: could not write %s (%s); this process refuses to write it until restarted",
+                      self.name, self.files.damaged, exc)
+            self._unmarked = message
+        else:
+            fsync_directory(self.files.directory)
+        log.error("%s", message)
+        if self.on_damaged is not None:
+            try:
+                self.on_damaged(message)
+            except Exception:  # the refusal matters more than the alert about it
+                log.exception("%s: could not alert about the damaged ledger", self.name)
+        return LedgerDamaged(message)
 
     # ---- the protocol -------------------------------------------------------------------------
 
@@ -330,11 +411,12 @@ class Ledger:
         return {"origin": identity.origin, "vkey": [s.verifier.vkey for s in identity.signers]}
 
     def _add_created(self, pending: Commit) -> None:
-        """A new ledger's first entry names its origin and key (LEDGER.md §5.10)."""
+        """A new ledger's first entry names its origin and key (docs/ledger.md §10)."""
         pending.append("ledger.created", "daemon", None, {"data": self._created_data()})
 
     def _catch_up(self) -> None:
-        """Step 2: hash what other processes appended since this one last wrote."""
+        """Step 2: check that the file still extends what this process last committed or saw, then hash
+        what other processes appended since."""
         if not self._loaded:
             self._load()
             return
@@ -342,30 +424,74 @@ class Ledger:
             info = os.stat(self.files.jsonl)
         except FileNotFoundError:
             info = None
-        inode = (info.st_dev, info.st_ino) if info else None
-        if info is None or inode != self._inode:
-            if self._bytes == 0 and info is None:
+        if info is None:
+            if self._bytes == 0:
                 return
-            self._loaded = False
-            self._load()
-            return
-        if info.st_size == self._bytes:
+            raise self._damage(f"the file is gone, {self._bytes:,} bytes ({self._compact.size:,} entries) were "
+                               "committed.")
+        if (info.st_dev, info.st_ino) != self._inode:
+            if self._inode is not None or self._bytes:
+                self._identity = None     # a reseal writes a new origin beside the new file
+            self._reload_or_damage("it was replaced by another file")
             return
         if info.st_size < self._bytes:
-            raise LedgerDamaged(f"{self.name} is {info.st_size:,} bytes but {self._bytes:,} bytes were "
-                                "committed: it was truncated after it was signed. Run: chatops ledger verify")
+            raise self._damage(f"it is {info.st_size:,} bytes but {self._bytes:,} bytes were committed: it was "
+                               "truncated after it was signed.")
+        if not self._tail_intact():
+            raise self._damage(f"its last committed entry (seq {self._compact.size - 1:,}, the bytes ending at "
+                               f"offset {self._bytes:,}) is not what was signed.")
+        if _stamp_of(info) == self._stamp:
+            return
+        if info.st_size == self._bytes:
+            self._reload_or_damage("it was written without growing")
+            return
         scan = scan_ledger(self.files.jsonl, start=self._compact, start_offset=self._bytes)
         if scan.problem is not None:
             if scan.problem.kind == "partial":
                 raise LedgerDamaged(messages.torn_tail(self.name, scan.total_bytes - scan.good_bytes))
-            raise LedgerDamaged(f"{self.name}: {messages.inside_signed(scan.problem, scan.entries)}")
+            raise self._damage(messages.inside_signed(scan.problem, scan.entries))
         self._compact = scan.compact
         self._bytes = scan.good_bytes
+        self._tail = self._read_tail()
+        self._stamp = _stamp_of(info) if info.st_size == scan.good_bytes else None
+
+    def _reload_or_damage(self, what: str) -> None:
+        """The whole file against what was signed, as at start; a failure marks the ledger damaged."""
+        self._loaded = False
+        try:
+            self._load()
+        except LedgerDamaged as exc:
+            raise self._damage(f"{what}, and {exc}") from None
+
+    def _tail_intact(self) -> bool:
+        """Whether the file still holds, at the same offset, the last line this process committed or saw."""
+        if not self._tail:
+            return True
+        try:
+            fd = os.open(self.files.jsonl, os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            return False
+        try:
+            return os.pread(fd, len(self._tail), self._bytes - len(self._tail)) == self._tail
+        finally:
+            os.close(fd)
+
+    def _read_tail(self) -> bytes:
+        """The last complete line before offset `_bytes` (entries are at most MAX_LINE bytes)."""
+        if not self._bytes:
+            return b""
+        fd = os.open(self.files.jsonl, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            start = max(0, self._bytes - MAX_LINE - 1)
+            chunk = os.pread(fd, self._bytes - start, start)
+        finally:
+            os.close(fd)
+        return chunk[chunk.rfind(b"\n", 0, len(chunk) - 1) + 1:]
 
     def _write(self, entries: list[Entry], extra_signers: Sequence[Signer]) -> None:
         """Steps 3–6: one buffer, one write loop, fdatasync, then the compact range and checkpoint."""
         buf = b"".join(e.line + b"\n" for e in entries)
-        fd = os.open(self.files.jsonl, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        fd = open_creating(self.files.jsonl, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
         try:
             try:
                 write_all(fd, buf)
@@ -376,20 +502,23 @@ class Ledger:
                     f"could not write {len(entries)} entr{'y' if len(entries) == 1 else 'ies'} to "
                     f"{self.name} ({exc.strerror or exc}); nothing was recorded. Free disk space or "
                     "check the file system, then retry") from exc
-            if self._inode is None:
-                info = os.fstat(fd)
-                self._inode = (info.st_dev, info.st_ino)
+            info = os.fstat(fd)
+            self._inode = (info.st_dev, info.st_ino)
+            self._stamp = _stamp_of(info)
         finally:
             os.close(fd)
         before = (self._compact.copy(), self._bytes)
+        before_tail = self._tail
         for entry in entries:
             self._compact.append(leaf_hash(entry.line))
         self._bytes += len(buf)
+        self._tail = entries[-1].line + b"\n"
         try:
             sig_line = self._sign_checkpoint(extra_signers)
         except OSError as exc:
             # No checkpoint covers the new bytes yet: take them back, so a failed commit leaves nothing.
             self._compact, self._bytes = before
+            self._tail = before_tail
             fd = os.open(self.files.jsonl, os.O_WRONLY | os.O_CLOEXEC)
             try:
                 self._truncate_back(fd)
@@ -404,6 +533,7 @@ class Ledger:
         try:
             os.ftruncate(fd, self._bytes)
             os.fsync(fd)
+            self._stamp = _stamp_of(os.fstat(fd))
         except OSError:
             # The partial bytes stay as a torn tail beyond the signed size; the next load repairs them.
             self._loaded = False
@@ -431,7 +561,7 @@ class Ledger:
             self._loaded = False
 
     def _append_sig_line(self, line: SigLine) -> None:
-        fd = os.open(self.files.sigs, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        fd = open_creating(self.files.sigs, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
         try:
             write_all(fd, line.render().encode())
             durable_sync(fd)
@@ -499,6 +629,8 @@ class Ledger:
         self._bytes = scan.good_bytes
         info = os.stat(self.files.jsonl) if self.files.jsonl.exists() else None
         self._inode = (info.st_dev, info.st_ino) if info else None
+        self._stamp = _stamp_of(info) if info else None
+        self._tail = self._read_tail()
         self._loaded = True
         recovery = Recovery(entries=scan.entries, signed_size=state.size)
         sigs_ok = self._repair_sigs(state)
@@ -544,12 +676,7 @@ class Ledger:
         while saved.exists():
             n += 1
             saved = self.files.directory / f"ledger.jsonl.torn-{utc_stamp(now)}.{n}"
-        fd = os.open(saved, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
-        try:
-            write_all(fd, torn)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        write_synced(saved, torn, exclusive=True)
         fd = os.open(self.files.jsonl, os.O_WRONLY | os.O_CLOEXEC)
         try:
             os.ftruncate(fd, good)
@@ -578,6 +705,12 @@ class Ledger:
                 first_bad = size
                 break
         return messages.root_mismatch(state.size, b64(state.root), last_good, first_bad)
+
+
+def _stamp_of(info: os.stat_result) -> tuple[int, int, int]:
+    """Size and times of the file: another change than this process's own shows in the ctime, which no
+    tool can set back."""
+    return info.st_size, info.st_mtime_ns, info.st_ctime_ns
 
 
 __all__ = ["Commit", "Entry", "EntryInvalid", "Identity", "Ledger", "LedgerDamaged", "LedgerFiles",

@@ -3,7 +3,7 @@
 Leaf hash = SHA-256(0x00 ‖ line bytes), interior node = SHA-256(0x01 ‖ left ‖ right), the empty
 tree's root is SHA-256(""). The writer keeps only a *compact range* (the right edge of perfect
 subtrees, ≤ 64 hashes) in memory; proofs are generated from a `TreeHashes` rebuilt from the file
-when someone asks for one (LEDGER.md §5.3). The verifiers follow Appendix A of LEDGER.md line by line
+when someone asks for one (docs/ledger.md §3). The verifiers follow RFC 9162 §2.1.3.2 and §2.1.4.2 line by line
 and are checked against the transparency-dev vectors, so any proof they accept is a proof that
 every other RFC 6962 verifier accepts too.
 """

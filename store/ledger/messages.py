@@ -1,4 +1,4 @@
-"""The failure messages of LEDGER.md §5.7, in one place, so recovery and verify say the same thing.
+"""The failure messages of docs/ledger.md §7, in one place, so recovery and verify say the same thing.
 
 Each names what is wrong, where, and what to do; numbers use thousands separators as the spec shows.
 """
@@ -58,3 +58,23 @@ def pending_tail(count: int, since: str | None) -> str:
     when = f" (since {since[:16]}Z)" if since else ""
     return (f"{count:,} entries after the last checkpoint{when}: signed on the daemon's next commit or "
             "start.")
+
+
+def next_steps(which: str) -> str:
+    """What an O3 does about a ledger that changed under its writer (README "Ledger damaged under the daemon")."""
+    ledger = f"--ledger {which}" if which else "--ledger <name>"
+    return (f"Check with: chatops ledger verify {ledger}. When it passes again (the file restored to what was "
+            f"signed), an O3 runs: chatops ledger reopen {ledger} --reason \"…\" --as <O3>; if it cannot be "
+            f"restored: chatops ledger reseal {ledger} --reason \"…\" --as <O3>.")
+
+
+def changed_under_writer(name: str, which: str, detail: str) -> str:
+    """The sentence of a running writer that finds its ledger is not what it last signed."""
+    return (f"{name} was changed under the running writer: {detail} Nothing more is written to it by any "
+            f"chatops process until an O3 acts. {next_steps(which)}")
+
+
+def marked_damaged(name: str, which: str, found_at: str, detail: str) -> str:
+    """The refusal of every later write while `ledger.damaged` is there."""
+    return (f"{name} is marked damaged since {found_at[:19]}Z ({detail.rstrip('.')}): nothing is written to it "
+            f"until an O3 acts. {next_steps(which)}")

@@ -1,4 +1,4 @@
-"""C2SP signed notes, verifier keys, tlog checkpoints and tlog cosignatures (LEDGER.md §5.4, §5.8).
+"""C2SP signed notes, verifier keys, tlog checkpoints and tlog cosignatures (docs/ledger.md §4, §8).
 
 A checkpoint is three lines (origin, size, base64 root) signed as a note:
 

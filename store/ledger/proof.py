@@ -1,4 +1,4 @@
-"""Self-contained proofs that one entry is in the ledger: the C2SP tlog-proof format (LEDGER.md §5.9).
+"""Self-contained proofs that one entry is in the ledger: the C2SP tlog-proof format (docs/ledger.md §9).
 
     c2sp.org/tlog-proof@v1
     extra <base64 of the ledger line>

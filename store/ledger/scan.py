@@ -37,7 +37,7 @@ TS_BACKWARDS_TOLERANCE = timedelta(minutes=5)
 
 
 class DuplicateKey(ValueError):
-    """A JSON object with the same key twice: strict parsing rejects it (LEDGER.md §5.7)."""
+    """A JSON object with the same key twice: strict parsing rejects it (docs/ledger.md §7)."""
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""`chatops ledger verify`: the read-only check of one ledger with public keys only (LEDGER.md §5.7).
+"""`chatops ledger verify`: the read-only check of one ledger with public keys only (docs/ledger.md §7).
 
 Order: the checkpoint is read before the ledger (a writer appends data before it replaces the
 checkpoint, so the ledger is then at least as long), then one streaming pass computes the root at
@@ -136,6 +136,10 @@ def verify_ledger(files: LedgerFiles, trust: Trust, display: str, since: SinceCh
     for key in trust.log_keys:
         report.row("key", f"{key.short}  trusted")
     _verify(files, trust, report, since, artifacts_days, data_dir, now or datetime.now(timezone.utc))
+    if files.damaged.exists():
+        report.warn(f"{display} is marked damaged ({files.damaged.name}, written by a running writer that found it "
+                    "changed): every writer refuses until an O3 runs chatops ledger reopen (once this verify passes) "
+                    "or chatops ledger reseal")
     report.seconds = time.perf_counter() - started
     return report
 
@@ -172,7 +176,7 @@ def _verify(files: LedgerFiles, trust: Trust, report: Report, since: SinceCheckp
         want.add(since_cp.checkpoint.size)
 
     # 3. one pass over the ledger
-    kinds = ("run.recorded", "quarantine.moved") if artifacts_days is not None else ()
+    kinds = ("run.recorded", *ARTIFACT_MOVES) if artifacts_days is not None else ()
     scan = scan_ledger(files.jsonl, want_roots=want, collect_kinds=kinds, parallel=True)
     report.entries = scan.entries
     last = f", last at {scan.last_ts[:19]}Z" if scan.last_ts else ""
@@ -375,11 +379,19 @@ def _ts_of_seq(files: LedgerFiles, seq: int) -> str | None:
     return None
 
 
+#: Entries that move a run file and name its `old_path` and `new_path`: an artifact is looked for where
+#: the last of them put it (into quarantine, then back out on release). `artifacts.restored` rewrites
+#: files where they are, so it moves nothing.
+ARTIFACT_MOVES = ("quarantine.moved", "quarantine.released")
+
+
 def _check_artifacts(report: Report, collected: Sequence[tuple[int, dict[str, Any]]], days: int,
                      data_dir: Path, now: datetime) -> None:
-    """File = `.sha256` sidecar = ledger entry, for run files recorded in the last `days` days."""
+    """File = `.sha256` sidecar = ledger entry, for run files recorded in the last `days` days, each
+    checked where its whole history in the ledger says it is now."""
     cutoff = now - timedelta(days=days)
-    current: dict[str, tuple[str, int, str, int | None]] = {}   # original path -> (path, seq, sha, moved_by)
+    current: dict[str, tuple[str, int, str, tuple[int, str] | None]] = {}   # original -> (path, seq, sha, last move)
+    where: dict[str, str] = {}                                             # path now -> original path
     for seq, entry in collected:
         if entry.get("kind") == "run.recorded":
             artifact, digest = entry.get("artifact"), entry.get("artifact_sha256")
@@ -390,16 +402,19 @@ def _check_artifacts(report: Report, collected: Sequence[tuple[int, dict[str, An
                     recent = True
                 if recent:
                     current[artifact] = (artifact, seq, digest, None)
+                    where[artifact] = artifact
         else:
             data = entry.get("data") or {}
             old, new = data.get("old_path"), data.get("new_path")
-            for original, (path, recorded_seq, digest, _) in list(current.items()):
-                if path == old and isinstance(new, str):
-                    current[original] = (new, recorded_seq, digest, seq)
+            original = where.pop(old, None) if isinstance(old, str) and isinstance(new, str) else None
+            if original is not None:
+                _, recorded_seq, digest, _ = current[original]
+                current[original] = (new, recorded_seq, digest, (seq, str(entry.get("kind"))))
+                where[new] = original
     problems = 0
     for path, seq, digest, moved_by in current.values():
         file = data_dir / path
-        moved = f", last moved by seq {moved_by:,} quarantine.moved" if moved_by is not None else ""
+        moved = f", last moved by seq {moved_by[0]:,} {moved_by[1]}" if moved_by is not None else ""
         if not file.exists():
             report.fail(f"{path}: missing (ledger seq {seq:,}{moved})")
             problems += 1

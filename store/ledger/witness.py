@@ -1,4 +1,4 @@
-"""An operator witness (LEDGER.md §5.8): cosign a checkpoint only after checking it extends the last.
+"""An operator witness (docs/ledger.md §8): cosign a checkpoint only after checking it extends the last.
 
 The witness keeps its own state file (per origin: the size, root and signed text it cosigned last)
 and its own Ed25519 key, both in the O2's own directory. It reads the log's checkpoint, checks the
@@ -10,12 +10,12 @@ inconsistency it refuses and hands back both signed checkpoints as evidence.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from store.files import write_all, write_file_atomically
+from store.access import make_dirs
+from store.files import write_file_atomically, write_synced
 from store.ledger.ledger import LedgerFiles
 from store.ledger.note import NoteError, Signer, Verifier, add_signature_lines, open_checkpoint, parse_note
 from store.ledger.scan import scan_ledger
@@ -99,22 +99,16 @@ def cosign(files: LedgerFiles, origin: str, log_keys: list[Verifier], witness: S
     write_file_atomically(state_path, json.dumps(state, indent=1, sort_keys=True).encode(), mode=0o600)
     line = witness.signature_line(new.text().encode(), int(now.timestamp()))
     cosig = parse_note(new.text() + "\n" + line).signatures
-    files.checkpoints.mkdir(exist_ok=True)
+    make_dirs(files.checkpoints)
     merged = add_signature_lines(path.read_text(encoding="utf-8") if path.exists() else current_text, cosig)
     if path.exists():
         write_file_atomically(path, merged.encode())
     else:
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+            write_synced(path, merged.encode(), exclusive=True)
         except FileExistsError:
             merged = add_signature_lines(path.read_text(encoding="utf-8"), cosig)
             write_file_atomically(path, merged.encode())
-        else:
-            try:
-                write_all(fd, merged.encode())
-                os.fsync(fd)
-            finally:
-                os.close(fd)
     return Cosigned(origin, new.size, previous_size, path, witness.name)
 
 

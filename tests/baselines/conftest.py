@@ -26,13 +26,13 @@ def ctx(tmp_path: Path) -> Context:
 
 
 def record_run(ctx: Context, run_id: str, scenario_id: str, credits: float, at: datetime,
-               severity: str = "NORMAL", is_backfill: bool = False) -> None:
+               severity: str = "NORMAL", is_backfill: bool = False, **fields: object) -> None:
     """A `run.recorded` entry shaped as jobs/credits/records.py writes it, through the ledger API."""
     ctx.ledgers.credit.append("run.recorded", "daemon", None, {
         "Run_ID": run_id, "Scenario_ID": scenario_id, "Job_Type": "batch", "Credits_Total": credits,
         "Severity": severity, "is_backfill": is_backfill, "Risk_Flags": [], "retry_count": 0,
         "has_max_items_config": True, "Started_At": at.isoformat(),
-        "Ended_At": (at + timedelta(minutes=5)).isoformat()})
+        "Ended_At": (at + timedelta(minutes=5)).isoformat(), **fields})
 
 
 def quarantine_run(ctx: Context, run_id: str) -> None:

@@ -28,11 +28,18 @@ def person(ctx, name):
 
 
 @freeze_time(NOW)
-def test_healthy_runs_exclude_sev0_sev1_quarantined_backfill_and_runs_outside_the_window(ctx):
+def test_healthy_runs_exclude_sev0_sev1_quarantined_backfill_unassessed_and_runs_outside_the_window(ctx):
     for i, value in enumerate([100, 200, 300]):
         record_run(ctx, f"ok{i}", "SCN", value, NOW - timedelta(days=i + 1))
     record_run(ctx, "sev2", "SCN", 400, NOW - timedelta(days=4), severity="SEV2")
-    record_run(ctx, "unb", "SCN", 500, NOW - timedelta(days=5), severity="UNBASELINED")
+    record_run(ctx, "unb", "SCN", 500, NOW - timedelta(days=5), severity="UNBASELINED", Exposure=False,
+               Misconfig_Likelihood="Low")
+    # recorded UNBASELINED before the fail-safe rule, never assessed: PII, a misconfig signal, no fields at all
+    record_run(ctx, "unb_pii", "SCN", 4000, NOW - timedelta(days=5), severity="UNBASELINED", Exposure=True,
+               Misconfig_Likelihood="Low", Risk_Flags=["pii_exposure"])
+    record_run(ctx, "unb_loop", "SCN", 4000, NOW - timedelta(days=5), severity="UNBASELINED", Exposure=False,
+               Misconfig_Likelihood="High", Risk_Flags=["retry_loop"])
+    record_run(ctx, "unb_old", "SCN", 4000, NOW - timedelta(days=5), severity="UNBASELINED")
     record_run(ctx, "sev0", "SCN", 9000, NOW - timedelta(days=2), severity="SEV0")
     record_run(ctx, "sev1", "SCN", 8000, NOW - timedelta(days=2), severity="SEV1")
     record_run(ctx, "back", "SCN", 7000, NOW - timedelta(days=2), is_backfill=True)
@@ -271,7 +278,7 @@ def test_a_failed_ledger_append_leaves_store_export_and_note_as_they_were(tmp_pa
     daily_runs(ctx, "SCN", [200 + (i % 3) for i in range(35)])
     export = ctx.data_dir / "config" / "credit-baselines.json"
     before = export.read_bytes()
-    too_long = "x" * 70_000     # the ledger refuses a line over 64 KiB (LEDGER.md §5.2), after note and export
+    too_long = "x" * 70_000     # the ledger refuses a line over 64 KiB (docs/ledger.md §2), after note and export
     with pytest.raises(Exception, match="at most 65,536 bytes|64 KiB"):
         baselines.update(ctx, person(ctx, "ana"), "SCN", too_long, force_large_change=True)
     assert export.read_bytes() == before

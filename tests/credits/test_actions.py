@@ -14,6 +14,8 @@ from jobs.credits.cases import all_cases
 from jobs.credits.flows import Recorder
 from jobs.credits.records import CaseStatus, ReleaseFinding, RerunDecision, RootCause
 from jobs.credits.schema import validate_run
+from store import artifacts
+from jobs.audit import verify_ledgers
 from tests.credits.conftest import START, entries, kinds, raw_run, set_baseline
 
 
@@ -71,6 +73,44 @@ def test_sev0_procedure_ack_root_cause_resolve_then_quarantine_release_unblocks_
     assert all_cases(ctx)[0].quarantined_run_ids == ()
     with pytest.raises(CreditsRefused, match="already released"):
         actions.release_quarantine(ctx, ana, "run_q", ReleaseFinding.FALSE_POSITIVE, "again")
+
+
+@freeze_time(START + timedelta(minutes=5))
+def test_after_a_release_verify_artifacts_follows_the_file_back_and_the_empty_quarantine_folder_is_gone(
+        ctx, sev0):
+    ana = person(ctx, "ana")
+    actions.ack(ctx, ana, sev0)
+    actions.root_cause(ctx, ana, sev0, RootCause.MISCONFIG)
+    actions.resolve(ctx, ana, sev0, "max_items=1000 added")
+    assert verify_artifacts(ctx).ok
+    path = actions.release_quarantine(ctx, ana, "run_q", ReleaseFinding.FALSE_POSITIVE, "ids only, no PII")
+    assert not (ctx.data_dir / "runs" / "QUARANTINE" / "run_q").exists()
+    assert (ctx.data_dir / "runs" / "QUARANTINE").is_dir()
+    released = verify_artifacts(ctx)
+    assert released.ok, released.text()
+    assert "1 run files from the last 30 days: file = .sha256 sidecar = ledger entry" in released.text()
+    (ctx.data_dir / path).unlink()                              # a file lost after its release is still missed
+    lost = verify_artifacts(ctx)
+    released_by = [e["seq"] for e in entries(ctx) if e["kind"] == "quarantine.released"][0]
+    assert not lost.ok
+    assert f"{path}: missing (ledger seq " in lost.text()
+    assert f"last moved by seq {released_by:,} quarantine.released)" in lost.text()
+
+
+def verify_artifacts(ctx):
+    """`chatops ledger verify --ledger credit --artifacts 30`, as of a day after the runs."""
+    [report] = verify_ledgers(ctx.settings, ctx.data_dir, "credit", artifacts_days=30, now=START + timedelta(days=1))
+    return report
+
+
+def test_a_quarantine_folder_that_is_not_empty_is_kept(tmp_path):
+    folder = tmp_path / "runs" / "QUARANTINE" / "run_q"
+    folder.mkdir(parents=True)
+    (folder / "note.txt").write_text("kept by an operator")
+    assert not artifacts.remove_if_empty(tmp_path, folder.relative_to(tmp_path))
+    assert (folder / "note.txt").read_text() == "kept by an operator"
+    (folder / "note.txt").unlink()
+    assert artifacts.remove_if_empty(tmp_path, folder.relative_to(tmp_path)) and not folder.exists()
 
 
 @freeze_time(START + timedelta(minutes=5))

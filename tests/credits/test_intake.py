@@ -85,7 +85,7 @@ def test_http_intake_records_runs_and_answers_the_gate(ctx, http_intake):
     status, gate = call(f"{http_intake}/gate/scn-invoice")
     assert status == 423 and gate["allowed"] is False and "ACK is required" in gate["reasons"][0]
     status, gate = call(f"{http_intake}/gate/run_h")
-    assert status == 200 and gate == {"subject": "run_h", "allowed": True, "reasons": []}
+    assert status == 200 and gate == {"subject": "run_h", "allowed": True, "known": True, "reasons": []}
     assert ctx.notifier.sent[-1].kind == "credits.alert"
 
 
@@ -120,7 +120,7 @@ def test_cli_records_a_run_from_stdin_and_answers_the_gate(config_file, tmp_path
     record = json.dumps(raw_run(run_id="run_cli", credits=700.0))
     done = _cli_with_input(config_file, record, "runs", "record", "-", "--as", "ana")
     assert done.returncode == 0 and "recorded run_cli: SEV1" in done.stdout and "CASE-1" in done.stdout
-    gate = run_cli("gate", "dispatch", "scn-invoice", config=config_file)
+    gate = run_cli("gate", "rerun", "scn-invoice", config=config_file)
     assert gate.returncode == 1 and gate.stdout.startswith("blocked: scn-invoice: CASE-1 (SEV1)")
     refused = run_cli("case", "ack", "CASE-1", "--as", "cleo", config=config_file)
     assert refused.returncode == 3 and "case ack needs role O2; you have O1" in refused.stderr

@@ -36,10 +36,29 @@ def test_pii_or_regulatory_data_sources_count_as_exposure(extra):
     assert classify(1200.0, **extra).severity is Severity.SEV0
 
 
-def test_a_scenario_without_baseline_is_unbaselined_never_a_false_sev1():
-    result = classify(1_000_000.0, baseline=None, Risk_Flags=["pii_exposure"])
+def test_a_clean_run_of_a_scenario_without_baseline_is_unbaselined_never_a_false_sev1():
+    result = classify(1_000_000.0, baseline=None)
     assert result.severity is Severity.UNBASELINED and result.variance is None
     assert classify(500.0, baseline=0.0).severity is Severity.UNBASELINED
+    assert classify(500.0, baseline=None, Risk_Flags=["batch_job"]).severity is Severity.UNBASELINED
+    assert classify(500.0, baseline=None, Risk_Flags=["deployment_correlation", "batch_job"]).severity \
+        is Severity.UNBASELINED                                   # misconfig likelihood Low
+
+
+@pytest.mark.parametrize("extra", [{"Risk_Flags": ["pii_exposure"]}, {"Risk_Flags": ["regulatory_data"]},
+                                   {"pii_data_source": True}, {"regulatory_data_source": True}])
+def test_exposure_with_no_baseline_is_sev0_whatever_the_credits(extra):
+    result = classify(1.0, baseline=None, **extra)
+    assert result.severity is Severity.SEV0 and result.variance is None and result.baseline_credits is None
+    assert policy.held_without_baseline(result)
+
+
+@pytest.mark.parametrize("extra", [{"Risk_Flags": ["retry_loop"]}, {"retry_count": 9},
+                                   {"has_max_items_config": False}, {"Risk_Flags": ["sudden_prompt_growth"]}])
+def test_a_misconfig_signal_with_no_baseline_is_sev1_and_held(extra):
+    result = classify(1.0, baseline=None, **extra)
+    assert result.severity is Severity.SEV1 and policy.held_without_baseline(result)
+    assert not policy.held_without_baseline(classify(600.0, **extra))      # with a baseline: the usual SEV1
 
 
 @pytest.mark.parametrize("extra,expected", [

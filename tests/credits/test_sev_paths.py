@@ -41,7 +41,8 @@ def test_sev0_run_is_quarantined_blocks_dispatch_opens_case_and_alerts_ops_criti
     moved = next(e for e in ledger if e["kind"] == "quarantine.moved")
     assert moved["data"]["old_path"] == "runs/CREDIT_MONITORING/2026-11-22/run_7f3a.json"
     assert moved["data"]["new_path"] == "runs/QUARANTINE/run_7f3a/run_7f3a.json"
-    assert {"dispatch.blocked", "notion.lock_requested", "case.opened", "alert.queued"} <= set(kinds(ctx))
+    assert {"dispatch.blocked", "case.opened", "alert.queued"} <= set(kinds(ctx))
+    assert not any(k.startswith("notion.") for k in kinds(ctx))          # nothing asks Notion for anything
 
     [case] = all_cases(ctx)
     assert case.severity is Severity.SEV0 and case.status is CaseStatus.OPEN and case.awaiting_ack
@@ -49,6 +50,12 @@ def test_sev0_run_is_quarantined_blocks_dispatch_opens_case_and_alerts_ops_criti
     [alert] = ctx.notifier.sent
     assert alert.channel == "#ops-critical" and alert.subject == "CASE-1" and alert.kind == "credits.alert"
     assert alert.fields["variance"] == 12.0 and "case ack" in [a["command"] for a in alert.fields["actions"]]
+    assert alert.fields["done"] == ["artifacts quarantined to runs/QUARANTINE/run_7f3a/", "downstream dispatch blocked",
+                                    "CASE-1 opened"]
+    assert "Notion" not in alert.text.split("Required: ")[0]
+    assert any("lock the Notion RUNS_LEDGER page of run_7f3a read-only by hand" in r for r in alert.fields["required"])
+    assert outcome.artifact == "runs/QUARANTINE/run_7f3a/run_7f3a.json" and outcome.quarantined
+    assert outcome.dispatch_blocked and "quarantined to runs/QUARANTINE/run_7f3a/" in outcome.message
 
     assert not gates.dispatch_gate(ctx, "run_7f3a", recorder.index).allowed
     scenario = gates.dispatch_gate(ctx, "scn-invoice", recorder.index)
@@ -121,7 +128,7 @@ def test_unbaselined_scenario_gets_one_notice_saying_how_to_set_a_baseline(ctx, 
     from jobs.credits.flows import Recorder
 
     outcomes = recorder.record([validate_run(raw_run(run_id=f"run_{n}", scenario="scn-new", credits=9e6,
-                                                     Risk_Flags=["pii_exposure"])) for n in range(3)])
+                                                     Risk_Flags=["batch_job"])) for n in range(3)])
     record(Recorder(ctx), run_id="run_later", scenario="scn-new", credits=5.0)
     assert {o.severity for o in outcomes} == {"UNBASELINED"} and all_cases(ctx) == []
     [notice] = ctx.notifier.sent

@@ -93,7 +93,8 @@ def test_case_and_quarantine_the_state_never_received_are_restored_before_the_al
     kill_recorder(config_file, tmp_path, raw_run(run_id="run_pii", credits=1500.0, Risk_Flags=["pii_exposure"]))
     assert state.read_bytes() == before.read_bytes()       # the state write of the batch never happened
     assert all_cases(ctx) == [] and (ctx.data_dir / "runs" / "QUARANTINE" / "run_pii" / "run_pii.json").is_file()
-    assert gates.dispatch_gate(ctx, "run_pii", RunsIndex.open(ctx.data_dir)).allowed   # the hole being closed
+    held = gates.dispatch_gate(ctx, "run_pii", RunsIndex.open(ctx.data_dir))   # the ledger says dispatch_blocked
+    assert not held.allowed and "recorded SEV0 with downstream dispatch blocked" in held.describe()
 
     found = queue_lost_alerts(ctx)
     assert found.alerts == ("credits.alert/CASE-1/run_pii",) and found.restored == ("CASE-1",)
@@ -120,7 +121,8 @@ def test_a_case_whose_alert_was_queued_but_whose_state_write_never_happened_is_r
     [alert] = case_alerts(ctx.data_dir)                  # the alert went out ...
     assert alert["subject"] == "CASE-1" and alert["channel"] == "#ops-critical"
     assert all_cases(ctx) == []                          # ... and the state never got its case
-    assert gates.dispatch_gate(ctx, "run_pii", RunsIndex.open(ctx.data_dir)).allowed   # the hole being closed
+    held = gates.dispatch_gate(ctx, "run_pii", RunsIndex.open(ctx.data_dir))   # the ledger says dispatch_blocked
+    assert not held.allowed and "recorded SEV0 with downstream dispatch blocked" in held.describe()
 
     daemon = DaemonProcess(config_file, ctx.data_dir)
     try:

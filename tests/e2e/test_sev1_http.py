@@ -87,7 +87,7 @@ def test_sev1_alert_and_thread_replies_are_role_checked_answered_and_recorded(de
     assert case.rerun_decision is RerunDecision.APPROVED and case.rerun_decision_text == "max_items now 1000"
     gate = gates.dispatch_gate(ctx, "scn-invoice", index)
     assert gate.allowed, gate.describe()
-    cli_gate = run_cli("gate", "dispatch", "scn-invoice", config=deployment.config)
+    cli_gate = run_cli("gate", "rerun", "scn-invoice", config=deployment.config)
     assert cli_gate.returncode == 0 and cli_gate.stdout.startswith("allowed: scn-invoice")
 
     # -- a later DENIED from another O3: the first decision wins; refused and recorded ------------

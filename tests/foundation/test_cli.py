@@ -4,14 +4,14 @@ README's exit code while the traceback goes to the log file."""
 from __future__ import annotations
 
 import json
-import os
 from importlib import metadata
 from pathlib import Path
 
 import pytest
 
 from chatops.cli import main
-from chatops.registry import Registry
+from chatops.registry import Command, Invocation, Registry, Reply
+from jobs.actors import Permission
 from tests.conftest import run_cli
 
 COMMANDS = [c.name for c in Registry.load().commands]
@@ -102,18 +102,23 @@ def test_a_damaged_credit_ledger_is_one_line_exit_8_and_the_traceback_is_in_the_
     assert log.count("Traceback (most recent call last)") >= 2 and "LedgerDamaged" in log
 
 
+def _defect(inv: Invocation) -> Reply:
+    inv.config()                          # the configuration is loaded, so the log is in its data directory
+    return Reply(str({}["missing"]))      # a defect: KeyError
+
+
 def test_an_unexpected_error_is_one_line_naming_the_log_and_the_traceback_is_only_there(
-        config_file: Path, tmp_path: Path):
-    not_a_directory = tmp_path / "a-file"
-    not_a_directory.write_text("")
-    result = run_cli("--data-dir", str(not_a_directory), "case", "list", config=config_file,
-                     env={"TMPDIR": str(tmp_path)})
-    assert result.returncode == 1 and result.stdout == ""
-    [line] = result.stderr.splitlines()
-    log = tmp_path / f"chatops-cli-{os.getuid()}.log"
-    assert line.startswith("chatops: internal error: FileExistsError: ")
-    assert line.endswith(f"the traceback is in the log ({log}); please report it with that file")
-    assert "Traceback (most recent call last)" in log.read_text()
+        config_file: Path, tmp_path: Path, capsys):
+    registry = Registry([Command(("defect",), "raises a KeyError", Permission.HELP, _defect, shell_open=True)])
+    code = main(["--config", str(config_file), "defect"], registry=registry)
+    out = capsys.readouterr()
+    log = tmp_path / "var" / "logs" / "chatops-cli.log"
+    assert code == 1 and out.out == "" and "Traceback" not in out.err
+    assert out.err == (f"chatops: internal error: KeyError: 'missing'; the traceback is in the log ({log}); "
+                       "please report it with that file\n")
+    text = log.read_text()
+    assert "Traceback (most recent call last)" in text and 'return Reply(str({}["missing"]))' in text
+    assert oct(log.stat().st_mode & 0o777) == "0o600"
 
 
 def test_help_followed_by_a_group_or_a_command_shows_that_help(config_file: Path, capsys):

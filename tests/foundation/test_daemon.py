@@ -14,10 +14,10 @@ def test_daemon_starts_in_local_mode_and_logs_its_schedule(config_file: Path, tm
     daemon = DaemonProcess(config_file, tmp_path / "var")
     try:
         assert "local mode: no SLACK_BOT_TOKEN set" in daemon.wait_for("local mode")
-        for job in ("export", "sweep", "summary", "weekly_review"):
+        for job in ("export", "sweep", "summary", "weekly_review"):   # none of their work is built yet
             line = daemon.wait_for(f"schedule: {job} ")
-            assert "(UTC-0" in line
-        daemon.wait_for("scheduler running")
+            assert "not built: not scheduled, no slot claimed" in line
+        assert "(0 jobs)" in daemon.wait_for("scheduler running")
         assert not [line for line in daemon.lines if " INFO apscheduler" in line]   # its per-run chatter
     finally:
         assert daemon.stop() == 0
@@ -60,10 +60,13 @@ def test_a_killed_daemon_leaves_no_stale_lock(config_file: Path, tmp_path: Path)
         assert second.stop() == 0
 
 
-def test_first_start_records_the_install_time_so_later_downtime_is_measured(config_file: Path, tmp_path: Path):
+def test_jobs_whose_work_is_not_built_claim_no_slot_and_sign_no_job_entry(config_file: Path, tmp_path: Path):
     daemon = DaemonProcess(config_file, tmp_path / "var")
     try:
         daemon.wait_for("scheduler running")
     finally:
-        daemon.stop()
-    assert job_runs.get_setting(StateStore(tmp_path / "var"), "schedule.started_at")
+        assert daemon.stop() == 0
+    store = StateStore(tmp_path / "var")
+    assert job_runs.recent_runs(store) == [] and job_runs.missed_runs(store) == []
+    operations = tmp_path / "var" / "operations" / "ledger.jsonl"
+    assert not operations.exists() or '"kind":"job.' not in operations.read_text()

@@ -11,7 +11,7 @@ from freezegun import freeze_time
 
 from chatops.config import parse_settings
 from jobs.context import build_context
-from jobs.schedule import JOB_SPECS, JobRunner, default_bodies, occurrences, slot_for, trigger_for
+from jobs.schedule import JOB_SPECS, JobRunner, built_bodies, occurrences, schedule_lines, slot_for, trigger_for
 from store import job_runs
 
 PACIFIC = ZoneInfo("America/Los_Angeles")
@@ -47,13 +47,19 @@ def test_weekly_review_fires_mondays_at_ten():
 
 def _runner(tmp_path: Path, calls: list | None = None) -> JobRunner:
     ctx = build_context(parse_settings({}), tmp_path)
-    bodies = default_bodies()
+    bodies = {spec.name: _done(spec.name) for spec in JOB_SPECS}   # stand-ins for the jobs' work, as if built
     if calls is not None:
         def export(ctx, scheduled_for):
             calls.append(scheduled_for)
             return "exported"
         bodies["export"] = export
     return JobRunner(ctx=ctx, bodies=bodies)
+
+
+def _done(name: str):
+    def body(ctx, scheduled_for):
+        return f"{name} done"
+    return body
 
 
 def test_a_slot_runs_once_even_when_the_trigger_and_a_catch_up_both_try(tmp_path: Path):
@@ -137,3 +143,33 @@ def test_slots_are_local_dates_and_iso_weeks():
     late_evening_utc = datetime(2026, 11, 23, 6, 0, tzinfo=timezone.utc)   # 22:00 Sunday Pacific
     assert slot_for(SPECS["export"], late_evening_utc, settings) == "2026-11-22"
     assert slot_for(SPECS["weekly_review"], late_evening_utc, settings) == "2026-W47"
+
+
+def test_a_job_whose_work_is_not_built_is_not_planned_and_leaves_its_slot_free(tmp_path: Path):
+    ctx = build_context(parse_settings({}), tmp_path)
+    assert built_bodies() == {}          # export, sweep, summary, weekly review: their issues have not landed
+    unbuilt = JobRunner(ctx=ctx, bodies={})
+    with freeze_time("2026-11-22T12:00:00Z"):
+        assert unbuilt.catch_up(datetime.now(timezone.utc)) == []
+        assert all("not built: not scheduled" in line for line in schedule_lines(ctx, {}))
+    with freeze_time("2026-11-23T13:00:00Z"):        # the export lands a day later and runs that same day
+        calls: list[datetime] = []
+        runner = _runner(tmp_path, calls)
+        plans = {p.job.name: p for p in runner.catch_up(datetime.now(timezone.utc))}
+        assert plans["export"].missed == () and plans["export"].run is None   # its days before it existed are not missed
+        assert runner.run(SPECS["export"], datetime.now(timezone.utc), "scheduled") == job_runs.OK
+        export_line = next(l for l in schedule_lines(ctx, runner.bodies) if l.startswith("export "))
+        assert "next Mon 2026-11-23 05:00 PST (UTC-0800)" in export_line    # local time with its UTC offset
+    assert len(calls) == 1 and job_runs.missed_runs(ctx.state) == []
+
+
+def test_chatops_jobs_and_config_check_show_unbuilt_jobs_as_not_built(config_file: Path):
+    from tests.conftest import run_cli
+
+    jobs = run_cli("jobs", config=config_file)
+    assert jobs.returncode == 0, jobs.stderr
+    assert "not built (not scheduled; no slot is claimed until its work exists):" in jobs.stdout
+    assert [line.split()[0] for line in jobs.stdout.splitlines() if line.startswith("  ")] == [
+        "export", "sweep", "summary", "weekly_review"]
+    check = run_cli("config", "check", config=config_file)
+    assert check.stdout.count("not built: not scheduled, no slot claimed") == 4

@@ -10,7 +10,8 @@ from store.ledger.note import Signer
 from store.ledger.verify import Trust, verify_ledger
 
 REPO = Path(__file__).resolve().parents[2]
-VECTORS = REPO.parent / "shared" / "vectors" / "merkle"
+# The transparency-dev Merkle vectors travel with the repository (origin and licence in vectors/README.md).
+VECTORS = Path(__file__).resolve().parent / "vectors"
 ORIGIN = "ecomonetize.com/chatops/credit-ledger/abc123"
 START = datetime(2026, 11, 22, 16, 30, tzinfo=timezone.utc)
 

@@ -1,5 +1,5 @@
 """The ledgers as chatops uses them: auto-initialisation, refusals recorded, daemon start checks, and the
-`chatops ledger …` commands with their messages and exit codes (LEDGER.md §5.7–§5.10)."""
+`chatops ledger …` commands with their messages and exit codes (docs/ledger.md §7–§10)."""
 from __future__ import annotations
 
 import hashlib
@@ -168,7 +168,7 @@ def test_reseal_archives_read_only_and_starts_a_new_ledger_that_names_the_old_on
     assert "new ledger origin" in capsys.readouterr().out
     archived = sorted(p.name for p in path.parent.glob("ledger.jsonl.damaged-*"))
     assert len(archived) == 1 and not os.access(path.parent / archived[0], os.W_OK) or os.geteuid() == 0
-    assert stat.S_IMODE((path.parent / archived[0]).stat().st_mode) == 0o444
+    assert stat.S_IMODE((path.parent / archived[0]).stat().st_mode) == 0o400   # no operators_group: owner only
     [created] = _entries(path)
     assert created["kind"] == "ledger.created" and created["actor"] == "U0ANA00001"
     previous = created["data"]["previous"]

@@ -1,4 +1,4 @@
-"""The append protocol, recovery and verify on real files (LEDGER.md §5.2, §5.5–§5.7)."""
+"""The append protocol, recovery and verify on real files (docs/ledger.md §2, §5–§7)."""
 from __future__ import annotations
 
 import json

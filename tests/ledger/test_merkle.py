@@ -27,8 +27,21 @@ def _b64(value: str | None) -> bytes:
     return base64.b64decode(value or "")
 
 
+# SHA-256 over every vector's relative path and bytes, as copied from transparency-dev/merkle (vectors/README.md).
+VECTORS_DIGEST = "7c18e4dee7bb24a811adf6b5610cb958971cf493c7eafad314a6f6c473c35ce2"
+
+
 def test_all_196_vectors_are_present():
-    assert len(INCLUSION) + len(CONSISTENCY) == 196
+    assert len(INCLUSION) + len(CONSISTENCY) == 196, f"Merkle vectors missing under {VECTORS}"
+
+
+def test_vectors_are_the_upstream_files_unmodified_with_their_licence():
+    digest = sha256()
+    for path in sorted(VECTORS.rglob("*.json")):
+        digest.update(path.relative_to(VECTORS).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    assert digest.hexdigest() == VECTORS_DIGEST
+    assert "Apache License" in (VECTORS / "LICENSE").read_text()
+    assert "417fb0c314750d94e53942e9f92e79b6d35915db" in (VECTORS / "README.md").read_text()
 
 
 @pytest.mark.parametrize("path", INCLUSION, ids=lambda p: str(p.relative_to(VECTORS)))

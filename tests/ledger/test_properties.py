@@ -1,4 +1,4 @@
-"""Property tests: any tampering inside the signed range fails verify with a §5.7 message; appends
+"""Property tests: any tampering inside the signed range fails verify with a docs/ledger.md §7 message; appends
 keep every earlier checkpoint consistent with every later one."""
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Find what a decoded string holds and decide, per match, whether it goes or stays.
 
 Input is text already decoded (a JSON string value, or a text file), so `\\n` inside a PEM body is a
-real newline and `\\"` a plain quote (MEASURED.md: match decoded strings, not raw lines). Output is
+real newline and `\\"` a plain quote (docs/measured.md, "Scrub": match decoded strings, not raw lines). Output is
 a list of `Hit`s with their verdict; the caller masks the `REMOVE` ones.
 
 Verdicts follow the grading of seed 000 §3: `REMOVE` (a credential or PII: masked by the scrub; if the

@@ -1,6 +1,6 @@
 """The raw-byte pass: which lines may hold something, and which rules could match there.
 
-Why (MEASURED.md): decoding and re-encoding every JSON line caps a scrubber near 57 MB/s, while
+Why (docs/measured.md, "Scrub"): decoding and re-encoding every JSON line caps a scrubber near 57 MB/s, while
 searching raw bytes runs at GB/s. So the raw bytes are searched first for every rule's trigger (its
 keywords, or its prefilter regex), and only lines with a trigger are decoded and matched precisely.
 A trigger is a superset of its rule: keywords are part of the token and JSON never escapes printable

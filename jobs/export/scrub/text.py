@@ -1,6 +1,6 @@
 """Small text facts the detectors share: entropy, placeholders, token edges, the Read tool's line view.
 
-Why each exists (MEASURED.md): a capture group that stops early leaves the tail of a key behind, so a
+Why each exists (docs/measured.md, "Scrub"): a capture group that stops early leaves the tail of a key behind, so a
 match is widened to the end of its token; tool output from the Read tool carries a right-aligned line
 number and a tab (or `→`) before every line, which breaks multi-line matches (PEM bodies) unless that
 view is stripped first and positions are mapped back.
