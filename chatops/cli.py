@@ -105,7 +105,7 @@ def main(argv: Sequence[str] | None = None, registry: Registry | None = None) ->
         return EXIT_REFUSED
     except ChatopsError as exc:
         if isinstance(exc, Damaged):
-            _log_traceback(cache, exc)
+            _log_traceback(cache, exc, argv)
         print(_one_error(exc), file=sys.stderr)
         return int(exc.exit_code)
     except BrokenPipeError:
@@ -113,7 +113,7 @@ def main(argv: Sequence[str] | None = None, registry: Registry | None = None) ->
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except Exception as exc:  # the last resort: one line for the person, the traceback for the log
-        where = _log_traceback(cache, exc)
+        where = _log_traceback(cache, exc, argv)
         print(f"{PROG}: internal error: {type(exc).__name__}: {exc}; the traceback is in the log ({where}); "
               "please report it with that file", file=sys.stderr)
         return EXIT_INTERNAL
@@ -148,7 +148,7 @@ def _not_a_command(registry: Registry, rest: list[str], asked_help: bool, actor:
     return EXIT_USAGE
 
 
-def _log_traceback(cache: dict[str, LoadedConfig], exc: BaseException) -> str:
+def _log_traceback(cache: dict[str, LoadedConfig], exc: BaseException, argv: Sequence[str]) -> str:
     """Append the traceback to the log file and return its path; the terminal gets one line only.
 
     The log is `<data_dir>/logs/chatops-cli.log`; when the configuration could not be loaded, or that
@@ -169,7 +169,7 @@ def _log_traceback(cache: dict[str, LoadedConfig], exc: BaseException) -> str:
         log.propagate = False
         log.addHandler(handler)
         try:
-            log.error("chatops %s failed", " ".join(sys.argv[1:]), exc_info=exc)
+            log.error("chatops %s failed", " ".join(argv), exc_info=exc)
         finally:
             log.removeHandler(handler)
             handler.close()

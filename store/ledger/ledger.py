@@ -47,7 +47,7 @@ from store.ledger.note import (
     open_checkpoint,
 )
 from store.ledger.scan import scan_ledger
-from store.errors import Damaged
+from store.errors import ChatopsError, Damaged
 
 log = logging.getLogger("chatops.ledger")
 
@@ -64,8 +64,8 @@ class LedgerDamaged(Damaged):
         super().__init__(message)
 
 
-class LedgerWriteError(Exception):
-    """A commit could not be made durable; nothing of it was kept."""
+class LedgerWriteError(ChatopsError):
+    """A commit could not be made durable; nothing of it was kept (exit 1: the message says to free space)."""
 
 
 @dataclass(frozen=True)

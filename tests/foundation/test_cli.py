@@ -4,6 +4,9 @@ README's exit code while the traceback goes to the log file."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from importlib import metadata
 from pathlib import Path
 
@@ -12,7 +15,7 @@ import pytest
 from chatops.cli import main
 from chatops.registry import Command, Invocation, Registry, Reply
 from jobs.actors import Permission
-from tests.conftest import run_cli
+from tests.conftest import REPO, run_cli
 
 COMMANDS = [c.name for c in Registry.load().commands]
 GROUPS = sorted(word for word, commands in Registry.load().groups().items()
@@ -71,15 +74,21 @@ RUN = {"Run_ID": "run_20261122_0830_7f3a", "Scenario_ID": "scn-invoice-sync", "J
 
 
 @pytest.fixture
-def damaged_credit_ledger(config_file: Path, tmp_path: Path) -> Path:
-    """A SEV1 run recorded (CASE-1 open), then one byte of the credit ledger changed under it."""
+def credit_ledger(config_file: Path, tmp_path: Path) -> Path:
+    """A SEV1 run recorded (CASE-1 open): the credit ledger's path."""
     done = run_cli("baseline", "set", "--scenario", "scn-invoice-sync", "--credits", "500", "--reason", "initial",
                    "--as", "ana", config=config_file)
     assert done.returncode == 0, done.stderr
     (tmp_path / "run.json").write_text(json.dumps(RUN))
     recorded = run_cli("runs", "record", str(tmp_path / "run.json"), "--as", "ana", config=config_file)
     assert recorded.returncode == 0 and "CASE-1" in recorded.stdout, recorded.stderr
-    ledger = tmp_path / "var" / "runs" / "CREDIT_MONITORING" / "ledger.jsonl"
+    return tmp_path / "var" / "runs" / "CREDIT_MONITORING" / "ledger.jsonl"
+
+
+@pytest.fixture
+def damaged_credit_ledger(credit_ledger: Path) -> Path:
+    """One byte of the credit ledger changed under the recorded run."""
+    ledger = credit_ledger
     data = bytearray(ledger.read_bytes())
     at = data.index(b'"Credits_Total":3100') + len(b'"Credits_Total":')
     data[at] = ord("4")
@@ -117,6 +126,7 @@ def test_an_unexpected_error_is_one_line_naming_the_log_and_the_traceback_is_onl
     assert out.err == (f"chatops: internal error: KeyError: 'missing'; the traceback is in the log ({log}); "
                        "please report it with that file\n")
     text = log.read_text()
+    assert f"chatops --config {config_file} defect failed" in text
     assert "Traceback (most recent call last)" in text and 'return Reply(str({}["missing"]))' in text
     assert oct(log.stat().st_mode & 0o777) == "0o600"
 
@@ -126,3 +136,25 @@ def test_help_followed_by_a_group_or_a_command_shows_that_help(config_file: Path
     assert capsys.readouterr().out.startswith("chatops runs commands:")
     assert main(["--config", str(config_file), "help", "case", "ack"]) == 0
     assert capsys.readouterr().out.startswith("usage: chatops case ack ")
+
+
+def test_a_ledger_write_that_fails_on_a_full_disk_is_one_line_saying_nothing_was_recorded(
+        credit_ledger: Path, config_file: Path, tmp_path: Path):
+    """The file may not grow (RLIMIT_FSIZE in the recording process): the real write fails with EFBIG."""
+    ledger = credit_ledger
+    (tmp_path / "run2.json").write_text(json.dumps({**RUN, "Run_ID": "run_20261122_0831_7f3b"}))
+    script = ("import resource, signal, sys\n"
+              "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+              "limit = int(sys.argv.pop(1))\n"
+              "resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))\n"
+              "from chatops.cli import main\n"
+              "sys.exit(main(sys.argv[1:]))\n")
+    done = subprocess.run([sys.executable, "-c", script, str(ledger.stat().st_size + 64), "--config", str(config_file),
+                           "runs", "record", str(tmp_path / "run2.json"), "--as", "ana"],
+                          capture_output=True, text=True, cwd=REPO, timeout=60,
+                          env={**os.environ, "PYTHONPATH": str(REPO), "CHATOPS_LOG_LEVEL": "WARNING"})
+    assert done.returncode == 1 and done.stdout == "" and "Traceback" not in done.stderr
+    [line] = done.stderr.splitlines()
+    assert line.startswith("chatops: could not write 3 entries to runs/CREDIT_MONITORING/ledger.jsonl "
+                           "(File too large)")
+    assert line.endswith("nothing was recorded. Free disk space or check the file system, then retry")
