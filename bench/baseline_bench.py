@@ -66,7 +66,7 @@ def main() -> None:
         child(args.child[0], args.child[1], int(args.child[2]))
         return
     data_dir = Path(tempfile.gettempdir()) / f"chatops-baseline-bench-{args.runs}-{args.scenarios}"
-    ledger = data_dir / "runs" / "CREDIT_MONITORING" / "ledger.jsonl"
+    ledger = data_dir / "runs" / "CREDIT_MONITORING" / "audit" / "ledger.jsonl"
     if not ledger.exists():
         started = time.perf_counter()
         write_ledger(ledger, args.runs, args.scenarios)

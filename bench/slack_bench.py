@@ -1,7 +1,9 @@
 """Slack HTTP mode under a burst: 500 signed requests (slash commands and thread replies), 50 in flight.
 
 Prints the ack latency (HTTP answer to Slack) p50 / p99 / max and the end-to-end time to the reply
-(slash: the response_url post; thread reply: the answer posted in the thread through the outbox).
+(slash: the response_url post; thread reply: the answer posted in the thread through the outbox). The
+threads are bound to the tests' `drill` subjects (tests/slack/area.py), whose `DONE - <note>` reply runs
+through the same reader lookup, gate and ledger append as a case's `ACK`.
 Target (issue 6): ack p99 < 250 ms with 50 in flight; no request over Slack's 3 s.
 
     .venv/bin/python bench/slack_bench.py [--requests 500] [--in-flight 50]
@@ -69,7 +71,8 @@ async def burst(port: int, standin: SlackStandIn, threads: list[tuple[str, str]]
             channel, parent = threads[i // 2]
             body = json.dumps({"team_id": "T0STANDIN", "api_app_id": "A0STANDIN", "type": "event_callback",
                                "event_id": f"Ev{i}", "event_time": 1700000000, "event": {
-                                   "type": "message", "channel": channel, "user": "U0BEN00002", "text": "ACK",
+                                   "type": "message", "channel": channel, "user": "U0BEN00002",
+                                   "text": "DONE - checked",
                                    "ts": f"1800000000.{i:06d}", "thread_ts": parent}}).encode()
             headers = {"Content-Type": "application/json", **signed(body)}
             key = "t:" + parent
@@ -103,8 +106,8 @@ def main() -> int:
         runtime = start_slack(iface, Mode.HTTP, {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SECRET}, 0)
         replies = options.requests // 2
         for n in range(replies):
-            ctx.notifier.send(Notice(kind="credits.alert", subject=f"CASE-{n}", channel="#ops-alerts",
-                                     text=f"SEV1 alert {n}", fields={"case": f"CASE-{n}"}))
+            ctx.notifier.send(Notice(kind="drill.started", subject=f"DRILL-{n}", subject_kind="drill",
+                                     channel="#ops-alerts", text=f"drill {n}"))
         deadline = time.monotonic() + 120
         while len([m for m in Outbox(ctx.data_dir).messages() if m.final]) < replies:
             assert time.monotonic() < deadline, "alerts were not delivered"

@@ -18,7 +18,7 @@ from typing import Callable, Sequence
 
 from chatops.config import LoadedConfig, load_config, resolve_config_path
 from chatops.registry import Command, HelpRequested, Invocation, Registry, UsageError, run
-from jobs.actors import PERMISSIONS, Actor, People, PermissionDenied, UnknownPerson, describe_roles
+from jobs.actors import PERMISSIONS, Actor, People, UnknownPerson, describe_roles
 from jobs.errors import ChatopsError, Damaged, ExitCode, Refused
 
 PROG = "chatops"
@@ -83,9 +83,6 @@ def main(argv: Sequence[str] | None = None, registry: Registry | None = None) ->
         if options.help:
             command_args.append("--help")
         parsed = command.parser(PROG).parse_args(command_args)
-        if actor is None and not command.shell_open:
-            raise UsageError(f"{PROG} {command.name} acts as a person: add --as NAME "
-                             "(a person from config.toml [people])")
         reply = run(Invocation(command=command, actor=actor, args=parsed, surface="cli",
                                config=config, progress=_progress))
         if reply.text:
@@ -97,12 +94,6 @@ def main(argv: Sequence[str] | None = None, registry: Registry | None = None) ->
     except UsageError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_USAGE
-    except UnknownPerson as exc:
-        print(f"{PROG}: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except PermissionDenied as exc:
-        print(f"{PROG}: refused: {exc}", file=sys.stderr)
-        return EXIT_REFUSED
     except ChatopsError as exc:
         if isinstance(exc, Damaged):
             _log_traceback(cache, exc, argv)

@@ -193,7 +193,7 @@ class SlackDelivery:
             answer = self.client.chat_postMessage(channel=self._channel(to), text=notice.text,
                                                   blocks=notice_blocks(notice), unfurl_links=False)
             posted = Thread(subject=notice.subject, channel=to, channel_id=answer["channel"], ts=answer["ts"],
-                            case=str(notice.fields.get("case", "")))
+                            subject_kind=notice.subject_kind)
             slack_threads.remember(store, posted)   # the first message about a subject stays its parent
             return {"channel": answer["channel"], "ts": answer["ts"]}, posted
         if notice.update_original:

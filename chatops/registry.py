@@ -1,28 +1,36 @@
 """One command registry: every command is declared once and reached from the shell and from Slack.
 
-A `Command` holds its words (`("baseline", "show")`), its arguments, the permission it needs and its
-help text. `chatops/cli.py` builds argparse from it; the Slack layer parses `/ops <words> …` with the
-same argument specs; `chatops help` and `/ops help` are generated from it. The permission is checked
-in the domain (`jobs.actors.check`) by `run()`, not by the interface that called it.
+A `Command` holds its words (`("baseline", "show")`), its typed arguments, the permission it needs,
+the kind of subject it acts on and its help text. `chatops/cli.py` parses argv into it; `/ops <text>`
+is parsed once from the user's text with the same specs; thread replies and buttons build the same
+typed arguments directly (`Command.arguments`), never by joining words to split them again. `run()`
+passes every invocation through the one gate in the domain (`jobs.actors.authorize`) with the
+command's subject, so a refusal is recorded once, naming what was refused on what.
 
-Areas declare their commands in `chatops/commands/<area>.py` as a module-level `COMMANDS` list; the
-list of areas is `AREAS` below. Area modules must not import the Slack layer (a shell command should
-not pay for importing slack_bolt).
+Who may run what (`chatops help` says it): a read-only command (`shell_open=True`) runs in the shell
+for anyone who can read the data directory, with or without `--as` (acting as a named person never
+grants less than acting as nobody); every other command, and every command from Slack, needs a role
+the permission table grants.
+
+Areas declare their commands in `chatops/commands/<area>.py` as a module-level `COMMANDS` list, the
+thread replies their subjects accept as `REPLIES` (subject kind → reader) and their App Home sections
+as `HOME`; the list of areas is `AREAS` below. Area modules must not import the Slack layer (a shell
+command should not pay for importing slack_bolt).
 """
 from __future__ import annotations
 
 import argparse
 import difflib
 import importlib
-import logging
 import shlex
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from chatops.config import LoadedConfig
-from jobs.actors import PERMISSIONS, Actor, Permission, PermissionDenied, allowed, check, describe_roles
+from chatops.render.views import HomeSection
+from jobs.actors import PERMISSIONS, Actor, Permission, Subject, allowed, authorize, describe_roles, refuse
 from jobs.context import Context, build_context
-from jobs.errors import ChatopsError
+from jobs.errors import Invalid, Refused
 
 AREAS = ("chatops.commands.general", "chatops.commands.baseline", "chatops.commands.ledger", "chatops.commands.credits", "chatops.commands.queries", "chatops.commands.killswitch", "chatops.commands.scrub")
 
@@ -40,6 +48,7 @@ class Arg:
     choices: Sequence[str] | None = None
     nargs: str | None = None
     metavar: str | None = None
+    subject: str = ""            # this argument names what the command acts on, a subject of this kind
 
     @property
     def dest(self) -> str:
@@ -49,6 +58,25 @@ class Arg:
     def argparse_help(self) -> str:
         """The help as argparse wants it: argparse %-formats every help string, so a literal `%` is `%%`."""
         return self.help.replace("%", "%%")
+
+    def value(self, given: Any) -> Any:
+        """`given` (text from Slack, or an already typed value) as this argument's typed value."""
+        if self.flag:
+            return bool(given)
+        if self.nargs in ("+", "*"):
+            items = given if isinstance(given, (list, tuple)) else [given]
+            return [self._one(item) for item in items]
+        return self._one(given)
+
+    def _one(self, given: Any) -> Any:
+        if isinstance(given, str) and self.type is not str:
+            try:
+                given = self.type(given)
+            except (argparse.ArgumentTypeError, ValueError, TypeError) as exc:
+                raise UsageError(f"{self.name} {given!r}: {exc}") from None
+        if self.choices and given not in self.choices:
+            raise UsageError(f"{self.name} {given!r}: expected one of {', '.join(self.choices)}")
+        return given
 
     def add_to(self, parser: argparse.ArgumentParser) -> None:
         if self.flag:
@@ -77,7 +105,7 @@ class Invocation:
     command: "Command"
     actor: Actor | None          # None for a shell-open command run without --as
     args: argparse.Namespace
-    surface: str                  # "cli" or "slack"
+    surface: str                  # "cli" or "slack" (a slash command, thread reply or button)
     config: Callable[[], LoadedConfig]
     progress: Callable[[str], None] = lambda _message: None
     _context: Context | None = None
@@ -109,12 +137,45 @@ class Command:
     args: tuple[Arg, ...] = ()
     description: str = ""
     slack: bool = True           # reachable as /ops …
-    shell_open: bool = False     # the CLI may run it without --as (file permissions are the authority)
+    shell_open: bool = False     # read-only: the CLI runs it for anyone with file access, with or without --as
     ledger: str = ""             # where its refusals are recorded; "" = the area's LEDGER (default operations)
+    subject_kind: str = ""       # what it acts on when no argument names it (default: its first word)
+    subject_id: str = ""         # … and that subject's id (default: the kind)
 
     @property
     def name(self) -> str:
         return " ".join(self.words)
+
+    def subject(self, args: argparse.Namespace) -> Subject:
+        """What this invocation acts on: the argument declared as its subject, else the command's own area."""
+        ledger = self.ledger or "operations"
+        for arg in self.args:
+            if arg.subject:
+                value = getattr(args, arg.dest, None)
+                text = " ".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value or "")
+                return Subject(arg.subject, text or "all", ledger)
+        kind = self.subject_kind or self.words[0]
+        return Subject(kind, self.subject_id or kind, ledger)
+
+    def arguments(self, values: Mapping[str, Any]) -> argparse.Namespace:
+        """The typed arguments from structured values (a thread reply, a button, a modal), keyed by `dest`.
+
+        Nothing is joined into a command line and split again: a reason that starts with `--` stays
+        a reason. A value the command does not declare, or a required one missing, is a usage error.
+        """
+        known = {arg.dest: arg for arg in self.args}
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            raise UsageError(f"{self.name} takes no {', '.join(unknown)}")
+        parsed = argparse.Namespace()
+        for dest, arg in known.items():
+            if dest in values and values[dest] not in (None, ""):
+                setattr(parsed, dest, arg.value(values[dest]))
+            elif arg.required:
+                raise UsageError(f"{self.name} needs {arg.name.lstrip('-')}")
+            else:
+                setattr(parsed, dest, False if arg.flag else arg.default)
+        return parsed
 
     def parser(self, prog: str) -> argparse.ArgumentParser:
         parser = _RaisingParser(prog=f"{prog} {self.name}", description=self.description or self.summary,
@@ -124,7 +185,7 @@ class Command:
         return parser
 
 
-class UsageError(Exception):
+class UsageError(Invalid):
     """Bad arguments, worded with the command's usage line."""
 
 
@@ -145,9 +206,35 @@ class _RaisingParser(argparse.ArgumentParser):
         raise HelpRequested(self.format_help())
 
 
+@dataclass(frozen=True)
+class ReplyCommand:
+    """What a thread reply means: a registered command and its typed values, on the thread's subject.
+
+    `said` is the reply's own word (`DENIED`), so a refusal is worded in what the person typed.
+    """
+
+    words: tuple[str, ...]
+    values: Mapping[str, Any]
+    said: str
+
+
+class MalformedReply(Invalid):
+    """Looks like one of a subject's replies but is incomplete; the message gives the expected form."""
+
+
+#: An area's section of a person's App Home: (context, person) → a titled list of lines.
+HomeProvider = Callable[[Context, Actor], HomeSection]
+
+#: An area's reader of thread replies about one kind of subject: (subject id, text) → the command it
+#: means, None for conversation; `MalformedReply` for a reply that starts like a form but lacks its text.
+ReplyReader = Callable[[str, str], ReplyCommand | None]
+
+
 @dataclass
 class Registry:
     commands: list[Command] = field(default_factory=list)
+    replies: dict[str, ReplyReader] = field(default_factory=dict)   # subject kind → its area's reader
+    home: list[HomeProvider] = field(default_factory=list)           # the areas' App Home sections
 
     @classmethod
     def load(cls, areas: Iterable[str] = AREAS) -> "Registry":
@@ -156,11 +243,23 @@ class Registry:
             module = importlib.import_module(module_name)
             area_ledger = getattr(module, "LEDGER", "operations")
             registry.commands.extend(c if c.ledger else replace(c, ledger=area_ledger) for c in module.COMMANDS)
+            for kind, reader in getattr(module, "REPLIES", {}).items():
+                if kind in registry.replies:
+                    raise RuntimeError(f"replies to {kind} subjects declared twice (again in {module_name})")
+                registry.replies[kind] = reader
+            registry.home.extend(getattr(module, "HOME", ()))
         names = [c.name for c in registry.commands]
         duplicates = {n for n in names if names.count(n) > 1}
         if duplicates:
             raise RuntimeError(f"commands declared twice: {sorted(duplicates)}")
         return registry
+
+    def command(self, words: Sequence[str]) -> Command:
+        """The command with exactly these words (a reply or a button names one)."""
+        for command in self.commands:
+            if command.words == tuple(words):
+                return command
+        raise UsageError(f"unknown command {' '.join(words)!r}")
 
     def match(self, words: Sequence[str]) -> tuple[Command, list[str]] | None:
         """The command whose words are the longest prefix of `words`, and the remaining words."""
@@ -208,7 +307,8 @@ class Registry:
     def help_text(self, actor: Actor | None, surface: str, prog: str) -> str:
         """What `actor` may run, then what needs another role (and which)."""
         visible = [c for c in self.commands if surface == "cli" or c.slack]
-        may = [c for c in visible if actor is None and c.shell_open or actor is not None and allowed(actor, c.permission)]
+        may = [c for c in visible if surface == "cli" and c.shell_open
+               or actor is not None and allowed(actor, c.permission)]
         may_not = [c for c in visible if c not in may]
         width = max((len(c.name) for c in visible), default=10) + 2
         lines = [f"{prog} commands you may run:"]
@@ -217,8 +317,11 @@ class Registry:
             lines.append("needs another role:")
             lines += [f"  {prog} {c.name.ljust(width)}{c.summary}  [needs {describe_roles(PERMISSIONS[c.permission])}]"
                       for c in may_not]
-        if surface == "cli" and actor is None:
-            lines.append("Commands that act as a person need --as NAME (a person from config.toml [people]).")
+        if surface == "cli":
+            lines += ["Who may run what: read-only commands (case list, baseline show, ledger verify, …) run for",
+                      "anyone who can read the data directory, with or without --as. Every other command acts as a",
+                      "person: add --as NAME (from config.toml [people]) holding the role shown. From Slack, every",
+                      "command needs the role shown."]
         lines.append(f"Details of one command: {prog} <command> --help")
         return "\n".join(lines)
 
@@ -236,38 +339,23 @@ def parse_slack_text(registry: Registry, text: str) -> tuple[Command, argparse.N
     return command, command.parser("/ops").parse_args(rest)
 
 
-def _record_refusal(invocation: Invocation, refusal: PermissionDenied) -> None:
-    """Refusals are audited too (docs/architecture.md §3); failing to record one must not hide the refusal."""
-    from jobs.audit import record_refusal
-
-    try:
-        ctx = invocation.ctx
-    except Exception as exc:  # no usable configuration: the person still gets the refusal
-        logging.getLogger("chatops.registry").error("refusal of %s not recorded: no context (%s)",
-                                                    invocation.command.name, exc)
-        return
-    record_refusal(ctx, refusal.actor, refusal.permission, invocation.command.name, str(refusal),
-                   ledger=invocation.command.ledger or "operations")
+#: Who acts in the shell without `--as`: nobody in particular, holding no role.
+NOBODY = Actor(name="nobody", roles=frozenset())
 
 
 def run(invocation: Invocation) -> Reply:
-    """Check the permission in the domain, then run the handler.
+    """Pass the one gate with the command's subject, then run the handler.
 
-    A domain error (`jobs.errors.ChatopsError`) propagates to the CLI, which maps it once to its message
-    and exit code (chatops/cli.py); on the other surfaces it is the reply, with the same code.
+    A read-only command in the shell runs for anyone with file access, whoever they say they are; any
+    other command needs a person (`--as` in the shell, the Slack user in Slack) whom the table allows.
     """
     command = invocation.command
-    if invocation.actor is not None:
-        try:
-            check(invocation.actor, command.permission, action=command.name)
-        except PermissionDenied as exc:
-            _record_refusal(invocation, exc)
-            raise
-    elif not (invocation.surface == "cli" and command.shell_open):
-        raise PermissionDenied(Actor("nobody", frozenset()), command.permission, action=command.name)
-    try:
+    if invocation.surface == "cli" and command.shell_open:
         return command.handler(invocation)
-    except ChatopsError as exc:
-        if invocation.surface == "cli":
-            raise
-        return Reply(str(exc), int(exc.exit_code))
+    subject = command.subject(invocation.args)
+    if invocation.actor is None:
+        raise refuse(invocation.ctx, NOBODY, command.permission, command.name, subject, Refused(
+            f"{command.name} acts as a person: add --as NAME (a person from config.toml [people] "
+            f"with role {describe_roles(PERMISSIONS[command.permission])})"))
+    authorize(invocation.ctx, invocation.actor, command.permission, command.name, subject)
+    return command.handler(invocation)

@@ -1,17 +1,28 @@
-"""Who may do what: people, roles and the one permission table (docs/architecture.md §3, §4).
+"""Who may do what: people, roles, the one permission table and the one gate (docs/architecture.md §3, §4).
 
-Every entry point (Slack, the CLI, the scheduler) resolves an `Actor` and calls `check()` here before
-it changes anything, so the role matrix is decided in one place whatever the way in. The Slack layer
-may hide a button; this module decides.
+Every entry point (the CLI, a Slack command, a thread reply, a button, the scheduler) resolves an
+`Actor` and passes `authorize()` here before anything changes, so the role matrix is decided in one
+place whatever the way in, and every refusal is recorded once, by `refuse()`, naming who, what, on
+which subject and why. The Slack layer may hide a button; this module decides.
 """
 from __future__ import annotations
 
 import difflib
+import logging
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Protocol
 
+from jobs.errors import Invalid, Refused
 from jobs.settings import PersonSettings
+
+if TYPE_CHECKING:
+    from jobs.context import Context
+
+log = logging.getLogger("chatops.actors")
+
+#: The ledger entry kind of every refusal, whichever ledger holds it.
+COMMAND_REFUSED = "command.refused"
 
 
 class Role(StrEnum):
@@ -122,8 +133,26 @@ DAEMON_NAME = "daemon"
 DAEMON = Actor(name=DAEMON_NAME, roles=frozenset())
 
 
-class PermissionDenied(Exception):
-    """Refusal worded for the person refused: names what they asked, the role needed and theirs."""
+@dataclass(frozen=True)
+class Subject:
+    """What an action is on: a kind (`case`, `run`, `scenario`, `proposal`, `ledger`, …) and its id.
+
+    `ledger` is where refusals about it are recorded: an area's subjects go to the area's own ledger
+    (the credit ledger for cases, runs and scenarios), everything else to the operations ledger.
+    `run_id` is the run a refusal concerns, when there is one, so it sits beside that run's entries.
+    """
+
+    kind: str
+    id: str
+    ledger: str = "operations"
+    run_id: str = ""
+
+    def __str__(self) -> str:
+        return self.id
+
+
+class PermissionDenied(Refused):
+    """Refusal for want of a role, worded for the person refused: what they asked, the role needed and theirs."""
 
     def __init__(self, actor: Actor, permission: Permission, action: str | None = None) -> None:
         self.actor = actor
@@ -133,8 +162,8 @@ class PermissionDenied(Exception):
         super().__init__(f"{action or permission.value} needs role {needed}; you have {have}")
 
 
-class UnknownPerson(Exception):
-    """A name or Slack id that is not in config.toml [people]."""
+class UnknownPerson(Invalid):
+    """A name that is not in config.toml [people] (`--as`): an input error, not a person to refuse."""
 
 
 def describe_roles(roles: Iterable[Role]) -> str:
@@ -159,10 +188,58 @@ def allowed(actor: Actor, permission: Permission) -> bool:
     return bool(actor.roles & PERMISSIONS[permission])
 
 
-def check(actor: Actor, permission: Permission, action: str | None = None) -> None:
-    """Raise `PermissionDenied` unless `actor` holds a role that grants `permission`."""
-    if not allowed(actor, permission):
-        raise PermissionDenied(actor, permission, action)
+class Entries(Protocol):
+    """An open commit of a ledger (`store.ledger.ledger.Commit`) or the ledger itself."""
+
+    def append(self, kind: str, actor: str, role: str | None, fields: Mapping[str, Any]) -> Any: ...
+
+
+def authorize(ctx: "Context", actor: Actor, permission: Permission, action: str, subject: Subject) -> None:
+    """The one gate: pass when `actor` holds a role granting `permission`; otherwise record and raise.
+
+    `action` is what was asked, in the words of the command (`case ack`); `subject` what it was asked
+    on. The refusal (`PermissionDenied`, a `Refused`) is recorded once, here, in the subject's ledger.
+    """
+    if allowed(actor, permission):
+        return
+    raise refuse(ctx, actor, permission, action, subject, PermissionDenied(actor, permission, action))
+
+
+def refuse(ctx: "Context", actor: Actor, permission: Permission, action: str, subject: Subject,
+           refusal: Exception | str, entries: Entries | None = None,
+           detail: Mapping[str, Any] | None = None) -> Exception:
+    """Record a refusal (who, what, when, on what, why) and return it for the caller to raise.
+
+    For a refusal by a rule of the domain (not acknowledged yet, already decided) as well as by the
+    role table. `refusal` is the exception to raise or the reason as a sentence; `entries` an open
+    commit of the subject's ledger when the refusal belongs in the caller's commit; `detail` more of
+    what was refused (e.g. the decision and its digest), kept beside the reason. Recording never
+    hides the refusal: should the ledger be unwritable, the refusal is logged and still raised.
+    """
+    error = refusal if isinstance(refusal, Exception) else Refused(f"{action} refused: {refusal}")
+    role = None if actor.is_daemon else (actor.role_for(permission) or refused_role(actor) or None)
+    data = {"command": action, "permission": permission.value, "person": actor.name,
+            "roles": sorted(r.value for r in actor.roles), "subject": subject.id, "subject_kind": subject.kind,
+            **(detail or {}), "reason": str(error)}
+    fields: dict[str, Any] = {"data": data, **({"Run_ID": subject.run_id} if subject.run_id else {})}
+    try:
+        (entries or ctx.ledgers.get(subject.ledger)).append(COMMAND_REFUSED, actor.ledger_id, role, fields)
+    except Exception as exc:   # noqa: BLE001 - any failure to record must still let the refusal through
+        if entries is not None:
+            raise
+        log.error("could not record the refusal of %s on %s %s for %s in the %s ledger: %s", action, subject.kind,
+                  subject.id, actor.name, subject.ledger, exc)
+    return error
+
+
+def refused_role(actor: Actor) -> str:
+    """The `role` of a refusal entry: the refused person's highest operator tier, or "" without one.
+
+    A person refused for want of a role holds no role the permission accepts, so "the role used" (as in
+    other entries) does not exist; their tier is what an auditor asks about next.
+    """
+    tiers = [tier for tier in TIERS if tier in actor.roles]
+    return tiers[-1].value if tiers else ""
 
 
 class People:

@@ -34,11 +34,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Iterable, Mapping
 
-from jobs.actors import PERMISSIONS, Actor, Permission, PermissionDenied, Role, allowed, describe_roles
+from jobs.actors import PERMISSIONS, Actor, Permission, PermissionDenied, Role, Subject, allowed, describe_roles, refuse
 from jobs.context import Context
+from jobs.errors import Refused
 from store import approvals as store
 from store.ledger.ledger import Commit
-from jobs.errors import Refused
 
 
 class Decision(StrEnum):
@@ -242,7 +242,7 @@ def _decide(ctx: Context, request_id: str, actor: Actor, decision: Decision, wha
             allow_self: bool, at: datetime, entries: Commit | None, take: bool) -> ApprovalRequest | None:
     """`decide` (`take`) or `check_decision`: one store update that records a refusal, or the decision."""
 
-    def change(row: dict[str, Any]) -> tuple[dict[str, Any], Exception | ApprovalRequest | None]:
+    def change(row: dict[str, Any]) -> tuple[dict[str, Any], Refused | ApprovalRequest | None]:
         req = _from_row(row)
         if entries is not None and entries.ledger is not ctx.ledgers.get(req.ledger):
             raise ValueError(f"{req.id} is recorded in the {req.ledger} ledger; its decision cannot join a "
@@ -251,8 +251,10 @@ def _decide(ctx: Context, request_id: str, actor: Actor, decision: Decision, wha
         if refusal is not None:
             record = DecisionRecord(by=actor.name, decision=decision, at=at.isoformat(), note=note,
                                     refused=str(refusal))
-            _record(ctx, req, "approval.refused", actor, "", {"decision": decision.value, "note": note,
-                                                               "reason": str(refusal)}, entries)
+            refuse(ctx, actor, req.permission, f"{decision.value.upper()} on {req.subject}",
+                   Subject("approval", req.id, req.ledger), refusal, entries,
+                   detail={"request": req.id, "kind": req.kind, "about": req.subject, "digest": req.digest,
+                           "decision": decision.value, "note": note})
             return _to_row(_with(req, record, req.status)), refusal
         if not take:
             return row, None
@@ -293,7 +295,7 @@ def _record(ctx: Context, req: ApprovalRequest, kind: str, actor: Actor, role: s
 
 
 def _refusal(req: ApprovalRequest, actor: Actor, decision: Decision, what: Mapping[str, Any],
-             note: str, approvers: list[Actor], allow_self: bool = False) -> tuple[Exception | None, str]:
+             note: str, approvers: list[Actor], allow_self: bool = False) -> tuple[Refused | None, str]:
     action = f"{decision.value.upper()} on {req.subject}"
     if not allowed(actor, req.permission):
         return PermissionDenied(actor, req.permission, action=action.split(" on ")[0]), ""

@@ -26,19 +26,18 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from jobs.actors import TIERS, Actor, Permission, check
+from jobs.actors import Actor, Permission, Subject, authorize
 from jobs.notices import Notice
 from jobs.settings import LedgerSettings, Settings
 from store.keys import KeyFileError, check_key_file, create_ed25519_key, ensure_key_dir, load_ed25519_key
 from store.access import file_mode_in, make_dirs
 from store.files import write_file_atomically
-from store.ledger.entry import MAX_LINE, Entry
+from store.ledger.entry import MAX_LINE
 from store.ledger.ledger import (
     Identity,
     Ledger,
     LedgerDamaged,
     LedgerFiles,
-    LedgerWriteError,
     Recovery,
     read_sig_lines,
     utc_stamp,
@@ -48,6 +47,8 @@ from store.ledger.merkle import EMPTY_ROOT
 from store.ledger.note import NoteError, Signer, Verifier, b64, parse_vkey
 from store.ledger.scan import scan_ledger
 from store.ledger.verify import Report, SinceCheckpoint, Trust, verify_ledger
+from store.ledger.view import View
+from store.ledger.view import check as check_view
 from jobs.errors import Invalid
 
 if TYPE_CHECKING:
@@ -59,12 +60,15 @@ log = logging.getLogger("chatops.audit")
 
 KEY_FILE = "ledger.key"
 NEW_KEY_FILE = "ledger.key.new"
-COMMAND_REFUSED = "command.refused"
 
 
 class LedgerName(StrEnum):
     CREDIT = "credit"
     OPERATIONS = "operations"
+
+
+#: The subject of the commands that act on both ledgers at once (init, repair, rotate-key).
+LEDGERS_SUBJECT = Subject("ledger", "credit+operations")
 
 
 @dataclass(frozen=True)
@@ -73,12 +77,23 @@ class LedgerSpec:
     key_name: str          # the <ledger name> part of the origin
     directory: str         # relative to data_dir
     origin_setting: str    # the [ledger] key that pins its origin
+    view: str = ""         # relative to data_dir: the derived file of `view_kinds` lines (store.ledger.view)
+    view_kinds: frozenset[str] = frozenset()
 
+
+#: The runbook's run log: one line per run, each the signed `run.recorded` entry itself. The signed credit
+#: ledger (runs and every action on them, in one commit each) lives in `audit/` beside it.
+RUN_LOG = "runs/CREDIT_MONITORING/ledger.jsonl"
 
 SPECS = (
-    LedgerSpec(LedgerName.CREDIT, "credit-ledger", "runs/CREDIT_MONITORING", "credit_origin"),
+    LedgerSpec(LedgerName.CREDIT, "credit-ledger", "runs/CREDIT_MONITORING/audit", "credit_origin",
+               view=RUN_LOG, view_kinds=frozenset({"run.recorded"})),
     LedgerSpec(LedgerName.OPERATIONS, "operations-ledger", "operations", "operations_origin"),
 )
+
+#: Files a data directory made before the run log kept beside it, when the signed credit ledger was
+#: `runs/CREDIT_MONITORING/ledger.jsonl` itself; moved into `audit/` on first use (`Ledgers.get`).
+_OLD_LAYOUT = ("ledger.jsonl", "ledger.sigs", "ledger.checkpoints", "ledger.vkey", "ledger.checkpoint")
 
 
 def spec_for(name: str) -> LedgerSpec:
@@ -150,13 +165,48 @@ class Ledgers:
     def operations(self) -> Ledger:
         return self.get(LedgerName.OPERATIONS)
 
+    def view(self, spec: LedgerSpec) -> View | None:
+        if not spec.view:
+            return None
+        return View(self.data_dir / spec.view, spec.view_kinds, spec.view)
+
     def get(self, name: str) -> Ledger:
         spec = spec_for(name)
         if spec.name not in self._opened:
+            self.move_old_layout(spec)
             self._opened[spec.name] = Ledger(self.files(spec).directory, lambda: self._identity(spec),
                                              clock=self.clock, name=self.display(spec), which=spec.name,
-                                             on_damaged=self.on_damaged)
+                                             on_damaged=self.on_damaged, view=self.view(spec))
         return self._opened[spec.name]
+
+    def old_layout(self, spec: LedgerSpec) -> Path | None:
+        """The folder of a signed ledger kept where its view now goes (a data directory made before the view)."""
+        if not spec.view:
+            return None
+        folder = (self.data_dir / spec.view).parent
+        return folder if (folder / "ledger.checkpoint").exists() or (folder / "ledger.sigs").exists() else None
+
+    def move_old_layout(self, spec: LedgerSpec) -> None:
+        """Move the signed ledger's files into its folder; the view is derived from them on first use.
+
+        Idempotent and safe to repeat after a crash: each file moves only if its new place is free, and
+        `ledger.checkpoint`, which marks the old layout, moves last.
+        """
+        old = self.old_layout(spec)
+        if old is None:
+            return
+        new = self.files(spec).directory
+        make_dirs(new)
+        names = [*_OLD_LAYOUT[:-1], *(p.name for p in old.glob("ledger.jsonl.torn-*")), _OLD_LAYOUT[-1]]
+        for name in names:
+            if not (new / name).exists():
+                try:
+                    os.rename(old / name, new / name)
+                except FileNotFoundError:
+                    pass
+        (old / "ledger.lock").unlink(missing_ok=True)
+        log.warning("moved the signed credit ledger from %s into %s; %s is now its run log (one line per run), "
+                    "derived from it", old.relative_to(self.data_dir), new.relative_to(self.data_dir), spec.view)
 
     # ---- keys and identity (writer side) -------------------------------------------------------
 
@@ -221,7 +271,7 @@ class Ledgers:
                     f"config.toml [ledger] {spec.origin_setting} = \"{pinned}\" but trusted_vkeys has no key "
                     "with that name; add the vkey printed by chatops ledger init")
             return Trust(pinned, keys, witnesses, "config.toml")
-        files = self.files(spec)
+        files = LedgerFiles(self.old_layout(spec) or self.files(spec).directory)
         try:
             keys = tuple(read_vkey_file(files.vkey))
         except NoteError as exc:
@@ -230,7 +280,7 @@ class Ledgers:
             raise LedgerConfigError(
                 f"no trusted key for {self.display(spec)}: config.toml [ledger] {spec.origin_setting} is not "
                 f"set and {files.vkey} does not exist; run: chatops ledger init --as <O3>")
-        return Trust(keys[0].name, keys, witnesses, f"{spec.directory}/ledger.vkey")
+        return Trust(keys[0].name, keys, witnesses, files.vkey.relative_to(self.data_dir).as_posix())
 
     def _witnesses(self) -> list[Verifier]:
         try:
@@ -245,34 +295,6 @@ def new_origin(domain: str, key_name: str) -> str:
 
 
 # ---- the small API for the rest of the code ----------------------------------------------------
-
-
-def refused_role(actor: Actor) -> str:
-    """The `role` of a refusal entry: the refused person's highest operator tier, or "" without one.
-
-    A refused person by definition holds no role the permission accepts, so "the role used" (as in
-    other entries) does not exist; their tier is what an auditor asks about next.
-    """
-    tiers = [tier for tier in TIERS if tier in actor.roles]
-    return tiers[-1].value if tiers else ""
-
-
-def record_refusal(ctx: "Context", actor: Actor, permission: Permission, action: str, reason: str,
-                   ledger: str = "operations") -> Entry | None:
-    """Append `command.refused`. Never raises: the refusal itself must still reach the person.
-
-    Who was refused with what: `role` is their highest operator tier (none for a person without one,
-    e.g. an unknown Slack user), `data.roles` every role they hold.
-    """
-    fields = {"data": {"command": action, "permission": permission.value, "person": actor.name,
-                       "roles": sorted(r.value for r in actor.roles), "reason": reason}}
-    try:
-        return ctx.ledgers.get(ledger).append(COMMAND_REFUSED, actor.ledger_id, refused_role(actor) or None,
-                                              fields)
-    except (LedgerDamaged, LedgerWriteError, KeyFileError, LedgerConfigError, NoteError, OSError) as exc:
-        log.error("could not record the refusal of %s for %s in the %s ledger: %s", action, actor.name,
-                  ledger, exc)
-        return None
 
 
 def check_key_permissions(ledgers: Ledgers) -> None:
@@ -338,6 +360,16 @@ def verify_ledgers(settings: Settings, data_dir: Path, which: str = "all", since
     for spec in SPECS:
         if which not in ("all", spec.name):
             continue
+        old = ledgers.old_layout(spec)
+        if old is not None:    # read-only: verified where it is; the next writer moves it
+            files = LedgerFiles(old)
+            report = verify_ledger(files, ledgers.trust(spec), spec.view, since=since,
+                                   artifacts_days=artifacts_days, data_dir=data_dir, now=now)
+            report.warn(f"{spec.view} is the signed credit ledger itself (a data directory made before the run "
+                        f"log): the daemon's next start, or any command that records, moves it to "
+                        f"{spec.directory}/ledger.jsonl and leaves one line per run in {spec.view}")
+            reports.append(report)
+            continue
         files = ledgers.files(spec)
         if not files.jsonl.exists() and not files.checkpoint.exists():
             report = Report(ledger=ledgers.display(spec))
@@ -345,9 +377,30 @@ def verify_ledgers(settings: Settings, data_dir: Path, which: str = "all", since
             report.row("entries", "none yet: created by its first entry (or chatops ledger init)")
             reports.append(report)
             continue
-        reports.append(verify_ledger(files, ledgers.trust(spec), ledgers.display(spec), since=since,
-                                     artifacts_days=artifacts_days, data_dir=data_dir, now=now))
+        report = verify_ledger(files, ledgers.trust(spec), ledgers.display(spec), since=since,
+                               artifacts_days=artifacts_days, data_dir=data_dir, now=now)
+        if spec.view:
+            _verify_view(report, ledgers, spec)
+        reports.append(report)
     return reports
+
+
+def _verify_view(report: Report, ledgers: Ledgers, spec: LedgerSpec) -> None:
+    """The run log must be exactly the signed ledger's run records: a changed, added or reordered line fails."""
+    found = check_view(ledgers.data_dir / spec.view, spec.view, ledgers.files(spec).jsonl, spec.view_kinds)
+    kinds = ", ".join(sorted(spec.view_kinds))
+    if found.problem:
+        fix = ("the signed ledger verifies, so the run log can be written again from it: chatops ledger repair "
+               "--as <O3> (it keeps the edited file read-only, as evidence)" if report.ok else
+               "write it again (chatops ledger repair --as <O3>) only once the signed ledger is sound")
+        report.fail(f"{found.problem}; {fix}")
+    elif found.behind:
+        report.warn(f"{spec.view} lacks the last {found.behind:,} {kinds} entries of the signed ledger (a crash "
+                    "between a commit and the view's write): added on the daemon's next start or commit, or "
+                    "run: chatops ledger repair --as <O3>")
+    if not found.problem:
+        lines = f"{found.lines:,} line{'' if found.lines == 1 else 's'}"
+        report.row("run log", f"{spec.view}: {lines}, each the signed {kinds} entry, in order")
 
 
 # ---- administrative flows (O3), each recorded -------------------------------------------------
@@ -355,7 +408,7 @@ def verify_ledgers(settings: Settings, data_dir: Path, which: str = "all", since
 
 def init_ledgers(ctx: "Context", actor: Actor) -> list[str]:
     """Create the key and both ledgers (first entry `ledger.created` by the O3); print what to pin."""
-    check(actor, Permission.LEDGER_ADMIN, "ledger init")
+    authorize(ctx, actor, Permission.LEDGER_ADMIN, "ledger init", LEDGERS_SUBJECT)
     ledgers = ctx.ledgers
     lines = []
     vkeys, origins = [], []
@@ -379,7 +432,7 @@ def init_ledgers(ctx: "Context", actor: Actor) -> list[str]:
 
 def repair_ledgers(ctx: "Context", actor: Actor) -> list[str]:
     """Start-up recovery on demand; the repair is recorded in each ledger it touched."""
-    check(actor, Permission.LEDGER_ADMIN, "ledger repair")
+    authorize(ctx, actor, Permission.LEDGER_ADMIN, "ledger repair", LEDGERS_SUBJECT)
     role = actor.role_for(Permission.LEDGER_ADMIN) or None
     lines = []
     for spec in SPECS:
@@ -388,7 +441,7 @@ def repair_ledgers(ctx: "Context", actor: Actor) -> list[str]:
             lines.append(f"{ctx.ledgers.display(spec)}: no ledger yet, nothing to repair")
             continue
         recovery = ledger.recover()
-        done = recovery.lines(ctx.ledgers.display(spec))
+        done = recovery.lines(ctx.ledgers.display(spec)) + _repair_view(ctx.ledgers, spec, ledger)
         if done:
             ledger.append("ledger.repaired", actor.ledger_id, role, {"data": {
                 "torn_bytes": recovery.torn_bytes, "torn_sha256": recovery.torn_sha256,
@@ -397,13 +450,32 @@ def repair_ledgers(ctx: "Context", actor: Actor) -> list[str]:
     return lines
 
 
+def _repair_view(ledgers: Ledgers, spec: LedgerSpec, ledger: Ledger) -> list[str]:
+    """Write the view again when it is not exactly the ledger's lines of its kinds (the old one kept aside)."""
+    if ledger.view is None:
+        return []
+    with ledger.locked():
+        found = check_view(ledger.view.path, spec.view, ledger.files.jsonl, spec.view_kinds)
+        if not found.problem and not found.behind:
+            return []
+        kept = ""
+        if found.problem and ledger.view.path.exists():
+            target = ledger.view.path.with_name(f"{ledger.view.path.name}.damaged-{utc_stamp(ledgers.clock())}")
+            os.replace(ledger.view.path, target)
+            _make_read_only(target)
+            kept = f"; the edited file is kept read-only as {target.name}"
+        lines = ledger.view.rebuild(ledger.files.jsonl, ledger.files.jsonl.stat().st_size)
+    why = found.problem or f"it lacked the last {found.behind:,} entries"
+    return [f"{spec.view}: written again from the signed ledger ({lines:,} lines): {why}{kept}"]
+
+
 def rotate_key(ctx: "Context", actor: Actor, reason: str) -> list[str]:
     """New key; `ledger.key_rotated` signed by both keys in each ledger; then the old key is replaced.
 
     Resumable: a `ledger.key.new` left by an interrupted rotation is used again, and a ledger whose
     last entry already announces it is not rotated twice.
     """
-    check(actor, Permission.LEDGER_ADMIN, "ledger rotate-key")
+    authorize(ctx, actor, Permission.LEDGER_ADMIN, "ledger rotate-key", LEDGERS_SUBJECT)
     if not reason.strip():
         raise ValueError("--reason is required: say why the key is rotated (schedule, suspected compromise, …)")
     ledgers = ctx.ledgers
@@ -457,7 +529,7 @@ def _announces(files: LedgerFiles, vkey: str) -> bool:
 
 def reseal(ctx: "Context", actor: Actor, which: str, reason: str) -> list[str]:
     """After damage: archive the files read-only and start a new ledger under a new install id."""
-    check(actor, Permission.LEDGER_ADMIN, "ledger reseal")
+    authorize(ctx, actor, Permission.LEDGER_ADMIN, "ledger reseal", Subject("ledger", which))
     if not reason.strip():
         raise ValueError("--reason is required: say what was found and who decided to continue")
     spec = spec_for(which)
@@ -470,8 +542,9 @@ def reseal(ctx: "Context", actor: Actor, which: str, reason: str) -> list[str]:
     with ledger.locked():
         good_size, good_root = _last_good(files)
         archived = []
-        for path in (files.jsonl, files.checkpoint, files.sigs, files.vkey, files.checkpoints, files.damaged):
-            if path.exists():
+        view = ledger.view.path if ledger.view is not None else None
+        for path in (files.jsonl, files.checkpoint, files.sigs, files.vkey, files.checkpoints, files.damaged, view):
+            if path is not None and path.exists():
                 target = path.with_name(f"{path.name}.damaged-{stamp}")
                 os.replace(path, target)
                 _make_read_only(target)
@@ -494,7 +567,7 @@ def reseal(ctx: "Context", actor: Actor, which: str, reason: str) -> list[str]:
 def reopen(ctx: "Context", actor: Actor, which: str, reason: str) -> list[str]:
     """After a running writer marked a ledger damaged: if the whole file verifies again against what was
     signed (restored from the original bytes), remove the mark and record who reopened it and why."""
-    check(actor, Permission.LEDGER_ADMIN, "ledger reopen")
+    authorize(ctx, actor, Permission.LEDGER_ADMIN, "ledger reopen", Subject("ledger", which))
     if not reason.strip():
         raise ValueError("--reason is required: say what was found, what was restored, and who decided")
     spec = spec_for(which)

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from jobs.actors import DAEMON, Actor, Permission, check
+from jobs.actors import DAEMON, Actor, Permission, Subject, authorize
 from jobs.context import Context
 from jobs.notices import Notice
 from store import killswitch as store
@@ -25,6 +25,8 @@ from jobs.errors import Invalid
 
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$")
 DIGEST_LINES = 50
+#: What `killswitch on|off` act on: the one switch of this installation.
+SUBJECT = Subject("killswitch", "killswitch")
 
 
 class KillSwitchError(Invalid):
@@ -72,7 +74,7 @@ def active(ctx: Context) -> bool:
 
 def turn_on(ctx: Context, actor: Actor, duration: timedelta, reason: str) -> KillSwitchState:
     """Set the switch (or extend it: a second `on` replaces expiry and reason) and announce it."""
-    check(actor, Permission.KILLSWITCH_SET, action="killswitch on")
+    authorize(ctx, actor, Permission.KILLSWITCH_SET, "killswitch on", SUBJECT)
     if not reason.strip():
         raise KillSwitchError("killswitch on needs --reason: say why alerts are held back (e.g. \"API outage\")")
     now = ctx.now()
@@ -98,7 +100,7 @@ def turn_on(ctx: Context, actor: Actor, duration: timedelta, reason: str) -> Kil
 
 
 def turn_off(ctx: Context, actor: Actor) -> list[SuppressedNotice]:
-    check(actor, Permission.KILLSWITCH_SET, action="killswitch off")
+    authorize(ctx, actor, Permission.KILLSWITCH_SET, "killswitch off", SUBJECT)
     held = end(ctx, ended_by=actor.name, actor=actor)
     if held is None:
         raise KillSwitchError("the kill switch is not on; nothing to lift")

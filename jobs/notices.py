@@ -6,7 +6,8 @@ Slack, kill-switch filter) and `chatops/render/` turns a Notice into Block Kit.
 
 Threads: notices about the same `subject` (e.g. `CASE-12`) belong to one conversation. The first
 notice for a subject in a channel starts it; later ones with `update_original=True` edit that first
-message and add to its thread. A thread reply from a person is routed back by its subject.
+message and add to its thread. A notice that names its subject's kind (`subject_kind="case"`) binds
+the thread to that subject, and a person's reply there is read by the area that owns the kind.
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ class Notice:
     fields: dict[str, Any] = field(default_factory=dict)  # structured data for the renderer
     update_original: bool = False          # edit the subject's first message and reply in its thread
     suppressible: bool = True              # the kill switch may hold it back (alerts); False for replies
+    subject_kind: str = ""                 # "case": replies in its thread act on the subject; "" = none
 
 
 class Notifier(Protocol):

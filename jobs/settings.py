@@ -328,7 +328,7 @@ class LedgerSettings:
     company_domain: str = field(default="ecomonetize.com", metadata=meta(
         "first part of every ledger origin and witness name", parse_domain))
     credit_origin: str = field(default="", metadata=meta(
-        "pinned origin of runs/CREDIT_MONITORING/ledger.jsonl; empty: read from the data directory "
+        "pinned origin of runs/CREDIT_MONITORING/audit/ledger.jsonl; empty: read from the data directory "
         "(verify warns)", parse_origin))
     operations_origin: str = field(default="", metadata=meta(
         "pinned origin of operations/ledger.jsonl; empty: read from the data directory (verify warns)",

@@ -2,7 +2,7 @@
 
 Why no separate index file: the ledger is the record of truth and is already written durably, line
 by line, by every process (daemon and CLI). A second file would need its own crash consistency with
-the ledger. Instead the index reads `runs/CREDIT_MONITORING/ledger.jsonl` once (about 0.3 s per
+the ledger. Instead the index reads `runs/CREDIT_MONITORING/audit/ledger.jsonl` once (about 0.3 s per
 100,000 entries with orjson) and then only the bytes appended since (`refresh`), under the intake
 lock, so a duplicate `Run_ID` is caught even when another process recorded it a moment ago.
 
@@ -24,7 +24,7 @@ import orjson
 from store.access import make_dirs
 from store.files import open_creating
 
-LEDGER = Path("runs") / "CREDIT_MONITORING" / "ledger.jsonl"
+LEDGER = Path("runs") / "CREDIT_MONITORING" / "audit" / "ledger.jsonl"     # the signed credit ledger
 INTAKE_LOCK = Path("runs") / "CREDIT_MONITORING" / "intake.lock"
 _CHUNK = 1 << 16          # bytes read at a time when reading the ledger from its end
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import math
+
 from chatops.registry import Arg, Command, Invocation, Reply
 from jobs.actors import Permission
 from jobs.errors import ExitCode
@@ -33,8 +34,9 @@ def positive_credits(text: str) -> float:
     return value
 
 
-SCENARIO = Arg("--scenario", "scenario id, as in the run records' Scenario_ID", required=True, metavar="ID")
-SCENARIO_OPTIONAL = Arg("--scenario", "only this scenario", metavar="ID")
+SCENARIO = Arg("--scenario", "scenario id, as in the run records' Scenario_ID", required=True, metavar="ID",
+               subject="scenario")
+SCENARIO_OPTIONAL = Arg("--scenario", "only this scenario", metavar="ID", subject="scenario")
 DAYS = Arg("--days", "window in days (default: [baselines] default_days, 30)", type=positive_days, metavar="N")
 REASON = Arg("--reason", "rationale: goes into the update note and the ledger (separate points with ';')",
              required=True, metavar="TEXT")
@@ -44,9 +46,9 @@ FORCE = Arg("--force-large-change", "apply a change over [baselines] large_chang
 
 def _calculate(inv: Invocation) -> Reply:
     from jobs.credits.baseline_messages import calculation_text
-    from jobs.credits.baselines import calculate
+    from jobs.credits.baselines import compute
 
-    calc = calculate(inv.ctx, inv.actor, inv.args.scenario, inv.args.days)
+    calc = compute(inv.ctx, inv.args.scenario, inv.args.days)
     return Reply(calculation_text(inv.ctx, calc) + "\nNothing was changed. " + _how_to_apply(inv, calc.scenario_id))
 
 
@@ -132,7 +134,7 @@ def _show(inv: Invocation) -> Reply:
     args = inv.args
 
     ctx = inv.ctx
-    found, export = show(ctx, inv.actor, args.scenario, args.history)
+    found, export = show(ctx, args.scenario, args.history)
     now = ctx.now()
     if not found:
         lines = ["no baselines yet: calculate one with `chatops baseline calculate --scenario ID`, "
@@ -156,10 +158,8 @@ def _show(inv: Invocation) -> Reply:
 
 
 def _export(inv: Invocation) -> Reply:
-    from jobs.actors import check
     from jobs.credits.baseline_apply import rewrite_export
 
-    check(inv.actor, Permission.BASELINE_CHANGE, "baseline export")
     status = rewrite_export(inv.ctx, inv.actor)
     kept = " (the edited file was kept beside it as credit-baselines.json.edited-<time>)" \
         if status.state == "edited" else ""
@@ -185,7 +185,7 @@ LEDGER = "credit"
 
 COMMANDS = [
     Command(("baseline", "calculate"), "median credits of a scenario's healthy runs (changes nothing)",
-            Permission.BASELINE_CALCULATE, _calculate, args=(SCENARIO, DAYS),
+            Permission.BASELINE_CALCULATE, _calculate, args=(SCENARIO, DAYS), shell_open=True,
             description="Step 1 of the runbook's Baseline Update Procedure: median credits of the scenario's "
                         "healthy runs (recorded, not SEV0/SEV1, not quarantined, not backfill) in the window, "
                         "with the coefficient of variation and the change from the current baseline."),
@@ -202,7 +202,7 @@ COMMANDS = [
     Command(("baseline", "propose"), "propose a calculated baseline for another O3 to approve (Slack button)",
             Permission.BASELINE_CALCULATE, _propose, args=(SCENARIO, REASON, DAYS, FORCE)),
     Command(("baseline", "approve"), "approve a baseline proposal (not your own)", Permission.BASELINE_CHANGE,
-            _approve, args=(Arg("request", "proposal id, e.g. APR-1a2b3c4d5e", required=True),
+            _approve, args=(Arg("request", "proposal id, e.g. APR-1a2b3c4d5e", required=True, subject="proposal"),
                             Arg("--reason", "additional rationale for the note", metavar="TEXT"))),
     Command(("baseline", "set"), "set a manual baseline when data is insufficient",
             Permission.BASELINE_CHANGE, _set,
@@ -211,8 +211,8 @@ COMMANDS = [
             description="The runbook's manual baseline (\"Baseline not found for scenario\"): flagged manual "
                         "until a calculated update replaces it."),
     Command(("baseline", "show"), "current baselines with source, age and sample size",
-            Permission.BASELINE_READ, _show,
+            Permission.BASELINE_READ, _show, shell_open=True,
             args=(SCENARIO_OPTIONAL, Arg("--history", "every version, with who and why", flag=True))),
     Command(("baseline", "export"), "rewrite config/credit-baselines.json from the store (after a hand edit)",
-            Permission.BASELINE_CHANGE, _export),
+            Permission.BASELINE_CHANGE, _export, subject_kind="export", subject_id="config/credit-baselines.json"),
 ]

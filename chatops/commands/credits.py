@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 import orjson
 
+from chatops.commands import case_home, case_replies
 from chatops.registry import Arg, Command, Invocation, Reply
 from jobs.actors import Permission
 from jobs.errors import ExitCode
@@ -248,23 +249,30 @@ def _runs_show(inv: Invocation) -> Reply:
                  f"  file   {path}\n  sha256 {sha}" + (f"\n  case   {case.case_id}" if case else ""))
 
 
-_CASE = Arg("case", "case id, e.g. CASE-12", required=True)
+_CASE = Arg("case", "case id, e.g. CASE-12", required=True, subject="case")
 
 #: Refusals of these commands are recorded in the credit ledger, beside the runs they concern.
 LEDGER = "credit"
 
+#: The replies a case's thread accepts (`ACK`, `APPROVED for rerun - …`, `DENIED - …`).
+REPLIES = {"case": case_replies.read}
+
+#: What the App Home shows a person about open cases that wait for them.
+HOME = (case_home.open_cases_section,)
+
 COMMANDS = [
     Command(("runs", "record"), "record agent runs from a JSON file (one object or an array) or - for stdin",
             Permission.RUN_RECORD, _runs_record, slack=False,
-            args=(Arg("file", "path to the run record JSON, or - to read standard input", required=True),
+            args=(Arg("file", "path to the run record JSON, or - to read standard input", required=True,
+                      subject="file"),
                   Arg("--json", "print the outcome as JSON", flag=True),
                   Arg("--verbose", "list every run of a batch (without it: only rejected and SEV0/SEV1 runs, "
                       "then a summary)", flag=True))),
     Command(("runs", "restore-files"), "rewrite from the credit ledger the run files a power loss took after the "
             "last sync (the daemon does this at start)", Permission.RUN_RECORD, _runs_restore_files,
-            slack=False),
+            slack=False, subject_kind="runs", subject_id="run files recorded after the durable mark"),
     Command(("runs", "show"), "where a recorded run's file is, its hash, severity and case", Permission.RUN_READ,
-            _runs_show, args=(Arg("run_id", "the Run_ID", required=True),), shell_open=True),
+            _runs_show, args=(Arg("run_id", "the Run_ID", required=True, subject="run"),), shell_open=True),
     Command(("case", "show"), "a case with the runbook's fields and its notes", Permission.RUN_READ,
             _case_show, args=(_CASE,), shell_open=True),
     Command(("case", "ack"), "acknowledge a SEV0/SEV1 alert (stops re-notification)", Permission.CASE_ACK,
@@ -288,29 +296,30 @@ COMMANDS = [
             args=(_CASE, Arg("--reason", "why not, e.g. \"root cause not yet identified\"", required=True))),
     Command(("quarantine", "release"), "move a run's artifacts out of quarantine once the criteria are met (O3)",
             Permission.QUARANTINE_RELEASE, _quarantine_release,
-            args=(Arg("run_id", "the quarantined Run_ID", required=True),
+            args=(Arg("run_id", "the quarantined Run_ID", required=True, subject="run"),
                   Arg("--finding", "false-positive (no real exposure) or mitigated (e.g. data redacted)",
                       required=True, choices=[f.value for f in ReleaseFinding]),
                   Arg("--reason", "evidence and what was done", required=True))),
     Command(("backfill", "on"), "backfill mode for a scenario until a time (relaxed SEV1, legit bonus) (O3)",
             Permission.BACKFILL_SET, _backfill_on,
-            args=(Arg("scenario", "Scenario_ID", required=True),
+            args=(Arg("scenario", "Scenario_ID", required=True, subject="scenario"),
                   Arg("--until", "end: 6h, 2d or an ISO time", required=True),
                   Arg("--start", "start (default now): an ISO time"),
                   Arg("--reason", "what is reprocessed and why", required=True))),
     Command(("backfill", "off"), "end backfill mode for a scenario now (O3)", Permission.BACKFILL_SET,
             _backfill_off,
-            args=(Arg("scenario", "Scenario_ID", required=True), Arg("--reason", "why it ends"))),
+            args=(Arg("scenario", "Scenario_ID", required=True, subject="scenario"), Arg("--reason", "why it ends"))),
     Command(("scenario", "set"), "change a scenario setting, e.g. max_items 1000 (O3)", Permission.SCENARIO_SET,
             _scenario_set,
-            args=(Arg("scenario", "Scenario_ID", required=True), Arg("key", "max_items", required=True),
+            args=(Arg("scenario", "Scenario_ID", required=True, subject="scenario"),
+                  Arg("key", "max_items", required=True),
                   Arg("value", "the new value", required=True))),
     Command(("gate", "dispatch"), "may downstream work of this run be dispatched? (exit 0 allowed, 1 blocked, "
             "6 unknown run)", Permission.RUN_READ, _gate_dispatch,
-            args=(Arg("run_id", "the Run_ID", required=True),
+            args=(Arg("run_id", "the Run_ID", required=True, subject="run"),
                   Arg("--json", "answer as JSON", flag=True)), shell_open=True),
     Command(("gate", "rerun"), "may this scenario be (re)run? (exit 0 allowed, 1 blocked, 6 unknown scenario)",
             Permission.RUN_READ, _gate_rerun,
-            args=(Arg("scenario", "the Scenario_ID", required=True),
+            args=(Arg("scenario", "the Scenario_ID", required=True, subject="scenario"),
                   Arg("--json", "answer as JSON", flag=True)), shell_open=True),
 ]

@@ -38,5 +38,5 @@ COMMANDS = [
     Command(("killswitch", "off"), "lift the kill switch now and post the digest of suppressed alerts",
             Permission.KILLSWITCH_SET, _off),
     Command(("killswitch", "status"), "is the kill switch on, until when, and how much it held back",
-            Permission.KILLSWITCH_READ, _status),
+            Permission.KILLSWITCH_READ, _status, shell_open=True),
 ]

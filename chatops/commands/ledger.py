@@ -258,7 +258,7 @@ def _admin(flow):
     return handler
 
 
-_LEDGER_ARG = Arg("--ledger", "which ledger (default: both)", choices=LEDGER_CHOICES)
+_LEDGER_ARG = Arg("--ledger", "which ledger (default: both)", choices=LEDGER_CHOICES, subject="ledger")
 
 COMMANDS = [
     Command(("ledger", "verify"), "check the signed ledgers: signatures, roots, append-only, artifacts",
@@ -271,14 +271,14 @@ COMMANDS = [
             description="Read-only, public keys only. Exit 0 OK, 1 integrity failure, 2 usage/config error."),
     Command(("ledger", "prove"), "write a self-contained proof (C2SP tlog-proof) for one entry",
             Permission.LEDGER_VERIFY, _prove, shell_open=True, slack=False, args=(
-                Arg("--ledger", "which ledger", choices=LEDGER_CHOICES, default="credit"),
+                Arg("--ledger", "which ledger", choices=LEDGER_CHOICES, default="credit", subject="ledger"),
                 Arg("--seq", "the entry's seq", type=int),
                 Arg("--run", "the run.recorded entry of this Run_ID (proof written beside the run file)",
                     metavar="RUN_ID"),
                 Arg("--out", "where to write the proof", metavar="FILE"))),
     Command(("ledger", "verify-proof"), "check a tlog-proof with the pinned public keys alone",
             Permission.LEDGER_VERIFY, _verify_proof, shell_open=True, slack=False, args=(
-                Arg("proof", "the .tlog-proof file", required=True),
+                Arg("proof", "the .tlog-proof file", required=True, subject="proof"),
                 Arg("--ledger", "whose keys to trust", choices=LEDGER_CHOICES, default="credit"),
                 Arg("--artifact", "the run file; its sha256 must be the logged one", metavar="FILE"))),
     Command(("ledger", "witness"), "cosign the current checkpoints after checking they extend the last ones",
@@ -287,20 +287,21 @@ COMMANDS = [
                 Arg("--dir", "your witness key and state directory (default $CHATOPS_WITNESS_DIR or "
                              "~/.config/chatops/witness)", metavar="DIR"))),
     Command(("ledger", "init"), "create the signing key and both ledgers; pin their origins and vkeys in config.toml",
-            Permission.LEDGER_ADMIN, _admin(_init), slack=False),
+            Permission.LEDGER_ADMIN, _admin(_init), slack=False, subject_id=audit.LEDGERS_SUBJECT.id),
     Command(("ledger", "repair"), "start-up recovery now: repair a torn tail, sign unsigned entries",
-            Permission.LEDGER_ADMIN, _admin(lambda inv: audit.repair_ledgers(inv.ctx, inv.actor)), slack=False),
+            Permission.LEDGER_ADMIN, _admin(lambda inv: audit.repair_ledgers(inv.ctx, inv.actor)), slack=False,
+            subject_id=audit.LEDGERS_SUBJECT.id),
     Command(("ledger", "rotate-key"), "new signing key; the rotation checkpoint is signed by both keys",
-            Permission.LEDGER_ADMIN, _admin(_rotate),
+            Permission.LEDGER_ADMIN, _admin(_rotate), subject_id=audit.LEDGERS_SUBJECT.id,
             slack=False, args=(Arg("--reason", "why the key is rotated", required=True),)),
     Command(("ledger", "reopen"), "after a running writer marked a ledger damaged: resume once it verifies again",
             Permission.LEDGER_ADMIN,
             _admin(lambda inv: audit.reopen(inv.ctx, inv.actor, inv.args.ledger, inv.args.reason)), slack=False,
-            args=(Arg("--ledger", "which ledger", choices=LEDGER_CHOICES, required=True),
+            args=(Arg("--ledger", "which ledger", choices=LEDGER_CHOICES, required=True, subject="ledger"),
                   Arg("--reason", "what was found, what was restored, who decided", required=True))),
     Command(("ledger", "reseal"), "after damage: archive the ledger read-only and start a new one",
             Permission.LEDGER_ADMIN,
             _admin(lambda inv: audit.reseal(inv.ctx, inv.actor, inv.args.ledger, inv.args.reason)), slack=False,
-            args=(Arg("--ledger", "which ledger", choices=LEDGER_CHOICES, required=True),
+            args=(Arg("--ledger", "which ledger", choices=LEDGER_CHOICES, required=True, subject="ledger"),
                   Arg("--reason", "what was found and who decided to continue", required=True))),
 ]

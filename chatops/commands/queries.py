@@ -145,6 +145,9 @@ def _started(text: str) -> datetime | None:
         return None
 
 
+#: Refusals of these commands (Slack users without a role) are recorded in the credit ledger, beside the runs.
+LEDGER = "credit"
+
 SCENARIO = Arg("--scenario", "only this Scenario_ID", metavar="ID")
 JSON = Arg("--json", "print JSON (an array of objects with the runbook's field names)", flag=True)
 

@@ -3,7 +3,8 @@
 `check` and `rules` read only and are shell-open (the file permissions are the authority); writing
 clean copies or scrubbing in place needs `scrub.write`, and `learn` needs `scrub.learn` (checked again
 in the domain, jobs/export/scrub/flows.py). Exit codes of `check` and `scrub` follow the grade:
-0 HIGH, 1 MEDIUM, 4 LOW, 5 FAIL (2 and 3 stay the CLI's usage and refusal codes).
+0 HIGH, 1 MEDIUM, 4 LOW, 5 FAIL (2 and 3 stay the CLI's usage and refusal codes), and 6 when nothing
+was scanned: a misnamed or empty source must never read as HIGH to the export pipeline (issue 19).
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from chatops.registry import Arg, Command, Invocation, Reply, UsageError
 from jobs.actors import Permission
 
 EXIT_BY_GRADE = {"HIGH": 0, "MEDIUM": 1, "LOW": 4, "FAIL": 5}
+EXIT_NOTHING_SCANNED = 6
 PROGRESS_MIN_BYTES = 20_000_000
 PROGRESS_MIN_FILES = 50
 
@@ -55,7 +57,14 @@ def _check(inv: Invocation) -> Reply:
 
     engine = build_engine(inv.ctx, inv.args.engine)
     report = check_paths([Path(p) for p in inv.args.paths], engine, progress=_progress_bar(inv))
-    return Reply(render_report(report), EXIT_BY_GRADE[report.grade.value])
+    return _graded(inv, report, render_report(report))
+
+
+def _graded(inv: Invocation, report, rendered: str) -> Reply:
+    """The report and the exit code of its grade; "nothing scanned" is one sentence and its own code."""
+    if report.nothing_scanned:
+        return Reply(f"chatops {inv.command.name}: {report.nothing_scanned_sentence()}", EXIT_NOTHING_SCANNED)
+    return Reply(rendered, EXIT_BY_GRADE[report.grade.value])
 
 
 @_guarded
@@ -67,7 +76,7 @@ def _scrub(inv: Invocation) -> Reply:
     report = run_scrub(inv.ctx, inv.actor, [Path(p) for p in inv.args.paths],
                        out_dir=Path(inv.args.out) if inv.args.out else None, in_place=inv.args.in_place,
                        progress=_progress_bar(inv), prefilter=inv.args.engine)
-    return Reply(render_report(report), EXIT_BY_GRADE[report.grade.value])
+    return _graded(inv, report, render_report(report))
 
 
 @_guarded
@@ -111,22 +120,26 @@ COMMANDS = [
     Command(("scrub", "check"), "report credentials and PII in files (no change); exit code by grade",
             Permission.SCRUB_CHECK, _check, slack=False, shell_open=True,
             args=(Arg("paths", "files or directories (*.jsonl, *.md, *.txt, … inside)", nargs="+",
-                      metavar="PATH"), ENGINE),
+                      metavar="PATH", subject="path"), ENGINE),
             description="Scan transcripts and text for credentials and PII and grade them (HIGH, MEDIUM, "
-                        "LOW, FAIL) without changing anything. Exit code: 0 HIGH, 1 MEDIUM, 4 LOW, 5 FAIL."),
+                        "LOW, FAIL) without changing anything. Directories are walked whole, dot-directories "
+                        "such as .claude/ included; only .git internals are skipped (and listed). "
+                        "Exit code: 0 HIGH, 1 MEDIUM, 4 LOW, 5 FAIL, 6 nothing scanned (no file found, or "
+                        "every file empty or unreadable)."),
     Command(("scrub",), "scrub files: clean copies (--out DIR) or in place (--in-place), then verify",
             Permission.SCRUB_WRITE, _scrub, slack=False,
-            args=(Arg("paths", "files or directories", nargs="+", metavar="PATH"),
+            args=(Arg("paths", "files or directories", nargs="+", metavar="PATH", subject="path"),
                   Arg("--out", "write clean copies under this directory", metavar="DIR"),
                   Arg("--in-place", "rewrite each file atomically (a file that changes meanwhile is re-read)",
                       flag=True), ENGINE),
             description="Remove credentials and PII, writing [REDACTED:<rule>:<hex>] in their place, then "
-                        "re-scan the output and grade it. Exit code: 0 HIGH, 1 MEDIUM, 4 LOW, 5 FAIL."),
+                        "re-scan the output and grade it. Exit code: 0 HIGH, 1 MEDIUM, 4 LOW, 5 FAIL, "
+                        "6 nothing scanned."),
     Command(("scrub", "rules"), "list the scrub rules and the ruleset version", Permission.SCRUB_CHECK,
             _rules, shell_open=True),
     Command(("scrub", "learn"), "learn known secret values from stdin (stores keyed fingerprints only)",
             Permission.SCRUB_LEARN, _learn, slack=False,
-            args=(Arg("--item", "the password-manager item the values come from", required=True),),
+            args=(Arg("--item", "the password-manager item the values come from", required=True, subject="secret"),),
             description="Read secret values, one per line, on standard input (e.g. piped from `op read`) and "
                         "store only their keyed fingerprints; later scrubs remove those exact values."),
 ]

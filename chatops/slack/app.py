@@ -77,7 +77,7 @@ def build_app(iface: SlackInterface, token: str, signing_secret: str | None) -> 
         message = body.get("message") or {}
         parent = message.get("thread_ts") or message.get("ts", "")
         if action.get("needs"):
-            allowed = await asyncio.to_thread(iface.may_run, user, action["command"])
+            allowed = await asyncio.to_thread(iface.may_run, user, action["command"], action["target"])
             if not allowed.ok:
                 await respond(text=iface.masked(f"refused: {allowed.text}"), response_type="ephemeral",
                               replace_original=False)

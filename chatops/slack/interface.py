@@ -1,33 +1,33 @@
-"""What a Slack interaction means, without Slack: a user id and words in, an outcome out.
+"""What a Slack interaction means, without Slack: a user id and a structure in, an outcome out.
 
 The Bolt listeners (`chatops/slack/app.py`) only acknowledge, unpack the payload and call these
-functions in a worker thread; so the same code path serves `/ops …`, a thread reply and a button,
-and each reaches the domain through `chatops.registry.run` (permission checked in `jobs.actors`,
-refusals recorded there) with the clicking / replying user's own Slack id.
+functions in a worker thread. `/ops <text>` is parsed once from the user's text; a thread reply is
+read by the area that owns the thread's subject (`Registry.replies`, by the subject kind the thread
+is bound to), and a button names its command and subject: both build the command's typed arguments
+directly (`Command.arguments`), never a command line to split again. Every way in reaches the domain
+through `chatops.registry.run` and so through the one gate (`jobs.actors.authorize`), as the clicking
+or replying user. This layer names no area: what a subject accepts is its area's business.
 """
 from __future__ import annotations
 
+import argparse
 import logging
-import shlex
-from dataclasses import dataclass, field
-from typing import Callable
+from dataclasses import dataclass
+from typing import Callable, Mapping
 
 from chatops.config import LoadedConfig
-from chatops.registry import HelpRequested, Invocation, Registry, UsageError, parse_slack_text, run
+from chatops.registry import (Command, HelpRequested, Invocation, MalformedReply, Registry, ReplyCommand, UsageError,
+                              parse_slack_text, run)
 from chatops.render.views import HomeSection
-from chatops.slack.replies import MalformedReply, ReplyKind, parse_reply
 from jobs import approvals
-from jobs.actors import Actor, PermissionDenied, allowed
-from jobs.audit import record_refusal
+from jobs.actors import Actor, PermissionDenied, authorize
 from jobs.context import Context
+from jobs.errors import ChatopsError
 from jobs.notices import Notice
 from jobs.outbox import mask_text, secret_values
 from store import slack_threads
 
 log = logging.getLogger("chatops.slack")
-
-HomeProvider = Callable[[Context, Actor], HomeSection]
-
 
 @dataclass(frozen=True)
 class Outcome:
@@ -42,7 +42,6 @@ class SlackInterface:
     ctx: Context
     registry: Registry
     config: Callable[[], LoadedConfig]
-    home_providers: tuple[HomeProvider, ...] = field(default=())
 
     def actor(self, slack_user: str) -> Actor:
         return self.ctx.people.by_slack_id(slack_user)
@@ -65,12 +64,18 @@ class SlackInterface:
             return Outcome(True, str(exc))
         except UsageError as exc:
             return Outcome(False, str(exc))
+        return self.run(actor, command, args)
+
+    def run(self, actor: Actor, command: Command, args: argparse.Namespace, said: str = "") -> Outcome:
+        """One command as `actor`, through the gate. `said` is the reply's word a refusal is worded in."""
         try:
             reply = run(Invocation(command=command, actor=actor, args=args, surface="slack", config=self.config,
                                    _context=self.ctx))
         except PermissionDenied as exc:
+            return Outcome(False, str(PermissionDenied(exc.actor, exc.permission, said)) if said else str(exc))
+        except ChatopsError as exc:   # refused, invalid, not found, conflict, damaged: one sentence each
             return Outcome(False, str(exc))
-        except Exception as exc:   # domain errors are worded for the person; the log keeps the traceback
+        except Exception as exc:   # a defect: the person gets one line, the log keeps the traceback
             log.exception("/ops %s by %s failed", command.name, actor.name)
             return Outcome(False, f"{command.name} failed: {exc}")
         return Outcome(reply.exit_code == 0, reply.text or f"{command.name}: done")
@@ -85,57 +90,70 @@ class SlackInterface:
     # ---- thread replies --------------------------------------------------------------------------
 
     def thread_reply(self, channel_id: str, thread_ts: str, slack_user: str, text: str) -> Outcome | None:
-        """A reply in a thread chatops started: run the runbook command it means, answer in the thread.
+        """A reply in a thread chatops started: run the command it means on the thread's subject.
 
-        None when the thread is not ours or the reply is conversation, not a runbook form.
+        None when the thread is not ours, its subject takes no replies, or the reply is conversation.
         """
         thread = slack_threads.by_parent(self.ctx.state, channel_id, thread_ts)
         if thread is None:
             return None
+        reader = self.registry.replies.get(thread.subject_kind)
+        if reader is None:
+            return None
         try:
-            reply = parse_reply(text)
+            meant = reader(thread.subject, text)
         except MalformedReply as exc:
             return self._answer(thread, slack_user, Outcome(False, str(exc)))
-        if reply is None:
+        if meant is None:
             return None
-        case = thread.case or (thread.subject if thread.subject.upper().startswith("CASE-") else "")
-        if not case:
-            outcome = Outcome(False, f"this thread is about {thread.subject}, not a case; "
-                                     f"{reply.kind.value} applies to a case alert's thread")
-        elif reply.case and reply.case.upper() != case.upper():
-            outcome = Outcome(False, f"this thread is about {case}, but your {reply.kind.value} names "
-                                     f"{reply.case}; reply in {reply.case}'s thread")
-        else:
-            outcome = self.run_text(slack_user, reply.command_text(case))
-            if not outcome.ok and "needs role" in outcome.text:
-                outcome = Outcome(False, _reworded_refusal(outcome.text, reply.kind))
-        return self._answer(thread, slack_user, outcome)
+        return self._answer(thread, slack_user, self._structured(slack_user, meant))
 
     # ---- buttons and modals ----------------------------------------------------------------------
 
     def button(self, slack_user: str, command: str, target: str, channel_id: str, message_ts: str,
-               extra: dict[str, str] | None = None) -> Outcome:
-        """A button (or the modal it opened) runs `<command> <target> [--option text]` as the clicker."""
-        words = [*command.split(), target]
-        for option, value in (extra or {}).items():
-            words += [f"--{option}", value]
-        outcome = self.run_text(slack_user, shlex.join(words))
+               extra: Mapping[str, str] | None = None) -> Outcome:
+        """A button (or the modal it opened) runs `command` on its subject `target` as the clicker.
+
+        `extra` is what the modal asked for (`{"reason": …}`): values, never option text.
+        """
+        try:
+            values = {self._subject_arg(command): target, **{k.replace("-", "_"): v for k, v in (extra or {}).items()}}
+        except UsageError as exc:
+            outcome = Outcome(False, str(exc))
+        else:
+            outcome = self._structured(slack_user, ReplyCommand(tuple(command.split()), values, ""))
         thread = slack_threads.by_parent(self.ctx.state, channel_id, message_ts)
         if thread is not None:
             self._answer(thread, slack_user, outcome)
         return outcome
 
-    def may_run(self, slack_user: str, command: str) -> Outcome:
-        """Before a modal opens: would the clicker be allowed at all? (The domain checks again on submit.)"""
-        found = self.registry.match(command.split())
-        if found is None:
-            return Outcome(False, f"unknown command {command!r}")
-        actor = self.actor(slack_user)
-        if not allowed(actor, found[0].permission):
-            refusal = PermissionDenied(actor, found[0].permission, action=found[0].name)
-            record_refusal(self.ctx, actor, found[0].permission, found[0].name, str(refusal))
-            return Outcome(False, str(refusal))
+    def may_run(self, slack_user: str, command: str, target: str) -> Outcome:
+        """Before a modal opens: would the clicker be allowed at all? The gate records a refusal (and the
+        command passes it again on submit)."""
+        try:
+            found = self.registry.command(command.split())
+            args = argparse.Namespace(**{arg.dest: None for arg in found.args})
+            setattr(args, self._subject_arg(command), target)
+            authorize(self.ctx, self.actor(slack_user), found.permission, found.name, found.subject(args))
+        except ChatopsError as exc:
+            return Outcome(False, str(exc))
         return Outcome(True, "")
+
+    def _structured(self, slack_user: str, meant: ReplyCommand) -> Outcome:
+        try:
+            command = self.registry.command(meant.words)
+            args = command.arguments(meant.values)
+        except UsageError as exc:
+            return Outcome(False, str(exc))
+        return self.run(self.actor(slack_user), command, args, said=meant.said)
+
+    def _subject_arg(self, command: str) -> str:
+        """The argument of `command` that names its subject (a button's target goes there)."""
+        found = self.registry.command(command.split())
+        for arg in found.args:
+            if arg.subject:
+                return arg.dest
+        raise UsageError(f"{command} acts on no subject a button could name")
 
     # ---- App Home --------------------------------------------------------------------------------
 
@@ -145,7 +163,7 @@ class SlackInterface:
         sections = [HomeSection("Approvals waiting for you",
                                 tuple(f"{r.subject}: {r.kind} requested by {r.requested_by} ({r.id})" for r in pending),
                                 empty="no approval is waiting for you")]
-        for provider in self.home_providers:
+        for provider in self.registry.home:
             sections.append(provider(self.ctx, actor))
         return actor.name, [HomeSection(self.masked(s.title), tuple(self.masked(line) for line in s.lines), s.empty)
                             for s in sections]
@@ -156,7 +174,3 @@ class SlackInterface:
                                       text=f"<@{slack_user}> {verdict}: {outcome.text}", suppressible=False))
         return outcome
 
-
-def _reworded_refusal(text: str, kind: ReplyKind) -> str:
-    """`rerun deny needs role O3; you have O2` → `DENIED needs role O3; you have O2` (what they typed)."""
-    return kind.value + " needs role" + text.split(" needs role", 1)[1]

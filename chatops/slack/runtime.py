@@ -21,7 +21,6 @@ from chatops.config import LoadedConfig
 from chatops.notify import SlackDelivery, web_client
 from chatops.registry import Registry
 from chatops.slack.app import build_app
-from chatops.slack.home import open_cases_section
 from chatops.slack.interface import SlackInterface
 from chatops.slack.mode import Mode
 from jobs.context import Context
@@ -134,8 +133,7 @@ def start_slack(iface: SlackInterface, mode: Mode, environ: Mapping[str, str], h
 def start_daemon_slack(ctx: Context, loaded: LoadedConfig, mode: Mode, environ: Mapping[str, str],
                        http_port: int | None) -> SlackRuntime:
     """The daemon's Slack side: every registered command, this daemon's context and config."""
-    iface = SlackInterface(ctx=ctx, registry=Registry.load(), config=lambda: loaded,
-                           home_providers=(open_cases_section,))
+    iface = SlackInterface(ctx=ctx, registry=Registry.load(), config=lambda: loaded)
     return start_slack(iface, mode, environ, http_port, host_for(environ))
 
 

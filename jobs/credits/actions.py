@@ -16,12 +16,13 @@ from datetime import datetime
 from pathlib import Path
 
 from jobs import approvals
-from jobs.actors import DAEMON, Actor, Permission, PermissionDenied, allowed
+from jobs.actors import DAEMON, Actor, Permission, allowed, authorize
 from jobs.audit import LedgerName
 from jobs.context import Context
+from jobs.errors import Refused
 from jobs.credits import cases as case_records
 from jobs.credits import messages
-from jobs.credits.audit import CreditsRefused, checked, ledger, refuse, refuse_in, who
+from jobs.credits.audit import CreditsRefused, case_subject, ledger, refuse, run_subject, scenario_subject, who
 from jobs.credits.gates import RERUN_APPROVAL_KIND, closest, rerun_approval_what
 from jobs.errors import Conflict
 from jobs.credits.records import (BackfillWindow, Case, CaseNote, CaseStatus, ReleaseFinding, RerunDecision,
@@ -55,7 +56,7 @@ def _say(ctx: Context, notices: list[Notice]) -> None:
 def _refuse_if(ctx: Context, actor: Actor, permission: Permission, action: str, case: Case,
                problems: list[str]) -> None:
     if problems:
-        raise refuse(ctx, actor, permission, action, case.case_id, "; ".join(problems), case.run_id)
+        raise refuse(ctx, actor, permission, action, case_subject(case.case_id, case.run_id), "; ".join(problems))
 
 
 def _entry(ctx: Context, actor: Actor, permission: Permission, kind: str, case: Case, **data: object) -> None:
@@ -66,7 +67,7 @@ def _entry(ctx: Context, actor: Actor, permission: Permission, kind: str, case: 
 def ack(ctx: Context, actor: Actor, case_id: str) -> Case:
     """Runbook step 1: "ACK - O2 <name> investigating CASE-<id>". Stops the re-notifications."""
     action = f"case ack {case_id}"
-    checked(ctx, actor, Permission.CASE_ACK, action, case_id)
+    authorize(ctx, actor, Permission.CASE_ACK, action, case_subject(case_id))
     now = ctx.now()
     with ctx.state.transaction() as db:
         case = case_records.load(db, case_id)
@@ -95,7 +96,7 @@ def ack(ctx: Context, actor: Actor, case_id: str) -> Case:
 def note(ctx: Context, actor: Actor, case_id: str, text: str, slack_thread_url: str = "") -> Case:
     """Case notes (assessment, mitigation steps, evidence), and the case's Slack thread URL."""
     action = f"case note {case_id}"
-    checked(ctx, actor, Permission.CASE_NOTE, action, case_id)
+    authorize(ctx, actor, Permission.CASE_NOTE, action, case_subject(case_id))
     now = ctx.now()
     with ctx.state.transaction() as db:
         case = case_records.load(db, case_id)
@@ -114,7 +115,7 @@ def note(ctx: Context, actor: Actor, case_id: str, text: str, slack_thread_url: 
 def root_cause(ctx: Context, actor: Actor, case_id: str, cause: RootCause, text: str = "") -> Case:
     """An O3 sets `Root_Cause`; an O2 proposes one for an O3 to confirm (runbook escalation level 2)."""
     action = f"case root-cause {case_id}"
-    checked(ctx, actor, Permission.CASE_NOTE, action, case_id)
+    authorize(ctx, actor, Permission.CASE_NOTE, action, case_subject(case_id))
     approving = allowed(actor, Permission.CASE_ROOT_CAUSE_APPROVE)
     permission = Permission.CASE_ROOT_CAUSE_APPROVE if approving else Permission.CASE_NOTE
     now = ctx.now()
@@ -137,7 +138,7 @@ def root_cause(ctx: Context, actor: Actor, case_id: str, cause: RootCause, text:
 def resolve(ctx: Context, actor: Actor, case_id: str, summary: str) -> Case:
     """Runbook step 7: Status → Resolved with Resolved_At, once the root cause is set and it is ACKed."""
     action = f"case resolve {case_id}"
-    checked(ctx, actor, Permission.CASE_RESOLVE, action, case_id)
+    authorize(ctx, actor, Permission.CASE_RESOLVE, action, case_subject(case_id))
     now = ctx.now()
     with ctx.state.transaction() as db:
         case = case_records.load(db, case_id)
@@ -200,7 +201,7 @@ def decide_rerun(ctx: Context, actor: Actor, case_id: str, decision: RerunDecisi
     """
     verb = "approve" if decision is RerunDecision.APPROVED else "deny"
     action = f"rerun {verb} {case_id}"
-    checked(ctx, actor, Permission.RERUN_DECIDE, action, case_id)
+    authorize(ctx, actor, Permission.RERUN_DECIDE, action, case_subject(case_id))
     now = ctx.now()
     text = text.strip()
     refusal: CreditsRefused | None = None
@@ -215,9 +216,9 @@ def decide_rerun(ctx: Context, actor: Actor, case_id: str, decision: RerunDecisi
             try:
                 decided = approvals.decide(ctx, request.id, actor, approvals.Decision(decision.value.lower()), what,
                                            note=text, at=now, entries=entries)
-            except (approvals.ApprovalRefused, PermissionDenied) as exc:
-                refusal = refuse_in(entries, actor, Permission.RERUN_DECIDE, action, case.case_id, str(exc),
-                                    case.run_id)
+            except Refused as exc:
+                refusal = refuse(ctx, actor, Permission.RERUN_DECIDE, action, case_subject(case.case_id, case.run_id),
+                                 str(exc), entries)
             else:
                 approval_id = decided.final.approval_id if decided.final else ""
                 line = f"APPROVED for rerun - {text}" if decision is RerunDecision.APPROVED else f"DENIED - {text}"
@@ -245,7 +246,7 @@ def release_quarantine(ctx: Context, actor: Actor, run_id: str, finding: Release
     recorded when it was quarantined. The files go back to the directory they came from.
     """
     action = f"quarantine release {run_id}"
-    checked(ctx, actor, Permission.QUARANTINE_RELEASE, action, run_id, run_id)
+    authorize(ctx, actor, Permission.QUARANTINE_RELEASE, action, run_subject(run_id))
     now = ctx.now()
     with ctx.state.transaction() as db:
         held = quarantine_store.get(db, run_id)
@@ -255,12 +256,12 @@ def release_quarantine(ctx: Context, actor: Actor, run_id: str, finding: Release
             now_held = (f"closest in quarantine: {', '.join(close)}" if close else
                         f"in quarantine now: {', '.join(quarantined[:10]) or 'none'}")
             state = "was already released" if held else f"is not in quarantine ({now_held})"
-            raise refuse(ctx, actor, Permission.QUARANTINE_RELEASE, action, run_id,
-                         f"run {run_id} {state}; nothing was moved (see `ls runs/QUARANTINE/`)", run_id)
+            raise refuse(ctx, actor, Permission.QUARANTINE_RELEASE, action, run_subject(run_id),
+                         f"run {run_id} {state}; nothing was moved (see `ls runs/QUARANTINE/`)")
         case = case_records.case_for_run(db, run_id)
         if case is None:
-            raise refuse(ctx, actor, Permission.QUARANTINE_RELEASE, action, run_id,
-                         f"no case lists run {run_id}; the release criteria need a resolved case", run_id)
+            raise refuse(ctx, actor, Permission.QUARANTINE_RELEASE, action, run_subject(run_id),
+                         f"no case lists run {run_id}; the release criteria need a resolved case")
         problems = []
         if case.is_open:
             problems.append(f"{case.case_id} is {case.status.value}: resolve it first "
@@ -270,12 +271,12 @@ def release_quarantine(ctx: Context, actor: Actor, run_id: str, finding: Release
         if not reason.strip():
             problems.append("the reason is empty: say why it is safe (evidence of no exposure, what was redacted)")
         if problems:
-            raise refuse(ctx, actor, Permission.QUARANTINE_RELEASE, action, run_id, "; ".join(problems), run_id)
+            raise refuse(ctx, actor, Permission.QUARANTINE_RELEASE, action, run_subject(run_id), "; ".join(problems))
         try:
             moved = artifacts.move(ctx.data_dir, Path(held["path"]), Path(held["original_path"]).parent,
                                    held["sha256"])
         except artifacts.ArtifactError as exc:
-            raise refuse(ctx, actor, Permission.QUARANTINE_RELEASE, action, run_id, str(exc), run_id) from None
+            raise refuse(ctx, actor, Permission.QUARANTINE_RELEASE, action, run_subject(run_id), str(exc)) from None
         artifacts.remove_if_empty(ctx.data_dir, moved.old_path.parent)
         quarantine_store.put(db, {**held, "released_at": now.isoformat(), "released_by": actor.name,
                                   "finding": finding.value, "reason": reason.strip()})
@@ -297,7 +298,7 @@ def set_backfill(ctx: Context, actor: Actor, scenario_id: str, on: bool, start: 
                  end: datetime | None = None, reason: str = "") -> ScenarioSettings:
     """Runbook "Backfill Mode" (O3): a window with a start and an end; the flag ends on its own."""
     action = f"backfill {'on' if on else 'off'} {scenario_id}"
-    checked(ctx, actor, Permission.BACKFILL_SET, action, scenario_id)
+    authorize(ctx, actor, Permission.BACKFILL_SET, action, scenario_subject(scenario_id))
     now = ctx.now()
     start = start or now
     with ctx.state.transaction() as db:
@@ -313,7 +314,8 @@ def set_backfill(ctx: Context, actor: Actor, scenario_id: str, on: bool, start: 
         elif current.backfill is None:
             problems.append(f"backfill mode is not on for {scenario_id}")
         if problems:
-            raise refuse(ctx, actor, Permission.BACKFILL_SET, action, scenario_id, "; ".join(problems))
+            raise refuse(ctx, actor, Permission.BACKFILL_SET, action, scenario_subject(scenario_id),
+                         "; ".join(problems))
         window = BackfillWindow(start, end, reason.strip(), actor.name) if on and end else None
         updated = replace(current, backfill=window)
         ledger_actor, role = who(actor, Permission.BACKFILL_SET)
@@ -330,12 +332,12 @@ def set_backfill(ctx: Context, actor: Actor, scenario_id: str, on: bool, start: 
 def set_scenario(ctx: Context, actor: Actor, scenario_id: str, key: str, value: str) -> ScenarioSettings:
     """Runbook "If misconfig: update scenario config (max_items …)" (O3)."""
     action = f"scenario set {scenario_id} {key}"
-    checked(ctx, actor, Permission.SCENARIO_SET, action, scenario_id)
+    authorize(ctx, actor, Permission.SCENARIO_SET, action, scenario_subject(scenario_id))
     if key not in SCENARIO_KEYS:
-        raise refuse(ctx, actor, Permission.SCENARIO_SET, action, scenario_id,
+        raise refuse(ctx, actor, Permission.SCENARIO_SET, action, scenario_subject(scenario_id),
                      f"unknown setting {key!r}; settable: {', '.join(SCENARIO_KEYS)}")
     if not value.isdigit() or int(value) <= 0:
-        raise refuse(ctx, actor, Permission.SCENARIO_SET, action, scenario_id,
+        raise refuse(ctx, actor, Permission.SCENARIO_SET, action, scenario_subject(scenario_id),
                      f"max_items = {value!r}: expected a whole number greater than 0, e.g. 1000")
     with ctx.state.transaction() as db:
         current = case_records.scenario(db, scenario_id)

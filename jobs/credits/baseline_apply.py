@@ -31,14 +31,19 @@ from pathlib import Path
 from typing import Any
 
 from jobs import approvals
-from jobs.actors import Actor, Permission, PermissionDenied
-from jobs.approvals import ApprovalRefused, Decision
+from jobs.actors import Actor, Permission, Subject, authorize, refuse
+from jobs.approvals import Decision
 from jobs.context import Context
+from jobs.credits.audit import CREDIT, scenario_subject
+from jobs.errors import Refused
 from store import baselines as store
 from store.baselines import Baseline
 from store.access import file_mode_in, make_dirs
 from store.files import write_file_atomically
 from store.ledger.ledger import Commit
+
+#: The subject of `baseline export`: the JSON file other tools read.
+EXPORT_SUBJECT = Subject("export", "config/credit-baselines.json", CREDIT)
 
 
 @dataclass(frozen=True)
@@ -107,16 +112,22 @@ def commit(ctx: Context, actor: Actor, kind: str, baseline: Baseline, ledger_dat
 
 
 def _decide(ctx: Context, actor: Actor, approval: ProposalApproval | None, at: datetime, entries: Commit
-            ) -> ApprovalRefused | PermissionDenied | None:
+            ) -> Refused | None:
     """Step 1: the approval decision in this commit; a refusal is returned, recorded, to be raised after it."""
     if approval is None:
         return None
     try:
         approvals.decide(ctx, approval.request_id, actor, Decision.APPROVED, approval.what, note=approval.note,
                          allow_self=approval.allow_self, at=at, entries=entries)
-    except (ApprovalRefused, PermissionDenied) as exc:
+    except Refused as exc:
         return exc
     return None
+
+
+def refused(ctx: Context, actor: Actor, action: str, scenario_id: str, refusal: Exception,
+            permission: Permission = Permission.BASELINE_CHANGE, **detail: Any) -> None:
+    """A refusal about a scenario's baseline, recorded by the gate (`jobs.actors.refuse`) in the credit ledger."""
+    refuse(ctx, actor, permission, action, scenario_subject(scenario_id), refusal, detail=detail)
 
 
 def record(ctx: Context, kind: str, actor: Actor, fields: dict[str, Any],
@@ -193,6 +204,7 @@ def _restore(previous: dict[Path, bytes | None]) -> None:
 
 def rewrite_export(ctx: Context, actor: Actor) -> store.ExportStatus:
     """Write the export again from the store (after a hand edit or a deletion); the edit is kept aside."""
+    authorize(ctx, actor, Permission.BASELINE_CHANGE, "baseline export", EXPORT_SUBJECT)
     now = ctx.now()
     with ctx.state.transaction() as db:
         status = store.check_export(ctx.state, ctx.data_dir)

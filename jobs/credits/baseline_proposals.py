@@ -26,12 +26,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from jobs import approvals
-from jobs.actors import Actor, Permission, UnknownPerson, check
+from jobs.actors import Actor, Permission, Subject, UnknownPerson, authorize
 from jobs.approvals import ApprovalRefused, ApprovalRequest, Decision, Status
 from jobs.audit import LedgerName
 from jobs.context import Context
 from jobs.credits import baselines
-from jobs.credits.baseline_apply import Applied, ProposalApproval, record
+from jobs.credits.audit import CREDIT, scenario_subject
+from jobs.credits.baseline_apply import Applied, ProposalApproval, record, refused
 from jobs.credits.baseline_messages import calculation_text
 from jobs.credits.baselines import BadInput, BaselineError, Calculation, UpdateRefused
 from jobs.errors import Conflict, ExitCode
@@ -63,7 +64,7 @@ def subject(scenario_id: str) -> str:
 def propose(ctx: Context, actor: Actor, scenario_id: str, reason: str, days: int | None = None,
             force_large_change: bool = False) -> Proposal:
     """Calculate, check the prerequisites, open an approval request and post it with an Approve button."""
-    check(actor, Permission.BASELINE_CALCULATE, "baseline propose")
+    authorize(ctx, actor, Permission.BASELINE_CALCULATE, "baseline propose", scenario_subject(scenario_id))
     reason = (reason or "").strip()
     if not reason:
         raise BadInput("baseline propose needs --reason: it becomes the update note's rationale")
@@ -71,9 +72,7 @@ def propose(ctx: Context, actor: Actor, scenario_id: str, reason: str, days: int
     failures = baselines.prerequisite_failures(ctx, calc, force_large_change)
     if failures:
         error = UpdateRefused(scenario_id, failures, command="baseline propose")
-        record(ctx, "baseline.refused", actor, {"data": {"scenario_id": scenario_id, "command": "baseline propose",
-                                                         "reason": str(error), "failures": failures}},
-               Permission.BASELINE_CALCULATE)
+        refused(ctx, actor, "baseline propose", scenario_id, error, Permission.BASELINE_CALCULATE, failures=failures)
         raise error
     return _open(ctx, actor, calc, reason, force_large_change, renewed_by=actor,
                  why=f"proposed again by {actor.name}")
@@ -91,7 +90,7 @@ def approve(ctx: Context, actor: Actor, request_id: str, extra_reason: str = "")
     with that decision like any other (not left pending beside an applied change), and the decision
     and the update note say it was self-approved.
     """
-    check(actor, Permission.BASELINE_CHANGE, "baseline approve")
+    authorize(ctx, actor, Permission.BASELINE_CHANGE, "baseline approve", Subject("proposal", request_id, CREDIT))
     req = approvals.get(ctx, request_id)
     if req.kind != KIND:
         raise BaselineError(f"{request_id} is a {req.kind} request, not a baseline proposal")
@@ -111,9 +110,7 @@ def approve(ctx: Context, actor: Actor, request_id: str, extra_reason: str = "")
     failures = baselines.prerequisite_failures(ctx, calc, force)
     if failures and may_decide:
         error = UpdateRefused(scenario_id, failures, command=f"baseline approve {request_id}")
-        record(ctx, "baseline.refused", actor, {"data": {"scenario_id": scenario_id, "command": "baseline approve",
-                                                         "request": request_id, "reason": str(error),
-                                                         "failures": failures}})
+        refused(ctx, actor, "baseline approve", scenario_id, error, request=request_id, failures=failures)
         raise error
     note = "self-approved (allowed by [baselines] allow_self_approval)" if self_allowed else ""
     try:
@@ -122,9 +119,7 @@ def approve(ctx: Context, actor: Actor, request_id: str, extra_reason: str = "")
         return baselines.update(ctx, actor, scenario_id, reason, req.what["days"], force, proposer=proposer,
                                 approval=ProposalApproval(request_id, now_what, note, self_allowed),
                                 expected_digest=req.what["data_digest"])
-    except ApprovalRefused as exc:   # found before the change, or decided by another O3 in between
-        record(ctx, "baseline.refused", actor, {"data": {"scenario_id": scenario_id, "command": "baseline approve",
-                                                         "request": request_id, "reason": str(exc)}})
+    except ApprovalRefused as exc:   # found before the change, or decided by another O3 in between; recorded there
         raise BaselineError(str(exc)) from None
 
 
@@ -173,26 +168,22 @@ def _refuse_if_replaced(ctx: Context, actor: Actor, req: ApprovalRequest) -> Non
     message = (f"{req.id} was replaced by {replaced_by} (the current proposal is {newest.id}, proposed by "
                f"{newest.requested_by}: {newest.what['median_credits']:.2f} from {newest.what['sample_size']} "
                f"runs); approve {newest.id} instead")
-    record(ctx, "baseline.refused", actor, {"data": {"scenario_id": req.what["scenario_id"],
-                                                     "command": "baseline approve", "request": req.id,
-                                                     "reason": message, "replaced_by": replaced_by}})
-    raise BaselineError(message)
+    error = BaselineError(message)
+    refused(ctx, actor, "baseline approve", req.what["scenario_id"], error, request=req.id, replaced_by=replaced_by)
+    raise error
 
 
 def _supersede(ctx: Context, actor: Actor, req: ApprovalRequest, proposer: Actor, calc: Calculation,
                now_what: dict[str, Any]) -> Applied:
-    """Refuse the click (recorded on the request and in the ledger), renew the proposal, show it."""
+    """Refuse the click (recorded on the request and in the ledger by approvals), renew the proposal, show it."""
     try:
         approvals.check_decision(ctx, req.id, actor, Decision.APPROVED, now_what)
-    except ApprovalRefused as exc:
-        refusal = str(exc)
+    except ApprovalRefused:
+        pass
     else:
         raise BaselineError(f"{req.id} would be approved although its data changed; report this as a defect")
     renewed = _open(ctx, proposer, calc, req.what["reason"], bool(req.what.get("force_large_change")),
                     renewed_by=actor, why="the runs changed")
-    record(ctx, "baseline.refused", actor, {"data": {
-        "scenario_id": calc.scenario_id, "command": "baseline approve", "request": req.id, "reason": refusal,
-        "renewed_as": renewed.request.id}})
     raise ProposalSuperseded(
         f"the runs of {calc.scenario_id} changed since {req.id} was proposed "
         f"({req.what['median_credits']:.2f} from {req.what['sample_size']} runs; now "

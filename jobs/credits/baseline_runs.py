@@ -21,7 +21,7 @@ from typing import Any, Iterator
 
 import orjson
 
-CREDIT_LEDGER = Path("runs") / "CREDIT_MONITORING" / "ledger.jsonl"
+CREDIT_LEDGER = Path("runs") / "CREDIT_MONITORING" / "audit" / "ledger.jsonl"
 BLOCK = 8 * 1024 * 1024
 RUN_RECORDED = "run.recorded"
 UNHEALTHY_SEVERITIES = frozenset({"SEV0", "SEV1"})

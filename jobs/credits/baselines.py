@@ -23,10 +23,11 @@ from datetime import datetime, timedelta
 from typing import NoReturn
 
 from jobs import approvals
-from jobs.actors import Actor, Permission, PermissionDenied, check
+from jobs.actors import Actor, Permission, authorize
 from jobs.context import Context
 from jobs.credits import baseline_runs
-from jobs.credits.baseline_apply import Applied, NoteWrite, ProposalApproval, commit, record
+from jobs.credits.audit import scenario_subject
+from jobs.credits.baseline_apply import Applied, NoteWrite, ProposalApproval, commit, refused
 from jobs.credits.baseline_note import UpdateNote, note_path, rationale_lines, render, with_note
 from jobs.credits.baseline_runs import RunPoint, ScenarioRuns
 from jobs.credits.baseline_stats import (change_pct, coefficient_of_variation, format_change,
@@ -100,10 +101,9 @@ def current_baseline(ctx: Context, scenario_id: str) -> Baseline | None:
     return store.current(ctx.state, scenario_id)
 
 
-def show(ctx: Context, actor: Actor, scenario_id: str | None = None, with_history: bool = False
+def show(ctx: Context, scenario_id: str | None = None, with_history: bool = False
          ) -> tuple[list[Baseline], store.ExportStatus]:
     """Current baselines (or every version with `with_history`) and the state of the JSON export."""
-    check(actor, Permission.BASELINE_READ, "baseline show")
     if scenario_id is not None:
         if store.current(ctx.state, scenario_id) is None:
             _raise_unknown(ctx, scenario_id, has_runs=bool(baseline_runs.scan_scenario(
@@ -117,14 +117,11 @@ def show(ctx: Context, actor: Actor, scenario_id: str | None = None, with_histor
 # ---- Step 1: calculate -------------------------------------------------------------------------------
 
 
-def calculate(ctx: Context, actor: Actor, scenario_id: str, days: int | None = None) -> Calculation:
-    """Median of the scenario's healthy runs in the last `days` days. Proposes; changes nothing."""
-    check(actor, Permission.BASELINE_CALCULATE, "baseline calculate")
-    return compute(ctx, scenario_id, days)
-
-
 def compute(ctx: Context, scenario_id: str, days: int | None = None) -> Calculation:
-    """`calculate` without the role check, for flows that checked a stronger permission already."""
+    """Runbook step 1: the median of the scenario's healthy runs in the last `days` days; changes nothing.
+
+    Reading needs no gate (whoever reaches the data directory may read it; Slack's `/ops` is gated at
+    the registry); every flow that changes a baseline passes the gate before it acts on this."""
     days = _days(ctx, days)
     runs = baseline_runs.scan_scenario(ctx.data_dir, scenario_id)
     current = store.current(ctx.state, scenario_id)
@@ -317,12 +314,7 @@ def _no_runs_message(ctx: Context, runs: ScenarioRuns, since: datetime, until: d
 
 def _check_change(ctx: Context, actor: Actor, scenario_id: str, action: str) -> None:
     """The O3 check, and the scenario id's shape; a refusal is recorded in the credit ledger."""
-    try:
-        check(actor, Permission.BASELINE_CHANGE, action)
-    except PermissionDenied as exc:
-        record(ctx, "baseline.refused", actor, {"data": {
-            "scenario_id": scenario_id, "command": action, "reason": str(exc)}})
-        raise
+    authorize(ctx, actor, Permission.BASELINE_CHANGE, action, scenario_subject(scenario_id))
     if not SCENARIO_ID.match(scenario_id):
         _refuse(ctx, actor, scenario_id, action, BadInput(
             f"scenario id {scenario_id!r} is not valid: letters, digits and _ . : - only, up to 128 "
@@ -370,8 +362,6 @@ def _self_approval_refusal(ctx: Context, actor: Actor, scenario_id: str) -> str:
 
 def _refuse(ctx: Context, actor: Actor, scenario_id: str, action: str, error: BaselineError) -> NoReturn:
     """Record the refusal in the credit ledger, then raise it for the person."""
-    data: dict[str, object] = {"scenario_id": scenario_id, "command": action, "reason": str(error)}
-    if isinstance(error, UpdateRefused):
-        data["failures"] = error.failures
-    record(ctx, "baseline.refused", actor, {"data": data})
+    refused(ctx, actor, action, scenario_id, error,
+            **({"failures": error.failures} if isinstance(error, UpdateRefused) else {}))
     raise error

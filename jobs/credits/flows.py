@@ -42,11 +42,11 @@ from typing import Any, Callable, Iterable
 import orjson
 from tinydb import TinyDB
 
-from jobs.actors import DAEMON, Actor, Permission, Role
+from jobs.actors import DAEMON, Actor, Permission, Role, Subject, authorize
 from jobs.context import Context
 from jobs.credits import cases as case_records
 from jobs.credits import messages, policy
-from jobs.credits.audit import checked, ledger, who
+from jobs.credits.audit import CREDIT, ledger, run_subject, who
 from jobs.credits.file_writers import DurableFileWriter, FileWriter
 from jobs.credits.records import Case, CaseNote, CaseStatus, Classification, RunRecord, ScenarioSettings, Severity
 from jobs.notices import Notice
@@ -138,8 +138,9 @@ class Recorder:
 
     def authorise(self, actor: Actor, records: list[RunRecord]) -> None:
         """Recording is a permission like any other (the daemon has it; a CLI user needs it)."""
-        checked(self.ctx, actor, Permission.RUN_RECORD, "runs record",
-                records[0].run_id if len(records) == 1 else f"{len(records)} runs")
+        subject = run_subject(records[0].run_id) if len(records) == 1 else \
+            Subject("runs", f"{len(records)} runs", CREDIT)
+        authorize(self.ctx, actor, Permission.RUN_RECORD, "runs record", subject)
 
     def forecast(self, records: list[RunRecord]) -> list[int]:
         """Positions of the runs that will raise an alert, judged on the last committed state: where the

@@ -21,6 +21,9 @@ ESCALATED = "credits.escalated"
 CASE_UPDATE = "credits.case_update"
 
 
+#: The kind of subject a case's notices bind their thread to: its replies are read as case replies.
+CASE = "case"
+
 def alert_id(case_id: str, run_id: str) -> str:
     """The id of the alert that opened `case_id` for `run_id`, kept in the outbox line (`fields.notice_id`).
 
@@ -76,7 +79,7 @@ def alert(settings: Settings, case: Case, record: RunRecord, classification: Cla
         lines.append("Done automatically: " + "; ".join(actions_done))
     if required:
         lines.append("Required: " + "; ".join(required))
-    return Notice(kind=ALERT, subject=case.case_id, text="\n".join(lines),
+    return Notice(kind=ALERT, subject=case.case_id, subject_kind=CASE, text="\n".join(lines),
                   channel=_channel(settings, case.severity),
                   fields={"notice_id": alert_id(case.case_id, record.run_id), "severity": case.severity.value,
                           "run": record.run_id, "case": case.case_id, "scenario_id": record.scenario_id,
@@ -94,7 +97,8 @@ def ack_overdue(settings: Settings, case: Case, now: datetime, o3_names: tuple[s
     late = int((now - case.ack_due_at).total_seconds() // 60) if case.ack_due_at else 0
     text = (f"{case.case_id} ({case.severity.value}, run {case.run_id}) is still not acknowledged: ACK was due "
             f"{late} min ago. Reply `ACK` in the thread or run `chatops case ack {case.case_id} --as NAME` (O2+).")
-    return Notice(kind=ACK_OVERDUE, subject=case.case_id, text=text, channel=_channel(settings, case.severity),
+    return Notice(kind=ACK_OVERDUE, subject=case.case_id, subject_kind=CASE, text=text,
+                  channel=_channel(settings, case.severity),
                   dm_to=o3_names, update_original=True,
                   fields={"severity": case.severity.value, "case": case.case_id, "run": case.run_id,
                           "minutes_late": late, "reminder": case.reminders_sent, "actions": buttons(case)})
@@ -120,7 +124,8 @@ def escalated(settings: Settings, case: Case, record: RunRecord, classification:
     text = (f"{case.case_id} escalated: {why}. Rerun {record.run_id}: {_credits_line(record, classification)}, "
             f"{classification.severity.value}. Deeper investigation needed; a new rerun needs a new "
             f"`APPROVED for rerun - <mitigation>` from an O3.")
-    return Notice(kind=ESCALATED, subject=case.case_id, text=text, channel=_channel(settings, case.severity),
+    return Notice(kind=ESCALATED, subject=case.case_id, subject_kind=CASE, text=text,
+                  channel=_channel(settings, case.severity),
                   dm_to=o3_names, update_original=True,
                   fields={"severity": case.severity.value, "case": case.case_id, "run": record.run_id,
                           "rerun_of": record.rerun_of, "variance": _rounded(classification.variance),
@@ -129,7 +134,8 @@ def escalated(settings: Settings, case: Case, record: RunRecord, classification:
 
 def case_update(settings: Settings, case: Case, text: str) -> Notice:
     """An operator's action, said in the case's thread (never held back by the kill switch)."""
-    return Notice(kind=CASE_UPDATE, subject=case.case_id, text=text, channel=_channel(settings, case.severity),
+    return Notice(kind=CASE_UPDATE, subject=case.case_id, subject_kind=CASE, text=text,
+                  channel=_channel(settings, case.severity),
                   update_original=True, suppressible=False,
                   fields={"severity": case.severity.value, "case": case.case_id, "status": case.status.value,
                           "run": case.run_id, "actions": buttons(case)})

@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from jobs.actors import DAEMON, Actor, Permission
+from jobs.actors import DAEMON, Actor, Permission, Subject, authorize
 from jobs.context import Context
-from jobs.credits.audit import checked, ledger, who
+from jobs.credits.audit import CREDIT, ledger, who
 from store import artifacts
 from store.access import make_dirs
 from store.files import sync_files, write_file_atomically
@@ -51,7 +51,8 @@ def restore_run_files(ctx: Context, actor: Actor = DAEMON) -> Restored:
     """Steps 1–4, under the intake lock (no recorder is between its file writes and its commit).
 
     The daemon calls it at start; an O3 may run it (`chatops runs restore-files`) without starting the daemon."""
-    checked(ctx, actor, Permission.RUN_RECORD, "runs restore-files", "run files recorded after the durable mark")
+    authorize(ctx, actor, Permission.RUN_RECORD, "runs restore-files",
+              Subject("runs", "run files recorded after the durable mark", CREDIT))
     data_dir = ctx.data_dir
     with intake_lock(data_dir):
         mark = artifacts.read_durable_mark(data_dir)

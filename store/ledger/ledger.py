@@ -48,6 +48,7 @@ from store.ledger.note import (
 )
 from store.ledger.scan import scan_ledger
 from store.errors import ChatopsError, Damaged
+from store.ledger.view import View, ViewDamaged
 
 log = logging.getLogger("chatops.ledger")
 
@@ -218,8 +219,9 @@ class Ledger:
 
     def __init__(self, directory: Path, identity: Callable[[], Identity],
                  clock: Callable[[], datetime] | None = None, name: str | None = None, which: str = "",
-                 on_damaged: Callable[[str], None] | None = None) -> None:
+                 on_damaged: Callable[[str], None] | None = None, view: View | None = None) -> None:
         self.files = LedgerFiles(Path(directory))
+        self.view = view      # a derived file of some kinds' lines, extended after each commit (store.ledger.view)
         self.name = name or str(self.files.jsonl)
         self.which = which                   # the `--ledger` name in the commands a message gives
         self.on_damaged = on_damaged         # called once, with the sentence, when this writer marks damage
@@ -343,6 +345,8 @@ class Ledger:
             self._tail = b""
             self._stamp = None
             self._unmarked = None
+            if self.view is not None:
+                self.view.forget()
 
     def damage_marked(self) -> dict[str, Any] | None:
         """What `ledger.damaged` says (`found_at`, `detail`, `pid`), or None when the ledger is not marked."""
@@ -528,6 +532,8 @@ class Ledger:
                                    "the entries were taken back, nothing was recorded. Free disk space, "
                                    "then retry") from exc
         self._append_sig_line_logged(sig_line)
+        if self.view is not None:
+            self.view.extend(entries, self.files.jsonl, before[1], self._bytes)
 
     def _truncate_back(self, fd: int) -> None:
         try:
@@ -644,7 +650,22 @@ class Ledger:
             recovery = Recovery(entries=scan.entries, signed_size=state.size, sigs_repaired=True)
         for line in recovery.lines(self.name):
             log.warning("%s", line)
+        self._sync_view()
         return recovery
+
+    def _sync_view(self) -> None:
+        """Bring the view up to the ledger (a crash between a commit and its view write); never raises."""
+        if self.view is None:
+            return
+        try:
+            added = self.view.sync(self.files.jsonl, self._bytes)
+        except (OSError, ViewDamaged) as exc:
+            self.view.forget()
+            log.error("%s", exc)
+            return
+        if added:
+            log.warning("%s: added %d line(s) of the signed ledger it lacked (a crash came between a commit and "
+                        "the view's write)", self.view.label, added)
 
     def _repair_sigs(self, state: SignedState) -> bool:
         """Cut a torn ledger.sigs line; add the latest checkpoint's line if the crash came before it."""

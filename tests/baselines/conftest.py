@@ -52,5 +52,5 @@ def daily_runs(ctx: Context, scenario_id: str, credits: list[float], end: dateti
 def ledger_entries(ctx: Context, kind: str) -> list[dict]:
     import json
 
-    path = ctx.data_dir / "runs" / "CREDIT_MONITORING" / "ledger.jsonl"
+    path = ctx.data_dir / "runs" / "CREDIT_MONITORING" / "audit" / "ledger.jsonl"
     return [e for e in map(json.loads, path.read_text().splitlines()) if e["kind"] == kind]

@@ -47,7 +47,7 @@ def test_healthy_runs_exclude_sev0_sev1_quarantined_backfill_unassessed_and_runs
     quarantine_run(ctx, "quar")
     record_run(ctx, "old", "SCN", 5000, NOW - timedelta(days=31))
     record_run(ctx, "other", "SCN2", 1, NOW - timedelta(days=1))
-    calc = baselines.calculate(ctx, person(ctx, "ben"), "SCN", 30)
+    calc = baselines.compute(ctx, "SCN", 30)
     assert calc.sample_size == 5                        # 100, 200, 300, 400 (SEV2), 500 (unbaselined)
     assert calc.median_credits == 300.0
     assert calc.cv == pytest.approx(158.11388300841898 / 300)
@@ -59,12 +59,12 @@ def test_no_healthy_runs_in_the_window_says_what_is_missing_and_suggests_set(ctx
     record_run(ctx, "s1", "SCN", 9000, NOW - timedelta(days=3), severity="SEV1")
     record_run(ctx, "old", "SCN", 100, NOW - timedelta(days=40))
     with pytest.raises(NoHealthyRuns) as exc:
-        baselines.calculate(ctx, person(ctx, "ben"), "SCN", 30)
+        baselines.compute(ctx, "SCN", 30)
     text = str(exc.value)
     assert "none of the 1 runs of SCN in the last 30 days" in text and "1 SEV0/SEV1" in text
     assert "chatops baseline set --scenario SCN --credits N" in text
     with pytest.raises(NoHealthyRuns, match="no run of SCN is recorded in the last 2 days.*2 older runs exist"):
-        baselines.calculate(ctx, person(ctx, "ben"), "SCN", 2)
+        baselines.compute(ctx, "SCN", 2)
 
 
 @freeze_time(NOW)
@@ -73,9 +73,9 @@ def test_unknown_scenario_names_the_closest_known_ids(ctx):
     record_run(ctx, "b", "INVOICE_SYNC", 10, NOW - timedelta(days=1))
     with pytest.raises(UnknownScenario, match="unknown scenario 'BINDER_EXPORT_WEKLY'.*closest known: "
                                               "BINDER_EXPORT_WEEKLY"):
-        baselines.calculate(ctx, person(ctx, "ben"), "BINDER_EXPORT_WEKLY")
+        baselines.compute(ctx, "BINDER_EXPORT_WEKLY")
     with pytest.raises(BadInput, match="--days 0 is not a positive whole number"):
-        baselines.calculate(ctx, person(ctx, "ben"), "INVOICE_SYNC", 0)
+        baselines.compute(ctx, "INVOICE_SYNC", 0)
 
 
 def _phase_one(ctx):
@@ -132,7 +132,7 @@ def test_every_failing_prerequisite_is_named_with_its_measured_value(ctx):
     assert failures[0].startswith("not stable: 1 SEV0/SEV1 run in the last 2 weeks (latest spike, SEV1")
     assert failures[1].startswith("healthy runs cover 9.0 days") and "needs at least 30 days" in failures[1]
     assert failures[2] == "coefficient of variation 0.53 is not below 0.3 (not stable)"
-    [refused] = ledger_entries(ctx, "baseline.refused")
+    [refused] = ledger_entries(ctx, "command.refused")
     assert refused["data"]["failures"] == failures and refused["role"] == "O2"
 
 
@@ -174,7 +174,7 @@ def test_self_approval_is_refused_unless_configured(ctx):
     with pytest.raises(baselines.BaselineError, match="you requested this approval"):
         baseline_proposals.approve(ctx, person(ctx, "dev"), proposal.request.id)
     assert baselines.current_baseline(ctx, "SCN") is None
-    assert len(ledger_entries(ctx, "baseline.refused")) == 3
+    assert len(ledger_entries(ctx, "command.refused")) == 3
     applied = baseline_proposals.approve(ctx, person(ctx, "ana"), proposal.request.id)
     assert (applied.baseline.proposer, applied.baseline.approver) == ("dev", "ana")
     assert not applied.baseline.self_approved
@@ -244,7 +244,7 @@ def test_set_is_manual_exported_and_listed_as_manual(ctx):
             baselines.set_baseline(ctx, person(ctx, "ana"), "NEW_SCN", bad, "x")
     with pytest.raises(PermissionDenied):
         baselines.set_baseline(ctx, person(ctx, "ben"), "NEW_SCN", 10, "x")
-    assert len(ledger_entries(ctx, "baseline.refused")) == 4
+    assert len(ledger_entries(ctx, "command.refused")) == 4
 
 
 @freeze_time(NOW)

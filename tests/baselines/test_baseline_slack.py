@@ -90,7 +90,7 @@ def operations_entries(ctx: Context) -> list[dict[str, Any]]:
 
 
 def credit_entries(ctx: Context) -> list[dict[str, Any]]:
-    path = ctx.data_dir / "runs" / "CREDIT_MONITORING" / "ledger.jsonl"
+    path = ctx.data_dir / "runs" / "CREDIT_MONITORING" / "audit" / "ledger.jsonl"
     return [e for e in map(json.loads, path.read_text().splitlines())
             if e["kind"] not in ("ledger.created", "run.recorded")]
 
@@ -221,14 +221,14 @@ def test_approve_button_refuses_the_proposer_and_an_o2_and_applies_for_another_o
     refusal = f"refused: you requested this approval of BASELINE-{SCENARIO}; another person must approve it"
     assert ephemeral(standin, n) == refusal
     assert wait_thread_answer(standin, parent, 1) == f"<@{ANA}> {refusal}"
-    [refused] = ledger_entries(ctx, "baseline.refused")
-    assert (refused["actor"], refused["data"]["request"], refused["data"]["command"]) == (
-        ANA, request_id, "baseline approve")
+    [refused] = ledger_entries(ctx, "command.refused")
+    assert (refused["actor"], refused["data"]["subject_kind"], refused["data"]["subject"],
+            refused["data"]["command"]) == (ANA, "approval", request_id, f"APPROVED on BASELINE-{SCENARIO}")
 
     n = click(standin, port, BEN, channel, parent, button)
     assert ephemeral(standin, n) == "refused: baseline approve needs role O3; you have O2, chief.staff"
-    assert [(e["kind"], e["actor"], e["data"]["command"]) for e in credit_entries(ctx)
-            if e["kind"] == "command.refused"] == [("command.refused", BEN, "baseline approve")]
+    assert [(e["kind"], e["actor"], e["data"]["command"], e["data"]["subject"]) for e in credit_entries(ctx)
+            if e["kind"] == "command.refused"][1:] == [("command.refused", BEN, "baseline approve", request_id)]
     assert store.current(ctx.state, SCENARIO) is None
     assert approvals.get(ctx, request_id).status is Status.PENDING
 
@@ -267,8 +267,8 @@ def test_click_after_a_newer_run_changed_the_result_is_refused_and_the_new_propo
     assert f"the new proposal is {renewed.id}:" in seen
     assert f"Calculated baseline for {SCENARIO}: 201.00 (from 31 healthy runs)" in seen
     assert store.current(ctx.state, SCENARIO) is None
-    [refused] = ledger_entries(ctx, "baseline.refused")
-    assert (refused["actor"], refused["data"]["request"], refused["data"]["renewed_as"]) == (ANA, first_id, renewed.id)
+    [refused] = ledger_entries(ctx, "command.refused")
+    assert (refused["actor"], refused["data"]["subject"]) == (ANA, first_id)
     assert [e["data"]["replaces"] for e in ledger_entries(ctx, "baseline.proposed")] == [None, first_id]
 
     # the proposal message now carries the new proposal, and its button approves exactly that one

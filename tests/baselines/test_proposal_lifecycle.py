@@ -27,7 +27,7 @@ def person(ctx, name):
 
 
 def credit_kinds(ctx) -> list[str]:
-    path = ctx.data_dir / "runs" / "CREDIT_MONITORING" / "ledger.jsonl"
+    path = ctx.data_dir / "runs" / "CREDIT_MONITORING" / "audit" / "ledger.jsonl"
     return [json.loads(line)["kind"] for line in path.read_text().splitlines()]
 
 
@@ -75,7 +75,7 @@ def test_a_failed_ledger_write_leaves_the_proposal_pending_undecided_and_nothing
         proposal = baseline_proposals.propose(ctx, person(ctx, "ben"), "SCN", "stable").request
     export = ctx.data_dir / "config" / "credit-baselines.json"
     export_before, kinds_before = export.read_bytes(), credit_kinds(ctx)
-    ledger_size = (ctx.data_dir / "runs" / "CREDIT_MONITORING" / "ledger.jsonl").stat().st_size
+    ledger_size = (ctx.data_dir / "runs" / "CREDIT_MONITORING" / "audit" / "ledger.jsonl").stat().st_size
     script = textwrap.dedent("""
         import resource, signal, sys
         from pathlib import Path
@@ -96,7 +96,7 @@ def test_a_failed_ledger_write_leaves_the_proposal_pending_undecided_and_nothing
     done = subprocess.run([sys.executable, "-c", script, str(ctx.data_dir), proposal.id, str(ledger_size + 64)],
                           capture_output=True, text=True, cwd=REPO, timeout=60)
     assert done.returncode == 3, done.stdout + done.stderr
-    assert done.stdout.startswith("LedgerWriteError could not write 2 entries to runs/CREDIT_MONITORING/ledger.jsonl")
+    assert done.stdout.startswith("LedgerWriteError could not write 2 entries to runs/CREDIT_MONITORING/audit/ledger.jsonl")
 
     after = approvals.get(ctx, proposal.id)
     assert (after.status, after.decisions) == (Status.PENDING, ())
@@ -129,5 +129,5 @@ def test_a_decision_taken_first_by_another_o3_is_refused_in_the_change_and_nothi
     final = approvals.get(ctx, proposal.id)
     assert final.status is Status.DENIED
     assert (final.decisions[-1].by, bool(final.decisions[-1].refused)) == ("dev", True)
-    assert credit_kinds(ctx)[-2:] == ["approval.decided", "approval.refused"]
+    assert credit_kinds(ctx)[-2:] == ["approval.decided", "command.refused"]
     assert ledger_entries(ctx, "baseline.updated") == []

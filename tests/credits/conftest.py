@@ -51,7 +51,7 @@ def recorder(ctx: Context, request: pytest.FixtureRequest):
 
 
 def entries(ctx: Context) -> list[dict[str, Any]]:
-    path = ctx.data_dir / "runs" / "CREDIT_MONITORING" / "ledger.jsonl"
+    path = ctx.data_dir / "runs" / "CREDIT_MONITORING" / "audit" / "ledger.jsonl"
     return [orjson.loads(line) for line in path.read_bytes().splitlines()] if path.exists() else []
 
 

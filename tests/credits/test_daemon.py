@@ -41,7 +41,7 @@ def test_daemon_records_inbox_files_and_http_runs(config_file: Path):
         inbox.mkdir(parents=True, exist_ok=True)
         (inbox / "r1.json.tmp").write_text(json.dumps(raw_run(run_id="run_inbox", credits=650.0)))
         os.replace(inbox / "r1.json.tmp", inbox / "r1.json")
-        ledger = data_dir / "runs" / "CREDIT_MONITORING" / "ledger.jsonl"
+        ledger = data_dir / "runs" / "CREDIT_MONITORING" / "audit" / "ledger.jsonl"
         assert wait_for(lambda: b'"Run_ID":"run_inbox"' in ledger.read_bytes()), "inbox file not picked up"
         assert wait_for(lambda: not (inbox / "r1.json").exists())
 

@@ -84,7 +84,8 @@ def test_every_created_file_and_folder_has_the_rule_s_mode_whatever_the_umask(tm
     modes = _modes(data_dir)
     for must in ("runs/QUARANTINE/run_q/run_q.json", "runs/CREDIT_MONITORING/ledger.jsonl", "outbox.jsonl",
                  "keys/ledger.key", "state.json", "operations/ledger.jsonl", "inbox/rejected/bad.json.error",
-                 "config/scenarios/scn-invoice.json", "runs/CREDIT_MONITORING/ledger.checkpoints"):
+                 "config/scenarios/scn-invoice.json", "runs/CREDIT_MONITORING/audit/ledger.checkpoints",
+                 "runs/CREDIT_MONITORING/audit/ledger.jsonl"):
         assert must in modes, sorted(modes)
     shared_dir, shared_file = (0o2750, 0o640) if group else (0o700, 0o600)
     wrong = []

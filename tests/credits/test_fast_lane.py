@@ -13,7 +13,7 @@ from tests.credits.conftest import START, entries, raw_run, set_baseline
 
 def commit_sizes(ctx) -> list[int]:
     """The ledger size after each commit, from ledger.sigs (one line per commit)."""
-    lines, _, _ = read_sig_lines(ctx.data_dir / "runs" / "CREDIT_MONITORING" / "ledger.sigs")
+    lines, _, _ = read_sig_lines(ctx.data_dir / "runs" / "CREDIT_MONITORING" / "audit" / "ledger.sigs")
     return [line.size for line in lines]
 
 

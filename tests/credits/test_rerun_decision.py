@@ -50,7 +50,7 @@ def test_a_failed_ledger_write_leaves_no_request_no_decision_and_the_rerun_gate_
     with freeze_time(START + timedelta(minutes=5)):
         actions.ack(ctx, ctx.people.by_name("ben"), "CASE-1")
         actions.root_cause(ctx, ctx.people.by_name("ana"), "CASE-1", RootCause.MISCONFIG)
-    credit = ctx.data_dir / "runs" / "CREDIT_MONITORING" / "ledger.jsonl"
+    credit = ctx.data_dir / "runs" / "CREDIT_MONITORING" / "audit" / "ledger.jsonl"
     operations = ctx.data_dir / "operations" / "ledger.jsonl"
     credit_before = credit.read_bytes()
     operations_before = operations.read_bytes() if operations.exists() else b""
@@ -60,7 +60,7 @@ def test_a_failed_ledger_write_leaves_no_request_no_decision_and_the_rerun_gate_
                           capture_output=True, text=True, cwd=REPO, timeout=60)
     assert done.returncode == 3, done.stdout + done.stderr
     assert done.stdout.startswith("LedgerWriteError could not write 3 entries to "
-                                  "runs/CREDIT_MONITORING/ledger.jsonl")
+                                  "runs/CREDIT_MONITORING/audit/ledger.jsonl")
 
     assert credit.read_bytes() == credit_before
     assert (operations.read_bytes() if operations.exists() else b"") == operations_before

@@ -24,7 +24,7 @@ def test_index_finds_runs_their_entry_and_where_a_quarantined_file_is_now(ctx, r
 
 
 def test_a_partial_line_is_read_only_once_it_is_complete(tmp_path):
-    ledger = tmp_path / "runs" / "CREDIT_MONITORING" / "ledger.jsonl"
+    ledger = tmp_path / "runs" / "CREDIT_MONITORING" / "audit" / "ledger.jsonl"
     ledger.parent.mkdir(parents=True)
     line = (b'{"Run_ID":"r1","Scenario_ID":"s","Severity":"SEV2","Started_At":"2026-11-22T16:30:00+00:00",'
             b'"kind":"run.recorded","seq":0}')
@@ -39,7 +39,7 @@ def test_a_partial_line_is_read_only_once_it_is_complete(tmp_path):
 def test_the_garbage_collector_never_walks_the_indexed_runs(tmp_path):
     """A full collection walks every tracked container; a dict of strings is never tracked, however many
     runs it holds, so the daemon's pauses do not grow with its ledger."""
-    ledger = tmp_path / "runs" / "CREDIT_MONITORING" / "ledger.jsonl"
+    ledger = tmp_path / "runs" / "CREDIT_MONITORING" / "audit" / "ledger.jsonl"
     ledger.parent.mkdir(parents=True)
     line = b'{"Run_ID":"r%d","Scenario_ID":"odd\\u0000id","Severity":"NORMAL","kind":"run.recorded","seq":%d}'
     lines = [line % (n, n) for n in range(50)]

@@ -154,7 +154,7 @@ def test_ledger_lines_answer_the_runbook_jq_queries(ctx, recorder):
     set_baseline(ctx, "scn-invoice", 100.0)
     recorder.record([validate_run(raw_run(run_id="run_x", credits=1200.0, Risk_Flags=["pii_exposure"])),
                      validate_run(raw_run(run_id="run_y", credits=150.0, Risk_Flags=["retry_loop"]))])
-    ledger = ctx.data_dir / "runs" / "CREDIT_MONITORING" / "ledger.jsonl"
+    ledger = ctx.data_dir / "runs" / "CREDIT_MONITORING" / "ledger.jsonl"     # the run log
     sev0 = subprocess.run(["jq", "-c", 'select(.Severity == "SEV0") | .Run_ID', str(ledger)],
                           capture_output=True, text=True, check=True).stdout.split()
     flagged = subprocess.run(["jq", "-c", 'select(.Risk_Flags[]? == "retry_loop") | .Run_ID', str(ledger)],
@@ -167,7 +167,7 @@ def test_a_failed_ledger_commit_leaves_no_file_case_or_alert_behind(ctx, recorde
     from store.ledger.ledger import LedgerDamaged
 
     set_baseline(ctx, "scn-invoice", 100.0)
-    ledger = ctx.data_dir / "runs" / "CREDIT_MONITORING" / "ledger.jsonl"
+    ledger = ctx.data_dir / "runs" / "CREDIT_MONITORING" / "audit" / "ledger.jsonl"
     with ledger.open("ab") as f:          # a torn tail: the ledger refuses to append after damage
         f.write(b'{"kind":"run.rec')
     with pytest.raises(LedgerDamaged):

@@ -114,7 +114,7 @@ def signed_slash(port: int, server: SlackStandIn, user: str, text: str) -> str:
 
 
 def credit_entries(ctx: Context) -> list[dict[str, Any]]:
-    path = ctx.data_dir / "runs" / "CREDIT_MONITORING" / "ledger.jsonl"
+    path = ctx.data_dir / "runs" / "CREDIT_MONITORING" / "audit" / "ledger.jsonl"
     return [orjson.loads(line) for line in path.read_bytes().splitlines()] if path.exists() else []
 
 

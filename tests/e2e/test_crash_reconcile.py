@@ -139,7 +139,7 @@ def test_a_case_whose_alert_was_queued_but_whose_state_write_never_happened_is_r
 
 
 def credit_entries_at(data_dir: Path) -> list[dict]:
-    path = data_dir / "runs" / "CREDIT_MONITORING" / "ledger.jsonl"
+    path = data_dir / "runs" / "CREDIT_MONITORING" / "audit" / "ledger.jsonl"
     return [orjson.loads(line) for line in path.read_bytes().splitlines()]
 
 

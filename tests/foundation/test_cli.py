@@ -82,7 +82,7 @@ def credit_ledger(config_file: Path, tmp_path: Path) -> Path:
     (tmp_path / "run.json").write_text(json.dumps(RUN))
     recorded = run_cli("runs", "record", str(tmp_path / "run.json"), "--as", "ana", config=config_file)
     assert recorded.returncode == 0 and "CASE-1" in recorded.stdout, recorded.stderr
-    return tmp_path / "var" / "runs" / "CREDIT_MONITORING" / "ledger.jsonl"
+    return tmp_path / "var" / "runs" / "CREDIT_MONITORING" / "audit" / "ledger.jsonl"
 
 
 @pytest.fixture
@@ -105,7 +105,7 @@ def test_a_damaged_credit_ledger_is_one_line_exit_8_and_the_traceback_is_in_the_
         assert result.returncode == 8, result.stderr
         assert "Traceback" not in result.stderr and result.stdout == ""
         [line] = result.stderr.splitlines()
-        assert line.startswith("chatops: runs/CREDIT_MONITORING/ledger.jsonl: ")
+        assert line.startswith("chatops: runs/CREDIT_MONITORING/audit/ledger.jsonl: ")
         assert "was changed" in line and "`chatops ledger verify`" in line and "chatops ledger reseal" in line
     log = (tmp_path / "var" / "logs" / "chatops-cli.log").read_text()
     assert log.count("Traceback (most recent call last)") >= 2 and "LedgerDamaged" in log
@@ -155,6 +155,6 @@ def test_a_ledger_write_that_fails_on_a_full_disk_is_one_line_saying_nothing_was
                           env={**os.environ, "PYTHONPATH": str(REPO), "CHATOPS_LOG_LEVEL": "WARNING"})
     assert done.returncode == 1 and done.stdout == "" and "Traceback" not in done.stderr
     [line] = done.stderr.splitlines()
-    assert line.startswith("chatops: could not write 3 entries to runs/CREDIT_MONITORING/ledger.jsonl "
+    assert line.startswith("chatops: could not write 3 entries to runs/CREDIT_MONITORING/audit/ledger.jsonl "
                            "(File too large)")
     assert line.endswith("nothing was recorded. Free disk space or check the file system, then retry")

@@ -7,7 +7,9 @@ import pytest
 
 from chatops.registry import (Arg, Command, HelpRequested, Invocation, Registry, Reply, UsageError,
                               parse_slack_text, run)
+from chatops.config import load_config
 from jobs.actors import Actor, Permission, PermissionDenied, Role
+from jobs.errors import Refused
 
 
 def _echo(inv: Invocation) -> Reply:
@@ -26,8 +28,14 @@ O2 = Actor("ben", frozenset({Role.O2}), "U0BEN00002")
 O3 = Actor("ana", frozenset({Role.O3}), "U0ANA00001")
 
 
-def _invoke(command, args, actor, surface="slack"):
-    return run(Invocation(command=command, actor=actor, args=args, surface=surface, config=lambda: None))
+@pytest.fixture
+def config(config_file):
+    loaded = load_config(config_file)
+    return lambda: loaded
+
+
+def _invoke(config, command, args, actor, surface="slack"):
+    return run(Invocation(command=command, actor=actor, args=args, surface=surface, config=config))
 
 
 def test_slack_text_is_parsed_with_the_same_argument_specs():
@@ -46,19 +54,30 @@ def test_cli_only_commands_are_not_reachable_from_slack():
         parse_slack_text(REGISTRY, "daemon")
 
 
-def test_the_domain_check_refuses_whatever_the_surface():
+def test_the_gate_refuses_whatever_the_surface(config):
     command, args = parse_slack_text(REGISTRY, "rerun approve CASE-7 --mitigation fixed")
-    with pytest.raises(PermissionDenied, match="rerun approve needs role O3; you have O2"):
-        _invoke(command, args, O2)
-    assert "CASE-7" in _invoke(command, args, O3).text
+    for surface in ("slack", "cli"):
+        with pytest.raises(PermissionDenied, match="rerun approve needs role O3; you have O2"):
+            _invoke(config, command, args, O2, surface)
+    assert "CASE-7" in _invoke(config, command, args, O3).text
 
 
-def test_without_an_actor_only_shell_open_commands_run_and_only_from_the_cli():
+def test_without_an_actor_only_read_only_commands_run_and_only_from_the_cli(config):
     command, args = parse_slack_text(REGISTRY, "case ack CASE-1")
-    with pytest.raises(PermissionDenied):
-        _invoke(command, args, None, surface="cli")
+    with pytest.raises(Refused, match="case ack acts as a person: add --as NAME"):
+        _invoke(config, command, args, None, surface="cli")
     help_command = REGISTRY.match(["help"])[0]
-    assert _invoke(help_command, argparse.Namespace(), None, surface="cli").text
+    assert _invoke(config, help_command, argparse.Namespace(), None, surface="cli").text
+
+
+def test_structured_values_become_the_declared_typed_arguments_without_any_splitting():
+    command = REGISTRY.match(["rerun", "approve"])[0]
+    args = command.arguments({"case_id": "CASE-7", "mitigation": "--force was wrong; -h too"})
+    assert (args.case_id, args.mitigation) == ("CASE-7", "--force was wrong; -h too")
+    with pytest.raises(UsageError, match="rerun approve needs mitigation"):
+        command.arguments({"case_id": "CASE-7"})
+    with pytest.raises(UsageError, match="rerun approve takes no reason"):
+        command.arguments({"case_id": "CASE-7", "mitigation": "x", "reason": "y"})
 
 
 def test_help_lists_what_the_caller_may_run_and_names_the_role_for_the_rest():

@@ -15,7 +15,7 @@ import pytest
 from chatops.cli import main
 from chatops.config import load_config
 from jobs import audit
-from jobs.actors import Permission
+from jobs.actors import Permission, PermissionDenied, authorize, refused_role
 from jobs.context import build_context
 from tests.conftest import run_cli
 
@@ -41,10 +41,10 @@ def test_first_append_initialises_key_origin_and_trust_file_without_a_manual_ini
     key_dir = ctx.data_dir / "keys"
     assert stat.S_IMODE(key_dir.stat().st_mode) == 0o700
     assert stat.S_IMODE((key_dir / "ledger.key").stat().st_mode) == 0o600
-    vkey = (ctx.data_dir / "runs/CREDIT_MONITORING/ledger.vkey").read_text().strip()
+    vkey = (ctx.data_dir / "runs/CREDIT_MONITORING/audit/ledger.vkey").read_text().strip()
     assert vkey.startswith("ecomonetize.com/chatops/credit-ledger/")
-    assert sum("initialised runs/CREDIT_MONITORING/ledger.jsonl" in r.message for r in caplog.records) == 1
-    first = _entries(ctx.data_dir / "runs/CREDIT_MONITORING/ledger.jsonl")[0]
+    assert sum("initialised runs/CREDIT_MONITORING/audit/ledger.jsonl" in r.message for r in caplog.records) == 1
+    first = _entries(ctx.data_dir / "runs/CREDIT_MONITORING/audit/ledger.jsonl")[0]
     assert first["kind"] == "ledger.created" and first["data"]["vkey"] == [vkey]
 
 
@@ -55,7 +55,8 @@ def test_a_refused_command_is_recorded_in_the_operations_ledger_and_still_refuse
     last = _entries(data_dir / "operations/ledger.jsonl")[-1]
     assert (last["kind"], last["actor"], last["role"]) == ("command.refused", "U0CLEO0003", "O1")
     assert last["data"] == {"command": "ledger rotate-key", "permission": "ledger.admin", "person": "cleo",
-                            "reason": "ledger rotate-key needs role O3; you have O1", "roles": ["O1"]}
+                            "reason": "ledger rotate-key needs role O3; you have O1", "roles": ["O1"],
+                            "subject_kind": "ledger", "subject": "credit+operations"}
     assert not (data_dir / "keys" / "ledger.key.new").exists()
 
 
@@ -68,10 +69,11 @@ def test_a_refusal_names_the_refused_persons_highest_tier_and_every_role_they_ho
                                                                                    roles):
     ctx = _ctx(config_file)
     actor = ctx.people.by_slack_id(slack_id)
-    assert audit.refused_role(actor) == (role or "")
-    entry = audit.record_refusal(ctx, actor, Permission.LEDGER_ADMIN, "ledger rotate-key", "needs role O3")
+    assert refused_role(actor) == (role or "")
+    with pytest.raises(PermissionDenied):
+        authorize(ctx, actor, Permission.LEDGER_ADMIN, "ledger rotate-key", audit.LEDGERS_SUBJECT)
     last = _entries(ctx.data_dir / "operations/ledger.jsonl")[-1]
-    assert last == entry.data and (last["kind"], last["actor"]) == ("command.refused", slack_id)
+    assert (last["kind"], last["actor"], last["data"]["subject"]) == ("command.refused", slack_id, "credit+operations")
     assert (last.get("role"), last["data"]["roles"]) == (role, roles)   # no tier: the entry has no role
 
 
@@ -96,7 +98,7 @@ def test_init_prints_and_writes_the_vkeys_into_config_and_verify_then_trusts_con
     assert _cli(config_file, "ledger", "verify", "--json") == 0
     result = json.loads(capsys.readouterr().out)
     assert result["ok"] and [r["ledger"] for r in result["ledgers"]] == [
-        "runs/CREDIT_MONITORING/ledger.jsonl", "operations/ledger.jsonl"]
+        "runs/CREDIT_MONITORING/audit/ledger.jsonl", "operations/ledger.jsonl"]
     assert all(r["findings"] == [] for r in result["ledgers"])
     assert "(from config.toml)" in result["ledgers"][0]["summary"]["origin"]
     assert _cli(config_file, "ledger", "rotate-key", "--reason", "yearly", "--as", "ana") == 0
@@ -109,14 +111,14 @@ def test_verify_exits_1_on_tampering_and_2_on_missing_trust(config_file, capsys)
     ctx = _ctx(config_file)
     for n in range(3):
         ctx.ledgers.credit.append("run.recorded", "daemon", None, {"Run_ID": f"run_{n}", "Severity": "SEV2"})
-    path = ctx.data_dir / "runs/CREDIT_MONITORING/ledger.jsonl"
+    path = ctx.data_dir / "runs/CREDIT_MONITORING/audit/ledger.jsonl"
     path.write_bytes(path.read_bytes().replace(b'"Run_ID":"run_1"', b'"Run_ID":"run_9"'))
     assert _cli(config_file, "ledger", "verify", "--ledger", "credit") == 1
     out = capsys.readouterr().out
     assert "entries 0–3 do not match the signed checkpoint of size 4" in out and "FAILED" in out
-    (ctx.data_dir / "runs/CREDIT_MONITORING/ledger.vkey").unlink()
+    (ctx.data_dir / "runs/CREDIT_MONITORING/audit/ledger.vkey").unlink()
     assert _cli(config_file, "ledger", "verify", "--ledger", "credit") == 2
-    assert "no trusted key for runs/CREDIT_MONITORING/ledger.jsonl" in capsys.readouterr().out
+    assert "no trusted key for runs/CREDIT_MONITORING/audit/ledger.jsonl" in capsys.readouterr().out
 
 
 def test_verify_runs_as_a_real_process_without_as_for_anyone_with_file_access(config_file):
@@ -142,7 +144,7 @@ def test_daemon_start_repairs_a_torn_tail_and_refuses_damage_inside_the_signed_r
     ctx = _ctx(config_file)
     for n in range(3):
         ctx.ledgers.credit.append("run.recorded", "daemon", None, {"Run_ID": f"run_{n}"})
-    path = ctx.data_dir / "runs/CREDIT_MONITORING/ledger.jsonl"
+    path = ctx.data_dir / "runs/CREDIT_MONITORING/audit/ledger.jsonl"
     with open(path, "ab") as handle:
         handle.write(b'{"half a line')
     [recovery] = audit.start_ledgers(_ctx(config_file))
@@ -160,7 +162,7 @@ def test_reseal_archives_read_only_and_starts_a_new_ledger_that_names_the_old_on
     for n in range(4):
         ctx.ledgers.credit.append("run.recorded", "daemon", None, {"Run_ID": f"run_{n}"})
     old_origin = ctx.ledgers.credit.identity.origin
-    path = ctx.data_dir / "runs/CREDIT_MONITORING/ledger.jsonl"
+    path = ctx.data_dir / "runs/CREDIT_MONITORING/audit/ledger.jsonl"
     path.write_bytes(path.read_bytes().replace(b"run_3", b"run_X"))
     assert _cli(config_file, "ledger", "reseal", "--ledger", "credit", "--reason", "tampered", "--as", "cleo") == 3
     assert _cli(config_file, "ledger", "reseal", "--ledger", "credit", "--reason", "line 5 edited; ana decided",
@@ -181,12 +183,12 @@ def test_rotation_signs_one_checkpoint_with_both_keys_and_old_checkpoints_still_
     ctx = _ctx(config_file)
     ctx.ledgers.credit.append("run.recorded", "daemon", None, {"Run_ID": "before"})
     ctx.ledgers.operations.append("export.run", "daemon", None, {"data": {}})
-    old_vkey = (ctx.data_dir / "runs/CREDIT_MONITORING/ledger.vkey").read_text().strip()
+    old_vkey = (ctx.data_dir / "runs/CREDIT_MONITORING/audit/ledger.vkey").read_text().strip()
     old_key = (ctx.data_dir / "keys/ledger.key").read_bytes()
     assert _cli(config_file, "ledger", "rotate-key", "--reason", "yearly rotation", "--as", "dev") == 0
     assert "Add the new vkeys to config.toml" in capsys.readouterr().out
     assert (ctx.data_dir / "keys/ledger.key").read_bytes() != old_key
-    directory = ctx.data_dir / "runs/CREDIT_MONITORING"
+    directory = ctx.data_dir / "runs/CREDIT_MONITORING/audit"
     rotated = _entries(directory / "ledger.jsonl")[-1]
     assert rotated["kind"] == "ledger.key_rotated" and rotated["data"]["old_vkey"] == old_vkey
     published = (directory / "ledger.checkpoints" / f"{rotated['seq'] + 1}.checkpoint").read_text()
@@ -200,7 +202,7 @@ def test_rotation_signs_one_checkpoint_with_both_keys_and_old_checkpoints_still_
 def test_repair_command_cuts_a_torn_tail_and_records_who_repaired(config_file, capsys):
     ctx = _ctx(config_file)
     ctx.ledgers.credit.append("run.recorded", "daemon", None, {"Run_ID": "r"})
-    path = ctx.data_dir / "runs/CREDIT_MONITORING/ledger.jsonl"
+    path = ctx.data_dir / "runs/CREDIT_MONITORING/audit/ledger.jsonl"
     with open(path, "ab") as handle:
         handle.write(b"\0" * 40)
     assert _cli(config_file, "ledger", "verify", "--ledger", "credit") == 0
@@ -277,7 +279,7 @@ def test_witness_cosigns_consistent_growth_and_refuses_a_rollback_printing_both_
     ledger = ctx.ledgers.credit
     for n in range(3):
         ledger.append("run.recorded", "daemon", None, {"Run_ID": f"run_{n}"})
-    directory = ctx.data_dir / "runs/CREDIT_MONITORING"
+    directory = ctx.data_dir / "runs/CREDIT_MONITORING/audit"
     saved = {name: (directory / name).read_bytes() for name in ("ledger.jsonl", "ledger.checkpoint", "ledger.sigs")}
     witness_dir = tmp_path / "ben-witness"
     assert _cli(config_file, "ledger", "witness", "--ledger", "credit", "--dir", str(witness_dir), "--as", "ben") == 0
@@ -296,7 +298,7 @@ def test_witness_cosigns_consistent_growth_and_refuses_a_rollback_printing_both_
         (directory / name).write_bytes(content)
     assert _cli(config_file, "ledger", "witness", "--ledger", "credit", "--dir", str(witness_dir), "--as", "ben") == 1
     out = capsys.readouterr().out
-    assert "REFUSED runs/CREDIT_MONITORING/ledger.jsonl: the log offers size 4, smaller than size 6" in out
+    assert "REFUSED runs/CREDIT_MONITORING/audit/ledger.jsonl: the log offers size 4, smaller than size 6" in out
     assert "--- checkpoint cosigned before ---" in out and "--- checkpoint offered now ---" in out
     assert _cli(config_file, "ledger", "verify", "--ledger", "credit") == 1
     assert ("published checkpoint 6.checkpoint covers 6 entries but the ledger has 4: 2 entries were removed"
@@ -328,7 +330,7 @@ def test_the_daemon_process_exits_non_zero_with_the_verify_message_on_a_damaged_
     ctx = _ctx(config_file)
     for n in range(2):
         ctx.ledgers.credit.append("run.recorded", "daemon", None, {"Run_ID": f"run_{n}"})
-    path = ctx.data_dir / "runs/CREDIT_MONITORING/ledger.jsonl"
+    path = ctx.data_dir / "runs/CREDIT_MONITORING/audit/ledger.jsonl"
     lines = path.read_bytes().splitlines(keepends=True)
     path.write_bytes(lines[0] + b'{"broken": \n' + b"".join(lines[2:]))
     result = run_cli("daemon", config=config_file, timeout=60)
@@ -349,7 +351,7 @@ def test_witness_refuses_to_cosign_next_to_a_different_published_checkpoint_of_t
     ledger = ctx.ledgers.credit
     for n in range(3):
         ledger.append("run.recorded", "daemon", None, {"Run_ID": f"run_{n}"})
-    directory = ctx.data_dir / "runs/CREDIT_MONITORING"
+    directory = ctx.data_dir / "runs/CREDIT_MONITORING/audit"
     saved = {name: (directory / name).read_bytes() for name in ("ledger.jsonl", "ledger.checkpoint", "ledger.sigs")}
     ledger.append("run.recorded", "daemon", None, {"Run_ID": "run_3"})
     published = ledger.publish()                       # size 5, root A
@@ -384,7 +386,7 @@ def test_a_resumed_rotation_does_not_announce_the_same_key_twice(config_file, ca
     (keys / "ledger.key").write_bytes(old_key)
     (keys / "ledger.key").chmod(0o600)
     assert _cli(config_file, "ledger", "rotate-key", "--reason", "yearly", "--as", "dev") == 0
-    for path in ("runs/CREDIT_MONITORING/ledger.jsonl", "operations/ledger.jsonl"):
+    for path in ("runs/CREDIT_MONITORING/audit/ledger.jsonl", "operations/ledger.jsonl"):
         assert [e["kind"] for e in _entries(ctx.data_dir / path)].count("ledger.key_rotated") == 1
     assert not (keys / "ledger.key.new").exists() and (keys / "ledger.key").read_bytes() != old_key
     assert _cli(config_file, "ledger", "verify") == 0

@@ -15,7 +15,7 @@ from store.ledger.ledger import LedgerDamaged
 from store.outbox import Outbox
 from tests.conftest import run_cli
 
-LEDGER = "runs/CREDIT_MONITORING/ledger.jsonl"
+LEDGER = "runs/CREDIT_MONITORING/audit/ledger.jsonl"
 
 
 def _ctx(config_file):

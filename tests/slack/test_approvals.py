@@ -35,7 +35,7 @@ def test_decision_on_changed_content_is_refused_and_recorded(ctx):
                          {"head": "def456", "findings": "d1"}, note="ok")
     after = approvals.get(ctx, req.id)
     assert after.status == Status.PENDING and after.decisions[0].refused
-    assert _ledger_kinds(ctx)[-2:] == ["approval.requested", "approval.refused"]
+    assert _ledger_kinds(ctx)[-2:] == ["approval.requested", "command.refused"]
 
 
 def test_requester_can_never_approve_their_own_request(ctx):
@@ -80,7 +80,7 @@ def test_first_decision_wins_and_later_ones_are_refused_and_recorded(ctx):
         approvals.decide(ctx, req.id, ctx.people.by_name("ana"), Decision.APPROVED, req.what, note="fixed")
     final = approvals.get(ctx, req.id)
     assert final.status == Status.DENIED and final.decisions[-1].by == "ana" and final.decisions[-1].refused
-    assert _ledger_kinds(ctx)[-2:] == ["approval.decided", "approval.refused"]
+    assert _ledger_kinds(ctx)[-2:] == ["approval.decided", "command.refused"]
 
 
 def test_concurrent_decisions_only_one_wins(ctx):
@@ -134,7 +134,7 @@ def test_superseded_request_waits_for_nobody_and_every_decision_on_it_names_its_
         approvals.decide(ctx, old.id, ana, Decision.APPROVED, old.what, note="looks fine")
     refused = approvals.get(ctx, old.id)
     assert refused.status is Status.SUPERSEDED and refused.decisions[-1].refused and not refused.approvals
-    assert _entries(ctx)[-1]["kind"] == "approval.refused"
+    assert _entries(ctx)[-1]["kind"] == "command.refused"
     assert approvals.decide(ctx, new.id, ana, Decision.APPROVED, new.what).status is Status.APPROVED
 
 
@@ -163,7 +163,7 @@ def test_check_decision_records_a_refusal_and_takes_no_decision_it_would_allow(c
     with pytest.raises(ApprovalRefused, match="another person must approve"):
         approvals.check_decision(ctx, req.id, ctx.people.by_name("ana"), Decision.APPROVED, req.what)
     assert approvals.get(ctx, req.id).decisions[-1].refused
-    assert _entries(ctx)[-1]["kind"] == "approval.refused"
+    assert _entries(ctx)[-1]["kind"] == "command.refused"
     size = len(_entries(ctx))
     approvals.check_decision(ctx, req.id, ctx.people.by_name("dev"), Decision.APPROVED, req.what)
     after = approvals.get(ctx, req.id)

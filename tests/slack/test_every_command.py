@@ -1,5 +1,6 @@
 """Every registered /ops command × every configured role and a stranger: whoever the one table refuses
-is refused through Slack, told the role needed, and the refusal is in the command's own ledger."""
+is refused through Slack, told the role needed, and the refusal is in the command's own ledger, naming
+the command's subject (the golden matrix in tests/foundation pins who that is)."""
 from __future__ import annotations
 
 import json
@@ -9,10 +10,12 @@ import pytest
 
 from chatops.registry import Arg, Command, Registry
 from jobs.actors import allowed
-from tests.slack.test_roles import PEOPLE
+
+PEOPLE = {"ana": "U0ANA00001", "ben": "U0BEN00002", "cleo": "U0CLEO0003", "dev": "U0DEV00004",
+          "lee": "U0LEE00005", "stranger": "U0STRANGER"}
 
 REGISTRY = Registry.load()
-LEDGER_FILES = {"operations": "operations/ledger.jsonl", "credit": "runs/CREDIT_MONITORING/ledger.jsonl"}
+LEDGER_FILES = {"operations": "operations/ledger.jsonl", "credit": "runs/CREDIT_MONITORING/audit/ledger.jsonl"}
 
 
 def _value(arg: Arg) -> str:
@@ -52,5 +55,7 @@ def test_every_slack_command_refuses_every_role_the_table_refuses_and_records_it
         outcome = iface.run_text(slack_id, _text(command))
         assert not outcome.ok and outcome.text.startswith(f"{command.name} needs role "), (person, outcome.text)
         new = _refusals(iface.ctx, command.ledger)[before:]
-        assert [(e["actor"], e["data"]["command"]) for e in new] == [(slack_id, command.name)], person
+        subject = command.subject(command.parser("/ops").parse_args(shlex.split(_text(command))[len(command.words):]))
+        assert [(e["actor"], e["data"]["command"], e["data"]["subject_kind"], e["data"]["subject"]) for e in new] == [
+            (slack_id, command.name, subject.kind, subject.id)], person
     assert refused_somebody or command.name == "help"      # the stranger is refused everything but help

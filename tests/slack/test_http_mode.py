@@ -13,9 +13,8 @@ import pytest
 
 from chatops.slack.mode import Mode
 from chatops.slack.runtime import start_slack
-from jobs.notices import Notice
 from store.outbox import Outbox
-from tests.slack.conftest import poll
+from tests.slack.conftest import open_case, poll
 from tests.standins.slack import BOT_TOKEN, SlackStandIn
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -76,14 +75,14 @@ def test_forged_unsigned_or_stale_requests_are_rejected(standin, port, iface, ca
     }[case]
     status, _, _ = post(port, body, headers)
     assert status == 401
-    assert not (iface.ctx.data_dir / "acted.jsonl").exists()
+    assert not (iface.ctx.data_dir / "runs" / "CREDIT_MONITORING" / "ledger.jsonl").exists()   # nothing ran
     assert not standin.responses
 
 
 def test_signed_thread_reply_event_is_routed_to_its_case(iface, standin, port):
-    iface.ctx.notifier.send(Notice(kind="credits.alert", subject="CASE-5", channel="#ops-critical",
-                                   text="SEV0: run_1 PII exposure", fields={"case": "CASE-5"}))
-    sent = poll(lambda: [m for m in Outbox(iface.ctx.data_dir).messages() if m.final], what="alert sent")[0]
+    case = open_case(iface.ctx)
+    sent = poll(lambda: [m for m in Outbox(iface.ctx.data_dir).messages()
+                         if m.final and m.item["notice"]["subject"] == case], what="alert sent")[0]
     event = {"token": "x", "team_id": "T0STANDIN", "api_app_id": "A0STANDIN", "type": "event_callback",
              "event_id": "Ev1", "event_time": 1700000000,
              "event": {"type": "message", "channel": sent.final["channel"], "user": "U0BEN00002", "text": "ACK",
@@ -94,5 +93,7 @@ def test_signed_thread_reply_event_is_routed_to_its_case(iface, standin, port):
                                      "X-Slack-Signature": sign(body, now)})
     assert status == 200
     reply = standin.wait_for(lambda s: [c for c in s.calls_to("chat.postMessage")
-                                        if c.params.get("thread_ts") == sent.final["ts"]])[0]
-    assert reply.params["text"] == "<@U0BEN00002> recorded: CASE-5 acknowledged by ben"
+                                        if c.params.get("thread_ts") == sent.final["ts"]
+                                        and c.params["text"].startswith("<@")])[0]
+    assert reply.params["text"] == (f"<@U0BEN00002> recorded: ACK recorded: ben investigating {case} "
+                                    "(Status: Investigating)")

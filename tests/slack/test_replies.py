@@ -5,7 +5,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chatops.slack.replies import MalformedReply, ReplyKind, ThreadReply, parse_reply
+from chatops.commands.case_replies import ReplyKind, ThreadReply, parse_reply, read
+from chatops.registry import MalformedReply, ReplyCommand
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -47,10 +48,18 @@ def test_conversation_is_left_alone(text):
     assert parse_reply(text) is None
 
 
-def test_each_form_maps_to_one_registry_command():
-    assert ThreadReply(ReplyKind.ACK).words("CASE-3") == ["case", "ack", "CASE-3"]
-    assert ThreadReply(ReplyKind.APPROVED, "x y").command_text("CASE-3") == "rerun approve CASE-3 --mitigation 'x y'"
-    assert ThreadReply(ReplyKind.DENIED, "no").words("CASE-3") == ["rerun", "deny", "CASE-3", "--reason", "no"]
+def test_each_form_maps_to_one_registry_command_with_typed_values_on_the_threads_case():
+    assert read("CASE-3", "ACK") == ReplyCommand(("case", "ack"), {"case": "CASE-3"}, "ACK")
+    assert read("CASE-3", "APPROVED for rerun - x y") == ReplyCommand(
+        ("rerun", "approve"), {"case": "CASE-3", "mitigation": "x y"}, "APPROVED")
+    assert read("CASE-3", "DENIED - --force was wrong") == ReplyCommand(
+        ("rerun", "deny"), {"case": "CASE-3", "reason": "--force was wrong"}, "DENIED")
+    assert read("CASE-3", "thanks") is None
+
+
+def test_an_ack_naming_another_case_is_refused_pointing_at_that_cases_thread():
+    with pytest.raises(MalformedReply, match="this thread is about CASE-3, but your ACK names CASE-4; reply in CASE-4"):
+        read("CASE-3", "ACK - O2 ben investigating CASE-4")
 
 
 @given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=80))

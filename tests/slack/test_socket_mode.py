@@ -1,4 +1,5 @@
-"""Socket Mode end to end: the real Bolt app and Socket Mode client against the stand-in's WebSocket."""
+"""Socket Mode end to end: the real Bolt app and Socket Mode client against the stand-in's WebSocket, the
+real commands on a real case (opened by recording a real run), and the tests' own area for slow work."""
 from __future__ import annotations
 
 import json
@@ -15,7 +16,7 @@ from jobs.actors import DAEMON, Permission
 from jobs.notices import Notice
 from store.outbox import Outbox
 from tests.slack import area
-from tests.slack.conftest import poll
+from tests.slack.conftest import open_case, poll
 from tests.standins.slack import APP_TOKEN, BOT_TOKEN, SlackStandIn
 
 ENV = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": APP_TOKEN}
@@ -31,17 +32,21 @@ def running(iface):
 
 @pytest.fixture
 def alert(iface, standin, running):
-    """An SEV1 alert about CASE-12 posted by the worker; returns (channel id, thread parent ts)."""
-    iface.ctx.notifier.send(Notice(
-        kind="credits.alert", subject="CASE-12", channel="#ops-alerts", text="SEV1: run_9 used 5.2× its baseline",
-        fields={"severity": "SEV1", "case": "CASE-12", "actions": [
-            {"label": "ACK", "command": "case ack"},
-            {"label": "Approve rerun", "command": "rerun approve", "needs": "mitigation", "style": "primary"},
-            {"label": "Deny rerun", "command": "rerun deny", "needs": "reason", "style": "danger"}]}))
-    post = standin.wait_for(lambda s: s.calls_to("chat.postMessage"))[0]
-    sent = poll(lambda: [m for m in Outbox(iface.ctx.data_dir).messages() if m.final], what="alert marked sent")
+    """The SEV1 alert of a real case (CASE-1) posted by the worker; returns (channel id, thread parent ts)."""
+    assert open_case(iface.ctx) == "CASE-1"
+    post = standin.wait_for(lambda s: [c for c in s.calls_to("chat.postMessage") if "CASE-1" in c.params["text"]])[0]
+    sent = poll(lambda: [m for m in Outbox(iface.ctx.data_dir).messages()
+                         if m.final and m.item["notice"]["subject"] == "CASE-1"], what="alert marked sent")
     assert post.params["channel"] == "#ops-alerts"
     return sent[0].final["channel"], sent[0].final["ts"]
+
+
+def credit_ledger(ctx) -> list[dict]:
+    path = ctx.data_dir / "runs" / "CREDIT_MONITORING" / "audit" / "ledger.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+ACKED = "ACK recorded: ben investigating CASE-1 (Status: Investigating)"
 
 
 def slash(standin: SlackStandIn, user: str, text: str) -> tuple[str, str]:
@@ -94,8 +99,8 @@ def test_unknown_slack_user_may_read_help_and_nothing_else(iface, standin, runni
     envelope, n = slash(standin, STRANGER, "case ack CASE-1")
     standin.wait_ack(envelope)
     assert response(standin, n)["text"] == "refused: case ack needs role O2; you have no role"
-    refused = [e for e in ledger(iface.ctx) if e["kind"] == "command.refused"]
-    assert refused[-1]["actor"] == STRANGER
+    refused = [e for e in credit_ledger(iface.ctx) if e["kind"] == "command.refused"]
+    assert (refused[-1]["actor"], refused[-1]["data"]["subject"]) == (STRANGER, "CASE-1")
 
 
 def test_ack_comes_before_slow_work_finishes(standin, running):
@@ -114,38 +119,53 @@ def test_slash_answers_that_bypass_the_outbox_are_masked_too(standin, running):
     assert text.startswith("refused: slow failed:") and "[REDACTED]" in text and "xoxb-1111" not in text
 
 
+def mine(standin: SlackStandIn, parent: str) -> list[str]:
+    """The answers to people in the thread (the case's own updates are posted there too)."""
+    return [text for text in answers(standin, parent) if text.startswith("<@")]
+
+
+def wait_mine(standin: SlackStandIn, parent: str, count: int) -> list[str]:
+    return standin.wait_for(lambda s: len(mine(s, parent)) >= count and mine(s, parent))
+
+
 def test_thread_replies_run_the_runbook_commands_and_answer_in_the_thread(iface, standin, running, alert):
     channel, parent = alert
-    thread_reply(standin, channel, parent, BEN, "ACK - O2 ben investigating CASE-12", "1700000100.000001")
-    assert wait_answer(standin, parent, 1)[-1] == f"<@{BEN}> recorded: CASE-12 acknowledged by ben"
+    thread_reply(standin, channel, parent, BEN, "ACK - O2 ben investigating CASE-1", "1700000100.000001")
+    assert wait_mine(standin, parent, 1)[-1] == f"<@{BEN}> recorded: {ACKED}"
     thread_reply(standin, channel, parent, BEN, "DENIED - not yet", "1700000100.000002")
-    assert wait_answer(standin, parent, 2)[-1] == f"<@{BEN}> refused: DENIED needs role O3; you have O2, chief.staff"
+    assert wait_mine(standin, parent, 2)[-1] == f"<@{BEN}> refused: DENIED needs role O3; you have O2, chief.staff"
     thread_reply(standin, channel, parent, ANA, "approved for rerun", "1700000100.000003")
-    assert "APPROVED for rerun - <mitigation>" in wait_answer(standin, parent, 3)[-1]
-    thread_reply(standin, channel, parent, ANA, "APPROVED for rerun – max_items now 1000", "1700000100.000004")
-    assert wait_answer(standin, parent, 4)[-1] == (
-        f"<@{ANA}> recorded: rerun of CASE-12 approved by ana: max_items now 1000")
+    assert "APPROVED for rerun - <mitigation>" in wait_mine(standin, parent, 3)[-1]
+    thread_reply(standin, channel, parent, ANA, "DENIED - --force was wrong, root cause unknown", "1700000100.000004")
+    assert wait_mine(standin, parent, 4)[-1].startswith(
+        f"<@{ANA}> recorded: DENIED - --force was wrong, root cause unknown (CASE-1, O3-ana-")
     thread_reply(standin, channel, parent, ANA, "ACK - O3 ana investigating CASE-13", "1700000100.000005")
-    assert "this thread is about CASE-12" in wait_answer(standin, parent, 5)[-1]
-    kinds = [(e["kind"], e["actor"]) for e in ledger(iface.ctx)]
-    assert ("case.acked", BEN) in kinds and ("command.refused", BEN) in kinds and ("approval.decided", ANA) in kinds
+    assert "this thread is about CASE-1, but your ACK names CASE-13" in wait_mine(standin, parent, 5)[-1]
+    entries = credit_ledger(iface.ctx)
+    kinds = [(e["kind"], e["actor"]) for e in entries]
+    assert ("alert.acked", BEN) in kinds and ("rerun.denied", ANA) in kinds
+    [refused] = [e for e in entries if e["kind"] == "command.refused"]
+    assert (refused["actor"], refused["data"]["command"], refused["data"]["subject"]) == (BEN, "rerun deny", "CASE-1")
+    [denied] = [e for e in entries if e["kind"] == "rerun.denied"]
+    assert denied["data"]["reason"] == "--force was wrong, root cause unknown"
 
 
 def test_conversation_in_the_thread_is_not_answered(standin, running, alert):
     channel, parent = alert
     thread_reply(standin, channel, parent, BEN, "looking at it now", "1700000200.000001")
     thread_reply(standin, channel, parent, BEN, "ACK", "1700000200.000002")
-    assert wait_answer(standin, parent, 1) == [f"<@{BEN}> recorded: CASE-12 acknowledged by ben"]
+    assert wait_mine(standin, parent, 1) == [f"<@{BEN}> recorded: {ACKED}"]
 
 
 def test_a_reply_also_sent_to_the_channel_counts_and_an_edit_does_not(iface, standin, running, alert):
     channel, parent = alert
     thread_reply(standin, channel, parent, BEN, "ACK", "1700000250.000001", subtype="thread_broadcast")
-    assert wait_answer(standin, parent, 1)[-1] == f"<@{BEN}> recorded: CASE-12 acknowledged by ben"
+    assert wait_mine(standin, parent, 1)[-1] == f"<@{BEN}> recorded: {ACKED}"
     thread_reply(standin, channel, parent, CLEO, "ACK", "1700000250.000002", subtype="message_changed")
     thread_reply(standin, channel, parent, BEN, "ACK", "1700000250.000003", subtype="file_share")
-    assert wait_answer(standin, parent, 2)[1:] == [f"<@{BEN}> recorded: CASE-12 acknowledged by ben"]
-    assert [json.loads(l)["actor"] for l in (iface.ctx.data_dir / "acted.jsonl").read_text().splitlines()] == ["ben"] * 2
+    assert wait_mine(standin, parent, 2)[1].startswith(f"<@{BEN}> refused: case ack CASE-1 refused: CASE-1 was already "
+                                                       "acknowledged by ben")   # the file share counted; the edit did not
+    assert [e["actor"] for e in credit_ledger(iface.ctx) if e["kind"] in ("alert.acked", "command.refused")] == [BEN] * 2
 
 
 def _click(standin: SlackStandIn, user: str, channel: str, parent: str, action: dict) -> str:
@@ -155,19 +175,21 @@ def _click(standin: SlackStandIn, user: str, channel: str, parent: str, action: 
         "message": {"ts": parent, "text": "alert"}, "trigger_id": "13345224609.738474920.8088930838d88f008e0",
         "response_url": standin.response_url(),
         "actions": [{"type": "button", "action_id": "ops_action_0", "block_id": "ops_actions",
-                     "value": button_value(action, "CASE-12"), "action_ts": "1700000300.1"}]})
+                     "value": button_value(action, "CASE-1"), "action_ts": "1700000300.1"}]})
 
 
 def test_button_runs_the_command_as_the_clicker(iface, standin, running, alert):
     channel, parent = alert
     standin.wait_ack(_click(standin, BEN, channel, parent, {"command": "case ack"}))
-    assert wait_answer(standin, parent, 1)[-1] == f"<@{BEN}> recorded: CASE-12 acknowledged by ben"
+    assert wait_mine(standin, parent, 1)[-1] == f"<@{BEN}> recorded: {ACKED}"
     standin.wait_ack(_click(standin, CLEO, channel, parent, {"command": "case ack"}))
-    assert wait_answer(standin, parent, 2)[-1] == f"<@{CLEO}> refused: case ack needs role O2; you have O1"
+    assert wait_mine(standin, parent, 2)[-1] == f"<@{CLEO}> refused: case ack needs role O2; you have O1"
 
 
 def test_button_that_needs_a_mitigation_opens_a_modal_and_the_submission_approves(iface, standin, running, alert):
     channel, parent = alert
+    iface.run_text(ANA, "case ack CASE-1")
+    iface.run_text(ANA, 'case root-cause CASE-1 Misconfig --note "max_items missing"')
     standin.wait_ack(_click(standin, ANA, channel, parent, {"command": "rerun approve", "needs": "mitigation"}))
     view = standin.wait_for(lambda s: s.calls_to("views.open"))[0].params["view"]
     assert view["callback_id"] == "ops_modal"
@@ -180,8 +202,9 @@ def test_button_that_needs_a_mitigation_opens_a_modal_and_the_submission_approve
 
     empty = standin.wait_ack(submit("  "))
     assert empty.payload == {"response_action": "errors", "errors": {"input": "the mitigation is required"}}
-    standin.wait_ack(submit("retry loop fixed"))
-    assert wait_answer(standin, parent, 1)[-1] == f"<@{ANA}> recorded: rerun of CASE-12 approved by ana: retry loop fixed"
+    standin.wait_ack(submit("--max-items 1000 set, retry loop fixed"))
+    assert wait_mine(standin, parent, 1)[-1].startswith(
+        f"<@{ANA}> recorded: APPROVED for rerun - --max-items 1000 set, retry loop fixed (CASE-1, O3-ana-")
 
 
 def test_button_needing_a_role_the_clicker_lacks_is_refused_without_a_modal(iface, standin, running, alert):
@@ -190,7 +213,8 @@ def test_button_needing_a_role_the_clicker_lacks_is_refused_without_a_modal(ifac
     refusal = standin.wait_for(lambda s: s.responses)[0]
     assert refusal["text"] == "refused: rerun deny needs role O3; you have O2, chief.staff"
     assert not standin.calls_to("views.open")
-    assert [e for e in ledger(iface.ctx) if e["kind"] == "command.refused"][-1]["actor"] == BEN
+    refused = [e for e in credit_ledger(iface.ctx) if e["kind"] == "command.refused"][-1]
+    assert (refused["actor"], refused["data"]["subject"]) == (BEN, "CASE-1")
 
 
 def test_app_home_shows_what_needs_the_viewer(iface, standin, running):

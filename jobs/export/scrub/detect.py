@@ -11,17 +11,22 @@ names a credential without its value: kept, grade LOW so a person reviews).
 """
 from __future__ import annotations
 
+import bisect
 import hashlib
 import hmac
 import ipaddress
+import json
 import re
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Iterable, Sequence
 
+from jobs.export.scrub import bounded
+from jobs.export.scrub.bounded import Work
+from jobs.export.scrub.needles import build_needle_index
 from jobs.export.scrub.rules import Rule, RuleKind
-from jobs.export.scrub.text import (LEARNED_MAX_TRIM, MARKER, is_placeholder, learned_candidates, line_view,
-                                    looks_like_code, shannon_entropy, widen)
+from jobs.export.scrub.text import (LEARNED_MAX_TRIM, MARKER, escape_view, is_placeholder, learned_candidates,
+                                    line_view, looks_like_code, shannon_entropy, widen)
 
 LEARNED_RULE_ID = "known-secret"
 SENSITIVE_ITEM_RULE_ID = "sensitive-item-name"
@@ -88,32 +93,50 @@ class Policy:
 
 
 class Detector:
-    def __init__(self, rules: Sequence[Rule], policy: Policy) -> None:
+    def __init__(self, rules: Sequence[Rule], policy: Policy, use_hyperscan: bool = True) -> None:
         self.rules = tuple(rules)
         self.policy = policy
         self._sensitive = _sensitive_pattern(policy.sensitive_items)
         self._multiline = frozenset(r.id for r in rules if r.id in ("private-key", "putty-private-key"))
+        self._needles = build_needle_index(self.rules) if use_hyperscan else None
 
     def detect(self, text: str, rule_indexes: Iterable[int] | None = None, learned: bool = True,
-               sensitive: bool = True, context: str = "") -> list[Hit]:
+               sensitive: bool = True, context: str = "", work: Work | None = None) -> list[Hit]:
         """Every hit in `text`, overlaps resolved. `context` (a JSON key) precedes the text for
-        assignment rules, so `{"API_TOKEN": "…"}` is read as `API_TOKEN="…"`."""
+        assignment rules, so `{"API_TOKEN": "…"}` is read as `API_TOKEN="…"`.
+
+        Text holding backslash escapes (`\\n`, `\\"`: a JSON document inside a string that is not
+        valid JSON, a log line, source code) is matched on its unescaped view, so an escape never
+        hides a boundary (`\\nsk-ant-…`) or a quote (`db_password: \\"…\\"`); spans map back."""
+        views = escape_view(text)
+        if views:
+            hits = self._detect(views[-1].text, rule_indexes, learned, sensitive, context, work)
+            for view in reversed(views):
+                hits = [view.mapped(h) for h in hits]
+            return resolve([_with_value(h, text) for h in hits], text)
+        return self._detect(text, rule_indexes, learned, sensitive, context, work)
+
+    def _detect(self, text: str, rule_indexes: Iterable[int] | None, learned: bool, sensitive: bool,
+                context: str, work: Work | None) -> list[Hit]:
         if rule_indexes is None:
             rule_indexes = range(len(self.rules))
         lower = text.lower()
+        found = self._needles.scan(text) if self._needles is not None else None
         hits: list[Hit] = []
         view = None
         for index in rule_indexes:
             rule = self.rules[index]
-            if rule.keywords and not any(k in lower for k in rule.keywords):
+            if rule.keywords and not (index in found.keywords if found is not None
+                                      else any(k in lower for k in rule.keywords)):
                 if not (context and any(k in context.lower() for k in rule.keywords)):
                     continue
             if rule.id in self._multiline:
                 view = view if view is not None else (line_view(text) or False)
                 if view:
-                    hits += [self._mapped(h, view) for h in self._rule_hits(rule, view.text, "")]
+                    hits += [self._mapped(h, view) for h in self._rule_hits(rule, view.text, "", work)]
                     continue
-            hits += self._rule_hits(rule, text, context)
+            hits += self._rule_hits(rule, text, context, work, lower,
+                                    found.needles.get(index, set()) if found is not None else None)
         if sensitive and self._sensitive is not None:
             hits += [Hit(SENSITIVE_ITEM_RULE_ID, m.start(), m.end(), Verdict.INDIRECT,
                          "names a sensitive password-manager item", m.group(0))
@@ -122,23 +145,26 @@ class Detector:
             hits += self._learned_hits(text)
         if "[REDACTED:" in text:   # a marker is never a finding, nor part of one (idempotence)
             markers = [(m.start(), m.end()) for m in MARKER.finditer(text)]
-            hits = [h for h in hits if not any(a < h.end and h.start < b for a, b in markers)]
+            hits = [h for h in hits if not _overlaps(markers, h.start, h.end)]
         return resolve(hits, text)
 
     def _mapped(self, hit: Hit, view) -> Hit:
         start, end = view.to_original(hit.start), view.to_original(hit.end)
-        return Hit(hit.rule, start, end, hit.verdict, hit.reason, hit.value)
+        return Hit(hit.rule, start, end, hit.verdict, hit.reason, hit.value, hit.rank)
 
-    def _rule_hits(self, rule: Rule, text: str, context: str) -> list[Hit]:
+    def _rule_hits(self, rule: Rule, text: str, context: str, work: Work | None, lower: str | None = None,
+                   needle_hits: set[int] | None = None) -> list[Hit]:
         out: list[Hit] = []
         if context and rule.kind in (RuleKind.SECRET,) and "secret" in rule.pattern.groupindex:
-            prefix = context + '="'
-            for m in rule.pattern.finditer(prefix + text[:4096]):
-                if m.start("secret") >= len(prefix):
-                    hit = self._judge(rule, text, m.start("secret") - len(prefix), m.end("secret") - len(prefix))
-                    if hit:
-                        out.append(hit)
-        for m in rule.pattern.finditer(text):
+            # as an assignment and as the JSON it came from: some rules know only one of the two forms
+            for prefix in (context[-256:] + '="', json.dumps(context[-256:]) + ': "'):
+                for m in bounded.finditer(rule.pattern, prefix + text[:4096], work):
+                    if m.start("secret") >= len(prefix):
+                        hit = self._judge(rule, text, m.start("secret") - len(prefix),
+                                          m.end("secret") - len(prefix))
+                        if hit:
+                            out.append(hit)
+        for m in _matches(rule, text, lower, work, needle_hits):
             if "secret" in rule.pattern.groupindex and m.group("secret") is not None:
                 start, end = m.start("secret"), m.end("secret")
             else:
@@ -238,9 +264,9 @@ def _random_token(text: str, start: int, end: int, value: str, floor: float) -> 
     if not (any(c.isdigit() for c in value) and any(c.islower() for c in value) and any(c.isupper() for c in value)):
         return False
     lo, hi = start, end
-    while lo > 0 and (text[lo - 1].isalnum() or text[lo - 1] in "+/=_-"):
+    while lo > 0 and hi - lo <= 120 and (text[lo - 1].isalnum() or text[lo - 1] in "+/=_-"):
         lo -= 1
-    while hi < len(text) and (text[hi].isalnum() or text[hi] in "+/=_-"):
+    while hi < len(text) and hi - lo <= 120 and (text[hi].isalnum() or text[hi] in "+/=_-"):
         hi += 1
     if hi - lo > 120 or text[lo:start].endswith(("toolu_", "msg_", "req_", "srvtoolu_", "call_", "chatcmpl-")):
         return False
@@ -264,10 +290,98 @@ def resolve(hits: list[Hit], text: str) -> list[Hit]:
             merged[-1] = Hit(namer.rule, last.start, end, last.verdict, namer.reason, text[last.start:end], namer.rank)
             continue
         merged.append(hit)
-    others = [h for h in hits if h.verdict is not Verdict.REMOVE
-              and not any(r.start < h.end and h.start < r.end for r in merged)]
+    spans = [(r.start, r.end) for r in merged]
+    others = [h for h in hits if h.verdict is not Verdict.REMOVE and not _overlaps(spans, h.start, h.end)]
     unique = {(h.rule, h.start, h.end): h for h in others}
     return sorted(merged + list(unique.values()), key=lambda h: (h.start, h.end))
+
+
+#: An anchored rule is tried only next to its needles (any text); in texts longer than this the entropy
+#: detector looks only inside token runs short enough to be its match (a base64 image or a hex dump
+#: is then not scanned by rules that cannot match inside it).
+WINDOWED_FROM = 4096
+#: How far past its keyword's literal run an unbounded match is looked for in a windowed text.
+WINDOW_TAIL = 8192
+_SLACK = 8   # characters of look-ahead past a window's last possible match end
+
+
+def _matches(rule: Rule, text: str, lower: str | None, work: Work | None,
+             needle_hits: set[int] | None = None):
+    """The rule's matches in `text`, searched only where they can be (exact: see WINDOWED_FROM)."""
+    n = len(text)
+    if rule.anchor is not None and lower is not None and len(lower) == n:
+        return _anchored_matches(rule, text, lower, work, needle_hits)
+    if rule.required and lower is not None and not any(r in lower for r in rule.required):
+        return iter(())
+    if n <= WINDOWED_FROM:
+        return bounded.finditer(rule.pattern, text, work)
+    if rule.kind is RuleKind.ENTROPY and rule.width[1] is not None and rule.width[0] > 0:
+        low, high = rule.width
+        spans = [(m.start(), m.end() + 1) for m in _TOKEN_RUN.finditer(text) if low <= m.end() - m.start() <= high]
+        return bounded.finditer_spans(rule.pattern, text, spans, work)
+    return bounded.finditer(rule.pattern, text, work)
+
+
+def _anchored_matches(rule: Rule, text: str, lower: str, work: Work | None,
+                      needle_hits: set[int] | None = None):
+    """Matches of an anchored rule, tried only at the starts its anchor allows around each keyword hit.
+
+    The same matches `finditer` returns: a match must hold a keyword at a known distance from its start
+    (rules.py `anchor_of`), so no other start can match; starts are tried in order, skipping those
+    inside the previous match, as `finditer` does. Each try is bounded by the rule's longest match
+    (WINDOW_TAIL past the keyword's run when unbounded)."""
+    anchor = rule.anchor
+    assert anchor is not None
+    reach = anchor.before + anchor.run + (WINDOW_TAIL if anchor.after is None else anchor.after) + _SLACK
+    starts: list[int] = []
+    for number, (needle, offset, offset_max) in enumerate(anchor.needles):
+        lead, width = offset_max + anchor.before, offset_max - offset + anchor.before + 1
+        if needle_hits is not None and number not in needle_hits:
+            continue   # the one-pass index (needles.py) saw no occurrence
+        positions = []
+        position = lower.find(needle)
+        while position != -1:
+            positions.append(position)
+            position = lower.find(needle, position + 1)
+        for position in positions:
+            if width == 1:
+                starts.append(position - lead)
+            else:
+                starts.extend(range(position - lead, position - lead + width))
+    if not starts:
+        return
+    n = len(text)
+    done = 0
+    match = rule.pattern.match
+    starts.sort()
+    for start in starts:
+        if start < done:
+            continue
+        stop = min(n, start + reach)
+        if work is not None:
+            work.chars += stop - start
+            work.searches += 1
+        m = match(text, start, stop)
+        if m is not None:
+            yield m
+            done = m.end() if m.end() > start else start + 1
+
+
+#: A run of token characters, the most an entropy-rule match can be (its own look-arounds end it).
+_TOKEN_RUN = re.compile(r"[A-Za-z0-9+/_=-]+")
+
+
+def _overlaps(spans: list[tuple[int, int]], start: int, end: int) -> bool:
+    """Whether [start, end) overlaps one of `spans` (sorted, disjoint): a bisect, not a scan of all."""
+    i = bisect.bisect_right(spans, (start, float("inf"))) - 1
+    if i >= 0 and spans[i][1] > start:
+        return True
+    return i + 1 < len(spans) and spans[i + 1][0] < end
+
+
+def _with_value(hit: Hit, text: str) -> Hit:
+    """The hit with its value read from the original text (what the marker is a hash of)."""
+    return Hit(hit.rule, hit.start, hit.end, hit.verdict, hit.reason, text[hit.start:hit.end], hit.rank)
 
 
 def _sensitive_pattern(items: Sequence[str]) -> re.Pattern[str] | None:

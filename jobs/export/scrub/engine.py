@@ -5,6 +5,10 @@ decoded; inside them every JSON string token is decoded, matched, and, when some
 re-encoded in place. Everything else in the line (keys, numbers, other strings, spacing, escape
 style) keeps its bytes, so a line with no finding stays byte-identical and the structure can't change.
 
+A JSON string that itself holds a JSON document (a tool result, a file's contents, an API response)
+is scrubbed as JSON in turn, down to NESTED_DEPTH levels, so its keys give context (`"db_password":
+"…"`) and its escapes are decoded; it is re-encoded only when something inside it was removed.
+
 Text and Markdown are matched as one decoded text (so a PEM block across lines is seen whole).
 
 Bad input never raises: invalid UTF-8 is matched with the bad bytes kept as they are; a line that is
@@ -25,6 +29,7 @@ from enum import StrEnum
 
 import orjson
 
+from jobs.export.scrub.bounded import Work
 from jobs.export.scrub.detect import Detector, Hit, Policy, Verdict
 from jobs.export.scrub.prefilter import LEARNED, SENSITIVE, build_prefilter
 from jobs.export.scrub.report import Action, Finding, Issue
@@ -37,6 +42,7 @@ _COLON = re.compile(r"\s*:")
 _SECRETISH_KEY = re.compile(r"(?i)secret|token|key|pass|pwd|auth|credential|sig")
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 MIN_SCAN = 6   # shortest text that can hold a finding (`a@b.co`)
+NESTED_DEPTH = 4   # JSON inside a JSON string, inside another, … scrubbed as JSON this deep
 
 
 class FileKind(StrEnum):
@@ -49,6 +55,7 @@ class Outcome:
     output: bytes
     findings: tuple[Finding, ...]
     issues: tuple[Issue, ...]
+    regex_chars: int = 0     # characters handed to rule regexes (bounded.Work): linear in the input
 
 
 class Engine:
@@ -59,9 +66,9 @@ class Engine:
         self.ruleset = ruleset
         self.policy = policy
         self.max_line_bytes = max_line_bytes
-        self.detector = Detector(ruleset.rules, policy)
         self.prefilter = build_prefilter(prefilter, ruleset.rules, policy.sensitive_items,
                                          policy.learned.lengths, self._learned_check)
+        self.detector = Detector(ruleset.rules, policy, use_hyperscan=self.prefilter.name == "hyperscan")
 
     @property
     def name(self) -> str:
@@ -83,7 +90,7 @@ class Engine:
             output = run.jsonl(buf)
         else:
             output = run.text(buf)
-        return Outcome(output if scrub else buf, tuple(run.findings), tuple(run.issues))
+        return Outcome(output if scrub else buf, tuple(run.findings), tuple(run.issues), run.work.chars)
 
 
 class _Run:
@@ -95,6 +102,7 @@ class _Run:
         self.scrub = scrub
         self.findings: list[Finding] = []
         self.issues: list[Issue] = []
+        self.work = Work()
 
     # ---- JSONL -----------------------------------------------------------------------------------
     def jsonl(self, buf: bytes) -> bytes:
@@ -106,7 +114,8 @@ class _Run:
             valid_utf8 = True
         except UnicodeDecodeError:
             valid_utf8 = False
-        escaped = _escaped_lines(buf)
+        escaped = _escaped_lines(buf, _ESCAPE)
+        nested = _escaped_lines(buf, _NESTED_ESCAPE)
         for number, line in enumerate(lines):
             found = triggers.get(number)
             oversized = len(line) > engine.max_line_bytes
@@ -114,6 +123,10 @@ class _Run:
                 decoded = _decoded_triggers(engine, line)
                 if decoded:
                     found = (found or set()) | decoded
+            if number in nested and not oversized:
+                flat = _flattened_triggers(engine, line)
+                if flat:
+                    found = (found or set()) | flat
             if found is None and not oversized and valid_utf8 and _json_shaped(line):
                 continue
             lines[number] = self._jsonl_line(number + 1, line, found or set(), oversized)
@@ -131,14 +144,52 @@ class _Run:
                 "utf-8", "surrogateescape")
         if not text.strip():
             return line
-        if not _is_json(line, text):
+        value = _parse(line, text)
+        if value is _NOT_JSON:
             self.issues.append(Issue(self.label, number, "not a JSON line", "scrubbed as text"))
             return self._text_block(text, found, number).encode("utf-8", "surrogateescape")
-        if not found:
+        if not found or not self._may_hit(value, text, found):
             return line
         return self._json_strings(text, found, number).encode("utf-8", "surrogateescape")
 
-    def _json_strings(self, text: str, found: set[int], number: int) -> str:
+    def _may_hit(self, value, text: str, found: set[int]) -> bool:
+        """Whether any string of the parsed line (or of a JSON document inside one) may have a hit.
+
+        The fast path. Tokenising the line's text alone costs more than the json.loads + json.dumps
+        floor, and a detector call per string costs more again; so the parsed value (orjson) is walked
+        and its strings are matched together, one per line, each secret-named key written before its
+        value as `KEY="value"` and `"KEY": "value"` (the two forms the assignment rules know). A newline
+        ends every token class a rule can leave with a None verdict, so joining can add hits but never
+        hide one; any hit sends the line down the exact path (`_json_strings`). When the walk cannot
+        vouch that it saw every string (duplicate keys, which a parse drops, show as fewer strings than
+        the text has quotes for), it answers True as well."""
+        parts: list[str] = []
+        documents = [(value, text, 1)]
+        while documents:
+            document, raw, depth = documents.pop()
+            strings = list(_walk(document))
+            if _token_count(raw) != len(strings):
+                return True
+            for string, context in strings:
+                if len(string) < MIN_SCAN:
+                    continue
+                if depth < NESTED_DEPTH and _holds_json(string):
+                    documents.append((_parse(string.encode("utf-8", "surrogatepass"), string), string, depth + 1))
+                    continue
+                if context and _SECRETISH_KEY.search(context):
+                    parts.append(f'{context}="{string}"\n{json.dumps(context)}: "{string}"')
+                else:
+                    parts.append(string)
+        if not parts:
+            return False
+        rules = sorted(i for i in found if i >= 0)
+        return bool(self.engine.detector.detect("\n".join(parts), rules, learned=LEARNED in found,
+                                                sensitive=SENSITIVE in found, work=self.work))
+
+    def _json_strings(self, text: str, found: set[int], number: int, depth: int = 1,
+                      outer_column: int | None = None) -> str:
+        """`text` (a JSON document) with each string scrubbed; a string holding JSON is recursed into.
+        Findings inside a nested document are reported at the column of its outermost string."""
         detector = self.engine.detector
         rules = sorted(i for i in found if i >= 0)
         learned = LEARNED in found
@@ -159,13 +210,24 @@ class _Run:
                 key_after = -1
             if len(decoded) < MIN_SCAN:
                 continue
+            if depth < NESTED_DEPTH and _holds_json(decoded):
+                column = outer_column if outer_column is not None else m.start() + 2
+                nested = self._json_strings(decoded, found, number, depth + 1, column)
+                if nested is not decoded:
+                    pieces.append(text[last:m.start()])
+                    pieces.append(_encode_string(nested))
+                    last = m.end()
+                continue
             hits = detector.detect(decoded, rules, learned=learned, sensitive=sensitive,
-                                   context=context if _SECRETISH_KEY.search(context) else "")
+                                   context=context if _SECRETISH_KEY.search(context) else "", work=self.work)
             if not hits:
                 continue
-            column0 = m.start() + 1
-            for hit in hits:
-                self.findings.append(self._finding(hit, number, column0 + _raw_index(inner, hit.start) + 1))
+            if outer_column is not None:
+                columns = [outer_column] * len(hits)
+            else:
+                columns = [m.start() + 2 + r for r in _raw_indexes(inner, [h.start for h in hits])]
+            for hit, column in zip(hits, columns):
+                self.findings.append(self._finding(hit, number, column))
             if self.scrub and any(h.verdict is Verdict.REMOVE for h in hits):
                 pieces.append(text[last:m.start()])
                 pieces.append(_encode_string(self._masked(decoded, hits)))
@@ -202,7 +264,7 @@ class _Run:
 
     def _text_block(self, text: str, found: set[int], first_line: int) -> str:
         hits = self.engine.detector.detect(text, sorted(i for i in found if i >= 0), learned=LEARNED in found,
-                                           sensitive=SENSITIVE in found)
+                                           sensitive=SENSITIVE in found, work=self.work)
         if not hits:
             return text
         offsets = [-1] + [m.start() for m in re.finditer("\n", text)]
@@ -224,7 +286,9 @@ class _Run:
         self.issues.append(Issue(self.label, number,
                                  f"line of {len(line):,} bytes is over [scrub] max_line_bytes "
                                  f"({self.engine.max_line_bytes:,})",
-                                 f"replaced whole by {marker}" if self.scrub else "would be replaced whole"))
+                                 f"replaced whole by {marker}" if self.scrub
+                                 else "not scanned (it would be replaced whole by a scrub)",
+                                 error=not self.scrub))   # a check that did not look cannot say HIGH
         if not self.scrub:
             return line
         return (json.dumps(marker) if json_line else marker).encode()
@@ -256,14 +320,17 @@ class _Run:
 #: (`sk\u002dant-…`, `op:\/\/…`, a learned value with non-ASCII written by an ensure_ascii writer).
 #: Control characters (`\u001b` of coloured tool output) are left out: no trigger contains one.
 _ESCAPE = re.compile(rb"\\(?:u(?!00[01])|/)")
+#: An escaped backslash: the line holds a string escaped twice (JSON inside a JSON string), whose
+#: doubled escapes (`\\\"password\\\": …`) the raw-byte triggers were not written for.
+_NESTED_ESCAPE = re.compile(rb"\\\\")
 
 
-def _escaped_lines(buf: bytes) -> set[int]:
+def _escaped_lines(buf: bytes, escape: re.Pattern[bytes]) -> set[int]:
     """0-based numbers of the lines whose raw bytes hold such an escape."""
     lines: set[int] = set()
     line = counted = 0
     position = 0
-    for m in _ESCAPE.finditer(buf):
+    for m in escape.finditer(buf):
         if m.start() < position:
             continue
         line += buf.count(b"\n", counted, m.start())
@@ -287,6 +354,19 @@ def _decoded_triggers(engine: Engine, line: bytes) -> set[int]:
             return set()   # not JSON: it is scrubbed as text, whose raw bytes the prefilter saw
     text = "\n".join(_strings(value)).encode("utf-8", "surrogatepass")
     return set().union(*engine.prefilter.scan(text).by_line.values())
+
+
+def _flattened_triggers(engine: Engine, line: bytes) -> set[int]:
+    """Triggers of the line with every backslash removed: nested escapes then read as plain quotes."""
+    return set().union(*engine.prefilter.scan(line.replace(b"\\", b"")).by_line.values())
+
+
+def _holds_json(value: str) -> bool:
+    """Whether a decoded string is itself a JSON object or array (cheap shape test, then a parse)."""
+    stripped = value.strip()
+    if len(stripped) < 2 or (stripped[0], stripped[-1]) not in (("{", "}"), ("[", "]")):
+        return False
+    return _parse(stripped.encode("utf-8", "surrogatepass"), stripped) is not _NOT_JSON
 
 
 def _strings(value) -> list[str]:
@@ -320,15 +400,46 @@ def _utf8(line: bytes) -> bool:
     return True
 
 
-def _is_json(line: bytes, text: str) -> bool:
+_NOT_JSON = object()
+
+
+def _parse(line: bytes, text: str):
+    """The JSON value of a line, or _NOT_JSON."""
     with contextlib.suppress(orjson.JSONDecodeError):
-        orjson.loads(line)
-        return True
+        return orjson.loads(line)
     try:   # orjson refuses lone surrogate escapes, which JSON.stringify can write
-        json.loads(text)
-        return True
+        return json.loads(text)
     except ValueError:
-        return False
+        return _NOT_JSON
+
+
+def _walk(value):
+    """(string, key context) for every key and string of a parsed document, as `_json_strings` sees them."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            for key, child in item.items():
+                yield key, ""
+                if isinstance(child, str):
+                    yield child, key
+                else:
+                    stack.append(child)
+        elif isinstance(item, list):
+            for child in item:
+                if isinstance(child, str):
+                    yield child, ""
+                else:
+                    stack.append(child)
+        elif isinstance(item, str):
+            yield item, ""
+
+
+def _token_count(raw: str) -> int:
+    """String tokens in a JSON text, from its quotes; -1 when an escaped backslash makes that unsure."""
+    if "\\\\" in raw:
+        return -1
+    return (raw.count('"') - raw.count('\\"')) // 2
 
 
 def _decode_string(raw: str) -> str:
@@ -343,10 +454,22 @@ def _encode_string(value: str) -> str:
     return encoded
 
 
-def _raw_index(inner: str, decoded_index: int) -> int:
-    """Position in the raw (escaped) string body of the character at `decoded_index` once decoded."""
+def _raw_indexes(inner: str, decoded_indexes: list[int]) -> list[int]:
+    """Position in the raw (escaped) string body of each character at `decoded_indexes` once decoded,
+    in one pass over the string (a pass per hit was quadratic in a long string with many hits)."""
+    if "\\" not in inner:
+        return list(decoded_indexes)
+    out: dict[int, int] = {}
     raw = dec = 0
     n = len(inner)
+    for target in sorted(set(decoded_indexes)):
+        raw, dec = _advance(inner, raw, dec, target, n)
+        out[target] = raw
+    return [out[i] for i in decoded_indexes]
+
+
+def _advance(inner: str, raw: int, dec: int, decoded_index: int, n: int) -> tuple[int, int]:
+    """Walk the raw string body from (raw, dec) until `decoded_index` decoded characters are behind."""
     while dec < decoded_index and raw < n:
         if inner[raw] == "\\":
             if inner[raw + 1:raw + 2] == "u":
@@ -361,4 +484,4 @@ def _raw_index(inner: str, decoded_index: int) -> int:
         else:
             raw += 1
         dec += 1
-    return raw
+    return raw, dec

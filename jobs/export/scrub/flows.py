@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from jobs.actors import Actor, Permission, check
+from jobs.actors import Actor, Permission, Subject, authorize
 from jobs.context import Context
 from jobs.export.scrub.detect import LearnedSecrets, Policy, fingerprint
 from jobs.export.scrub.engine import Engine
@@ -59,7 +59,7 @@ def learn(ctx: Context, actor: Actor, values: Iterable[str], item: str) -> tuple
     Values must be one token (no whitespace, quotes, brackets, commas, semicolons or backslashes) of at
     least 8 bytes: the scan compares whole tokens of the learned lengths, and a shorter value would
     match ordinary words."""
-    check(actor, Permission.SCRUB_LEARN, action="scrub learn")
+    authorize(ctx, actor, Permission.SCRUB_LEARN, "scrub learn", Subject("secret", item))
     key = scrub_key(ctx)
     now = ctx.now().isoformat()
     prints: list[fingerprints.Fingerprint] = []
@@ -83,5 +83,5 @@ def learn(ctx: Context, actor: Actor, values: Iterable[str], item: str) -> tuple
 def run_scrub(ctx: Context, actor: Actor, paths: Sequence[Path], out_dir: Path | None = None,
               in_place: bool = False, progress: ProgressFn | None = None, prefilter: str | None = None) -> RunReport:
     """Scrub files (clean copies or in place) as `actor`, then verify and grade."""
-    check(actor, Permission.SCRUB_WRITE, action="scrub")
+    authorize(ctx, actor, Permission.SCRUB_WRITE, "scrub", Subject("path", " ".join(str(p) for p in paths)))
     return scrub_paths(paths, build_engine(ctx, prefilter), out_dir=out_dir, in_place=in_place, progress=progress)

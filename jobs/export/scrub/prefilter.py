@@ -121,8 +121,8 @@ class HyperscanPrefilter:
         self._id_to_index: list[int] = []
         single = hyperscan.HS_FLAG_SINGLEMATCH
         for index, rule in enumerate(rules):
-            for keyword in rule.keywords:
-                expressions.append(re.escape(keyword.encode()))
+            for trigger in raw_needles(rule) or [re.escape(k.encode()) for k in rule.keywords]:
+                expressions.append(trigger)
                 flags.append(single | hyperscan.HS_FLAG_CASELESS)
                 self._id_to_index.append(index)
             if not rule.keywords and rule.prefilter:
@@ -172,6 +172,37 @@ class HyperscanPrefilter:
                 if _learned_in(token, self._learned_length_by_id[pattern_id], self._learned_check):
                     by_line.setdefault(line_of(offsets, start), set()).add(LEARNED)
         return Triggers(by_line)
+
+
+def raw_needles(rule: Rule) -> list[bytes] | None:
+    """The rule's anchor needles (rules.py `Anchor`) as raw-byte triggers, when each holds one of its
+    keywords and all can be so written; else None (its keywords are the triggers).
+
+    Why: a needle is what every match holds (`rk_live_`, `"auth"`), so it is rarer than a bare keyword
+    (`rk_` is in `work_dir`, `auth` in `author`) and fewer lines are decoded. In raw JSON a needle's
+    quote may be escaped (`\\"auth\\"`, deeper `\\\\\\"`) and `/` may be written `\\/`, so those become
+    `\\*"`, `\\*/`, and a needle's own backslash (`\\"auth`) becomes `\\*` before what follows it;
+    `\\uXXXX` escapes are caught by the decoded pass (engine.py). A needle with a control or a non-ASCII
+    character keeps the keywords."""
+    if rule.anchor is None or not rule.keywords:
+        return None
+    if not all(any(k in needle for k in rule.keywords) for needle, _, _ in rule.anchor.needles):
+        return None   # needles not built on the keywords (`key`, `token`) would be commoner, not rarer
+    out: set[bytes] = set()
+    for needle, _, _ in rule.anchor.needles:
+        if not needle.isascii() or not needle.isprintable() or needle.endswith("\\"):
+            return None
+        parts = []
+        after_backslash = False
+        for char in needle:
+            if char == "\\":   # written `\\` in raw JSON: any run of backslashes before the next character
+                after_backslash = True
+                continue
+            escaped = re.escape(char)
+            parts.append("\\\\*" + escaped if after_backslash or char in "\"/" else escaped)
+            after_backslash = False
+        out.add("".join(parts).encode())
+    return sorted(out)
 
 
 def _learned_in(token: bytes, length: int, check: LearnedCheck) -> bool:

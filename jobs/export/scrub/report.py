@@ -81,6 +81,15 @@ class RunReport:
     verification: tuple[FileReport, ...] = ()   # the independent re-scan of the output, when scrubbing
     seconds: float = 0.0
     extra_issues: tuple[Issue, ...] = field(default=())
+    paths: tuple[str, ...] = ()                 # what the person named, for the "nothing scanned" sentence
+
+    @property
+    def nothing_scanned(self) -> bool:
+        """No byte of input was read (no file found, or every one empty, unreadable or skipped).
+
+        Fail closed: an empty or misnamed source must never grade HIGH (issue 19), so the grade is
+        then FAIL and the CLI exits with its own code and one sentence."""
+        return not any(r.bytes_in for r in self.files)
 
     @property
     def findings(self) -> tuple[Finding, ...]:
@@ -98,7 +107,18 @@ class RunReport:
 
     @property
     def grade(self) -> Grade:
+        if self.nothing_scanned:
+            return Grade.FAIL
         return grade_of(self.remaining, self.issues)
+
+    def nothing_scanned_sentence(self) -> str:
+        """The one sentence for a run that read nothing, naming the paths, what was found and the fix."""
+        named = ", ".join(self.paths) or "the given paths"
+        skipped = len(self.files)
+        found = f"{skipped} file(s) found but none could be read or all were empty" if skipped else \
+            "no *.jsonl, *.ndjson, *.json, *.txt, *.md, *.markdown or *.log file found"
+        return (f"nothing scanned under {named}: {found}; name a directory that holds transcripts "
+                "or the files themselves (nothing was graded)")
 
     @property
     def bytes_in(self) -> int:

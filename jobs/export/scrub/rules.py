@@ -1,4 +1,4 @@
-"""The scrub ruleset: one versioned data file (`scrub-rules.json`), loaded into typed, compiled rules.
+r"""The scrub ruleset: one versioned data file (`scrub-rules.json`), loaded into typed, compiled rules.
 
 Why a data file and not code: seed 000 §5 has code.platform patch the ruleset within 24 hours of a
 miss, and §6 asks that every report name the ruleset it ran. A JSON file with a `version` is reviewable
@@ -9,11 +9,21 @@ decoded text; the value is group `secret` when present, else the whole match), `
 literals; at least one must occur for the rule to run), `prefilter` (a regex on raw bytes for rules
 whose tokens have no literal prefix), `entropy` (Shannon bits per character the value must reach) and
 `allowlist` (regexes: a value matching one is kept and reported as allowlisted).
+
+Linear time (issue 20): a pattern whose value is its `secret` group may start with an unbounded run of a
+character class, optionally behind a look-behind that the class covers (`(?<![A-Za-z0-9])[\w.-]*`). That
+prefix can only stretch the match to the left of the keyword; it never changes the `secret` span, but in
+Python's backtracking engine it makes every start inside a long word rescan the word, which is quadratic
+in a base64 or hex run holding a keyword. It is therefore dropped when the rule is loaded (`pattern_source`
+keeps what the file says). Any other pattern that starts with an unbounded repeat is refused: nothing in
+the file may make a scan super-linear. The detector additionally runs every pattern on bounded windows
+(detect.py), which bounds the work per character whatever the pattern.
 """
 from __future__ import annotations
 
 import json
 import re
+import re._parser as sre_parse   # the stdlib's own parser: the one `re` compiles with
 from dataclasses import dataclass
 from enum import StrEnum
 from importlib import resources
@@ -37,6 +47,19 @@ class RulesError(Invalid):
 
 
 @dataclass(frozen=True)
+class Anchor:
+    """Where a match can start relative to a literal it must contain (a `needle`): the needle begins
+    `offset`..`offset_max` characters into a run of literal items, which begins at most `before`
+    characters after the match start; the match ends at most `run` + `after` (None: unbounded) past the
+    run's start. Lets the detector try a rule only where it can match, however long the text."""
+
+    needles: tuple[tuple[str, int, int], ...]   # (lower-case literal, offset in the run, largest offset)
+    before: int
+    run: int
+    after: int | None
+
+
+@dataclass(frozen=True)
 class Rule:
     id: str
     description: str
@@ -46,6 +69,10 @@ class Rule:
     prefilter: bytes | None
     entropy: float
     allowlist: tuple[re.Pattern[str], ...]
+    pattern_source: str = ""
+    anchor: Anchor | None = None      # every match holds a keyword, this near it (see `anchor_of`)
+    required: tuple[str, ...] = ()    # every match holds one of these literals (see `required_of`)
+    width: tuple[int, int | None] = (0, None)   # shortest and longest match (None: unbounded)
 
     @property
     def raw_triggers(self) -> tuple[str, ...]:
@@ -116,7 +143,10 @@ def _parse_rule(raw: Any, index: int, source: str) -> Rule:
     except ValueError:
         raise RulesError(f"{where}: kind {raw.get('kind')!r}; expected one of "
                          + ", ".join(k.value for k in RuleKind)) from None
-    pattern = _compile(raw.get("pattern"), where, "pattern")
+    source_pattern = raw.get("pattern")
+    if not isinstance(source_pattern, str) or not source_pattern:
+        raise RulesError(f"{where}: pattern missing")
+    pattern = _compile(linear_form(source_pattern, where), where, "pattern")
     keywords = raw.get("keywords", [])
     if not isinstance(keywords, list) or not all(isinstance(k, str) and k for k in keywords):
         raise RulesError(f"{where}: keywords must be a list of non-empty strings")
@@ -138,6 +168,7 @@ def _parse_rule(raw: Any, index: int, source: str) -> Rule:
     allow = raw.get("allowlist", [])
     if not isinstance(allow, list):
         raise RulesError(f"{where}: allowlist must be a list of regexes")
+    parsed = sre_parse.parse(pattern.pattern)
     return Rule(
         id=rule_id,
         description=str(raw.get("description", "")),
@@ -147,7 +178,173 @@ def _parse_rule(raw: Any, index: int, source: str) -> Rule:
         prefilter=prefilter.encode() if prefilter else None,
         entropy=float(entropy),
         allowlist=tuple(_compile(a, where, "allowlist entry") for a in allow),
+        pattern_source=source_pattern,
+        anchor=anchor_of(parsed, tuple(keywords)),
+        required=required_of(parsed, tuple(keywords)),
+        width=_width(parsed),
     )
+
+
+_UNBOUNDED = 1 << 30
+_MAX_STRINGS = 256
+
+
+def anchor_of(parsed, keywords: tuple[str, ...]) -> Anchor | None:
+    """The anchor when the pattern has a run of literal items every spelling of which holds a needle:
+    a keyword, or else a literal of at least 3 characters of the spelling itself.
+
+    Found on the parsed pattern (`re._parser`): a character class stands for a wildcard that never
+    spells part of a needle, so the answer is conservative: None whenever it cannot be shown."""
+    return _literal_run(parsed, keywords, bounded_start=True)
+
+
+def required_of(parsed, keywords: tuple[str, ...]) -> tuple[str, ...]:
+    """Literals one of which every match holds, wherever it starts (empty when none can be shown):
+    a text holding none of them cannot match, so the rule is not run on it."""
+    found = _literal_run(parsed, keywords, bounded_start=False)
+    return tuple(n for n, _, _ in found.needles) if found is not None else ()
+
+
+def _literal_run(items, keywords: tuple[str, ...], bounded_start: bool) -> Anchor | None:
+    for i in range(len(items)):
+        before = _width(items[:i])[1]
+        if before is None:
+            if bounded_start:
+                return None
+            before = _UNBOUNDED
+        strings = {""}
+        runs: list[tuple[int, set[str]]] = []
+        for j in range(i, len(items)):
+            spelled = _spellings(items[j])
+            if spelled is None:
+                break
+            strings = {a + b for a in strings for b in spelled}
+            if len(strings) > _MAX_STRINGS:
+                break
+            runs.append((j, strings))
+        for j, strings in reversed(runs):   # the longest run from here: the rarest needles
+            needles = _needles(strings, keywords)
+            if needles is not None:
+                return Anchor(needles, before, max(len(s) for s in strings), _width(items[j + 1:])[1])
+    return None
+
+
+def _needles(strings: set[str], keywords: tuple[str, ...]) -> tuple[tuple[str, int, int], ...] | None:
+    """The literals to look for: segments of the spellings themselves (when each has one of at least
+    3 characters), or the keywords when every spelling holds one; of the two, the rarer (the one whose
+    shortest literal is longer: `"auth"` rather than `auth`)."""
+    by_keyword = None
+    if keywords and all(any(k in s for k in keywords) for s in strings):
+        run = max(len(s) for s in strings)
+        by_keyword = tuple((k, 0, run - len(k)) for k in keywords)
+    spelled: set[tuple[str, int, int]] | None = set()
+    for s in strings:
+        segment = max(s.split("\0"), key=len)
+        if len(segment) < 3:
+            spelled = None
+            break
+        offset = s.index(segment)
+        spelled.add((segment, offset, offset))
+    if spelled is None:
+        return by_keyword
+    if by_keyword is None or min(len(n) for n, _, _ in spelled) > min(len(k) for k in keywords):
+        return tuple(sorted(spelled))
+    return by_keyword
+
+
+def _width(items) -> tuple[int, int | None]:
+    low, high = items.getwidth()
+    return low, (high if high < _UNBOUNDED else None)
+
+
+def _spellings(item) -> set[str] | None:
+    """Lower-cased strings one parsed item can match ("\0" for a character no keyword holds), or None."""
+    op, av = item
+    name = str(op)
+    if name == "LITERAL":
+        return {chr(av).lower()}
+    if name in ("ASSERT", "ASSERT_NOT", "AT"):
+        return {""}
+    if name in ("IN", "NOT_LITERAL", "ANY", "CATEGORY"):
+        if name == "IN" and all(str(o) == "LITERAL" for o, _ in av) and len(av) <= 8:
+            return {chr(v).lower() for _, v in av}
+        return {"\0"}
+    if name == "SUBPATTERN":
+        return _sequence_spellings(av[3])
+    if name in ("MAX_REPEAT", "MIN_REPEAT") and av[1] <= 2:   # `x?`, `x{1,2}`: spelled out
+        once = _sequence_spellings(av[2])
+        if once is None:
+            return None
+        out = {""} if av[0] == 0 else set()
+        for count in range(max(av[0], 1), av[1] + 1):
+            out |= {"".join(p) for p in _products(once, count)}
+        return out if len(out) <= _MAX_STRINGS else None
+    if name == "BRANCH":
+        out: set[str] = set()
+        for branch in av[1]:
+            spelled = _sequence_spellings(branch)
+            if spelled is None:
+                return None
+            out |= spelled
+        return out if len(out) <= _MAX_STRINGS else None
+    return None
+
+
+def _products(strings: set[str], count: int) -> list[tuple[str, ...]]:
+    import itertools
+
+    return list(itertools.product(sorted(strings), repeat=count))
+
+
+def _sequence_spellings(items) -> set[str] | None:
+    strings = {""}
+    for item in items:
+        spelled = _spellings(item)
+        if spelled is None:
+            return None
+        strings = {a + b for a in strings for b in spelled}
+        if len(strings) > _MAX_STRINGS:
+            return None
+    return strings
+
+
+#: Inline flags, an optional negative look-behind of one class, then `[class]*` or `[class]+` at the start.
+_LEADING_RUN = re.compile(r"^(?P<flags>\(\?[aiLmsux]+\))?(?P<behind>\(\?<!(?P<avoid>\[(?:\\.|[^\]\\])*\])\))?"
+                          r"(?P<run>\[(?:\\.|[^\]\\])*\]|\\[wS])\*")
+_UNBOUNDED_START = re.compile(r"^(?:\(\?[aiLmsux]+\))?(?:\(\?<[!=](?:\\.|[^)\\])*\))*"
+                              r"(?:\[(?:\\.|[^\]\\])*\]|\\.|\.)(?:\*|\+|\{\d*,\})")
+#: `(?<![class])literal…` (case-sensitive): rewritten as `literal(?<![class]literal)…`, the same test, so
+#: that the regex engine can skip ahead to the literal instead of testing the look-behind at every character.
+_GUARDED_LITERAL = re.compile(r"^\(\?<!(?P<avoid>\[(?:\\.|[^\]\\])*\])\)(?P<literal>(?:[A-Za-z0-9_~-]|\\\.)+)")
+#: Characters a class is compared on: ASCII, Latin-1 and a sample of other scripts.
+_PROBE = [chr(c) for c in range(0x250)] + ["\u0416", "\u03b1", "\u4e2d", "\u00e9", "\u2028", "\u3000"]
+
+
+def linear_form(pattern: str, where: str = "pattern") -> str:
+    """`pattern` with a redundant leading `[class]*` (and the look-behind it covers) removed.
+
+    Kept only when the rule's value is its `secret` group (the prefix then never changes what is
+    removed). A pattern that still starts with an unbounded repeat is refused with the fix."""
+    m = _LEADING_RUN.match(pattern)
+    if m is not None and "(?P<secret>" in pattern:
+        flags = m.group("flags") or ""
+        run = re.compile(flags + m.group("run"))
+        avoid = re.compile(flags + m.group("avoid")) if m.group("behind") else None
+        if avoid is None or all(run.fullmatch(c) for c in _PROBE if avoid.fullmatch(c)):
+            return flags + pattern[m.end():]
+    m = _GUARDED_LITERAL.match(pattern)
+    if m is not None:
+        literal = m.group("literal")
+        if re.match(r"[*+?{]", pattern[m.end():]):
+            literal = literal[:-2] if literal.endswith("\\.", 0, len(literal)) and literal[-2:-1] == "\\" \
+                else literal[:-1]
+        if literal and not literal.endswith("\\"):
+            rest = pattern[m.start("literal") + len(literal):]
+            return f"{literal}(?<!{m.group('avoid')}{literal}){rest}"
+    if _UNBOUNDED_START.match(pattern):
+        raise RulesError(f"{where}: pattern starts with an unbounded repeat, which rescans every long word "
+                         "(quadratic time); start it with the keyword or a bounded repeat such as {0,40}")
+    return pattern
 
 
 def _compile(value: Any, where: str, what: str) -> re.Pattern[str]:

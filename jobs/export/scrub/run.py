@@ -20,8 +20,16 @@ from jobs.export.scrub.report import FileReport, Issue, RunReport
 SCRUB_SUFFIXES = frozenset({".jsonl", ".ndjson", ".json", ".txt", ".md", ".markdown", ".log"})
 
 
+#: The one kind of directory a walk does not enter: git's object store holds compressed copies, not text.
+SKIPPED_DIRS = frozenset({".git"})
+
+
 def collect(paths: Sequence[Path], exclude: Path | None = None) -> tuple[list[tuple[Path, Path]], list[Issue]]:
-    """(file, path relative to its argument's root) for every file to take, and paths that don't exist."""
+    """(file, path relative to its argument's root) for every file to take, and paths that don't exist.
+
+    Everything under a named directory is walked, dot-directories included (`.claude/` is where
+    transcripts live: skipping it scanned nothing and graded HIGH, issue 19); only `.git` internals
+    are skipped, each reported as a (non-error) issue so the output says so."""
     found: list[tuple[Path, Path]] = []
     issues: list[Issue] = []
     excluded = exclude.resolve() if exclude is not None else None
@@ -29,11 +37,14 @@ def collect(paths: Sequence[Path], exclude: Path | None = None) -> tuple[list[tu
         root = Path(root)
         if root.is_dir():
             for directory, dirs, files in os.walk(root):
-                dirs[:] = sorted(d for d in dirs if not d.startswith(".")
+                for d in sorted(d for d in dirs if d in SKIPPED_DIRS):
+                    issues.append(Issue(str(Path(directory) / d), None, "git internals",
+                                        "skipped (git's object store is not transcripts)"))
+                dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS
                                  and (excluded is None or (Path(directory) / d).resolve() != excluded))
                 for name in sorted(files):
                     path = Path(directory) / name
-                    if path.suffix.lower() in SCRUB_SUFFIXES and not name.startswith("."):
+                    if path.suffix.lower() in SCRUB_SUFFIXES:
                         found.append((path, Path(root.name) / path.relative_to(root)))
         elif root.exists() or root.is_symlink():
             found.append((root, Path(root.name)))
@@ -48,7 +59,7 @@ def check_paths(paths: Sequence[Path], engine: Engine, progress: ProgressFn | No
     files, issues = collect(paths)
     reports = list(_each(files, progress, lambda path, _rel, _done: scan_file(path, engine)))
     return RunReport(engine.ruleset.version, engine.name, tuple(reports), seconds=time.perf_counter() - started,
-                     extra_issues=tuple(issues))
+                     extra_issues=tuple(issues), paths=tuple(str(p) for p in paths))
 
 
 def verify(paths: Iterable[Path], engine: Engine) -> tuple[FileReport, ...]:
@@ -83,7 +94,8 @@ def scrub_paths(paths: Sequence[Path], engine: Engine, out_dir: Path | None = No
     written = [Path(r.output) for r in reports if r.output is not None]
     verification = verify(written, engine)
     return RunReport(engine.ruleset.version, engine.name, tuple(reports), verification=verification,
-                     seconds=time.perf_counter() - started, extra_issues=tuple(issues))
+                     seconds=time.perf_counter() - started, extra_issues=tuple(issues),
+                     paths=tuple(str(p) for p in paths))
 
 
 def _each(files: list[tuple[Path, Path]], progress: ProgressFn | None, work) -> Iterable[FileReport]:

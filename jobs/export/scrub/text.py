@@ -48,17 +48,26 @@ def looks_like_code(value: str) -> bool:
                              "getenv", "ENV[", "$(", "`"))
 
 
+#: How far a match is widened at most: a run longer than this is a blob (an image, a bundle), not a
+#: credential, and widening over it from every match inside it would make the scan quadratic.
+WIDEN_MAX = 4096
+_TOKEN_RUN = re.compile(r"[A-Za-z0-9_+/=-]*")
+_DOTTED_RUN = re.compile(r"(?:\.[A-Za-z0-9_+/-][A-Za-z0-9_+/=-]*)*")
+_HEAD_BREAK = re.compile(r".*[^A-Za-z0-9_]", re.DOTALL)
+
+
 def widen(text: str, start: int, end: int) -> tuple[int, int]:
-    """Extend [start, end) to the whole token: never leave a key's tail (or head) behind."""
+    """Extend [start, end) to the whole token: never leave a key's tail (or head) behind.
+
+    At most WIDEN_MAX characters each way, scanned by the regex engine (C speed), so the work per
+    match is bounded."""
     n = len(text)
-    while end < n and text[end] in TOKEN_CHARS:
-        end += 1
-    while end + 1 < n and text[end] == "." and text[end + 1] in TOKEN_CHARS and text[end + 1] != "=":
-        end += 1
-        while end < n and text[end] in TOKEN_CHARS:
-            end += 1
-    while start > 0 and text[start - 1] in TOKEN_CHARS and text[start - 1] not in "-/=+":
-        start -= 1
+    stop = min(n, end + WIDEN_MAX)
+    end = _TOKEN_RUN.match(text, end, stop).end()
+    end = _DOTTED_RUN.match(text, end, stop).end()
+    floor = max(0, start - WIDEN_MAX)
+    head = _HEAD_BREAK.match(text, floor, start)
+    start = head.end() if head is not None else floor
     return start, end
 
 
@@ -90,6 +99,63 @@ def learned_candidates(token, length: int) -> list[tuple[int, int]]:
         if all(c in lead_set for c in token[:lead]) and all(c in trail_set for c in token[len(token) - trail:]):
             out.append((lead, trail))
     return out
+
+
+#: One level of backslash escapes, as JSON, C, Python and JavaScript strings write them.
+_ESCAPE = re.compile(r"\\([nrtfb\"'/\\])")
+_UNESCAPED = {"n": "\n", "r": "\r", "t": "\t", "f": "\f", "b": "\b", '"': '"', "'": "'", "/": "/", "\\": "\\"}
+ESCAPE_LEVELS = 3
+
+
+@dataclass(frozen=True)
+class EscapeView:
+    """Text with one level of backslash escapes decoded, and the way back to the original positions."""
+
+    text: str
+    view_starts: tuple[int, ...]   # each escape starts a segment of the view …
+    orig_starts: tuple[int, ...]   # … that starts here in the original
+
+    def to_original(self, position: int) -> int:
+        import bisect
+
+        i = bisect.bisect_right(self.view_starts, position) - 1
+        if i < 0:
+            return position
+        return self.orig_starts[i] + (position - self.view_starts[i])
+
+    def mapped(self, hit):
+        return type(hit)(hit.rule, self.to_original(hit.start), self.to_original(hit.end), hit.verdict,
+                         hit.reason, hit.value, hit.rank)
+
+
+def escape_view(text: str) -> list[EscapeView]:
+    """Up to ESCAPE_LEVELS nested unescaped views of `text` (outermost first); empty without escapes.
+
+    Why: after a `\\n` escape a boundary look-behind sees the letter `n`, and `\\"` hides the quotes
+    that assignment rules look for; a JSON document inside a string inside a string escapes twice."""
+    views: list[EscapeView] = []
+    while "\\" in text and len(views) < ESCAPE_LEVELS:
+        parts: list[str] = []
+        view_starts: list[int] = []
+        orig_starts: list[int] = []
+        last = 0
+        view_pos = 0
+        for m in _ESCAPE.finditer(text):
+            parts.append(text[last:m.start()])
+            view_pos += m.start() - last
+            view_starts.append(view_pos)          # the escape itself: one character for two
+            orig_starts.append(m.start())
+            parts.append(_UNESCAPED[m.group(1)])
+            view_pos += 1
+            view_starts.append(view_pos)          # what follows it
+            orig_starts.append(m.end())
+            last = m.end()
+        if not view_starts:
+            break
+        parts.append(text[last:])
+        text = "".join(parts)
+        views.append(EscapeView(text, tuple(view_starts), tuple(orig_starts)))
+    return views
 
 
 _LINE_VIEW = re.compile(r"^ *[0-9]+(?:\t|→)", re.MULTILINE)

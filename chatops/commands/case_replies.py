@@ -1,4 +1,4 @@
-"""The runbook's thread replies, read the way operators type them (seed 001).
+"""The replies a case's Slack thread accepts: the runbook's forms, read the way operators type them (seed 001).
 
     ACK
     ACK - O2 <name> investigating CASE-<id>
@@ -6,17 +6,20 @@
     DENIED - <reason>
 
 Case does not matter, spacing is loose, and the dash may be a hyphen, an en dash or an em dash (Slack
-and phones turn `-` into `–`). Each form maps to one registry command on the case the thread is
-about, so a reply, a button and `/ops …` have the same effect. A reply that starts like one of the
-forms but lacks its text (an approval without a mitigation, a denial without a reason) is refused
-with the expected form; anything else in the thread is conversation and is left alone.
+and phones turn `-` into `–`). Each form maps to one registry command with its typed values on the
+case the thread is bound to (`read`), so a reply, a button and `/ops …` have the same effect and the
+text after the dash reaches the command as it was typed (a reason may start with `--`). A reply that
+starts like one of the forms but lacks its text (an approval without a mitigation, a denial without a
+reason), or that names another case, is refused with the expected form; anything else in the thread
+is conversation and is left alone. The credit area registers `read` for `case` subjects.
 """
 from __future__ import annotations
 
 import re
-import shlex
 from dataclasses import dataclass
 from enum import StrEnum
+
+from chatops.registry import MalformedReply, ReplyCommand
 
 DASH = r"[-\u2010\u2011\u2012\u2013\u2014\u2015:]"
 _ACK = re.compile(r"^ack\b(?P<rest>.*)$", re.I | re.S)
@@ -44,20 +47,24 @@ class ThreadReply:
     text: str = ""          # mitigation or reason
     case: str = ""          # a case id the reply itself names (ACK … CASE-12), normalised
 
-    def words(self, case: str) -> list[str]:
-        """The registry command this reply means, on `case`."""
+    def command(self, case: str) -> ReplyCommand:
+        """The registry command this reply means on `case`, with its typed values."""
         if self.kind == ReplyKind.ACK:
-            return ["case", "ack", case]
+            return ReplyCommand(("case", "ack"), {"case": case}, self.kind.value)
         if self.kind == ReplyKind.APPROVED:
-            return ["rerun", "approve", case, "--mitigation", self.text]
-        return ["rerun", "deny", case, "--reason", self.text]
-
-    def command_text(self, case: str) -> str:
-        return shlex.join(self.words(case))
+            return ReplyCommand(("rerun", "approve"), {"case": case, "mitigation": self.text}, self.kind.value)
+        return ReplyCommand(("rerun", "deny"), {"case": case, "reason": self.text}, self.kind.value)
 
 
-class MalformedReply(Exception):
-    """Looks like a runbook reply but is incomplete; the message gives the expected form."""
+def read(case: str, message: str) -> ReplyCommand | None:
+    """A reply in the thread bound to `case`: the command it means, None for conversation."""
+    reply = parse_reply(message)
+    if reply is None:
+        return None
+    if reply.case and reply.case.upper() != case.upper():
+        raise MalformedReply(f"this thread is about {case}, but your {reply.kind.value} names {reply.case}; "
+                             f"reply in {reply.case}'s thread")
+    return reply.command(case)
 
 
 def parse_reply(message: str) -> ThreadReply | None:

@@ -1,6 +1,7 @@
 """What the App Home tab shows a person about cases: the open ones that wait for them.
 
-A section provider for `SlackInterface.home_providers` (the approvals section is the interface's own).
+The credit area's section of the App Home, registered as its `HOME` (the approvals section is the Slack
+layer's own, which names no area).
 "Waits for them" is decided by the one permission table: a case awaiting ACK for whoever may
 acknowledge (O2+), a case whose rerun gate has no decision yet for whoever may decide it (O3), and
 every open case the person acknowledged. Someone who may not read runs (an unknown Slack user) sees

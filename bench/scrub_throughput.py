@@ -1,0 +1,212 @@
+"""`scrub check` as a whole process against the pure-Python floor, on transcripts with images and blobs.
+
+    .venv/bin/python bench/scrub_throughput.py [--mb 40] [--cpu 0]
+    .venv/bin/python bench/scrub_throughput.py --corpus ~/.claude/projects     # your own transcripts
+
+The floor (issue 20) is what any scrubber that reads every line as JSON pays at least: `json.loads` +
+`json.dumps` of every line, stdlib, measured here in the same run on the same files. Ours is the wall
+time of `python -m chatops scrub check DIR` as a subprocess, start-up (imports, rule compilation, the
+Hyperscan database) included. Both are pinned to one core (`--cpu`). The target is a ratio >= 0.4.
+
+Without `--corpus`, the corpus is generated: Claude Code JSONL shapes (user prompts, assistant text and
+tool_use with input, tool_result strings with Read-tool line views, JSON API responses held in strings)
+and the blobs real sessions carry: base64 PNG screenshots, a minified JS bundle, contract bytecode hex.
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import random
+import resource
+import string
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+SUFFIXES = (".jsonl", ".ndjson")
+
+
+def _envelope(rng: random.Random, session: str, kind: str, message: dict, extra: dict | None = None) -> str:
+    line = {"parentUuid": str(uuid.UUID(int=rng.getrandbits(128))), "isSidechain": False, "userType": "external",
+            "cwd": "/home/dev/work/app", "sessionId": session, "version": "1.0.71", "gitBranch": "main",
+            "type": kind, "message": message, "uuid": str(uuid.UUID(int=rng.getrandbits(128))),
+            "timestamp": f"2026-05-0{rng.randrange(1, 9)}T1{rng.randrange(10)}:0{rng.randrange(10)}:00.000Z"}
+    line.update(extra or {})
+    return json.dumps(line, ensure_ascii=False, separators=(",", ":"))
+
+
+#: Prose and code vocabulary; credential words occur as often as in real sessions, not in every line.
+_WORDS = tuple("""the a to of and in is it that for on with as this be are was not you we can by from at or
+have an but will if all one which do more when there so what up out about into than them then some could only
+other new use how our time very just any these no way first also after where most over well should through
+work now get make like file test tests fails error because config loader reads from env fix build deploy
+handler returns user session cache retry database query function class method module import value list dict
+string number result response request server client path line run runs running output input check update
+change changes commit branch merge pull push review code debug log logs trace stack frame call calls called
+data model schema field type types param params option options flag flags default settings version release
+package install dependency dependencies service endpoint route router api http json yaml parse parser format
+auth token password secret key""".split())
+
+
+def _prose(rng: random.Random, n: int) -> str:
+    return " ".join(rng.choice(_WORDS) for _ in range(n)).capitalize() + "."
+
+
+def _code(rng: random.Random, lines: int) -> str:
+    body = []
+    for i in range(lines):
+        name = rng.choice(_WORDS) + "_" + rng.choice(_WORDS)
+        body.append(f"{i + 1:>6}\t    {name} = get_{rng.choice(_WORDS)}(request, timeout={rng.randrange(100)})")
+    return "\n".join(body)
+
+
+def _tool_use(rng: random.Random, session: str) -> str:
+    tool, data = rng.choice([("Bash", {"command": f"pytest -q tests/{rng.choice(_WORDS)} -x",
+                                         "description": _prose(rng, 6)}),
+                             ("Read", {"file_path": f"/home/dev/work/app/{rng.choice(_WORDS)}.py"}),
+                             ("Edit", {"file_path": "/home/dev/work/app/x.py", "old_string": _code(rng, 5),
+                                       "new_string": _code(rng, 6)})])
+    content = [{"type": "text", "text": _prose(rng, 30)},
+               {"type": "tool_use", "id": f"toolu_{rng.getrandbits(96):024x}", "name": tool, "input": data}]
+    return _envelope(rng, session, "assistant", {"id": f"msg_{rng.getrandbits(96):024x}", "type": "message",
+                                                  "role": "assistant", "model": "claude-sonnet-4", "content": content,
+                                                  "usage": {"input_tokens": rng.randrange(9999),
+                                                            "output_tokens": rng.randrange(999)}})
+
+
+def _tool_result(rng: random.Random, session: str, content) -> str:
+    block = {"tool_use_id": f"toolu_{rng.getrandbits(96):024x}", "type": "tool_result", "content": content}
+    return _envelope(rng, session, "user", {"role": "user", "content": [block]})
+
+
+def _image(rng: random.Random, session: str) -> str:
+    data = base64.b64encode(b"\x89PNG\r\n\x1a\n" + rng.randbytes(rng.randrange(60_000, 600_000))).decode()
+    return _tool_result(rng, session, [{"type": "image", "source": {"type": "base64", "media_type": "image/png",
+                                                                      "data": data}}])
+
+
+def _bundle(rng: random.Random, session: str) -> str:
+    parts = []
+    for _ in range(rng.randrange(3000, 9000)):
+        a, b = rng.choice(string.ascii_letters), rng.choice(string.ascii_letters)
+        parts.append(rng.choice([f"function {a}{b}(e,t){{return e.{rng.choice(_WORDS)}(t)}}",
+                                 f"var {a}=\"{rng.choice(_WORDS)}-{rng.getrandbits(32):x}\";",
+                                 f"{a}.headers.Authorization=\"Bearer \"+{b}.token;",
+                                 f"if({a}.auth&&{b}.password){{{a}.login({b})}}"]))
+    return _tool_result(rng, session, "".join(parts))
+
+
+def _bytecode(rng: random.Random, session: str) -> str:
+    return _tool_result(rng, session, "0x6080604052" + rng.randbytes(rng.randrange(20_000, 200_000)).hex())
+
+
+def _api_response(rng: random.Random, session: str) -> str:
+    doc = {"status": 200, "items": [{"id": rng.getrandbits(40), "name": _prose(rng, 3), "owner": "svc"}
+                                    for _ in range(rng.randrange(5, 60))]}
+    return _tool_result(rng, session, json.dumps(doc, indent=2))
+
+
+def make_corpus(directory: Path, megabytes: float, rng: random.Random) -> int:
+    """Sessions of a few MB; by bytes about half blobs (images, bundle, bytecode), half conversation."""
+    total = 0
+    while total < megabytes * 1e6:
+        session = str(uuid.UUID(int=rng.getrandbits(128)))
+        lines = []
+        for _ in range(rng.randrange(150, 400)):
+            pick = rng.random()
+            if pick < 0.25:
+                lines.append(_envelope(rng, session, "user", {"role": "user", "content": _prose(rng, 40)}))
+            elif pick < 0.6:
+                lines.append(_tool_use(rng, session))
+            elif pick < 0.9:
+                lines.append(_tool_result(rng, session, _code(rng, rng.randrange(20, 300))))
+            else:
+                lines.append(_api_response(rng, session))
+        for blob in (_image, _image, _bundle, _bytecode):
+            lines.insert(rng.randrange(len(lines)), blob(rng, session))
+        data = ("\n".join(lines) + "\n").encode()
+        (directory / f"{session}.jsonl").write_bytes(data)
+        total += len(data)
+    return total
+
+
+def corpus_files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.suffix in SUFFIXES and p.is_file())
+
+
+def floor_seconds(files: list[Path]) -> tuple[float, float]:
+    """Read every file and json.loads + json.dumps every line (stdlib): the floor, in this process.
+    (wall seconds, CPU seconds)."""
+    started, cpu = time.perf_counter(), time.process_time()
+    for path in files:
+        for line in path.read_bytes().split(b"\n"):
+            if line.strip():
+                try:
+                    json.dumps(json.loads(line))
+                except ValueError:
+                    pass
+    return time.perf_counter() - started, time.process_time() - cpu
+
+
+def ours_seconds(root: Path, config: Path) -> tuple[float, float, int, str]:
+    """Wall and CPU (user + system) seconds of `chatops scrub check ROOT` as a whole process, start-up
+    included, with its exit code and grade line. CPU time is what a busy machine does not inflate."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    result = subprocess.run([sys.executable, "-m", "chatops", "--config", str(config), "scrub", "check", str(root)],
+                            capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+    seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    first = (result.stdout.splitlines() or [result.stderr.strip()[-200:]])[0]
+    return seconds, cpu, result.returncode, first
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpus", type=Path, help="measure your own transcripts (e.g. ~/.claude/projects)")
+    parser.add_argument("--mb", type=float, default=40.0, help="size of the generated corpus")
+    parser.add_argument("--cpu", type=int, default=0, help="the one core both sides run on")
+    parser.add_argument("--repeat", type=int, default=3, help="best of N for both sides")
+    args = parser.parse_args()
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {args.cpu})   # the subprocess inherits it
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        config = tmp / "config.toml"
+        config.write_text(f'timezone = "UTC"\ndata_dir = "{tmp / "var"}"\n')
+        if args.corpus is not None:
+            root = args.corpus.expanduser()
+            label = f"{root} (your transcripts)"
+        else:
+            root = tmp / "corpus"
+            root.mkdir()
+            make_corpus(root, args.mb, random.Random(42))
+            label = "generated: Claude Code JSONL with base64 PNGs, a minified bundle, bytecode hex"
+        files = corpus_files(root)
+        size = sum(p.stat().st_size for p in files)
+        if not files:
+            sys.exit(f"no *.jsonl under {root}: name the folder that holds your session files")
+        floors = [floor_seconds(files) for _ in range(args.repeat)]
+        runs = [ours_seconds(root, config) for _ in range(args.repeat)]
+        floor, floor_cpu = min(f[0] for f in floors), min(f[1] for f in floors)
+        ours, ours_cpu = min(r[0] for r in runs), min(r[1] for r in runs)
+        code, grade = runs[0][2], runs[0][3]
+        mb = size / 1e6
+        print(f"corpus: {label}: {len(files)} files, {mb:.1f} MB; one core (cpu {args.cpu}), best of {args.repeat}")
+        print(f"{'':38}{'wall MB/s':>10}{'s':>7}{'CPU MB/s':>10}{'s':>7}")
+        print(f"{'floor: json.loads + json.dumps/line':38}{mb / floor:10.1f}{floor:7.2f}{mb / floor_cpu:10.1f}"
+              f"{floor_cpu:7.2f}")
+        print(f"{'ours: chatops scrub check (process)':38}{mb / ours:10.1f}{ours:7.2f}{mb / ours_cpu:10.1f}"
+              f"{ours_cpu:7.2f}   exit {code}: {grade}")
+        print(f"ratio ours / floor: wall {floor / ours:.2f}x, CPU {floor_cpu / ours_cpu:.2f}x (target >= 0.40x)")
+
+
+if __name__ == "__main__":
+    main()
