@@ -334,7 +334,9 @@ def parse_slack_text(registry: Registry, text: str) -> tuple[Command, argparse.N
         raise UsageError(f"cannot read the command: {exc}") from None
     found = registry.match(words) if words else None
     if found is None or not found[0].slack:
-        raise UsageError(f"unknown command {text.strip()!r}; try /ops help")
+        near = registry.closest(words, surface="slack") if words else None
+        hint = f"did you mean `/ops {near.name}`?" if near else "try /ops help"
+        raise UsageError(f"unknown command {text.strip()!r}; {hint}")
     command, rest = found
     return command, command.parser("/ops").parse_args(rest)
 
