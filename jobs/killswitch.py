@@ -21,7 +21,7 @@ from jobs.context import Context
 from jobs.notices import Notice
 from store import killswitch as store
 from store.killswitch import KillSwitchState, SuppressedNotice
-from jobs.errors import Invalid
+from jobs.errors import Conflict, ExitCode, Invalid
 
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$")
 DIGEST_LINES = 50
@@ -31,6 +31,12 @@ SUBJECT = Subject("killswitch", "killswitch")
 
 class KillSwitchError(Invalid):
     """A kill switch request that cannot be done, worded with the fix."""
+
+
+class KillSwitchNotOn(KillSwitchError, Conflict):
+    """`killswitch off` while it is off: the state, not the input, is what does not allow it."""
+
+    exit_code = ExitCode.CONFLICT
 
 
 @dataclass(frozen=True)
@@ -103,7 +109,7 @@ def turn_off(ctx: Context, actor: Actor) -> list[SuppressedNotice]:
     authorize(ctx, actor, Permission.KILLSWITCH_SET, "killswitch off", SUBJECT)
     held = end(ctx, ended_by=actor.name, actor=actor)
     if held is None:
-        raise KillSwitchError("the kill switch is not on; nothing to lift")
+        raise KillSwitchNotOn("the kill switch is not on; nothing to lift (`killswitch status` shows it)")
     return held
 
 

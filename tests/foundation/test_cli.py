@@ -158,3 +158,13 @@ def test_a_ledger_write_that_fails_on_a_full_disk_is_one_line_saying_nothing_was
     assert line.startswith("chatops: could not write 3 entries to runs/CREDIT_MONITORING/audit/ledger.jsonl "
                            "(File too large)")
     assert line.endswith("nothing was recorded. Free disk space or check the file system, then retry")
+
+
+def test_kill_switch_errors_are_one_line_with_their_kind_of_exit_code(config_file: Path):
+    bad = run_cli("killswitch", "on", "--for", "2", "--reason", "outage", "--as", "ana", config=config_file)
+    assert bad.returncode == 2 and bad.stdout == ""
+    assert bad.stderr.splitlines()[-1] == "chatops: --for '2': expected a duration like 30m, 2h or 1h30m"
+    off = run_cli("killswitch", "off", "--as", "ana", config=config_file)
+    assert off.returncode == 7 and off.stdout == ""
+    assert off.stderr.splitlines()[-1] == ("chatops: the kill switch is not on; nothing to lift "
+                                           "(`killswitch status` shows it)")
