@@ -57,6 +57,8 @@ class Permission(StrEnum):
     SCRUB_CHECK = "scrub.check"
     SCRUB_LEARN = "scrub.learn"
     SCRUB_WRITE = "scrub.write"            # clean copies and in-place scrubs
+    SCRUB_GAP_FILE = "scrub.gap.file"      # file or list a format the rules miss (seed 000 §5)
+    SCRUB_GAP_CLOSE = "scrub.gap.close"    # close a gap once the ruleset covers it
     RUN_RECORD = "runs.record"
     RUN_READ = "runs.read"
     CASE_ACK = "case.ack"
@@ -85,6 +87,8 @@ PERMISSIONS: Mapping[Permission, frozenset[Role]] = {
     Permission.SCRUB_CHECK: at_least(Role.O2) | {Role.CHIEF_STAFF, Role.CODE_PLATFORM, Role.SECURITY_OPS},
     Permission.SCRUB_LEARN: frozenset({Role.CODE_PLATFORM, Role.SECURITY_OPS}),
     Permission.SCRUB_WRITE: at_least(Role.O3) | {Role.CHIEF_STAFF, Role.CODE_PLATFORM, Role.SECURITY_OPS},
+    Permission.SCRUB_GAP_FILE: frozenset(Role),      # anyone configured ("any agent who notices a gap")
+    Permission.SCRUB_GAP_CLOSE: frozenset({Role.CODE_PLATFORM}),
     Permission.RUN_RECORD: at_least(Role.O3),
     Permission.RUN_READ: at_least(Role.O1),
     Permission.CASE_ACK: at_least(Role.O2),

@@ -85,6 +85,8 @@ def _rules(inv: Invocation) -> Reply:
 
     engine = build_engine(inv.ctx)
     ruleset = engine.ruleset
+    if inv.args.changes:
+        return Reply(_changes_text(ruleset))
     lines = [f"scrub rules version {ruleset.version} ({ruleset.source}), {len(ruleset.rules)} rules, "
              f"prefilter {engine.name}:"]
     width = max(len(r.id) for r in ruleset.rules) + 2
@@ -97,7 +99,76 @@ def _rules(inv: Invocation) -> Reply:
     items = len(engine.policy.sensitive_items)
     lines.append(f"  {'sensitive-item-name'.ljust(width)}{'indirect':<9}names of the {items} item(s) in "
                  "config [scrub] sensitive_items")
+    lines += ["", *_kept_addresses_text(engine)]
     return Reply("\n".join(lines))
+
+
+def _kept_addresses_text(engine) -> list[str]:
+    """Which addresses the scrub keeps because they are not a person's, so a reviewer can check the list."""
+    from jobs.export.scrub.detect import PLACEHOLDER_EMAIL_DOMAINS, SERVICE_EMAIL_DOMAINS, SERVICE_EMAIL_LOCALS
+
+    approved = ", ".join(sorted(engine.policy.approved_emails)) or "none"
+    return ["Email addresses kept (not a person's):",
+            f"  approved (config [scrub] approved_emails): {approved}",
+            "  service and no-reply senders at any domain: " + ", ".join(f"{l}@…" for l in sorted(SERVICE_EMAIL_LOCALS)),
+            "  any address at: " + ", ".join(SERVICE_EMAIL_DOMAINS) + " (GitHub/GitLab private commit addresses)",
+            "  reserved and placeholder domains: example.com/.org/.net, *.test, *.example, *.invalid, *.localhost, "
+            "*.local, " + ", ".join(sorted(PLACEHOLDER_EMAIL_DOMAINS)),
+            "Every other address is removed."]
+
+
+def _changes_text(ruleset) -> str:
+    if not ruleset.changes:
+        return (f"scrub rules version {ruleset.version} ({ruleset.source}) has no \"changes\" list; add one to "
+                "the rules file to review what each version added")
+    lines = [f"scrub rules version {ruleset.version} ({ruleset.source}): changes, newest first"]
+    for entry in ruleset.changes:
+        lines.append(f"\n{entry.version} ({entry.date}): {entry.summary}")
+        if entry.added:
+            lines.append(f"  added {len(entry.added)}: " + ", ".join(entry.added))
+        for change in entry.changed:
+            lines.append(f"  changed {change.id}: {change.why}")
+    return "\n".join(lines)
+
+
+@_guarded
+def _gap(inv: Invocation) -> Reply:
+    from jobs.export.scrub import build_engine
+    from jobs.export.scrub.gaps import GapError, file_gap
+
+    try:
+        gap, owners = file_gap(inv.ctx, build_engine(inv.ctx), inv.actor, " ".join(inv.args.description))
+    except GapError as exc:
+        return Reply(f"scrub gap refused: {exc}", int(exc.exit_code))
+    told = ", ".join(owners) if owners else ("nobody: no one holds code.platform in config.toml [people]; "
+                                             "add them so gaps reach the ruleset's owner")
+    return Reply(f"{gap.gap_id} recorded against ruleset {gap.ruleset} (operations ledger); notified {told}")
+
+
+def _gaps(inv: Invocation) -> Reply:
+    from jobs.export.scrub.gaps import list_gaps
+
+    gaps = list_gaps(inv.ctx, include_closed=inv.args.all)
+    if not gaps:
+        return Reply("no open scrub ruleset gaps" if not inv.args.all else "no scrub ruleset gaps filed")
+    lines = []
+    for gap in gaps:
+        line = f"{gap.gap_id}  {gap.state.value:<6}  filed {gap.filed_at[:16]} by {gap.filed_by} (ruleset {gap.ruleset}): " \
+               f"{gap.description}"
+        if gap.closed_at:
+            line += f"\n        closed {gap.closed_at[:16]} by {gap.closed_by}: {gap.resolution}"
+        lines.append(line)
+    return Reply("\n".join(lines))
+
+
+def _gap_close(inv: Invocation) -> Reply:
+    from jobs.export.scrub.gaps import GapError, close_gap
+
+    try:
+        gap = close_gap(inv.ctx, inv.actor, inv.args.gap, " ".join(inv.args.resolution))
+    except GapError as exc:
+        return Reply(f"scrub gap close refused: {exc}", int(exc.exit_code))
+    return Reply(f"{gap.gap_id} closed: {gap.resolution}")
 
 
 @_guarded
@@ -135,8 +206,24 @@ COMMANDS = [
             description="Remove credentials and PII, writing [REDACTED:<rule>:<hex>] in their place, then "
                         "re-scan the output and grade it. Exit code: 0 HIGH, 1 MEDIUM, 4 LOW, 5 FAIL, "
                         "6 nothing scanned."),
-    Command(("scrub", "rules"), "list the scrub rules and the ruleset version", Permission.SCRUB_CHECK,
-            _rules, shell_open=True),
+    Command(("scrub", "rules"), "list the scrub rules, the ruleset version and the addresses kept",
+            Permission.SCRUB_CHECK, _rules, shell_open=True,
+            args=(Arg("--changes", "what each ruleset version added and changed (quarterly review)", flag=True),)),
+    Command(("scrub", "gap"), "file a credential format the scrub misses; code.platform is notified",
+            Permission.SCRUB_GAP_FILE, _gap, subject_kind="scrub gap", subject_id="new",
+            args=(Arg("description", "the format in words (prefix, length, alphabet), never a real value",
+                      nargs="+", metavar="TEXT"),),
+            description="Seed 000 §5 (scrub ruleset drift): record a format the rules miss in the operations "
+                        "ledger and notify code.platform. A description holding a value the scrub would remove "
+                        "is refused."),
+    Command(("scrub", "gaps"), "list open scrub ruleset gaps (--all: closed ones too)", Permission.SCRUB_GAP_FILE,
+            _gaps, subject_kind="scrub gap", subject_id="all", shell_open=True,
+            args=(Arg("--all", "include closed gaps", flag=True),)),
+    Command(("scrub", "gap", "close"), "close a scrub ruleset gap once the ruleset covers it (code.platform)",
+            Permission.SCRUB_GAP_CLOSE, _gap_close,
+            args=(Arg("gap", "the gap id, e.g. GAP-3", metavar="GAP", subject="scrub gap"),
+                  Arg("--resolution", "what fixed it, e.g. \"ruleset 2026.12.1 adds acme-api-key\"", required=True,
+                      nargs="+", metavar="TEXT"))),
     Command(("scrub", "learn"), "learn known secret values from stdin (stores keyed fingerprints only)",
             Permission.SCRUB_LEARN, _learn, slack=False,
             args=(Arg("--item", "the password-manager item the values come from", required=True, subject="secret"),),

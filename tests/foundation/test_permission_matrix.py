@@ -88,6 +88,9 @@ CLI = {
     "scrub":              "-  -  Y  -   -   Y   Y    Y   -     -       -",
     "scrub rules":        "Y  Y  Y  Y   Y   Y   Y    Y   Y     -       Y",
     "scrub learn":        "-  -  -  -   -   -   Y    Y   -     -       -",
+    "scrub gap":          "Y  Y  Y  Y   Y   Y   Y    Y   Y     -       -",
+    "scrub gaps":         "Y  Y  Y  Y   Y   Y   Y    Y   Y     -       Y",
+    "scrub gap close":    "-  -  -  -   -   -   Y    -   -     -       -",
 }
 
 # Slack (`/ops`): every command needs its role; an unknown Slack user may read help and nothing else.
@@ -124,6 +127,9 @@ SLACK = {
     "killswitch off":     "-  -  Y  -   -   -   -    -   -     -",
     "killswitch status":  "Y  Y  Y  Y   Y   Y   Y    Y   Y     -",
     "scrub rules":        "-  Y  Y  -   -   Y   Y    Y   -     -",
+    "scrub gap":          "Y  Y  Y  Y   Y   Y   Y    Y   Y     -",
+    "scrub gaps":         "Y  Y  Y  Y   Y   Y   Y    Y   Y     -",
+    "scrub gap close":    "-  -  -  -   -   -   Y    -   -     -",
 }
 
 #: Arguments that reach the gate and then do nothing lasting (unknown ids, blank reasons), and the
@@ -174,6 +180,9 @@ ARGS = {
     "scrub": (["{tmp}/scrub-me.txt", "--out", "{tmp}/clean-{who}"], ("path", "{tmp}/scrub-me.txt")),
     "scrub rules": ([], ("scrub", "scrub")),
     "scrub learn": (["--item", "matrix"], ("secret", "matrix")),
+    "scrub gap": ([" "], ("scrub gap", "new")),
+    "scrub gaps": ([], ("scrub gap", "all")),
+    "scrub gap close": (["GAP-999", "--resolution", " "], ("scrub gap", "GAP-999")),
 }
 LEDGER_FILES = {"operations": "operations/ledger.jsonl", "credit": "runs/CREDIT_MONITORING/audit/ledger.jsonl"}
 REGISTRY = Registry.load()

@@ -33,6 +33,8 @@ _ALPHABETS = {
     "UD": string.ascii_uppercase + string.digits,
     "AGE": "QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L",
     "bcrypt": string.ascii_letters + string.digits + "./",
+    "hexmix": "0123456789abcdefABCDEF",
+    "dj": string.ascii_lowercase + string.digits + "!@#$%^&*(-_=+)",   # Django's get_random_secret_key
 }
 _FIELD = re.compile(r"\{(\w+)(?::(\d+))?\}")
 

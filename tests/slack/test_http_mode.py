@@ -75,7 +75,7 @@ def test_forged_unsigned_or_stale_requests_are_rejected(standin, port, iface, ca
     }[case]
     status, _, _ = post(port, body, headers)
     assert status == 401
-    assert not (iface.ctx.data_dir / "runs" / "CREDIT_MONITORING" / "ledger.jsonl").exists()   # nothing ran
+    assert not (iface.ctx.data_dir / "runs" / "CREDIT_MONITORING" / "audit" / "ledger.jsonl").exists()   # nothing ran
     assert not standin.responses
 
 

@@ -11,15 +11,17 @@ names a credential without its value: kept, grade LOW so a person reviews).
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import bisect
 import hashlib
 import hmac
 import ipaddress
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from jobs.export.scrub import bounded
 from jobs.export.scrub.bounded import Work
@@ -42,6 +44,25 @@ _FILE_TLD = re.compile(r"(?i)\.(?:png|jpe?g|gif|svg|webp|ico|js|mjs|cjs|ts|tsx|j
                        r"|java|kt|swift|lock|ya?ml|toml|txt|log|sh|zip|gz|tar|pdf|map|wasm|woff2?)$")
 _DOC_NETS = tuple(ipaddress.ip_network(n) for n in (
     "192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32"))
+
+#: Addresses that are not a person's: services and no-reply senders (a bot's `Co-Authored-By:` trailer,
+#: GitHub's private commit addresses, notification senders). Kept, and listed by `scrub rules`.
+SERVICE_EMAIL_LOCALS = frozenset({"noreply", "no-reply", "no_reply", "donotreply", "do-not-reply",
+                                  "do_not_reply", "mailer-daemon", "notifications", "notification"})
+SERVICE_EMAIL_DOMAINS = ("users.noreply.github.com", "noreply.github.com", "noreply.gitlab.com")
+#: Domains code and docs use as stand-ins beside the reserved ones (RFC 2606/6761 names are kept too).
+PLACEHOLDER_EMAIL_DOMAINS = frozenset({"domain.com", "yourdomain.com", "yourcompany.com", "company.com",
+                                       "acme.com", "foo.com", "bar.com", "foobar.com", "email.test",
+                                       "mydomain.com", "somewhere.com"})
+
+#: Spans whose base64 is not a credential: public keys and certificates, image and document data.
+_PUBLIC_BLOCK = re.compile(r"-----BEGIN (?:PGP PUBLIC KEY BLOCK|PUBLIC KEY|RSA PUBLIC KEY|CERTIFICATE|"
+                           r"X509 CRL|CERTIFICATE REQUEST|PGP SIGNATURE|SSH2 PUBLIC KEY|PGP MESSAGE)-----"
+                           r"(?:[^-]|-(?!----END ))*(?:-----END [A-Z0-9 ]+-----)?")
+_BINARY_BLOB = re.compile(r"(?:base64,|iVBORw0KGgo|/9j/|R0lGOD|UklGR|JVBERi0|AAAA[A-Za-z0-9]GZ0eXA|UEsDB|H4sI)"
+                          r"[A-Za-z0-9+/=\s\\]{60,}")
+_B64 = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+BLOB_MARGIN = 64          # base64 beyond a match on one side that makes it part of a larger blob
 
 
 class Verdict(StrEnum):
@@ -92,12 +113,33 @@ class Policy:
     key: bytes
 
 
+#: Rules whose context may span lines (a PEM block; an XML element written over three lines).
+MULTILINE_RULES = ("private-key", "putty-private-key", "generic-xml-element", "generic-env-name-value")
+#: Rules whose context may put the value on the next line (`machine h\n  password p`).
+NEXT_LINE_RULES = frozenset({"netrc-password", "generic-xml-element", "vault-unseal-key", "generic-env-name-value"})
+
+
+@dataclass
+class _Benign:
+    """Spans of one text that hold base64 nobody should redact, found once per text and only when a
+    candidate needs them (public key and certificate blocks, images, documents)."""
+
+    text: str
+    _spans: list[tuple[int, int]] | None = field(default=None)
+
+    def covers(self, start: int, end: int) -> bool:
+        if self._spans is None:
+            self._spans = [(m.start(), m.end()) for pattern in (_PUBLIC_BLOCK, _BINARY_BLOB)
+                           for m in pattern.finditer(self.text)]
+        return any(a <= start and end <= b for a, b in self._spans)
+
+
 class Detector:
     def __init__(self, rules: Sequence[Rule], policy: Policy, use_hyperscan: bool = True) -> None:
         self.rules = tuple(rules)
         self.policy = policy
         self._sensitive = _sensitive_pattern(policy.sensitive_items)
-        self._multiline = frozenset(r.id for r in rules if r.id in ("private-key", "putty-private-key"))
+        self._multiline = frozenset(r.id for r in rules if r.id in MULTILINE_RULES)
         self._needles = build_needle_index(self.rules) if use_hyperscan else None
 
     def detect(self, text: str, rule_indexes: Iterable[int] | None = None, learned: bool = True,
@@ -124,6 +166,7 @@ class Detector:
         found = self._needles.scan(text) if self._needles is not None else None
         hits: list[Hit] = []
         view = None
+        benign = _Benign(text)
         for index in rule_indexes:
             rule = self.rules[index]
             if rule.keywords and not (index in found.keywords if found is not None
@@ -133,9 +176,10 @@ class Detector:
             if rule.id in self._multiline:
                 view = view if view is not None else (line_view(text) or False)
                 if view:
-                    hits += [self._mapped(h, view) for h in self._rule_hits(rule, view.text, "", work)]
+                    hits += [self._mapped(h, view)
+                             for h in self._rule_hits(rule, view.text, "", work, _Benign(view.text))]
                     continue
-            hits += self._rule_hits(rule, text, context, work, lower,
+            hits += self._rule_hits(rule, text, context, work, benign, lower,
                                     found.needles.get(index, set()) if found is not None else None)
         if sensitive and self._sensitive is not None:
             hits += [Hit(SENSITIVE_ITEM_RULE_ID, m.start(), m.end(), Verdict.INDIRECT,
@@ -152,8 +196,8 @@ class Detector:
         start, end = view.to_original(hit.start), view.to_original(hit.end)
         return Hit(hit.rule, start, end, hit.verdict, hit.reason, hit.value, hit.rank)
 
-    def _rule_hits(self, rule: Rule, text: str, context: str, work: Work | None, lower: str | None = None,
-                   needle_hits: set[int] | None = None) -> list[Hit]:
+    def _rule_hits(self, rule: Rule, text: str, context: str, work: Work | None, benign: _Benign,
+                   lower: str | None = None, needle_hits: set[int] | None = None) -> list[Hit]:
         out: list[Hit] = []
         if context and rule.kind in (RuleKind.SECRET,) and "secret" in rule.pattern.groupindex:
             # as an assignment and as the JSON it came from: some rules know only one of the two forms
@@ -161,21 +205,29 @@ class Detector:
                 for m in bounded.finditer(rule.pattern, prefix + text[:4096], work):
                     if m.start("secret") >= len(prefix):
                         hit = self._judge(rule, text, m.start("secret") - len(prefix),
-                                          m.end("secret") - len(prefix))
+                                          m.end("secret") - len(prefix), benign, context)
                         if hit:
                             out.append(hit)
         for m in _matches(rule, text, lower, work, needle_hits):
+            lead = ""
             if "secret" in rule.pattern.groupindex and m.group("secret") is not None:
                 start, end = m.start("secret"), m.end("secret")
+                lead = text[m.start():start]
+                if rule.id not in NEXT_LINE_RULES and _value_on_next_line(lead):
+                    continue   # `KEY=` with nothing after it: the next line is not its value
             else:
                 start, end = m.start(), m.end()
-            hit = self._judge(rule, text, start, end)
+            hit = self._judge(rule, text, start, end, benign, lead)
             if hit:
                 out.append(hit)
         return out
 
-    def _judge(self, rule: Rule, text: str, start: int, end: int) -> Hit | None:
+    def _judge(self, rule: Rule, text: str, start: int, end: int, benign: _Benign, lead: str = "") -> Hit | None:
         kind = rule.kind
+        if kind in (RuleKind.SECRET, RuleKind.ENTROPY) and not lead and _inside_blob(text, start, end):
+            return None   # a run inside a longer base64 blob (an image, a bundle): not a token of its own
+        if kind in (RuleKind.SECRET, RuleKind.ENTROPY) and benign_candidate(rule) and benign.covers(start, end):
+            return None
         if kind in (RuleKind.SECRET, RuleKind.ENTROPY):
             start, end = widen(text, start, end)
         value = text[start:end]
@@ -192,11 +244,18 @@ class Detector:
         if any(a.search(value) for a in rule.allowlist):
             return Hit(rule.id, start, end, Verdict.KEEP, "allowlisted value", value)
         body = _body(rule, value)
-        if is_placeholder(body):
+        if is_placeholder(body) or _angle_enclosed(text, start, end):
             return Hit(rule.id, start, end, Verdict.KEEP, "placeholder", value)
-        if rule.id.startswith("generic-") and looks_like_code(value):
+        if lead and rule.entropy > 0 and (looks_like_code(value) or _names_itself(lead, value)):
+            return None   # `token = Base.url_encode64(…)`, `addPassword = "#add-password"`: code, not a value
+        if lead and rule.id.startswith("generic-") and _names_a_setting(lead):
+            return None   # `token_type = …`, `<secretName>…`, `password_file: …`: about a secret, not one
+        if rule.id.startswith("generic-secret") and _WORDS_ONLY.fullmatch(value):
+            return None   # `token_type = 'bare-quoted-string'`: an enum value or identifier, not a key
+        validate = _VALIDATORS.get(rule.id)
+        if validate is not None and not validate(text, start, value):
             return None
-        if shannon_entropy(body) < rule.entropy:
+        if shannon_entropy(body) < _entropy_floor(rule, body):
             if kind is RuleKind.ENTROPY or rule.id.startswith("generic-"):
                 return None
             return Hit(rule.id, start, end, Verdict.KEEP, "placeholder (low entropy)", value)
@@ -209,8 +268,10 @@ class Detector:
             return None   # icon@2x.png, git@github.com: not addresses
         if value.lower() in self.policy.approved_emails:
             return Hit(rule.id, start, end, Verdict.KEEP, "approved email", value)
-        if _RESERVED_EMAIL_DOMAIN.search(domain):
+        if _RESERVED_EMAIL_DOMAIN.search(domain) or domain.lower() in PLACEHOLDER_EMAIL_DOMAINS:
             return Hit(rule.id, start, end, Verdict.KEEP, "placeholder (reserved domain)", value)
+        if is_service_email(local, domain):
+            return Hit(rule.id, start, end, Verdict.KEEP, "service address (not a person's)", value)
         return Hit(rule.id, start, end, Verdict.REMOVE, rule.description, value, 3)
 
     def _ip(self, rule: Rule, start: int, end: int, value: str) -> Hit | None:
@@ -218,8 +279,9 @@ class Detector:
             address = ipaddress.ip_address(value)
         except ValueError:
             return None
-        if address.version == 6 and value.count(":") + (value.count("::") and 1) < 3:
-            return None   # `a::b`, `[::2]`, `::`: code far more often than addresses
+        if address.version == 6 and (value.count(":") + (value.count("::") and 1) < 3
+                                     or len([g for g in value.split(":") if g]) < 3):
+            return None   # `a::b`, `[::2]`, `::`, Erlang's `x@1::[any()]`: code far more often than addresses
         if any(address in net for net in self.policy.internal_networks if net.version == address.version):
             return Hit(rule.id, start, end, Verdict.KEEP, "internal address", value)
         if any(address in net for net in _DOC_NETS if net.version == address.version):
@@ -247,6 +309,121 @@ class Detector:
                             hits.append(Hit(LEARNED_RULE_ID, start, end, Verdict.REMOVE,
                                             "known secret (learned fingerprint)", text[start:end]))
         return hits
+
+
+def is_service_email(local: str, domain: str) -> bool:
+    """A service or no-reply sender (SERVICE_EMAIL_LOCALS at any domain, SERVICE_EMAIL_DOMAINS)."""
+    domain = domain.lower()
+    return local.lower() in SERVICE_EMAIL_LOCALS or any(
+        domain == d or domain.endswith("." + d) for d in SERVICE_EMAIL_DOMAINS)
+
+
+def benign_candidate(rule: Rule) -> bool:
+    """Rules a public key block, an image or a document body can set off by chance: the broad
+    detector and the generic assignments (a provider prefix or a PEM header is never excused)."""
+    return rule.kind is RuleKind.ENTROPY or rule.id.startswith("generic-")
+
+
+def _value_on_next_line(lead: str) -> bool:
+    """True when the text between the assignment operator and the value crosses a line end."""
+    cut = max(lead.rfind("="), lead.rfind(":"))
+    return cut >= 0 and "\n" in lead[cut:]
+
+
+def _inside_blob(text: str, start: int, end: int) -> bool:
+    """True when base64 continues at least BLOB_MARGIN characters past the match on either side.
+
+    Why: a prefix such as `EAA` or a 32-character run occurs by chance inside image data, minified
+    bundles and bytecode; a real token is delimited. The walk is bounded, so the cost per match is too."""
+    left = 0
+    i = start - 1
+    while i >= 0 and left < BLOB_MARGIN and text[i] in _B64:
+        left += 1
+        i -= 1
+    if left >= BLOB_MARGIN:
+        return True
+    right = 0
+    j = end
+    n = len(text)
+    while j < n and right < BLOB_MARGIN and text[j] in _B64:
+        right += 1
+        j += 1
+    return right >= BLOB_MARGIN
+
+
+def _angle_enclosed(text: str, start: int, end: int) -> bool:
+    """`curl -u <user:password>`, `<your token>`: a value inside angle brackets is a stand-in."""
+    value = text[start:end]
+    closes = value.endswith(">") or text[end:end + 1] == ">"
+    if not closes:
+        return False
+    before = text[max(0, start - 80):start]
+    lt = before.rfind("<")
+    return lt >= 0 and ">" not in before[lt:] and not any(c.isspace() for c in before[lt:])
+
+
+_NAME_CHARS = re.compile(r"[^a-z0-9]")
+
+
+def _names_itself(lead: str, value: str) -> bool:
+    """`addPassword = "#add-password"`: the value spells the name it is assigned to."""
+    name = _NAME_CHARS.sub("", re.split(r"[:=(,]", lead, maxsplit=1)[0].lower())
+    spelled = _NAME_CHARS.sub("", value.lower())
+    return len(spelled) >= 4 and bool(name) and (spelled in name or name.endswith(spelled))
+
+
+#: Last words of a setting's name that say the value is about a secret, not the secret itself.
+_SETTING_SUFFIX = re.compile(
+    r"(?i)(?:name|names|type|types|file|path|dir|url|uri|endpoint|policy|length|len|size|count|encoder|provider|"
+    r"manager|store|ref|mode|format|hint|label|field|header|prefix|suffix|version|expiry|expires|expiration|ttl|"
+    r"timeout|algorithm|alg|env|var|variable|required|enabled|regex|pattern|location|source|kind|scope|usage)$")
+_LEAD_TAIL = re.compile(r"[A-Za-z0-9_.-]+(?=[\s'\"`=:?+!<>@\[\](),]*$)")
+
+
+def _names_a_setting(lead: str) -> bool:
+    """The name before the value ends in a word such as `type`, `name`, `file`, `url`: `token_type`,
+    `secretName`, `PASSWORD_FILE` hold something about a secret, not the secret."""
+    m = _LEAD_TAIL.search(lead)
+    return bool(m) and bool(_SETTING_SUFFIX.search(m.group(0)))
+
+
+def _random_mix(text: str, start: int, value: str) -> bool:
+    """A generated token mixes upper case, lower case and digits (`s.getConnectionPoolManager` does not)."""
+    body = value[2:]
+    return any(c.isdigit() for c in body) and any(c.isupper() for c in body) and any(c.islower() for c in body)
+
+
+def _basic_credentials(text: str, start: int, value: str) -> bool:
+    """`Basic <base64 of user:password>`: after an `Authorization` header name any value is taken;
+    elsewhere the value must decode to text holding a colon, which `Basic configuration` does not."""
+    if "authoriz" in text[max(0, start - 40):start].lower():
+        return True
+    body = value.rstrip("=")
+    try:
+        decoded = base64.b64decode(body + "=" * (-len(body) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    text = decoded.decode("utf-8", "replace")
+    return ":" in text and sum(c.isprintable() for c in text) >= 0.9 * len(text)
+
+
+#: Shape checks a rule's value must also pass (beyond entropy) to be a credential: (text, start, value).
+_VALIDATORS: dict[str, Callable[[str, int, str], bool]] = {"authorization-basic": _basic_credentials,
+                                                           "vault-legacy-token": _random_mix}
+
+
+#: Lower-case words joined by - or _ (`bare-quoted-string`): a name or enum value where a key is expected.
+_WORDS_ONLY = re.compile(r"[a-z]{2,}(?:[-_][a-z]{2,})+")
+HEX_ENTROPY_FLOOR = 3.0
+_HEX = re.compile(r"[0-9a-fA-F]{16,}")
+
+
+def _entropy_floor(rule: Rule, body: str) -> float:
+    """The rule's floor, lowered for hex values of generic rules: 16 symbols cap hex near 4 bits per
+    character, so a random 32-hex token (about 3.7) would fail a floor set for base62."""
+    if rule.id.startswith("generic-") and _HEX.fullmatch(body):
+        return min(rule.entropy, HEX_ENTROPY_FLOOR)
+    return rule.entropy
 
 
 def _body(rule: Rule, value: str) -> str:

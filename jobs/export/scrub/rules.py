@@ -18,6 +18,9 @@ in a base64 or hex run holding a keyword. It is therefore dropped when the rule 
 keeps what the file says). Any other pattern that starts with an unbounded repeat is refused: nothing in
 the file may make a scan super-linear. The detector additionally runs every pattern on bounded windows
 (detect.py), which bounds the work per character whatever the pattern.
+
+The optional `changes` list says what each version added and changed (newest first), so the quarterly
+ruleset review (seed 000 §5) reads it with `chatops scrub rules --changes` instead of diffing JSON.
 """
 from __future__ import annotations
 
@@ -81,10 +84,30 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class RuleChange:
+    """One rule a version changed, and why."""
+
+    id: str
+    why: str
+
+
+@dataclass(frozen=True)
+class VersionChanges:
+    """What one ruleset version added and changed."""
+
+    version: str
+    date: str
+    summary: str
+    added: tuple[str, ...]
+    changed: tuple[RuleChange, ...]
+
+
+@dataclass(frozen=True)
 class RuleSet:
     version: str
     source: str
     rules: tuple[Rule, ...]
+    changes: tuple[VersionChanges, ...] = ()
 
     def by_id(self, rule_id: str) -> Rule:
         for rule in self.rules:
@@ -127,7 +150,28 @@ def parse_rules(document: Any, source: str) -> RuleSet:
         if rule.id in seen:
             raise RulesError(f"{source}: rule id {rule.id!r} appears twice; ids must be unique")
         seen.add(rule.id)
-    return RuleSet(version=version, source=source, rules=rules)
+    return RuleSet(version=version, source=source, rules=rules,
+                   changes=_parse_changes(document.get("changes", []), source))
+
+
+def _parse_changes(raw: Any, source: str) -> tuple[VersionChanges, ...]:
+    if not isinstance(raw, list):
+        raise RulesError(f"{source}: \"changes\" must be a list of {{version, date, summary, added, changed}}")
+    out = []
+    for index, entry in enumerate(raw):
+        where = f"{source}: changes #{index + 1}"
+        if not isinstance(entry, dict) or not isinstance(entry.get("version"), str):
+            raise RulesError(f"{where}: expected an object with a \"version\"")
+        added = entry.get("added", [])
+        changed = entry.get("changed", [])
+        if not isinstance(added, list) or not all(isinstance(a, str) for a in added):
+            raise RulesError(f"{where}: \"added\" must be a list of rule ids")
+        if not isinstance(changed, list) or not all(isinstance(c, dict) and isinstance(c.get("id"), str)
+                                                    for c in changed):
+            raise RulesError(f"{where}: \"changed\" must be a list of {{id, why}}")
+        out.append(VersionChanges(entry["version"], str(entry.get("date", "")), str(entry.get("summary", "")),
+                                  tuple(added), tuple(RuleChange(c["id"], str(c.get("why", ""))) for c in changed)))
+    return tuple(out)
 
 
 def _parse_rule(raw: Any, index: int, source: str) -> Rule:

@@ -35,14 +35,75 @@ def shannon_entropy(value: str) -> float:
     return -sum(c / n * math.log2(c / n) for c in Counter(value).values())
 
 
+#: Runs a person types, not a generator: `abcdefgh`, `ABCDEFGH`, `12345678` (an alphabet constant,
+#: `sk_abcdefghijklmnopqrstuvwxyz123`). A random token holds such a run with odds below 1 in 10^12.
+_SEQUENCES = ("abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "0123456789")
+SEQUENCE_RUN = 8
+
+
 def is_placeholder(value: str) -> bool:
-    """`sk-ant-xxxx`, `YOUR_API_KEY`, `<token>`, `${TOKEN}`, `****`: a stand-in, not a credential."""
-    return bool(_PLACEHOLDER.search(value))
+    """`sk-ant-xxxx`, `YOUR_API_KEY`, `<token>`, `${TOKEN}`, `****`, `abcdefgh…`: a stand-in, not a credential."""
+    return bool(_PLACEHOLDER.search(value)) or _has_sequence(value)
+
+
+def _has_sequence(value: str) -> bool:
+    run = 1
+    for a, b in zip(value, value[1:]):
+        if ord(b) == ord(a) + 1 and any(a in s and b in s for s in _SEQUENCES):
+            run += 1
+            if run >= SEQUENCE_RUN:
+                return True
+        else:
+            run = 1
+    return False
+
+
+#: A word-shaped piece of a name, digits allowed in one short group (`b64encode`, `x509`, `Utf8`).
+_WORD_PIECE = re.compile(r"[A-Z]?[a-z]+(?:\d{1,5}[a-z]*)?|[A-Z]+\d{0,5}|[a-z]\d{1,5}[a-z]+")
+_CAMEL_SPLIT = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|[_.$]+")
+_VOWEL = re.compile(r"[aeiouyAEIOUY]")
+_SELECTOR = re.compile(r"^[#.][A-Za-z][A-Za-z0-9_-]*$")
+_MEMBER_CHAIN = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]{0,30}(?:(?:\.|::|->)[A-Za-z_$][A-Za-z0-9_$]{0,30})+(?:\(|\[|$)")
+_CALL = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]{0,40}[(\[]")
+
+
+def _wordlike(value: str) -> bool:
+    """`addPassword`, `DATABASE_URL`, `get_secret`: every camel or snake piece is a word-shaped run
+    (lower, UPPER or Capitalised) and at least half of them voiced; a camel-case run without `_` or `.`
+    also has at most one single letter and pieces 2.5 letters long on average. A random `MvJBoHwlTPzz`
+    splits into `Mv`, `J`, `Bo`, `Hwl`, `T`, `Pzz` and is not."""
+    pieces = [p for p in _CAMEL_SPLIT.split(value) if p]
+    if not pieces or not all(_WORD_PIECE.fullmatch(p) for p in pieces):
+        return False
+    spoken = [p for p in pieces if len(p) >= 2 and not p.isupper()]
+    voiced = sum(1 for p in spoken if _VOWEL.search(p))
+    singles = sum(1 for p in pieces if len(p) == 1)
+    mean = sum(len(p) for p in pieces) / len(pieces)
+    snake = "_" in value or "." in value
+    return (snake or singles <= 1 and mean >= 2.5) and (not spoken or 2 * voiced >= len(spoken))
+
+
+def _has_word_segment(chain: str) -> bool:
+    """`X25519.secret_length`, `Base.url_encode64(`: some member is a word (`secret_length`,
+    `url_encode`) after the first, where a dotted token (`vtsi1p.po0pj1pn1lxxnq77`) has only random runs."""
+    segments = re.split(r"\.|::|->", chain.rstrip("(["))[1:]
+    return any(len(seg) >= 3 and re.search(r"[aeiouy]", seg.lower()) and _wordlike(seg.rstrip("0123456789"))
+               for seg in segments)
 
 
 def looks_like_code(value: str) -> bool:
-    """`password=os.environ[...]`, `token=self.token`, `secret=get_secret()`: a name, not a value."""
-    if _IDENTIFIER.match(value) and not any(c.isdigit() for c in value):
+    """`password=os.environ[...]`, `token=self.token`, `secret=get_secret()`, `Base.url_encode64(…)`,
+    `X25519.secret_length`, `"#add-password"`: a name or an expression, not a value."""
+    if _IDENTIFIER.match(value) and not any(c.isdigit() for c in value) and _wordlike(value.rstrip("([")):
+        return True
+    value = value.lstrip("([{!*&")
+    chain = _MEMBER_CHAIN.match(value)
+    if chain and not value.startswith("eyJ") and _has_word_segment(chain.group(0)):
+        return True
+    call = _CALL.match(value)
+    if call and len(name := call.group(0)[:-1].rstrip("0123456789")) >= 3 and _wordlike(name):
+        return True
+    if _SELECTOR.match(value):
         return True
     return value.startswith(("os.", "process.env", "env.", "self.", "this.", "config.", "settings.",
                              "getenv", "ENV[", "$(", "`"))
