@@ -1,7 +1,9 @@
 """The `chatops` command: global options, then one of the registered commands.
 
 Thin on purpose: parse, resolve the person (`--as`), call the registry (which checks the permission
-in the domain), print. Errors a person reads are printed as one message, without a traceback.
+in the domain), print. Errors are mapped here, once: a `jobs.errors.ChatopsError` prints its sentence and
+exits with its kind's code (Invalid 2, Refused 3, NotFound 6, Conflict 7, Damaged 8); anything else is an
+internal error, one line on the terminal and the traceback in the log file.
 """
 from __future__ import annotations
 
@@ -9,16 +11,20 @@ import argparse
 import logging
 import os
 import sys
+import tempfile
+from importlib import metadata
+from pathlib import Path
 from typing import Callable, Sequence
 
-from chatops.config import ConfigError, LoadedConfig, load_config, resolve_config_path
+from chatops.config import LoadedConfig, load_config, resolve_config_path
 from chatops.registry import Command, HelpRequested, Invocation, Registry, UsageError, run
 from jobs.actors import PERMISSIONS, Actor, People, UnknownPerson, describe_roles
-from jobs.errors import Refused
+from jobs.errors import ChatopsError, Damaged, ExitCode, Refused
 
 PROG = "chatops"
-EXIT_USAGE = 2
-EXIT_REFUSED = 3
+EXIT_USAGE = int(ExitCode.INVALID)
+EXIT_REFUSED = int(ExitCode.REFUSED)
+EXIT_INTERNAL = 1
 
 
 def _global_parser() -> argparse.ArgumentParser:
@@ -27,21 +33,36 @@ def _global_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", metavar="DIR")
     parser.add_argument("--as", dest="as_person", metavar="NAME")
     parser.add_argument("-h", "--help", action="store_true")
+    parser.add_argument("--version", action="store_true")
     return parser
 
 
 GLOBAL_HELP = """global options (before or after the command words):
   --config PATH   config file (default: $CHATOPS_CONFIG or ./config.toml)
   --data-dir DIR  data directory (overrides data_dir in the config)
-  --as NAME       act as this person from config.toml [people] (local mode)"""
+  --as NAME       act as this person from config.toml [people] (local mode)
+  --version       print the installed version"""
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def version() -> str:
+    """The version of the installed package (pyproject.toml), not a second copy of it."""
+    try:
+        return f"{PROG} {metadata.version(PROG)}"
+    except metadata.PackageNotFoundError:
+        return f"{PROG} (version unknown: the package is not installed; run `pip install -e .`)"
+
+
+def main(argv: Sequence[str] | None = None, registry: Registry | None = None) -> int:
+    """Run one command line; `registry` defaults to every area's commands (tests may pass their own)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=os.environ.get("CHATOPS_LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     options, rest = _global_parser().parse_known_args(argv)
-    registry = Registry.load_for(rest)
+    if options.version:
+        print(version())
+        return 0
+    given = registry
+    registry = registry or Registry.load_for(rest)   # only the area the command line names
     cache: dict[str, LoadedConfig] = {}
 
     def config() -> LoadedConfig:
@@ -50,17 +71,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cache["loaded"]
 
     found = registry.match(rest) if rest else None
-    if found is None:
-        registry = Registry.load()   # unknown or no command: the help lists every area's commands
+    if given is None and (found is None or found[0].words == ("help",)):
+        registry = Registry.load()   # no command, an unknown one, or help: every area's commands
+        found = registry.match(rest) if rest else None
     try:
         actor = _person(config, options.as_person, found[0] if found else None) if options.as_person else None
         if found is None:
-            asked_help = not rest or rest[0].lower() == "help" or options.help
-            if not asked_help:
-                print(f"{PROG}: unknown command {' '.join(rest)!r}", file=sys.stderr)
-            print(registry.help_text(actor, "cli", PROG) + "\n" + GLOBAL_HELP)
-            return 0 if asked_help else EXIT_USAGE
+            return _not_a_command(registry, rest, options.help, actor)
         command, command_args = found
+        if command.words == ("help",) and command_args:    # `chatops help runs`, `chatops help case ack`
+            inner = registry.match(command_args)
+            if inner is None:
+                return _not_a_command(registry, command_args, True, actor)
+            command, command_args = inner[0], ["--help"]
         if options.help:
             command_args.append("--help")
         parsed = command.parser(PROG).parse_args(command_args)
@@ -75,16 +98,78 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_USAGE
-    except (ConfigError, UnknownPerson) as exc:
-        print(f"{PROG}: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except Refused as exc:
-        print(f"{PROG}: refused: {exc}", file=sys.stderr)
-        return EXIT_REFUSED
+    except ChatopsError as exc:
+        if isinstance(exc, Damaged):
+            _log_traceback(cache, exc, argv)
+        print(_one_error(exc), file=sys.stderr)
+        return int(exc.exit_code)
     except BrokenPipeError:
         # `chatops … | head` closed the pipe: not an error; keep Python from complaining at exit.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except Exception as exc:  # the last resort: one line for the person, the traceback for the log
+        where = _log_traceback(cache, exc, argv)
+        print(f"{PROG}: internal error: {type(exc).__name__}: {exc}; the traceback is in the log ({where}); "
+              "please report it with that file", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+def _one_error(exc: ChatopsError) -> str:
+    """`chatops: <the error's sentence>`; the sentence already names the thing and the fix."""
+    text = str(exc).strip()
+    if isinstance(exc, Refused) and "refused" not in text.lower():
+        text = f"refused: {text}"
+    return text if text.startswith(PROG) else f"{PROG}: {text}"
+
+
+def _not_a_command(registry: Registry, rest: list[str], asked_help: bool, actor: Actor | None) -> int:
+    """No command matched: the global help, a group's help (`chatops runs --help`), or the closest command."""
+    if not rest or rest[0].lower() == "help":
+        print(registry.help_text(actor, "cli", PROG) + "\n" + GLOBAL_HELP)
+        return 0
+    word = rest[0].lower()
+    if word in registry.groups() and len(rest) == 1:
+        text = registry.group_help(word, actor, PROG)
+        if asked_help:
+            print(text + "\n\n" + GLOBAL_HELP)
+            return 0
+        print(f"{PROG} {word} needs a subcommand.\n{text}", file=sys.stderr)
+        return EXIT_USAGE
+    typed = " ".join(rest)
+    near = registry.closest(rest)
+    hint = (f"did you mean `{PROG} {near.name}`? ({PROG} {near.name} --help explains it)" if near
+            else f"`{PROG} help` lists the commands")
+    print(f"{PROG}: unknown command {typed!r}; {hint}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _log_traceback(cache: dict[str, LoadedConfig], exc: BaseException, argv: Sequence[str]) -> str:
+    """Append the traceback to the log file and return its path; the terminal gets one line only.
+
+    The log is `<data_dir>/logs/chatops-cli.log`; when the configuration could not be loaded, or that
+    file cannot be opened (the data directory is itself the problem), a file in the temporary directory.
+    """
+    loaded = cache.get("loaded")
+    candidates = [loaded.data_dir / "logs" / "chatops-cli.log"] if loaded is not None else []
+    candidates.append(Path(tempfile.gettempdir()) / f"chatops-cli-{os.getuid()}.log")
+    for path in candidates:
+        try:
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            handler = logging.FileHandler(path, encoding="utf-8")
+            os.chmod(path, 0o600)
+        except OSError:
+            continue
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        log = logging.getLogger("chatops.cli.errors")
+        log.propagate = False
+        log.addHandler(handler)
+        try:
+            log.error("chatops %s failed", " ".join(argv), exc_info=exc)
+        finally:
+            log.removeHandler(handler)
+            handler.close()
+        return str(path)
+    return "not written: no log file could be opened"
 
 
 def _person(config: Callable[[], LoadedConfig], name: str, command: Command | None) -> Actor:

@@ -20,12 +20,13 @@ from typing import Any
 
 from jobs.actors import DAEMON_NAME
 from jobs.settings import Settings
+from jobs.errors import Invalid
 
 DEFAULT_CONFIG = "config.toml"
 CONFIG_ENV = "CHATOPS_CONFIG"
 
 
-class ConfigError(Exception):
+class ConfigError(Invalid):
     """A configuration problem, worded for the operator who has to fix it."""
 
 

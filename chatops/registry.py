@@ -20,6 +20,7 @@ command should not pay for importing slack_bolt).
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
 import shlex
 from dataclasses import dataclass, field, replace
@@ -31,7 +32,7 @@ from jobs.actors import PERMISSIONS, Actor, Permission, Subject, allowed, author
 from jobs.context import Context, build_context
 from jobs.errors import Invalid, Refused
 
-AREAS = ("chatops.commands.general", "chatops.commands.baseline", "chatops.commands.ledger", "chatops.commands.credits", "chatops.commands.killswitch", "chatops.commands.scrub")
+AREAS = ("chatops.commands.general", "chatops.commands.baseline", "chatops.commands.ledger", "chatops.commands.credits", "chatops.commands.queries", "chatops.commands.killswitch", "chatops.commands.scrub")
 #: The first word of every command each area declares, so the shell imports only the area a command line
 #: names (`chatops scrub check` need not import the scheduler, the approvals or the credit jobs: issue
 #: 20 measures it as a whole process). `Registry.load` refuses an area that declares another first word.
@@ -40,6 +41,7 @@ FIRST_WORDS = {
     "chatops.commands.baseline": ("baseline",),
     "chatops.commands.ledger": ("ledger",),
     "chatops.commands.credits": ("backfill", "case", "gate", "quarantine", "rerun", "runs", "scenario"),
+    "chatops.commands.queries": ("case", "runs"),
     "chatops.commands.killswitch": ("killswitch",),
     "chatops.commands.scrub": ("scrub",),
 }
@@ -64,6 +66,11 @@ class Arg:
     def dest(self) -> str:
         return self.name.lstrip("-").replace("-", "_")
 
+    @property
+    def argparse_help(self) -> str:
+        """The help as argparse wants it: argparse %-formats every help string, so a literal `%` is `%%`."""
+        return self.help.replace("%", "%%")
+
     def value(self, given: Any) -> Any:
         """`given` (text from Slack, or an already typed value) as this argument's typed value."""
         if self.flag:
@@ -85,9 +92,9 @@ class Arg:
 
     def add_to(self, parser: argparse.ArgumentParser) -> None:
         if self.flag:
-            parser.add_argument(self.name, action="store_true", help=self.help)
+            parser.add_argument(self.name, action="store_true", help=self.argparse_help)
             return
-        kwargs: dict[str, Any] = {"help": self.help, "type": self.type}
+        kwargs: dict[str, Any] = {"help": self.argparse_help, "type": self.type}
         if self.choices:
             kwargs["choices"] = list(self.choices)
         if self.nargs:
@@ -289,6 +296,38 @@ class Registry:
             return None
         return best, list(words[len(best.words):])
 
+    def groups(self) -> dict[str, list[Command]]:
+        """Commands by their first word, for words that start more than one command (`runs`, `case`, …)."""
+        by_word: dict[str, list[Command]] = {}
+        for command in self.commands:
+            by_word.setdefault(command.words[0], []).append(command)
+        return {word: commands for word, commands in by_word.items()
+                if len(commands) > 1 or len(commands[0].words) > 1}
+
+    def closest(self, words: Sequence[str], surface: str = "cli") -> Command | None:
+        """The command whose name is nearest to what was typed (difflib), if any is near enough."""
+        best: tuple[float, Command | None] = (0.0, None)
+        for command in self.commands:
+            if surface != "cli" and not command.slack:
+                continue
+            typed = " ".join(w.lower() for w in words[:len(command.words)])
+            ratio = difflib.SequenceMatcher(None, typed, command.name).ratio()
+            if ratio > best[0]:
+                best = (ratio, command)
+        return best[1] if best[0] >= 0.6 else None
+
+    def group_help(self, word: str, actor: Actor | None, prog: str) -> str:
+        """`chatops runs --help`: the commands of one group, each with the role it needs."""
+        commands = self.groups().get(word, [])
+        width = max(len(c.name) for c in commands) + 2
+        lines = [f"{prog} {word} commands:"]
+        for c in commands:
+            open_ = actor is None and c.shell_open or actor is not None and allowed(actor, c.permission)
+            needs = "" if open_ else f"  [needs {describe_roles(PERMISSIONS[c.permission])}]"
+            lines.append(f"  {prog} {c.name.ljust(width)}{c.summary}{needs}")
+        lines.append(f"Details of one command: {prog} {word} <subcommand> --help")
+        return "\n".join(lines)
+
     def help_text(self, actor: Actor | None, surface: str, prog: str) -> str:
         """What `actor` may run, then what needs another role (and which)."""
         visible = [c for c in self.commands if surface == "cli" or c.slack]
@@ -319,7 +358,9 @@ def parse_slack_text(registry: Registry, text: str) -> tuple[Command, argparse.N
         raise UsageError(f"cannot read the command: {exc}") from None
     found = registry.match(words) if words else None
     if found is None or not found[0].slack:
-        raise UsageError(f"unknown command {text.strip()!r}; try /ops help")
+        near = registry.closest(words, surface="slack") if words else None
+        hint = f"did you mean `/ops {near.name}`?" if near else "try /ops help"
+        raise UsageError(f"unknown command {text.strip()!r}; {hint}")
     command, rest = found
     return command, command.parser("/ops").parse_args(rest)
 

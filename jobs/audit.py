@@ -49,6 +49,7 @@ from store.ledger.scan import scan_ledger
 from store.ledger.verify import Report, SinceCheckpoint, Trust, verify_ledger
 from store.ledger.view import View
 from store.ledger.view import check as check_view
+from jobs.errors import Invalid
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -102,7 +103,7 @@ def spec_for(name: str) -> LedgerSpec:
     raise ValueError(f"unknown ledger {name!r}: expected one of {', '.join(s.name for s in SPECS)}")
 
 
-class LedgerConfigError(Exception):
+class LedgerConfigError(Invalid):
     """Trust settings that do not allow a verdict (exit 2): names the setting and the fix."""
 
 

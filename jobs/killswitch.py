@@ -21,6 +21,7 @@ from jobs.context import Context
 from jobs.notices import Notice
 from store import killswitch as store
 from store.killswitch import KillSwitchState, SuppressedNotice
+from jobs.errors import Conflict, ExitCode, Invalid
 
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$")
 DIGEST_LINES = 50
@@ -28,8 +29,14 @@ DIGEST_LINES = 50
 SUBJECT = Subject("killswitch", "killswitch")
 
 
-class KillSwitchError(Exception):
+class KillSwitchError(Invalid):
     """A kill switch request that cannot be done, worded with the fix."""
+
+
+class KillSwitchNotOn(KillSwitchError, Conflict):
+    """`killswitch off` while it is off: the state, not the input, is what does not allow it."""
+
+    exit_code = ExitCode.CONFLICT
 
 
 @dataclass(frozen=True)
@@ -40,7 +47,7 @@ class Status:
     def describe(self, ctx: Context) -> str:
         if self.state is None:
             return "kill switch is off: alerts are posted"
-        until = ctx.local(datetime.fromisoformat(self.state.until)).strftime("%Y-%m-%d %H:%M %Z")
+        until = local_time(ctx, datetime.fromisoformat(self.state.until))
         return (f"kill switch is ON until {until} (set by {self.state.set_by}: {self.state.reason}); "
                 f"{self.suppressed} alert(s) held back so far")
 
@@ -89,11 +96,11 @@ def turn_on(ctx: Context, actor: Actor, duration: timedelta, reason: str) -> Kil
                                   {"data": {"person": actor.name, "reason": state.reason, "until": state.until,
                                             "extended": previous is not None}})
     store.put(ctx.state, state)
-    until = ctx.local(now + duration).strftime("%Y-%m-%d %H:%M %Z")
+    until = local_time(ctx, now + duration)
     verb = "extended" if previous else "ON"
     _announce(ctx, state, "killswitch.on",
               f":no_bell: Kill switch {verb} by {actor.name} until {until}: {state.reason}. Alert posting is "
-              f"suppressed; monitoring and logging continue. Lift it early with `/ops killswitch off`.",
+              f"suppressed; monitoring and logging continue. Lift it early with {_lift_command(ctx)}.",
               update_original=previous is not None)
     return state
 
@@ -102,7 +109,7 @@ def turn_off(ctx: Context, actor: Actor) -> list[SuppressedNotice]:
     authorize(ctx, actor, Permission.KILLSWITCH_SET, "killswitch off", SUBJECT)
     held = end(ctx, ended_by=actor.name, actor=actor)
     if held is None:
-        raise KillSwitchError("the kill switch is not on; nothing to lift")
+        raise KillSwitchNotOn("the kill switch is not on; nothing to lift (`killswitch status` shows it)")
     return held
 
 
@@ -120,7 +127,7 @@ def end(ctx: Context, ended_by: str, actor: Actor = DAEMON) -> list[SuppressedNo
     _announce(ctx, state, "killswitch.off",
               f":bell: Kill switch {how}; alerts are posted again. It was set by {state.set_by}: {state.reason}.",
               update_original=True)
-    _announce(ctx, state, "killswitch.digest", digest_text(held), fields={"suppressed": len(held)})
+    _announce(ctx, state, "killswitch.digest", digest_text(ctx, held), fields={"suppressed": len(held)})
     return held
 
 
@@ -153,12 +160,26 @@ def suppress(ctx: Context, notice: Notice) -> bool:
     return store.suppress_if(ctx.state, lambda state: not state.expired(now), record)
 
 
-def digest_text(held: list[SuppressedNotice]) -> str:
+def local_time(ctx: Context, moment: datetime) -> str:
+    """A time as every kill switch message shows it: the configured zone, its name and its UTC offset."""
+    local = ctx.local(moment)
+    return f"{local:%Y-%m-%d %H:%M} {local:%Z} (UTC{local:%z})"
+
+
+def _lift_command(ctx: Context) -> str:
+    """Where a person lifts the switch: `/ops` when alerts go to Slack; in local mode there is no Slack to
+    type `/ops` into, so the shell command."""
+    from jobs.outbox import slack_mode   # jobs.outbox imports this module
+
+    return "`/ops killswitch off`" if slack_mode(data_dir=ctx.data_dir) else "`chatops killswitch off --as NAME` (an O3)"
+
+
+def digest_text(ctx: Context, held: list[SuppressedNotice]) -> str:
     if not held:
         return "Kill switch digest: no alert was suppressed."
     lines = [f"Kill switch digest: {len(held)} alert(s) were suppressed:"]
-    lines += [f"• {h.at[:16].replace('T', ' ')} UTC {h.channel} {h.subject} ({h.kind}): {h.first_line}"
-              for h in held[:DIGEST_LINES]]
+    lines += [f"• {local_time(ctx, datetime.fromisoformat(h.at))} {h.channel} {h.subject} ({h.kind}): "
+              f"{h.first_line}" for h in held[:DIGEST_LINES]]
     if len(held) > DIGEST_LINES:
         lines.append(f"… and {len(held) - DIGEST_LINES} more (all are in outbox.jsonl with state \"suppressed\")")
     return "\n".join(lines)

@@ -21,6 +21,7 @@ from jobs.actors import Role
 from jobs.context import Context
 from jobs.notices import Notice
 from store.outbox import Outbox, QueuedState
+from jobs.errors import Refused
 
 log = logging.getLogger("chatops.outbox")
 
@@ -42,7 +43,7 @@ _TOKEN_SHAPES = re.compile(r"\b(?:xox[abposre]-[A-Za-z0-9-]{8,}|xapp-[A-Za-z0-9-
 COMPLIANCE_DM_ROLES = frozenset({Role.CEO})
 
 
-class NoticeRefused(Exception):
+class NoticeRefused(Refused):
     """A notice that must not go where it was addressed, worded with the fix."""
 
 

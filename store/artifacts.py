@@ -30,6 +30,7 @@ import orjson
 from store.access import ensure_private_dir, file_mode_in, make_dirs
 from store.files import fsync_directory, fsync_path, write_file_atomically, write_synced
 from store.ledger.entry import ENVELOPE
+from store.errors import Damaged
 
 MONITORING = Path("runs") / "CREDIT_MONITORING"
 QUARANTINE = Path("runs") / "QUARANTINE"
@@ -39,7 +40,7 @@ _PREFIX = re.compile(r"^(run_|RUN-)", re.IGNORECASE)
 _NOT_IN_FILE = frozenset(ENVELOPE) | {"artifact", "artifact_sha256"}
 
 
-class ArtifactError(Exception):
+class ArtifactError(Damaged):
     """An artifact that is missing or does not match its recorded hash, worded with what to do."""
 
 

@@ -11,9 +11,10 @@ import secrets
 import stat
 from pathlib import Path
 from typing import TYPE_CHECKING
+from store.errors import Invalid
 
 
-class KeyFileError(Exception):
+class KeyFileError(Invalid):
     """A key file that is unsafe or unreadable, worded with the fix."""
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -44,6 +45,7 @@ class RunInfo(NamedTuple):
     seq: int
     offset: int
     length: int
+    started_at: str = ""     # the record's Started_At (RFC 3339), for listing by date without the ledger
 
 
 @dataclass
@@ -108,9 +110,10 @@ class RunsIndex:
         if kind == "run.recorded":
             scenario_id = str(entry.get("Scenario_ID", ""))
             severity = str(entry.get("Severity", ""))
-            self.runs[run_id] = _packed(scenario_id, severity, int(entry.get("seq", -1)), offset, len(line))
             self.scenarios.add(scenario_id)
             started = entry.get("Started_At")
+            self.runs[run_id] = _packed(scenario_id, severity, int(entry.get("seq", -1)), offset, len(line),
+                                        started if isinstance(started, str) else "")
             if severity == "SEV2" and isinstance(started, str):
                 self.sev2_times.setdefault(scenario_id, []).append(datetime.fromisoformat(started))
         elif isinstance(kind, str) and kind.startswith("quarantine."):
@@ -122,8 +125,16 @@ class RunsIndex:
         packed = self.runs.get(run_id)
         if packed is None:
             return None
-        scenario_id, severity, seq, offset, length = packed.rsplit(_SEPARATOR, 4)
-        return RunInfo(scenario_id, severity, int(seq), int(offset), int(length))
+        scenario_id, severity, seq, offset, length, started_at = packed.rsplit(_SEPARATOR, 5)
+        return RunInfo(scenario_id, severity, int(seq), int(offset), int(length), started_at)
+
+    def runs_per_scenario(self) -> Counter[str]:
+        """How many runs of each Scenario_ID are recorded."""
+        return Counter(packed.rsplit(_SEPARATOR, 5)[0] for packed in self.runs.values())
+
+    def run_ids(self) -> Iterator[str]:
+        """Every recorded Run_ID, in ledger order (oldest first)."""
+        return iter(self.runs)
 
     def entry(self, run_id: str) -> dict | None:
         """The run's `run.recorded` ledger entry, read back from the file."""
@@ -145,10 +156,11 @@ class RunsIndex:
 _SEPARATOR = "\x00"
 
 
-def _packed(scenario_id: str, severity: str, seq: int, offset: int, length: int) -> str:
+def _packed(scenario_id: str, severity: str, seq: int, offset: int, length: int, started_at: str) -> str:
     """One run's `RunInfo` fields as one string. Split from the right, so a Scenario_ID containing the
     separator still unpacks whole."""
-    return f"{scenario_id}{_SEPARATOR}{severity}{_SEPARATOR}{seq}{_SEPARATOR}{offset}{_SEPARATOR}{length}"
+    return (f"{scenario_id}{_SEPARATOR}{severity}{_SEPARATOR}{seq}{_SEPARATOR}{offset}{_SEPARATOR}{length}"
+            f"{_SEPARATOR}{started_at}")
 
 
 def ledger_entries(data_dir: Path, kinds: frozenset[str]) -> list[dict[str, Any]]:

@@ -49,6 +49,7 @@ from tinydb.table import Table
 from store import state_journal
 from store.access import make_dirs
 from store.files import fsync_directory, open_creating, write_all, write_file_atomically
+from store.errors import Damaged
 
 T = TypeVar("T")
 
@@ -61,7 +62,7 @@ JOURNAL_LIMIT = 256 * 1024
 log = logging.getLogger("chatops.state")
 
 
-class StateCorrupted(Exception):
+class StateCorrupted(Damaged):
     """state.json exists but cannot be parsed: refuse to run rather than start from empty."""
 
 

@@ -21,11 +21,12 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 import orjson
+from store.errors import Damaged
 
 Tables = dict[str, dict[str, Any]]
 
 
-class JournalDamaged(Exception):
+class JournalDamaged(Damaged):
     """A line inside the journal (not at its end) cannot be read."""
 
 

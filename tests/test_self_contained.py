@@ -1,7 +1,7 @@
 """The repository carries everything its tests, benches and commands read: a clone with nothing beside it works.
 
-The first check of a fresh clone failed because a test read `../shared/vectors/merkle`, a folder that exists
-only on the machine the code was written on. These tests read every tracked file (`git ls-files`) and refuse
+The first check of a fresh clone failed because a test read the Merkle vectors from a sibling folder of the
+repository that exists only on the machine the code was written on. These tests read every tracked file (`git ls-files`) and refuse
 any way of reaching outside the repository that such a path took: the sibling folder named outright, an
 absolute path on the build machine, or a path built from `__file__` that climbs above the repository root.
 They also hold tests and benches to "a missing file fails, never skips".
@@ -20,7 +20,9 @@ REPO = Path(__file__).resolve().parent.parent
 THIS = Path(__file__).resolve().relative_to(REPO).as_posix()
 
 # Names of places outside the repository; a tracked file that names one reads (or tells someone to read) it.
-OUTSIDE = re.compile(r"\.\./shared|/work/shared|/work/main|/work/wt-|/work/helpers|(?<![\w.])\.\./\.\.")
+#: (Spelt in pieces so that this file does not name them itself.)
+SIBLING = "shared"
+OUTSIDE = re.compile(r"\.\./" + SIBLING + r"|/work/" + SIBLING + r"|/work/main|/work/wt-|/work/helpers|(?<![\w.])\.\./\.\.")
 SKIPS = re.compile(r"pytest\.skip\(|\.skipif\(|importorskip\(|unittest\.skip|@skip\b")
 
 
@@ -122,9 +124,9 @@ def test_no_python_file_builds_a_path_above_the_repository_root():
 
 
 @pytest.mark.parametrize("source, escapes", [
-    ('VECTORS = Path(__file__).resolve().parents[2].parent / "shared"', True),
-    ('REPO = Path(__file__).resolve().parents[2]\nVECTORS = REPO.parent / "shared" / "vectors"', True),
-    ('DATA = Path(__file__).parent / ".." / ".." / ".." / "shared"', True),
+    (f'VECTORS = Path(__file__).resolve().parents[2].parent / "{SIBLING}"', True),
+    (f'REPO = Path(__file__).resolve().parents[2]\nVECTORS = REPO.parent / "{SIBLING}" / "vectors"', True),
+    (f'DATA = Path(__file__).parent / ".." / ".." / ".." / "{SIBLING}"', True),
     ('REPO = Path(__file__).resolve().parents[2]\nVECTORS = REPO / "tests" / "ledger" / "vectors"', False),
     ('VECTORS = Path(__file__).resolve().parent / "vectors"', False),
 ])

@@ -1,19 +1,16 @@
 """`baseline …`: the runbook's Baseline Update Procedure from the shell and from Slack (`/ops baseline …`).
 
 Thin: parse, call `jobs.credits.baselines` / `baseline_proposals` (which check roles and record to the
-credit ledger), print. A refusal or bad input is one message without a traceback.
+credit ledger), print. A refusal or bad input is a `jobs.errors` exception, worded once by the surface.
 """
 from __future__ import annotations
 
 import argparse
 import math
-from typing import Callable
 
 from chatops.registry import Arg, Command, Invocation, Reply
 from jobs.actors import Permission
-from jobs.approvals import ApprovalRefused
-
-EXIT_REFUSED = 3
+from jobs.errors import ExitCode
 
 
 def positive_days(text: str) -> int:
@@ -47,36 +44,23 @@ FORCE = Arg("--force-large-change", "apply a change over [baselines] large_chang
             flag=True)
 
 
-def _guard(inv: Invocation, work: Callable[[], Reply]) -> Reply:
-    """Run `work`, turning a domain refusal or bad input into one message and its exit code.
-
-    The shell prints `chatops: …`; Slack already says `refused: ` before every failed command, so
-    there the message goes without either prefix (no "refused: chatops: refused: …").
-    """
-    from jobs.credits.baselines import BaselineError
-
-    try:
-        return work()
-    except BaselineError as exc:
-        return Reply(_worded(inv, str(exc)), exc.exit_code)
-    except ApprovalRefused as exc:
-        return Reply(_worded(inv, f"refused: {exc}"), EXIT_REFUSED)
-
-
-def _worded(inv: Invocation, message: str) -> str:
-    return f"chatops: {message}" if inv.surface == "cli" else message.removeprefix("refused: ")
-
-
 def _calculate(inv: Invocation) -> Reply:
     from jobs.credits.baseline_messages import calculation_text
     from jobs.credits.baselines import compute
 
-    def work() -> Reply:
-        calc = compute(inv.ctx, inv.args.scenario, inv.args.days)
-        return Reply(calculation_text(inv.ctx, calc) + "\nNothing was changed. To apply: an O3 runs "
-                     f"`chatops baseline update --scenario {calc.scenario_id} --approve --reason … --as NAME`, "
-                     f"or propose it for another O3's approval with `chatops baseline propose`.")
-    return _guard(inv, work)
+    calc = compute(inv.ctx, inv.args.scenario, inv.args.days)
+    return Reply(calculation_text(inv.ctx, calc) + "\nNothing was changed. " + _how_to_apply(inv, calc.scenario_id))
+
+
+def _how_to_apply(inv: Invocation, scenario_id: str) -> str:
+    """The next step as it really works here: a proposal another O3 approves, unless self-approval is
+    configured (then `update --approve` alone applies it); worded for the surface the person is on."""
+    prog, who = ("chatops", " --as NAME") if inv.surface == "cli" else ("/ops", "")
+    propose = f"`{prog} baseline propose --scenario {scenario_id} --reason …{who}`"
+    if inv.ctx.settings.baselines.allow_self_approval:
+        return (f"To apply: an O3 runs `{prog} baseline update --scenario {scenario_id} --approve --reason …{who}` "
+                f"([baselines] allow_self_approval is set), or proposes it with {propose}.")
+    return f"To apply: propose it with {propose}; another O3 approves it (`{prog} baseline approve <id>` or the button)."
 
 
 def _update(inv: Invocation) -> Reply:
@@ -85,34 +69,30 @@ def _update(inv: Invocation) -> Reply:
 
     args = inv.args
 
-    def work() -> Reply:
-        ctx, actor = inv.ctx, inv.actor
-        if not args.approve:
-            calc = baselines.compute(ctx, args.scenario, args.days)
-            failures = baselines.prerequisite_failures(ctx, calc, args.force_large_change)
-            verdict = ("prerequisites met: add --approve to apply" if not failures else
-                       "prerequisites NOT met:\n" + "\n".join(f"  - {f}" for f in failures))
-            return Reply(calculation_text(ctx, calc) + "\n" + verdict + "\nNothing was changed.",
-                         0 if not failures else EXIT_REFUSED)
-        proposal = baseline_proposals.pending(ctx, args.scenario)
-        # a pending proposal is approved (and so closed), also the actor's own where self-approval is allowed
-        if proposal is not None and (proposal.requested_by != actor.name
-                                     or ctx.settings.baselines.allow_self_approval):
-            applied = baseline_proposals.approve(ctx, actor, proposal.id, extra_reason=args.reason or "")
-        else:
-            applied = baselines.update(ctx, actor, args.scenario, args.reason or "", args.days,
-                                       args.force_large_change)
-        return Reply(_applied_text(inv, applied))
-    return _guard(inv, work)
+    ctx, actor = inv.ctx, inv.actor
+    if not args.approve:
+        calc = baselines.compute(ctx, args.scenario, args.days)
+        failures = baselines.prerequisite_failures(ctx, calc, args.force_large_change)
+        verdict = ("prerequisites met: add --approve to apply" if not failures else
+                   "prerequisites NOT met:\n" + "\n".join(f"  - {f}" for f in failures))
+        return Reply(calculation_text(ctx, calc) + "\n" + verdict + "\nNothing was changed.",
+                     0 if not failures else int(ExitCode.REFUSED))
+    proposal = baseline_proposals.pending(ctx, args.scenario)
+    # a pending proposal is approved (and so closed), also the actor's own where self-approval is allowed
+    if proposal is not None and (proposal.requested_by != actor.name
+                                 or ctx.settings.baselines.allow_self_approval):
+        applied = baseline_proposals.approve(ctx, actor, proposal.id, extra_reason=args.reason or "")
+    else:
+        applied = baselines.update(ctx, actor, args.scenario, args.reason or "", args.days,
+                                   args.force_large_change)
+    return Reply(_applied_text(inv, applied))
 
 
 def _approve(inv: Invocation) -> Reply:
     from jobs.credits import baseline_proposals
 
-    def work() -> Reply:
-        applied = baseline_proposals.approve(inv.ctx, inv.actor, inv.args.request, extra_reason=inv.args.reason or "")
-        return Reply(_applied_text(inv, applied))
-    return _guard(inv, work)
+    applied = baseline_proposals.approve(inv.ctx, inv.actor, inv.args.request, extra_reason=inv.args.reason or "")
+    return Reply(_applied_text(inv, applied))
 
 
 def _propose(inv: Invocation) -> Reply:
@@ -121,14 +101,12 @@ def _propose(inv: Invocation) -> Reply:
 
     args = inv.args
 
-    def work() -> Reply:
-        proposal = baseline_proposals.propose(inv.ctx, inv.actor, args.scenario, args.reason, args.days,
-                                              args.force_large_change)
-        return Reply(f"Proposed {proposal.request.id}: {args.scenario} → "
-                     f"{proposal.calculation.median_credits:.2f} credits, posted to "
-                     f"{inv.ctx.settings.slack.channels.ops_review} for another O3's approval\n"
-                     + calculation_text(inv.ctx, proposal.calculation))
-    return _guard(inv, work)
+    proposal = baseline_proposals.propose(inv.ctx, inv.actor, args.scenario, args.reason, args.days,
+                                          args.force_large_change)
+    return Reply(f"Proposed {proposal.request.id}: {args.scenario} → "
+                 f"{proposal.calculation.median_credits:.2f} credits, posted to "
+                 f"{inv.ctx.settings.slack.channels.ops_review} for another O3's approval\n"
+                 + calculation_text(inv.ctx, proposal.calculation))
 
 
 def _set(inv: Invocation) -> Reply:
@@ -137,59 +115,55 @@ def _set(inv: Invocation) -> Reply:
 
     args = inv.args
 
-    def work() -> Reply:
-        baseline = set_baseline(inv.ctx, inv.actor, args.scenario, args.credits, args.reason)
-        text = (f"Manual baseline for {baseline.scenario_id}: {baseline.median_credits:.2f} credits (version "
-                f"{baseline.version}, {baseline.approval_id}); flagged manual until a calculated update "
-                f"replaces it. Exported to config/credit-baselines.json.")
-        if not scan_scenario(inv.ctx.data_dir, args.scenario).runs:
-            close = [s for s in closest_scenarios(inv.ctx, args.scenario) if s != args.scenario]
-            text += (f"\nnote: no run of {args.scenario} is recorded yet"
-                     + (f"; did you mean {', '.join(close)}?" if close else "."))
-        return Reply(text)
-    return _guard(inv, work)
+    baseline = set_baseline(inv.ctx, inv.actor, args.scenario, args.credits, args.reason)
+    text = (f"Manual baseline for {baseline.scenario_id}: {baseline.median_credits:.2f} credits (version "
+            f"{baseline.version}, {baseline.approval_id}); flagged manual until a calculated update "
+            f"replaces it. Exported to config/credit-baselines.json.")
+    if not scan_scenario(inv.ctx.data_dir, args.scenario).runs:
+        close = [s for s in closest_scenarios(inv.ctx, args.scenario) if s != args.scenario]
+        text += (f"\nnote: no run of {args.scenario} is recorded yet"
+                 + (f"; did you mean {', '.join(close)}?" if close else "."))
+    return Reply(text)
 
 
 def _show(inv: Invocation) -> Reply:
     from jobs.credits.baseline_messages import baseline_line, history_line
     from jobs.credits.baselines import show
+    from store.runs_index import RunsIndex
 
     args = inv.args
 
-    def work() -> Reply:
-        ctx = inv.ctx
-        found, export = show(ctx, args.scenario, args.history)
-        now = ctx.now()
-        if not found:
-            lines = ["no baselines yet: calculate one with `chatops baseline calculate --scenario ID`, "
-                     "or set one with `chatops baseline set --scenario ID --credits N --reason … --as NAME`"]
-        elif args.history:
-            lines = []
-            for scenario_id in dict.fromkeys(b.scenario_id for b in found):
-                lines.append(f"{scenario_id}:")
-                lines += [history_line(ctx, b) for b in found if b.scenario_id == scenario_id]
-        else:
-            lines = [baseline_line(ctx, b, now) for b in found]
-            manual = [b.scenario_id for b in found if b.is_manual]
-            if manual:
-                lines.append(f"{len(manual)} manual baseline{'s' if len(manual) != 1 else ''} "
-                             f"(replace with a calculated update when data allows): {', '.join(manual)}")
-        warning = export.describe()
-        if warning:
-            lines.append("WARNING: " + warning)
-        return Reply("\n".join(lines), 0)
-    return _guard(inv, work)
+    ctx = inv.ctx
+    found, export = show(ctx, args.scenario, args.history)
+    now = ctx.now()
+    if not found:
+        lines = ["no baselines yet: calculate one with `chatops baseline calculate --scenario ID`, "
+                 "or set one with `chatops baseline set --scenario ID --credits N --reason … --as NAME`"]
+    elif args.history:
+        lines = []
+        for scenario_id in dict.fromkeys(b.scenario_id for b in found):
+            lines.append(f"{scenario_id}:")
+            lines += [history_line(ctx, b) for b in found if b.scenario_id == scenario_id]
+    else:
+        recorded = RunsIndex.open(ctx.data_dir).runs_per_scenario()
+        lines = [baseline_line(ctx, b, now, recorded[b.scenario_id]) for b in found]
+        manual = [b.scenario_id for b in found if b.is_manual]
+        if manual:
+            lines.append(f"{len(manual)} manual baseline{'s' if len(manual) != 1 else ''} "
+                         f"(replace with a calculated update when data allows): {', '.join(manual)}")
+    warning = export.describe()
+    if warning:
+        lines.append("WARNING: " + warning)
+    return Reply("\n".join(lines), 0)
 
 
 def _export(inv: Invocation) -> Reply:
     from jobs.credits.baseline_apply import rewrite_export
 
-    def work() -> Reply:
-        status = rewrite_export(inv.ctx, inv.actor)
-        kept = " (the edited file was kept beside it as credit-baselines.json.edited-<time>)" \
-            if status.state == "edited" else ""
-        return Reply(f"config/credit-baselines.json rewritten from the store{kept}")
-    return _guard(inv, work)
+    status = rewrite_export(inv.ctx, inv.actor)
+    kept = " (the edited file was kept beside it as credit-baselines.json.edited-<time>)" \
+        if status.state == "edited" else ""
+    return Reply(f"config/credit-baselines.json rewritten from the store{kept}")
 
 
 def _applied_text(inv: Invocation, applied) -> str:

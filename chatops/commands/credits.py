@@ -2,13 +2,15 @@
 
 Thread replies on an alert reach the same commands: `ACK` → `case ack CASE-<id>`, `APPROVED for rerun -
 <m>` → `rerun approve CASE-<id> --mitigation "<m>"`, `DENIED - <r>` → `rerun deny CASE-<id> --reason "<r>"`.
-Handlers stay thin: parse, call `jobs.credits`, word the answer. Refusals come back as text with exit
-code 3, bad input with 2; the domain has already recorded them in the credit ledger.
+Handlers stay thin: parse, call `jobs.credits`, word the answer. Refusals, bad input and unknown cases are
+`jobs.errors` exceptions that the surface maps once (the CLI to exit codes 3, 2 and 6); the domain has
+already recorded refusals in the credit ledger.
 """
 from __future__ import annotations
 
 import re
 import sys
+from collections import Counter
 from datetime import datetime, timedelta
 
 import orjson
@@ -18,30 +20,15 @@ from chatops.registry import Arg, Command, Invocation, Reply
 from jobs.actors import Permission
 from jobs.errors import ExitCode
 from jobs.credits import actions, gates
-from jobs.errors import Refused
-from jobs.credits.cases import CaseNotFound, all_cases, case_for_run, load
-from jobs.credits.flows import Recorder
+from jobs.credits.cases import case_for_run, load
+from jobs.credits.flows import Outcome, Recorder
 from jobs.credits.intake import parse_records, read_source
-from jobs.credits.records import Case, GateDecision, ReleaseFinding, RerunDecision, RootCause
+from jobs.credits.records import Case, GateDecision, ReleaseFinding, RerunDecision, RootCause, Severity
 from jobs.credits.restore_files import restore_run_files
-from jobs.credits.schema import RunRecordInvalid
+from jobs.errors import Invalid
 from store.runs_index import RunsIndex
 
-EXIT_BAD_INPUT = 2
-EXIT_REFUSED = 3
 _DURATION = re.compile(r"^\+?([1-9][0-9]*)([hd])$")
-
-
-def _refusals(handler):
-    """Domain refusals and bad input become a reply with an exit code, never a traceback."""
-    def wrapped(inv: Invocation) -> Reply:
-        try:
-            return handler(inv)
-        except Refused as exc:
-            return Reply(str(exc), EXIT_REFUSED)
-        except (CaseNotFound, RunRecordInvalid, ValueError) as exc:
-            return Reply(str(exc), EXIT_BAD_INPUT)
-    return wrapped
 
 
 def _runs_record(inv: Invocation) -> Reply:
@@ -50,11 +37,45 @@ def _runs_record(inv: Invocation) -> Reply:
     outcomes = Recorder(inv.ctx).record(parse_records(data, source), inv.actor)
     if inv.args.json:
         return Reply(orjson.dumps([o.to_json() for o in outcomes], option=orjson.OPT_INDENT_2).decode())
-    lines = [o.message if o.recorded else f"not recorded: {o.message}" for o in outcomes]
-    for o in outcomes:
-        if o.recorded:
-            lines.append(f"  file: {o.artifact}" + (f"  case: {o.case_id}" if o.case_id else ""))
-    return Reply("\n".join(lines), 0 if all(o.recorded for o in outcomes) else 1)
+    return Reply(record_report(outcomes, inv.args.verbose), 0 if all(o.recorded for o in outcomes) else 1)
+
+
+def _outcome_lines(o: Outcome) -> list[str]:
+    if not o.recorded:
+        return [f"not recorded: {o.message}"]
+    return [o.message, f"  file: {o.artifact}" + (f"  case: {o.case_id}" if o.case_id else "")]
+
+
+def _needs_a_person(o: Outcome) -> bool:
+    """Listed even in a summary: a rejected run, and a SEV0/SEV1 run (an alert someone must answer)."""
+    return not o.recorded or o.severity in (Severity.SEV0, Severity.SEV1)
+
+
+def record_report(outcomes: list[Outcome], verbose: bool = False) -> str:
+    """One run: its lines. A batch: the runs that need a person (all with --verbose), then one summary.
+
+    A batch of 5,000 runs printed 10,000 lines and no total; the summary is what a person reads, and
+    the details of ordinary runs stay one flag (or `--json`) away.
+    """
+    if len(outcomes) <= 1:
+        return "\n".join(line for o in outcomes for line in _outcome_lines(o)) or "no runs in the input"
+    shown = [o for o in outcomes if verbose or _needs_a_person(o)]
+    lines = [line for o in shown for line in _outcome_lines(o)]
+    recorded = [o for o in outcomes if o.recorded]
+    by_severity = Counter(o.severity for o in recorded)
+    counts = ", ".join(f"{level.value} {by_severity[level.value]:,}" for level in Severity if by_severity[level.value])
+    cases = list(dict.fromkeys(o.case_id for o in recorded if o.case_id))
+    rejected = len(outcomes) - len(recorded)
+    summary = [f"recorded {len(recorded):,} of {len(outcomes):,} runs" + (f": {counts}" if counts else "")]
+    if cases:
+        listed = ", ".join(cases[:10]) + (f" and {len(cases) - 10:,} more" if len(cases) > 10 else "")
+        summary.append(f"in cases: {listed}")
+    if rejected:
+        summary.append(f"not recorded: {rejected:,} (listed above)")
+    hidden = len(outcomes) - len(shown)
+    if hidden:
+        summary.append(f"details of the other {hidden:,} runs: add --verbose (or --json)")
+    return "\n".join(lines + ["; ".join(summary)])
 
 
 def _runs_restore_files(inv: Invocation) -> Reply:
@@ -99,19 +120,6 @@ def _case_show(inv: Invocation) -> Reply:
     return Reply(_describe(load(inv.ctx.state.snapshot(), inv.args.case), inv.ctx))
 
 
-def _case_list(inv: Invocation) -> Reply:
-    cases = [c for c in all_cases(inv.ctx) if inv.args.all or c.is_open]
-    if not cases:
-        return Reply("no open cases" if not inv.args.all else "no cases")
-    lines = [f"{'case':<9} {'sev':<5} {'status':<14} {'scenario':<24} {'run':<28} ack / rerun"]
-    for c in cases:
-        ack = "ACKed" if c.acked_at else ("awaiting ACK" if c.awaiting_ack else "-")
-        rerun = c.rerun_decision.value if c.rerun_decision else ("gate" if c.rerun_gate else "-")
-        lines.append(f"{c.case_id:<9} {c.severity.value:<5} {c.status.value:<14} {c.scenario_id:<24} "
-                     f"{c.run_id:<28} {ack} / {rerun}")
-    return Reply("\n".join(lines))
-
-
 def _case_ack(inv: Invocation) -> Reply:
     case = actions.ack(inv.ctx, inv.actor, inv.args.case)
     return Reply(f"ACK recorded: {inv.actor.name} investigating {case.case_id} (Status: {case.status.value})")
@@ -127,7 +135,7 @@ def parse_root_cause(text: str) -> RootCause:
     for cause in RootCause:
         if cause.value.lower() == wanted:
             return cause
-    raise ValueError(f"root cause {text!r}: expected one of " + ", ".join(f'"{c.value}"' for c in RootCause))
+    raise Invalid(f"root cause {text!r}: expected one of " + ", ".join(f'"{c.value}"' for c in RootCause))
 
 
 def _case_root_cause(inv: Invocation) -> Reply:
@@ -169,7 +177,7 @@ def parse_when(text: str, now: datetime, zone) -> datetime:
     try:
         moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise ValueError(f"time {text!r}: expected 6h, 2d, or an ISO time such as 2026-11-23T18:00") from None
+        raise Invalid(f"time {text!r}: expected 6h, 2d, or an ISO time such as 2026-11-23T18:00") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=zone)
 
 
@@ -254,64 +262,64 @@ HOME = (case_home.open_cases_section,)
 
 COMMANDS = [
     Command(("runs", "record"), "record agent runs from a JSON file (one object or an array) or - for stdin",
-            Permission.RUN_RECORD, _refusals(_runs_record), slack=False,
+            Permission.RUN_RECORD, _runs_record, slack=False,
             args=(Arg("file", "path to the run record JSON, or - to read standard input", required=True,
                       subject="file"),
-                  Arg("--json", "print the outcome as JSON", flag=True))),
+                  Arg("--json", "print the outcome as JSON", flag=True),
+                  Arg("--verbose", "list every run of a batch (without it: only rejected and SEV0/SEV1 runs, "
+                      "then a summary)", flag=True))),
     Command(("runs", "restore-files"), "rewrite from the credit ledger the run files a power loss took after the "
-            "last sync (the daemon does this at start)", Permission.RUN_RECORD, _refusals(_runs_restore_files),
+            "last sync (the daemon does this at start)", Permission.RUN_RECORD, _runs_restore_files,
             slack=False, subject_kind="runs", subject_id="run files recorded after the durable mark"),
     Command(("runs", "show"), "where a recorded run's file is, its hash, severity and case", Permission.RUN_READ,
-            _refusals(_runs_show), args=(Arg("run_id", "the Run_ID", required=True, subject="run"),), shell_open=True),
-    Command(("case", "list"), "open cases (all with --all)", Permission.RUN_READ, _refusals(_case_list),
-            args=(Arg("--all", "include resolved cases", flag=True),), shell_open=True),
+            _runs_show, args=(Arg("run_id", "the Run_ID", required=True, subject="run"),), shell_open=True),
     Command(("case", "show"), "a case with the runbook's fields and its notes", Permission.RUN_READ,
-            _refusals(_case_show), args=(_CASE,), shell_open=True),
+            _case_show, args=(_CASE,), shell_open=True),
     Command(("case", "ack"), "acknowledge a SEV0/SEV1 alert (stops re-notification)", Permission.CASE_ACK,
-            _refusals(_case_ack), args=(_CASE,)),
+            _case_ack, args=(_CASE,)),
     Command(("case", "note"), "add a case note (assessment, mitigation, evidence); set the Slack thread URL",
-            Permission.CASE_NOTE, _refusals(_case_note),
+            Permission.CASE_NOTE, _case_note,
             args=(_CASE, Arg("text", "the note", required=True),
                   Arg("--slack-thread-url", "the alert thread's URL (Slack_Thread_URL)"))),
     Command(("case", "root-cause"), "set Root_Cause (O3) or propose it (O2): Misconfig, \"Legit Load\", "
                                     "\"External Dependency\", Unknown", Permission.CASE_NOTE,
-            _refusals(_case_root_cause),
+            _case_root_cause,
             args=(_CASE, Arg("cause", "Misconfig | \"Legit Load\" | \"External Dependency\" | Unknown", required=True),
                   Arg("--note", "why"))),
     Command(("case", "resolve"), "resolve a case: Status Resolved, Resolved_At set (needs Root_Cause)",
-            Permission.CASE_RESOLVE, _refusals(_case_resolve),
+            Permission.CASE_RESOLVE, _case_resolve,
             args=(_CASE, Arg("--summary", "what was mitigated", required=True))),
     Command(("rerun", "approve"), "APPROVED for rerun - <mitigation> (O3)", Permission.RERUN_DECIDE,
-            _refusals(_rerun_approve),
+            _rerun_approve,
             args=(_CASE, Arg("--mitigation", "what was fixed, e.g. \"max_items limit added\"", required=True))),
-    Command(("rerun", "deny"), "DENIED - <reason> (O3)", Permission.RERUN_DECIDE, _refusals(_rerun_deny),
+    Command(("rerun", "deny"), "DENIED - <reason> (O3)", Permission.RERUN_DECIDE, _rerun_deny,
             args=(_CASE, Arg("--reason", "why not, e.g. \"root cause not yet identified\"", required=True))),
     Command(("quarantine", "release"), "move a run's artifacts out of quarantine once the criteria are met (O3)",
-            Permission.QUARANTINE_RELEASE, _refusals(_quarantine_release),
+            Permission.QUARANTINE_RELEASE, _quarantine_release,
             args=(Arg("run_id", "the quarantined Run_ID", required=True, subject="run"),
                   Arg("--finding", "false-positive (no real exposure) or mitigated (e.g. data redacted)",
                       required=True, choices=[f.value for f in ReleaseFinding]),
                   Arg("--reason", "evidence and what was done", required=True))),
     Command(("backfill", "on"), "backfill mode for a scenario until a time (relaxed SEV1, legit bonus) (O3)",
-            Permission.BACKFILL_SET, _refusals(_backfill_on),
+            Permission.BACKFILL_SET, _backfill_on,
             args=(Arg("scenario", "Scenario_ID", required=True, subject="scenario"),
                   Arg("--until", "end: 6h, 2d or an ISO time", required=True),
                   Arg("--start", "start (default now): an ISO time"),
                   Arg("--reason", "what is reprocessed and why", required=True))),
     Command(("backfill", "off"), "end backfill mode for a scenario now (O3)", Permission.BACKFILL_SET,
-            _refusals(_backfill_off),
+            _backfill_off,
             args=(Arg("scenario", "Scenario_ID", required=True, subject="scenario"), Arg("--reason", "why it ends"))),
     Command(("scenario", "set"), "change a scenario setting, e.g. max_items 1000 (O3)", Permission.SCENARIO_SET,
-            _refusals(_scenario_set),
+            _scenario_set,
             args=(Arg("scenario", "Scenario_ID", required=True, subject="scenario"),
                   Arg("key", "max_items", required=True),
                   Arg("value", "the new value", required=True))),
     Command(("gate", "dispatch"), "may downstream work of this run be dispatched? (exit 0 allowed, 1 blocked, "
-            "6 unknown run)", Permission.RUN_READ, _refusals(_gate_dispatch),
+            "6 unknown run)", Permission.RUN_READ, _gate_dispatch,
             args=(Arg("run_id", "the Run_ID", required=True, subject="run"),
                   Arg("--json", "answer as JSON", flag=True)), shell_open=True),
     Command(("gate", "rerun"), "may this scenario be (re)run? (exit 0 allowed, 1 blocked, 6 unknown scenario)",
-            Permission.RUN_READ, _refusals(_gate_rerun),
+            Permission.RUN_READ, _gate_rerun,
             args=(Arg("scenario", "the Scenario_ID", required=True, subject="scenario"),
                   Arg("--json", "answer as JSON", flag=True)), shell_open=True),
 ]

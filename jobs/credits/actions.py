@@ -24,6 +24,7 @@ from jobs.credits import cases as case_records
 from jobs.credits import messages
 from jobs.credits.audit import CreditsRefused, case_subject, ledger, refuse, run_subject, scenario_subject, who
 from jobs.credits.gates import RERUN_APPROVAL_KIND, closest, rerun_approval_what
+from jobs.errors import Conflict
 from jobs.credits.records import (BackfillWindow, Case, CaseNote, CaseStatus, ReleaseFinding, RerunDecision,
                                   RootCause, ScenarioSettings)
 from jobs.notices import Notice
@@ -43,7 +44,7 @@ SCENARIO_KEYS = ("max_items",)
 
 def _moved(case: Case, to: CaseStatus) -> CaseStatus:
     if to not in TRANSITIONS[case.status]:
-        raise ValueError(f"{case.case_id} cannot move from {case.status.value} to {to.value}")
+        raise Conflict(f"{case.case_id} cannot move from {case.status.value} to {to.value}")
     return to
 
 

@@ -28,11 +28,13 @@ def calculation_text(ctx: Context, calc) -> str:
     return "\n".join(lines)
 
 
-def baseline_line(ctx: Context, baseline: Baseline, now: datetime) -> str:
-    """One row of `baseline show`: value, source, age, sample size, approval."""
+def baseline_line(ctx: Context, baseline: Baseline, now: datetime, runs_recorded: int) -> str:
+    """One row of `baseline show`: value, source, age, sample size (or, for a manual baseline, how many runs
+    of the scenario are recorded, none of which it was computed from), approval."""
     age = _age(now - baseline.last_updated)
     source = "MANUAL" if baseline.is_manual else "calculated"
-    sample = "no runs (manual)" if baseline.is_manual else (
+    recorded = f"{runs_recorded:,} run{'s' if runs_recorded != 1 else ''} recorded" if runs_recorded else "no run recorded"
+    sample = f"set by hand, not from runs ({recorded})" if baseline.is_manual else (
         f"{baseline.sample_size} runs / {baseline.window_days} days, CV "
         f"{baseline.cv:.2f}" if baseline.cv is not None else f"{baseline.sample_size} runs")
     approval = baseline.approval_id or "-"

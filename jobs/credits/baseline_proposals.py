@@ -35,13 +35,16 @@ from jobs.credits.audit import CREDIT, scenario_subject
 from jobs.credits.baseline_apply import Applied, ProposalApproval, record, refused
 from jobs.credits.baseline_messages import calculation_text
 from jobs.credits.baselines import BadInput, BaselineError, Calculation, UpdateRefused
+from jobs.errors import Conflict, ExitCode
 from jobs.notices import Notice
 
 KIND = "baseline.update"
 
 
-class ProposalSuperseded(BaselineError):
+class ProposalSuperseded(BaselineError, Conflict):
     """The data changed after the proposal; a new proposal was posted instead."""
+
+    exit_code = ExitCode.CONFLICT
 
     def __init__(self, message: str, renewed: ApprovalRequest) -> None:
         self.renewed = renewed
@@ -68,7 +71,7 @@ def propose(ctx: Context, actor: Actor, scenario_id: str, reason: str, days: int
     calc = baselines.compute(ctx, scenario_id, days)
     failures = baselines.prerequisite_failures(ctx, calc, force_large_change)
     if failures:
-        error = UpdateRefused(scenario_id, failures)
+        error = UpdateRefused(scenario_id, failures, command="baseline propose")
         refused(ctx, actor, "baseline propose", scenario_id, error, Permission.BASELINE_CALCULATE, failures=failures)
         raise error
     return _open(ctx, actor, calc, reason, force_large_change, renewed_by=actor,
@@ -106,7 +109,7 @@ def approve(ctx: Context, actor: Actor, request_id: str, extra_reason: str = "")
         return _supersede(ctx, actor, req, proposer, calc, now_what)
     failures = baselines.prerequisite_failures(ctx, calc, force)
     if failures and may_decide:
-        error = UpdateRefused(scenario_id, failures)
+        error = UpdateRefused(scenario_id, failures, command=f"baseline approve {request_id}")
         refused(ctx, actor, "baseline approve", scenario_id, error, request=request_id, failures=failures)
         raise error
     note = "self-approved (allowed by [baselines] allow_self_approval)" if self_allowed else ""
@@ -117,7 +120,7 @@ def approve(ctx: Context, actor: Actor, request_id: str, extra_reason: str = "")
                                 approval=ProposalApproval(request_id, now_what, note, self_allowed),
                                 expected_digest=req.what["data_digest"])
     except ApprovalRefused as exc:   # found before the change, or decided by another O3 in between; recorded there
-        raise BaselineError(f"refused: {exc}") from None
+        raise BaselineError(str(exc)) from None
 
 
 # ---- internals -------------------------------------------------------------------------------------
@@ -165,7 +168,7 @@ def _refuse_if_replaced(ctx: Context, actor: Actor, req: ApprovalRequest) -> Non
     message = (f"{req.id} was replaced by {replaced_by} (the current proposal is {newest.id}, proposed by "
                f"{newest.requested_by}: {newest.what['median_credits']:.2f} from {newest.what['sample_size']} "
                f"runs); approve {newest.id} instead")
-    error = BaselineError(f"refused: {message}")
+    error = BaselineError(message)
     refused(ctx, actor, "baseline approve", req.what["scenario_id"], error, request=req.id, replaced_by=replaced_by)
     raise error
 
@@ -182,7 +185,7 @@ def _supersede(ctx: Context, actor: Actor, req: ApprovalRequest, proposer: Actor
     renewed = _open(ctx, proposer, calc, req.what["reason"], bool(req.what.get("force_large_change")),
                     renewed_by=actor, why="the runs changed")
     raise ProposalSuperseded(
-        f"refused: the runs of {calc.scenario_id} changed since {req.id} was proposed "
+        f"the runs of {calc.scenario_id} changed since {req.id} was proposed "
         f"({req.what['median_credits']:.2f} from {req.what['sample_size']} runs; now "
         f"{calc.median_credits:.2f} from {calc.sample_size} runs). The approval is void; the new proposal is "
         f"{renewed.request.id}:\n{calculation_text(ctx, calc)}", renewed.request)

@@ -34,24 +34,25 @@ from jobs.credits.baseline_stats import (change_pct, coefficient_of_variation, f
                                          format_credits, median)
 from store import baselines as store
 from store.baselines import Baseline, BaselineSource
+from jobs.errors import ExitCode, Invalid, NotFound, Refused
 
 SCENARIO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
 
 
-class BaselineError(Exception):
+class BaselineError(Refused):
     """A request that was refused; the message names the thing, the value and the fix."""
 
-    exit_code = 3
 
-
-class BadInput(BaselineError):
+class BadInput(BaselineError, Invalid):
     """A value that cannot be used (days, credits, scenario id, missing reason)."""
 
-    exit_code = 2
+    exit_code = ExitCode.INVALID
 
 
-class UnknownScenario(BadInput):
+class UnknownScenario(BadInput, NotFound):
     """No run and no baseline of this scenario id; the message names the closest known ids."""
+
+    exit_code = ExitCode.NOT_FOUND
 
 
 class NoHealthyRuns(BadInput):
@@ -61,9 +62,9 @@ class NoHealthyRuns(BadInput):
 class UpdateRefused(BaselineError):
     """The runbook's prerequisites are not met; `failures` names each one with its measured value."""
 
-    def __init__(self, scenario_id: str, failures: list[str]) -> None:
+    def __init__(self, scenario_id: str, failures: list[str], command: str = "baseline update") -> None:
         self.failures = failures
-        lines = [f"baseline update for {scenario_id} refused: {len(failures)} prerequisite"
+        lines = [f"{command} for {scenario_id} refused: {len(failures)} prerequisite"
                  f"{'s' if len(failures) != 1 else ''} not met"]
         lines += [f"  - {f}" for f in failures]
         super().__init__("\n".join(lines))
@@ -191,11 +192,7 @@ def update(ctx: Context, actor: Actor, scenario_id: str, reason: str, days: int 
     proposer = proposer or actor
     self_approved = proposer.name == actor.name
     if self_approved and not ctx.settings.baselines.allow_self_approval:
-        _refuse(ctx, actor, scenario_id, "baseline update", BaselineError(
-            f"{actor.name} would approve a baseline change they proposed themselves; another O3 must approve "
-            f"it: propose it with `chatops baseline propose --scenario {scenario_id} --reason … --as "
-            f"{actor.name}` (or in Slack) and have another O3 approve it. Single-operator installations may "
-            "set [baselines] allow_self_approval = true in config.toml."))
+        _refuse(ctx, actor, scenario_id, "baseline update", BaselineError(_self_approval_refusal(ctx, actor, scenario_id)))
     try:
         calc = compute(ctx, scenario_id, days)
     except BaselineError as exc:
@@ -340,6 +337,27 @@ def _refuse_if_already_applied(ctx: Context, actor: Actor, calc: Calculation) ->
         _refuse(ctx, actor, calc.scenario_id, "baseline update", BaselineError(
             f"{calc.scenario_id} already has this baseline ({format_credits(current.median_credits)}, version "
             f"{current.version}, approval {current.approval_id}) from exactly these runs; nothing to update"))
+
+
+def _self_approval_refusal(ctx: Context, actor: Actor, scenario_id: str) -> str:
+    """Why `baseline update --approve` by `actor` alone is refused, saying which case it is: there is no
+    pending proposal to approve, or the pending one is `actor`'s own."""
+    from jobs.credits.baseline_proposals import pending
+
+    proposal = pending(ctx, scenario_id)
+    single = ("Single-operator installations may set [baselines] allow_self_approval = true in config.toml.")
+    if proposal is None:
+        return (f"there is no pending proposal for {scenario_id} to approve, and an update without one would be "
+                f"approved by the person who asks for it ({actor.name}): propose it with `chatops baseline propose "
+                f"--scenario {scenario_id} --reason … --as {actor.name}` (or in Slack), then another O3 approves "
+                f"it with `chatops baseline approve <id>` or the button in "
+                f"{ctx.settings.slack.channels.ops_review}. {single}")
+    if proposal.requested_by != actor.name:
+        return (f"{scenario_id} has a pending proposal by {proposal.requested_by}, {proposal.id}: approve that one "
+                f"with `chatops baseline approve {proposal.id} --as {actor.name}`")
+    return (f"the pending proposal {proposal.id} for {scenario_id} was made by {actor.name}; another O3 must "
+            f"approve it (`chatops baseline approve {proposal.id} --as NAME`, or the button in "
+            f"{ctx.settings.slack.channels.ops_review}). {single}")
 
 
 def _refuse(ctx: Context, actor: Actor, scenario_id: str, action: str, error: BaselineError) -> NoReturn:

@@ -19,11 +19,12 @@ from jobs.credits.records import (BackfillWindow, Case, CaseNote, CaseStatus, Re
 from jobs.context import Context
 from store import cases as case_store
 from store import scenarios as scenario_store
+from jobs.errors import NotFound
 
 CASE_ID = re.compile(r"^CASE-([1-9][0-9]{0,8})$", re.IGNORECASE)
 
 
-class CaseNotFound(Exception):
+class CaseNotFound(NotFound):
     """A case id that is malformed or unknown, worded with how to find the right one."""
 
 

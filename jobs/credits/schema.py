@@ -17,6 +17,7 @@ from typing import Any, Callable
 import orjson
 
 from jobs.credits.records import RunRecord
+from jobs.errors import Invalid
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 SCENARIO_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
@@ -40,7 +41,7 @@ class FieldError:
         return f"{self.field} = {shown}: expected {self.expected}"
 
 
-class RunRecordInvalid(Exception):
+class RunRecordInvalid(Invalid):
     """A run record that cannot be recorded; `errors` names every bad field."""
 
     def __init__(self, errors: list[FieldError] | list[str], source: str = "run record") -> None:
@@ -75,6 +76,31 @@ def _credits(value: Any) -> float | None:
         return None
     number = float(value)
     return number if math.isfinite(number) and 0 <= number < MAX_CREDITS else None
+
+
+#: the numeric fields' allowed ranges, named when a number is outside them (not "expected a number")
+_RANGES: dict[str, tuple[str, float, float, str]] = {
+    "Credits_Total": ("a number", 0, MAX_CREDITS, "2^53"),
+    "retry_count": ("a whole number", 0, 2 ** 31, "2^31"),
+}
+
+
+def _out_of_range(name: str, value: Any) -> str | None:
+    """For a number of the right kind but outside its range: what is wrong with it and the allowed range."""
+    if name not in _RANGES or isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    kind, low, high, shown = _RANGES[name]
+    if name == "retry_count" and not isinstance(value, int):
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        what = "not a finite number"
+    elif value >= high:
+        what = "too large"
+    elif value < low:
+        what = "negative"
+    else:
+        return None
+    return f"{kind} from {low:g} up to (not including) {shown} = {high:,.0f}; this one is {what}"
 
 
 def _count(value: Any) -> int | None:
@@ -147,7 +173,7 @@ def validate_run(raw: Any, source: str = "run record") -> RunRecord:
             continue
         converted = convert(raw[name])
         if converted is None and not (raw[name] is None and not required and default is None):
-            errors.append(FieldError(name, raw[name], expected))
+            errors.append(FieldError(name, raw[name], _out_of_range(name, raw[name]) or expected))
         values[name] = converted
     started, ended = values.get("Started_At"), values.get("Ended_At")
     if isinstance(started, datetime) and isinstance(ended, datetime) and ended < started:

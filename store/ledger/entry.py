@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Mapping
+from store.errors import Invalid
 
 SCHEMA_VERSION = 1
 MAX_LINE = 64 * 1024
@@ -24,7 +25,7 @@ _KEY_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$", re.ASCII)
 _KIND_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$", re.ASCII)
 
 
-class EntryInvalid(ValueError):
+class EntryInvalid(Invalid, ValueError):
     """An entry that docs/ledger.md §2 does not allow, naming the field, the value and the rule."""
 
 

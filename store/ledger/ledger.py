@@ -47,18 +47,26 @@ from store.ledger.note import (
     open_checkpoint,
 )
 from store.ledger.scan import scan_ledger
-from store.errors import Damaged
+from store.errors import ChatopsError, Damaged
 from store.ledger.view import View, ViewDamaged
 
 log = logging.getLogger("chatops.ledger")
 
 
 class LedgerDamaged(Damaged):
-    """The ledger differs from what was signed: refuse to write (the message is verify's)."""
+    """The ledger differs from what was signed: refuse to write (the message is verify's, plus the next step)."""
+
+    NEXT_STEP = ("Nothing more is written to it until an O3 acts: `chatops ledger verify` shows the damage, then "
+                 "restore the file from a copy or archive it with `chatops ledger reseal`.")
+
+    def __init__(self, message: str) -> None:
+        if "chatops ledger" not in message:
+            message = f"{message}{' ' if message.endswith('.') else '. '}{self.NEXT_STEP}"
+        super().__init__(message)
 
 
-class LedgerWriteError(Exception):
-    """A commit could not be made durable; nothing of it was kept."""
+class LedgerWriteError(ChatopsError):
+    """A commit could not be made durable; nothing of it was kept (exit 1: the message says to free space)."""
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from hashlib import sha256
 from typing import Iterable, Sequence
+from store.errors import Invalid
 
 HASH_SIZE = 32
 EMPTY_ROOT = sha256(b"").digest()
 
 
-class ProofError(Exception):
+class ProofError(Invalid):
     """A proof that does not verify, or arguments that cannot describe a proof, worded for a person."""
 
 

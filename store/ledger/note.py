@@ -26,6 +26,7 @@ from typing import Iterable, Sequence
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from store.errors import Invalid
 
 EM_DASH = "\u2014"
 SIG_ED25519 = 0x01
@@ -36,7 +37,7 @@ _SIZE_RE = re.compile(r"^(0|[1-9][0-9]*)$", re.ASCII)
 _CONTROL_RE = re.compile(r"[\x00-\x09\x0b-\x1f]")
 
 
-class NoteError(Exception):
+class NoteError(Invalid):
     """A note, checkpoint or key that cannot be accepted, worded with what is wrong."""
 
 

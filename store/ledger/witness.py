@@ -19,9 +19,10 @@ from store.files import write_file_atomically, write_synced
 from store.ledger.ledger import LedgerFiles
 from store.ledger.note import NoteError, Signer, Verifier, add_signature_lines, open_checkpoint, parse_note
 from store.ledger.scan import scan_ledger
+from store.errors import Refused
 
 
-class WitnessRefused(Exception):
+class WitnessRefused(Refused):
     """The new checkpoint is not consistent with the one cosigned before; carries both texts."""
 
     def __init__(self, reason: str, previous: str, current: str) -> None:

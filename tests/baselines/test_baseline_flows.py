@@ -127,6 +127,7 @@ def test_every_failing_prerequisite_is_named_with_its_measured_value(ctx):
         baselines.compute(ctx, "SCN")
         baseline_proposals.propose(ctx, person(ctx, "ben"), "SCN", "weekly review")
     failures = exc.value.failures
+    assert str(exc.value).startswith("baseline propose for SCN refused: 3 prerequisites not met\n")  # not "update"
     assert len(failures) == 3
     assert failures[0].startswith("not stable: 1 SEV0/SEV1 run in the last 2 weeks (latest spike, SEV1")
     assert failures[1].startswith("healthy runs cover 9.0 days") and "needs at least 30 days" in failures[1]
@@ -163,13 +164,17 @@ def test_large_change_needs_force_and_the_note_says_so(tmp_path):
 @freeze_time(NOW)
 def test_self_approval_is_refused_unless_configured(ctx):
     daily_runs(ctx, "SCN", [200 + (i % 3) for i in range(35)])
-    with pytest.raises(baselines.BaselineError, match="ana would approve a baseline change they proposed"):
+    with pytest.raises(baselines.BaselineError, match=r"^there is no pending proposal for SCN to approve, .*"
+                                                      r"propose it with `chatops baseline propose --scenario SCN"):
         baselines.update(ctx, person(ctx, "ana"), "SCN", "stable")
     proposal = baseline_proposals.propose(ctx, person(ctx, "dev"), "SCN", "stable")
+    with pytest.raises(baselines.BaselineError, match=f"^the pending proposal {proposal.request.id} for SCN was "
+                                                      "made by dev; another O3 must approve it"):
+        baselines.update(ctx, person(ctx, "dev"), "SCN", "stable")
     with pytest.raises(baselines.BaselineError, match="you requested this approval"):
         baseline_proposals.approve(ctx, person(ctx, "dev"), proposal.request.id)
     assert baselines.current_baseline(ctx, "SCN") is None
-    assert len(ledger_entries(ctx, "command.refused")) == 2
+    assert len(ledger_entries(ctx, "command.refused")) == 3
     applied = baseline_proposals.approve(ctx, person(ctx, "ana"), proposal.request.id)
     assert (applied.baseline.proposer, applied.baseline.approver) == ("dev", "ana")
     assert not applied.baseline.self_approved

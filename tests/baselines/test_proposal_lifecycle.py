@@ -48,7 +48,7 @@ def test_a_proposal_renewed_after_its_runs_changed_is_superseded_and_waits_for_n
     [superseded] = ledger_entries(ctx, "approval.superseded")
     assert (superseded["actor"], superseded["data"]["request"], superseded["data"]["superseded_by"],
             superseded["data"]["reason"]) == (person(ctx, "ana").ledger_id, first.id, renewed.id, "the runs changed")
-    replaced = f"^refused: {first.id} was replaced by {renewed.id} .*approve {renewed.id} instead$"
+    replaced = f"^{first.id} was replaced by {renewed.id} .*approve {renewed.id} instead$"
     with freeze_time(NOW + timedelta(hours=2)), pytest.raises(baselines.BaselineError, match=replaced):
         baseline_proposals.approve(ctx, person(ctx, "dev"), first.id)
     assert approvals.get(ctx, first.id).status is Status.SUPERSEDED and baselines.current_baseline(ctx, "SCN") is None

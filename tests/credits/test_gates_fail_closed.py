@@ -97,10 +97,10 @@ def test_other_lookups_of_an_unknown_id_refuse_and_name_the_closest_known_ones(r
     assert _cli_with_input(recorded, json.dumps(pii), "runs", "record", "-", "--as", "ana").returncode == 0
     release = run_cli("quarantine", "release", "RUN-2026-9c1e", "--finding", "false-positive", "--reason", "ok",
                       "--as", "ana", config=recorded)
-    assert release.returncode == 3 and "closest in quarantine: RUN-2026-9c1d" in release.stdout
-    assert "nothing was moved" in release.stdout
+    assert release.returncode == 3 and "closest in quarantine: RUN-2026-9c1d" in release.stderr
+    assert "nothing was moved" in release.stderr
     case = run_cli("case", "ack", "CASE-11", "--as", "ben", config=recorded)
-    assert case.returncode == 2 and "no case CASE-11 (closest known: CASE-1)" in case.stdout
+    assert case.returncode == 6 and "no case CASE-11 (closest known: CASE-1)" in case.stderr
     shown = run_cli("runs", "show", "RUN-2026-7f3b", config=recorded)
     assert shown.returncode == 6 and "closest known: RUN-2026-7f3a" in shown.stdout
 

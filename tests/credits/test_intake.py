@@ -127,9 +127,9 @@ def test_cli_records_a_run_from_stdin_and_answers_the_gate(config_file, tmp_path
     acked = run_cli("case", "ack", "CASE-1", "--as", "ben", config=config_file)
     assert acked.returncode == 0 and "ACK recorded: ben investigating CASE-1" in acked.stdout
     early = run_cli("rerun", "approve", "CASE-1", "--mitigation", "cap", "--as", "ana", config=config_file)
-    assert early.returncode == 3 and "no root cause identified yet" in early.stdout
+    assert early.returncode == 3 and "no root cause identified yet" in early.stderr
     bad = _cli_with_input(config_file, "{}", "runs", "record", "-", "--as", "ana")
-    assert bad.returncode == 2 and "Run_ID: missing" in bad.stdout
+    assert bad.returncode == 2 and "Run_ID: missing" in bad.stderr
     shown = run_cli("case", "show", "CASE-1", config=config_file)
     assert "Status: Investigating" in shown.stdout and "Related_Run_IDs  run_cli" in shown.stdout
 

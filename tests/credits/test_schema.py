@@ -48,7 +48,7 @@ def test_a_misspelt_field_is_an_error_with_the_closest_name():
 
 @pytest.mark.parametrize("field,value,expected", [
     ("Started_At", "2026-11-22T08:30:00", "UTC offset"),
-    ("Credits_Total", float("inf"), "number >= 0"),
+    ("Credits_Total", float("inf"), "not a finite number"),
     ("Credits_Total", True, "number >= 0"),
     ("retry_count", 1.5, "whole number"),
     ("Risk_Flags", ["retry_loop", "retry_loop"], "distinct"),
@@ -79,3 +79,17 @@ def test_any_valid_record_survives_its_own_file_format(run_id, scenario, credits
                        retry_count=retries, has_max_items_config=bounded, risk_flags=tuple(flags),
                        started_at=datetime(2026, 11, 22, 16, 30, tzinfo=timezone.utc))
     assert parse_run_bytes(orjson.dumps(record.to_fields())) == record
+
+
+@pytest.mark.parametrize("field,value,expected", [
+    ("Credits_Total", 1e308, "Credits_Total = 1e+308: expected a number from 0 up to (not including) 2^53 = "
+                             "9,007,199,254,740,992; this one is too large"),
+    ("Credits_Total", float("nan"), "this one is not a finite number"),
+    ("Credits_Total", -5, "Credits_Total = -5: expected a number from 0 up to (not including) 2^53 = "
+                          "9,007,199,254,740,992; this one is negative"),
+    ("retry_count", 2 ** 40, "expected a whole number from 0 up to (not including) 2^31 = 2,147,483,648; "
+                             "this one is too large"),
+])
+def test_a_number_out_of_range_is_called_too_large_or_not_finite_with_the_allowed_range(field, value, expected):
+    errors = errors_of(raw_run(**{field: value}))
+    assert any(expected in e for e in errors), errors

@@ -96,3 +96,10 @@ def test_help_flag_on_a_command_returns_its_help():
 def test_longest_word_match_wins_and_words_are_case_insensitive():
     command, rest = REGISTRY.match(["CASE", "ACK", "CASE-3"])
     assert command.words == ("case", "ack") and rest == ["CASE-3"]
+
+
+def test_a_misspelled_slack_command_names_the_closest_slack_command():
+    with pytest.raises(UsageError, match=r"^unknown command 'rerun aprove CASE-7'; did you mean `/ops rerun approve`\?$"):
+        parse_slack_text(REGISTRY, "rerun aprove CASE-7")
+    with pytest.raises(UsageError, match=r"^unknown command 'demon'; try /ops help$"):   # `daemon` is shell-only
+        parse_slack_text(REGISTRY, "demon")

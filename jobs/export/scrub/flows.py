@@ -17,6 +17,7 @@ from jobs.export.scrub.rules import load_rules
 from jobs.export.scrub.run import scrub_paths
 from store import fingerprints
 from store.keys import load_or_create_secret
+from jobs.errors import Invalid
 
 KEY_FILE = "keys/scrub.key"
 CACHE_DIR = "cache/scrub"   # compiled Hyperscan databases (hscache.py)
@@ -24,7 +25,7 @@ MIN_LEARNED_BYTES = 8
 _FORBIDDEN = set(" \t\r\n\"'`<>(){}[],;\\")
 
 
-class LearnError(Exception):
+class LearnError(Invalid):
     """A value `scrub learn` will not take, worded without the value."""
 
 

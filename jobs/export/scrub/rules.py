@@ -32,6 +32,7 @@ from enum import StrEnum
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from jobs.errors import Invalid
 
 PACKAGED_RULES = "scrub-rules.json"
 
@@ -44,7 +45,7 @@ class RuleKind(StrEnum):
     INDIRECT = "indirect"    # describes or names a credential without its value: reported, kept
 
 
-class RulesError(Exception):
+class RulesError(Invalid):
     """A ruleset file that cannot be used, worded with the rule and the fix."""
 
 
