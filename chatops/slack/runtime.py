@@ -18,12 +18,13 @@ from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 from chatops.config import LoadedConfig
-from chatops.notify import SlackDelivery, web_client
+from chatops.notify import slack_delivery, waking_notifier, web_client
 from chatops.registry import Registry
 from chatops.slack.app import build_app
 from chatops.slack.interface import SlackInterface
 from chatops.slack.mode import Mode
 from jobs.context import Context
+from jobs.delivery import DeliveryWorker
 
 log = logging.getLogger("chatops.slack")
 START_TIMEOUT = 30.0
@@ -103,7 +104,7 @@ class SlackConnection:
 @dataclass
 class SlackRuntime:
     connection: SlackConnection
-    delivery: SlackDelivery
+    delivery: DeliveryWorker
 
     def stop(self, timeout: float = STOP_TIMEOUT) -> None:
         """Both sides are told at once and waited for together, within `timeout`: the daemon must stop
@@ -119,8 +120,8 @@ class SlackRuntime:
 def start_slack(iface: SlackInterface, mode: Mode, environ: Mapping[str, str], http_port: int | None = None,
                 http_host: str = "127.0.0.1") -> SlackRuntime:
     """Start delivery first (so nothing queued while connecting waits), then the connection."""
-    delivery = SlackDelivery(iface.ctx, web_client(iface.ctx, environ["SLACK_BOT_TOKEN"]))
-    iface.ctx.notifier = delivery.notifier()
+    delivery = slack_delivery(iface.ctx, web_client(iface.ctx, environ["SLACK_BOT_TOKEN"]))
+    iface.ctx.notifier = waking_notifier(iface.ctx, delivery)
     delivery.start()
     try:
         connection = SlackConnection(iface, mode, environ, http_port, http_host).start()
