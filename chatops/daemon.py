@@ -113,6 +113,8 @@ def run_daemon(loaded: LoadedConfig, environ: dict[str, str] | None = None, http
         # from a shell without the Slack token; this daemon's own notifier follows its mode too.
         record_delivery(loaded.data_dir, local=mode == Mode.LOCAL)
         ctx.notifier = OutboxNotifier(ctx, local=mode == Mode.LOCAL)
+        # The outgoing scrub's rules are loaded now, off the first alert's path (jobs/outgoing.py).
+        threading.Thread(target=ctx.outgoing.engine, name="outgoing-scrub", daemon=True).start()
         slack = None
         if mode != Mode.LOCAL:
             from chatops.slack.runtime import start_daemon_slack  # slack_bolt is imported in Slack mode only

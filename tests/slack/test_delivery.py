@@ -173,10 +173,11 @@ def test_local_mode_writes_the_outbox_as_the_delivery(loaded, monkeypatch, stand
 def test_messages_never_carry_a_token(ctx, standin, monkeypatch):
     monkeypatch.setenv("SLACK_SIGNING_SECRET", "s3cr3t-signing-value")
     ctx.notifier.send(Notice(kind="x", subject="X-2", channel="#ops-alerts",
-                             text="debug: secret s3cr3t-signing-value and xoxb-123456789012-abcdefABCDEF"))
+                             text="debug: secret s3cr3t-signing-value and xoxb-2847561093-5918273640-Qw7ErT9yUi3OpA5sDf8GhJk2"))
     _delivery(ctx).deliver_pending()
     [post] = standin.calls_to("chat.postMessage")
-    assert "s3cr3t" not in json.dumps(post.params) and "xoxb-1234" not in json.dumps(post.params)
+    assert "s3cr3t" not in json.dumps(post.params) and "xoxb-2847" not in json.dumps(post.params)
+    assert "[REDACTED:slack-bot-token:" in post.params["text"] and "[REDACTED:process-secret:" in post.params["text"]
     assert "s3cr3t" not in Outbox(ctx.data_dir).path.read_text()
 
 
@@ -230,12 +231,12 @@ def test_every_secret_of_the_environment_and_key_shaped_text_is_masked(ctx, stan
     pem = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----"
     ctx.notifier.send(Notice(kind="x", subject="X-3", channel="#ops-alerts",
                              text=f"intake-7f3a9c1e55d0 / correct horse battery / wh-0a1b2c3d4e5f\n{pem}",
-                             fields={"done": ["used AKIAIOSFODNN7EXAMPLE"]}))
+                             fields={"done": ["used AKIAZ7Q3M5X2R4T4W6Y7"]}))
     _delivery(ctx).deliver_pending()
     sent = json.dumps(standin.calls_to("chat.postMessage")[0].params) + Outbox(ctx.data_dir).path.read_text()
-    for secret in ("intake-7f3a9c1e55d0", "correct horse", "wh-0a1b2c3d4e5f", "b3BlbnNzaC1rZXkt", "AKIAIOSFODNN7"):
+    for secret in ("intake-7f3a9c1e55d0", "correct horse", "wh-0a1b2c3d4e5f", "b3BlbnNzaC1rZXkt", "AKIAZ7Q3M5X2"):
         assert secret not in sent, secret
-    assert "[REDACTED]" in sent
+    assert "[REDACTED:private-key:" in sent and "[REDACTED:aws-access-key-id:" in sent
 
 
 @pytest.mark.parametrize("address, refusal", [
