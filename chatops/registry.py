@@ -31,7 +31,7 @@ from jobs.actors import PERMISSIONS, Actor, Permission, Subject, allowed, author
 from jobs.context import Context, build_context
 from jobs.errors import Invalid, Refused
 
-AREAS = ("chatops.commands.general", "chatops.commands.baseline", "chatops.commands.ledger", "chatops.commands.credits", "chatops.commands.killswitch", "chatops.commands.scrub")
+AREAS = ("chatops.commands.general", "chatops.commands.baseline", "chatops.commands.ledger", "chatops.commands.credits", "chatops.commands.killswitch", "chatops.commands.scrub", "chatops.commands.outbox")
 
 
 @dataclass(frozen=True)

@@ -109,7 +109,7 @@ class DeliveryWorker:
     _subjects: dict[str, _Subject] = field(default_factory=dict)
     _paused_until: float = 0.0      # the whole destination: Retry-After, or an outage's backoff
     _outage_failures: int = 0
-    _failing: bool = False          # the health file says so; cleared at the next delivery
+    _failing: bool | None = None    # the health file says so (None: not read yet); cleared at the next delivery
     _thread: threading.Thread | None = None
 
     @property
@@ -155,6 +155,10 @@ class DeliveryWorker:
     def pending(self) -> list[OutboxMessage]:
         """This destination's pending items in file order (re-read from where the last read ended)."""
         lines, self._offset = self.outbox.read(self._offset)
+        if any(line.get("op") == FinalOp.REQUEUED and line.get("id") not in self._messages for line in lines):
+            # a parked item sent back (`outbox retry`): settled items are not kept, so read it all again
+            self._messages.clear()
+            lines, self._offset = self.outbox.read(0)
         fold(lines, self._messages)
         for key in [k for k, m in self._messages.items() if not m.pending or m.dest != self.destination.name]:
             del self._messages[key]
@@ -226,7 +230,8 @@ class DeliveryWorker:
                       "failing_since": self._since() or self.ctx.now().isoformat()})
 
     def _since(self) -> str:
-        return self.outbox.health().get(self.destination.name, {}).get("failing_since", "") if self._failing else ""
+        return self.outbox.health().get(self.destination.name, {}).get("failing_since", "") \
+            if self._failing is not False else ""
 
     def _report(self, health: dict[str, Any]) -> None:
         self._failing = bool(health.get("failing_since"))
@@ -251,6 +256,7 @@ class DeliveryWorker:
         self.destination.settled(message)
         if op == FinalOp.SENT:
             self._outage_failures = 0
-            if self._failing:
-                previous = self.outbox.health().get(self.destination.name, {})
+            previous = self.outbox.health().get(self.destination.name, {}) if self._failing is not False else {}
+            if previous.get("failing_since"):   # an earlier failure, of this worker or of the last daemon's
                 self._report({**previous, "failing_since": "", "recovered_at": self.ctx.now().isoformat()})
+            self._failing = False
