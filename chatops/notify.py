@@ -21,12 +21,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from chatops.render.blocks import notice_blocks, thread_text
+from chatops.slack.mode import Mode
 from jobs.actors import UnknownPerson
 from jobs.context import Context
 from jobs.delivery import DeliveryWorker, DestinationName, RetryLater, Undeliverable
@@ -35,6 +36,9 @@ from jobs.outbox import OutboxNotifier
 from store import slack_threads
 from store.outbox import OutboxMessage
 from store.slack_threads import Thread
+
+if TYPE_CHECKING:
+    from chatops.services import Wiring
 
 log = logging.getLogger("chatops.notify")
 
@@ -56,6 +60,16 @@ def slack_delivery(ctx: Context, client: WebClient, **worker: Any) -> DeliveryWo
 def waking_notifier(ctx: Context, worker: DeliveryWorker) -> OutboxNotifier:
     """The notifier for a process that runs `worker`: queues as pending and wakes it at once."""
     return OutboxNotifier(ctx, local=False, on_queued=worker.wake.set)
+
+
+def services(wiring: "Wiring") -> list[DeliveryWorker]:
+    """The outgoing queue's workers, one per destination delivered from this daemon (Slack when in Slack
+    mode; in local mode the outbox is the delivery). The context's notifier then wakes them."""
+    if wiring.mode == Mode.LOCAL:
+        return []
+    worker = slack_delivery(wiring.ctx, web_client(wiring.ctx, wiring.environ["SLACK_BOT_TOKEN"]))
+    wiring.ctx.notifier = waking_notifier(wiring.ctx, worker)
+    return [worker]
 
 
 @dataclass

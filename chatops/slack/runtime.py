@@ -47,8 +47,17 @@ class SlackConnection:
     _stop: asyncio.Event | None = None
     _thread: threading.Thread | None = None
 
+    @property
+    def name(self) -> str:
+        return f"slack-{self.mode}"
+
+    def health(self) -> str:
+        if self._thread is not None and not self._thread.is_alive():
+            return f"the Slack {self.mode} connection has stopped; restart the daemon"
+        return "ok"
+
     def start(self) -> "SlackConnection":
-        self._thread = threading.Thread(target=self._run, name=f"slack-{self.mode}", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
         self._thread.start()
         if not self._ready.wait(START_TIMEOUT):
             raise RuntimeError(f"the Slack {self.mode} connection did not come up within {START_TIMEOUT:.0f} s")
