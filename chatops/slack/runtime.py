@@ -17,13 +17,10 @@ from typing import Mapping
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-from chatops.config import LoadedConfig
 from chatops.notify import slack_delivery, waking_notifier, web_client
-from chatops.registry import Registry
 from chatops.slack.app import build_app
 from chatops.slack.interface import SlackInterface
 from chatops.slack.mode import Mode
-from jobs.context import Context
 from jobs.delivery import DeliveryWorker
 
 log = logging.getLogger("chatops.slack")
@@ -138,13 +135,6 @@ def start_slack(iface: SlackInterface, mode: Mode, environ: Mapping[str, str], h
         delivery.stop()
         raise
     return SlackRuntime(connection, delivery)
-
-
-def start_daemon_slack(ctx: Context, loaded: LoadedConfig, mode: Mode, environ: Mapping[str, str],
-                       http_port: int | None) -> SlackRuntime:
-    """The daemon's Slack side: every registered command, this daemon's context and config."""
-    iface = SlackInterface(ctx=ctx, registry=Registry.load(), config=lambda: loaded)
-    return start_slack(iface, mode, environ, http_port, host_for(environ))
 
 
 def host_for(environ: Mapping[str, str]) -> str:
