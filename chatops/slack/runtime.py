@@ -1,9 +1,10 @@
-"""Runs the Slack connection and the outbox delivery beside the daemon's scheduler.
+"""The Slack connection (a daemon service, `chatops/slack/services.py`) and `start_slack` for tests and benches.
 
 The Bolt app is asyncio; the daemon is threads. So the app gets its own event loop in one thread
-(Socket Mode client or aiohttp site), the outbox worker is another thread with a plain WebClient,
-and both stop on `stop()`. The context's notifier is swapped for one that wakes the worker, so a
-flow's `ctx.notifier.send()` is delivered at once rather than at the next poll.
+(Socket Mode client or aiohttp site). The outbox's Slack worker is another thread with a plain
+WebClient (`chatops.notify`); `start_slack` starts both, as the daemon's services do, and swaps the
+context's notifier for one that wakes the worker, so a flow's `ctx.notifier.send()` is delivered at
+once rather than at the next poll.
 """
 from __future__ import annotations
 
