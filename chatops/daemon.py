@@ -113,8 +113,12 @@ def run_daemon(loaded: LoadedConfig, environ: dict[str, str] | None = None, http
         # from a shell without the Slack token; this daemon's own notifier follows its mode too.
         record_delivery(loaded.data_dir, local=mode == Mode.LOCAL)
         ctx.notifier = OutboxNotifier(ctx, local=mode == Mode.LOCAL)
-        # The outgoing scrub's rules are loaded now, off the first alert's path (jobs/outgoing.py).
-        threading.Thread(target=ctx.outgoing.engine, name="outgoing-scrub", daemon=True).start()
+        try:   # the outgoing scrub's rules, loaded now and not on the first alert's path (jobs/outgoing.py)
+            ctx.outgoing.engine()
+        except Exception as exc:   # nothing may leave unscrubbed: a daemon that cannot scrub does not start
+            log.error("the outgoing scrub cannot load its rules: %s; fix [scrub] in config.toml (or the rules "
+                      "file it names) and start again", exc)
+            return 1
         runner = JobRunner(ctx=ctx, bodies=built_bodies())
         stop = threading.Event()
 

@@ -89,6 +89,7 @@ def backoff(failures: int, rng: random.Random) -> float:
 class _Subject:
     """Retry state of one subject's head item."""
 
+    head: str = ""          # the item it is about: when another item heads the subject, it starts afresh
     failures: int = 0
     not_before: float = 0.0
 
@@ -171,8 +172,8 @@ class DeliveryWorker:
             heads: dict[str, OutboxMessage] = {}
             for message in self.pending():
                 heads.setdefault(message.subject, message)
-            for subject in set(self._subjects) - set(heads):
-                del self._subjects[subject]
+            for subject in [s for s, state in self._subjects.items() if s not in heads or heads[s].id != state.head]:
+                del self._subjects[subject]   # settled, or parked by a person: the next head owes no wait
             if not heads:
                 return settled
             now = self.clock()
@@ -220,7 +221,7 @@ class DeliveryWorker:
             delay = backoff(self._outage_failures, self.rng)
             self._paused_until = now + delay
         else:
-            state = self._subjects.setdefault(message.subject, _Subject())
+            state = self._subjects.setdefault(message.subject, _Subject(head=message.id))
             state.failures += 1
             delay = backoff(state.failures, self.rng)
             state.not_before = now + delay

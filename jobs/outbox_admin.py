@@ -80,8 +80,18 @@ def status(ctx: Context) -> list[DestinationStatus]:
     return report
 
 
-def as_json(report: list[DestinationStatus]) -> dict:
-    return {"destinations": [asdict(d) for d in report]}
+def as_json(ctx: Context, report: list[DestinationStatus]) -> dict:
+    return {"delivery": Outbox(ctx.data_dir).delivery(), "destinations": [asdict(d) for d in report]}
+
+
+def delivery_note(ctx: Context) -> str:
+    """How this directory's daemon last delivered, when that explains the counts ("" otherwise)."""
+    mode = Outbox(ctx.data_dir).delivery()
+    if mode == "local":
+        return "the daemon here runs in local mode: messages are written as `local` lines and not sent to Slack"
+    if not mode:
+        return "no daemon has run on this data directory yet: nothing is being delivered"
+    return ""
 
 
 def retry(ctx: Context, actor: Actor, item: str | None, all_parked: bool) -> list[OutboxMessage]:

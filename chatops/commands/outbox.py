@@ -32,8 +32,9 @@ def _answered(handler: Handler) -> Handler:
 def _status(inv: Invocation) -> Reply:
     report = outbox_admin.status(inv.ctx)
     if inv.args.json:
-        return Reply(json.dumps(outbox_admin.as_json(report), indent=2, ensure_ascii=False))
-    return Reply("\n".join(line for destination in report for line in destination.describe()))
+        return Reply(json.dumps(outbox_admin.as_json(inv.ctx, report), indent=2, ensure_ascii=False))
+    note = outbox_admin.delivery_note(inv.ctx)
+    return Reply("\n".join([*([note] if note else []), *(line for d in report for line in d.describe())]))
 
 
 @_answered

@@ -128,6 +128,7 @@ def test_a_refused_item_is_parked_shown_by_status_and_sent_by_retry(ctx, standin
     code, out = _cli(config_file, capsys, "outbox", "status")
     assert code == 0 and "slack: 0 pending" in out and "1 parked" in out
     assert f"parked {parked.id} CASE-1 → #ops-alerts" in out and "refused: not_in_channel" in out
+    assert "no daemon has run on this data directory yet" in out
     code, out = _cli(config_file, capsys, "outbox", "status", "--json")
     [slack] = json.loads(out)["destinations"]
     assert slack["parked"][0]["id"] == parked.id and slack["parked"][0]["message"] == "not_in_channel"

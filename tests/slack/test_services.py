@@ -10,6 +10,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from chatops.services import Services, Wiring
 from chatops.slack.mode import Mode
 from jobs.notices import Notice
+from tests.conftest import PEOPLE_TOML, run_cli
 from tests.slack.test_http_mode import ENV
 
 EVENTS: list[str] = []
@@ -73,3 +74,12 @@ def test_a_service_that_cannot_start_stops_those_started_before_it(ctx, loaded):
     with pytest.raises(OSError, match="third: port in use"):
         Services.start_all(_wiring(ctx, loaded, Mode.LOCAL), areas)
     assert EVENTS == ["start first", "start second", "stop second", "stop first"]
+
+
+def test_a_daemon_whose_outgoing_scrub_cannot_load_its_rules_does_not_start(tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text('data_dir = "var/"\n[scrub]\nrules_file = "missing-rules.json"\n' + PEOPLE_TOML)
+    done = run_cli("daemon", config=config)
+    assert done.returncode == 1, done.stderr
+    assert "the outgoing scrub cannot load its rules" in done.stderr and "missing-rules.json" in done.stderr
+    assert "Traceback" not in done.stderr
