@@ -12,7 +12,7 @@ through the same `OutgoingScrubber` before they are queued.
 
 Cost on the alert path: the engine is built once per context (one per process: the daemon's, or a
 command's), lazily, on the first message (≈ 0.2 s), and the daemon builds it at start; each notice
-is then one engine pass over its JSON (≈ 1 ms). The engine's Hyperscan scratch is not shared between
+is then one engine pass over its JSON (an alert: well under a millisecond, `bench/credits_bench.py`). The engine's Hyperscan scratch is not shared between
 threads, so passes are serialised by a lock. Fingerprints learned after the engine was built are
 used from the next start.
 """
