@@ -55,6 +55,7 @@ class SlackConnection:
         return "ok"
 
     def start(self) -> "SlackConnection":
+        self.iface.ctx.outgoing.engine()   # answers pass the outgoing scrub: its rules load now, not on the loop
         self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
         self._thread.start()
         if not self._ready.wait(START_TIMEOUT):
