@@ -14,7 +14,8 @@ Measurements, in this order, each on a fresh data directory, after waiting for a
 1. offered load: runs arrive at `--rate` per second, one run per submission (an orchestrator posting
    each run as it ends), parsed and submitted to the intake queue as `POST /runs` does. Latency is from
    each run's scheduled arrival: to its outcome (recorded in a signed ledger commit), and for a run that
-   raises an alert, to the alert queued (the outbox fsync returned). Also classification alone
+   raises an alert, to the alert queued (the outbox fsync returned; the notice passed the outgoing
+   scrub first, whose cost per alert is printed alone too, on the same notices). Also classification alone
    (schema + policy, no I/O) per run;
    with `--http`, the same over real HTTP: a second process posts the runs to the loopback intake as
    they arrive, one per request or `--per-request N` as a JSON array (sent when its last run arrives);
@@ -114,9 +115,11 @@ class TimedNotifier:
 
     inner: Notifier
     queued_at: dict[str, float] = field(default_factory=dict)
+    sent: list[Notice] = field(default_factory=list)
 
     def send(self, notice: Notice) -> None:
         self.inner.send(notice)
+        self.sent.append(notice)
         run_id = notice.fields.get("run") or notice.fields.get("run_id")
         if run_id:
             self.queued_at.setdefault(run_id, time.monotonic())
@@ -127,6 +130,7 @@ def fresh_recorder(root: Path, scenarios: int, kind: Callable[[Context], Recorde
     loaded = load_config(root / "config.toml")
     ctx = build_context(loaded.settings, loaded.data_dir)
     ctx.notifier = TimedNotifier(ctx.notifier)
+    ctx.outgoing.engine()   # the outgoing scrub's rules, loaded at start as the daemon does
     ana = ctx.people.by_name("ana")
     for n in range(scenarios):
         set_baseline(ctx, ana, f"scn-{n:03d}", 100.0, "bench baseline")
@@ -484,6 +488,13 @@ def main() -> int:
             timings.append(time.perf_counter() - started)
         print(f"   classification alone (schema + policy, no I/O): p50 {percentile(timings, 50) * 1e6:.0f} µs, "
               f"p99 {percentile(timings, 99) * 1e6:.0f} µs")
+        scrubs = []
+        for notice in ctx.notifier.sent:
+            started = time.perf_counter()
+            ctx.outgoing.notice(notice)
+            scrubs.append(time.perf_counter() - started)
+        print(f"   outgoing scrub alone ({len(scrubs)} notices, the engine built at start): "
+              f"p50 {percentile(scrubs, 50) * 1e6:.0f} µs, p99 {percentile(scrubs, 99) * 1e6:.0f} µs")
 
         (root / "saturated").mkdir()
         ctx, recorder = fresh_recorder(root / "saturated", args.scenarios, daemon_recorder)

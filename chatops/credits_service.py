@@ -25,7 +25,7 @@ import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import orjson
 from aiohttp import web
@@ -42,6 +42,9 @@ from jobs.credits.restore_files import restore_run_files
 from jobs.credits.schema import MAX_RECORD_BYTES, RunRecordInvalid
 from jobs.credits.timers import check_ack_deadlines
 
+if TYPE_CHECKING:
+    from chatops.services import Wiring
+
 log = logging.getLogger("chatops.credits")
 
 TOKEN_ENV = "CHATOPS_INTAKE_TOKEN"
@@ -52,8 +55,11 @@ MAX_BODY = MAX_RECORD_BYTES * 1000
 @dataclass
 class CreditsService:
     ctx: Context
+    scheduler: Any = None           # the daemon's scheduler, for the inbox watcher and the ACK timer
+    token: str | None = None        # CHATOPS_INTAKE_TOKEN: the loopback HTTP intake runs only with it
     intake: IntakeQueue = field(init=False)
     _stop_http: Callable[[], None] | None = None
+    name: str = "credits"
 
     def __post_init__(self) -> None:
         self.intake = IntakeQueue(Recorder(self.ctx, WriteBehindFileWriter(self.ctx.data_dir, self.ctx.now)))
@@ -100,7 +106,11 @@ class CreditsService:
             log.warning("start-up reconciliation: %d case alert(s) were in the ledger but not in the outbox; "
                         "queued now: %s", len(found.alerts), ", ".join(found.alerts))
 
-    def start(self, scheduler, token: str | None) -> None:
+    def health(self) -> str:
+        return "ok" if self.intake.running else "the credit recorder has stopped; restart the daemon"
+
+    def start(self) -> None:
+        scheduler, token = self.scheduler, self.token
         self.reconcile()
         self.intake.recorder.writer.start()
         policy = self.ctx.settings.credits
@@ -127,6 +137,11 @@ class CreditsService:
             self._stop_http()
         self.intake.close(timeout)
         self.intake.recorder.writer.close()
+
+
+def services(wiring: "Wiring") -> list[CreditsService]:
+    """The credit area's contribution to the daemon: inbox watcher, ACK timer, loopback intake (seed 001)."""
+    return [CreditsService(wiring.ctx, wiring.scheduler, wiring.environ.get(TOKEN_ENV))]
 
 
 def build_app(service: CreditsService, token: str, executor: ThreadPoolExecutor) -> web.Application:

@@ -21,8 +21,7 @@ from pathlib import Path
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from chatops.config import LoadedConfig
-from chatops.credits_service import TOKEN_ENV as INTAKE_TOKEN_ENV
-from chatops.credits_service import CreditsService
+from chatops.services import Services, Wiring
 from jobs.audit import StartRefused, start_ledgers
 from chatops.slack.mode import Mode, SlackModeError, select_mode
 from chatops.slack.mode import describe as describe_mode
@@ -37,7 +36,8 @@ from store.files import open_creating
 log = logging.getLogger("chatops.daemon")
 
 STOP_GRACE = 4.0      # seconds from SIGTERM / SIGINT to exit, everything included
-SLACK_STOP = 2.0      # of which the Slack connection and delivery worker get at most this
+JOB_GRACE = 1.0       # of which the services leave at least this to the running scheduled jobs
+HEALTH_EVERY = 60     # seconds between looks at the services' health
 LOCK_NAME = "daemon.lock"
 
 
@@ -113,16 +113,12 @@ def run_daemon(loaded: LoadedConfig, environ: dict[str, str] | None = None, http
         # from a shell without the Slack token; this daemon's own notifier follows its mode too.
         record_delivery(loaded.data_dir, local=mode == Mode.LOCAL)
         ctx.notifier = OutboxNotifier(ctx, local=mode == Mode.LOCAL)
-        slack = None
-        if mode != Mode.LOCAL:
-            from chatops.slack.runtime import start_daemon_slack  # slack_bolt is imported in Slack mode only
-
-            try:
-                slack = start_daemon_slack(ctx, loaded, mode, environ, http_port)
-            except Exception as exc:  # bad token, port in use, Slack unreachable: say so, do not start
-                log.error("the Slack %s connection did not start: %s; check the tokens and slack.api_url",
-                          mode, exc)
-                return 1
+        try:   # the outgoing scrub's rules, loaded now and not on the first alert's path (jobs/outgoing.py)
+            ctx.outgoing.engine()
+        except Exception as exc:   # nothing may leave unscrubbed: a daemon that cannot scrub does not start
+            log.error("the outgoing scrub cannot load its rules: %s; fix [scrub] in config.toml (or the rules "
+                      "file it names) and start again", exc)
+            return 1
         runner = JobRunner(ctx=ctx, bodies=built_bodies())
         stop = threading.Event()
 
@@ -137,8 +133,13 @@ def run_daemon(loaded: LoadedConfig, environ: dict[str, str] | None = None, http
         for spec in scheduled_specs(runner.bodies):
             scheduler.add_job(runner.run_now, trigger_for(spec, ctx.settings), args=[spec], id=spec.name,
                               name=spec.name, coalesce=True, max_instances=1, misfire_grace_time=15 * 60)
-        credits = CreditsService(ctx)  # inbox watcher, ACK timer, loopback HTTP intake (seed 001)
-        credits.start(scheduler, environ.get(INTAKE_TOKEN_ENV))
+        # Each area's services (the outgoing queue's workers first, the Slack connection, the credit intake),
+        # from the list in chatops/services.py; none is wired here by hand.
+        try:
+            services = Services.start_all(Wiring(ctx, loaded, mode, environ, http_port, scheduler))
+        except Exception as exc:  # bad token, port in use, Slack unreachable: say so, do not start
+            log.error("a service did not start: %s; check the tokens, slack.api_url and the ports", exc)
+            return 1
         scheduler.add_job(killswitch.tick, "interval", minutes=1, args=[ctx], id="killswitch",
                           name="killswitch", coalesce=True, max_instances=1)  # reminders, expiry, digest
         for line in schedule_lines(ctx, runner.bodies):
@@ -154,15 +155,18 @@ def run_daemon(loaded: LoadedConfig, environ: dict[str, str] | None = None, http
         started = time.monotonic()
         scheduler.start()
         log.info("scheduler running (%d jobs)", len(scheduled_specs(runner.bodies)))
+        ticks = 0
         while not stop.wait(timeout=1.0):  # a timeout keeps the main thread responsive to signals
-            continue
+            ticks += 1
+            if ticks % HEALTH_EVERY == 0:   # a service that is not well is said in the log, once a minute
+                for name, health in services.health().items():
+                    if health != "ok":
+                        log.warning("service %s: %s", name, health)
         # One budget for the whole stop (Slack, intake, running jobs), so it fits in 5 s whatever hangs.
         deadline = time.monotonic() + STOP_GRACE
         runner.stopping.set()
         scheduler.shutdown(wait=False)
-        if slack is not None:
-            slack.stop(SLACK_STOP)
-        credits.stop(max(0.0, deadline - time.monotonic()))
+        services.stop(max(0.0, deadline - time.monotonic() - JOB_GRACE))
         if not runner.wait_idle(max(0.0, deadline - time.monotonic())):
             log.warning("a job was still running after %.0f s; its writes are atomic, it will be "
                         "marked interrupted and caught up on the next start", STOP_GRACE)

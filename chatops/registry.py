@@ -32,7 +32,8 @@ from jobs.actors import PERMISSIONS, Actor, Permission, Subject, allowed, author
 from jobs.context import Context, build_context
 from jobs.errors import Invalid, Refused
 
-AREAS = ("chatops.commands.general", "chatops.commands.baseline", "chatops.commands.ledger", "chatops.commands.credits", "chatops.commands.queries", "chatops.commands.killswitch", "chatops.commands.scrub")
+AREAS = ("chatops.commands.general", "chatops.commands.baseline", "chatops.commands.ledger", "chatops.commands.credits", "chatops.commands.queries", "chatops.commands.killswitch", "chatops.commands.scrub",
+         "chatops.commands.outbox")
 #: The first word of every command each area declares, so the shell imports only the area a command line
 #: names (`chatops scrub check` need not import the scheduler, the approvals or the credit jobs: issue
 #: 20 measures it as a whole process). `Registry.load` refuses an area that declares another first word.
@@ -44,6 +45,7 @@ FIRST_WORDS = {
     "chatops.commands.queries": ("case", "runs"),
     "chatops.commands.killswitch": ("killswitch",),
     "chatops.commands.scrub": ("scrub",),
+    "chatops.commands.outbox": ("outbox",),
 }
 
 

@@ -74,6 +74,8 @@ class Permission(StrEnum):
     BASELINE_READ = "baseline.read"
     BASELINE_CALCULATE = "baseline.calculate"
     BASELINE_CHANGE = "baseline.change"    # update (approve) and set
+    OUTBOX_READ = "outbox.read"            # what waits to leave the machine, what is parked and why
+    OUTBOX_MANAGE = "outbox.manage"        # send parked items back to the queue, or park one
 
 
 #: The one permission table: a permission is granted to anyone holding any of these roles.
@@ -104,6 +106,8 @@ PERMISSIONS: Mapping[Permission, frozenset[Role]] = {
     Permission.BASELINE_READ: at_least(Role.O1),
     Permission.BASELINE_CALCULATE: at_least(Role.O2),
     Permission.BASELINE_CHANGE: at_least(Role.O3),
+    Permission.OUTBOX_READ: at_least(Role.O1),
+    Permission.OUTBOX_MANAGE: at_least(Role.O3),
 }
 
 

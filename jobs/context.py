@@ -20,6 +20,7 @@ from store.state import StateStore
 
 if TYPE_CHECKING:
     from jobs.audit import Ledgers
+    from jobs.outgoing import OutgoingScrubber
 
 
 def utc_now() -> datetime:
@@ -48,6 +49,14 @@ class Context:
 
         return Ledgers(self.settings, self.data_dir, clock=lambda: self.now(),
                        on_damaged=lambda message: alert_damaged(self, message))
+
+    @cached_property
+    def outgoing(self) -> "OutgoingScrubber":
+        """The scrub engine for everything that leaves the machine (`ctx.outgoing.notice(n)`, `.text(t)`);
+        its rules are loaded on the first message, once for the life of the context."""
+        from jobs.outgoing import OutgoingScrubber  # jobs.outgoing imports this module for its types
+
+        return OutgoingScrubber(self)
 
     def local(self, moment: datetime) -> datetime:
         return moment.astimezone(self.settings.timezone)

@@ -2,23 +2,25 @@
 
 Why this lives in `jobs` and not with the Slack delivery in `chatops/notify.py`: every context (a
 test's, a CLI command's, the daemon's) needs a working `ctx.notifier`, and `jobs` may not import
-`chatops`. Queueing knows nothing of Slack: it applies the kill switch, keeps compliance content to
-the DMs seed 002 allows, masks token-shaped strings, and writes one outbox line per destination.
-`chatops/notify.py` delivers the pending lines to Slack; in local mode (no `SLACK_BOT_TOKEN`) the
-lines are written as `local` and are themselves the delivery.
+`chatops`. Queueing knows nothing of Slack: it scrubs the notice with the scrub engine's rules
+(`jobs/outgoing.py`; the outbox file never holds a secret either), applies the kill switch, keeps
+compliance content to the DMs seed 002 allows, and writes one `slack` item per address, ordered by
+the notice's subject. The Slack worker (`jobs/delivery.py` + `chatops/notify.py`) delivers the
+pending items; in local mode (no `SLACK_BOT_TOKEN`) they are written as `local` and are themselves
+the delivery.
 """
 from __future__ import annotations
 
 import dataclasses
 import logging
 import os
-import re
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Callable, Mapping
 
 from jobs import killswitch
 from jobs.actors import Role
 from jobs.context import Context
+from jobs.delivery import DestinationName
 from jobs.notices import Notice
 from store.outbox import Outbox, QueuedState
 from jobs.errors import Refused
@@ -29,14 +31,6 @@ log = logging.getLogger("chatops.outbox")
 DELIVERY_SLACK = "slack"
 DELIVERY_LOCAL = "local"
 
-SECRET_ENV = ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "NOTION_TOKEN", "GITHUB_TOKEN",
-              "CHATOPS_INTAKE_TOKEN", "CHATOPS_LEDGER_KEY_PASSPHRASE", "CHATOPS_WITNESS_KEY_PASSPHRASE")
-#: Any other environment variable named like a secret holds one too (secrets come only from the environment).
-_SECRET_NAME = re.compile(r"(?:TOKEN|SECRET|PASSWORD|PASSPHRASE|API_KEY|PRIVATE_KEY)$", re.I)
-_TOKEN_SHAPES = re.compile(r"\b(?:xox[abposre]-[A-Za-z0-9-]{8,}|xapp-[A-Za-z0-9-]{8,}|gh[pousr]_[A-Za-z0-9]{20,}"
-                           r"|github_pat_[A-Za-z0-9_]{20,}|secret_[A-Za-z0-9]{30,}|ntn_[A-Za-z0-9]{30,}"
-                           r"|sk-ant-[A-Za-z0-9_-]{20,}|sk-(?:proj-)?[A-Za-z0-9]{32,}|AKIA[0-9A-Z]{16})"
-                           r"|-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|\Z)", re.S)
 #: Seed 002: "No compliance content leaves the local environment", with one exception it names: "CEO
 #: notified immediately — Slack DM". So compliance content goes to Slack only as a DM to the CEO; the COO,
 #: legal.exec and security.ops work on it locally (`chatops … --as`).
@@ -74,7 +68,7 @@ class OutboxNotifier:
         return Outbox(self.ctx.data_dir)
 
     def send(self, notice: Notice) -> None:
-        notice = _masked(notice, secret_values(self.ctx))
+        notice = self.ctx.outgoing.notice(notice)   # the scrub engine's rules, before anything is written
         destinations = self._destinations(notice)
         if not destinations:
             raise NoticeRefused(f"notice {notice.kind} about {notice.subject} has no channel and no dm_to; "
@@ -85,7 +79,8 @@ class OutboxNotifier:
         else:
             state = QueuedState.LOCAL if self.local else QueuedState.PENDING
         body = dataclasses.asdict(notice)
-        self.outbox.queue([{"notice": body, "to": to} for to in destinations], state, self.ctx.now().isoformat())
+        self.outbox.queue([{"notice": body, "to": to} for to in destinations], state, self.ctx.now().isoformat(),
+                          dest=DestinationName.SLACK, subject=notice.subject)
         if state == QueuedState.LOCAL:
             log.info("outbox (local mode) %s: %s", " ".join(destinations), notice.text.splitlines()[0] if notice.text else "")
         elif state == QueuedState.PENDING:
@@ -103,35 +98,3 @@ class OutboxNotifier:
                         f"compliance notice {notice.kind} may not be sent to {name}: compliance content leaves "
                         f"this machine only as a Slack DM to the CEO (seed 002); {name} reads it with chatops")
         return ([notice.channel] if notice.channel else []) + [f"@{name}" for name in notice.dm_to]
-
-
-def secret_values(ctx: Context, environ: Mapping[str, str] | None = None) -> list[str]:
-    """The values of this process's secrets: the known variables, the ledger passphrase variable the
-    config names, and every variable named like a secret. Short values (< 8) are not masked: they
-    would mask ordinary words, and no real token is that short."""
-    environ = os.environ if environ is None else environ
-    names = {*SECRET_ENV, ctx.settings.ledger.passphrase_env, *(k for k in environ if _SECRET_NAME.search(k))}
-    return sorted({v for k in names if len(v := environ.get(k, "")) >= 8}, key=len, reverse=True)
-
-
-def mask_text(text: str, secrets: list[str]) -> str:
-    """`text` with the secrets' values and token-shaped strings replaced by `[REDACTED]`."""
-    for secret in secrets:
-        text = text.replace(secret, "[REDACTED]")
-    return _TOKEN_SHAPES.sub("[REDACTED]", text)
-
-
-def _masked(notice: Notice, secrets: list[str]) -> Notice:
-    """Mask every string of the notice (text, fields), wherever it appears."""
-
-    def mask(value: Any) -> Any:
-        if isinstance(value, str):
-            return mask_text(value, secrets)
-        if isinstance(value, dict):
-            return {k: mask(v) for k, v in value.items()}
-        if isinstance(value, (list, tuple)):
-            return type(value)(mask(v) for v in value)
-        return value
-
-    return dataclasses.replace(notice, subject=mask(notice.subject), text=mask(notice.text),
-                               fields=mask(notice.fields))

@@ -1,11 +1,15 @@
-"""The outbox: every outgoing message, written and fsynced before anyone tries to send it.
+"""The outbox: the one durable queue of everything that leaves the machine, fsynced before anyone sends it.
 
-`<data_dir>/outbox.jsonl` is append-only. A message is one `queued` line; what happened to it later
-is another line naming its id (`sent`, `undeliverable`). A message is pending while it has a
-`queued` line with `state == "pending"` and no final line. Appending instead of rewriting means a
-crash can at worst lose the final line of a message that was already delivered (it is then sent
-again: at-least-once), never the message itself; and `jq 'select(.op == "queued")' outbox.jsonl`
-reads it without chatops.
+`<data_dir>/outbox.jsonl` is append-only. An item is one `queued` line naming its destination
+(`dest`: `slack` now; `github`, `notion`, `webhook` next) and its subject (`subject`: the order key;
+a later item about a subject never overtakes an earlier one). What happened to it later is another
+line naming its id: `sent`; `undeliverable` (parked: the destination refused it for good, or a
+person parked it, with the message why); `requeued` (a person sent a parked item back to the queue).
+An item is pending while its `queued` line has `state == "pending"` and its last later line is none
+or `requeued`. Appending instead of rewriting means a crash can at worst lose the final line of an
+item that was already delivered (it is then sent again: at-least-once), never the item itself; and
+`jq 'select(.op == "queued")' outbox.jsonl` reads it without chatops. Lines written before items
+named their destination and subject load as `slack` items whose subject is their notice's.
 
 Several processes append (the daemon, `chatops …` commands beside it), so every append holds an
 `flock` on `outbox.lock`; each line is written with one `write` on an `O_APPEND` descriptor and
@@ -18,7 +22,7 @@ import json
 import os
 import uuid
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Iterator
@@ -29,6 +33,8 @@ from store.files import fsync_directory, open_creating, write_all, write_file_at
 OUTBOX_FILE = "outbox.jsonl"
 LOCK_FILE = "outbox.lock"
 DELIVERY_FILE = "outbox.delivery"   # "slack" or "local": how the last daemon on this directory delivered
+HEALTH_FILE = "outbox.health.json"  # per destination: the last error and since when it fails (workers write it)
+DEFAULT_DESTINATION = "slack"       # what lines written before `dest` existed were for
 
 
 class QueuedState(StrEnum):
@@ -41,7 +47,8 @@ class QueuedState(StrEnum):
 
 class FinalOp(StrEnum):
     SENT = "sent"
-    UNDELIVERABLE = "undeliverable"   # Slack refused it for good (e.g. channel_not_found); kept here
+    UNDELIVERABLE = "undeliverable"   # parked: refused for good (e.g. channel_not_found), or parked by a person
+    REQUEUED = "requeued"             # a parked item sent back to the queue by a person (`outbox retry`)
 
 
 @dataclass(frozen=True)
@@ -49,12 +56,18 @@ class OutboxMessage:
     id: str
     at: str                      # UTC ISO-8601, when it was queued
     state: QueuedState
-    item: dict[str, Any]         # what to deliver: {"notice": {...}, "to": "#ops-critical" | "@ana"}
-    final: dict[str, Any] = field(default_factory=dict)   # the `sent` / `undeliverable` line, once written
+    item: dict[str, Any]         # what to deliver, the destination's own shape (Slack: {"notice": {...}, "to": "#…"})
+    final: dict[str, Any] = field(default_factory=dict)   # the last `sent` / `undeliverable` / `requeued` line
+    dest: str = DEFAULT_DESTINATION
+    subject: str = ""            # order key: items about one subject go out in file order
 
     @property
     def pending(self) -> bool:
-        return self.state == QueuedState.PENDING and not self.final
+        return self.state == QueuedState.PENDING and (not self.final or self.final.get("op") == FinalOp.REQUEUED)
+
+    @property
+    def parked(self) -> bool:
+        return self.final.get("op") == FinalOp.UNDELIVERABLE
 
 
 @dataclass
@@ -105,11 +118,12 @@ class Outbox:
             if created:   # the new file's name must survive a crash too, not only its bytes
                 fsync_directory(Path(self.data_dir))
 
-    def queue(self, items: list[dict[str, Any]], state: QueuedState, at: str) -> list[str]:
-        """Write the messages durably (one fsync for all); returns their ids in order."""
+    def queue(self, items: list[dict[str, Any]], state: QueuedState, at: str, dest: str = DEFAULT_DESTINATION,
+              subject: str = "") -> list[str]:
+        """Write the items for `dest` about `subject` durably (one fsync for all); returns their ids in order."""
         ids = [uuid.uuid4().hex for _ in items]
-        self._append([{"op": "queued", "id": i, "at": at, "state": state.value, "item": item}
-                      for i, item in zip(ids, items)])
+        self._append([{"op": "queued", "id": i, "at": at, "state": state.value, "dest": dest,
+                       "subject": subject or _subject_of(item), "item": item} for i, item in zip(ids, items)])
         return ids
 
     def finish(self, message_id: str, op: FinalOp, at: str, detail: dict[str, Any]) -> None:
@@ -147,14 +161,39 @@ class Outbox:
         lines, _ = self.read()
         return fold(lines, {})
 
+    def record_health(self, dest: str, health: dict[str, Any]) -> None:
+        """What `dest`'s worker last saw (its last error, since when it fails), for `outbox status`.
+
+        Replaced atomically under the outbox lock: several workers (one per destination) write it."""
+        with self._locked():
+            current = self.health()
+            current[dest] = health
+            write_file_atomically(Path(self.data_dir) / HEALTH_FILE,
+                                  json.dumps(current, sort_keys=True, ensure_ascii=False).encode() + b"\n")
+
+    def health(self) -> dict[str, dict[str, Any]]:
+        """Destination → its worker's last report; {} when no worker has reported (or the file is damaged)."""
+        try:
+            value = json.loads((Path(self.data_dir) / HEALTH_FILE).read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
+            return {}
+        return value if isinstance(value, dict) else {}
+
 
 def fold(lines: list[dict[str, Any]], into: dict[str, OutboxMessage]) -> list[OutboxMessage]:
     """Apply outbox lines to `into` (id → message, insertion-ordered); returns the messages in order."""
     for line in lines:
         if line.get("op") == "queued":
+            item = line["item"]
             into[line["id"]] = OutboxMessage(id=line["id"], at=line["at"], state=QueuedState(line["state"]),
-                                             item=line["item"])
+                                             item=item, dest=line.get("dest", DEFAULT_DESTINATION),
+                                             subject=line.get("subject") or _subject_of(item) or line["id"])
         elif line.get("id") in into:
-            old = into[line["id"]]
-            into[line["id"]] = OutboxMessage(id=old.id, at=old.at, state=old.state, item=old.item, final=line)
+            into[line["id"]] = replace(into[line["id"]], final=line)
     return list(into.values())
+
+
+def _subject_of(item: dict[str, Any]) -> str:
+    """The order key of an item queued without one (lines written before `subject` existed): its notice's."""
+    notice = item.get("notice") if isinstance(item, dict) else None
+    return str(notice.get("subject") or "") if isinstance(notice, dict) else ""

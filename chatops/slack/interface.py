@@ -24,7 +24,6 @@ from jobs.actors import Actor, PermissionDenied, authorize
 from jobs.context import Context
 from jobs.errors import ChatopsError
 from jobs.notices import Notice
-from jobs.outbox import mask_text, secret_values
 from store import slack_threads
 
 log = logging.getLogger("chatops.slack")
@@ -47,9 +46,9 @@ class SlackInterface:
         return self.ctx.people.by_slack_id(slack_user)
 
     def masked(self, text: str) -> str:
-        """What may be shown in Slack: answers that bypass the outbox (`respond`, App Home) are masked
-        the way the outbox masks every message, so no path carries a secret."""
-        return mask_text(text, secret_values(self.ctx))
+        """What may be shown in Slack: answers that bypass the outbox (`respond`, App Home) pass the
+        scrub engine's rules as every queued message does, so no path carries a secret."""
+        return self.ctx.outgoing.text(text)
 
     # ---- /ops ------------------------------------------------------------------------------------
 

@@ -1,9 +1,10 @@
-"""Runs the Slack connection and the outbox delivery beside the daemon's scheduler.
+"""The Slack connection (a daemon service, `chatops/slack/services.py`) and `start_slack` for tests and benches.
 
 The Bolt app is asyncio; the daemon is threads. So the app gets its own event loop in one thread
-(Socket Mode client or aiohttp site), the outbox worker is another thread with a plain WebClient,
-and both stop on `stop()`. The context's notifier is swapped for one that wakes the worker, so a
-flow's `ctx.notifier.send()` is delivered at once rather than at the next poll.
+(Socket Mode client or aiohttp site). The outbox's Slack worker is another thread with a plain
+WebClient (`chatops.notify`); `start_slack` starts both, as the daemon's services do, and swaps the
+context's notifier for one that wakes the worker, so a flow's `ctx.notifier.send()` is delivered at
+once rather than at the next poll.
 """
 from __future__ import annotations
 
@@ -17,13 +18,11 @@ from typing import Mapping
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-from chatops.config import LoadedConfig
-from chatops.notify import SlackDelivery, web_client
-from chatops.registry import Registry
+from chatops.notify import slack_delivery, waking_notifier, web_client
 from chatops.slack.app import build_app
 from chatops.slack.interface import SlackInterface
 from chatops.slack.mode import Mode
-from jobs.context import Context
+from jobs.delivery import DeliveryWorker
 
 log = logging.getLogger("chatops.slack")
 START_TIMEOUT = 30.0
@@ -46,8 +45,18 @@ class SlackConnection:
     _stop: asyncio.Event | None = None
     _thread: threading.Thread | None = None
 
+    @property
+    def name(self) -> str:
+        return f"slack-{self.mode}"
+
+    def health(self) -> str:
+        if self._thread is not None and not self._thread.is_alive():
+            return f"the Slack {self.mode} connection has stopped; restart the daemon"
+        return "ok"
+
     def start(self) -> "SlackConnection":
-        self._thread = threading.Thread(target=self._run, name=f"slack-{self.mode}", daemon=True)
+        self.iface.ctx.outgoing.engine()   # answers pass the outgoing scrub: its rules load now, not on the loop
+        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
         self._thread.start()
         if not self._ready.wait(START_TIMEOUT):
             raise RuntimeError(f"the Slack {self.mode} connection did not come up within {START_TIMEOUT:.0f} s")
@@ -103,7 +112,7 @@ class SlackConnection:
 @dataclass
 class SlackRuntime:
     connection: SlackConnection
-    delivery: SlackDelivery
+    delivery: DeliveryWorker
 
     def stop(self, timeout: float = STOP_TIMEOUT) -> None:
         """Both sides are told at once and waited for together, within `timeout`: the daemon must stop
@@ -119,8 +128,8 @@ class SlackRuntime:
 def start_slack(iface: SlackInterface, mode: Mode, environ: Mapping[str, str], http_port: int | None = None,
                 http_host: str = "127.0.0.1") -> SlackRuntime:
     """Start delivery first (so nothing queued while connecting waits), then the connection."""
-    delivery = SlackDelivery(iface.ctx, web_client(iface.ctx, environ["SLACK_BOT_TOKEN"]))
-    iface.ctx.notifier = delivery.notifier()
+    delivery = slack_delivery(iface.ctx, web_client(iface.ctx, environ["SLACK_BOT_TOKEN"]))
+    iface.ctx.notifier = waking_notifier(iface.ctx, delivery)
     delivery.start()
     try:
         connection = SlackConnection(iface, mode, environ, http_port, http_host).start()
@@ -128,13 +137,6 @@ def start_slack(iface: SlackInterface, mode: Mode, environ: Mapping[str, str], h
         delivery.stop()
         raise
     return SlackRuntime(connection, delivery)
-
-
-def start_daemon_slack(ctx: Context, loaded: LoadedConfig, mode: Mode, environ: Mapping[str, str],
-                       http_port: int | None) -> SlackRuntime:
-    """The daemon's Slack side: every registered command, this daemon's context and config."""
-    iface = SlackInterface(ctx=ctx, registry=Registry.load(), config=lambda: loaded)
-    return start_slack(iface, mode, environ, http_port, host_for(environ))
 
 
 def host_for(environ: Mapping[str, str]) -> str:

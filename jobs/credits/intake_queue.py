@@ -86,6 +86,11 @@ class IntakeQueue:
         """Submit and wait: for callers on a thread of their own (the inbox scan)."""
         return self.submit(records).result()
 
+    @property
+    def running(self) -> bool:
+        """Its recorder thread is alive (the daemon's health of the credit area)."""
+        return self._thread.is_alive()
+
     def close(self, timeout: float = 30.0) -> None:
         """Take nothing more; record what is already queued, then stop the thread."""
         with self._changed:

@@ -25,7 +25,7 @@ from tests.credits.conftest import START, raw_run, set_baseline
 from tests.foundation.daemon_process import DaemonProcess
 
 GROUP = grp.getgrgid(os.getgid()).gr_name       # a group this user is in, so the daemon may give files to it
-PRIVATE = ("runs/QUARANTINE", "keys")
+PRIVATE = ("runs/QUARANTINE", "keys", "cache/scrub")   # quarantined runs, keys, the compiled scrub rules
 
 
 def _config(tmp_path: Path, group: str | None) -> Path:

@@ -5,8 +5,10 @@ import json
 
 import pytest
 
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from chatops.services import Services, Wiring
 from chatops.slack.mode import Mode
-from chatops.slack.runtime import start_daemon_slack
 from tests.conftest import run_cli
 from tests.credits.conftest import raw_run, set_baseline
 from tests.e2e.conftest import ANA, BEN, CLEO, SOCKET_ENV
@@ -21,9 +23,11 @@ def open_home(standin: SlackStandIn, user: str) -> str:
 
 @pytest.fixture
 def daemon_slack(deployment):
-    runtime = start_daemon_slack(deployment.ctx, deployment.loaded, Mode.SOCKET, SOCKET_ENV, None)
-    yield runtime
-    runtime.stop()
+    ctx = deployment.ctx
+    services = Services.start_all(Wiring(ctx, deployment.loaded, Mode.SOCKET, SOCKET_ENV, None,
+                                         BackgroundScheduler(timezone=ctx.settings.timezone)))
+    yield services
+    services.stop(3.0)
 
 
 def test_app_home_lists_the_open_cases_waiting_for_the_viewer_and_nothing_for_a_stranger(

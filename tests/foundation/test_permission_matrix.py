@@ -91,6 +91,9 @@ CLI = {
     "scrub gap":          "Y  Y  Y  Y   Y   Y   Y    Y   Y     -       -",
     "scrub gaps":         "Y  Y  Y  Y   Y   Y   Y    Y   Y     -       Y",
     "scrub gap close":    "-  -  -  -   -   -   Y    -   -     -       -",
+    "outbox status":      "Y  Y  Y  Y   Y   Y   Y    Y   Y     -       Y",
+    "outbox retry":       "-  -  Y  -   -   -   -    -   -     -       -",
+    "outbox park":        "-  -  Y  -   -   -   -    -   -     -       -",
 }
 
 # Slack (`/ops`): every command needs its role; an unknown Slack user may read help and nothing else.
@@ -130,6 +133,9 @@ SLACK = {
     "scrub gap":          "Y  Y  Y  Y   Y   Y   Y    Y   Y     -",
     "scrub gaps":         "Y  Y  Y  Y   Y   Y   Y    Y   Y     -",
     "scrub gap close":    "-  -  -  -   -   -   Y    -   -     -",
+    "outbox status":      "Y  Y  Y  -   -   -   -    -   -     -",
+    "outbox retry":       "-  -  Y  -   -   -   -    -   -     -",
+    "outbox park":        "-  -  Y  -   -   -   -    -   -     -",
 }
 
 #: Arguments that reach the gate and then do nothing lasting (unknown ids, blank reasons), and the
@@ -183,6 +189,9 @@ ARGS = {
     "scrub gap": ([" "], ("scrub gap", "new")),
     "scrub gaps": ([], ("scrub gap", "all")),
     "scrub gap close": (["GAP-999", "--resolution", " "], ("scrub gap", "GAP-999")),
+    "outbox status": ([], ("outbox", "outbox")),
+    "outbox retry": (["none"], ("outbox item", "none")),
+    "outbox park": (["none", "--reason", "matrix"], ("outbox item", "none")),
 }
 LEDGER_FILES = {"operations": "operations/ledger.jsonl", "credit": "runs/CREDIT_MONITORING/audit/ledger.jsonl"}
 REGISTRY = Registry.load()

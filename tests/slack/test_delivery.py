@@ -7,7 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from chatops.notify import SlackDelivery, web_client
+import random
+
+from chatops.notify import slack_delivery, web_client
+from jobs.delivery import DeliveryWorker
 from jobs.context import build_context
 from jobs.notices import Notice
 from jobs.outbox import NoticeRefused
@@ -20,14 +23,20 @@ def _alert(n: int, subject: str = "CASE-1", **kw) -> Notice:
     return Notice(kind="credits.alert", subject=subject, text=f"alert {n}", channel="#ops-alerts", **kw)
 
 
-def _delivery(ctx, waits: list[float] | None = None, on_wait=None) -> SlackDelivery:
+def _delivery(ctx, waits: list[float] | None = None, on_wait=None) -> DeliveryWorker:
+    """The Slack worker; with `waits`, its waits are recorded and move its own clock instead of sleeping."""
+    now = [0.0]
+
     def wait(seconds: float) -> bool:
         waits.append(seconds)
+        now[0] += seconds
         if on_wait is not None:
             on_wait(len(waits))
         return False
 
-    return SlackDelivery(ctx, web_client(ctx, BOT_TOKEN), wait=wait if waits is not None else None)
+    if waits is None:
+        return slack_delivery(ctx, web_client(ctx, BOT_TOKEN))
+    return slack_delivery(ctx, web_client(ctx, BOT_TOKEN), wait=wait, clock=lambda: now[0], rng=random.Random(7))
 
 
 def _posted_texts(standin: SlackStandIn) -> list[str]:
@@ -103,15 +112,18 @@ def test_retry_after_is_really_waited_for(ctx, standin):
     assert posted.at - limited.at >= 1.0
 
 
-def test_outage_backs_off_and_delivers_everything_in_order_when_slack_is_back(ctx, standin):
+def test_outage_backs_off_with_bounded_jitter_and_delivers_everything_once_when_slack_is_back(ctx, standin):
     for n in range(10):
         ctx.notifier.send(_alert(n, subject=f"CASE-{n}"))
     standin.fail(2, status=503)
     standin.go_down()
     waits: list[float] = []
     _delivery(ctx, waits, on_wait=lambda count: standin.come_up() if count == 4 else None).deliver_pending()
-    assert waits[:4] == [1.0, 2.0, 4.0, 8.0]
-    assert _posted_texts(standin) == [f"alert {n}" for n in range(10)]
+    steps = [1.0, 2.0, 4.0, 8.0]   # the outage: the whole destination backs off, doubling, jittered in [step/2, step]
+    assert all(step / 2 <= wait <= step for wait, step in zip(waits[:4], steps)), waits
+    assert waits[:4] != steps      # jittered, not lock-step
+    assert sorted(_posted_texts(standin)) == sorted(f"alert {n}" for n in range(10))
+    assert len(_posted_texts(standin)) == 10
 
 
 def test_restart_delivers_the_pending_outbox_and_never_resends_what_was_sent(ctx, standin, loaded):
@@ -154,17 +166,18 @@ def test_local_mode_writes_the_outbox_as_the_delivery(loaded, monkeypatch, stand
     local.notifier.send(_alert(1))
     lines = [json.loads(l) for l in Outbox(local.data_dir).path.read_text().splitlines()]
     assert [l["state"] for l in lines] == [QueuedState.LOCAL.value]
-    assert SlackDelivery(local, web_client(local, BOT_TOKEN)).deliver_pending() == 0
+    assert slack_delivery(local, web_client(local, BOT_TOKEN)).deliver_pending() == 0
     assert standin.calls == []
 
 
 def test_messages_never_carry_a_token(ctx, standin, monkeypatch):
     monkeypatch.setenv("SLACK_SIGNING_SECRET", "s3cr3t-signing-value")
     ctx.notifier.send(Notice(kind="x", subject="X-2", channel="#ops-alerts",
-                             text="debug: secret s3cr3t-signing-value and xoxb-123456789012-abcdefABCDEF"))
+                             text="debug: secret s3cr3t-signing-value and xoxb-2847561093-5918273640-Qw7ErT9yUi3OpA5sDf8GhJk2"))
     _delivery(ctx).deliver_pending()
     [post] = standin.calls_to("chat.postMessage")
-    assert "s3cr3t" not in json.dumps(post.params) and "xoxb-1234" not in json.dumps(post.params)
+    assert "s3cr3t" not in json.dumps(post.params) and "xoxb-2847" not in json.dumps(post.params)
+    assert "[REDACTED:slack-bot-token:" in post.params["text"] and "[REDACTED:process-secret:" in post.params["text"]
     assert "s3cr3t" not in Outbox(ctx.data_dir).path.read_text()
 
 
@@ -187,7 +200,7 @@ def test_a_failed_upload_is_retried_without_posting_the_text_twice(ctx, standin,
     standin.fail_uploads(1)
     waits: list[float] = []
     _delivery(ctx, waits).deliver_pending()
-    assert waits == [1.0]
+    assert len(waits) == 1 and 0.5 <= waits[0] <= 1.0
     assert _posted_texts(standin) == ["weekly review"]
     assert [c.status for c in standin.calls_to("upload", ok_only=False)] == [500, 200]
     [complete] = standin.calls_to("files.completeUploadExternal")
@@ -218,12 +231,12 @@ def test_every_secret_of_the_environment_and_key_shaped_text_is_masked(ctx, stan
     pem = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----"
     ctx.notifier.send(Notice(kind="x", subject="X-3", channel="#ops-alerts",
                              text=f"intake-7f3a9c1e55d0 / correct horse battery / wh-0a1b2c3d4e5f\n{pem}",
-                             fields={"done": ["used AKIAIOSFODNN7EXAMPLE"]}))
+                             fields={"done": ["used AKIAZ7Q3M5X2R4T4W6Y7"]}))
     _delivery(ctx).deliver_pending()
     sent = json.dumps(standin.calls_to("chat.postMessage")[0].params) + Outbox(ctx.data_dir).path.read_text()
-    for secret in ("intake-7f3a9c1e55d0", "correct horse", "wh-0a1b2c3d4e5f", "b3BlbnNzaC1rZXkt", "AKIAIOSFODNN7"):
+    for secret in ("intake-7f3a9c1e55d0", "correct horse", "wh-0a1b2c3d4e5f", "b3BlbnNzaC1rZXkt", "AKIAZ7Q3M5X2"):
         assert secret not in sent, secret
-    assert "[REDACTED]" in sent
+    assert "[REDACTED:private-key:" in sent and "[REDACTED:aws-access-key-id:" in sent
 
 
 @pytest.mark.parametrize("address, refusal", [

@@ -113,10 +113,10 @@ def test_ack_comes_before_slow_work_finishes(standin, running):
 
 
 def test_slash_answers_that_bypass_the_outbox_are_masked_too(standin, running):
-    envelope, n = slash(standin, CLEO, "slow xoxb-111122223333-abcdefABCDEF")   # fails naming its argument
+    envelope, n = slash(standin, CLEO, "slow xoxb-2847561093-5918273640-Qw7ErT9yUi3OpA5sDf8GhJk2")   # fails naming it
     standin.wait_ack(envelope)
     text = response(standin, n)["text"]
-    assert text.startswith("refused: slow failed:") and "[REDACTED]" in text and "xoxb-1111" not in text
+    assert text.startswith("refused: slow failed:") and "[REDACTED:slack-bot-token:" in text and "xoxb-2847" not in text
 
 
 def mine(standin: SlackStandIn, parent: str) -> list[str]:

@@ -3,7 +3,7 @@
 The real slack_sdk / slack_bolt clients are pointed at it with `base_url` (`SlackStandIn.api_url`).
 It records every call (method, parameters, token, time), answers the way Slack does, and can be made
 to misbehave: `rate_limit(n, retry_after)` answers the next n calls 429 with `Retry-After`,
-`fail(n)` answers 500, `go_down()` / `come_up()` close and reopen the port (connection refused).
+`fail(n)` answers 500, `refuse(n, error)` answers `ok: false` with Slack's error for good (HTTP 200), `go_down()` / `come_up()` close and reopen the port (connection refused).
 
 Socket Mode: `apps.connections.open` (with an `xapp-` token) hands out `ws://…/socket`; the socket
 greets with `hello`, `deliver(type, payload)` sends an envelope and `wait_ack(envelope_id)` returns
@@ -57,6 +57,7 @@ class SlackStandIn:
     acks: dict[str, Ack] = field(default_factory=dict)
     _faults: list[tuple[int, dict[str, str]]] = field(default_factory=list)
     _upload_faults: list[int] = field(default_factory=list)
+    _refusals: list[str] = field(default_factory=list)
     _released: asyncio.Event | None = None
     _cond: threading.Condition = field(default_factory=threading.Condition)
     _ts: itertools.count = field(default_factory=lambda: itertools.count(1))
@@ -127,6 +128,12 @@ class SlackStandIn:
         """The next `times` file uploads (the POST to the upload URL) answer `status`."""
         with self._cond:
             self._upload_faults += [status] * times
+
+    def refuse(self, times: int, error: str = "not_in_channel") -> None:
+        """The next `times` API calls answer `{"ok": false, "error": error}` with HTTP 200, as Slack refuses
+        what it will never accept (the bot not in the channel, a message too long, …)."""
+        with self._cond:
+            self._refusals += [error] * times
 
     def fail(self, times: int, status: int = 500) -> None:
         with self._cond:
@@ -245,7 +252,9 @@ class SlackStandIn:
             self._record(Call(method, params, token, time.monotonic(), status))
             error = "ratelimited" if status == 429 else "internal_error"
             return web.json_response({"ok": False, "error": error}, status=status, headers=headers)
-        answer = self._answer(method, params, token)
+        with self._cond:
+            refusal = self._refusals.pop(0) if self._refusals and fault is None else None
+        answer = {"ok": False, "error": refusal} if refusal else self._answer(method, params, token)
         self._record(Call(method, params, token, time.monotonic(), 200))
         return web.json_response(answer)
 

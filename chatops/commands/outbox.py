@@ -1,0 +1,75 @@
+"""`outbox status [--json]` / `outbox retry ITEM|--all-parked` / `outbox park ITEM --reason …`.
+
+The one queue of what leaves the machine (`store/outbox.py`), per destination: what waits, since
+when, what is parked and why, the last error. `status` reads only (shell-open); `retry` and `park`
+are O3's and are recorded in the operations ledger (jobs/outbox_admin.py).
+"""
+from __future__ import annotations
+
+import json
+
+from chatops.registry import Arg, Command, Handler, Invocation, Reply
+from jobs import outbox_admin
+from jobs.actors import Permission
+from jobs.errors import ChatopsError, Refused
+
+ITEM = outbox_admin.SUBJECT_KIND
+
+
+def _answered(handler: Handler) -> Handler:
+    """An unknown id, an item in the wrong state or a bad pair of arguments is answered in one sentence
+    with its exit code (6 not found, 7 conflict, 2 invalid); refusals go on to the interface."""
+    def run(inv: Invocation) -> Reply:
+        try:
+            return handler(inv)
+        except Refused:
+            raise
+        except ChatopsError as exc:
+            return Reply(f"{inv.command.name}: {exc}", int(exc.exit_code))
+    return run
+
+
+def _status(inv: Invocation) -> Reply:
+    report = outbox_admin.status(inv.ctx)
+    if inv.args.json:
+        return Reply(json.dumps(outbox_admin.as_json(inv.ctx, report), indent=2, ensure_ascii=False))
+    note = outbox_admin.delivery_note(inv.ctx)
+    return Reply("\n".join([*([note] if note else []), *(line for d in report for line in d.describe())]))
+
+
+@_answered
+def _retry(inv: Invocation) -> Reply:
+    items = outbox_admin.retry(inv.ctx, inv.actor, inv.args.item, inv.args.all_parked)
+    if not items:
+        return Reply("no parked items; nothing to retry")
+    listed = ", ".join(f"{m.id} ({m.subject})" for m in items)
+    return Reply(f"{len(items)} parked item(s) sent back to the queue, in their order: {listed}")
+
+
+@_answered
+def _park(inv: Invocation) -> Reply:
+    item = outbox_admin.park(inv.ctx, inv.actor, inv.args.item, " ".join(inv.args.reason))
+    return Reply(f"outbox item {item.id} ({item.subject}) parked; `chatops outbox retry {item.id}` sends it again")
+
+
+COMMANDS = [
+    Command(("outbox", "status"), "what waits to be sent, per destination: pending, oldest, parked and why, last error",
+            Permission.OUTBOX_READ, _status, shell_open=True,
+            args=(Arg("--json", "print the status as JSON", flag=True),),
+            subject_kind="outbox", subject_id="outbox"),
+    Command(("outbox", "retry"), "send parked outbox items back to their destination's queue (O3)",
+            Permission.OUTBOX_MANAGE, _retry, args=(
+                Arg("item", "the parked item's id (or its first 8+ characters), from outbox status",
+                    metavar="ITEM", subject=ITEM),
+                Arg("--all-parked", "every parked item, in queue order", flag=True)),
+            description="Send parked items (refused for good by their destination, or parked by a person) back "
+                        "to the queue; they go out in their original order within their subject. Recorded in "
+                        "the operations ledger."),
+    Command(("outbox", "park"), "stop retrying a pending outbox item until someone retries it (O3)",
+            Permission.OUTBOX_MANAGE, _park, args=(
+                Arg("item", "the pending item's id (or its first 8+ characters)", required=True, metavar="ITEM",
+                    subject=ITEM),
+                Arg("--reason", "why it must not be sent now", required=True, nargs="+", metavar="TEXT")),
+            description="Park a pending item: its destination's worker stops retrying it and later items about "
+                        "its subject go on. Recorded in the operations ledger; `outbox retry` sends it again."),
+]
