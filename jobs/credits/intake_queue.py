@@ -20,7 +20,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from jobs.actors import DAEMON, Actor
-from jobs.credits.flows import Outcome, Recorder
+from jobs.credits.recorder import Outcome, Recorder
 from jobs.credits.records import RunRecord
 
 log = logging.getLogger("chatops.credits.intake")
