@@ -1,4 +1,8 @@
-"""Operator actions on cases, quarantine and scenarios: the runbook's operator steps.
+"""The runbook's operator procedures, each function one of its numbered steps (seed 001, "Operator Response").
+
+What people do once the automatic actions have run (`recorder`): SEV0 steps 1–7 and SEV1 steps 1–6
+(acknowledge, document, root cause, mitigate, approve the rerun, resolve), "Rerun Approval Gates" step 3,
+"Quarantine Procedures" steps 3–4 and "Backfill Mode". Each function's docstring names its step.
 
 Each action follows docs/architecture.md §3: check the role (`jobs.actors`, refusal recorded), check the
 runbook's preconditions (refusal recorded, naming every unmet one), append the ledger entry, change
@@ -65,7 +69,9 @@ def _entry(ctx: Context, actor: Actor, permission: Permission, kind: str, case: 
 
 
 def ack(ctx: Context, actor: Actor, case_id: str) -> Case:
-    """Runbook step 1: "ACK - O2 <name> investigating CASE-<id>". Stops the re-notifications."""
+    """SEV0 step 1 "Acknowledge Alert" (SEV1 step 1): "ACK - O2 <name> investigating CASE-<id>".
+
+    Stops the re-notifications."""
     action = f"case ack {case_id}"
     authorize(ctx, actor, Permission.CASE_ACK, action, case_subject(case_id))
     now = ctx.now()
@@ -94,7 +100,8 @@ def ack(ctx: Context, actor: Actor, case_id: str) -> Case:
 
 
 def note(ctx: Context, actor: Actor, case_id: str, text: str, slack_thread_url: str = "") -> Case:
-    """Case notes (assessment, mitigation steps, evidence), and the case's Slack thread URL."""
+    """SEV0 steps 3 and 5: "Document assessment in case notes", "Add Slack_Thread_URL" (also the
+    mitigation steps and evidence the runbook's "Documentation Required" lists)."""
     action = f"case note {case_id}"
     authorize(ctx, actor, Permission.CASE_NOTE, action, case_subject(case_id))
     now = ctx.now()
@@ -113,7 +120,8 @@ def note(ctx: Context, actor: Actor, case_id: str, text: str, slack_thread_url: 
 
 
 def root_cause(ctx: Context, actor: Actor, case_id: str, cause: RootCause, text: str = "") -> Case:
-    """An O3 sets `Root_Cause`; an O2 proposes one for an O3 to confirm (runbook escalation level 2)."""
+    """SEV0 step 5 "Determine Root Cause" / SEV1 step 3 "Classify Root Cause": an O3 sets `Root_Cause`;
+    an O2 proposes one for an O3 to confirm (runbook escalation level 2)."""
     action = f"case root-cause {case_id}"
     authorize(ctx, actor, Permission.CASE_NOTE, action, case_subject(case_id))
     approving = allowed(actor, Permission.CASE_ROOT_CAUSE_APPROVE)
@@ -136,7 +144,8 @@ def root_cause(ctx: Context, actor: Actor, case_id: str, cause: RootCause, text:
 
 
 def resolve(ctx: Context, actor: Actor, case_id: str, summary: str) -> Case:
-    """Runbook step 7: Status → Resolved with Resolved_At, once the root cause is set and it is ACKed."""
+    """SEV0 step 7 / SEV1 step 6 "Resolve Case": Status → Resolved with Resolved_At, once the root cause
+    is set and it is ACKed."""
     action = f"case resolve {case_id}"
     authorize(ctx, actor, Permission.CASE_RESOLVE, action, case_subject(case_id))
     now = ctx.now()
@@ -187,7 +196,8 @@ def _decision_problems(case: Case, decision: RerunDecision, text: str) -> list[s
 
 
 def decide_rerun(ctx: Context, actor: Actor, case_id: str, decision: RerunDecision, text: str) -> Case:
-    """`APPROVED for rerun - <mitigation>` or `DENIED - <reason>` (O3), bound by hash to case + text.
+    """SEV1 step 5 "Approve Rerun" / "Rerun Approval Gates" steps 2–3 "Verify Mitigation", "Approve or
+    Deny": `APPROVED for rerun - <mitigation>` or `DENIED - <reason>` (O3), bound by hash to case + text.
 
     All or nothing, like a baseline change (jobs/credits/baseline_apply.py): inside one state
     transaction, one commit of the credit ledger holds the approval request, the decision on it
@@ -239,7 +249,8 @@ def decide_rerun(ctx: Context, actor: Actor, case_id: str, decision: RerunDecisi
 
 
 def release_quarantine(ctx: Context, actor: Actor, run_id: str, finding: ReleaseFinding, reason: str) -> str:
-    """Runbook "Release from Quarantine (O3 Only)", with its release criteria checked, not assumed.
+    """"Quarantine Procedures" step 3 "Assess Release Criteria" and step 4 "Release from Quarantine (O3
+    Only)": the criteria checked, not assumed.
 
     Criteria: the exposure is a confirmed false positive or mitigated (`finding`), the case is resolved
     and documented (Root_Cause set), an O3 approves (this action), and the artifact still has the hash
@@ -296,7 +307,7 @@ def release_quarantine(ctx: Context, actor: Actor, run_id: str, finding: Release
 
 def set_backfill(ctx: Context, actor: Actor, scenario_id: str, on: bool, start: datetime | None = None,
                  end: datetime | None = None, reason: str = "") -> ScenarioSettings:
-    """Runbook "Backfill Mode" (O3): a window with a start and an end; the flag ends on its own."""
+    """"Emergency Procedures: Backfill Mode" (O3): a window with a start and an end; the flag ends on its own."""
     action = f"backfill {'on' if on else 'off'} {scenario_id}"
     authorize(ctx, actor, Permission.BACKFILL_SET, action, scenario_subject(scenario_id))
     now = ctx.now()
@@ -330,7 +341,8 @@ def set_backfill(ctx: Context, actor: Actor, scenario_id: str, on: bool, start: 
 
 
 def set_scenario(ctx: Context, actor: Actor, scenario_id: str, key: str, value: str) -> ScenarioSettings:
-    """Runbook "If misconfig: update scenario config (max_items …)" (O3)."""
+    """SEV1 step 4 "Mitigate — If Misconfig" / SEV0 step 6 "Prevent Recurrence": update the scenario
+    config (max_items …) (O3)."""
     action = f"scenario set {scenario_id} {key}"
     authorize(ctx, actor, Permission.SCENARIO_SET, action, scenario_subject(scenario_id))
     if key not in SCENARIO_KEYS:
