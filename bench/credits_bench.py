@@ -194,9 +194,9 @@ class TimedRecorder(Recorder):
         self.commits.append((time.monotonic() - started, len(done)))
         return done
 
-    def record_batch(self, records, actor=DAEMON):
+    def record_batch(self, records, actor=DAEMON, plans=None):
         started = time.monotonic()
-        done = super().record_batch(records, actor)
+        done = super().record_batch(records, actor, plans)
         self.commits.append((time.monotonic() - started, len(done)))
         return done
 

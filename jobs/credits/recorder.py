@@ -2,7 +2,9 @@
 
 For each accepted run (SEV0 / SEV1 / SEV2 "Immediate Actions (Auto-Applied)"):
 
-1. classify it against its scenario's baseline (`policy.classify`);
+1. plan it once (`plan.Planner`): classify it against its scenario's baseline (`policy.classify`) and
+   decide, in the one decision tree (`plan.decide`), the case to open or link, quarantine, dispatch
+   block or hold, and the alerts; then carry the plan out:
 2. write `runs/CREDIT_MONITORING/<date>/run_<id>.json` and its `.sha256` sidecar (durable before the
    commit, or just after it in the daemon: `file_writers`);
 3. SEV0: move both to `runs/QUARANTINE/<Run_ID>/`, block downstream dispatch, open a case with a
@@ -21,12 +23,14 @@ For each accepted run (SEV0 / SEV1 / SEV2 "Immediate Actions (Auto-Applied)"):
    restores every case the ledger opened and the state lacks, and queues every case alert the ledger
    recorded and the outbox lacks.
 
-The fast lane: each commit (`Recorder.record_next`) takes the alerting runs among the runs waiting
-(up to two commits' worth ahead of the oldest), else the oldest `[credits] group_commit_max`.
-`_Batch.alerting` forecasts them with the same policy. An alert then waits for its own run's files and
-one small commit, not for a backlog's (bench/credits_bench.py, README "Credit monitoring"). Outcomes
-come back in arrival order. The daemon's `IntakeQueue` calls `record_next` with whatever has arrived,
-having already put the runs `forecast` says will alert in front of its whole backlog.
+The fast lane (`plan.fast_lane`, the one alert-first lane): each commit (`Recorder.record_next`) takes
+the alerting runs among the runs waiting (up to two commits' worth ahead of the oldest), else the oldest
+`[credits] group_commit_max`, chosen by the same decision tree (each chosen run's classification goes on
+to its commit). An alert then waits for its own run's files and one small commit, not for a backlog's
+(bench/credits_bench.py, README "Credit monitoring"). Outcomes come back in arrival order. The daemon's
+`IntakeQueue` plans each run once when it arrives (`forecast`), puts the alerting ones in front of its
+whole backlog, and hands each plan to `record_batch` with its run, whose commit reuses the
+classification unless the baseline changed.
 
 All or nothing per commit: if the ledger commit fails, the files written for it are removed and the
 state transaction is abandoned, so no case, file or flag refers to a run the ledger does not have.
@@ -35,7 +39,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -48,16 +52,15 @@ from jobs.credits import cases as case_records
 from jobs.credits import messages, policy
 from jobs.credits.audit import CREDIT, ledger, run_subject, who
 from jobs.credits.file_writers import DurableFileWriter, FileWriter
-from jobs.credits.records import Case, CaseNote, CaseStatus, Classification, RunRecord, ScenarioSettings, Severity
+from jobs.credits.plan import Alert, CaseStep, Dispatch, Planner, RunPlan, fast_lane
+from jobs.credits.records import Case, CaseNote, CaseStatus, Classification, RunRecord, Severity
 from jobs.notices import Notice
 from jobs.settings import Settings
 from store import artifacts
-from store import baselines as baseline_store
 from store import cases as case_store
 from store import quarantine as quarantine_store
 from store import scenarios as scenario_store
 from store.access import make_dirs
-from store.baselines import Baseline
 from store.runs_index import RunsIndex, intake_lock
 from store.state import ReadOnlyState
 
@@ -92,10 +95,9 @@ class Outcome:
 
 @dataclass
 class _Planned:
-    """One run of a batch while it is being recorded."""
+    """One run of a batch while it is being recorded: its plan, and what carrying it out made."""
 
-    record: RunRecord
-    classification: Classification
+    plan: RunPlan
     payload: dict[str, Any]
     artifact: str = ""
     sha256: str = ""
@@ -103,6 +105,14 @@ class _Planned:
     entries: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)
     written: list[str] = field(default_factory=list)
+
+    @property
+    def record(self) -> RunRecord:
+        return self.plan.record
+
+    @property
+    def classification(self) -> Classification:
+        return self.plan.classification
 
 
 def o3_names(ctx: Context) -> tuple[str, ...]:
@@ -142,11 +152,13 @@ class Recorder:
             Subject("runs", f"{len(records)} runs", CREDIT)
         authorize(self.ctx, actor, Permission.RUN_RECORD, "runs record", subject)
 
-    def forecast(self, records: list[RunRecord]) -> list[int]:
-        """Positions of the runs that will raise an alert, judged on the last committed state: where the
-        daemon's intake queue puts them. An ordering only; `record_next` decides, on the state it commits."""
+    def forecast(self, records: list[RunRecord]) -> list[RunPlan | None]:
+        """Each run's plan on the last committed state (None: kept out of the fast lane), for the daemon's
+        intake queue: `fast_lane` of them says which go in front, and each plan goes to `record_batch`
+        with its run, so the commit classifies it again only if its baseline changed meanwhile. An
+        ordering only: the commit decides, on the state it commits."""
         self.index.refresh()
-        return _Batch(self.ctx, self.ctx.state.snapshot(), self.index, DAEMON, self.writer).alerting(records)
+        return _Batch(self.ctx, self.ctx.state.snapshot(), self.index, DAEMON, self.writer).forecast(records)
 
     @property
     def lookahead(self) -> int:
@@ -163,18 +175,25 @@ class Recorder:
         Permission is the caller's to check (`authorise`), once per submission, not per commit.
         """
         size = self.ctx.settings.credits.group_commit_max
-        return self._commit(waiting, actor, lambda batch: batch.alerting(waiting)[:size]
-                            or list(range(min(size, len(waiting)))))
 
-    def record_batch(self, records: list[RunRecord], actor: Actor = DAEMON) -> list[Outcome]:
+        def lane_of(batch: _Batch) -> list[tuple[int, RunPlan | None]]:
+            plans = batch.forecast(waiting)
+            chosen = fast_lane(plans)[:size] or list(range(min(size, len(waiting))))
+            return [(k, plans[k]) for k in chosen]
+        return self._commit(waiting, actor, lane_of)
+
+    def record_batch(self, records: list[RunRecord], actor: Actor = DAEMON,
+                     plans: list[RunPlan | None] | None = None) -> list[Outcome]:
         """One commit of exactly these runs, in this order, for a caller that has chosen them: the
-        daemon's intake queue forecasts each run once, when it arrives, and sends alerting runs first
-        (re-forecasting a whole window here on every commit cost a fifth of the recorder's time)."""
-        done = self._commit(records, actor, lambda batch: list(range(len(records))))
+        daemon's intake queue plans each run once, when it arrives (`forecast`), sends alerting runs
+        first and gives their plans back here (re-forecasting a whole window on every commit cost a
+        fifth of the recorder's time)."""
+        priors = plans or [None] * len(records)
+        done = self._commit(records, actor, lambda batch: list(enumerate(priors)))
         return [done[k] for k in range(len(records))]
 
     def _commit(self, waiting: list[RunRecord], actor: Actor,
-                lane_of: Callable[["_Batch"], list[int]]) -> dict[int, Outcome]:
+                lane_of: Callable[["_Batch"], list[tuple[int, RunPlan | None]]]) -> dict[int, Outcome]:
         """Plan the runs `lane_of` picks, write their files, commit; then queue the batch's alerts.
 
         Most batches change nothing in the state (no case opened or touched): they are planned on the
@@ -215,11 +234,11 @@ class Recorder:
             self.ctx.notifier.send(notice)
 
     def _planned(self, db: TinyDB, waiting: list[RunRecord], actor: Actor,
-                 lane_of: Callable[["_Batch"], list[int]]) -> tuple["_Batch", dict[int, Outcome]]:
+                 lane_of: Callable[["_Batch"], list[tuple[int, RunPlan | None]]]) -> tuple["_Batch", dict[int, Outcome]]:
         """Plan and commit one batch on `db`; all or nothing (a failure removes the files written)."""
         batch = _Batch(self.ctx, db, self.index, actor, self.writer)
         try:
-            outcomes = {k: batch.plan(waiting[k]) for k in lane_of(batch)}
+            outcomes = {k: batch.plan(waiting[k], prior) for k, prior in lane_of(batch)}
             batch.commit()
         except BaseException:
             batch.abandon()
@@ -228,7 +247,7 @@ class Recorder:
 
 
 class _Batch:
-    """The runs of one commit: planned one by one, written, then committed together."""
+    """The runs of one commit: planned one by one (`plan.Planner`), carried out, then committed together."""
 
     def __init__(self, ctx: Context, db: TinyDB, index: RunsIndex, actor: Actor, writer: FileWriter) -> None:
         self.ctx = ctx
@@ -238,102 +257,41 @@ class _Batch:
         self.actor = actor
         self.policy = ctx.settings.credits
         self.now = ctx.now()
+        self.planner = Planner(ctx.state, db, index, self.policy)
         self.planned: list[_Planned] = []
         self.directories: set[Path] = set()            # date directories made by this batch (once each)
         self.files: list[tuple[Path, bytes]] = []       # every run file and sidecar of the batch
-        self.scenarios: dict[str, ScenarioSettings] = {}
-        self.scenario_rows: dict[str, dict[str, Any]] | None = None     # read once per batch, when first asked
-        self.open_rows: dict[str, dict[str, Any]] | None = None     # scenario -> its newest open case's row
-        self.open_cases: dict[str, Case | None] = {}                # converted when first asked, then kept
         self.seen: set[str] = set()
         self.names: dict[Path, str] = {}                 # run file -> the Run_ID of this batch writing it
         self.files_written = False
-        self.baselines: dict[str, tuple[float | None, str | None]] = {}
-        self.baseline_of: Callable[[str], Baseline | None] | None = None
-        self.sev2: dict[str, list[datetime]] = {}
-        self.unbaselined_told: set[str] = set()
 
-    # ---- step 1: classify and decide ------------------------------------------------------------
+    # ---- step 1: classify and decide (`plan`), then carry the decision out ------------------------
 
-    def _baseline(self, scenario_id: str) -> tuple[float | None, str | None]:
-        if scenario_id not in self.baselines:
-            if self.baseline_of is None:
-                self.baseline_of = baseline_store.current_lookup(self.ctx.state)
-            found = self.baseline_of(scenario_id)
-            self.baselines[scenario_id] = ((found.median_credits, str(found.source.value))
-                                           if found is not None else (None, None))
-        return self.baselines[scenario_id]
+    def forecast(self, records: list[RunRecord]) -> list[RunPlan | None]:
+        """Each run's plan as the fast lane sees it, on this batch's state; None for a run kept out of it.
 
-    def _scenario(self, scenario_id: str) -> ScenarioSettings:
-        if scenario_id not in self.scenarios:
-            if self.scenario_rows is None:
-                rows = self.ctx.state.derived(self.db, scenario_store.TABLE, scenario_store.by_id)
-                self.scenario_rows = dict(rows)      # this batch's own: `_unbaselined` adds to it
-            self.scenarios[scenario_id] = case_records.scenario_from_row(self.scenario_rows.get(scenario_id),
-                                                                         scenario_id)
-        return self.scenarios[scenario_id]
-
-    def _open_case_of(self, scenario_id: str) -> Case | None:
-        """The scenario's newest open case, as this batch has left it (read once per batch)."""
-        if scenario_id not in self.open_cases:
-            if self.open_rows is None:
-                self.open_rows = self.ctx.state.derived(self.db, case_store.TABLE, case_store.newest_open_by_scenario)
-            row = self.open_rows.get(scenario_id)
-            # Only the scenarios the batch asks about: a daemon may hold hundreds of open cases.
-            self.open_cases[scenario_id] = case_records.from_row(row) if row is not None else None
-        return self.open_cases[scenario_id]
-
-    def _save(self, case: Case) -> None:
-        case_records.save(self.db, case)
-        if case.is_open:
-            newest = self._open_case_of(case.scenario_id)
-            if newest is None or newest.number <= case.number:
-                self.open_cases[case.scenario_id] = case
-
-    def alerting(self, records: list[RunRecord]) -> list[int]:
-        """Positions of the runs that will raise an alert, in order: the fast lane's runs.
-
-        A forecast from the same policy `plan` applies, never a decision: a run forecast wrongly is still
-        recorded correctly, only in the other commit. Kept out of the fast lane so that order within the
-        batch cannot change an outcome: a Run_ID given twice, a rerun whose original is in the batch.
-        A SEV2 run that completes a scenario's pattern takes the scenario's earlier SEV2 runs of the
-        batch along, so the pattern is counted as in arrival order.
+        A forecast from the same decision tree `plan` applies, on a planner of its own (so the commit's
+        own plans start afresh): a run forecast wrongly is still recorded correctly, only in the other
+        commit. Kept out, so that order within the batch cannot change an outcome: a Run_ID given twice
+        or already recorded, a rerun whose original is in the batch.
         """
         counts: dict[str, int] = {}
         for record in records:
             counts[record.run_id] = counts.get(record.run_id, 0) + 1
-        ids = set(counts)
-        sev2: dict[str, list[int]] = {}
-        times: dict[str, list[datetime]] = {}
-        patterns: set[str] = set()
-        told: set[str] = set()
-        chosen: set[int] = set()
-        for k, record in enumerate(records):
-            if counts[record.run_id] > 1 or self.index.get(record.run_id) is not None or record.rerun_of in ids:
-                continue
-            if record.rerun_of:
-                chosen.add(k)      # linked to its original's case: a spike or a missing approval escalates
-                continue
-            scenario = self._scenario(record.scenario_id)
-            baseline, source = self._baseline(record.scenario_id)
-            severity = policy.classify(record, baseline, source, scenario, self.policy).severity
-            if severity in (Severity.SEV0, Severity.SEV1):
-                chosen.add(k)
-            elif severity is Severity.UNBASELINED and not scenario.unbaselined_notified \
-                    and record.scenario_id not in told:
-                told.add(record.scenario_id)
-                chosen.add(k)
-            elif severity is Severity.SEV2 and record.scenario_id not in patterns \
-                    and self._open_case_of(record.scenario_id) is None:
-                seen = times.setdefault(record.scenario_id, list(self.index.sev2_times.get(record.scenario_id, ())))
-                seen.append(record.started_at)
-                sev2.setdefault(record.scenario_id, []).append(k)
-                if policy.sev2_persists(seen, record.started_at, self.policy):
-                    patterns.add(record.scenario_id)
-                    chosen.update(sev2[record.scenario_id])
-        return sorted(chosen)
+        planner = Planner(self.ctx.state, self.db, self.index, self.policy)
+        return [None if counts[r.run_id] > 1 or self.index.get(r.run_id) is not None or r.rerun_of in counts
+                else planner.plan(r) for r in records]
 
-    def plan(self, record: RunRecord) -> Outcome:
+    def _save(self, case: Case) -> None:
+        case_records.save(self.db, case)
+        if case.is_open:
+            newest = self.planner.open_case_of(case.scenario_id)
+            if newest is None or newest.number <= case.number:
+                self.planner.open_cases[case.scenario_id] = case
+
+    def plan(self, record: RunRecord, prior: RunPlan | None = None) -> Outcome:
+        """Plan `record` (reusing the classification of `prior`, its plan from arrival, if still valid),
+        carry the plan out in this batch, and prepare its files."""
         if record.run_id in self.seen or self.index.get(record.run_id) is not None:
             known = self.index.get(record.run_id)
             where = f" (ledger seq {known.seq})" if known else " (earlier in this batch)"
@@ -348,32 +306,28 @@ class _Batch:
                 "it again with a Run_ID of its own"))
         self.seen.add(record.run_id)
         self.names[path] = record.run_id
-        scenario = self._scenario(record.scenario_id)
-        baseline, source = self._baseline(record.scenario_id)
-        classification = policy.classify(record, baseline, source, scenario, self.policy)
+        decided = self.planner.plan(record, prior)
+        classification = decided.classification
         payload = {**record.to_fields(), **classification.to_fields(), "is_backfill": classification.backfill,
                    "Recorded_At": self.now.isoformat()}
-        planned = _Planned(record, classification, payload)
-        severity = classification.severity
-        if severity is Severity.SEV2:
+        planned = _Planned(decided, payload)
+        if decided.weekly_review:
             payload["weekly_review"] = True
-        original = case_records.case_for_run(self.db, record.rerun_of) if record.rerun_of else None
-        if original is not None:
-            self._link_rerun(planned, original)
-        elif severity in (Severity.SEV0, Severity.SEV1):
-            self._open_case(planned)
-        elif severity is Severity.SEV2:
-            self._sev2(planned)
-        if severity is Severity.UNBASELINED:
-            self._unbaselined(planned, scenario.unbaselined_notified)
-        if severity is Severity.SEV0:
+        if decided.case is CaseStep.LINK_RERUN:
+            self._link_rerun(planned, case_records.case_for_run(self.db, record.rerun_of))
+        elif decided.case is CaseStep.OPEN:
+            self._open_case(planned, decided.pattern)
+        elif decided.case is CaseStep.JOIN:
+            self._join(planned)
+        if Alert.UNBASELINED in decided.alerts:
+            self._unbaselined(planned)
+        if decided.dispatch is not Dispatch.FREE:
             payload["dispatch_blocked"] = True
-        elif policy.held_without_baseline(classification):
-            payload["dispatch_blocked"] = True
+        if decided.dispatch is Dispatch.HELD:
             planned.entries.insert(0, ("dispatch.blocked", {"Run_ID": record.run_id, "data": {
                 "case": planned.case.case_id if planned.case else None,
-                "reason": f"{severity.value} with no baseline for {record.scenario_id}: downstream dispatch held "
-                          "until an O3 resolves the case"}}))
+                "reason": f"{decided.severity.value} with no baseline for {record.scenario_id}: downstream "
+                          "dispatch held until an O3 resolves the case"}}))
         if planned.case is not None:
             payload["Case_ID"] = planned.case.case_id
         self.planned.append(planned)
@@ -407,9 +361,9 @@ class _Batch:
                     rerun_gate=policy.rerun_gate_required(classification, self.policy),
                     ack_due_at=self.now + timedelta(minutes=minutes) if minutes else None,
                     related_run_ids=(record.run_id,),
-                    quarantined_run_ids=(record.run_id,) if severity is Severity.SEV0 else ())
+                    quarantined_run_ids=(record.run_id,) if planned.plan.quarantine else ())
         case_store.insert(self.db, case_records.to_row(case))
-        self.open_cases[case.scenario_id] = case
+        self.planner.open_cases[case.scenario_id] = case
         planned.case = case
         planned.entries.append(("case.opened", {"Run_ID": record.run_id, "data": {
             "case": case.case_id, "scenario": record.scenario_id, "severity": severity.value,
@@ -420,32 +374,23 @@ class _Batch:
         planned.entries.append(("alert.queued", {"Run_ID": record.run_id, "data": {
             "case": case.case_id, "channel": notice.channel, "notice": notice.kind, "severity": severity.value}}))
 
-    def _sev2(self, planned: _Planned) -> None:
-        record = planned.record
-        times = self.sev2.setdefault(record.scenario_id, list(self.index.sev2_times.get(record.scenario_id, ())))
-        times.append(record.started_at)
-        existing = self._open_case_of(record.scenario_id)
-        if existing is not None:
-            updated = replace(existing, related_run_ids=existing.related_run_ids + (record.run_id,))
-            self._save(updated)
-            planned.case = updated
-            return
-        if policy.sev2_persists(times, record.started_at, self.policy):
-            recent = sum(1 for t in times if t >= record.started_at - timedelta(days=self.policy.sev2_window_days))
-            self._open_case(planned, pattern=f"Pattern: {recent} SEV2 runs of {record.scenario_id} within "
-                                             f"{self.policy.sev2_window_days} days")
+    def _join(self, planned: _Planned) -> None:
+        """A SEV2 of a scenario with an open case: listed in that case's related runs."""
+        existing = self.planner.open_case_of(planned.record.scenario_id)
+        if existing is None:       # the planner decided JOIN on an open case this batch must know
+            raise RuntimeError(f"{planned.record.scenario_id} has no open case to join; nothing was recorded")
+        updated = replace(existing, related_run_ids=existing.related_run_ids + (planned.record.run_id,))
+        self._save(updated)
+        planned.case = updated
 
-    def _unbaselined(self, planned: _Planned, already_told: bool) -> None:
+    def _unbaselined(self, planned: _Planned) -> None:
         scenario_id = planned.record.scenario_id
-        if already_told or scenario_id in self.unbaselined_told:
-            return
-        self.unbaselined_told.add(scenario_id)
         row = {**(scenario_store.get(self.db, scenario_id) or {"scenario_id": scenario_id}),
                "unbaselined_notified": True}
         scenario_store.put(self.db, row)
-        if self.scenario_rows is not None:
-            self.scenario_rows[scenario_id] = row
-        self.scenarios.pop(scenario_id, None)
+        if self.planner.scenario_rows is not None:
+            self.planner.scenario_rows[scenario_id] = row
+        self.planner.scenarios.pop(scenario_id, None)
         notice = messages.unbaselined(self.ctx.settings, planned.record)
         planned.notices.append(notice)
         planned.entries.append(("alert.queued", {"Run_ID": planned.record.run_id, "data": {
@@ -456,7 +401,8 @@ class _Batch:
         """Runbook "Monitor Rerun": a rerun belongs to its original's case; a spike escalates it.
 
         No second case is opened for a rerun: the original case carries it, takes the rerun's severity
-        if worse, and asks for a new ACK when the rerun is itself SEV0 / SEV1.
+        if worse, and asks for a new ACK when the rerun is itself SEV0 / SEV1. Why it escalates (if it
+        does) is the plan's (`plan.rerun_escalations`).
         """
         record, classification = planned.record, planned.classification
         linked = replace(original_case, related_run_ids=original_case.related_run_ids + (record.run_id,))
@@ -465,17 +411,10 @@ class _Batch:
             linked = replace(linked, ack_required=True, acked_at=None, acked_by="", reminders_sent=0,
                              ack_due_at=self.now + timedelta(minutes=minutes),
                              severity=min(linked.severity, classification.severity, key=_rank))
-        if classification.severity is Severity.SEV0:
+        if planned.plan.quarantine:
             linked = replace(linked, quarantined_run_ids=linked.quarantined_run_ids + (record.run_id,))
-        reasons = []
-        if policy.is_spike(classification):
-            reasons.append(f"rerun {record.run_id} of {record.rerun_of} spiked again "
-                           f"({classification.variance:.1f}× baseline)" if classification.variance is not None
-                           else f"rerun {record.run_id} spiked again")
-        if linked.rerun_gate and linked.rerun_decision is None and linked.is_open:
-            reasons.append(f"rerun {record.run_id} ran without an O3 `APPROVED for rerun`")
-        if reasons:
-            why = "; ".join(reasons)
+        why = planned.plan.escalation
+        if why:
             linked = linked.with_note(CaseNote(self.now, "daemon", why, "escalation"),
                                       status=CaseStatus.INVESTIGATING, escalations=linked.escalations + 1,
                                       rerun_decision=None, rerun_decision_text="", rerun_decided_by="",
