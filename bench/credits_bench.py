@@ -63,7 +63,7 @@ from jobs.context import Context, build_context  # noqa: E402
 from jobs.credits.baselines import set_baseline  # noqa: E402
 from jobs.actors import DAEMON  # noqa: E402
 from jobs.credits.file_writers import WriteBehindFileWriter  # noqa: E402
-from jobs.credits.flows import Recorder  # noqa: E402
+from jobs.credits.recorder import Recorder  # noqa: E402
 from jobs.credits.intake import INBOX_COMMITS_PER_SCAN  # noqa: E402
 from jobs.credits.intake_queue import IntakeQueue  # noqa: E402
 from jobs.credits.policy import classify  # noqa: E402
@@ -198,9 +198,9 @@ class TimedRecorder(Recorder):
         self.commits.append((time.monotonic() - started, len(done)))
         return done
 
-    def record_batch(self, records, actor=DAEMON):
+    def record_batch(self, records, actor=DAEMON, plans=None):
         started = time.monotonic()
-        done = super().record_batch(records, actor)
+        done = super().record_batch(records, actor, plans)
         self.commits.append((time.monotonic() - started, len(done)))
         return done
 

@@ -33,7 +33,7 @@ from aiohttp import web
 from jobs.context import Context
 from jobs.credits import gates
 from jobs.credits.file_writers import WriteBehindFileWriter
-from jobs.credits.flows import Recorder
+from jobs.credits.recorder import Recorder
 from jobs.credits.intake import parse_records, reject, scan_inbox
 from jobs.credits.intake_queue import IntakeClosed, IntakeQueue
 from jobs.credits.records import GateDecision

@@ -19,9 +19,9 @@ from chatops.commands import case_home, case_replies
 from chatops.registry import Arg, Command, Invocation, Reply
 from jobs.actors import Permission
 from jobs.errors import ExitCode
-from jobs.credits import actions, gates
+from jobs.credits import flows, gates
 from jobs.credits.cases import case_for_run, load
-from jobs.credits.flows import Outcome, Recorder
+from jobs.credits.recorder import Outcome, Recorder
 from jobs.credits.intake import parse_records, read_source
 from jobs.credits.records import Case, GateDecision, ReleaseFinding, RerunDecision, RootCause, Severity
 from jobs.credits.restore_files import restore_run_files
@@ -121,12 +121,12 @@ def _case_show(inv: Invocation) -> Reply:
 
 
 def _case_ack(inv: Invocation) -> Reply:
-    case = actions.ack(inv.ctx, inv.actor, inv.args.case)
+    case = flows.ack(inv.ctx, inv.actor, inv.args.case)
     return Reply(f"ACK recorded: {inv.actor.name} investigating {case.case_id} (Status: {case.status.value})")
 
 
 def _case_note(inv: Invocation) -> Reply:
-    case = actions.note(inv.ctx, inv.actor, inv.args.case, inv.args.text, inv.args.slack_thread_url or "")
+    case = flows.note(inv.ctx, inv.actor, inv.args.case, inv.args.text, inv.args.slack_thread_url or "")
     return Reply(f"note added to {case.case_id} ({len(case.notes)} notes)")
 
 
@@ -139,7 +139,7 @@ def parse_root_cause(text: str) -> RootCause:
 
 
 def _case_root_cause(inv: Invocation) -> Reply:
-    case = actions.root_cause(inv.ctx, inv.actor, inv.args.case, parse_root_cause(inv.args.cause),
+    case = flows.root_cause(inv.ctx, inv.actor, inv.args.case, parse_root_cause(inv.args.cause),
                               inv.args.note or "")
     if case.root_cause is not None and case.notes[-1].kind == "root_cause":
         return Reply(f"{case.case_id}: Root_Cause = {case.root_cause.value} (Status: {case.status.value})")
@@ -148,22 +148,22 @@ def _case_root_cause(inv: Invocation) -> Reply:
 
 
 def _case_resolve(inv: Invocation) -> Reply:
-    case = actions.resolve(inv.ctx, inv.actor, inv.args.case, inv.args.summary)
+    case = flows.resolve(inv.ctx, inv.actor, inv.args.case, inv.args.summary)
     return Reply(f"{case.case_id} resolved at {inv.ctx.local(case.resolved_at):%Y-%m-%d %H:%M %Z}")
 
 
 def _rerun_approve(inv: Invocation) -> Reply:
-    case = actions.decide_rerun(inv.ctx, inv.actor, inv.args.case, RerunDecision.APPROVED, inv.args.mitigation)
+    case = flows.decide_rerun(inv.ctx, inv.actor, inv.args.case, RerunDecision.APPROVED, inv.args.mitigation)
     return Reply(f"APPROVED for rerun - {case.rerun_decision_text} ({case.case_id}, {case.approval_id})")
 
 
 def _rerun_deny(inv: Invocation) -> Reply:
-    case = actions.decide_rerun(inv.ctx, inv.actor, inv.args.case, RerunDecision.DENIED, inv.args.reason)
+    case = flows.decide_rerun(inv.ctx, inv.actor, inv.args.case, RerunDecision.DENIED, inv.args.reason)
     return Reply(f"DENIED - {case.rerun_decision_text} ({case.case_id}, {case.approval_id})")
 
 
 def _quarantine_release(inv: Invocation) -> Reply:
-    path = actions.release_quarantine(inv.ctx, inv.actor, inv.args.run_id, ReleaseFinding(inv.args.finding),
+    path = flows.release_quarantine(inv.ctx, inv.actor, inv.args.run_id, ReleaseFinding(inv.args.finding),
                                       inv.args.reason)
     return Reply(f"released {inv.args.run_id} from quarantine to {path}; downstream dispatch unblocked")
 
@@ -200,7 +200,7 @@ def _backfill_on(inv: Invocation) -> Reply:
     now = ctx.now()
     start = parse_when(inv.args.start, now, ctx.settings.timezone) if inv.args.start else None
     end = parse_when(inv.args.until, now, ctx.settings.timezone)
-    settings = actions.set_backfill(ctx, inv.actor, inv.args.scenario, True, start, end, inv.args.reason)
+    settings = flows.set_backfill(ctx, inv.actor, inv.args.scenario, True, start, end, inv.args.reason)
     window = settings.backfill
     span = (f"from {ctx.local(window.start):%Y-%m-%d %H:%M %Z} until {ctx.local(window.end):%Y-%m-%d %H:%M %Z}"
             if window else "")
@@ -211,13 +211,13 @@ def _backfill_on(inv: Invocation) -> Reply:
 
 
 def _backfill_off(inv: Invocation) -> Reply:
-    actions.set_backfill(inv.ctx, inv.actor, inv.args.scenario, False, reason=inv.args.reason or "")
+    flows.set_backfill(inv.ctx, inv.actor, inv.args.scenario, False, reason=inv.args.reason or "")
     return Reply(f"backfill mode off for {inv.args.scenario}")
 
 
 def _scenario_set(inv: Invocation) -> Reply:
     note = _new_scenario_note(inv, inv.args.scenario)
-    settings = actions.set_scenario(inv.ctx, inv.actor, inv.args.scenario, inv.args.key, inv.args.value)
+    settings = flows.set_scenario(inv.ctx, inv.actor, inv.args.scenario, inv.args.key, inv.args.value)
     return Reply(f"{settings.scenario_id}: max_items = {settings.max_items} "
                  f"(config/scenarios/{settings.scenario_id}.json)" + note)
 

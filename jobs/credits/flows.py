@@ -1,636 +1,363 @@
-"""Recording runs: the runbook's automatic actions, step by step, in one commit per batch (the fast lane aside).
+"""The runbook's operator procedures, each function one of its numbered steps (seed 001, "Operator Response").
 
-For each accepted run (SEV0 / SEV1 / SEV2 "Immediate Actions (Auto-Applied)"):
+What people do once the automatic actions have run (`recorder`): SEV0 steps 1–7 and SEV1 steps 1–6
+(acknowledge, document, root cause, mitigate, approve the rerun, resolve), "Rerun Approval Gates" step 3,
+"Quarantine Procedures" steps 3–4 and "Backfill Mode". Each function's docstring names its step.
 
-1. classify it against its scenario's baseline (`policy.classify`);
-2. write `runs/CREDIT_MONITORING/<date>/run_<id>.json` and its `.sha256` sidecar (durable before the
-   commit, or just after it in the daemon: `file_writers`);
-3. SEV0: move both to `runs/QUARANTINE/<Run_ID>/`, block downstream dispatch, open a case with a
-   15-minute ACK deadline, alert `#ops-critical` (the runbook's Notion page lock is not done: chatops has
-   no Notion connection, so the alert asks a person to lock the page);
-   SEV1: open a case with a 1-hour ACK deadline and a rerun gate, alert `#ops-alerts`;
-   SEV2: flag for the weekly review; open a case when the scenario's SEV2s persist;
-   no baseline: PII/regulatory exposure is SEV0 and a Medium+ misconfig likelihood SEV1, with downstream
-   dispatch held until an O3 resolves the case (`policy.unbaselined_severity`); any other run is recorded
-   as UNBASELINED and people are told once per scenario how to set a baseline;
-   a rerun: link it to its original's case, and escalate that case if it spikes again;
-4. append every entry of the batch to the credit ledger in one commit (one fdatasync, one signed
-   checkpoint), while the state transaction holding the new cases is still open;
-5. queue the alerts, still under the intake lock and before the state transaction writes `state.json`.
-   The next start repairs a crash at any point after the ledger commit (`jobs.credits.reconcile`): it
-   restores every case the ledger opened and the state lacks, and queues every case alert the ledger
-   recorded and the outbox lacks.
+Each action follows docs/architecture.md §3: check the role (`jobs.actors`, refusal recorded), check the
+runbook's preconditions (refusal recorded, naming every unmet one), append the ledger entry, change
+the state in the same transaction, then say it in the case's thread. Case status moves only along
+`TRANSITIONS`; anything else is refused.
 
-The fast lane: each commit (`Recorder.record_next`) takes the alerting runs among the runs waiting
-(up to two commits' worth ahead of the oldest), else the oldest `[credits] group_commit_max`.
-`_Batch.alerting` forecasts them with the same policy. An alert then waits for its own run's files and
-one small commit, not for a backlog's (bench/credits_bench.py, README "Credit monitoring"). Outcomes
-come back in arrival order. The daemon's `IntakeQueue` calls `record_next` with whatever has arrived,
-having already put the runs `forecast` says will alert in front of its whole backlog.
-
-All or nothing per commit: if the ledger commit fails, the files written for it are removed and the
-state transaction is abandoned, so no case, file or flag refers to a run the ledger does not have.
+Who may do what (jobs/actors.py PERMISSIONS): ACK, notes and a *proposed* root cause — O2 or O3;
+the root cause itself, resolution, `APPROVED for rerun` / `DENIED`, quarantine release, backfill mode
+and scenario settings — O3 only.
 """
 from __future__ import annotations
 
-from collections import deque
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Iterable
 
-import orjson
-from tinydb import TinyDB
-
-from jobs.actors import DAEMON, Actor, Permission, Role, Subject, authorize
+from jobs import approvals
+from jobs.actors import DAEMON, Actor, Permission, allowed, authorize
+from jobs.audit import LedgerName
 from jobs.context import Context
+from jobs.errors import Refused
 from jobs.credits import cases as case_records
-from jobs.credits import messages, policy
-from jobs.credits.audit import CREDIT, ledger, run_subject, who
-from jobs.credits.file_writers import DurableFileWriter, FileWriter
-from jobs.credits.records import Case, CaseNote, CaseStatus, Classification, RunRecord, ScenarioSettings, Severity
+from jobs.credits import messages
+from jobs.credits.audit import CreditsRefused, case_subject, ledger, refuse, run_subject, scenario_subject, who
+from jobs.credits.gates import RERUN_APPROVAL_KIND, closest, rerun_approval_what
+from jobs.errors import Conflict
+from jobs.credits.records import (BackfillWindow, Case, CaseNote, CaseStatus, ReleaseFinding, RerunDecision,
+                                  RootCause, ScenarioSettings)
 from jobs.notices import Notice
-from jobs.settings import Settings
 from store import artifacts
-from store import baselines as baseline_store
-from store import cases as case_store
 from store import quarantine as quarantine_store
 from store import scenarios as scenario_store
-from store.access import make_dirs
-from store.baselines import Baseline
-from store.runs_index import RunsIndex, intake_lock
-from store.state import ReadOnlyState
+
+#: The allowed moves of a case's Status (transitions as a table, not an `if` tree).
+TRANSITIONS: dict[CaseStatus, frozenset[CaseStatus]] = {
+    CaseStatus.OPEN: frozenset({CaseStatus.INVESTIGATING, CaseStatus.RESOLVED}),
+    CaseStatus.INVESTIGATING: frozenset({CaseStatus.INVESTIGATING, CaseStatus.RESOLVED}),
+    CaseStatus.RESOLVED: frozenset({CaseStatus.INVESTIGATING}),   # only by an escalation (a rerun spiked)
+}
+
+SCENARIO_KEYS = ("max_items",)
 
 
-#: The fast lane looks this many commits' worth of waiting runs ahead for alerting ones. Each look
-#: classifies every run in the window again, so a wider window costs CPU per commit exactly when a
-#: backlog has formed (16 commits' worth made the recorder fall further behind under load:
-#: bench/credits_bench.py); the alerts of a longer backlog come as the window reaches them.
-LOOKAHEAD_COMMITS = 2
+def _moved(case: Case, to: CaseStatus) -> CaseStatus:
+    if to not in TRANSITIONS[case.status]:
+        raise Conflict(f"{case.case_id} cannot move from {case.status.value} to {to.value}")
+    return to
 
 
-
-@dataclass(frozen=True)
-class Outcome:
-    """What became of one submitted run, for the CLI, the inbox and the HTTP answer."""
-
-    run_id: str
-    recorded: bool
-    severity: str = ""
-    case_id: str = ""
-    artifact: str = ""
-    message: str = ""
-    alerts: int = 0           # notices queued because of this run (alert, escalation, unbaselined)
-    quarantined: bool = False         # the run file is in runs/QUARANTINE/<Run_ID>/ (`artifact` says where)
-    dispatch_blocked: bool = False    # downstream dispatch blocked (quarantine) or held for an O3
-
-    def to_json(self) -> dict[str, Any]:
-        return {"Run_ID": self.run_id, "recorded": self.recorded, "Severity": self.severity or None,
-                "Case_ID": self.case_id or None, "artifact": self.artifact or None, "message": self.message,
-                "alerts": self.alerts, "quarantined": self.quarantined, "dispatch_blocked": self.dispatch_blocked}
+def _say(ctx: Context, notices: list[Notice]) -> None:
+    for notice in notices:
+        ctx.notifier.send(notice)
 
 
-@dataclass
-class _Planned:
-    """One run of a batch while it is being recorded."""
-
-    record: RunRecord
-    classification: Classification
-    payload: dict[str, Any]
-    artifact: str = ""
-    sha256: str = ""
-    case: Case | None = None
-    entries: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-    notices: list[Notice] = field(default_factory=list)
-    written: list[str] = field(default_factory=list)
+def _refuse_if(ctx: Context, actor: Actor, permission: Permission, action: str, case: Case,
+               problems: list[str]) -> None:
+    if problems:
+        raise refuse(ctx, actor, permission, action, case_subject(case.case_id, case.run_id), "; ".join(problems))
 
 
-def o3_names(ctx: Context) -> tuple[str, ...]:
-    return tuple(sorted(a.name for a in ctx.people.with_role(Role.O3)))
+def _entry(ctx: Context, actor: Actor, permission: Permission, kind: str, case: Case, **data: object) -> None:
+    ledger_actor, role = who(actor, permission)
+    ledger(ctx).append(kind, ledger_actor, role, {"Run_ID": case.run_id, "data": {"case": case.case_id, **data}})
 
 
-class Recorder:
-    """Records runs for one data directory; keeps the runs index between batches (daemon, bench)."""
+def ack(ctx: Context, actor: Actor, case_id: str) -> Case:
+    """SEV0 step 1 "Acknowledge Alert" (SEV1 step 1): "ACK - O2 <name> investigating CASE-<id>".
 
-    def __init__(self, ctx: Context, writer: FileWriter | None = None) -> None:
-        self.ctx = ctx
-        self.index = RunsIndex.open(ctx.data_dir)
-        # Kept between batches: starting 32 threads per batch costs more than a small batch's writes.
-        # Idle threads end when the recorder is garbage-collected; the daemon closes its writer.
-        self.writer = writer or DurableFileWriter()
-
-    def record(self, records: Iterable[RunRecord], actor: Actor = DAEMON) -> list[Outcome]:
-        """Record every run, one `record_next` commit after another; outcomes in the order given."""
-        records = list(records)
-        if not records:
-            return []
-        self.authorise(actor, records)
-        outcomes: dict[int, Outcome] = {}
-        backlog = deque(range(len(records)))
-        window: list[int] = []
-        while window or backlog:
-            while backlog and len(window) < self.lookahead:
-                window.append(backlog.popleft())
-            done = self.record_next([records[i] for i in window], actor)
-            outcomes.update((window[k], outcome) for k, outcome in done.items())
-            window = [i for k, i in enumerate(window) if k not in done]
-        return [outcomes[i] for i in range(len(records))]
-
-    def authorise(self, actor: Actor, records: list[RunRecord]) -> None:
-        """Recording is a permission like any other (the daemon has it; a CLI user needs it)."""
-        subject = run_subject(records[0].run_id) if len(records) == 1 else \
-            Subject("runs", f"{len(records)} runs", CREDIT)
-        authorize(self.ctx, actor, Permission.RUN_RECORD, "runs record", subject)
-
-    def forecast(self, records: list[RunRecord]) -> list[int]:
-        """Positions of the runs that will raise an alert, judged on the last committed state: where the
-        daemon's intake queue puts them. An ordering only; `record_next` decides, on the state it commits."""
-        self.index.refresh()
-        return _Batch(self.ctx, self.ctx.state.snapshot(), self.index, DAEMON, self.writer).alerting(records)
-
-    @property
-    def lookahead(self) -> int:
-        """How far ahead of the oldest waiting run the fast lane looks for alerting runs."""
-        return self.ctx.settings.credits.group_commit_max * LOOKAHEAD_COMMITS
-
-    def record_next(self, waiting: list[RunRecord], actor: Actor = DAEMON) -> dict[int, Outcome]:
-        """One commit from the runs waiting, oldest first; returns the outcomes by position in `waiting`.
-
-        The commit holds the alerting runs among `waiting` if there are any (the fast lane), else the
-        oldest `group_commit_max` runs. An alert then waits for a few run files and one small commit,
-        not for a backlog's worth (bench/credits_bench.py: p99 intake-to-alert-queued). The caller
-        gives the rest again, with whatever arrived meanwhile. Each commit is all or nothing.
-        Permission is the caller's to check (`authorise`), once per submission, not per commit.
-        """
-        size = self.ctx.settings.credits.group_commit_max
-        return self._commit(waiting, actor, lambda batch: batch.alerting(waiting)[:size]
-                            or list(range(min(size, len(waiting)))))
-
-    def record_batch(self, records: list[RunRecord], actor: Actor = DAEMON) -> list[Outcome]:
-        """One commit of exactly these runs, in this order, for a caller that has chosen them: the
-        daemon's intake queue forecasts each run once, when it arrives, and sends alerting runs first
-        (re-forecasting a whole window here on every commit cost a fifth of the recorder's time)."""
-        done = self._commit(records, actor, lambda batch: list(range(len(records))))
-        return [done[k] for k in range(len(records))]
-
-    def _commit(self, waiting: list[RunRecord], actor: Actor,
-                lane_of: Callable[["_Batch"], list[int]]) -> dict[int, Outcome]:
-        """Plan the runs `lane_of` picks, write their files, commit; then queue the batch's alerts.
-
-        Most batches change nothing in the state (no case opened or touched): they are planned on the
-        current snapshot, parsed once per version, and commit the ledger alone. A batch that would
-        change the state finds the snapshot read-only (`ReadOnlyState`) before anything is written, and
-        is planned again inside a state transaction, which then commits with the ledger. Parsing and
-        re-encoding the whole state on every commit was a fifth of the recorder's time at 1,000 runs/s,
-        and grows with the number of cases (bench/credits_bench.py). Both run under the intake lock,
-        which every recorder holds, and only recorders open cases.
-        """
-        ctx = self.ctx
-        with intake_lock(ctx.data_dir):
-            self.index.refresh()
-            try:
-                batch, outcomes = self._planned(ctx.state.snapshot(), waiting, actor, lane_of)
-            except ReadOnlyState:
-                unqueued: Exception | None = None
-                with ctx.state.transaction() as db:
-                    batch, outcomes = self._planned(db, waiting, actor, lane_of)
-                    # Queued before the state write: the ledger commit already holds the cases, so an
-                    # alert waits for the ledger and the outbox, not for `state.json` as well.
-                    try:
-                        self._queue(batch)
-                    except Exception as exc:    # the ledger has the cases: the state must get them too
-                        unqueued = exc
-                if unqueued is not None:
-                    raise unqueued
-            else:
-                self._queue(batch)
-            self.index.refresh()
-        return outcomes
-
-    def _queue(self, batch: "_Batch") -> None:
-        """Queue the batch's alerts, under the intake lock: `reconcile.queue_lost_alerts` holds this lock,
-        so it sees a batch either with its alerts in the outbox or from a recorder that died, and it
-        restores from the ledger any case whose state write a crash prevented."""
-        for notice in batch.notices():
-            self.ctx.notifier.send(notice)
-
-    def _planned(self, db: TinyDB, waiting: list[RunRecord], actor: Actor,
-                 lane_of: Callable[["_Batch"], list[int]]) -> tuple["_Batch", dict[int, Outcome]]:
-        """Plan and commit one batch on `db`; all or nothing (a failure removes the files written)."""
-        batch = _Batch(self.ctx, db, self.index, actor, self.writer)
-        try:
-            outcomes = {k: batch.plan(waiting[k]) for k in lane_of(batch)}
-            batch.commit()
-        except BaseException:
-            batch.abandon()
-            raise
-        return batch, outcomes
+    Stops the re-notifications."""
+    action = f"case ack {case_id}"
+    authorize(ctx, actor, Permission.CASE_ACK, action, case_subject(case_id))
+    now = ctx.now()
+    with ctx.state.transaction() as db:
+        case = case_records.load(db, case_id)
+        problems = []
+        if not case.is_open:
+            problems.append(f"{case.case_id} is already resolved (at {case.resolved_at:%Y-%m-%d %H:%M %Z})")
+        elif case.acked_at is not None:
+            problems.append(f"{case.case_id} was already acknowledged by {case.acked_by} at "
+                            f"{ctx.local(case.acked_at):%Y-%m-%d %H:%M %Z}")
+        _refuse_if(ctx, actor, Permission.CASE_ACK, action, case, problems)
+        late = case.ack_due_at is not None and now > case.ack_due_at
+        updated = case.with_note(CaseNote(now, actor.name, f"ACK - {actor.role_for(Permission.CASE_ACK)} "
+                                                           f"{actor.name} investigating {case.case_id}", "ack"),
+                                 acked_at=now, acked_by=actor.name,
+                                 status=_moved(case, CaseStatus.INVESTIGATING))
+        _entry(ctx, actor, Permission.CASE_ACK, "alert.acked", updated, severity=case.severity.value,
+               due_at=case.ack_due_at.isoformat() if case.ack_due_at else None, late=late,
+               reminders_sent=case.reminders_sent)
+        case_records.save(db, updated)
+    _say(ctx, [messages.case_update(ctx.settings, updated,
+                                    f"ACK recorded: {actor.name} ({actor.role_for(Permission.CASE_ACK)}) is "
+                                    f"investigating {updated.case_id}" + (" (after the deadline)" if late else ""))])
+    return updated
 
 
-class _Batch:
-    """The runs of one commit: planned one by one, written, then committed together."""
-
-    def __init__(self, ctx: Context, db: TinyDB, index: RunsIndex, actor: Actor, writer: FileWriter) -> None:
-        self.ctx = ctx
-        self.writer = writer
-        self.db = db
-        self.index = index
-        self.actor = actor
-        self.policy = ctx.settings.credits
-        self.now = ctx.now()
-        self.planned: list[_Planned] = []
-        self.directories: set[Path] = set()            # date directories made by this batch (once each)
-        self.files: list[tuple[Path, bytes]] = []       # every run file and sidecar of the batch
-        self.scenarios: dict[str, ScenarioSettings] = {}
-        self.scenario_rows: dict[str, dict[str, Any]] | None = None     # read once per batch, when first asked
-        self.open_rows: dict[str, dict[str, Any]] | None = None     # scenario -> its newest open case's row
-        self.open_cases: dict[str, Case | None] = {}                # converted when first asked, then kept
-        self.seen: set[str] = set()
-        self.names: dict[Path, str] = {}                 # run file -> the Run_ID of this batch writing it
-        self.files_written = False
-        self.baselines: dict[str, tuple[float | None, str | None]] = {}
-        self.baseline_of: Callable[[str], Baseline | None] | None = None
-        self.sev2: dict[str, list[datetime]] = {}
-        self.unbaselined_told: set[str] = set()
-
-    # ---- step 1: classify and decide ------------------------------------------------------------
-
-    def _baseline(self, scenario_id: str) -> tuple[float | None, str | None]:
-        if scenario_id not in self.baselines:
-            if self.baseline_of is None:
-                self.baseline_of = baseline_store.current_lookup(self.ctx.state)
-            found = self.baseline_of(scenario_id)
-            self.baselines[scenario_id] = ((found.median_credits, str(found.source.value))
-                                           if found is not None else (None, None))
-        return self.baselines[scenario_id]
-
-    def _scenario(self, scenario_id: str) -> ScenarioSettings:
-        if scenario_id not in self.scenarios:
-            if self.scenario_rows is None:
-                rows = self.ctx.state.derived(self.db, scenario_store.TABLE, scenario_store.by_id)
-                self.scenario_rows = dict(rows)      # this batch's own: `_unbaselined` adds to it
-            self.scenarios[scenario_id] = case_records.scenario_from_row(self.scenario_rows.get(scenario_id),
-                                                                         scenario_id)
-        return self.scenarios[scenario_id]
-
-    def _open_case_of(self, scenario_id: str) -> Case | None:
-        """The scenario's newest open case, as this batch has left it (read once per batch)."""
-        if scenario_id not in self.open_cases:
-            if self.open_rows is None:
-                self.open_rows = self.ctx.state.derived(self.db, case_store.TABLE, case_store.newest_open_by_scenario)
-            row = self.open_rows.get(scenario_id)
-            # Only the scenarios the batch asks about: a daemon may hold hundreds of open cases.
-            self.open_cases[scenario_id] = case_records.from_row(row) if row is not None else None
-        return self.open_cases[scenario_id]
-
-    def _save(self, case: Case) -> None:
-        case_records.save(self.db, case)
-        if case.is_open:
-            newest = self._open_case_of(case.scenario_id)
-            if newest is None or newest.number <= case.number:
-                self.open_cases[case.scenario_id] = case
-
-    def alerting(self, records: list[RunRecord]) -> list[int]:
-        """Positions of the runs that will raise an alert, in order: the fast lane's runs.
-
-        A forecast from the same policy `plan` applies, never a decision: a run forecast wrongly is still
-        recorded correctly, only in the other commit. Kept out of the fast lane so that order within the
-        batch cannot change an outcome: a Run_ID given twice, a rerun whose original is in the batch.
-        A SEV2 run that completes a scenario's pattern takes the scenario's earlier SEV2 runs of the
-        batch along, so the pattern is counted as in arrival order.
-        """
-        counts: dict[str, int] = {}
-        for record in records:
-            counts[record.run_id] = counts.get(record.run_id, 0) + 1
-        ids = set(counts)
-        sev2: dict[str, list[int]] = {}
-        times: dict[str, list[datetime]] = {}
-        patterns: set[str] = set()
-        told: set[str] = set()
-        chosen: set[int] = set()
-        for k, record in enumerate(records):
-            if counts[record.run_id] > 1 or self.index.get(record.run_id) is not None or record.rerun_of in ids:
-                continue
-            if record.rerun_of:
-                chosen.add(k)      # linked to its original's case: a spike or a missing approval escalates
-                continue
-            scenario = self._scenario(record.scenario_id)
-            baseline, source = self._baseline(record.scenario_id)
-            severity = policy.classify(record, baseline, source, scenario, self.policy).severity
-            if severity in (Severity.SEV0, Severity.SEV1):
-                chosen.add(k)
-            elif severity is Severity.UNBASELINED and not scenario.unbaselined_notified \
-                    and record.scenario_id not in told:
-                told.add(record.scenario_id)
-                chosen.add(k)
-            elif severity is Severity.SEV2 and record.scenario_id not in patterns \
-                    and self._open_case_of(record.scenario_id) is None:
-                seen = times.setdefault(record.scenario_id, list(self.index.sev2_times.get(record.scenario_id, ())))
-                seen.append(record.started_at)
-                sev2.setdefault(record.scenario_id, []).append(k)
-                if policy.sev2_persists(seen, record.started_at, self.policy):
-                    patterns.add(record.scenario_id)
-                    chosen.update(sev2[record.scenario_id])
-        return sorted(chosen)
-
-    def plan(self, record: RunRecord) -> Outcome:
-        if record.run_id in self.seen or self.index.get(record.run_id) is not None:
-            known = self.index.get(record.run_id)
-            where = f" (ledger seq {known.seq})" if known else " (earlier in this batch)"
-            return Outcome(record.run_id, False, message=f"duplicate: {record.run_id} is already recorded{where}; "
-                                                         "not recorded twice")
-        path = self._run_file(record)
-        owner = self._file_owner(record, path)
-        if owner:
-            return Outcome(record.run_id, False, message=(
-                f"refused: {record.run_id} would be written to {path.relative_to(self.ctx.data_dir)}, the run "
-                f"file of {owner} (Run_IDs that differ only by a run_ / RUN- prefix name the same file); send "
-                "it again with a Run_ID of its own"))
-        self.seen.add(record.run_id)
-        self.names[path] = record.run_id
-        scenario = self._scenario(record.scenario_id)
-        baseline, source = self._baseline(record.scenario_id)
-        classification = policy.classify(record, baseline, source, scenario, self.policy)
-        payload = {**record.to_fields(), **classification.to_fields(), "is_backfill": classification.backfill,
-                   "Recorded_At": self.now.isoformat()}
-        planned = _Planned(record, classification, payload)
-        severity = classification.severity
-        if severity is Severity.SEV2:
-            payload["weekly_review"] = True
-        original = case_records.case_for_run(self.db, record.rerun_of) if record.rerun_of else None
-        if original is not None:
-            self._link_rerun(planned, original)
-        elif severity in (Severity.SEV0, Severity.SEV1):
-            self._open_case(planned)
-        elif severity is Severity.SEV2:
-            self._sev2(planned)
-        if severity is Severity.UNBASELINED:
-            self._unbaselined(planned, scenario.unbaselined_notified)
-        if severity is Severity.SEV0:
-            payload["dispatch_blocked"] = True
-        elif policy.held_without_baseline(classification):
-            payload["dispatch_blocked"] = True
-            planned.entries.insert(0, ("dispatch.blocked", {"Run_ID": record.run_id, "data": {
-                "case": planned.case.case_id if planned.case else None,
-                "reason": f"{severity.value} with no baseline for {record.scenario_id}: downstream dispatch held "
-                          "until an O3 resolves the case"}}))
-        if planned.case is not None:
-            payload["Case_ID"] = planned.case.case_id
-        self.planned.append(planned)
-        self._write(planned, path)
-        return _outcome(planned)
-
-    def _run_file(self, record: RunRecord) -> Path:
-        """`runs/CREDIT_MONITORING/<local date of the run>/run_<id>.json` in the data directory."""
-        date = self.ctx.local(record.started_at).date().isoformat()
-        return self.ctx.data_dir / artifacts.MONITORING / date / artifacts.run_file_name(record.run_id)
-
-    def _file_owner(self, record: RunRecord, path: Path) -> str:
-        """Another recorded run whose file `path` is ("" when none): this run must not replace it.
-
-        A file already there is either another run's (its Run_ID is recorded) or left by an attempt
-        that crashed before its commit (nobody's: replaced)."""
-        if path in self.names:
-            return self.names[path]
-        try:
-            other = orjson.loads(path.read_bytes()).get("Run_ID")
-        except (FileNotFoundError, orjson.JSONDecodeError, AttributeError):
-            return ""
-        return other if isinstance(other, str) and other != record.run_id and self.index.get(other) else ""
-
-    def _open_case(self, planned: _Planned, pattern: str = "") -> None:
-        record, classification = planned.record, planned.classification
-        severity = classification.severity
-        minutes = policy.ack_minutes(severity, self.policy)
-        case = Case(number=case_store.next_number(self.db), scenario_id=record.scenario_id, run_id=record.run_id,
-                    severity=severity, status=CaseStatus.OPEN, opened_at=self.now, ack_required=minutes is not None,
-                    rerun_gate=policy.rerun_gate_required(classification, self.policy),
-                    ack_due_at=self.now + timedelta(minutes=minutes) if minutes else None,
-                    related_run_ids=(record.run_id,),
-                    quarantined_run_ids=(record.run_id,) if severity is Severity.SEV0 else ())
-        case_store.insert(self.db, case_records.to_row(case))
-        self.open_cases[case.scenario_id] = case
-        planned.case = case
-        planned.entries.append(("case.opened", {"Run_ID": record.run_id, "data": {
-            "case": case.case_id, "scenario": record.scenario_id, "severity": severity.value,
-            "ack_due_at": case.ack_due_at.isoformat() if case.ack_due_at else None, "rerun_gate": case.rerun_gate,
-            "pattern": pattern or None}}))
-        notice = case_alert(self.ctx.settings, case, record, classification, pattern)
-        planned.notices.append(notice)
-        planned.entries.append(("alert.queued", {"Run_ID": record.run_id, "data": {
-            "case": case.case_id, "channel": notice.channel, "notice": notice.kind, "severity": severity.value}}))
-
-    def _sev2(self, planned: _Planned) -> None:
-        record = planned.record
-        times = self.sev2.setdefault(record.scenario_id, list(self.index.sev2_times.get(record.scenario_id, ())))
-        times.append(record.started_at)
-        existing = self._open_case_of(record.scenario_id)
-        if existing is not None:
-            updated = replace(existing, related_run_ids=existing.related_run_ids + (record.run_id,))
-            self._save(updated)
-            planned.case = updated
-            return
-        if policy.sev2_persists(times, record.started_at, self.policy):
-            recent = sum(1 for t in times if t >= record.started_at - timedelta(days=self.policy.sev2_window_days))
-            self._open_case(planned, pattern=f"Pattern: {recent} SEV2 runs of {record.scenario_id} within "
-                                             f"{self.policy.sev2_window_days} days")
-
-    def _unbaselined(self, planned: _Planned, already_told: bool) -> None:
-        scenario_id = planned.record.scenario_id
-        if already_told or scenario_id in self.unbaselined_told:
-            return
-        self.unbaselined_told.add(scenario_id)
-        row = {**(scenario_store.get(self.db, scenario_id) or {"scenario_id": scenario_id}),
-               "unbaselined_notified": True}
-        scenario_store.put(self.db, row)
-        if self.scenario_rows is not None:
-            self.scenario_rows[scenario_id] = row
-        self.scenarios.pop(scenario_id, None)
-        notice = messages.unbaselined(self.ctx.settings, planned.record)
-        planned.notices.append(notice)
-        planned.entries.append(("alert.queued", {"Run_ID": planned.record.run_id, "data": {
-            "channel": notice.channel, "notice": notice.kind, "scenario": scenario_id,
-            "reason": "no baseline for this scenario"}}))
-
-    def _link_rerun(self, planned: _Planned, original_case: Case) -> None:
-        """Runbook "Monitor Rerun": a rerun belongs to its original's case; a spike escalates it.
-
-        No second case is opened for a rerun: the original case carries it, takes the rerun's severity
-        if worse, and asks for a new ACK when the rerun is itself SEV0 / SEV1.
-        """
-        record, classification = planned.record, planned.classification
-        linked = replace(original_case, related_run_ids=original_case.related_run_ids + (record.run_id,))
-        minutes = policy.ack_minutes(classification.severity, self.policy)
-        if minutes is not None:
-            linked = replace(linked, ack_required=True, acked_at=None, acked_by="", reminders_sent=0,
-                             ack_due_at=self.now + timedelta(minutes=minutes),
-                             severity=min(linked.severity, classification.severity, key=_rank))
-        if classification.severity is Severity.SEV0:
-            linked = replace(linked, quarantined_run_ids=linked.quarantined_run_ids + (record.run_id,))
-        reasons = []
-        if policy.is_spike(classification):
-            reasons.append(f"rerun {record.run_id} of {record.rerun_of} spiked again "
-                           f"({classification.variance:.1f}× baseline)" if classification.variance is not None
-                           else f"rerun {record.run_id} spiked again")
-        if linked.rerun_gate and linked.rerun_decision is None and linked.is_open:
-            reasons.append(f"rerun {record.run_id} ran without an O3 `APPROVED for rerun`")
-        if reasons:
-            why = "; ".join(reasons)
-            linked = linked.with_note(CaseNote(self.now, "daemon", why, "escalation"),
-                                      status=CaseStatus.INVESTIGATING, escalations=linked.escalations + 1,
-                                      rerun_decision=None, rerun_decision_text="", rerun_decided_by="",
-                                      approval_id="", rerun_gate=True, resolved_at=None)
-            planned.entries.append(("case.escalated", {"Run_ID": record.run_id, "data": {
-                "case": linked.case_id, "rerun_of": record.rerun_of, "reason": why,
-                "severity": classification.severity.value, "escalations": linked.escalations}}))
-            notice = messages.escalated(self.ctx.settings, linked, record, classification, why, o3_names(self.ctx))
-            planned.notices.append(notice)
-            planned.entries.append(("alert.queued", {"Run_ID": record.run_id, "data": {
-                "case": linked.case_id, "channel": notice.channel, "notice": notice.kind,
-                "dm_to": list(notice.dm_to)}}))
-        else:
-            planned.entries.append(("case.noted", {"Run_ID": record.run_id, "data": {
-                "case": linked.case_id, "note": f"rerun {record.run_id} of {record.rerun_of} linked "
-                                                f"({classification.severity.value})"}}))
-        self._save(linked)
-        planned.case = linked
-
-    # ---- step 2 and 3: files, quarantine ---------------------------------------------------------
-
-    def _write(self, planned: _Planned, path: Path) -> None:
-        """Prepare the run file at `path` (`_run_file`) and its sidecar; `_written` writes the batch's files."""
-        if path.parent not in self.directories:    # once per batch and date: a mkdir waits on writers there
-            make_dirs(path.parent)
-            self.directories.add(path.parent)
-        planned.artifact = path.relative_to(self.ctx.data_dir).as_posix()
-        planned.written.append(planned.artifact)
-        payload = artifacts.run_file_bytes(planned.payload)
-        planned.sha256 = artifacts.sha256_hex(payload)
-        self.files += [(path, payload), (artifacts.sidecar_of(path), artifacts.sidecar_line(path.name, planned.sha256))]
-
-    def _written(self) -> None:
-        """Write the batch's files (durably now or after the commit, by the writer: `file_writers`)."""
-        self.files_written = True     # before: a write that fails half-way leaves files to remove
-        self.writer.write(self.files)
-
-    def _quarantine(self, planned: _Planned) -> None:
-        record = planned.record
-        moved = artifacts.move(self.ctx.data_dir, Path(planned.artifact), artifacts.quarantine_dir(record.run_id),
-                               planned.sha256)
-        planned.written.append(str(moved.new_path))
-        case_id = planned.case.case_id if planned.case else None
-        quarantine_store.put(self.db, {"run_id": record.run_id, "case": case_id, "path": str(moved.new_path),
-                                       "original_path": str(moved.old_path), "sha256": moved.sha256,
-                                       "moved_at": self.now.isoformat(), "released_at": None})
-        planned.entries[:0] = [
-            ("quarantine.moved", {"Run_ID": record.run_id, "data": {
-                "old_path": str(moved.old_path), "new_path": str(moved.new_path), "sha256": moved.sha256,
-                "case": case_id, "reason": "SEV0: PII/regulatory exposure with a credit spike"}}),
-            ("dispatch.blocked", {"Run_ID": record.run_id, "data": {
-                "case": case_id, "reason": "SEV0 quarantine: downstream dispatch blocked until release"}}),
-        ]
-
-    # ---- step 4: one commit ----------------------------------------------------------------------
-
-    def commit(self) -> None:
-        self._written()
-        for planned in self.planned:
-            if planned.classification.severity is Severity.SEV0:
-                self._quarantine(planned)
-        ledger_actor, role = who(self.actor, Permission.RUN_RECORD)
-        with ledger(self.ctx).commit() as c:
-            for planned in self.planned:
-                c.append("run.recorded", ledger_actor, role, {
-                    **planned.payload, "artifact": planned.artifact, "artifact_sha256": planned.sha256})
-                for kind, fields in planned.entries:
-                    c.append(kind, ledger_actor, role, fields)
-        if c.entries:
-            self.writer.committed(c.entries[-1].seq, self._files_now(), c.entries[-1].ts)
-
-    def _files_now(self) -> list[Path]:
-        """Each run file and sidecar of the batch where it is now (an SEV0 run's in quarantine)."""
-        paths = []
-        for planned in self.planned:
-            current = self.ctx.data_dir / planned.written[-1]
-            paths += [current, artifacts.sidecar_of(current)]
-        return paths
-
-    def abandon(self) -> None:
-        """The batch failed: remove every file it wrote, so nothing stays that no ledger entry names."""
-        if not self.files_written:
-            return
-        for planned in self.planned:
-            for path in planned.written:
-                artifacts.remove_artifact(self.ctx.data_dir, Path(path))
-
-    def notices(self) -> list[Notice]:
-        return [n for planned in self.planned for n in planned.notices]
+def note(ctx: Context, actor: Actor, case_id: str, text: str, slack_thread_url: str = "") -> Case:
+    """SEV0 steps 3 and 5: "Document assessment in case notes", "Add Slack_Thread_URL" (also the
+    mitigation steps and evidence the runbook's "Documentation Required" lists)."""
+    action = f"case note {case_id}"
+    authorize(ctx, actor, Permission.CASE_NOTE, action, case_subject(case_id))
+    now = ctx.now()
+    with ctx.state.transaction() as db:
+        case = case_records.load(db, case_id)
+        problems = [] if text.strip() else ["the note is empty; write what was found or done"]
+        if slack_thread_url and not slack_thread_url.startswith(("https://", "http://")):
+            problems.append(f"Slack_Thread_URL {slack_thread_url!r} is not a link; paste the thread's https:// URL")
+        _refuse_if(ctx, actor, Permission.CASE_NOTE, action, case, problems)
+        updated = case.with_note(CaseNote(now, actor.name, text.strip()),
+                                 slack_thread_url=slack_thread_url or case.slack_thread_url)
+        _entry(ctx, actor, Permission.CASE_NOTE, "case.noted", updated, note=text.strip(),
+               slack_thread_url=slack_thread_url or None)
+        case_records.save(db, updated)
+    return updated
 
 
-def case_alert(settings: Settings, case: Case, record: RunRecord, classification: Classification,
-               pattern: str = "") -> Notice:
-    """The alert that opens a case: what was done automatically and what is required of people.
+def root_cause(ctx: Context, actor: Actor, case_id: str, cause: RootCause, text: str = "") -> Case:
+    """SEV0 step 5 "Determine Root Cause" / SEV1 step 3 "Classify Root Cause": an O3 sets `Root_Cause`;
+    an O2 proposes one for an O3 to confirm (runbook escalation level 2)."""
+    action = f"case root-cause {case_id}"
+    authorize(ctx, actor, Permission.CASE_NOTE, action, case_subject(case_id))
+    approving = allowed(actor, Permission.CASE_ROOT_CAUSE_APPROVE)
+    permission = Permission.CASE_ROOT_CAUSE_APPROVE if approving else Permission.CASE_NOTE
+    now = ctx.now()
+    with ctx.state.transaction() as db:
+        case = case_records.load(db, case_id)
+        problems = [] if case.is_open else [f"{case.case_id} is resolved; a rerun spike reopens it"]
+        _refuse_if(ctx, actor, permission, action, case, problems)
+        what = "Root_Cause set" if approving else "root cause proposed"
+        line = f"{what}: {cause.value}" + (f" - {text.strip()}" if text.strip() else "")
+        changes = {"root_cause": cause} if approving else {"proposed_root_cause": cause}
+        updated = case.with_note(CaseNote(now, actor.name, line, "root_cause" if approving else "proposed_root_cause"),
+                                 status=_moved(case, CaseStatus.INVESTIGATING), **changes)
+        _entry(ctx, actor, permission, "case.root_cause", updated, root_cause=cause.value, approved=approving,
+               note=text.strip() or None)
+        case_records.save(db, updated)
+    _say(ctx, [messages.case_update(ctx.settings, updated, f"{updated.case_id}: {line} ({actor.name})")])
+    return updated
 
-    Also what `jobs.credits.reconcile` queues when a crash lost the alert after the ledger commit.
+
+def resolve(ctx: Context, actor: Actor, case_id: str, summary: str) -> Case:
+    """SEV0 step 7 / SEV1 step 6 "Resolve Case": Status → Resolved with Resolved_At, once the root cause
+    is set and it is ACKed."""
+    action = f"case resolve {case_id}"
+    authorize(ctx, actor, Permission.CASE_RESOLVE, action, case_subject(case_id))
+    now = ctx.now()
+    with ctx.state.transaction() as db:
+        case = case_records.load(db, case_id)
+        problems = []
+        if not case.is_open:
+            problems.append(f"{case.case_id} is already resolved")
+        if case.awaiting_ack:
+            problems.append(f"{case.case_id} was never acknowledged (`chatops case ack {case.case_id}`)")
+        if case.root_cause is None:
+            proposed = f" (proposed: {case.proposed_root_cause.value})" if case.proposed_root_cause else ""
+            problems.append(f"Root_Cause is not set{proposed}: an O3 sets it with "
+                            f"`chatops case root-cause {case.case_id} \"<cause>\"`")
+        if not summary.strip():
+            problems.append("the resolution summary is empty: say what was mitigated")
+        _refuse_if(ctx, actor, Permission.CASE_RESOLVE, action, case, problems)
+        updated = case.with_note(CaseNote(now, actor.name, summary.strip(), "resolution"),
+                                 status=_moved(case, CaseStatus.RESOLVED), resolved_at=now)
+        _entry(ctx, actor, Permission.CASE_RESOLVE, "case.resolved", updated, summary=summary.strip(),
+               root_cause=case.root_cause.value if case.root_cause else None, resolved_at=now.isoformat())
+        case_records.save(db, updated)
+    _say(ctx, [messages.case_update(ctx.settings, updated,
+                                    f"{updated.case_id} resolved by {actor.name}: {summary.strip()}")])
+    return updated
+
+
+def _decision_problems(case: Case, decision: RerunDecision, text: str) -> list[str]:
+    problems = []
+    if not case.is_open:
+        problems.append(f"{case.case_id} is resolved")
+    if not case.rerun_gate:
+        problems.append(f"{case.case_id} ({case.severity.value}) has no rerun gate: reruns of "
+                        f"{case.scenario_id} need no approval")
+    if case.rerun_decision is RerunDecision.APPROVED:
+        problems.append(f"{case.case_id} was already APPROVED for rerun by {case.rerun_decided_by} "
+                        f"({case.approval_id}); the first approval stands until a rerun spikes again")
+    if not text.strip():
+        problems.append("APPROVED for rerun needs the mitigation: `APPROVED for rerun - <mitigation>`"
+                        if decision is RerunDecision.APPROVED else "DENIED needs a reason: `DENIED - <reason>`")
+    if decision is RerunDecision.APPROVED:
+        if case.awaiting_ack:
+            problems.append(f"{case.case_id} is not acknowledged yet: ACK comes before any rerun")
+        if case.root_cause is None and case.proposed_root_cause is None:
+            problems.append("no root cause identified yet (runbook: confirm root cause before approving); "
+                            f"`chatops case root-cause {case.case_id} \"<cause>\"`")
+    return problems
+
+
+def decide_rerun(ctx: Context, actor: Actor, case_id: str, decision: RerunDecision, text: str) -> Case:
+    """SEV1 step 5 "Approve Rerun" / "Rerun Approval Gates" steps 2–3 "Verify Mitigation", "Approve or
+    Deny": `APPROVED for rerun - <mitigation>` or `DENIED - <reason>` (O3), bound by hash to case + text.
+
+    All or nothing, like a baseline change (jobs/credits/baseline_apply.py): inside one state
+    transaction, one commit of the credit ledger holds the approval request, the decision on it
+    (`approval.requested`, `approval.decided`, beside the run and its case) and `rerun.approved` /
+    `rerun.denied`; the state written after it holds the request, the decision and the case. A failed
+    write leaves no request, no decision and the case as it was, and the gate stays closed.
+
+    The runbook's refusals are found and recorded first (`_decision_problems`). The request is opened
+    here for exactly what is decided, so approvals has nothing left to refuse; should a rule there
+    refuse anyway, the refusal is recorded in the same commit as the request it refuses.
     """
-    held = policy.held_without_baseline(classification)
-    done = []
-    if case.severity is Severity.SEV0:
-        done += [f"artifacts quarantined to runs/QUARANTINE/{record.run_id}/", "downstream dispatch blocked"]
-    elif held:
-        done.append(f"downstream dispatch of {record.run_id} held")
-    done.append(f"{case.case_id} opened")
-    return messages.alert(settings, case, record, classification, done, _required(case, record, held), pattern)
+    verb = "approve" if decision is RerunDecision.APPROVED else "deny"
+    action = f"rerun {verb} {case_id}"
+    authorize(ctx, actor, Permission.RERUN_DECIDE, action, case_subject(case_id))
+    now = ctx.now()
+    text = text.strip()
+    refusal: CreditsRefused | None = None
+    with ctx.state.transaction() as db:
+        case = case_records.load(db, case_id)
+        _refuse_if(ctx, actor, Permission.RERUN_DECIDE, action, case, _decision_problems(case, decision, text))
+        what = rerun_approval_what(case, text)
+        with ledger(ctx).commit() as entries:
+            request = approvals.request(ctx, kind=RERUN_APPROVAL_KIND, subject=case.case_id, what=what,
+                                        requester=DAEMON, permission=Permission.RERUN_DECIDE,
+                                        ledger=LedgerName.CREDIT.value, entries=entries)
+            try:
+                decided = approvals.decide(ctx, request.id, actor, approvals.Decision(decision.value.lower()), what,
+                                           note=text, at=now, entries=entries)
+            except Refused as exc:
+                refusal = refuse(ctx, actor, Permission.RERUN_DECIDE, action, case_subject(case.case_id, case.run_id),
+                                 str(exc), entries)
+            else:
+                approval_id = decided.final.approval_id if decided.final else ""
+                line = f"APPROVED for rerun - {text}" if decision is RerunDecision.APPROVED else f"DENIED - {text}"
+                updated = case.with_note(CaseNote(now, actor.name, line, "rerun_decision"), rerun_decision=decision,
+                                         rerun_decision_text=text, rerun_decided_by=actor.name,
+                                         approval_id=approval_id, status=_moved(case, CaseStatus.INVESTIGATING))
+                kind = "rerun.approved" if decision is RerunDecision.APPROVED else "rerun.denied"
+                ledger_actor, role = who(actor, Permission.RERUN_DECIDE)
+                entries.append(kind, ledger_actor, role, {"Run_ID": updated.run_id, "data": {
+                    "case": updated.case_id,
+                    **({"mitigation": text} if decision is RerunDecision.APPROVED else {"reason": text}),
+                    "approval_id": approval_id, "approval_request": request.id, "digest": request.digest}})
+                case_records.save(db, updated)
+    if refusal is not None:
+        raise refusal
+    _say(ctx, [messages.case_update(ctx.settings, updated, f"{updated.case_id}: {line} ({actor.name}, {approval_id})")])
+    return updated
 
 
-def _required(case: Case, record: RunRecord, held: bool) -> list[str]:
-    """What people must do. Only what chatops did goes under "done": the Notion page lock is asked of a person."""
-    required = []
-    if case.ack_required and case.ack_due_at is not None:
-        minutes = int((case.ack_due_at - case.opened_at).total_seconds() // 60)
-        required.append(f"ACK by an O2 or O3 within {minutes} min (`ACK` in the thread)")
-    if case.severity is Severity.SEV0:
-        required.append("O3 assesses the PII/regulatory exposure; escalate to #security-incidents if real")
-        required.append(f"lock the Notion RUNS_LEDGER page of {record.run_id} read-only by hand "
-                        "(chatops has no Notion connection, so nothing has locked it)")
-    if held:
-        decides = ("an O3 decides on this run (`chatops case resolve "
-                   f"{case.case_id}` releases its downstream dispatch)" if case.severity is Severity.SEV1
-                   else "the severity assumes the worst")
-        required.append(f"{record.scenario_id} has no baseline, so {decides}; set one with `chatops baseline set "
-                        f"--scenario {record.scenario_id} --credits N --reason …` (O3)")
-    if case.rerun_gate:
-        required.append("no rerun until an O3 posts `APPROVED for rerun - <mitigation>`")
-    if case.quarantined_run_ids:
-        required.append("quarantine release only by an O3 once the case is resolved")
-    return required
+def release_quarantine(ctx: Context, actor: Actor, run_id: str, finding: ReleaseFinding, reason: str) -> str:
+    """"Quarantine Procedures" step 3 "Assess Release Criteria" and step 4 "Release from Quarantine (O3
+    Only)": the criteria checked, not assumed.
+
+    Criteria: the exposure is a confirmed false positive or mitigated (`finding`), the case is resolved
+    and documented (Root_Cause set), an O3 approves (this action), and the artifact still has the hash
+    recorded when it was quarantined. The files go back to the directory they came from.
+    """
+    action = f"quarantine release {run_id}"
+    authorize(ctx, actor, Permission.QUARANTINE_RELEASE, action, run_subject(run_id))
+    now = ctx.now()
+    with ctx.state.transaction() as db:
+        held = quarantine_store.get(db, run_id)
+        if held is None or held.get("released_at"):
+            quarantined = [row["run_id"] for row in quarantine_store.held(db)]
+            close = closest(run_id, quarantined)
+            now_held = (f"closest in quarantine: {', '.join(close)}" if close else
+                        f"in quarantine now: {', '.join(quarantined[:10]) or 'none'}")
+            state = "was already released" if held else f"is not in quarantine ({now_held})"
+            raise refuse(ctx, actor, Permission.QUARANTINE_RELEASE, action, run_subject(run_id),
+                         f"run {run_id} {state}; nothing was moved (see `ls runs/QUARANTINE/`)")
+        case = case_records.case_for_run(db, run_id)
+        if case is None:
+            raise refuse(ctx, actor, Permission.QUARANTINE_RELEASE, action, run_subject(run_id),
+                         f"no case lists run {run_id}; the release criteria need a resolved case")
+        problems = []
+        if case.is_open:
+            problems.append(f"{case.case_id} is {case.status.value}: resolve it first "
+                            f"(`chatops case resolve {case.case_id} --summary …`)")
+        if case.root_cause is None:
+            problems.append(f"{case.case_id} has no Root_Cause documented")
+        if not reason.strip():
+            problems.append("the reason is empty: say why it is safe (evidence of no exposure, what was redacted)")
+        if problems:
+            raise refuse(ctx, actor, Permission.QUARANTINE_RELEASE, action, run_subject(run_id), "; ".join(problems))
+        try:
+            moved = artifacts.move(ctx.data_dir, Path(held["path"]), Path(held["original_path"]).parent,
+                                   held["sha256"])
+        except artifacts.ArtifactError as exc:
+            raise refuse(ctx, actor, Permission.QUARANTINE_RELEASE, action, run_subject(run_id), str(exc)) from None
+        artifacts.remove_if_empty(ctx.data_dir, moved.old_path.parent)
+        quarantine_store.put(db, {**held, "released_at": now.isoformat(), "released_by": actor.name,
+                                  "finding": finding.value, "reason": reason.strip()})
+        ledger_actor, role = who(actor, Permission.QUARANTINE_RELEASE)
+        ledger(ctx).append("quarantine.released", ledger_actor, role, {"Run_ID": run_id, "data": {
+            "old_path": str(moved.old_path), "new_path": str(moved.new_path), "sha256": moved.sha256,
+            "finding": finding.value, "reason": reason.strip(), "case": case.case_id, "dispatch": "unblocked"}})
+        updated = case.with_note(CaseNote(now, actor.name, f"Quarantine released on {ctx.local(now):%Y-%m-%d} by O3 "
+                                                           f"{actor.name} ({finding.value}): {reason.strip()}",
+                                          "release"),
+                                 quarantined_run_ids=tuple(r for r in case.quarantined_run_ids if r != run_id))
+        case_records.save(db, updated)
+    _say(ctx, [messages.case_update(ctx.settings, updated, f"{run_id} released from quarantine by {actor.name} "
+                                                           f"({finding.value}); downstream dispatch unblocked")])
+    return str(moved.new_path)
 
 
-def _outcome(planned: _Planned) -> Outcome:
-    """What the caller is told of a planned run, as it will be once the batch commits (all or nothing):
-    a SEV0 run's file is then in quarantine, so that is the path given, never the one it left."""
-    record = planned.record
-    quarantined = planned.classification.severity is Severity.SEV0
-    artifact = (artifacts.quarantine_dir(record.run_id) / Path(planned.artifact).name).as_posix() if quarantined \
-        else planned.artifact
-    return Outcome(record.run_id, True, planned.classification.severity.value,
-                   planned.case.case_id if planned.case else "", artifact, _summary(planned), len(planned.notices),
-                   quarantined=quarantined, dispatch_blocked=planned.payload.get("dispatch_blocked") is True)
+def set_backfill(ctx: Context, actor: Actor, scenario_id: str, on: bool, start: datetime | None = None,
+                 end: datetime | None = None, reason: str = "") -> ScenarioSettings:
+    """"Emergency Procedures: Backfill Mode" (O3): a window with a start and an end; the flag ends on its own."""
+    action = f"backfill {'on' if on else 'off'} {scenario_id}"
+    authorize(ctx, actor, Permission.BACKFILL_SET, action, scenario_subject(scenario_id))
+    now = ctx.now()
+    start = start or now
+    with ctx.state.transaction() as db:
+        current = case_records.scenario(db, scenario_id)
+        problems = []
+        if on:
+            if end is None or end <= start:
+                problems.append(f"--until must be after the start ({start.isoformat()})")
+            elif end <= now:
+                problems.append(f"--until {end.isoformat()} is already past")
+            if not reason.strip():
+                problems.append("--reason is required: say what is being reprocessed and why")
+        elif current.backfill is None:
+            problems.append(f"backfill mode is not on for {scenario_id}")
+        if problems:
+            raise refuse(ctx, actor, Permission.BACKFILL_SET, action, scenario_subject(scenario_id),
+                         "; ".join(problems))
+        window = BackfillWindow(start, end, reason.strip(), actor.name) if on and end else None
+        updated = replace(current, backfill=window)
+        ledger_actor, role = who(actor, Permission.BACKFILL_SET)
+        ledger(ctx).append("backfill.set", ledger_actor, role, {"data": {
+            "scenario": scenario_id, "on": on, "start": start.isoformat() if on else None,
+            "end": end.isoformat() if on and end else None, "ended_at": None if on else now.isoformat(),
+            "reason": reason.strip() or None}})
+        row = case_records.scenario_to_row(updated)
+        scenario_store.put(db, row)
+        scenario_store.write_export(ctx.data_dir, row)
+    return updated
 
 
-def _summary(planned: _Planned) -> str:
-    c = planned.classification
-    variance = f"{c.variance:.2f}× baseline {c.baseline_credits:,.2f}" if c.variance is not None else "no baseline"
-    case = f", {planned.case.case_id}" if planned.case else ""
-    line = f"recorded {planned.record.run_id}: {c.severity.value} ({variance}, misconfig {c.likelihood.value}{case})"
-    if c.severity is Severity.SEV0:
-        return (line + f"; quarantined to {artifacts.quarantine_dir(planned.record.run_id).as_posix()}/, "
-                "downstream dispatch blocked")
-    if planned.payload.get("dispatch_blocked") is True:
-        return line + "; downstream dispatch held until an O3 resolves the case"
-    return line
-
-
-def _rank(severity: Severity) -> int:
-    """SEV0 is the worst: lower rank, more severe."""
-    return list(Severity).index(severity)
+def set_scenario(ctx: Context, actor: Actor, scenario_id: str, key: str, value: str) -> ScenarioSettings:
+    """SEV1 step 4 "Mitigate — If Misconfig" / SEV0 step 6 "Prevent Recurrence": update the scenario
+    config (max_items …) (O3)."""
+    action = f"scenario set {scenario_id} {key}"
+    authorize(ctx, actor, Permission.SCENARIO_SET, action, scenario_subject(scenario_id))
+    if key not in SCENARIO_KEYS:
+        raise refuse(ctx, actor, Permission.SCENARIO_SET, action, scenario_subject(scenario_id),
+                     f"unknown setting {key!r}; settable: {', '.join(SCENARIO_KEYS)}")
+    if not value.isdigit() or int(value) <= 0:
+        raise refuse(ctx, actor, Permission.SCENARIO_SET, action, scenario_subject(scenario_id),
+                     f"max_items = {value!r}: expected a whole number greater than 0, e.g. 1000")
+    with ctx.state.transaction() as db:
+        current = case_records.scenario(db, scenario_id)
+        updated = replace(current, max_items=int(value))
+        ledger_actor, role = who(actor, Permission.SCENARIO_SET)
+        ledger(ctx).append("scenario.set", ledger_actor, role, {"data": {
+            "scenario": scenario_id, "key": key, "old": current.max_items, "new": int(value)}})
+        row = case_records.scenario_to_row(updated)
+        scenario_store.put(db, row)
+        scenario_store.write_export(ctx.data_dir, row)
+    return updated

@@ -20,7 +20,7 @@ from typing import Callable
 
 import orjson
 from jobs.context import Context
-from jobs.credits.flows import Outcome
+from jobs.credits.recorder import Outcome
 from jobs.credits.records import RunRecord
 from jobs.credits.schema import RunRecordInvalid, parse_run_bytes
 from store.access import make_dirs

@@ -20,7 +20,8 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from jobs.actors import DAEMON, Actor
-from jobs.credits.flows import Outcome, Recorder
+from jobs.credits.plan import RunPlan, fast_lane
+from jobs.credits.recorder import Outcome, Recorder
 from jobs.credits.records import RunRecord
 
 log = logging.getLogger("chatops.credits.intake")
@@ -37,10 +38,12 @@ class _Submission:
     records: list[RunRecord]
     future: Future = field(default_factory=Future)
     outcomes: list[Outcome | None] = field(default_factory=list)
+    plans: list[RunPlan | None] = field(default_factory=list)     # each run's plan from its arrival
     left: int = 0
 
     def __post_init__(self) -> None:
         self.outcomes = [None] * len(self.records)
+        self.plans = [None] * len(self.records)
         self.left = len(self.records)
 
     def done(self, position: int, outcome: Outcome) -> None:
@@ -117,7 +120,8 @@ class IntakeQueue:
                         self._sort(arrivals, front, waiting)
                     source = front or waiting
                     taken = [source.popleft() for _ in range(min(size, len(source)))]
-                    outcomes = self.recorder.record_batch([s.records[k] for s, k in taken], self.actor)
+                    outcomes = self.recorder.record_batch([s.records[k] for s, k in taken], self.actor,
+                                                          [s.plans[k] for s, k in taken])
             except BaseException as exc:   # every waiting submitter is told; the thread goes on
                 failed = taken + list(front) + list(waiting) + arrivals   # arrivals: if sorting them failed
                 log.exception("recording runs failed; %d waiting runs were refused with the error",
@@ -133,12 +137,15 @@ class IntakeQueue:
         """New runs that will raise an alert go in front of everything waiting, however long the backlog
         (a disk that falls behind must not hold an alert back); the rest join the back of the queue.
 
-        Forecast once per run, when it arrives (`Recorder.forecast`). A run stays in arrival order when
-        its Run_ID, or the run it is a rerun of, is still waiting: order could change those outcomes.
+        Planned once per run, when it arrives (`Recorder.forecast`); the plan waits with the run and its
+        classification is reused by the commit. A run stays in arrival order when its Run_ID, or the run
+        it is a rerun of, is still waiting: order could change those outcomes.
         """
         records = [s.records[k] for s, k in arrivals]
-        alerting = set(self.recorder.forecast(records))
+        plans = self.recorder.forecast(records)
+        alerting = set(fast_lane(plans))
         for position, (item, record) in enumerate(zip(arrivals, records)):
+            item[0].plans[item[1]] = plans[position]
             held_back = self._pending.get(record.run_id) or (record.rerun_of and self._pending.get(record.rerun_of))
             (front if position in alerting and not held_back else waiting).append(item)
             self._pending[record.run_id] = self._pending.get(record.run_id, 0) + 1

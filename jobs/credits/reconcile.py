@@ -1,6 +1,6 @@
 """Nothing lost on a crash: the cases and case alerts the credit ledger promised, put back at start.
 
-Recording a batch (`flows.Recorder`) commits the ledger first (`run.recorded`, `case.opened`,
+Recording a batch (`recorder.Recorder`) commits the ledger first (`run.recorded`, `case.opened`,
 `alert.queued`), then queues the alerts in the outbox, then writes the state. A recorder that dies
 after the ledger commit leaves an SEV0 / SEV1 case nobody was told about, or a case that was alerted
 but never reached `state.json`. So at start the daemon's credit service calls `queue_lost_alerts`:
@@ -30,7 +30,7 @@ from jobs.context import Context
 from jobs.credits import cases as case_records
 from jobs.credits import messages
 from jobs.credits.audit import ledger, who
-from jobs.credits.flows import case_alert
+from jobs.credits.recorder import case_alert
 from jobs.credits.records import Case, CaseStatus, Classification, Likelihood, RunRecord, Severity
 from jobs.credits.schema import FIELDS, validate_run
 from jobs.notices import Notice

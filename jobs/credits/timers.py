@@ -15,7 +15,7 @@ from jobs.context import Context
 from jobs.credits import cases as case_records
 from jobs.credits import messages, policy
 from jobs.credits.audit import ledger
-from jobs.credits.flows import o3_names
+from jobs.credits.recorder import o3_names
 from jobs.credits.records import Case
 from jobs.notices import Notice
 

@@ -13,7 +13,7 @@ import pytest
 from chatops.config import load_config
 from jobs.context import Context, build_context
 from jobs.credits.file_writers import DurableFileWriter, WriteBehindFileWriter
-from jobs.credits.flows import Recorder
+from jobs.credits.recorder import Recorder
 from jobs.notices import Notice
 
 START = datetime(2026, 11, 22, 16, 30, tzinfo=timezone.utc)

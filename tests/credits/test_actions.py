@@ -8,10 +8,10 @@ import pytest
 from freezegun import freeze_time
 
 from jobs.actors import Actor, PermissionDenied
-from jobs.credits import actions, gates
+from jobs.credits import flows, gates
 from jobs.credits.audit import CreditsRefused
 from jobs.credits.cases import all_cases
-from jobs.credits.flows import Recorder
+from jobs.credits.recorder import Recorder
 from jobs.credits.records import CaseStatus, ReleaseFinding, RerunDecision, RootCause
 from jobs.credits.schema import validate_run
 from store import artifacts
@@ -47,21 +47,21 @@ def last_refusal(ctx) -> dict:
 @freeze_time(START + timedelta(minutes=5))
 def test_sev0_procedure_ack_root_cause_resolve_then_quarantine_release_unblocks_dispatch(ctx, recorder, sev0):
     ana, ben = person(ctx, "ana"), person(ctx, "ben")
-    assert actions.ack(ctx, ben, sev0).status is CaseStatus.INVESTIGATING
-    actions.note(ctx, ben, sev0, "pii flag: only ids read, no PII content accessed",
+    assert flows.ack(ctx, ben, sev0).status is CaseStatus.INVESTIGATING
+    flows.note(ctx, ben, sev0, "pii flag: only ids read, no PII content accessed",
                  slack_thread_url="https://example.slack.com/archives/C1/p1")
-    proposed = actions.root_cause(ctx, ben, sev0, RootCause.MISCONFIG, "unbounded iterator")
+    proposed = flows.root_cause(ctx, ben, sev0, RootCause.MISCONFIG, "unbounded iterator")
     assert proposed.root_cause is None and proposed.proposed_root_cause is RootCause.MISCONFIG
     with pytest.raises(CreditsRefused, match="Root_Cause is not set"):
-        actions.resolve(ctx, ana, sev0, "max_items added")
-    actions.root_cause(ctx, ana, sev0, RootCause.MISCONFIG)
+        flows.resolve(ctx, ana, sev0, "max_items added")
+    flows.root_cause(ctx, ana, sev0, RootCause.MISCONFIG)
     with pytest.raises(CreditsRefused, match="resolve it first"):
-        actions.release_quarantine(ctx, ana, "run_q", ReleaseFinding.FALSE_POSITIVE, "ids only")
-    resolved = actions.resolve(ctx, ana, sev0, "max_items=1000 added; false positive PII flag")
+        flows.release_quarantine(ctx, ana, "run_q", ReleaseFinding.FALSE_POSITIVE, "ids only")
+    resolved = flows.resolve(ctx, ana, sev0, "max_items=1000 added; false positive PII flag")
     assert resolved.status is CaseStatus.RESOLVED and resolved.resolved_at is not None
     assert resolved.slack_thread_url == "https://example.slack.com/archives/C1/p1"
 
-    path = actions.release_quarantine(ctx, ana, "run_q", ReleaseFinding.FALSE_POSITIVE, "ids only, no PII")
+    path = flows.release_quarantine(ctx, ana, "run_q", ReleaseFinding.FALSE_POSITIVE, "ids only, no PII")
     assert path == "runs/CREDIT_MONITORING/2026-11-22/run_q.json"
     released = ctx.data_dir / path
     assert subprocess.run(["sha256sum", "-c", "run_q.json.sha256"], cwd=released.parent).returncode == 0
@@ -72,18 +72,18 @@ def test_sev0_procedure_ack_root_cause_resolve_then_quarantine_release_unblocks_
     assert "Quarantine released on 2026-11-22 by O3 ana" in all_cases(ctx)[0].notes[-1].text
     assert all_cases(ctx)[0].quarantined_run_ids == ()
     with pytest.raises(CreditsRefused, match="already released"):
-        actions.release_quarantine(ctx, ana, "run_q", ReleaseFinding.FALSE_POSITIVE, "again")
+        flows.release_quarantine(ctx, ana, "run_q", ReleaseFinding.FALSE_POSITIVE, "again")
 
 
 @freeze_time(START + timedelta(minutes=5))
 def test_after_a_release_verify_artifacts_follows_the_file_back_and_the_empty_quarantine_folder_is_gone(
         ctx, sev0):
     ana = person(ctx, "ana")
-    actions.ack(ctx, ana, sev0)
-    actions.root_cause(ctx, ana, sev0, RootCause.MISCONFIG)
-    actions.resolve(ctx, ana, sev0, "max_items=1000 added")
+    flows.ack(ctx, ana, sev0)
+    flows.root_cause(ctx, ana, sev0, RootCause.MISCONFIG)
+    flows.resolve(ctx, ana, sev0, "max_items=1000 added")
     assert verify_artifacts(ctx).ok
-    path = actions.release_quarantine(ctx, ana, "run_q", ReleaseFinding.FALSE_POSITIVE, "ids only, no PII")
+    path = flows.release_quarantine(ctx, ana, "run_q", ReleaseFinding.FALSE_POSITIVE, "ids only, no PII")
     assert not (ctx.data_dir / "runs" / "QUARANTINE" / "run_q").exists()
     assert (ctx.data_dir / "runs" / "QUARANTINE").is_dir()
     released = verify_artifacts(ctx)
@@ -116,13 +116,13 @@ def test_a_quarantine_folder_that_is_not_empty_is_kept(tmp_path):
 @freeze_time(START + timedelta(minutes=5))
 def test_quarantine_release_refuses_an_artifact_changed_after_it_was_recorded(ctx, sev0):
     ana = person(ctx, "ana")
-    actions.ack(ctx, ana, sev0)
-    actions.root_cause(ctx, ana, sev0, RootCause.LEGIT_LOAD)
-    actions.resolve(ctx, ana, sev0, "backfill processed more records")
+    flows.ack(ctx, ana, sev0)
+    flows.root_cause(ctx, ana, sev0, RootCause.LEGIT_LOAD)
+    flows.resolve(ctx, ana, sev0, "backfill processed more records")
     quarantined = ctx.data_dir / "runs" / "QUARANTINE" / "run_q" / "run_q.json"
     quarantined.write_bytes(quarantined.read_bytes().replace(b"1500", b"15"))
     with pytest.raises(CreditsRefused, match="changed after it was recorded"):
-        actions.release_quarantine(ctx, ana, "run_q", ReleaseFinding.MITIGATED, "redacted")
+        flows.release_quarantine(ctx, ana, "run_q", ReleaseFinding.MITIGATED, "redacted")
     assert quarantined.exists() and "changed after it was recorded" in last_refusal(ctx)["data"]["reason"]
 
 
@@ -130,69 +130,69 @@ def test_quarantine_release_refuses_an_artifact_changed_after_it_was_recorded(ct
 def test_sev1_rerun_gate_opens_only_after_ack_root_cause_and_o3_approval(ctx, recorder, sev1):
     ana, ben = person(ctx, "ana"), person(ctx, "ben")
     with pytest.raises(CreditsRefused, match="not acknowledged yet"):
-        actions.decide_rerun(ctx, ana, sev1, RerunDecision.APPROVED, "max_items now 1000")
+        flows.decide_rerun(ctx, ana, sev1, RerunDecision.APPROVED, "max_items now 1000")
     assert last_refusal(ctx)["data"]["command"] == "rerun approve CASE-1"
-    actions.ack(ctx, ben, sev1)
-    actions.root_cause(ctx, ben, sev1, RootCause.MISCONFIG)
+    flows.ack(ctx, ben, sev1)
+    flows.root_cause(ctx, ben, sev1, RootCause.MISCONFIG)
     blocked = gates.dispatch_gate(ctx, "scn-invoice", recorder.index)
     assert not blocked.allowed and "needs an O3 `APPROVED for rerun" in blocked.describe()
-    approved = actions.decide_rerun(ctx, ana, sev1, RerunDecision.APPROVED, "misconfig fixed, max_items now 1000")
+    approved = flows.decide_rerun(ctx, ana, sev1, RerunDecision.APPROVED, "misconfig fixed, max_items now 1000")
     assert approved.approval_id.startswith("O3-ana-")
     assert gates.dispatch_gate(ctx, "scn-invoice", recorder.index).allowed
     entry = [e for e in entries(ctx) if e["kind"] == "rerun.approved"][0]
     assert entry["data"]["mitigation"] == "misconfig fixed, max_items now 1000" and len(entry["data"]["digest"]) == 64
     with pytest.raises(CreditsRefused, match="first approval stands"):
-        actions.decide_rerun(ctx, person(ctx, "dev"), sev1, RerunDecision.DENIED, "too early")
+        flows.decide_rerun(ctx, person(ctx, "dev"), sev1, RerunDecision.DENIED, "too early")
     assert ctx.notifier.sent[-1].text.startswith("CASE-1: APPROVED for rerun - misconfig fixed")
 
 
 @freeze_time(START + timedelta(minutes=10))
 def test_denied_rerun_keeps_the_gate_closed_until_a_later_approval(ctx, recorder, sev1):
     ana, ben = person(ctx, "ana"), person(ctx, "ben")
-    actions.ack(ctx, ben, sev1)
-    denied = actions.decide_rerun(ctx, ana, sev1, RerunDecision.DENIED, "root cause not yet identified")
+    flows.ack(ctx, ben, sev1)
+    denied = flows.decide_rerun(ctx, ana, sev1, RerunDecision.DENIED, "root cause not yet identified")
     assert denied.rerun_decision is RerunDecision.DENIED
     gate = gates.dispatch_gate(ctx, "scn-invoice", recorder.index)
     assert not gate.allowed and "DENIED by ana - root cause not yet identified" in gate.describe()
     with pytest.raises(CreditsRefused, match="DENIED needs a reason"):
-        actions.decide_rerun(ctx, ana, sev1, RerunDecision.DENIED, "  ")
-    actions.root_cause(ctx, ana, sev1, RootCause.MISCONFIG)
-    actions.decide_rerun(ctx, ana, sev1, RerunDecision.APPROVED, "retry_loop fixed")
+        flows.decide_rerun(ctx, ana, sev1, RerunDecision.DENIED, "  ")
+    flows.root_cause(ctx, ana, sev1, RootCause.MISCONFIG)
+    flows.decide_rerun(ctx, ana, sev1, RerunDecision.APPROVED, "retry_loop fixed")
     assert gates.dispatch_gate(ctx, "scn-invoice", recorder.index).allowed
 
 
 @freeze_time(START + timedelta(minutes=10))
 def test_case_status_moves_only_along_the_transition_table(ctx, sev1):
     ana = person(ctx, "ana")
-    actions.ack(ctx, ana, sev1)
-    actions.root_cause(ctx, ana, sev1, RootCause.UNKNOWN)
-    actions.resolve(ctx, ana, sev1, "transient")
+    flows.ack(ctx, ana, sev1)
+    flows.root_cause(ctx, ana, sev1, RootCause.UNKNOWN)
+    flows.resolve(ctx, ana, sev1, "transient")
     with pytest.raises(CreditsRefused, match="already resolved"):
-        actions.resolve(ctx, ana, sev1, "again")
+        flows.resolve(ctx, ana, sev1, "again")
     with pytest.raises(CreditsRefused, match="already resolved"):
-        actions.ack(ctx, ana, sev1)
-    assert CaseStatus.OPEN not in actions.TRANSITIONS[CaseStatus.RESOLVED]
+        flows.ack(ctx, ana, sev1)
+    assert CaseStatus.OPEN not in flows.TRANSITIONS[CaseStatus.RESOLVED]
     assert kinds(ctx).count("case.resolved") == 1
 
 
 # ---- every action × every role ------------------------------------------------------------------
 
 ACTIONS = {
-    "ack": (lambda ctx, who: actions.ack(ctx, who, "CASE-1"), {"ana", "ben", "dev"}, "alert.acked"),
-    "note": (lambda ctx, who: actions.note(ctx, who, "CASE-1", "looked at it"), {"ana", "ben", "dev"}, "case.noted"),
-    "root-cause": (lambda ctx, who: actions.root_cause(ctx, who, "CASE-1", RootCause.MISCONFIG),
+    "ack": (lambda ctx, who: flows.ack(ctx, who, "CASE-1"), {"ana", "ben", "dev"}, "alert.acked"),
+    "note": (lambda ctx, who: flows.note(ctx, who, "CASE-1", "looked at it"), {"ana", "ben", "dev"}, "case.noted"),
+    "root-cause": (lambda ctx, who: flows.root_cause(ctx, who, "CASE-1", RootCause.MISCONFIG),
                    {"ana", "ben", "dev"}, "case.root_cause"),
-    "resolve": (lambda ctx, who: actions.resolve(ctx, who, "CASE-1", "done"), {"ana", "dev"}, "case.resolved"),
-    "approve": (lambda ctx, who: actions.decide_rerun(ctx, who, "CASE-1", RerunDecision.APPROVED, "fixed"),
+    "resolve": (lambda ctx, who: flows.resolve(ctx, who, "CASE-1", "done"), {"ana", "dev"}, "case.resolved"),
+    "approve": (lambda ctx, who: flows.decide_rerun(ctx, who, "CASE-1", RerunDecision.APPROVED, "fixed"),
                 {"ana", "dev"}, "rerun.approved"),
-    "deny": (lambda ctx, who: actions.decide_rerun(ctx, who, "CASE-1", RerunDecision.DENIED, "no"),
+    "deny": (lambda ctx, who: flows.decide_rerun(ctx, who, "CASE-1", RerunDecision.DENIED, "no"),
              {"ana", "dev"}, "rerun.denied"),
-    "release": (lambda ctx, who: actions.release_quarantine(ctx, who, "run_s", ReleaseFinding.MITIGATED, "x"),
+    "release": (lambda ctx, who: flows.release_quarantine(ctx, who, "run_s", ReleaseFinding.MITIGATED, "x"),
                 {"ana", "dev"}, "command.refused"),      # allowed roles reach the criteria: not quarantined
-    "backfill": (lambda ctx, who: actions.set_backfill(ctx, who, "scn-invoice", True, None,
+    "backfill": (lambda ctx, who: flows.set_backfill(ctx, who, "scn-invoice", True, None,
                                                        START + timedelta(days=1), "reprocess"),
                  {"ana", "dev"}, "backfill.set"),
-    "scenario": (lambda ctx, who: actions.set_scenario(ctx, who, "scn-invoice", "max_items", "1000"),
+    "scenario": (lambda ctx, who: flows.set_scenario(ctx, who, "scn-invoice", "max_items", "1000"),
                  {"ana", "dev"}, "scenario.set"),
     "record": (lambda ctx, who: Recorder(ctx).record([validate_run(raw_run(run_id="run_new"))], who),
                {"ana", "dev"}, "run.recorded"),
@@ -207,8 +207,8 @@ def test_every_action_for_every_role_is_allowed_or_refused_and_recorded(ctx, sev
     run, allowed_people, kind = ACTIONS[name]
     actor = ctx.people.by_slack_id("U0NOBODY01") if who == "unknown" else person(ctx, who)
     if name in ("resolve", "approve") and who in allowed_people:
-        actions.ack(ctx, person(ctx, "ben"), "CASE-1")
-        actions.root_cause(ctx, person(ctx, "ana"), "CASE-1", RootCause.MISCONFIG)
+        flows.ack(ctx, person(ctx, "ben"), "CASE-1")
+        flows.root_cause(ctx, person(ctx, "ana"), "CASE-1", RootCause.MISCONFIG)
     before = len(entries(ctx))
     if who not in allowed_people:
         with pytest.raises(PermissionDenied):

@@ -14,9 +14,9 @@ from freezegun import freeze_time
 
 from chatops.config import load_config
 from jobs.context import build_context
-from jobs.credits import actions
+from jobs.credits import flows
 from jobs.credits.file_writers import DurableFileWriter, WriteBehindFileWriter
-from jobs.credits.flows import Recorder
+from jobs.credits.recorder import Recorder
 from jobs.credits.intake import reject
 from jobs.credits.records import ReleaseFinding, RootCause
 from jobs.credits.schema import validate_run
@@ -67,8 +67,8 @@ def _everything_written(config: Path, writer_kind: str) -> Path:
             if isinstance(writer, WriteBehindFileWriter):
                 assert writer.flush(10)
         with freeze_time(START + timedelta(minutes=5)):
-            actions.ack(ctx, ctx.people.by_name("ana"), "CASE-1")
-            actions.set_scenario(ctx, ctx.people.by_name("ana"), "scn-invoice", "max_items", "1000")
+            flows.ack(ctx, ctx.people.by_name("ana"), "CASE-1")
+            flows.set_scenario(ctx, ctx.people.by_name("ana"), "scn-invoice", "max_items", "1000")
             reject(ctx, "bad.json", b"{", "not JSON", ctx.now())
             ctx.ledgers.credit.publish()
             ctx.ledgers.operations.append("config.checked", "daemon", None, {"data": {"ok": True}})
@@ -110,9 +110,9 @@ def test_a_released_artifact_leaves_quarantine_readable_by_the_operators_group_a
     ctx = build_context(loaded.settings, loaded.data_dir)
     ana = ctx.people.by_name("ana")
     with freeze_time(START + timedelta(minutes=10)):
-        actions.root_cause(ctx, ana, "CASE-1", RootCause.MISCONFIG)
-        actions.resolve(ctx, ana, "CASE-1", "max_items added")
-        path = actions.release_quarantine(ctx, ana, "run_q", ReleaseFinding.FALSE_POSITIVE, "ids only")
+        flows.root_cause(ctx, ana, "CASE-1", RootCause.MISCONFIG)
+        flows.resolve(ctx, ana, "CASE-1", "max_items added")
+        path = flows.release_quarantine(ctx, ana, "run_q", ReleaseFinding.FALSE_POSITIVE, "ids only")
     for released in (data_dir / path, data_dir / (path + ".sha256")):
         assert stat.S_IMODE(released.stat().st_mode) == 0o640
 

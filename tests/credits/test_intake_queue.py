@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 from freezegun import freeze_time
 
-from jobs.credits.flows import Recorder
+from jobs.credits.recorder import Recorder
 from jobs.credits.intake_queue import IntakeClosed, IntakeQueue
 from jobs.credits.schema import validate_run
 from store.state import StateCorrupted

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from freezegun import freeze_time
 
-from jobs.credits import actions, gates
+from jobs.credits import flows, gates
 from jobs.credits.cases import all_cases
 from jobs.credits.records import RootCause, Severity
 from jobs.credits.schema import validate_run
@@ -69,10 +69,10 @@ def test_a_misconfig_run_with_no_baseline_is_sev1_and_its_dispatch_is_held_until
     gate = gates.run_gate(ctx, "run_loop", recorder.index)
     assert not gate.allowed and "waits until an O3 resolves CASE-1" in gate.describe()
     ana, ben = ctx.people.by_name("ana"), ctx.people.by_name("ben")
-    actions.ack(ctx, ben, "CASE-1")
-    actions.root_cause(ctx, ana, "CASE-1", RootCause.MISCONFIG, "retry loop in the new scenario")
+    flows.ack(ctx, ben, "CASE-1")
+    flows.root_cause(ctx, ana, "CASE-1", RootCause.MISCONFIG, "retry loop in the new scenario")
     assert not gates.run_gate(ctx, "run_loop", recorder.index).allowed      # ACK and a root cause are not enough
-    actions.resolve(ctx, ana, "CASE-1", "retries capped; baseline to be set")
+    flows.resolve(ctx, ana, "CASE-1", "retries capped; baseline to be set")
     assert gates.run_gate(ctx, "run_loop", recorder.index).allowed
     assert [c.severity for c in all_cases(ctx)] == [Severity.SEV1]
 

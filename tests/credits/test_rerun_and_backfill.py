@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from freezegun import freeze_time
 
-from jobs.credits import actions, gates
+from jobs.credits import flows, gates
 from jobs.credits.audit import CreditsRefused
 from jobs.credits.cases import all_cases
 from jobs.credits.records import CaseStatus, RerunDecision, RootCause, Severity
@@ -22,9 +22,9 @@ def approved_case(ctx, recorder):
         set_baseline(ctx, "scn-invoice", 100.0)
         recorder.record([validate_run(raw_run(run_id="run_orig", credits=700.0, Risk_Flags=["retry_loop"]))])
         ana = ctx.people.by_name("ana")
-        actions.ack(ctx, ana, "CASE-1")
-        actions.root_cause(ctx, ana, "CASE-1", RootCause.MISCONFIG)
-        actions.decide_rerun(ctx, ana, "CASE-1", RerunDecision.APPROVED, "retry cap 3")
+        flows.ack(ctx, ana, "CASE-1")
+        flows.root_cause(ctx, ana, "CASE-1", RootCause.MISCONFIG)
+        flows.decide_rerun(ctx, ana, "CASE-1", RerunDecision.APPROVED, "retry cap 3")
     ctx.notifier.sent.clear()
     return "CASE-1"
 
@@ -55,7 +55,7 @@ def test_a_rerun_that_spikes_again_escalates_the_case_and_closes_the_gate(ctx, r
 
 @freeze_time(START + timedelta(hours=1))
 def test_a_rerun_of_a_resolved_case_that_spikes_reopens_it(ctx, recorder, approved_case):
-    actions.resolve(ctx, ctx.people.by_name("ana"), approved_case, "retry cap deployed")
+    flows.resolve(ctx, ctx.people.by_name("ana"), approved_case, "retry cap deployed")
     recorder.record([validate_run(raw_run(run_id="run_rerun", credits=1500.0, rerun_of="run_orig",
                                           Risk_Flags=["pii_exposure"]))])
     [case] = all_cases(ctx)
@@ -77,7 +77,7 @@ def test_a_rerun_without_approval_escalates_the_case(ctx, recorder):
 def test_backfill_mode_per_scenario_relaxes_sev1_between_start_and_end(ctx, recorder):
     ana = ctx.people.by_name("ana")
     set_baseline(ctx, "scn-invoice", 100.0)
-    settings = actions.set_backfill(ctx, ana, "scn-invoice", True, START - timedelta(hours=1),
+    settings = flows.set_backfill(ctx, ana, "scn-invoice", True, START - timedelta(hours=1),
                                     START + timedelta(hours=6), "reprocess October after the fix")
     assert settings.backfill is not None
     export = json.loads((ctx.data_dir / "config" / "scenarios" / "scn-invoice.json").read_text())
@@ -88,7 +88,7 @@ def test_backfill_mode_per_scenario_relaxes_sev1_between_start_and_end(ctx, reco
     assert inside.severity == "SEV2" and outside.severity == "SEV1"
     run_in = next(e for e in entries(ctx) if e.get("Run_ID") == "run_in" and e["kind"] == "run.recorded")
     assert run_in["is_backfill"] is True
-    actions.set_backfill(ctx, ana, "scn-invoice", False, reason="done")
+    flows.set_backfill(ctx, ana, "scn-invoice", False, reason="done")
     after, = recorder.record([validate_run(raw_run(run_id="run_after", credits=600.0))])
     assert after.severity == "SEV1"
     sets = [e["data"] for e in entries(ctx) if e["kind"] == "backfill.set"]
@@ -99,25 +99,25 @@ def test_backfill_mode_per_scenario_relaxes_sev1_between_start_and_end(ctx, reco
 def test_backfill_needs_an_end_in_the_future_and_a_reason(ctx):
     ana = ctx.people.by_name("ana")
     with pytest.raises(CreditsRefused, match="already past"):
-        actions.set_backfill(ctx, ana, "scn-invoice", True, START - timedelta(days=2),
+        flows.set_backfill(ctx, ana, "scn-invoice", True, START - timedelta(days=2),
                              START - timedelta(days=1), "old")
     with pytest.raises(CreditsRefused, match="--reason is required"):
-        actions.set_backfill(ctx, ana, "scn-invoice", True, None, START + timedelta(days=1), "")
+        flows.set_backfill(ctx, ana, "scn-invoice", True, None, START + timedelta(days=1), "")
     with pytest.raises(CreditsRefused, match="not on"):
-        actions.set_backfill(ctx, ana, "scn-invoice", False)
+        flows.set_backfill(ctx, ana, "scn-invoice", False)
     assert kinds(ctx).count("command.refused") == 3
 
 
 @freeze_time(START)
 def test_scenario_max_items_is_set_recorded_and_exported(ctx):
     ana = ctx.people.by_name("ana")
-    actions.set_scenario(ctx, ana, "scn-invoice", "max_items", "1000")
-    actions.set_scenario(ctx, ana, "scn-invoice", "max_items", "500")
+    flows.set_scenario(ctx, ana, "scn-invoice", "max_items", "1000")
+    flows.set_scenario(ctx, ana, "scn-invoice", "max_items", "500")
     export = json.loads((ctx.data_dir / "config" / "scenarios" / "scn-invoice.json").read_text())
     assert export["max_items"] == 500
     [first, second] = [e["data"] for e in entries(ctx) if e["kind"] == "scenario.set"]
     assert (first["old"], first["new"], second["old"], second["new"]) == (None, 1000, 1000, 500)
     with pytest.raises(CreditsRefused, match="expected a whole number greater than 0"):
-        actions.set_scenario(ctx, ana, "scn-invoice", "max_items", "-5")
+        flows.set_scenario(ctx, ana, "scn-invoice", "max_items", "-5")
     with pytest.raises(CreditsRefused, match="unknown setting 'max_item'"):
-        actions.set_scenario(ctx, ana, "scn-invoice", "max_item", "5")
+        flows.set_scenario(ctx, ana, "scn-invoice", "max_item", "5")

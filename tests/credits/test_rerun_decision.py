@@ -10,7 +10,7 @@ from freezegun import freeze_time
 
 from jobs import approvals
 from jobs.audit import verify_ledgers
-from jobs.credits import actions, gates
+from jobs.credits import flows, gates
 from jobs.credits.cases import all_cases
 from jobs.credits.gates import RERUN_APPROVAL_KIND
 from jobs.credits.records import RerunDecision, RootCause
@@ -26,7 +26,7 @@ APPROVE_WITH_A_LEDGER_THAT_CANNOT_GROW = textwrap.dedent("""
     from freezegun import freeze_time
     from chatops.config import load_config
     from jobs.context import build_context
-    from jobs.credits import actions
+    from jobs.credits import flows
     from jobs.credits.records import RerunDecision
 
     loaded = load_config(Path(sys.argv[1]))
@@ -35,7 +35,7 @@ APPROVE_WITH_A_LEDGER_THAT_CANNOT_GROW = textwrap.dedent("""
     resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[2]), int(sys.argv[2])))
     with freeze_time(sys.argv[3]):
         try:
-            actions.decide_rerun(ctx, ctx.people.by_name("ana"), "CASE-1", RerunDecision.APPROVED,
+            flows.decide_rerun(ctx, ctx.people.by_name("ana"), "CASE-1", RerunDecision.APPROVED,
                                  "max_items now 1000")
         except Exception as exc:
             print(type(exc).__name__, exc)
@@ -48,8 +48,8 @@ def test_a_failed_ledger_write_leaves_no_request_no_decision_and_the_rerun_gate_
         set_baseline(ctx, "scn-invoice", 100.0)
         recorder.record([validate_run(raw_run(run_id="run_s", credits=700.0, Risk_Flags=["retry_loop"]))])
     with freeze_time(START + timedelta(minutes=5)):
-        actions.ack(ctx, ctx.people.by_name("ben"), "CASE-1")
-        actions.root_cause(ctx, ctx.people.by_name("ana"), "CASE-1", RootCause.MISCONFIG)
+        flows.ack(ctx, ctx.people.by_name("ben"), "CASE-1")
+        flows.root_cause(ctx, ctx.people.by_name("ana"), "CASE-1", RootCause.MISCONFIG)
     credit = ctx.data_dir / "runs" / "CREDIT_MONITORING" / "audit" / "ledger.jsonl"
     operations = ctx.data_dir / "operations" / "ledger.jsonl"
     credit_before = credit.read_bytes()
@@ -72,7 +72,7 @@ def test_a_failed_ledger_write_leaves_no_request_no_decision_and_the_rerun_gate_
     assert all(report.ok for report in verify_ledgers(ctx.settings, ctx.data_dir))
 
     with freeze_time(DECIDED_AT):
-        approved = actions.decide_rerun(ctx, ctx.people.by_name("ana"), "CASE-1", RerunDecision.APPROVED,
+        approved = flows.decide_rerun(ctx, ctx.people.by_name("ana"), "CASE-1", RerunDecision.APPROVED,
                                         "max_items now 1000")
     requested, decided, effect = entries(ctx)[-3:]
     assert [e["kind"] for e in (requested, decided, effect)] == ["approval.requested", "approval.decided",

@@ -10,7 +10,7 @@ from freezegun import freeze_time
 
 from jobs.audit import verify_ledgers
 from jobs.credits.file_writers import WriteBehindFileWriter
-from jobs.credits.flows import Recorder
+from jobs.credits.recorder import Recorder
 from jobs.credits.restore_files import restore_run_files
 from jobs.credits.schema import validate_run
 from store import artifacts

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from freezegun import freeze_time
 
-from jobs.credits import actions
+from jobs.credits import flows
 from jobs.credits.cases import all_cases
 from jobs.credits.schema import validate_run
 from jobs.credits.timers import check_ack_deadlines
@@ -33,7 +33,7 @@ def test_ack_on_time_means_no_reminder(ctx, recorder):
     open_case(ctx, recorder, sev0=True)
     assert tick(ctx, 14) == []
     with freeze_time(START + timedelta(minutes=14, seconds=30)):
-        actions.ack(ctx, ctx.people.by_name("ben"), "CASE-1")
+        flows.ack(ctx, ctx.people.by_name("ben"), "CASE-1")
     for minute in (15, 16, 30, 120):
         assert tick(ctx, minute) == []
     assert reminders(ctx) == []
@@ -61,7 +61,7 @@ def test_late_ack_stops_reminders_and_is_recorded_as_late(ctx, recorder):
     open_case(ctx, recorder, sev0=True)
     tick(ctx, 15)
     with freeze_time(START + timedelta(minutes=20)):
-        actions.ack(ctx, ctx.people.by_name("ana"), "CASE-1")
+        flows.ack(ctx, ctx.people.by_name("ana"), "CASE-1")
     for minute in (30, 45, 60, 600):
         assert tick(ctx, minute) == []
     assert len(reminders(ctx)) == 1

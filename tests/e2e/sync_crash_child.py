@@ -10,7 +10,7 @@ from pathlib import Path
 from chatops.config import load_config
 from jobs.context import build_context
 from jobs.credits.file_writers import WriteBehindFileWriter
-from jobs.credits.flows import Recorder
+from jobs.credits.recorder import Recorder
 from jobs.credits.intake import parse_records, read_source
 
 

@@ -7,7 +7,7 @@ import json
 from chatops.slack.mode import Mode
 from jobs.credits import gates
 from jobs.credits.cases import all_cases
-from jobs.credits.flows import Recorder
+from jobs.credits.recorder import Recorder
 from jobs.credits.records import RerunDecision
 from jobs.credits.schema import validate_run
 from store.runs_index import RunsIndex

@@ -21,7 +21,7 @@ from chatops.config import load_config
 from jobs.context import Context, build_context
 from jobs.credits import gates
 from jobs.credits.cases import all_cases
-from jobs.credits.flows import Recorder
+from jobs.credits.recorder import Recorder
 from jobs.credits.reconcile import queue_lost_alerts
 from jobs.credits.schema import validate_run
 from store.outbox import Outbox

@@ -11,7 +11,7 @@ from freezegun import freeze_time
 from chatops.slack.mode import Mode
 from jobs.credits import gates
 from jobs.credits.cases import all_cases
-from jobs.credits.flows import Recorder
+from jobs.credits.recorder import Recorder
 from jobs.credits.records import CaseStatus, Severity
 from jobs.credits.schema import validate_run
 from jobs.credits.timers import check_ack_deadlines

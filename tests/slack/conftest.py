@@ -16,7 +16,7 @@ from chatops.slack.interface import SlackInterface
 from jobs.context import Context, build_context
 from jobs.credits.baselines import set_baseline
 from jobs.credits.file_writers import DurableFileWriter
-from jobs.credits.flows import Recorder
+from jobs.credits.recorder import Recorder
 from jobs.credits.intake import parse_records
 from tests.conftest import PEOPLE_TOML
 from tests.standins.slack import BOT_TOKEN, SlackStandIn
