@@ -173,7 +173,11 @@ def parse_when(text: str, now: datetime, zone) -> datetime:
     match = _DURATION.match(text.strip())
     if match:
         amount, unit = int(match.group(1)), match.group(2)
-        return now + (timedelta(hours=amount) if unit == "h" else timedelta(days=amount))
+        try:
+            return now + (timedelta(hours=amount) if unit == "h" else timedelta(days=amount))
+        except OverflowError:
+            raise Invalid(f"time {text!r} is beyond the last date a clock can show; "
+                          "give a shorter span (e.g. 6h or 2d) or an ISO time") from None
     try:
         moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
