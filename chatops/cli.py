@@ -19,7 +19,7 @@ from typing import Callable, Sequence
 from chatops.config import LoadedConfig, load_config, resolve_config_path
 from chatops.registry import Command, HelpRequested, Invocation, Registry, UsageError, run
 from jobs.actors import PERMISSIONS, Actor, People, UnknownPerson, describe_roles
-from jobs.errors import ChatopsError, Damaged, ExitCode, Refused
+from jobs.errors import ChatopsError, Damaged, ExitCode
 
 PROG = "chatops"
 EXIT_USAGE = int(ExitCode.INVALID)
@@ -111,9 +111,12 @@ def main(argv: Sequence[str] | None = None, registry: Registry | None = None) ->
 
 
 def _one_error(exc: ChatopsError) -> str:
-    """`chatops: <the error's sentence>`; the sentence already names the thing and the fix."""
+    """`chatops: <the error's sentence>`; the sentence already names the thing and the fix.
+
+    "refused:" is added only to what exits 3: an unknown id (6) or a bad value (2) is not called a refusal.
+    """
     text = str(exc).strip()
-    if isinstance(exc, Refused) and "refused" not in text.lower():
+    if exc.exit_code == ExitCode.REFUSED and "refused" not in text.lower():
         text = f"refused: {text}"
     return text if text.startswith(PROG) else f"{PROG}: {text}"
 

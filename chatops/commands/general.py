@@ -41,12 +41,9 @@ def _jobs(inv: Invocation) -> Reply:
 
 
 def _daemon(inv: Invocation) -> Reply:
-    from chatops.daemon import AlreadyRunning, run_daemon
+    from chatops.daemon import run_daemon
 
-    try:
-        return Reply("", run_daemon(inv.config(), http_port=inv.args.http))
-    except AlreadyRunning as exc:
-        return Reply(f"chatops: {exc}", 1)
+    return Reply("", run_daemon(inv.config(), http_port=inv.args.http))
 
 
 def _parse(value: str):

@@ -1,0 +1,42 @@
+"""An unknown id is "not found" (exit 6), one line on stderr naming the closest known ids: never "refused",
+never an answer on stdout, and never a pointer to a command that does not exist (issue 19, probed as a user)."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from chatops.cli import main
+from chatops.registry import Registry
+
+
+def _run(capsys, config_file, *argv: str) -> tuple[int, str, str]:
+    code = main(["--config", str(config_file), *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_approving_an_unknown_proposal_is_not_found_and_lists_the_pending_ones(capsys, config_file):
+    code, out, err = _run(capsys, config_file, "--as", "ana", "baseline", "approve", "APR-0000000000")
+    assert code == 6 and not out
+    assert err.strip() == "chatops: no approval request 'APR-0000000000'; pending requests: none"
+    assert "chatops approvals" not in err and "refused" not in err
+
+
+def test_an_unknown_scenario_is_not_called_a_refusal(capsys, config_file):
+    code, out, err = _run(capsys, config_file, "baseline", "show", "--scenario", "scn-nope")
+    assert code == 6 and not out
+    assert err.startswith("chatops: unknown scenario 'scn-nope'") and "refused" not in err
+
+
+def test_every_suggested_chatops_command_exists():
+    """A sentence that tells the person to run `chatops X` names a registered command."""
+    registry = Registry.load()
+    names = {c.name for c in registry.commands} | {c.words[0] for c in registry.commands}   # groups too
+    root = Path(__file__).resolve().parents[2]
+    missing = set()
+    for source in [*root.glob("chatops/**/*.py"), *root.glob("jobs/**/*.py"), *root.glob("store/**/*.py")]:
+        for words in re.findall(r"`chatops ([a-z][a-z-]*(?: [a-z][a-z-]*)*)", source.read_text()):
+            parts = words.split()
+            if not any(" ".join(parts[:n]) in names for n in range(len(parts), 0, -1)):
+                missing.add((source.name, words))
+    assert not missing, sorted(missing)
