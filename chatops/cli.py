@@ -18,7 +18,7 @@ from typing import Callable, Sequence
 
 from chatops.config import LoadedConfig, load_config, resolve_config_path
 from chatops.registry import Command, HelpRequested, Invocation, Registry, UsageError, run
-from jobs.actors import PERMISSIONS, Actor, People, UnknownPerson, describe_roles
+from jobs.actors import PERMISSIONS, Actor, People, UnknownPerson, needs_roles
 from jobs.errors import ChatopsError, Damaged, ExitCode
 
 PROG = "chatops"
@@ -178,8 +178,9 @@ def _person(config: Callable[[], LoadedConfig], name: str, command: Command | No
     except UnknownPerson as exc:
         if command is None:
             raise
-        raise UnknownPerson(f"{exc}; {command.name} needs role "
-                            f"{describe_roles(PERMISSIONS[command.permission])}") from None
+        if command.shell_open:
+            raise UnknownPerson(f"{exc}; {command.name} is read-only: run it without --as") from None
+        raise UnknownPerson(f"{exc}; {command.name} needs {needs_roles(PERMISSIONS[command.permission])}") from None
 
 
 def _progress(message: str) -> None:

@@ -28,7 +28,8 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from chatops.config import LoadedConfig
 from chatops.render.views import HomeSection
-from jobs.actors import PERMISSIONS, Actor, Permission, Subject, allowed, authorize, describe_roles, refuse
+from jobs.actors import (PERMISSIONS, Actor, Permission, Subject, allowed, authorize, describe_roles, needs_roles,
+                         refuse)
 from jobs.context import Context, build_context
 from jobs.errors import Invalid, Refused
 
@@ -358,6 +359,6 @@ def run(invocation: Invocation) -> Reply:
     if invocation.actor is None:
         raise refuse(invocation.ctx, NOBODY, command.permission, command.name, subject, Refused(
             f"{command.name} acts as a person: add --as NAME (a person from config.toml [people] "
-            f"with role {describe_roles(PERMISSIONS[command.permission])})"))
+            f"holding {needs_roles(PERMISSIONS[command.permission])})"))
     authorize(invocation.ctx, invocation.actor, command.permission, command.name, subject)
     return command.handler(invocation)

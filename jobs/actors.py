@@ -161,9 +161,9 @@ class PermissionDenied(Refused):
     def __init__(self, actor: Actor, permission: Permission, action: str | None = None) -> None:
         self.actor = actor
         self.permission = permission
-        needed = describe_roles(PERMISSIONS[permission])
         have = ", ".join(sorted(r.value for r in actor.roles)) or "no role"
-        super().__init__(f"{action or permission.value} needs role {needed}; you have {have}")
+        super().__init__(f"{action or permission.value} needs {needs_roles(PERMISSIONS[permission])}; "
+                         f"you have {have}")
 
 
 class UnknownPerson(Invalid):
@@ -180,6 +180,12 @@ def describe_roles(roles: Iterable[Role]) -> str:
         t.value for t in tier_part]
     others = sorted(r.value for r in roles if r not in TIERS)
     return " or ".join(lowest + others)
+
+
+def needs_roles(roles: Iterable[Role]) -> str:
+    """`role O2`, `role code.platform or security.ops`, or `any role`: what follows "needs" in a sentence."""
+    described = describe_roles(roles)
+    return described if described == "any role" else f"role {described}"
 
 
 #: Open to anyone, even an unknown Slack user with no role.

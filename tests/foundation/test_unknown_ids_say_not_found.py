@@ -40,3 +40,20 @@ def test_every_suggested_chatops_command_exists():
             if not any(" ".join(parts[:n]) in names for n in range(len(parts), 0, -1)):
                 missing.add((source.name, words))
     assert not missing, sorted(missing)
+
+
+def test_an_unknown_as_name_on_a_read_only_command_says_it_runs_without_as(capsys, config_file):
+    code, out, err = _run(capsys, config_file, "--as", "anna", "case", "list")
+    assert code == 2 and not out
+    assert err.strip() == ("chatops: unknown person 'anna': did you mean 'ana'? add them to config.toml "
+                           "[people.anna] (configured: ana, ben, cleo, dev, lee); case list is read-only: run it "
+                           "without --as")
+
+
+def test_a_refusal_for_want_of_any_role_reads_as_a_sentence(capsys, config_file):
+    code, _out, err = _run(capsys, config_file, "scrub", "gap", "acme keys: acme_ then 40 hex")
+    assert code == 3
+    assert err.strip() == ("chatops: refused: scrub gap acts as a person: add --as NAME (a person from "
+                           "config.toml [people] holding any role)")
+    code, _out, err = _run(capsys, config_file, "--as", "annie", "scrub", "gap", "x")
+    assert code == 2 and err.strip().endswith("scrub gap needs any role") and "role any role" not in err
