@@ -13,10 +13,9 @@ from pathlib import Path
 
 from chatops.registry import Arg, Command, Invocation, Reply, UsageError
 from jobs.actors import Permission
-from jobs.errors import Invalid
+from jobs.errors import Invalid, NotFound
 
 EXIT_BY_GRADE = {"HIGH": 0, "MEDIUM": 1, "LOW": 4, "FAIL": 5}
-EXIT_NOTHING_SCANNED = 6
 PROGRESS_MIN_BYTES = 20_000_000
 PROGRESS_MIN_FILES = 50
 
@@ -62,9 +61,10 @@ def _check(inv: Invocation) -> Reply:
 
 
 def _graded(inv: Invocation, report, rendered: str) -> Reply:
-    """The report and the exit code of its grade; "nothing scanned" is one sentence and its own code."""
+    """The report and the exit code of its grade; "nothing scanned" is an error: one sentence on stderr and its
+    own code (6, as for anything else not found), never a grade."""
     if report.nothing_scanned:
-        return Reply(f"chatops {inv.command.name}: {report.nothing_scanned_sentence()}", EXIT_NOTHING_SCANNED)
+        raise NotFound(f"chatops {inv.command.name}: {report.nothing_scanned_sentence()}")
     return Reply(rendered, EXIT_BY_GRADE[report.grade.value])
 
 
