@@ -228,7 +228,7 @@ def refuse(ctx: "Context", actor: Actor, permission: Permission, action: str, su
     """
     error = refusal if isinstance(refusal, Exception) else Refused(f"{action} refused: {refusal}")
     role = None if actor.is_daemon else (actor.role_for(permission) or refused_role(actor) or None)
-    data = {"command": action, "permission": permission.value, "person": actor.name,
+    data = {"command": _command_of(action, subject), "permission": permission.value, "person": actor.name,
             "roles": sorted(r.value for r in actor.roles), "subject": subject.id, "subject_kind": subject.kind,
             **(detail or {}), "reason": str(error)}
     fields: dict[str, Any] = {"data": data, **({"Run_ID": subject.run_id} if subject.run_id else {})}
@@ -240,6 +240,13 @@ def refuse(ctx: "Context", actor: Actor, permission: Permission, action: str, su
         log.error("could not record the refusal of %s on %s %s for %s in the %s ledger: %s", action, subject.kind,
                   subject.id, actor.name, subject.ledger, exc)
     return error
+
+
+def _command_of(action: str, subject: Subject) -> str:
+    """The command of `action` without its subject (`quarantine release run_7f3a` -> `quarantine release`), so
+    that every refusal of one command carries the same `data.command` (the subject is in `data.subject`)."""
+    words = action.split()
+    return " ".join(words[:words.index(subject.id)]) if subject.id in words[1:] else action
 
 
 def refused_role(actor: Actor) -> str:

@@ -2,6 +2,7 @@
 never an answer on stdout, and never a pointer to a command that does not exist (issue 19, probed as a user)."""
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -57,3 +58,19 @@ def test_a_refusal_for_want_of_any_role_reads_as_a_sentence(capsys, config_file)
                            "config.toml [people] holding any role)")
     code, _out, err = _run(capsys, config_file, "--as", "annie", "scrub", "gap", "x")
     assert code == 2 and err.strip().endswith("scrub gap needs any role") and "role any role" not in err
+
+
+def test_a_refusal_by_a_rule_records_the_command_and_its_subject_apart(capsys, config_file):
+    """`jq 'select(.data.command=="quarantine release")'` finds every refusal of that command, whether the role
+    table or a runbook rule refused it; the id refused is in `data.subject`."""
+    code, _out, err = _run(capsys, config_file, "--as", "ana", "quarantine", "release", "run_nope",
+                           "--finding", "mitigated", "--reason", "checked")
+    assert code == 3, err
+    code, _out, err = _run(capsys, config_file, "--as", "cleo", "quarantine", "release", "run_nope",
+                           "--finding", "mitigated", "--reason", "checked")
+    assert code == 3, err
+    ledger = config_file.parent / "var" / "runs" / "CREDIT_MONITORING" / "audit" / "ledger.jsonl"
+    refusals = [json.loads(line)["data"] for line in ledger.read_text().splitlines()
+                if json.loads(line)["kind"] == "command.refused"]
+    assert [(r["command"], r["subject_kind"], r["subject"], r["person"]) for r in refusals] == [
+        ("quarantine release", "run", "run_nope", "ana"), ("quarantine release", "run", "run_nope", "cleo")]
