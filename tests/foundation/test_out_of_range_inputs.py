@@ -41,3 +41,13 @@ def test_a_baseline_above_any_runs_credits_is_refused(capsys, config_file):
     assert code == 2 and "--credits '1e308' is too large" in err and "2^53" in err
     code, out, _err = _run(capsys, config_file, "baseline", "show")
     assert "scn-a" not in out
+
+
+@pytest.mark.parametrize("argv, says", [
+    (("jobs", "--limit", "-5"), "--limit '-5': expected a whole number of runs, 1 or more"),
+    (("jobs", "--limit", "0"), "--limit '0': expected a whole number of runs, 1 or more"),
+    (("daemon", "--http", "99999"), "--http '99999': expected a TCP port from 1 to 65535"),
+])
+def test_a_count_or_port_out_of_range_is_refused_before_anything_runs(capsys, config_file, argv, says):
+    code, out, err = _run(capsys, config_file, *argv)
+    assert code == 2 and not out and says in err
