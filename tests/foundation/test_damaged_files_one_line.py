@@ -48,3 +48,14 @@ def test_a_garbled_checkpoint_names_the_checkpoint_file(capsys, config_file, dat
                            "--credits", "600", "--reason", "again")
     assert code == 8
     assert err.startswith(f"chatops: {checkpoint}: note has no blank line") and "chatops ledger verify" in err
+
+
+def test_a_data_dir_that_is_a_file_or_cannot_be_made_is_a_configuration_error(capsys, config_file, tmp_path):
+    a_file = tmp_path / "not-a-dir"
+    a_file.write_text("x")
+    for data_dir, why in ((a_file, "is not a directory"),
+                          (a_file / "var", "is not a directory")):
+        code, out, err = _run(capsys, config_file, "--data-dir", str(data_dir), "case", "list")
+        assert code == 2 and not out and "internal error" not in err
+        assert err.strip() == (f"chatops: data directory {data_dir} {why}; set data_dir in config.toml "
+                               "(or --data-dir) to a folder this user may create and write")
