@@ -196,7 +196,9 @@ class HelpRequested(Exception):
 
 class _RaisingParser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(f"{self.format_usage().strip()}\n{self.prog}: {message}")
+        """One line: what is wrong, then the usage folded onto the same line (argparse prints two or more)."""
+        usage = " ".join(self.format_usage().split())
+        raise UsageError(f"{self.prog}: {message}; {usage}")
 
     def exit(self, status: int = 0, message: str | None = None) -> None:  # type: ignore[override]
         if status == 0:

@@ -51,3 +51,11 @@ def test_a_baseline_above_any_runs_credits_is_refused(capsys, config_file):
 def test_a_count_or_port_out_of_range_is_refused_before_anything_runs(capsys, config_file, argv, says):
     code, out, err = _run(capsys, config_file, *argv)
     assert code == 2 and not out and says in err
+
+
+@pytest.mark.parametrize("argv", [("ledger", "verify", "--ledger", "nope"), ("case", "ack"),
+                                  ("runs", "list", "--limit", "-1"), ("config", "check", "--bogus")])
+def test_a_usage_error_is_one_line_with_the_usage_on_it(capsys, config_file, argv):
+    code, out, err = _run(capsys, config_file, *argv)
+    assert code == 2 and not out
+    assert len(err.strip().splitlines()) == 1 and "; usage: chatops " in err
