@@ -59,6 +59,10 @@ def main(argv: Sequence[str] | None = None, registry: Registry | None = None) ->
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     options, rest = _global_parser().parse_known_args(argv)
     if options.version:
+        if rest:     # `chatops case ack CASE-1 --version` must not exit 0 as if the command had run
+            print(f"{PROG}: --version takes no command; run `{PROG} --version` alone, or drop it from "
+                  f"`{PROG} {' '.join(rest)}`", file=sys.stderr)
+            return EXIT_USAGE
         print(version())
         return 0
     registry = registry or Registry.load()

@@ -59,3 +59,12 @@ def test_a_usage_error_is_one_line_with_the_usage_on_it(capsys, config_file, arg
     code, out, err = _run(capsys, config_file, *argv)
     assert code == 2 and not out
     assert len(err.strip().splitlines()) == 1 and "; usage: chatops " in err
+
+
+def test_version_beside_a_command_does_not_pass_for_the_command_having_run(capsys, config_file):
+    code, out, err = _run(capsys, config_file, "--as", "ben", "case", "ack", "CASE-1", "--version")
+    assert code == 2 and not out
+    assert err.strip() == ("chatops: --version takes no command; run `chatops --version` alone, or drop it from "
+                           "`chatops case ack CASE-1`")
+    code, out, _err = _run(capsys, config_file, "--version")
+    assert code == 0 and out.startswith("chatops ")
