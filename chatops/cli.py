@@ -18,8 +18,8 @@ from typing import Callable, Sequence
 
 from chatops.config import LoadedConfig, load_config, resolve_config_path
 from chatops.registry import Command, HelpRequested, Invocation, Registry, UsageError, run
-from jobs.actors import PERMISSIONS, Actor, People, UnknownPerson, describe_roles
-from jobs.errors import ChatopsError, Damaged, ExitCode, Refused
+from jobs.actors import PERMISSIONS, Actor, People, UnknownPerson, needs_roles
+from jobs.errors import ChatopsError, Damaged, ExitCode
 
 PROG = "chatops"
 EXIT_USAGE = int(ExitCode.INVALID)
@@ -59,6 +59,10 @@ def main(argv: Sequence[str] | None = None, registry: Registry | None = None) ->
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     options, rest = _global_parser().parse_known_args(argv)
     if options.version:
+        if rest:     # `chatops case ack CASE-1 --version` must not exit 0 as if the command had run
+            print(f"{PROG}: --version takes no command; run `{PROG} --version` alone, or drop it from "
+                  f"`{PROG} {' '.join(rest)}`", file=sys.stderr)
+            return EXIT_USAGE
         print(version())
         return 0
     given = registry
@@ -115,9 +119,12 @@ def main(argv: Sequence[str] | None = None, registry: Registry | None = None) ->
 
 
 def _one_error(exc: ChatopsError) -> str:
-    """`chatops: <the error's sentence>`; the sentence already names the thing and the fix."""
+    """`chatops: <the error's sentence>`; the sentence already names the thing and the fix.
+
+    "refused:" is added only to what exits 3: an unknown id (6) or a bad value (2) is not called a refusal.
+    """
     text = str(exc).strip()
-    if isinstance(exc, Refused) and "refused" not in text.lower():
+    if exc.exit_code == ExitCode.REFUSED and "refused" not in text.lower():
         text = f"refused: {text}"
     return text if text.startswith(PROG) else f"{PROG}: {text}"
 
@@ -179,8 +186,9 @@ def _person(config: Callable[[], LoadedConfig], name: str, command: Command | No
     except UnknownPerson as exc:
         if command is None:
             raise
-        raise UnknownPerson(f"{exc}; {command.name} needs role "
-                            f"{describe_roles(PERMISSIONS[command.permission])}") from None
+        if command.shell_open:
+            raise UnknownPerson(f"{exc}; {command.name} is read-only: run it without --as") from None
+        raise UnknownPerson(f"{exc}; {command.name} needs {needs_roles(PERMISSIONS[command.permission])}") from None
 
 
 def _progress(message: str) -> None:

@@ -27,6 +27,7 @@ from chatops.slack.mode import Mode, SlackModeError, select_mode
 from chatops.slack.mode import describe as describe_mode
 from jobs import killswitch
 from jobs.context import build_context
+from jobs.errors import ChatopsError
 from jobs.outbox import OutboxNotifier, record_delivery
 from jobs.schedule import JobRunner, built_bodies, schedule_lines, scheduled_specs, trigger_for
 from jobs import data_access
@@ -41,8 +42,9 @@ HEALTH_EVERY = 60     # seconds between looks at the services' health
 LOCK_NAME = "daemon.lock"
 
 
-class AlreadyRunning(Exception):
-    """Another daemon holds this data directory's lock; the message names its pid and the fix."""
+class AlreadyRunning(ChatopsError):
+    """Another daemon holds this data directory's lock; the message names its pid and the fix (exit 1,
+    one line on stderr through the CLI's one error mapping)."""
 
 
 @dataclass

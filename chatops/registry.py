@@ -28,7 +28,8 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from chatops.config import LoadedConfig
 from chatops.render.views import HomeSection
-from jobs.actors import PERMISSIONS, Actor, Permission, Subject, allowed, authorize, describe_roles, refuse
+from jobs.actors import (PERMISSIONS, Actor, Permission, Subject, allowed, authorize, describe_roles, needs_roles,
+                         refuse)
 from jobs.context import Context, build_context
 from jobs.errors import Invalid, Refused
 
@@ -209,7 +210,9 @@ class HelpRequested(Exception):
 
 class _RaisingParser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(f"{self.format_usage().strip()}\n{self.prog}: {message}")
+        """One line: what is wrong, then the usage folded onto the same line (argparse prints two or more)."""
+        usage = " ".join(self.format_usage().split())
+        raise UsageError(f"{self.prog}: {message}; {usage}")
 
     def exit(self, status: int = 0, message: str | None = None) -> None:  # type: ignore[override]
         if status == 0:
@@ -384,6 +387,6 @@ def run(invocation: Invocation) -> Reply:
     if invocation.actor is None:
         raise refuse(invocation.ctx, NOBODY, command.permission, command.name, subject, Refused(
             f"{command.name} acts as a person: add --as NAME (a person from config.toml [people] "
-            f"with role {describe_roles(PERMISSIONS[command.permission])})"))
+            f"holding {needs_roles(PERMISSIONS[command.permission])})"))
     authorize(invocation.ctx, invocation.actor, command.permission, command.name, subject)
     return command.handler(invocation)

@@ -165,9 +165,9 @@ class PermissionDenied(Refused):
     def __init__(self, actor: Actor, permission: Permission, action: str | None = None) -> None:
         self.actor = actor
         self.permission = permission
-        needed = describe_roles(PERMISSIONS[permission])
         have = ", ".join(sorted(r.value for r in actor.roles)) or "no role"
-        super().__init__(f"{action or permission.value} needs role {needed}; you have {have}")
+        super().__init__(f"{action or permission.value} needs {needs_roles(PERMISSIONS[permission])}; "
+                         f"you have {have}")
 
 
 class UnknownPerson(Invalid):
@@ -184,6 +184,12 @@ def describe_roles(roles: Iterable[Role]) -> str:
         t.value for t in tier_part]
     others = sorted(r.value for r in roles if r not in TIERS)
     return " or ".join(lowest + others)
+
+
+def needs_roles(roles: Iterable[Role]) -> str:
+    """`role O2`, `role code.platform or security.ops`, or `any role`: what follows "needs" in a sentence."""
+    described = describe_roles(roles)
+    return described if described == "any role" else f"role {described}"
 
 
 #: Open to anyone, even an unknown Slack user with no role.
@@ -226,7 +232,7 @@ def refuse(ctx: "Context", actor: Actor, permission: Permission, action: str, su
     """
     error = refusal if isinstance(refusal, Exception) else Refused(f"{action} refused: {refusal}")
     role = None if actor.is_daemon else (actor.role_for(permission) or refused_role(actor) or None)
-    data = {"command": action, "permission": permission.value, "person": actor.name,
+    data = {"command": _command_of(action, subject), "permission": permission.value, "person": actor.name,
             "roles": sorted(r.value for r in actor.roles), "subject": subject.id, "subject_kind": subject.kind,
             **(detail or {}), "reason": str(error)}
     fields: dict[str, Any] = {"data": data, **({"Run_ID": subject.run_id} if subject.run_id else {})}
@@ -238,6 +244,13 @@ def refuse(ctx: "Context", actor: Actor, permission: Permission, action: str, su
         log.error("could not record the refusal of %s on %s %s for %s in the %s ledger: %s", action, subject.kind,
                   subject.id, actor.name, subject.ledger, exc)
     return error
+
+
+def _command_of(action: str, subject: Subject) -> str:
+    """The command of `action` without its subject (`quarantine release run_7f3a` -> `quarantine release`), so
+    that every refusal of one command carries the same `data.command` (the subject is in `data.subject`)."""
+    words = action.split()
+    return " ".join(words[:words.index(subject.id)]) if subject.id in words[1:] else action
 
 
 def refused_role(actor: Actor) -> str:

@@ -26,6 +26,7 @@ all (`check_decision` first, so that a refusal is recorded even though the calle
 """
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import uuid
@@ -36,7 +37,7 @@ from typing import Any, Iterable, Mapping
 
 from jobs.actors import PERMISSIONS, Actor, Permission, PermissionDenied, Role, Subject, allowed, describe_roles, refuse
 from jobs.context import Context
-from jobs.errors import Refused
+from jobs.errors import NotFound, Refused
 from store import approvals as store
 from store.ledger.ledger import Commit
 
@@ -55,6 +56,12 @@ class Status(StrEnum):
 
 class ApprovalRefused(Refused):
     """A decision that was not taken, worded for the person who tried (it is recorded all the same)."""
+
+
+class UnknownRequest(ApprovalRefused, NotFound):
+    """No request has that id (a mistyped `APR-…`): not found, exit 6, like every other unknown id."""
+
+    exit_code = NotFound.exit_code
 
 
 @dataclass(frozen=True)
@@ -137,7 +144,10 @@ def request(ctx: Context, kind: str, subject: str, what: Mapping[str, Any], requ
 def get(ctx: Context, request_id: str) -> ApprovalRequest:
     row = store.get(ctx.state, request_id)
     if row is None:
-        raise ApprovalRefused(f"no approval request {request_id!r}; list open ones with `chatops approvals`")
+        pending = {r["id"]: r["subject"] for r in store.find(ctx.state, status=Status.PENDING.value)}
+        shown = difflib.get_close_matches(request_id, list(pending), n=3, cutoff=0.6) or list(pending)[-5:]
+        listed = ", ".join(f"{rid} ({pending[rid]})" for rid in shown) or "none"
+        raise UnknownRequest(f"no approval request {request_id!r}; pending requests: {listed}")
     return _from_row(row)
 
 

@@ -58,7 +58,10 @@ def parse_duration(text: str, max_hours: int) -> timedelta:
     if not text.strip() or not match:
         raise KillSwitchError(f"--for {text!r}: expected a duration like 30m, 2h or 1h30m")
     days, hours, minutes = (int(g or 0) for g in match.groups())
-    duration = timedelta(days=days, hours=hours, minutes=minutes)
+    try:
+        duration = timedelta(days=days, hours=hours, minutes=minutes)
+    except OverflowError:        # more days than a timedelta holds: far over any allowed maximum
+        duration = timedelta.max
     if duration <= timedelta(0):
         raise KillSwitchError(f"--for {text!r}: expected a duration greater than zero, like 2h")
     if duration > timedelta(hours=max_hours):

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
+from store.errors import Invalid
+
 SHARED_DIR = 0o2750
 SHARED_FILE = 0o640
 PRIVATE_DIR = 0o700
@@ -82,6 +84,10 @@ def ensure_private_dir(path: Path) -> None:
     os.chmod(path, PRIVATE_DIR)
 
 
+class DataDirUnusable(Invalid):
+    """`data_dir` names something chatops cannot make or use as its data directory (a configuration error)."""
+
+
 @dataclass(frozen=True)
 class Policy:
     """What the data directory should look like: the operators' group (None: owner only), and the
@@ -109,16 +115,22 @@ def prepare_data_dir(data_dir: Path, policy: Policy) -> None:
     through the group cannot change it): the doctor (`check_data_dir`) says what is looser and how to fix it.
     """
     data_dir = Path(data_dir)
+    fix = "set data_dir in config.toml (or --data-dir) to a folder this user may create and write"
     if not data_dir.exists():
-        data_dir.parent.mkdir(parents=True, exist_ok=True)     # outside the data directory: not ours to set
         try:
+            data_dir.parent.mkdir(parents=True, exist_ok=True)     # outside the data directory: not ours to set
             data_dir.mkdir(mode=PRIVATE_DIR)
         except FileExistsError:
             pass
+        except OSError as exc:
+            raise DataDirUnusable(f"data directory {data_dir} cannot be created ({exc.strerror or exc}); {fix}") \
+                from None
         else:
             if policy.gid is not None:
                 os.chown(data_dir, -1, policy.gid)
             os.chmod(data_dir, policy.dir_mode())
+    if not data_dir.is_dir():
+        raise DataDirUnusable(f"data directory {data_dir} is not a directory; {fix}")
 
 
 def check_data_dir(data_dir: Path, policy: Policy) -> list[str]:

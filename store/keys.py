@@ -125,6 +125,9 @@ def load_ed25519_key(path: Path, passphrase: bytes | None = None,
     try:
         if data.startswith(b"-----BEGIN"):
             key = load_pem_private_key(data, password=None)
+        elif not data.startswith(b"\x30"):     # PKCS#12 is DER: an ASN.1 SEQUENCE; anything else is not a key
+            raise KeyFileError(f"key {path} is neither a PEM key nor a PKCS#12 file ({len(data)} bytes: empty or "
+                               "damaged); restore it from a backup")
         elif passphrase is None:
             raise KeyFileError(f"key {path} is protected by a passphrase; set {passphrase_env}")
         else:

@@ -81,6 +81,12 @@ class StateFile:
             return self._path.read_bytes()
         except FileNotFoundError:
             return b""
+        except PermissionError:
+            raise StateCorrupted(f"{self._path} cannot be read by this user (permission denied); run chatops as "
+                                 "the data directory's owner") from None
+        except OSError as exc:     # a directory, a FIFO, an I/O error: never start from empty beside it
+            raise StateCorrupted(f"{self._path} cannot be read as chatops's state file ({exc.strerror or exc}); "
+                                 "move it aside and restore the state file from backup") from None
 
     def parse(self, raw: bytes) -> dict[str, Any] | None:
         if not raw.strip():

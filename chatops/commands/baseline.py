@@ -10,6 +10,8 @@ import math
 
 from chatops.registry import Arg, Command, Invocation, Reply
 from jobs.actors import Permission
+from jobs.credits.baseline_stats import MAX_DAYS
+from jobs.credits.schema import MAX_CREDITS
 from jobs.errors import ExitCode
 
 
@@ -18,8 +20,9 @@ def positive_days(text: str) -> int:
         value = int(text)
     except ValueError:
         value = 0
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"--days {text!r} is not a positive whole number of days (e.g. --days 30)")
+    if not 0 < value <= MAX_DAYS:
+        raise argparse.ArgumentTypeError(
+            f"--days {text!r} is not a whole number of days from 1 to {MAX_DAYS:,} (e.g. --days 30)")
     return value
 
 
@@ -31,6 +34,10 @@ def positive_credits(text: str) -> float:
     if not math.isfinite(value) or value <= 0:
         raise argparse.ArgumentTypeError(
             f"--credits {text!r} is not a positive number of credits (e.g. --credits 1250.5)")
+    if value >= MAX_CREDITS:
+        raise argparse.ArgumentTypeError(
+            f"--credits {text!r} is too large: a run's Credits_Total is below 2^53 = {MAX_CREDITS:,.0f}, "
+            "so a baseline is too (e.g. --credits 1250.5)")
     return value
 
 

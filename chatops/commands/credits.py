@@ -25,7 +25,7 @@ from jobs.credits.recorder import Outcome, Recorder
 from jobs.credits.intake import parse_records, read_source
 from jobs.credits.records import Case, GateDecision, ReleaseFinding, RerunDecision, RootCause, Severity
 from jobs.credits.restore_files import restore_run_files
-from jobs.errors import Invalid
+from jobs.errors import Invalid, NotFound
 from store.runs_index import RunsIndex
 
 _DURATION = re.compile(r"^\+?([1-9][0-9]*)([hd])$")
@@ -173,7 +173,11 @@ def parse_when(text: str, now: datetime, zone) -> datetime:
     match = _DURATION.match(text.strip())
     if match:
         amount, unit = int(match.group(1)), match.group(2)
-        return now + (timedelta(hours=amount) if unit == "h" else timedelta(days=amount))
+        try:
+            return now + (timedelta(hours=amount) if unit == "h" else timedelta(days=amount))
+        except OverflowError:
+            raise Invalid(f"time {text!r} is beyond the last date a clock can show; "
+                          "give a shorter span (e.g. 6h or 2d) or an ISO time") from None
     try:
         moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
@@ -242,7 +246,7 @@ def _runs_show(inv: Invocation) -> Reply:
     index = RunsIndex.open(inv.ctx.data_dir)
     info = index.get(inv.args.run_id)
     if info is None:
-        return Reply(gates.no_such_run(inv.args.run_id, inv.ctx, index), int(ExitCode.NOT_FOUND))
+        raise NotFound(gates.no_such_run(inv.args.run_id, inv.ctx, index))
     path, sha = index.artifact_of(inv.args.run_id) or ("", "")
     case = case_for_run(inv.ctx.state.snapshot(), inv.args.run_id)
     return Reply(f"{inv.args.run_id}  {info.severity}  scenario {info.scenario_id}  ledger seq {info.seq}\n"

@@ -1,10 +1,26 @@
 """General commands: help, configuration check, job status, the daemon itself."""
 from __future__ import annotations
 
+import argparse
+
 from chatops.registry import Arg, Command, Invocation, Reply
 from jobs.actors import Permission
 from jobs.schedule import JOB_SPECS, NOT_BUILT, built_bodies
 from store import job_runs
+
+
+def _count(text: str) -> int:
+    """`--limit N`: at least one (a negative N would silently drop the newest runs instead)."""
+    if not (text.isascii() and text.isdigit()) or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"--limit {text!r}: expected a whole number of runs, 1 or more")
+    return int(text)
+
+
+def _port(text: str) -> int:
+    """`--http PORT`: a TCP port, refused here rather than by the listener after the daemon started."""
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"--http {text!r}: expected a TCP port from 1 to 65535, e.g. 3000")
+    return int(text)
 
 
 def _help(inv: Invocation) -> Reply:
@@ -41,12 +57,9 @@ def _jobs(inv: Invocation) -> Reply:
 
 
 def _daemon(inv: Invocation) -> Reply:
-    from chatops.daemon import AlreadyRunning, run_daemon
+    from chatops.daemon import run_daemon
 
-    try:
-        return Reply("", run_daemon(inv.config(), http_port=inv.args.http))
-    except AlreadyRunning as exc:
-        return Reply(f"chatops: {exc}", 1)
+    return Reply("", run_daemon(inv.config(), http_port=inv.args.http))
 
 
 def _parse(value: str):
@@ -60,9 +73,9 @@ COMMANDS = [
     Command(("config", "check"), "validate config.toml; print the effective settings and next job runs",
             Permission.CONFIG_READ, _config_check, shell_open=True),
     Command(("jobs",), "recent scheduled job runs and missed runs", Permission.JOBS_READ, _jobs,
-            args=(Arg("--limit", "how many runs to show", type=int, default=20),), shell_open=True),
+            args=(Arg("--limit", "how many runs to show", type=_count, default=20, metavar="N"),), shell_open=True),
     Command(("daemon",), "run the daemon: scheduler, alerts, Slack connection (local mode without a token)",
             Permission.CONFIG_READ, _daemon, slack=False, shell_open=True,
             args=(Arg("--http", "HTTP mode: serve Slack's requests on this port (needs SLACK_SIGNING_SECRET)",
-                      type=int, metavar="PORT"),)),
+                      type=_port, metavar="PORT"),)),
 ]

@@ -7,6 +7,7 @@ without `--as`; with `--as` the permission table is applied like everywhere else
 """
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import re
@@ -18,9 +19,20 @@ from pathlib import Path
 from chatops.registry import Arg, Command, Invocation, Reply
 from jobs import audit
 from jobs.actors import Permission
+from jobs.credits.baseline_stats import MAX_DAYS
+from jobs.errors import ChatopsError, ExitCode
 
-EXIT_OK, EXIT_INTEGRITY, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_INTEGRITY, EXIT_USAGE, EXIT_NOT_FOUND = 0, 1, 2, 6
 LEDGER_CHOICES = ("credit", "operations")
+
+
+class _Failed(ChatopsError):
+    """A ledger command that cannot go on: one line on stderr (the CLI's one error mapping), with the exit
+    code the README gives; a report (verify, verify-proof, witness) stays on stdout with its own code."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = ExitCode(exit_code)
 
 
 def _verify(inv: Invocation) -> Reply:
@@ -35,14 +47,15 @@ def _verify(inv: Invocation) -> Reply:
             text = sys.stdin.read() if label == "-" else Path(label).read_text(encoding="utf-8")
             since = parse_since("pasted checkpoint" if label == "-" else Path(label).name, text)
         except (OSError, UnicodeDecodeError, NoteError) as exc:
-            return Reply(f"chatops ledger verify: --since {label}: {exc}", EXIT_USAGE)
-    if inv.args.artifacts is not None and inv.args.artifacts <= 0:
-        return Reply("chatops ledger verify: --artifacts DAYS must be a whole number above 0", EXIT_USAGE)
+            raise _Failed(f"chatops ledger verify: --since {label}: {exc}", EXIT_USAGE)
+    if inv.args.artifacts is not None and not 0 < inv.args.artifacts <= MAX_DAYS:
+        raise _Failed(f"chatops ledger verify: --artifacts DAYS must be a whole number from 1 to {MAX_DAYS:,}",
+                      EXIT_USAGE)
     try:
         reports = audit.verify_ledgers(loaded.settings, loaded.data_dir, inv.args.ledger or "all", since=since,
                                        artifacts_days=inv.args.artifacts, now=datetime.now(timezone.utc))
     except audit.LedgerConfigError as exc:
-        return Reply(f"chatops ledger verify: {exc}", EXIT_USAGE)
+        raise _Failed(f"chatops ledger verify: {exc}", EXIT_USAGE)
     code = EXIT_OK if all(r.ok for r in reports) else EXIT_INTEGRITY
     if inv.args.json:
         return Reply(json.dumps({"ok": code == EXIT_OK, "ledgers": [r.as_json() for r in reports]}, indent=1),
@@ -64,31 +77,33 @@ def _prove(inv: Invocation) -> Reply:
     try:
         trust = ledgers.trust(spec)
     except audit.LedgerConfigError as exc:
-        return Reply(f"chatops ledger prove: {exc}", EXIT_USAGE)
+        raise _Failed(f"chatops ledger prove: {exc}", EXIT_USAGE)
     if (inv.args.seq is None) == (inv.args.run is None):
-        return Reply("chatops ledger prove: give exactly one of --seq N or --run RUN_ID", EXIT_USAGE)
+        raise _Failed("chatops ledger prove: give exactly one of --seq N or --run RUN_ID", EXIT_USAGE)
     seq, out = inv.args.seq, inv.args.out
     if inv.args.run is not None:
-        found = [(s, e) for s, e in scan_ledger(files.jsonl, collect_kinds=("run.recorded",)).collected
-                 if e.get("Run_ID") == inv.args.run]
+        runs = scan_ledger(files.jsonl, collect_kinds=("run.recorded",)).collected
+        found = [(s, e) for s, e in runs if e.get("Run_ID") == inv.args.run]
         if not found:
-            return Reply(f"chatops ledger prove: no run.recorded entry with Run_ID {inv.args.run!r} in "
-                         f"{ledgers.display(spec)}", EXIT_USAGE)
+            recorded = {e["Run_ID"].lower(): e["Run_ID"] for _s, e in runs if isinstance(e.get("Run_ID"), str)}
+            close = [recorded[r] for r in difflib.get_close_matches(inv.args.run.lower(), sorted(recorded), n=3)]
+            raise _Failed(f"chatops ledger prove: no run.recorded entry with Run_ID {inv.args.run!r} in "
+                          f"{ledgers.display(spec)}; closest known: {', '.join(close) or 'none'}", EXIT_NOT_FOUND)
         seq, entry = found[-1]
         if out is None and isinstance(entry.get("artifact"), str):
             out = str(loaded.data_dir / (entry["artifact"] + ".tlog-proof"))
     out = out or f"{spec.name}-seq{seq}.tlog-proof"
     if seq < 0:
-        return Reply(f"chatops ledger prove: --seq {seq}: entries are numbered from 0", EXIT_USAGE)
+        raise _Failed(f"chatops ledger prove: --seq {seq}: entries are numbered from 0", EXIT_USAGE)
     try:
         text = make_proof(files, seq, list(trust.log_keys) + list(trust.witnesses), trust.origin)
     except (ProofError, NoteError, OSError) as exc:
-        return Reply(f"chatops ledger prove: {exc}", EXIT_INTEGRITY)
+        raise _Failed(f"chatops ledger prove: {exc}", EXIT_INTEGRITY)
     try:
         write_file_atomically(Path(out), text.encode("utf-8"))
     except OSError as exc:
-        return Reply(f"chatops ledger prove: cannot write {out} ({exc.strerror or exc}); choose another --out",
-                     EXIT_USAGE)
+        raise _Failed(f"chatops ledger prove: cannot write {out} ({exc.strerror or exc}); choose another --out",
+                      EXIT_USAGE)
     return Reply(f"wrote {out}: entry seq {seq:,} of {ledgers.display(spec)}; check it anywhere with: "
                  f"chatops ledger verify-proof {out}" + (" --artifact <run file>" if inv.args.run else ""))
 
@@ -104,7 +119,7 @@ def _verify_proof(inv: Invocation) -> Reply:
         trust = ledgers.trust(audit.spec_for(inv.args.ledger))
         text = Path(inv.args.proof).read_text(encoding="utf-8")
     except (audit.LedgerConfigError, OSError, UnicodeDecodeError) as exc:
-        return Reply(f"chatops ledger verify-proof: {exc}", EXIT_USAGE)
+        raise _Failed(f"chatops ledger verify-proof: {exc}", EXIT_USAGE)
     try:
         checked = check_proof(text, list(trust.log_keys) + list(trust.witnesses), trust.origin)
         if inv.args.artifact:
@@ -112,7 +127,7 @@ def _verify_proof(inv: Invocation) -> Reply:
     except (ProofError, NoteError) as exc:
         return Reply(f"FAILED {inv.args.proof}: {exc}", EXIT_INTEGRITY)
     except OSError as exc:
-        return Reply(f"chatops ledger verify-proof: {exc}", EXIT_USAGE)
+        raise _Failed(f"chatops ledger verify-proof: {exc}", EXIT_USAGE)
     entry = checked.entry
     witnesses = ", ".join(v.name for v, _ in checked.checkpoint.opened.cosignatures) or "none"
     lines = [f"OK {inv.args.proof}: entry seq {checked.index:,} ({entry.get('kind')}, {entry.get('ts')}) is in "
@@ -143,7 +158,7 @@ def _witness(inv: Invocation) -> Reply:
         key = load_ed25519_key(key_path, passphrase.encode() if passphrase else None,
                                "CHATOPS_WITNESS_KEY_PASSPHRASE")
     except KeyFileError as exc:
-        return Reply(f"chatops ledger witness: {exc}", EXIT_USAGE)
+        raise _Failed(f"chatops ledger witness: {exc}", EXIT_USAGE)
     signer = Signer(name, key, SIG_COSIGNATURE_V1)
     if signer.verifier.vkey not in settings.ledger.witnesses:
         lines.append(f"your witness vkey (add it to config.toml [ledger] witnesses): {signer.verifier.vkey}")
@@ -252,9 +267,9 @@ def _admin(flow):
         try:
             return Reply("\n".join(flow(inv)))
         except (LedgerDamaged, NoteError) as exc:
-            return Reply(f"chatops {inv.command.name}: {exc}", EXIT_INTEGRITY)
+            raise _Failed(f"chatops {inv.command.name}: {exc}", EXIT_INTEGRITY)
         except (KeyFileError, LedgerWriteError, audit.LedgerConfigError, ValueError) as exc:
-            return Reply(f"chatops {inv.command.name}: {exc}", EXIT_USAGE)
+            raise _Failed(f"chatops {inv.command.name}: {exc}", EXIT_USAGE)
     return handler
 
 

@@ -134,7 +134,11 @@ def _since(text: str, now: datetime, zone) -> datetime:
     match = _AGO.match(text.strip())
     if match:
         amount = int(match.group(1))
-        return now - (timedelta(hours=amount) if match.group(2) == "h" else timedelta(days=amount))
+        try:
+            return now - (timedelta(hours=amount) if match.group(2) == "h" else timedelta(days=amount))
+        except OverflowError:
+            raise Invalid(f"--since {text!r} reaches back before any date a run can have; "
+                          "give a shorter span (e.g. 30d) or a date (e.g. 2026-11-01)") from None
     return parse_when(text, now, zone)
 
 

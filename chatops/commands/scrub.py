@@ -13,9 +13,9 @@ from pathlib import Path
 
 from chatops.registry import Arg, Command, Invocation, Reply, UsageError
 from jobs.actors import Permission
+from jobs.errors import Invalid, NotFound
 
 EXIT_BY_GRADE = {"HIGH": 0, "MEDIUM": 1, "LOW": 4, "FAIL": 5}
-EXIT_NOTHING_SCANNED = 6
 PROGRESS_MIN_BYTES = 20_000_000
 PROGRESS_MIN_FILES = 50
 
@@ -39,7 +39,7 @@ def _progress_bar(inv: Invocation):
 
 
 def _guarded(handler):
-    """A key file or ruleset that cannot be used is a configuration error (exit 2), said in one line."""
+    """A key file or ruleset that cannot be used is a configuration error (exit 2), one line on stderr."""
     def run(inv: Invocation) -> Reply:
         from jobs.export.scrub import RulesError
         from store.keys import KeyFileError
@@ -47,7 +47,7 @@ def _guarded(handler):
         try:
             return handler(inv)
         except (KeyFileError, RulesError) as exc:
-            return Reply(f"chatops {inv.command.name}: {exc}", 2)
+            raise Invalid(f"chatops {inv.command.name}: {exc}") from None
     return run
 
 
@@ -61,9 +61,10 @@ def _check(inv: Invocation) -> Reply:
 
 
 def _graded(inv: Invocation, report, rendered: str) -> Reply:
-    """The report and the exit code of its grade; "nothing scanned" is one sentence and its own code."""
+    """The report and the exit code of its grade; "nothing scanned" is an error: one sentence on stderr and its
+    own code (6, as for anything else not found), never a grade."""
     if report.nothing_scanned:
-        return Reply(f"chatops {inv.command.name}: {report.nothing_scanned_sentence()}", EXIT_NOTHING_SCANNED)
+        raise NotFound(f"chatops {inv.command.name}: {report.nothing_scanned_sentence()}")
     return Reply(rendered, EXIT_BY_GRADE[report.grade.value])
 
 
@@ -134,12 +135,9 @@ def _changes_text(ruleset) -> str:
 @_guarded
 def _gap(inv: Invocation) -> Reply:
     from jobs.export.scrub import build_engine
-    from jobs.export.scrub.gaps import GapError, file_gap
+    from jobs.export.scrub.gaps import file_gap
 
-    try:
-        gap, owners = file_gap(inv.ctx, build_engine(inv.ctx), inv.actor, " ".join(inv.args.description))
-    except GapError as exc:
-        return Reply(f"scrub gap refused: {exc}", int(exc.exit_code))
+    gap, owners = file_gap(inv.ctx, build_engine(inv.ctx), inv.actor, " ".join(inv.args.description))
     told = ", ".join(owners) if owners else ("nobody: no one holds code.platform in config.toml [people]; "
                                              "add them so gaps reach the ruleset's owner")
     return Reply(f"{gap.gap_id} recorded against ruleset {gap.ruleset} (operations ledger); notified {told}")
@@ -162,24 +160,18 @@ def _gaps(inv: Invocation) -> Reply:
 
 
 def _gap_close(inv: Invocation) -> Reply:
-    from jobs.export.scrub.gaps import GapError, close_gap
+    from jobs.export.scrub.gaps import close_gap
 
-    try:
-        gap = close_gap(inv.ctx, inv.actor, inv.args.gap, " ".join(inv.args.resolution))
-    except GapError as exc:
-        return Reply(f"scrub gap close refused: {exc}", int(exc.exit_code))
+    gap = close_gap(inv.ctx, inv.actor, inv.args.gap, " ".join(inv.args.resolution))
     return Reply(f"{gap.gap_id} closed: {gap.resolution}")
 
 
 @_guarded
 def _learn(inv: Invocation) -> Reply:
-    from jobs.export.scrub import LearnError, learn
+    from jobs.export.scrub import learn
 
     values = [line.rstrip("\r\n") for line in sys.stdin if line.strip()]
-    try:
-        new, known = learn(inv.ctx, inv.actor, values, inv.args.item)
-    except LearnError as exc:
-        return Reply(f"chatops: {exc}", 2)
+    new, known = learn(inv.ctx, inv.actor, values, inv.args.item)
     return Reply(f"learned {new} new fingerprint(s) for item {inv.args.item!r} ({known} already known); "
                  "only keyed fingerprints are stored, never the values")
 
@@ -221,7 +213,7 @@ COMMANDS = [
             args=(Arg("--all", "include closed gaps", flag=True),)),
     Command(("scrub", "gap", "close"), "close a scrub ruleset gap once the ruleset covers it (code.platform)",
             Permission.SCRUB_GAP_CLOSE, _gap_close,
-            args=(Arg("gap", "the gap id, e.g. GAP-3", metavar="GAP", subject="scrub gap"),
+            args=(Arg("gap", "the gap id, e.g. GAP-3", required=True, metavar="GAP", subject="scrub gap"),
                   Arg("--resolution", "what fixed it, e.g. \"ruleset 2026.12.1 adds acme-api-key\"", required=True,
                       nargs="+", metavar="TEXT"))),
     Command(("scrub", "learn"), "learn known secret values from stdin (stores keyed fingerprints only)",

@@ -16,6 +16,10 @@ import math
 import statistics
 from typing import Sequence
 
+#: The longest window in days a command accepts (100 years): a longer one reaches back before any date a
+#: run can have, and past what a `timedelta` holds.
+MAX_DAYS = 36_500
+
 
 def median(values: Sequence[float]) -> float:
     """Median of `values`; raises ValueError on an empty sequence (the caller says what is missing)."""

@@ -30,8 +30,9 @@ from jobs.credits.audit import scenario_subject
 from jobs.credits.baseline_apply import Applied, NoteWrite, ProposalApproval, commit, refused
 from jobs.credits.baseline_note import UpdateNote, note_path, rationale_lines, render, with_note
 from jobs.credits.baseline_runs import RunPoint, ScenarioRuns
-from jobs.credits.baseline_stats import (change_pct, coefficient_of_variation, format_change,
+from jobs.credits.baseline_stats import (MAX_DAYS, change_pct, coefficient_of_variation, format_change,
                                          format_credits, median)
+from jobs.credits.schema import MAX_CREDITS
 from store import baselines as store
 from store.baselines import Baseline, BaselineSource
 from jobs.errors import ExitCode, Invalid, NotFound, Refused
@@ -241,10 +242,10 @@ def set_baseline(ctx: Context, actor: Actor, scenario_id: str, credits: float, r
     """
     _check_change(ctx, actor, scenario_id, "baseline set")
     if isinstance(credits, bool) or not isinstance(credits, (int, float)) or not math.isfinite(credits) \
-            or credits <= 0:
+            or not 0 < credits < MAX_CREDITS:
         _refuse(ctx, actor, scenario_id, "baseline set", BadInput(
-            f"--credits {credits!r} is not a positive number of credits; give the expected credits of one "
-            "normal run, e.g. --credits 1250.5"))
+            f"--credits {credits!r} is not a positive number of credits below 2^53; give the expected credits "
+            "of one normal run, e.g. --credits 1250.5"))
     reason = _reason(ctx, actor, scenario_id, reason, "baseline set")
     now = ctx.now()
     previous = store.current(ctx.state, scenario_id)
@@ -276,8 +277,9 @@ def closest_scenarios(ctx: Context, scenario_id: str) -> list[str]:
 def _days(ctx: Context, days: int | None) -> int:
     if days is None:
         return ctx.settings.baselines.default_days
-    if isinstance(days, bool) or not isinstance(days, int) or days <= 0:
-        raise BadInput(f"--days {days!r} is not a positive whole number of days; e.g. --days 30")
+    if isinstance(days, bool) or not isinstance(days, int) or not 0 < days <= MAX_DAYS:
+        raise BadInput(f"--days {days!r} is not a whole number of days from 1 to {MAX_DAYS:,}; "
+                       "e.g. --days 30")
     return days
 
 

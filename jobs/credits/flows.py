@@ -340,6 +340,10 @@ def set_backfill(ctx: Context, actor: Actor, scenario_id: str, on: bool, start: 
     return updated
 
 
+#: The largest `max_items` (a run's item cap): beyond it no cap is meant, and the ledger holds integers < 2^53.
+MAX_ITEMS = 2 ** 31 - 1
+
+
 def set_scenario(ctx: Context, actor: Actor, scenario_id: str, key: str, value: str) -> ScenarioSettings:
     """SEV1 step 4 "Mitigate — If Misconfig" / SEV0 step 6 "Prevent Recurrence": update the scenario
     config (max_items …) (O3)."""
@@ -348,9 +352,9 @@ def set_scenario(ctx: Context, actor: Actor, scenario_id: str, key: str, value: 
     if key not in SCENARIO_KEYS:
         raise refuse(ctx, actor, Permission.SCENARIO_SET, action, scenario_subject(scenario_id),
                      f"unknown setting {key!r}; settable: {', '.join(SCENARIO_KEYS)}")
-    if not value.isdigit() or int(value) <= 0:
+    if not (value.isascii() and value.isdigit()) or not 0 < int(value) <= MAX_ITEMS:
         raise refuse(ctx, actor, Permission.SCENARIO_SET, action, scenario_subject(scenario_id),
-                     f"max_items = {value!r}: expected a whole number greater than 0, e.g. 1000")
+                     f"max_items = {value!r}: expected a whole number from 1 to {MAX_ITEMS:,}, e.g. 1000")
     with ctx.state.transaction() as db:
         current = case_records.scenario(db, scenario_id)
         updated = replace(current, max_items=int(value))

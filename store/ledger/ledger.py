@@ -65,6 +65,12 @@ class LedgerDamaged(Damaged):
         super().__init__(message)
 
 
+def _naming(path: Path, what: str, exc: Exception) -> str:
+    """The note's complaint with the file it is about: `<path>: …` (or `<path> is …` for `<what> is …`)."""
+    text = str(exc)
+    return f"{path}{text[len(what):]}" if text.startswith(what) else f"{path}: {text}"
+
+
 class LedgerWriteError(ChatopsError):
     """A commit could not be made durable; nothing of it was kept (exit 1: the message says to free space)."""
 
@@ -586,7 +592,7 @@ class Ledger:
                 signed = open_checkpoint(self.files.checkpoint.read_bytes(), trusted, identity.origin,
                                          what="ledger.checkpoint")
             except NoteError as exc:
-                raise LedgerDamaged(f"{exc}") from None
+                raise LedgerDamaged(_naming(self.files.checkpoint, "ledger.checkpoint", exc)) from None
             size, root, source = signed.checkpoint.size, signed.checkpoint.root, "ledger.checkpoint"
         try:
             lines, _, _ = read_sig_lines(self.files.sigs)
@@ -597,7 +603,7 @@ class Ledger:
             try:
                 open_checkpoint(last.note(identity.origin), trusted, identity.origin, what="ledger.sigs")
             except NoteError as exc:
-                raise LedgerDamaged(f"{exc}") from None
+                raise LedgerDamaged(_naming(self.files.sigs, "ledger.sigs", exc)) from None
             size, root, source = last.size, last.root, "ledger.sigs"
         published = self._published(trusted, identity.origin)
         for p_size, p_root, name in published:

@@ -49,7 +49,7 @@ def test_bad_input_is_one_clear_message_without_traceback(setup):
     config, _ = setup
     days = run_cli("baseline", "calculate", "--scenario", "BINDER_EXPORT_WEEKLY", "--days", "0", "--as", "ben",
                    config=config)
-    assert days.returncode == 2 and "--days '0' is not a positive whole number of days" in days.stderr
+    assert days.returncode == 2 and "--days '0' is not a whole number of days from 1 to 36,500" in days.stderr
     credits = run_cli("baseline", "set", "--scenario", "X", "--credits", "-3", "--reason", "r", "--as", "ana",
                       config=config)
     assert credits.returncode == 2 and "--credits '-3' is not a positive number of credits" in credits.stderr

@@ -74,7 +74,7 @@ def test_unknown_scenario_names_the_closest_known_ids(ctx):
     with pytest.raises(UnknownScenario, match="unknown scenario 'BINDER_EXPORT_WEKLY'.*closest known: "
                                               "BINDER_EXPORT_WEEKLY"):
         baselines.compute(ctx, "BINDER_EXPORT_WEKLY")
-    with pytest.raises(BadInput, match="--days 0 is not a positive whole number"):
+    with pytest.raises(BadInput, match="--days 0 is not a whole number of days from 1 to 36,500"):
         baselines.compute(ctx, "INVOICE_SYNC", 0)
 
 

@@ -131,7 +131,7 @@ def test_sev1_rerun_gate_opens_only_after_ack_root_cause_and_o3_approval(ctx, re
     ana, ben = person(ctx, "ana"), person(ctx, "ben")
     with pytest.raises(CreditsRefused, match="not acknowledged yet"):
         flows.decide_rerun(ctx, ana, sev1, RerunDecision.APPROVED, "max_items now 1000")
-    assert last_refusal(ctx)["data"]["command"] == "rerun approve CASE-1"
+    assert (last_refusal(ctx)["data"]["command"], last_refusal(ctx)["data"]["subject"]) == ("rerun approve", "CASE-1")
     flows.ack(ctx, ben, sev1)
     flows.root_cause(ctx, ben, sev1, RootCause.MISCONFIG)
     blocked = gates.dispatch_gate(ctx, "scn-invoice", recorder.index)

@@ -102,7 +102,8 @@ def test_other_lookups_of_an_unknown_id_refuse_and_name_the_closest_known_ones(r
     case = run_cli("case", "ack", "CASE-11", "--as", "ben", config=recorded)
     assert case.returncode == 6 and "no case CASE-11 (closest known: CASE-1)" in case.stderr
     shown = run_cli("runs", "show", "RUN-2026-7f3b", config=recorded)
-    assert shown.returncode == 6 and "closest known: RUN-2026-7f3a" in shown.stdout
+    assert shown.returncode == 6 and not shown.stdout
+    assert shown.stderr.strip().startswith("chatops: no run ") and "closest known: RUN-2026-7f3a" in shown.stderr
 
 
 def test_a_setting_for_a_scenario_nothing_knows_says_so_and_names_the_closest(recorded):

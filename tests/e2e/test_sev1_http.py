@@ -99,7 +99,7 @@ def test_sev1_alert_and_thread_replies_are_role_checked_answered_and_recorded(de
     assert [(e["actor"], e["data"]["mitigation"]) for e in ledger if e["kind"] == "rerun.approved"] == [
         (ANA, "max_items now 1000")]
     refusals = [(e["actor"], e["data"]["command"]) for e in ledger if e["kind"] == "command.refused"]
-    assert refusals[-1] == (DEV, "rerun deny CASE-1")    # the late decision, after the role refusals
+    assert refusals[-1] == (DEV, "rerun deny")    # the late decision, after the role refusals
     assert "rerun.denied" not in [e["kind"] for e in ledger]
     assert all_cases(ctx)[0].rerun_decision is RerunDecision.APPROVED
     assert gates.dispatch_gate(ctx, "scn-invoice", index).allowed

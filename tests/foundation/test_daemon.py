@@ -7,6 +7,7 @@ from pathlib import Path
 
 from store import job_runs
 from store.state import StateStore
+from tests.conftest import run_cli
 from tests.foundation.daemon_process import DaemonProcess
 
 
@@ -33,6 +34,9 @@ def test_a_second_daemon_on_the_same_data_directory_is_refused(config_file: Path
         second.wait_for("another chatops daemon")
         refusal = next(l for l in second.lines if "another chatops daemon" in l)
         assert f"(pid {first.proc.pid})" in refusal and "--data-dir" in refusal
+        again = run_cli("--data-dir", str(tmp_path / "var"), "daemon", config=config_file)
+        assert again.returncode == 1 and not again.stdout      # the refusal is an error: stderr, one line
+        assert again.stderr.strip().splitlines()[-1].startswith("chatops: another chatops daemon (pid ")
     finally:
         first.stop()
 

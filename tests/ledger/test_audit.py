@@ -118,7 +118,7 @@ def test_verify_exits_1_on_tampering_and_2_on_missing_trust(config_file, capsys)
     assert "entries 0–3 do not match the signed checkpoint of size 4" in out and "FAILED" in out
     (ctx.data_dir / "runs/CREDIT_MONITORING/audit/ledger.vkey").unlink()
     assert _cli(config_file, "ledger", "verify", "--ledger", "credit") == 2
-    assert "no trusted key for runs/CREDIT_MONITORING/audit/ledger.jsonl" in capsys.readouterr().out
+    assert "no trusted key for runs/CREDIT_MONITORING/audit/ledger.jsonl" in capsys.readouterr().err
 
 
 def test_verify_runs_as_a_real_process_without_as_for_anyone_with_file_access(config_file):
@@ -396,9 +396,15 @@ def test_prove_names_a_missing_entry_and_an_unwritable_output_without_a_tracebac
     ctx = _ctx(config_file)
     ctx.ledgers.credit.append("run.recorded", "daemon", None, {"Run_ID": "r"})
     assert _cli(config_file, "ledger", "prove", "--seq", "9", "--out", str(tmp_path / "p")) == 1
-    assert "there is no entry seq 9: the ledger has 2 entries (seq 0–1)" in capsys.readouterr().out
+    assert "there is no entry seq 9: the ledger has 2 entries (seq 0–1)" in capsys.readouterr().err
     assert _cli(config_file, "ledger", "prove", "--seq", "-1") == 2
     assert _cli(config_file, "ledger", "prove", "--seq", "1", "--out", str(tmp_path / "no" / "p")) == 2
-    assert f"cannot write {tmp_path / 'no' / 'p'}" in capsys.readouterr().out
+    assert f"cannot write {tmp_path / 'no' / 'p'}" in capsys.readouterr().err
     assert _cli(config_file, "ledger", "prove", "--seq", "1", "--out", str(tmp_path / "p")) == 0
     assert (tmp_path / "p").read_text().startswith("c2sp.org/tlog-proof@v1\n")
+    capsys.readouterr()
+    assert _cli(config_file, "ledger", "prove", "--run", "R") == 6
+    missing = capsys.readouterr()
+    assert not missing.out and missing.err.strip() == (
+        "chatops ledger prove: no run.recorded entry with Run_ID 'R' in runs/CREDIT_MONITORING/audit/ledger.jsonl; "
+        "closest known: r")

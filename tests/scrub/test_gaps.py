@@ -44,7 +44,7 @@ def test_a_viewer_files_a_gap_and_code_platform_is_notified_and_closes_it(config
 def test_a_gap_holding_a_value_is_refused_and_only_the_refusal_recorded(config_file):
     token = "ghp_" + "Q7wErT9yUiOpAsDfGhJkLzXcVbNm1234QwEr"
     out = run_cli("scrub", "gap", f"this one slipped through: {token}", "--as", "cleo", config=config_file)
-    assert out.returncode == 2 and "github-pat" in out.stdout and token not in out.stdout + out.stderr
+    assert out.returncode == 2 and "github-pat" in out.stderr and token not in out.stdout + out.stderr
     ledger = _ledger(config_file)
     assert "command.refused" in ledger and "github-pat" in ledger and token not in ledger
     assert run_cli("scrub", "gaps", "--as", "cleo", config=config_file).stdout.strip() == "no open scrub ruleset gaps"
@@ -53,7 +53,15 @@ def test_a_gap_holding_a_value_is_refused_and_only_the_refusal_recorded(config_f
 def test_closing_an_unknown_gap_names_the_open_ones(config_file):
     run_cli("scrub", "gap", "Foo tokens: foo_ + 32 hex", "--as", "cleo", config=config_file)
     out = run_cli("scrub", "gap", "close", "GAP-9", "--resolution", "x", "--as", "lee", config=config_file)
-    assert out.returncode == 2 and "no open gap GAP-9; open gaps: GAP-1" in out.stdout
+    assert out.returncode == 6, out.stderr
+    assert out.stderr.strip() == "chatops: no open gap GAP-9; open gaps: GAP-1 (see `chatops scrub gaps`)"
+    assert not out.stdout
+
+
+def test_closing_a_gap_without_its_id_is_a_usage_error_not_a_crash(config_file):
+    out = run_cli("scrub", "gap", "close", "--resolution", "ruleset 2026.12.1", "--as", "lee", config=config_file)
+    assert out.returncode == 2 and "internal error" not in out.stderr
+    assert "the following arguments are required: GAP" in out.stderr
 
 
 def test_rules_changes_lists_what_each_version_added(config_file):

@@ -92,4 +92,4 @@ def test_cli_names_an_unsafe_scrub_key_in_one_line_without_a_traceback(config_fi
     key.chmod(0o644)
     result = run_cli("scrub", "check", str(src), config=config_file)
     assert result.returncode == 2 and "Traceback" not in result.stderr + result.stdout
-    assert f"run: chmod 600 {key}" in result.stdout
+    assert f"run: chmod 600 {key}" in result.stderr and not result.stdout

@@ -161,11 +161,12 @@ def test_nothing_scanned_is_its_own_exit_code_and_one_sentence(config_file, tmp_
     (empty / "readme.rst").write_text("not a transcript\n")
     result = run_cli("scrub", "check", str(empty), config=config_file)
     assert result.returncode == 6, result.stdout + result.stderr
-    assert result.stdout.strip().count("\n") == 0 and "nothing scanned under" in result.stdout
-    assert "HIGH" not in result.stdout and "Traceback" not in result.stderr
+    assert not result.stdout and result.stderr.strip().count("\n") == 0
+    assert result.stderr.startswith("chatops scrub check: nothing scanned under")
+    assert "HIGH" not in result.stderr and "Traceback" not in result.stderr
     (empty / "s.jsonl").write_text("")   # every file empty: nothing was read either
     again = run_cli("scrub", "check", str(empty), config=config_file)
-    assert again.returncode == 6 and "1 file(s) found" in again.stdout
+    assert again.returncode == 6 and "1 file(s) found" in again.stderr
     help_text = run_cli("scrub", "check", "--help", config=config_file).stdout
     assert "6 nothing scanned" in " ".join(help_text.split())
 

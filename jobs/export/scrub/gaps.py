@@ -28,7 +28,9 @@ class GapError(Invalid):
 
 
 class GapNotFound(GapError, NotFound):
-    """No open gap has that id; the message lists the open ones."""
+    """No open gap has that id; the message lists the open ones. Exit 6 like every unknown id, not 2."""
+
+    exit_code = NotFound.exit_code
 
 
 #: What `scrub gap` acts on before the gap has an id: the ruleset's open list.
