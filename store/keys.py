@@ -11,11 +11,15 @@ import secrets
 import stat
 from pathlib import Path
 from typing import TYPE_CHECKING
-from store.errors import Invalid
+from store.errors import Damaged, Invalid
 
 
 class KeyFileError(Invalid):
     """A key file that is unsafe or unreadable, worded with the fix."""
+
+
+class KeyFileDamaged(Damaged, KeyFileError):
+    """A key file whose content cannot be a key (emptied, truncated): damage, not a wrong setting."""
 
 
 def ensure_key_dir(directory: Path) -> Path:
@@ -64,15 +68,28 @@ def read_key_file(path: Path) -> bytes:
     return path.read_bytes()
 
 
+#: The shortest secret accepted from a key file: below it markers and fingerprints become guessable.
+MIN_SECRET_BYTES = 16
+
+
 def load_or_create_secret(path: Path, nbytes: int = 32) -> bytes:
-    """A random secret (e.g. the scrub marker key) kept in a 0600 file, created on first use."""
+    """A random secret (e.g. the scrub marker key) kept in a 0600 file, created on first use.
+
+    A file that exists but holds less than MIN_SECRET_BYTES (emptied, truncated) is refused rather than
+    used: an empty HMAC key would make every `[REDACTED:…]` marker predictable from the value it hides.
+    """
     path = Path(path)
     if not path.exists():
         try:
             create_key_file(path, secrets.token_bytes(nbytes))
         except FileExistsError:
             pass  # another process created it first: use theirs
-    return read_key_file(path)
+    secret = read_key_file(path)
+    if len(secret) < MIN_SECRET_BYTES:
+        raise KeyFileDamaged(f"{path} holds {len(secret)} bytes, fewer than the {MIN_SECRET_BYTES} a key needs; "
+                           "restore it from a backup, or move it aside to have a new key made (markers and "
+                           "learned fingerprints made under the old key will no longer match)")
+    return secret
 
 
 # ---- Ed25519 signing keys (the ledger key, witness keys) ----------------------------------------

@@ -38,20 +38,6 @@ def _progress_bar(inv: Invocation):
     return report
 
 
-def _guarded(handler):
-    """A key file or ruleset that cannot be used is a configuration error (exit 2), one line on stderr."""
-    def run(inv: Invocation) -> Reply:
-        from jobs.export.scrub import RulesError
-        from store.keys import KeyFileError
-
-        try:
-            return handler(inv)
-        except (KeyFileError, RulesError) as exc:
-            raise Invalid(f"chatops {inv.command.name}: {exc}") from None
-    return run
-
-
-@_guarded
 def _check(inv: Invocation) -> Reply:
     from jobs.export.scrub import build_engine, check_paths, render_report
 
@@ -68,7 +54,6 @@ def _graded(inv: Invocation, report, rendered: str) -> Reply:
     return Reply(rendered, EXIT_BY_GRADE[report.grade.value])
 
 
-@_guarded
 def _scrub(inv: Invocation) -> Reply:
     from jobs.export.scrub import render_report, run_scrub
 
@@ -80,7 +65,6 @@ def _scrub(inv: Invocation) -> Reply:
     return _graded(inv, report, render_report(report))
 
 
-@_guarded
 def _rules(inv: Invocation) -> Reply:
     from jobs.export.scrub import build_engine
 
@@ -132,7 +116,6 @@ def _changes_text(ruleset) -> str:
     return "\n".join(lines)
 
 
-@_guarded
 def _gap(inv: Invocation) -> Reply:
     from jobs.export.scrub import build_engine
     from jobs.export.scrub.gaps import file_gap
@@ -166,7 +149,6 @@ def _gap_close(inv: Invocation) -> Reply:
     return Reply(f"{gap.gap_id} closed: {gap.resolution}")
 
 
-@_guarded
 def _learn(inv: Invocation) -> Reply:
     from jobs.export.scrub import learn
 

@@ -59,3 +59,19 @@ def test_a_data_dir_that_is_a_file_or_cannot_be_made_is_a_configuration_error(ca
         assert code == 2 and not out and "internal error" not in err
         assert err.strip() == (f"chatops: data directory {data_dir} {why}; set data_dir in config.toml "
                                "(or --data-dir) to a folder this user may create and write")
+
+
+@pytest.mark.parametrize("content", [b"", b"short"])
+def test_an_emptied_scrub_key_is_refused_not_used_to_make_guessable_markers(capsys, config_file, data_dir,
+                                                                            tmp_path, content):
+    sample = tmp_path / "notes.txt"
+    sample.write_text("contact ops@example.org\n")
+    code, _out, err = _run(capsys, config_file, "scrub", "check", str(sample))   # creates the key
+    assert code != 8, err
+    key = data_dir / "keys" / "scrub.key"
+    key.write_bytes(content)
+    code, out, err = _run(capsys, config_file, "scrub", "check", str(sample))
+    assert code == 8 and not out and "internal error" not in err
+    assert err.strip() == (f"chatops: {key} holds {len(content)} bytes, fewer than the 16 a key needs; restore it "
+                           "from a backup, or move it aside to have a new key made (markers and learned "
+                           "fingerprints made under the old key will no longer match)")
