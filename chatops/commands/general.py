@@ -3,8 +3,6 @@ from __future__ import annotations
 
 from chatops.registry import Arg, Command, Invocation, Reply
 from jobs.actors import Permission
-from jobs.schedule import JOB_SPECS, NOT_BUILT, built_bodies
-from store import job_runs
 
 
 def _help(inv: Invocation) -> Reply:
@@ -21,6 +19,9 @@ def _config_check(inv: Invocation) -> Reply:
 
 
 def _jobs(inv: Invocation) -> Reply:
+    from jobs.schedule import JOB_SPECS, NOT_BUILT, built_bodies   # APScheduler, asyncio: only this command
+    from store import job_runs
+
     ctx = inv.ctx
     runs = job_runs.recent_runs(ctx.state, limit=inv.args.limit)
     missed = job_runs.missed_runs(ctx.state)
