@@ -45,7 +45,8 @@ def test_help_loads_no_domain_code_and_nothing_heavy(config_file: Path) -> None:
 
 @pytest.mark.parametrize("args", [("case", "list"), ("gate", "dispatch", "run_x"), ("runs", "show", "run_x"),
                                   ("killswitch", "status")])
-def test_reading_commands_load_no_slack_scheduler_scrub_or_ledger_code(config_file: Path, args: tuple[str, ...]) -> None:
+def test_reading_commands_load_no_slack_scheduler_scrub_or_ledger_code(config_file: Path,
+                                                                       args: tuple[str, ...]) -> None:
     loaded = roots(modules_loaded(config_file, *args))
     assert not loaded & {*NOT_FOR_READING, *LEDGER_CODE}
 
