@@ -8,8 +8,9 @@ before (kept, so a second run times the same directory without recording again).
 as a separate process (as a runbook script or an orchestrator calls it), `--times` runs after two
 warm-up runs, hyperfine-style: median, p90, min. The bare interpreter (`python -c pass`) and the import of
 the CLI module (`python -c "import chatops.cli"`) are timed in the same run, as the floor under every command.
-Target (issue 21): median <= 120 ms for each command. `--against /work/main` times another checkout's
-code on the same directory in the same run, alternating with this one (before / after).
+Target (issue 21): median <= 120 ms for each command. `--against CHECKOUT` (e.g. a `git worktree` of
+main) times another checkout's code on the same directory in the same run, alternating with this one
+(before / after).
 
 The first `gate dispatch` / `runs show` on a new directory builds the on-disk runs index from the ledger;
 that cold call is timed once, separately, before the warm runs.
