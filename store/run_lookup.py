@@ -109,12 +109,6 @@ class RunLookup:
     def close(self) -> None:
         self._db.close()
 
-    def __enter__(self) -> "RunLookup":
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.close()
-
     # ---- keeping up with the ledger ------------------------------------------------------------------
 
     def sync(self) -> int:
