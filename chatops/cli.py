@@ -11,8 +11,6 @@ import argparse
 import logging
 import os
 import sys
-import tempfile
-from importlib import metadata
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -46,6 +44,8 @@ GLOBAL_HELP = """global options (before or after the command words):
 
 def version() -> str:
     """The version of the installed package (pyproject.toml), not a second copy of it."""
+    from importlib import metadata   # 10-20 ms of imports (email, zipfile, csv): for --version only
+
     try:
         return f"{PROG} {metadata.version(PROG)}"
     except metadata.PackageNotFoundError:
@@ -156,6 +156,8 @@ def _log_traceback(cache: dict[str, LoadedConfig], exc: BaseException, argv: Seq
     The log is `<data_dir>/logs/chatops-cli.log`; when the configuration could not be loaded, or that
     file cannot be opened (the data directory is itself the problem), a file in the temporary directory.
     """
+    import tempfile
+
     loaded = cache.get("loaded")
     candidates = [loaded.data_dir / "logs" / "chatops-cli.log"] if loaded is not None else []
     candidates.append(Path(tempfile.gettempdir()) / f"chatops-cli-{os.getuid()}.log")

@@ -14,8 +14,9 @@ the permission table grants.
 
 Areas declare their commands in `chatops/commands/<area>.py` as a module-level `COMMANDS` list, the
 thread replies their subjects accept as `REPLIES` (subject kind → reader) and their App Home sections
-as `HOME`; the list of areas is `AREAS` below. Area modules must not import the Slack layer (a shell
-command should not pay for importing slack_bolt).
+as `HOME`; the list of areas is `AREAS` below. Area modules must not import the Slack layer, nor at their
+top the domain code their handlers call: every command line loads every area's declarations, and a
+command should pay for its own imports only (`python -X importtime -m chatops help` shows them).
 """
 from __future__ import annotations
 
@@ -24,14 +25,16 @@ import difflib
 import importlib
 import shlex
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
 from chatops.config import LoadedConfig
 from chatops.render.views import HomeSection
 from jobs.actors import (PERMISSIONS, Actor, Permission, Subject, allowed, authorize, describe_roles, needs_roles,
                          refuse)
-from jobs.context import Context, build_context
 from jobs.errors import Invalid, Refused
+
+if TYPE_CHECKING:
+    from jobs.context import Context
 
 AREAS = ("chatops.commands.general", "chatops.commands.baseline", "chatops.commands.ledger", "chatops.commands.credits", "chatops.commands.queries", "chatops.commands.killswitch", "chatops.commands.scrub",
          "chatops.commands.outbox")
@@ -129,6 +132,8 @@ class Invocation:
     def ctx(self) -> Context:
         """The jobs context, built on first use (a command that needs none does not pay for it)."""
         if self._context is None:
+            from jobs.context import build_context   # the store: only for a command that uses it
+
             loaded = self.config()
             self._context = build_context(loaded.settings, loaded.data_dir)
         return self._context
@@ -240,7 +245,7 @@ class MalformedReply(Invalid):
 
 
 #: An area's section of a person's App Home: (context, person) → a titled list of lines.
-HomeProvider = Callable[[Context, Actor], HomeSection]
+HomeProvider = Callable[["Context", Actor], HomeSection]
 
 #: An area's reader of thread replies about one kind of subject: (subject id, text) → the command it
 #: means, None for conversation; `MalformedReply` for a reply that starts like a form but lacks its text.

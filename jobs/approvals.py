@@ -33,13 +33,15 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from jobs.actors import PERMISSIONS, Actor, Permission, PermissionDenied, Role, Subject, allowed, describe_roles, refuse
 from jobs.context import Context
 from jobs.errors import NotFound, Refused
 from store import approvals as store
-from store.ledger.ledger import Commit
+
+if TYPE_CHECKING:
+    from store.ledger.ledger import Commit   # the ledger code (cryptography): only a writer passes one
 
 
 class Decision(StrEnum):

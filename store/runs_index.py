@@ -11,13 +11,14 @@ Only complete lines are read: a writer's partial line (no newline yet) waits for
 from __future__ import annotations
 
 import fcntl
+import itertools
 import os
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterator, NamedTuple
+from typing import Any, Iterator, NamedTuple, Protocol
 
 import orjson
 
@@ -46,6 +47,21 @@ class RunInfo(NamedTuple):
     offset: int
     length: int
     started_at: str = ""     # the record's Started_At (RFC 3339), for listing by date without the ledger
+
+
+class FindsRuns(Protocol):
+    """What the gates ask about runs: this in-memory index, or the index on disk (`store.run_lookup`)."""
+
+    @property
+    def scenarios(self) -> set[str]: ...
+
+    def get(self, run_id: str) -> RunInfo | None: ...
+
+    def entry(self, run_id: str) -> dict | None: ...
+
+    def artifact_of(self, run_id: str) -> tuple[str, str] | None: ...
+
+    def recent_run_ids(self, limit: int) -> Iterator[str]: ...
 
 
 @dataclass
@@ -131,6 +147,10 @@ class RunsIndex:
     def runs_per_scenario(self) -> Counter[str]:
         """How many runs of each Scenario_ID are recorded."""
         return Counter(packed.rsplit(_SEPARATOR, 5)[0] for packed in self.runs.values())
+
+    def recent_run_ids(self, limit: int) -> Iterator[str]:
+        """Up to `limit` Run_IDs, newest first."""
+        return itertools.islice(reversed(self.runs), limit)
 
     def run_ids(self) -> Iterator[str]:
         """Every recorded Run_ID, in ledger order (oldest first)."""

@@ -9,16 +9,21 @@ nothing.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chatops.render.views import HomeSection
 from jobs.actors import Actor, Permission, allowed
-from jobs.context import Context
-from jobs.credits.cases import open_cases
 from jobs.credits.records import Case
+
+if TYPE_CHECKING:
+    from jobs.context import Context
 
 TITLE = "Your open cases"
 
 
 def open_cases_section(ctx: Context, actor: Actor) -> HomeSection:
+    from jobs.credits.cases import open_cases   # the state store: loaded when a Home tab is opened
+
     if not actor.roles or not allowed(actor, Permission.RUN_READ):
         return HomeSection(TITLE, (), empty="none you may see")
     lines = []

@@ -4,7 +4,8 @@ Thread replies on an alert reach the same commands: `ACK` → `case ack CASE-<id
 <m>` → `rerun approve CASE-<id> --mitigation "<m>"`, `DENIED - <r>` → `rerun deny CASE-<id> --reason "<r>"`.
 Handlers stay thin: parse, call `jobs.credits`, word the answer. Refusals, bad input and unknown cases are
 `jobs.errors` exceptions that the surface maps once (the CLI to exit codes 3, 2 and 6); the domain has
-already recorded refusals in the credit ledger.
+already recorded refusals in the credit ledger. The domain is imported by each handler, not here: every
+command (even `chatops help`) loads this module for its declarations, and only the one run pays for its code.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import re
 import sys
 from collections import Counter
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import orjson
 
@@ -19,19 +21,19 @@ from chatops.commands import case_home, case_replies
 from chatops.registry import Arg, Command, Invocation, Reply
 from jobs.actors import Permission
 from jobs.errors import ExitCode
-from jobs.credits import flows, gates
-from jobs.credits.cases import case_for_run, load
-from jobs.credits.recorder import Outcome, Recorder
-from jobs.credits.intake import parse_records, read_source
 from jobs.credits.records import Case, GateDecision, ReleaseFinding, RerunDecision, RootCause, Severity
-from jobs.credits.restore_files import restore_run_files
 from jobs.errors import Invalid, NotFound
-from store.runs_index import RunsIndex
+
+if TYPE_CHECKING:
+    from jobs.credits.recorder import Outcome
 
 _DURATION = re.compile(r"^\+?([1-9][0-9]*)([hd])$")
 
 
 def _runs_record(inv: Invocation) -> Reply:
+    from jobs.credits.recorder import Recorder
+    from jobs.credits.intake import parse_records, read_source
+
     stdin = sys.stdin.buffer.read() if inv.args.file == "-" else None
     source, data = read_source(inv.args.file, stdin)
     outcomes = Recorder(inv.ctx).record(parse_records(data, source), inv.actor)
@@ -79,6 +81,8 @@ def record_report(outcomes: list[Outcome], verbose: bool = False) -> str:
 
 
 def _runs_restore_files(inv: Invocation) -> Reply:
+    from jobs.credits.restore_files import restore_run_files
+
     done = restore_run_files(inv.ctx, inv.actor)
     lines = [f"checked the files of {done.checked} run(s) recorded after the durable mark; "
              f"{len(done.rewritten)} rewritten from the credit ledger, {len(done.unrecoverable)} not rebuildable; "
@@ -117,15 +121,21 @@ def _describe(case: Case, ctx) -> str:
 
 
 def _case_show(inv: Invocation) -> Reply:
+    from jobs.credits.cases import load
+
     return Reply(_describe(load(inv.ctx.state.snapshot(), inv.args.case), inv.ctx))
 
 
 def _case_ack(inv: Invocation) -> Reply:
+    from jobs.credits import flows
+
     case = flows.ack(inv.ctx, inv.actor, inv.args.case)
     return Reply(f"ACK recorded: {inv.actor.name} investigating {case.case_id} (Status: {case.status.value})")
 
 
 def _case_note(inv: Invocation) -> Reply:
+    from jobs.credits import flows
+
     case = flows.note(inv.ctx, inv.actor, inv.args.case, inv.args.text, inv.args.slack_thread_url or "")
     return Reply(f"note added to {case.case_id} ({len(case.notes)} notes)")
 
@@ -139,6 +149,8 @@ def parse_root_cause(text: str) -> RootCause:
 
 
 def _case_root_cause(inv: Invocation) -> Reply:
+    from jobs.credits import flows
+
     case = flows.root_cause(inv.ctx, inv.actor, inv.args.case, parse_root_cause(inv.args.cause),
                               inv.args.note or "")
     if case.root_cause is not None and case.notes[-1].kind == "root_cause":
@@ -148,21 +160,29 @@ def _case_root_cause(inv: Invocation) -> Reply:
 
 
 def _case_resolve(inv: Invocation) -> Reply:
+    from jobs.credits import flows
+
     case = flows.resolve(inv.ctx, inv.actor, inv.args.case, inv.args.summary)
     return Reply(f"{case.case_id} resolved at {inv.ctx.local(case.resolved_at):%Y-%m-%d %H:%M %Z}")
 
 
 def _rerun_approve(inv: Invocation) -> Reply:
+    from jobs.credits import flows
+
     case = flows.decide_rerun(inv.ctx, inv.actor, inv.args.case, RerunDecision.APPROVED, inv.args.mitigation)
     return Reply(f"APPROVED for rerun - {case.rerun_decision_text} ({case.case_id}, {case.approval_id})")
 
 
 def _rerun_deny(inv: Invocation) -> Reply:
+    from jobs.credits import flows
+
     case = flows.decide_rerun(inv.ctx, inv.actor, inv.args.case, RerunDecision.DENIED, inv.args.reason)
     return Reply(f"DENIED - {case.rerun_decision_text} ({case.case_id}, {case.approval_id})")
 
 
 def _quarantine_release(inv: Invocation) -> Reply:
+    from jobs.credits import flows
+
     path = flows.release_quarantine(inv.ctx, inv.actor, inv.args.run_id, ReleaseFinding(inv.args.finding),
                                       inv.args.reason)
     return Reply(f"released {inv.args.run_id} from quarantine to {path}; downstream dispatch unblocked")
@@ -188,6 +208,9 @@ def parse_when(text: str, now: datetime, zone) -> datetime:
 def _new_scenario_note(inv: Invocation, scenario_id: str) -> str:
     """Said (not refused) when a setting names a scenario nothing else knows: a typo would otherwise leave
     the intended scenario unchanged without a word. Settings ahead of a first run are allowed."""
+    from jobs.credits import gates
+    from store.runs_index import RunsIndex
+
     index = RunsIndex.open(inv.ctx.data_dir)
     known = gates.known_scenarios(inv.ctx, index)
     if scenario_id in known:
@@ -199,6 +222,8 @@ def _new_scenario_note(inv: Invocation, scenario_id: str) -> str:
 
 
 def _backfill_on(inv: Invocation) -> Reply:
+    from jobs.credits import flows
+
     ctx = inv.ctx
     note = _new_scenario_note(inv, inv.args.scenario)
     now = ctx.now()
@@ -215,11 +240,15 @@ def _backfill_on(inv: Invocation) -> Reply:
 
 
 def _backfill_off(inv: Invocation) -> Reply:
+    from jobs.credits import flows
+
     flows.set_backfill(inv.ctx, inv.actor, inv.args.scenario, False, reason=inv.args.reason or "")
     return Reply(f"backfill mode off for {inv.args.scenario}")
 
 
 def _scenario_set(inv: Invocation) -> Reply:
+    from jobs.credits import flows
+
     note = _new_scenario_note(inv, inv.args.scenario)
     settings = flows.set_scenario(inv.ctx, inv.actor, inv.args.scenario, inv.args.key, inv.args.value)
     return Reply(f"{settings.scenario_id}: max_items = {settings.max_items} "
@@ -235,15 +264,25 @@ def _gate_reply(inv: Invocation, decision: GateDecision) -> Reply:
 
 
 def _gate_dispatch(inv: Invocation) -> Reply:
-    return _gate_reply(inv, gates.run_gate(inv.ctx, inv.args.run_id, RunsIndex.open(inv.ctx.data_dir)))
+    from jobs.credits import gates
+    from store.run_lookup import open_runs   # the index on disk: one run found without reading the ledger
+
+    return _gate_reply(inv, gates.run_gate(inv.ctx, inv.args.run_id, open_runs(inv.ctx.data_dir)))
 
 
 def _gate_rerun(inv: Invocation) -> Reply:
-    return _gate_reply(inv, gates.rerun_gate(inv.ctx, inv.args.scenario, RunsIndex.open(inv.ctx.data_dir)))
+    from jobs.credits import gates
+    from store.run_lookup import open_runs
+
+    return _gate_reply(inv, gates.rerun_gate(inv.ctx, inv.args.scenario, open_runs(inv.ctx.data_dir)))
 
 
 def _runs_show(inv: Invocation) -> Reply:
-    index = RunsIndex.open(inv.ctx.data_dir)
+    from jobs.credits import gates
+    from jobs.credits.cases import case_for_run
+    from store.run_lookup import open_runs
+
+    index = open_runs(inv.ctx.data_dir)
     info = index.get(inv.args.run_id)
     if info is None:
         raise NotFound(gates.no_such_run(inv.args.run_id, inv.ctx, index))

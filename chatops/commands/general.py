@@ -5,8 +5,6 @@ import argparse
 
 from chatops.registry import Arg, Command, Invocation, Reply
 from jobs.actors import Permission
-from jobs.schedule import JOB_SPECS, NOT_BUILT, built_bodies
-from store import job_runs
 
 
 def _count(text: str) -> int:
@@ -37,6 +35,9 @@ def _config_check(inv: Invocation) -> Reply:
 
 
 def _jobs(inv: Invocation) -> Reply:
+    from jobs.schedule import JOB_SPECS, NOT_BUILT, built_bodies   # APScheduler, asyncio: only this command
+    from store import job_runs
+
     ctx = inv.ctx
     runs = job_runs.recent_runs(ctx.state, limit=inv.args.limit)
     missed = job_runs.missed_runs(ctx.state)

@@ -5,11 +5,12 @@ A bad duration or reason is `Invalid` (exit 2), `off` while it is off a `Conflic
 from __future__ import annotations
 
 from chatops.registry import Arg, Command, Invocation, Reply
-from jobs import killswitch
 from jobs.actors import Permission
 
 
 def _on(inv: Invocation) -> Reply:
+    from jobs import killswitch
+
     ctx = inv.ctx
     duration = killswitch.parse_duration(getattr(inv.args, "for"), ctx.settings.slack.killswitch_max_hours)
     killswitch.turn_on(ctx, inv.actor, duration, " ".join(inv.args.reason))
@@ -17,11 +18,15 @@ def _on(inv: Invocation) -> Reply:
 
 
 def _off(inv: Invocation) -> Reply:
+    from jobs import killswitch
+
     held = killswitch.turn_off(inv.ctx, inv.actor)
     return Reply(f"kill switch lifted; the digest of {len(held)} suppressed alert(s) is posted")
 
 
 def _status(inv: Invocation) -> Reply:
+    from jobs import killswitch
+
     return Reply(killswitch.status(inv.ctx).describe(inv.ctx))
 
 

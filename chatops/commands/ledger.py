@@ -4,6 +4,9 @@ O3 administration: init, repair, rotate-key, reopen, reseal (docs/ledger.md §7�
 Exit codes of verify and verify-proof: 0 OK, 1 integrity failure, 2 usage or configuration error.
 The read-only commands are shell-open: file access is the authority, so an O1 (or CI) can run them
 without `--as`; with `--as` the permission table is applied like everywhere else.
+
+`jobs.audit` (the ledger code, cryptography) is imported by the handlers, not here: `chatops help` and
+every other command load this module for its declarations only.
 """
 from __future__ import annotations
 
@@ -17,7 +20,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from chatops.registry import Arg, Command, Invocation, Reply
-from jobs import audit
 from jobs.actors import Permission
 from jobs.credits.baseline_stats import MAX_DAYS
 from jobs.errors import ChatopsError, ExitCode
@@ -36,6 +38,7 @@ class _Failed(ChatopsError):
 
 
 def _verify(inv: Invocation) -> Reply:
+    from jobs import audit
     from store.ledger.note import NoteError
     from store.ledger.verify import parse_since
 
@@ -64,6 +67,7 @@ def _verify(inv: Invocation) -> Reply:
 
 
 def _prove(inv: Invocation) -> Reply:
+    from jobs import audit
     from store.ledger.merkle import ProofError
     from store.ledger.note import NoteError
     from store.ledger.proof import make_proof
@@ -109,6 +113,7 @@ def _prove(inv: Invocation) -> Reply:
 
 
 def _verify_proof(inv: Invocation) -> Reply:
+    from jobs import audit
     from store.ledger.merkle import ProofError
     from store.ledger.note import NoteError
     from store.ledger.proof import check_artifact, check_proof
@@ -139,6 +144,7 @@ def _verify_proof(inv: Invocation) -> Reply:
 
 
 def _witness(inv: Invocation) -> Reply:
+    from jobs import audit
     from store.keys import KeyFileError, create_ed25519_key, load_ed25519_key
     from store.ledger.note import SIG_COSIGNATURE_V1, NoteError, Signer
     from store.ledger.witness import WitnessRefused, cosign
@@ -194,6 +200,8 @@ _PIN_LINE = re.compile(r'^(?P<key>credit_origin|operations_origin|trusted_vkeys)
 
 def _init(inv: Invocation) -> list[str]:
     """`ledger init`, then the vkeys written into config.toml (docs/ledger.md §10: print it and write it)."""
+    from jobs import audit
+
     lines = audit.init_ledgers(inv.ctx, inv.actor)
     pins = {spec.origin_setting: inv.ctx.ledgers.get(spec.name).identity.origin for spec in audit.SPECS}
     vkeys = [inv.ctx.ledgers.get(spec.name).identity.signers[0].verifier.vkey for spec in audit.SPECS]
@@ -202,6 +210,8 @@ def _init(inv: Invocation) -> list[str]:
 
 def _rotate(inv: Invocation) -> list[str]:
     """`ledger rotate-key`; a config.toml that pins the origins gets the new vkeys added (old ones kept)."""
+    from jobs import audit
+
     lines = audit.rotate_key(inv.ctx, inv.actor, inv.args.reason)
     ledger_settings = inv.ctx.settings.ledger
     if any(getattr(ledger_settings, spec.origin_setting) for spec in audit.SPECS):
@@ -260,6 +270,7 @@ def _pin_in_config(path: Path, origins: dict[str, str], vkeys: list[str]) -> str
 
 def _admin(flow):
     def handler(inv: Invocation) -> Reply:
+        from jobs import audit
         from store.keys import KeyFileError
         from store.ledger.ledger import LedgerDamaged, LedgerWriteError
         from store.ledger.note import NoteError
@@ -272,6 +283,28 @@ def _admin(flow):
             raise _Failed(f"chatops {inv.command.name}: {exc}", EXIT_USAGE)
     return handler
 
+
+def _repair(inv: Invocation) -> list[str]:
+    from jobs import audit
+
+    return audit.repair_ledgers(inv.ctx, inv.actor)
+
+
+def _reopen(inv: Invocation) -> list[str]:
+    from jobs import audit
+
+    return audit.reopen(inv.ctx, inv.actor, inv.args.ledger, inv.args.reason)
+
+
+def _reseal(inv: Invocation) -> list[str]:
+    from jobs import audit
+
+    return audit.reseal(inv.ctx, inv.actor, inv.args.ledger, inv.args.reason)
+
+
+#: What the administration commands act on: both ledgers (`jobs.audit.LEDGERS_SUBJECT`, whose id is
+#: repeated here so that declaring the commands does not load the ledger code).
+LEDGERS_SUBJECT_ID = "credit+operations"
 
 _LEDGER_ARG = Arg("--ledger", "which ledger (default: both)", choices=LEDGER_CHOICES, subject="ledger")
 
@@ -302,21 +335,21 @@ COMMANDS = [
                 Arg("--dir", "your witness key and state directory (default $CHATOPS_WITNESS_DIR or "
                              "~/.config/chatops/witness)", metavar="DIR"))),
     Command(("ledger", "init"), "create the signing key and both ledgers; pin their origins and vkeys in config.toml",
-            Permission.LEDGER_ADMIN, _admin(_init), slack=False, subject_id=audit.LEDGERS_SUBJECT.id),
+            Permission.LEDGER_ADMIN, _admin(_init), slack=False, subject_id=LEDGERS_SUBJECT_ID),
     Command(("ledger", "repair"), "start-up recovery now: repair a torn tail, sign unsigned entries",
-            Permission.LEDGER_ADMIN, _admin(lambda inv: audit.repair_ledgers(inv.ctx, inv.actor)), slack=False,
-            subject_id=audit.LEDGERS_SUBJECT.id),
+            Permission.LEDGER_ADMIN, _admin(_repair), slack=False,
+            subject_id=LEDGERS_SUBJECT_ID),
     Command(("ledger", "rotate-key"), "new signing key; the rotation checkpoint is signed by both keys",
-            Permission.LEDGER_ADMIN, _admin(_rotate), subject_id=audit.LEDGERS_SUBJECT.id,
+            Permission.LEDGER_ADMIN, _admin(_rotate), subject_id=LEDGERS_SUBJECT_ID,
             slack=False, args=(Arg("--reason", "why the key is rotated", required=True),)),
     Command(("ledger", "reopen"), "after a running writer marked a ledger damaged: resume once it verifies again",
             Permission.LEDGER_ADMIN,
-            _admin(lambda inv: audit.reopen(inv.ctx, inv.actor, inv.args.ledger, inv.args.reason)), slack=False,
+            _admin(_reopen), slack=False,
             args=(Arg("--ledger", "which ledger", choices=LEDGER_CHOICES, required=True, subject="ledger"),
                   Arg("--reason", "what was found, what was restored, who decided", required=True))),
     Command(("ledger", "reseal"), "after damage: archive the ledger read-only and start a new one",
             Permission.LEDGER_ADMIN,
-            _admin(lambda inv: audit.reseal(inv.ctx, inv.actor, inv.args.ledger, inv.args.reason)), slack=False,
+            _admin(_reseal), slack=False,
             args=(Arg("--ledger", "which ledger", choices=LEDGER_CHOICES, required=True, subject="ledger"),
                   Arg("--reason", "what was found and who decided to continue", required=True))),
 ]

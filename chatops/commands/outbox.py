@@ -9,11 +9,11 @@ from __future__ import annotations
 import json
 
 from chatops.registry import Arg, Command, Handler, Invocation, Reply
-from jobs import outbox_admin
 from jobs.actors import Permission
 from jobs.errors import ChatopsError, Refused
 
-ITEM = outbox_admin.SUBJECT_KIND
+#: jobs.outbox_admin.SUBJECT_KIND, spelt here so that declaring the commands loads no queue code (`help`).
+ITEM = "outbox item"
 
 
 def _answered(handler: Handler) -> Handler:
@@ -30,6 +30,8 @@ def _answered(handler: Handler) -> Handler:
 
 
 def _status(inv: Invocation) -> Reply:
+    from jobs import outbox_admin
+
     report = outbox_admin.status(inv.ctx)
     if inv.args.json:
         return Reply(json.dumps(outbox_admin.as_json(inv.ctx, report), indent=2, ensure_ascii=False))
@@ -39,6 +41,8 @@ def _status(inv: Invocation) -> Reply:
 
 @_answered
 def _retry(inv: Invocation) -> Reply:
+    from jobs import outbox_admin
+
     items = outbox_admin.retry(inv.ctx, inv.actor, inv.args.item, inv.args.all_parked)
     if not items:
         return Reply("no parked items; nothing to retry")
@@ -48,6 +52,8 @@ def _retry(inv: Invocation) -> Reply:
 
 @_answered
 def _park(inv: Invocation) -> Reply:
+    from jobs import outbox_admin
+
     item = outbox_admin.park(inv.ctx, inv.actor, inv.args.item, " ".join(inv.args.reason))
     return Reply(f"outbox item {item.id} ({item.subject}) parked; `chatops outbox retry {item.id}` sends it again")
 

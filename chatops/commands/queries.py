@@ -16,10 +16,8 @@ import orjson
 from chatops.commands.credits import parse_when
 from chatops.registry import Arg, Command, Invocation, Reply
 from jobs.actors import Permission
-from jobs.credits.cases import all_cases
 from jobs.credits.records import Case, CaseStatus, Severity
 from jobs.errors import Invalid
-from store.runs_index import RunsIndex
 
 DEFAULT_LIMIT = 100
 _AGO = re.compile(r"^([1-9][0-9]*)([hd])$")
@@ -68,6 +66,8 @@ def case_json(case: Case) -> dict[str, Any]:
 
 
 def _case_list(inv: Invocation) -> Reply:
+    from jobs.credits.cases import all_cases
+
     args = inv.args
     everything = args.all or args.status is not None
     cases = [c for c in all_cases(inv.ctx)
@@ -90,6 +90,8 @@ def _case_list(inv: Invocation) -> Reply:
 
 
 def _runs_list(inv: Invocation) -> Reply:
+    from store.runs_index import RunsIndex
+
     args, ctx = inv.args, inv.ctx
     if args.date is not None and args.since is not None:
         raise Invalid("runs list: give --date DAY or --since WHEN, not both")

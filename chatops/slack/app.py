@@ -6,14 +6,14 @@ minutes). The async app is the measured choice (docs/measured.md, "Slack": 50 in
 development server reset connections).
 
 Every listener acknowledges first and works after: `ack()` is awaited before anything else, then
-the work (the registry, the store, files) runs in a worker thread through `SlackInterface`, so a
-slow command never makes Slack show "operation timed out". Replies go back by `respond()` (the
-interaction's response URL, seen only by the asker) for `/ops`, and in the alert's thread through
-the outbox for thread replies, buttons and modals.
+the work (the registry, the store, files, and the answer) is handed to the work loop
+(`chatops/slack/work.py`), so the app's loop does nothing but take requests and ack them, and a slow
+command never makes Slack show "operation timed out", nor delays the next person's ack. Replies go back
+through the interaction's response URL (seen only by the asker) for `/ops`, and in the alert's thread
+through the outbox for thread replies, buttons and modals.
 """
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import re
@@ -25,6 +25,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from chatops.render.blocks import ACTION_PREFIX
 from chatops.render.views import INPUT_ACTION, INPUT_BLOCK, MODAL_CALLBACK, home_view, input_modal
 from chatops.slack.interface import SlackInterface
+from chatops.slack.work import AfterAck
 
 log = logging.getLogger("chatops.slack")
 SLASH_COMMAND = "/ops"
@@ -41,8 +42,9 @@ def _not_the_token_notice(record: logging.LogRecord) -> bool:
     return "`token` will be unused" not in record.getMessage()
 
 
-def build_app(iface: SlackInterface, token: str, signing_secret: str | None) -> AsyncApp:
-    """`signing_secret` for HTTP mode; None for Socket Mode (the socket is authenticated by the app token)."""
+def build_app(iface: SlackInterface, token: str, signing_secret: str | None, after: AfterAck) -> AsyncApp:
+    """`signing_secret` for HTTP mode; None for Socket Mode (the socket is authenticated by the app token).
+    `after` runs the work of every listener once its request is acknowledged."""
     bolt_log = logging.getLogger("chatops.slack.bolt")
     if _not_the_token_notice not in bolt_log.filters:
         bolt_log.addFilter(_not_the_token_notice)
@@ -50,12 +52,28 @@ def build_app(iface: SlackInterface, token: str, signing_secret: str | None) -> 
                    request_verification_enabled=signing_secret is not None, process_before_response=False,
                    logger=bolt_log)
 
+    @app.middleware
+    async def ack_first(next) -> None:   # Bolt passes the rest of the chain as `next`
+        """Counts the requests between arrival and ack, so the work of earlier ones waits for them."""
+        after.ack_started()
+        try:
+            await next()
+        finally:
+            after.ack_done()
+
+    def ops_answer(user: str, text: str) -> str:
+        outcome = iface.run_text(user, text)
+        return iface.masked(outcome.text if outcome.ok else f"refused: {outcome.text}")
+
+    async def answer_ops(user: str, text: str, response_url: str) -> None:
+        answer = await after.run(ops_answer, user, text)
+        await after.respond(response_url, {"text": answer, "response_type": "ephemeral"})
+
     @app.command(SLASH_COMMAND)
-    async def on_ops(ack, body, respond) -> None:
+    async def on_ops(ack, body) -> None:
         await ack()
-        outcome = await asyncio.to_thread(iface.run_text, body["user_id"], body.get("text", ""))
-        await respond(text=iface.masked(outcome.text if outcome.ok else f"refused: {outcome.text}"),
-                      response_type="ephemeral")
+        after.submit(answer_ops(body["user_id"], body.get("text", ""), body["response_url"]),
+                     f"/ops by {body['user_id']}")
 
     @app.event("message")
     async def on_message(event: dict[str, Any]) -> None:
@@ -65,19 +83,22 @@ def build_app(iface: SlackInterface, token: str, signing_secret: str | None) -> 
         if event.get("subtype") not in REPLY_SUBTYPES or event.get("bot_id") or not event.get("user") \
                 or not thread_ts or thread_ts == event.get("ts"):
             return
-        await asyncio.to_thread(iface.thread_reply, event["channel"], thread_ts, event.get("user", ""),
-                                event.get("text", ""))
+        after.submit(after.run(iface.thread_reply, event["channel"], thread_ts, event.get("user", ""),
+                               event.get("text", "")), f"thread reply by {event.get('user')}")
 
     @app.action(re.compile(f"^{ACTION_PREFIX}"))
     async def on_button(ack, body, client, respond) -> None:
         await ack()
+        after.submit(answer_button(body, client, respond), f"button by {body['user']['id']}")
+
+    async def answer_button(body, client, respond) -> None:
         action = json.loads(body["actions"][0]["value"])
         user = body["user"]["id"]
         channel_id = (body.get("channel") or body.get("container", {})).get("id") or body["container"]["channel_id"]
         message = body.get("message") or {}
         parent = message.get("thread_ts") or message.get("ts", "")
         if action.get("needs"):
-            allowed = await asyncio.to_thread(iface.may_run, user, action["command"], action["target"])
+            allowed = await after.run(iface.may_run, user, action["command"], action["target"])
             if not allowed.ok:
                 await respond(text=iface.masked(f"refused: {allowed.text}"), response_type="ephemeral",
                               replace_original=False)
@@ -85,7 +106,7 @@ def build_app(iface: SlackInterface, token: str, signing_secret: str | None) -> 
             await client.views_open(trigger_id=body["trigger_id"], view=input_modal(
                 action["command"], action["target"], action["needs"], {"channel": channel_id, "ts": parent}))
             return
-        outcome = await asyncio.to_thread(iface.button, user, action["command"], action["target"], channel_id, parent)
+        outcome = await after.run(iface.button, user, action["command"], action["target"], channel_id, parent)
         if not outcome.ok:
             await respond(text=iface.masked(f"refused: {outcome.text}"), response_type="ephemeral",
                           replace_original=False)
@@ -98,14 +119,17 @@ def build_app(iface: SlackInterface, token: str, signing_secret: str | None) -> 
             await ack(response_action="errors", errors={INPUT_BLOCK: f"the {meta['needs']} is required"})
             return
         await ack()
-        await asyncio.to_thread(iface.button, body["user"]["id"], meta["command"], meta["target"],
-                                meta["channel"], meta["ts"], {meta["needs"]: text})
+        after.submit(after.run(iface.button, body["user"]["id"], meta["command"], meta["target"], meta["channel"],
+                               meta["ts"], {meta["needs"]: text}), f"modal by {body['user']['id']}")
 
     @app.event("app_home_opened")
     async def on_home(event: dict[str, Any], client) -> None:
         if event.get("tab", "home") != "home":
             return
-        person, sections = await asyncio.to_thread(iface.home_sections, event["user"])
-        await client.views_publish(user_id=event["user"], view=home_view(person, sections))
+        after.submit(publish_home(event["user"], client), f"App Home of {event['user']}")
+
+    async def publish_home(user: str, client) -> None:
+        person, sections = await after.run(iface.home_sections, user)
+        await client.views_publish(user_id=user, view=home_view(person, sections))
 
     return app

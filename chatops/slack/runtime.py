@@ -1,7 +1,8 @@
 """The Slack connection (a daemon service, `chatops/slack/services.py`) and `start_slack` for tests and benches.
 
 The Bolt app is asyncio; the daemon is threads. So the app gets its own event loop in one thread
-(Socket Mode client or aiohttp site). The outbox's Slack worker is another thread with a plain
+(Socket Mode client or aiohttp site) that only takes requests and acks them; the listeners' work runs
+in a second loop (`chatops/slack/work.py`). The outbox's Slack worker is another thread with a plain
 WebClient (`chatops.notify`); `start_slack` starts both, as the daemon's services do, and swaps the
 context's notifier for one that wakes the worker, so a flow's `ctx.notifier.send()` is delivered at
 once rather than at the next poll.
@@ -22,6 +23,8 @@ from chatops.notify import slack_delivery, waking_notifier, web_client
 from chatops.slack.app import build_app
 from chatops.slack.interface import SlackInterface
 from chatops.slack.mode import Mode
+from chatops.slack.work import AfterAck
+from jobs.context import Context
 from jobs.delivery import DeliveryWorker
 
 log = logging.getLogger("chatops.slack")
@@ -88,17 +91,24 @@ class SlackConnection:
             loop.close()
 
     async def _main(self) -> None:
+        after = AfterAck().start()         # the listeners' work, after each ack: off this loop
+        try:
+            await self._serve(after)
+        finally:
+            after.stop()
+
+    async def _serve(self, after: AfterAck) -> None:
         self._stop = asyncio.Event()
         token = self.environ["SLACK_BOT_TOKEN"]
         if self.mode == Mode.SOCKET:
-            app = build_app(self.iface, token, signing_secret=None)
+            app = build_app(self.iface, token, signing_secret=None, after=after)
             handler = AsyncSocketModeHandler(app, self.environ["SLACK_APP_TOKEN"])
             await handler.connect_async()
             self._ready.set()
             await self._stop.wait()
             await handler.close_async()
             return
-        app = build_app(self.iface, token, signing_secret=self.environ["SLACK_SIGNING_SECRET"])
+        app = build_app(self.iface, token, signing_secret=self.environ["SLACK_SIGNING_SECRET"], after=after)
         runner = web.AppRunner(app.web_app(path="/slack/events"), access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, self.http_host, self.http_port or 0)

@@ -34,7 +34,7 @@ from jobs.credits.records import Case, GateDecision, RerunDecision
 from store import baselines as baseline_store
 from store import cases as case_store
 from store import quarantine as quarantine_store
-from store.runs_index import RunsIndex
+from store.runs_index import FindsRuns
 
 RERUN_APPROVAL_KIND = "credits.rerun"
 
@@ -68,7 +68,7 @@ def case_blocks_rerun(ctx: Context, case: Case) -> str | None:
 CLOSEST_RUNS_AMONG = 100_000
 
 
-def known_scenarios(ctx: Context, index: RunsIndex) -> set[str]:
+def known_scenarios(ctx: Context, index: FindsRuns) -> set[str]:
     """Scenarios with a recorded run, a baseline or a case.
 
     Not settings (`scenario set`, `backfill on`): those accept any id, so a mistyped one would become
@@ -88,15 +88,15 @@ def closest(subject: str, candidates: Iterable[str]) -> list[str]:
     return close
 
 
-def _recent_runs(index: RunsIndex) -> Iterable[str]:
-    return itertools.islice(reversed(index.runs), CLOSEST_RUNS_AMONG)
+def _recent_runs(index: FindsRuns) -> Iterable[str]:
+    return index.recent_run_ids(CLOSEST_RUNS_AMONG)
 
 
 def _hint(close: list[str]) -> str:
     return "closest known: " + ", ".join(close) if close else "no known id is close"
 
 
-def no_such_run(subject: str, ctx: Context, index: RunsIndex) -> str:
+def no_such_run(subject: str, ctx: Context, index: FindsRuns) -> str:
     """The sentence for a Run_ID nobody recorded: the closest known Run_IDs, or that it is a scenario."""
     scenario = subject in known_scenarios(ctx, index)
     tail = (f"{subject} is a scenario: ask `chatops gate rerun {subject}` whether it may be (re)run"
@@ -104,13 +104,13 @@ def no_such_run(subject: str, ctx: Context, index: RunsIndex) -> str:
     return f"no run {subject} is recorded; {tail}"
 
 
-def unknown_run(subject: str, ctx: Context, index: RunsIndex) -> GateDecision:
+def unknown_run(subject: str, ctx: Context, index: FindsRuns) -> GateDecision:
     return GateDecision(False, subject, (
         f"{no_such_run(subject, ctx, index)}. Nothing of it may be dispatched: check the Run_ID, or record the "
         "run first (`chatops runs record FILE`)",), known=False)
 
 
-def unknown_scenario(subject: str, ctx: Context, index: RunsIndex) -> GateDecision:
+def unknown_scenario(subject: str, ctx: Context, index: FindsRuns) -> GateDecision:
     is_run = index.get(subject) is not None
     tail = (f"{subject} is a run: ask `chatops gate dispatch {subject}` whether its downstream work may be "
             "dispatched" if is_run else _hint(closest(subject, known_scenarios(ctx, index))))
@@ -120,7 +120,7 @@ def unknown_scenario(subject: str, ctx: Context, index: RunsIndex) -> GateDecisi
         f"--scenario {subject} --credits N --reason … --as NAME`, O3)",), known=False)
 
 
-def rerun_gate(ctx: Context, scenario_id: str, index: RunsIndex) -> GateDecision:
+def rerun_gate(ctx: Context, scenario_id: str, index: FindsRuns) -> GateDecision:
     """May `scenario_id` be (re)run? Unknown scenarios are blocked."""
     if scenario_id not in known_scenarios(ctx, index):
         return unknown_scenario(scenario_id, ctx, index)
@@ -135,7 +135,7 @@ def scenario_gate(ctx: Context, scenario_id: str) -> GateDecision:
     return GateDecision(allowed=not reasons, subject=scenario_id, reasons=tuple(reasons))
 
 
-def run_gate(ctx: Context, run_id: str, index: RunsIndex) -> GateDecision:
+def run_gate(ctx: Context, run_id: str, index: FindsRuns) -> GateDecision:
     """May downstream work of `run_id` be dispatched? Unknown, quarantined and held runs are blocked."""
     db = ctx.state.snapshot()
     held = quarantine_store.get(db, run_id)
@@ -168,7 +168,7 @@ def _held(db: TinyDB, run_id: str, entry: dict[str, Any]) -> GateDecision:
     return GateDecision(False, run_id, (f"run {run_id} is held: {why}; downstream dispatch waits until {until}",))
 
 
-def dispatch_gate(ctx: Context, subject: str, index: RunsIndex) -> GateDecision:
+def dispatch_gate(ctx: Context, subject: str, index: FindsRuns) -> GateDecision:
     """The single-id form (`GET /gate/<id>`): a recorded run, or a known scenario, never a guess.
 
     An id that is both is blocked as ambiguous (ask the explicit gate); one that is neither is blocked.

@@ -112,6 +112,22 @@ def test_ack_comes_before_slow_work_finishes(standin, running):
     assert response(standin, n)["text"] == "slow socket done"
 
 
+def test_slow_work_in_progress_holds_back_neither_acks_nor_other_answers(standin, running):
+    """The work runs after the ack, off the app's loop, several at a time: two commands still working do
+    not delay a third person's ack or answer."""
+    gates = [area.SLOW_GATES.setdefault(key, threading.Event()) for key in ("held-1", "held-2")]
+    slow = [slash(standin, CLEO, f"slow held-{n}") for n in (1, 2)]
+    for envelope, _ in slow:
+        standin.wait_ack(envelope)
+    envelope, n = slash(standin, CLEO, "help")
+    assert standin.wait_ack(envelope).seconds < 3
+    assert "/ops" in response(standin, n)["text"]
+    assert not [r for r in standin.responses if r["n"] in {m for _, m in slow}]   # both still working
+    for gate in gates:
+        gate.set()
+    assert [response(standin, m)["text"] for _, m in slow] == ["slow held-1 done", "slow held-2 done"]
+
+
 def test_slash_answers_that_bypass_the_outbox_are_masked_too(standin, running):
     envelope, n = slash(standin, CLEO, "slow xoxb-2847561093-5918273640-Qw7ErT9yUi3OpA5sDf8GhJk2")   # fails naming it
     standin.wait_ack(envelope)

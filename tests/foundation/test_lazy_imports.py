@@ -1,0 +1,69 @@
+"""A command imports what it needs when it needs it: runbook scripts call `chatops` in loops, and every
+module a command does not use is paid on every call (issue 21; bench/cli_bench.py prints the times).
+
+Each command runs as a real process; the process reports which modules it loaded.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from chatops.commands.ledger import LEDGERS_SUBJECT_ID
+from jobs import audit
+from tests.conftest import REPO
+
+#: Never needed by a command that does not talk to Slack, schedule jobs, scrub or sign.
+NOT_FOR_READING = ("slack_bolt", "slack_sdk", "aiohttp", "apscheduler", "hyperscan", "notion_client")
+#: Loaded by `ledger verify` only: signatures (cryptography) and the ledger code.
+LEDGER_CODE = ("cryptography", "jobs.audit", "store.ledger.ledger")
+REPORT = ("import sys\nfrom chatops.cli import main\ncode = main(sys.argv[1:])\n"
+          "sys.stderr.write('\\nMODULES ' + ' '.join(sorted(sys.modules)) + '\\n')\n")
+
+
+def modules_loaded(config: Path, *args: str) -> set[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env.pop("SLACK_BOT_TOKEN", None)
+    done = subprocess.run([sys.executable, "-c", REPORT, "--config", str(config), *args], capture_output=True,
+                          text=True, env=env, timeout=60)
+    line = [x for x in done.stderr.splitlines() if x.startswith("MODULES ")]
+    assert line, done.stderr
+    return set(line[-1].split()[1:])
+
+
+def roots(modules: set[str]) -> set[str]:
+    return modules | {m.split(".")[0] for m in modules}
+
+
+def test_help_loads_no_domain_code_and_nothing_heavy(config_file: Path) -> None:
+    loaded = roots(modules_loaded(config_file, "help"))
+    assert not loaded & {*NOT_FOR_READING, *LEDGER_CODE, "tinydb", "jobs.credits.cases", "store.state"}
+
+
+@pytest.mark.parametrize("args", [("case", "list"), ("gate", "dispatch", "run_x"), ("runs", "show", "run_x"),
+                                  ("killswitch", "status")])
+def test_reading_commands_load_no_slack_scheduler_scrub_or_ledger_code(config_file: Path,
+                                                                       args: tuple[str, ...]) -> None:
+    loaded = roots(modules_loaded(config_file, *args))
+    assert not loaded & {*NOT_FOR_READING, *LEDGER_CODE}
+
+
+def test_ledger_verify_loads_the_ledger_code_but_no_slack_or_scheduler(config_file: Path) -> None:
+    loaded = roots(modules_loaded(config_file, "ledger", "verify", "--ledger", "operations"))
+    assert set(LEDGER_CODE) <= loaded
+    assert not loaded & set(NOT_FOR_READING)
+
+
+def test_the_ledger_commands_declare_the_subject_the_domain_authorizes_on() -> None:
+    """`chatops.commands.ledger` repeats the id so that declaring its commands loads no ledger code."""
+    assert LEDGERS_SUBJECT_ID == audit.LEDGERS_SUBJECT.id
+
+
+def test_the_outbox_commands_name_the_queue_s_subject_kind_without_loading_it():
+    from chatops.commands import outbox
+    from jobs import outbox_admin
+
+    assert outbox.ITEM == outbox_admin.SUBJECT_KIND
