@@ -16,6 +16,7 @@ and the blobs real sessions carry: base64 PNG screenshots, a minified JS bundle,
 """
 from __future__ import annotations
 
+import contextlib
 import argparse
 import base64
 import json
@@ -149,10 +150,8 @@ def floor_seconds(files: list[Path]) -> tuple[float, float]:
     for path in files:
         for line in path.read_bytes().split(b"\n"):
             if line.strip():
-                try:
+                with contextlib.suppress(ValueError):
                     json.dumps(json.loads(line))
-                except ValueError:
-                    pass
     return time.perf_counter() - started, time.process_time() - cpu
 
 

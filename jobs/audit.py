@@ -14,6 +14,7 @@ data directory could replace both).
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -200,10 +201,8 @@ class Ledgers:
         names = [*_OLD_LAYOUT[:-1], *(p.name for p in old.glob("ledger.jsonl.torn-*")), _OLD_LAYOUT[-1]]
         for name in names:
             if not (new / name).exists():
-                try:
+                with contextlib.suppress(FileNotFoundError):
                     os.rename(old / name, new / name)
-                except FileNotFoundError:
-                    pass
         (old / "ledger.lock").unlink(missing_ok=True)
         log.warning("moved the signed credit ledger from %s into %s; %s is now its run log (one line per run), "
                     "derived from it", old.relative_to(self.data_dir), new.relative_to(self.data_dir), spec.view)

@@ -10,6 +10,7 @@ to the umask.
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import os
@@ -99,10 +100,8 @@ def open_creating(path: Path, flags: int, mode: int | None = None) -> int:
     """Open `path` with `flags`; when it is missing, create it with `mode` (default: what its directory
     calls for, `file_mode_in`), whatever the umask. An existing file is opened as it is."""
     flags &= ~os.O_CREAT
-    try:
+    with contextlib.suppress(FileNotFoundError):
         return os.open(path, flags)
-    except FileNotFoundError:
-        pass
     mode = file_mode_in(Path(path).parent) if mode is None else mode
     try:
         fd = os.open(path, flags | os.O_CREAT | os.O_EXCL, mode)

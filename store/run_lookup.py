@@ -19,6 +19,7 @@ is read as it is, and a stale one is not used at all: the caller falls back to r
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import sqlite3
@@ -320,7 +321,5 @@ def _sha256(data: bytes) -> str:
 
 def _remove(path: Path) -> None:
     for victim in (path, path.with_name(path.name + "-journal")):
-        try:
+        with contextlib.suppress(FileNotFoundError):
             victim.unlink()
-        except FileNotFoundError:
-            pass
