@@ -13,8 +13,9 @@ ledger that grew is read from where the index stopped (its tail only, complete l
 write transaction, so a run recorded by another process a moment ago is found. Anything else (another
 file after a reseal, a shorter file, a changed last line, a file SQLite cannot read, another schema) is
 rebuilt from the ledger. And each answer is read back from the ledger line the index points at: a line
-that is not that run's `run.recorded` entry means the index is damaged, and it is rebuilt before
-answering. When the index cannot be written (a reader through the operators' group), an up-to-date index
+whose bytes differ from the SHA-256 the index took when it read that line means the ledger was edited in
+place (same file, same tail): that is refused as damage, never answered from nor indexed again; a row
+that points at no line of its run means the index itself is damaged, and it is rebuilt before answering. When the index cannot be written (a reader through the operators' group), an up-to-date index
 is read as it is, and a stale one is not used at all: the caller falls back to reading the ledger.
 """
 from __future__ import annotations
@@ -33,12 +34,15 @@ from store.files import open_creating
 from store.runs_index import LEDGER, RunInfo, RunsIndex
 
 INDEX = Path("runs") / "CREDIT_MONITORING" / "runs-index.sqlite3"
-VERSION = "1"
+VERSION = "2"
+SCHEMA_VERSION = 2      # PRAGMA user_version: a file of another schema is replaced, never migrated
+_SLACK = 64 * 1024        # bytes read past a line's indexed length to find where an edited line now ends
 _BUSY_TIMEOUT = 30.0      # seconds a process waits for another one catching the index up
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS runs (run_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, offset INTEGER NOT NULL,
-                                 length INTEGER NOT NULL, scenario_id TEXT NOT NULL) WITHOUT ROWID;
+                                 length INTEGER NOT NULL, scenario_id TEXT NOT NULL,
+                                 sha256 TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS moves (run_id TEXT PRIMARY KEY, path TEXT NOT NULL, sha256 TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS scenarios (scenario_id TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS runs_by_seq ON runs (seq);
@@ -79,7 +83,11 @@ class RunLookup:
             lookup = cls._connect(data_dir, path)
             try:
                 if lookup._writable:
-                    lookup._db.executescript(_SCHEMA)
+                    (schema,) = lookup._db.execute("PRAGMA user_version").fetchone()
+                    if schema != SCHEMA_VERSION:
+                        lookup._db.executescript("DROP TABLE IF EXISTS runs; DROP TABLE IF EXISTS moves; "
+                                                 "DROP TABLE IF EXISTS scenarios; DROP TABLE IF EXISTS meta;")
+                        lookup._db.executescript(_SCHEMA + f"PRAGMA user_version = {SCHEMA_VERSION};")
                 lookup.sync()
                 return lookup
             except sqlite3.OperationalError as exc:    # locked past the timeout, read-only directory, …
@@ -121,6 +129,11 @@ class RunLookup:
         try:
             if self._current(fd):
                 return 0
+            if fd is not None and self._edited_in_place(self._meta(), fd):
+                raise Damaged(f"the credit ledger ({self.ledger_path}) was changed in place: the last line the runs "
+                              "index read is no longer where and what it was, in the same file. Nothing is answered "
+                              "from it; run `chatops ledger verify --ledger credit`, then restore the file or "
+                              "`chatops ledger reseal --ledger credit --reason \"…\" --as <O3>`")
             if not self._writable:
                 raise IndexUnavailable(f"{self.data_dir / INDEX} is behind the ledger and cannot be written here")
             self._db.execute("BEGIN IMMEDIATE")        # one process catches up; the others wait, then see it
@@ -162,6 +175,17 @@ class RunLookup:
             return True
         return _sha256(os.pread(fd, offset - last_start, last_start)) == meta["last_sha256"]
 
+    def _edited_in_place(self, meta: dict[str, str], fd: int) -> bool:
+        """The same ledger file, no shorter than what the index covers, yet not covered any more: bytes the
+        index read were changed or moved (a ledger only grows by whole lines; a reseal makes a new file and
+        a repair only cuts a torn tail the index never covered)."""
+        if meta.get("version") != VERSION or "offset" not in meta or meta.get("ledger") == "none":
+            return False
+        info = os.fstat(fd)
+        offset = int(meta["offset"])
+        return (meta.get("ledger") == f"{info.st_dev}:{info.st_ino}" and 0 < offset <= info.st_size
+                and not self._covers(meta, fd))
+
     def _catch_up(self, fd: int | None) -> int:
         db = self._db
         meta = self._meta()
@@ -192,7 +216,7 @@ class RunLookup:
                     else:
                         moves.append(row)
             position = newline + 1
-        db.executemany("INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?)", runs)
+        db.executemany("INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?)", runs)
         db.executemany("INSERT OR REPLACE INTO moves VALUES (?, ?, ?)", moves)
         db.executemany("INSERT OR IGNORE INTO scenarios VALUES (?)", scenarios)
         covered = offset + end
@@ -235,10 +259,18 @@ class RunLookup:
                 if self._holds_what_it_indexed():
                     return None
             else:
-                entry = self._line(row[1], row[2])
-                if entry is not None and entry.get("kind") == "run.recorded" and entry.get("Run_ID") == run_id \
-                        and entry.get("seq") == row[0]:
-                    return entry, row
+                seq, offset, length, sha256 = row
+                data = self._line_at(offset, length)
+                entry = _entry(data)
+                is_this_run = entry is not None and entry.get("kind") == "run.recorded" \
+                    and entry.get("Run_ID") == run_id and entry.get("seq") == seq
+                if is_this_run and _sha256(data) != sha256:    # the run's own line, not the bytes it had
+                    raise Damaged(f"the credit ledger's line for {run_id} ({self.ledger_path}, byte {offset}) is not "
+                                  "what was recorded there: it was changed in place. Nothing is answered from it; "
+                                  "run `chatops ledger verify --ledger credit` (if that passes, the runs index "
+                                  f"itself is damaged: remove {self.data_dir / INDEX}, it is rebuilt from the ledger)")
+                if is_this_run:
+                    return entry, (seq, offset, length)
             if attempt == 1:
                 self.rebuild()
         raise Damaged(f"the runs index ({self.data_dir / INDEX}) still disagrees with the credit ledger about "
@@ -282,18 +314,31 @@ class RunLookup:
         """Up to `limit` Run_IDs, newest first."""
         return (row[0] for row in self._db.execute("SELECT run_id FROM runs ORDER BY seq DESC LIMIT ?", (limit,)))
 
-    def _row(self, run_id: str) -> tuple[int, int, int] | None:
-        return self._db.execute("SELECT seq, offset, length FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+    def _row(self, run_id: str) -> tuple[int, int, int, str] | None:
+        return self._db.execute("SELECT seq, offset, length, sha256 FROM runs WHERE run_id = ?",
+                                (run_id,)).fetchone()
 
-    def _line(self, offset: int, length: int) -> dict | None:
+    def _line_at(self, offset: int, length: int) -> bytes | None:
+        """The whole line that starts at `offset` (an edit may have made it longer or shorter than `length`)."""
         try:
             with open(self.ledger_path, "rb") as f:
                 f.seek(offset)
-                data = f.read(length)
-            entry = orjson.loads(data)
-        except (OSError, orjson.JSONDecodeError):
+                data = f.read(length + _SLACK)
+        except OSError:
             return None
-        return entry if isinstance(entry, dict) else None
+        end = data.find(b"\n")
+        return data if end < 0 else data[:end]
+
+
+def _entry(data: bytes | None) -> dict | None:
+    """A ledger line as its entry, None when it is not one."""
+    if data is None:
+        return None
+    try:
+        entry = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return None
+    return entry if isinstance(entry, dict) else None
 
 
 def _indexed(line: bytes, offset: int) -> tuple[str, tuple] | None:
@@ -308,7 +353,8 @@ def _indexed(line: bytes, offset: int) -> tuple[str, tuple] | None:
     if not isinstance(run_id, str) or not isinstance(kind, str):
         return None
     if kind == "run.recorded":
-        return "run", (run_id, int(entry.get("seq", -1)), offset, len(line), str(entry.get("Scenario_ID", "")))
+        return "run", (run_id, int(entry.get("seq", -1)), offset, len(line), str(entry.get("Scenario_ID", "")),
+                       _sha256(line))
     data = entry.get("data") or {}
     if kind.startswith("quarantine.") and data.get("new_path"):
         return "move", (run_id, data["new_path"], data.get("sha256", ""))

@@ -9,9 +9,11 @@ import os
 import sqlite3
 
 import orjson
+import pytest
 from freezegun import freeze_time
 
 from jobs.credits.schema import validate_run
+from store.errors import Damaged
 from store.run_lookup import INDEX, RunLookup, open_runs
 from store.runs_index import LEDGER, RunsIndex
 from tests.conftest import run_cli
@@ -91,7 +93,7 @@ def test_an_index_of_a_replaced_ledger_is_rebuilt_and_its_old_runs_are_not_found
 
 
 @freeze_time(START)
-def test_a_ledger_whose_last_covered_line_changed_in_place_is_indexed_again(ctx, recorder):
+def test_a_ledger_whose_last_covered_line_changed_in_place_is_damage_not_indexed_again(ctx, recorder, config_file):
     set_baseline(ctx, "scn-invoice", 100.0)
     record(recorder, "run_a")
     record(recorder, "run_b")
@@ -102,8 +104,10 @@ def test_a_ledger_whose_last_covered_line_changed_in_place_is_indexed_again(ctx,
     assert len(changed) == len(data)
     with open(ledger, "r+b") as f:                   # same file, same size, another last line
         f.write(changed)
-    lookup = RunLookup.open(ctx.data_dir)
-    assert lookup.get("run_c") is not None and lookup.get("run_b") is None   # run_c first: no row points at it
+    with pytest.raises(Damaged, match="changed in place"):
+        RunLookup.open(ctx.data_dir)
+    gate = run_cli("gate", "dispatch", "run_c", config=config_file)
+    assert gate.returncode == 8 and "changed in place" in gate.stderr and "allowed" not in gate.stdout
 
 
 @freeze_time(START)
@@ -152,3 +156,22 @@ def test_a_data_directory_with_nothing_recorded_reads_the_ledger_instead(tmp_pat
     runs = open_runs(tmp_path)
     assert isinstance(runs, RunsIndex) and runs.get("run_a") is None
     assert not (tmp_path / INDEX).exists()
+
+
+@freeze_time(START)
+@pytest.mark.parametrize("edit", [(b'"Scenario_ID":"scn-a"', b'"Scenario_ID":"scn-z"'),
+                                  (b'"Scenario_ID":"scn-a"', b'"Scenario_ID":"scn-abc"')],
+                         ids=["same-length", "longer"])
+def test_a_run_line_edited_in_place_is_damage_never_answered_nor_indexed_again(ctx, recorder, edit):
+    set_baseline(ctx, "scn-invoice", 100.0)
+    record(recorder, "run_a", scenario="scn-a")
+    record(recorder, "run_b", scenario="scn-b")
+    RunLookup.open(ctx.data_dir).close()
+    ledger = ctx.data_dir / "runs" / "CREDIT_MONITORING" / "audit" / "ledger.jsonl"
+    before, after = edit
+    data = ledger.read_bytes()
+    assert data.count(before) == 1
+    with open(ledger, "r+b") as f:          # in place: the same file, as an editor saving over it would not
+        f.write(data.replace(before, after))
+    with pytest.raises(Damaged, match="changed in place"):
+        RunLookup.open(ctx.data_dir).get("run_a")
