@@ -47,8 +47,10 @@ class RunRecordInvalid(Invalid):
     def __init__(self, errors: list[FieldError] | list[str], source: str = "run record") -> None:
         self.errors = [str(e) for e in errors]
         self.source = source
+        # Records are checked whole before any is recorded, so a rejection means none of the source was.
         super().__init__(f"{source} rejected ({len(self.errors)} problem"
-                         f"{'s' if len(self.errors) != 1 else ''}):\n  " + "\n  ".join(self.errors))
+                         f"{'s' if len(self.errors) != 1 else ''}; nothing from it was recorded):\n  "
+                         + "\n  ".join(self.errors))
 
 
 class _Missing:

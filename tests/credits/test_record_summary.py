@@ -49,3 +49,14 @@ def test_a_single_run_still_prints_its_line_and_file(config_file: Path, tmp_path
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[1] == "  file: runs/CREDIT_MONITORING/2026-11-22/run_one.json"
     assert "recorded 1 of 1" not in result.stdout
+
+
+def test_a_batch_with_one_invalid_record_records_none_and_says_so(config_file: Path, tmp_path: Path):
+    path = tmp_path / "batch.json"
+    path.write_text(json.dumps([raw_run("run_good"), {"Run_ID": "run_bad"}]))
+    result = run_cli("runs", "record", str(path), "--as", "ana", config=config_file)
+    assert result.returncode == 2 and not result.stdout
+    assert "rejected (" in result.stderr and "nothing from it was recorded" in result.stderr
+    assert "[1] Scenario_ID: missing" in result.stderr
+    shown = run_cli("runs", "show", "run_good", config=config_file)
+    assert shown.returncode == 6, shown.stdout                # the valid record was not recorded either

@@ -63,7 +63,7 @@ def test_each_rule_names_the_field_and_the_fix(field, value, expected):
 def test_bad_json_and_non_objects_are_rejected_with_the_source_named():
     with pytest.raises(RunRecordInvalid) as caught:
         parse_run_bytes(b'{"Run_ID": ', source="inbox/runs/x.json")
-    assert str(caught.value).startswith("inbox/runs/x.json rejected (1 problem)") and "not valid JSON" in str(caught.value)
+    assert str(caught.value).startswith("inbox/runs/x.json rejected (1 problem; nothing from it was recorded)") and "not valid JSON" in str(caught.value)
     assert "expected a JSON object" in errors_of([raw_run()])[0]
 
 
