@@ -15,7 +15,6 @@ Proposals that another O3 approves with a button live in `baseline_proposals`.
 """
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from datetime import datetime, timedelta
 from typing import NoReturn
 
 from jobs import approvals
+from jobs.closest import closest
 from jobs.actors import Actor, Permission, authorize
 from jobs.context import Context
 from jobs.credits import baseline_runs
@@ -263,12 +263,7 @@ def known_scenarios(ctx: Context) -> list[str]:
 
 
 def closest_scenarios(ctx: Context, scenario_id: str) -> list[str]:
-    known = known_scenarios(ctx)
-    close = difflib.get_close_matches(scenario_id, known, n=3, cutoff=0.6)
-    if not close:
-        lowered = {k.lower(): k for k in known}
-        close = [lowered[k] for k in difflib.get_close_matches(scenario_id.lower(), list(lowered), n=3, cutoff=0.6)]
-    return close
+    return closest(scenario_id, known_scenarios(ctx))
 
 
 # ---- internals -------------------------------------------------------------------------------------------

@@ -21,13 +21,13 @@ blocking itself was recorded when it happened (`dispatch.blocked`, `case.opened`
 """
 from __future__ import annotations
 
-import difflib
 import itertools
 from typing import Any, Iterable
 
 from tinydb import TinyDB
 
 from jobs import approvals
+from jobs.closest import closest
 from jobs.context import Context
 from jobs.credits import cases as case_records
 from jobs.credits.records import Case, GateDecision, RerunDecision
@@ -76,16 +76,6 @@ def known_scenarios(ctx: Context, index: FindsRuns) -> set[str]:
     """
     return (set(index.scenarios) | set(baseline_store.known_scenarios(ctx.state))
             | {row["scenario_id"] for row in case_store.all_rows(ctx.state.snapshot())})
-
-
-def closest(subject: str, candidates: Iterable[str]) -> list[str]:
-    """Up to three known ids like `subject` (case-insensitive as a second try)."""
-    known = list(candidates)
-    close = difflib.get_close_matches(subject, known, n=3, cutoff=0.6)
-    if not close:
-        lowered = {k.lower(): k for k in known}
-        close = [lowered[k] for k in difflib.get_close_matches(subject.lower(), list(lowered), n=3, cutoff=0.6)]
-    return close
 
 
 def _recent_runs(index: FindsRuns) -> Iterable[str]:
