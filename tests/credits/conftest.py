@@ -3,6 +3,7 @@ ledger (ctx.ledgers), a recording Notifier (implements jobs.notices.Notifier; it
 layer), baselines set through the baselines area's own API, and run records to submit."""
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -71,3 +72,23 @@ def set_baseline(ctx: Context, scenario: str, credits: float) -> None:
     from jobs.credits.baselines import set_baseline as set_it
 
     set_it(ctx, ctx.people.by_name("ana"), scenario, credits, "test baseline")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def http_intake(ctx):
+    """The loopback HTTP intake of a context whose scn-invoice has a baseline of 100, on a free port."""
+    from chatops.credits_service import CreditsService, serve_in_thread
+
+    set_baseline(ctx, "scn-invoice", 100.0)
+    port = free_port()
+    service = CreditsService(ctx)
+    stop = serve_in_thread(service, "s3cret-token", port)
+    yield f"http://127.0.0.1:{port}"
+    stop()
+    service.stop()

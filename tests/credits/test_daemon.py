@@ -12,7 +12,7 @@ from pathlib import Path
 
 from tests.conftest import REPO, run_cli
 from tests.credits.conftest import raw_run
-from tests.credits.test_intake import free_port
+from tests.credits.conftest import free_port
 
 
 def wait_for(condition, timeout: float = 20.0) -> bool:

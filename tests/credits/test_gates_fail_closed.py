@@ -8,12 +8,11 @@ import orjson
 import pytest
 from freezegun import freeze_time
 
-from chatops.credits_service import CreditsService, serve_in_thread
 from jobs.credits import gates
 from jobs.credits.schema import validate_run
 from tests.conftest import run_cli
 from tests.credits.conftest import START, raw_run, set_baseline
-from tests.credits.test_intake import _cli_with_input, call, free_port
+from tests.credits.test_intake import _cli_with_input, call
 
 
 @pytest.fixture
@@ -69,27 +68,16 @@ def test_single_id_gate_blocks_an_unknown_id_and_an_id_that_is_both_run_and_scen
     assert gates.dispatch_gate(ctx, "run_1", recorder.index).allowed
 
 
-@pytest.fixture
-def http_gate(ctx):
-    set_baseline(ctx, "scn-invoice", 100.0)
-    port = free_port()
-    service = CreditsService(ctx)
-    stop = serve_in_thread(service, "s3cret-token", port)
-    yield f"http://127.0.0.1:{port}"
-    stop()
-    service.stop()
-
-
-def test_http_gates_answer_404_blocked_for_unknown_ids_on_every_form(http_gate):
-    assert call(f"{http_gate}/runs", orjson.dumps(raw_run(run_id="run_h")))[0] == 200
-    assert call(f"{http_gate}/gate/dispatch/run_h") == (
+def test_http_intakes_answer_404_blocked_for_unknown_ids_on_every_form(http_intake):
+    assert call(f"{http_intake}/runs", orjson.dumps(raw_run(run_id="run_h")))[0] == 200
+    assert call(f"{http_intake}/gate/dispatch/run_h") == (
         200, {"subject": "run_h", "allowed": True, "known": True, "reasons": []})
-    assert call(f"{http_gate}/gate/rerun/scn-invoice")[0] == 200
+    assert call(f"{http_intake}/gate/rerun/scn-invoice")[0] == 200
     for path in ("gate/RUN-THAT-DOES-NOT-EXIST", "gate/dispatch/run_x", "gate/rerun/scn-invoce"):
-        status, body = call(f"{http_gate}/{path}")
+        status, body = call(f"{http_intake}/{path}")
         assert status == 404 and body["allowed"] is False and body["known"] is False, path
-    assert "closest known: run_h" in call(f"{http_gate}/gate/dispatch/run_x")[1]["reasons"][0]
-    assert "closest known: scn-invoice" in call(f"{http_gate}/gate/rerun/scn-invoce")[1]["reasons"][0]
+    assert "closest known: run_h" in call(f"{http_intake}/gate/dispatch/run_x")[1]["reasons"][0]
+    assert "closest known: scn-invoice" in call(f"{http_intake}/gate/rerun/scn-invoce")[1]["reasons"][0]
 
 
 def test_other_lookups_of_an_unknown_id_refuse_and_name_the_closest_known_ones(recorded):

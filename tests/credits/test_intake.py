@@ -15,7 +15,6 @@ import orjson
 import pytest
 from freezegun import freeze_time
 
-from chatops.credits_service import CreditsService, serve_in_thread
 from jobs.credits.intake import scan_inbox
 from tests.conftest import REPO, run_cli
 from tests.credits.conftest import START, kinds, raw_run, set_baseline
@@ -49,23 +48,6 @@ def test_inbox_records_good_files_and_keeps_bad_and_duplicate_ones_with_an_error
     assert json.loads((rejected / "bad.json").read_bytes())["Run_ID"] == "run_c"      # kept as it came
     assert sorted(p.name for p in (ctx.data_dir / "inbox" / "runs").iterdir()) == [".c.json.tmp"]
     assert kinds(ctx).count("run.recorded") == 2
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def http_intake(ctx):
-    set_baseline(ctx, "scn-invoice", 100.0)
-    port = free_port()
-    service = CreditsService(ctx)
-    stop = serve_in_thread(service, "s3cret-token", port)
-    yield f"http://127.0.0.1:{port}"
-    stop()
-    service.stop()
 
 
 def call(url: str, data: bytes | None = None, token: str = "s3cret-token") -> tuple[int, dict]:
