@@ -229,7 +229,26 @@ class JobRunner:
 NOT_BUILT = "not built"
 
 
-def built_bodies() -> dict[str, JobBody]:
-    """The body of every job whose work exists. The export, sweep, summary and weekly review arrive
-    with their own issues and each adds its body here; until then none is scheduled."""
-    return {}
+#: Where each area declares its scheduled jobs: a module `jobs/<area>/scheduled.py` whose `JOBS` maps a
+#: job name of `JOB_SPECS` to its body. An area lands its job by adding that module and its line here;
+#: the daemon wires none by hand.
+SCHEDULED_AREAS: tuple[str, ...] = ()
+
+
+def built_bodies(areas: tuple[str, ...] = SCHEDULED_AREAS) -> dict[str, JobBody]:
+    """The body of every job whose work exists, collected from the areas' `scheduled` modules. A job
+    named by no area is not built and is not scheduled; two areas claiming one job is a programming
+    error, refused at start."""
+    import importlib
+
+    bodies: dict[str, JobBody] = {}
+    known = {spec.name for spec in JOB_SPECS}
+    for module_name in areas:
+        jobs = importlib.import_module(module_name).JOBS
+        for name, body in jobs.items():
+            if name not in known:
+                raise ValueError(f"{module_name} schedules {name!r}, which is not a job of JOB_SPECS")
+            if name in bodies:
+                raise ValueError(f"{module_name} schedules {name!r}, which another area already schedules")
+            bodies[name] = body
+    return bodies

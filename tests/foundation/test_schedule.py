@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import sys
+import types
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -147,7 +149,6 @@ def test_slots_are_local_dates_and_iso_weeks():
 
 def test_a_job_whose_work_is_not_built_is_not_planned_and_leaves_its_slot_free(tmp_path: Path):
     ctx = build_context(parse_settings({}), tmp_path)
-    assert built_bodies() == {}          # export, sweep, summary, weekly review: their issues have not landed
     unbuilt = JobRunner(ctx=ctx, bodies={})
     with freeze_time("2026-11-22T12:00:00Z"):
         assert unbuilt.catch_up(datetime.now(timezone.utc)) == []
@@ -173,3 +174,27 @@ def test_chatops_jobs_and_config_check_show_unbuilt_jobs_as_not_built(config_fil
         "export", "sweep", "summary", "weekly_review"]
     check = run_cli("config", "check", config=config_file)
     assert check.stdout.count("not built: not scheduled, no slot claimed") == 4
+
+
+def _area_module(name: str, jobs: dict) -> str:
+    module = types.ModuleType(name)
+    module.JOBS = jobs
+    sys.modules[name] = module
+    return name
+
+
+def test_scheduled_bodies_come_from_the_areas_and_a_job_is_claimed_by_one_area_only():
+    body = lambda ctx, when: "done"   # noqa: E731 - a job body of the test's own area
+    one = _area_module("tests_area_one_scheduled", {"export": body})
+    two = _area_module("tests_area_two_scheduled", {"export": body})
+    stray = _area_module("tests_area_stray_scheduled", {"nightly": body})
+    try:
+        assert built_bodies((one,)) == {"export": body}
+        assert built_bodies(()) == {}
+        with pytest.raises(ValueError, match="another area already schedules"):
+            built_bodies((one, two))
+        with pytest.raises(ValueError, match="not a job of JOB_SPECS"):
+            built_bodies((stray,))
+    finally:
+        for name in (one, two, stray):
+            sys.modules.pop(name, None)
