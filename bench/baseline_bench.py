@@ -41,8 +41,8 @@ def write_ledger(path: Path, runs: int, scenarios: int) -> None:
 
 def child(data_dir: str, scenario: str, days: int) -> None:
     sys.path.insert(0, str(REPO))
-    from jobs.credits import baseline_runs
-    from jobs.credits.baseline_stats import coefficient_of_variation, median
+    from jobs.credits.baselines import runs as baseline_runs
+    from jobs.credits.baselines.stats import coefficient_of_variation, median
 
     started = time.perf_counter()
     runs = baseline_runs.scan_scenario(Path(data_dir), scenario)

@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def build(directory: Path, runs: int) -> None:
     """Record `runs` synthetic runs into a fresh data directory under `directory`, as the daemon does."""
     from credits_bench import daemon_recorder, fresh_recorder, saturated, synthetic_runs
-    from jobs.credits.intake import INBOX_COMMITS_PER_SCAN
+    from jobs.credits.intake.sources import INBOX_COMMITS_PER_SCAN
 
     directory.mkdir(parents=True, exist_ok=True)
     ctx, recorder = fresh_recorder(directory, 100, daemon_recorder)

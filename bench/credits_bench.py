@@ -60,14 +60,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from chatops.config import load_config  # noqa: E402
 from chatops.credits_service import CreditsService, serve_in_thread  # noqa: E402
 from jobs.context import Context, build_context  # noqa: E402
-from jobs.credits.baselines import set_baseline  # noqa: E402
+from jobs.credits.baselines.flows import set_baseline  # noqa: E402
 from jobs.actors import DAEMON  # noqa: E402
-from jobs.credits.file_writers import WriteBehindFileWriter  # noqa: E402
-from jobs.credits.recorder import Recorder  # noqa: E402
-from jobs.credits.intake import INBOX_COMMITS_PER_SCAN  # noqa: E402
-from jobs.credits.intake_queue import IntakeQueue  # noqa: E402
+from jobs.credits.intake.file_writers import WriteBehindFileWriter  # noqa: E402
+from jobs.credits.intake.recorder import Recorder  # noqa: E402
+from jobs.credits.intake.sources import INBOX_COMMITS_PER_SCAN  # noqa: E402
+from jobs.credits.intake.group_commit import IntakeQueue  # noqa: E402
 from jobs.credits.policy import classify  # noqa: E402
-from jobs.credits.schema import parse_run_bytes  # noqa: E402
+from jobs.credits.intake.schema import parse_run_bytes  # noqa: E402
 from jobs.notices import Notice, Notifier  # noqa: E402
 from store.files import fsync_directory, write_synced  # noqa: E402
 

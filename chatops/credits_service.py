@@ -1,6 +1,6 @@
 """The daemon's credit-monitoring work: the inbox watcher, the ACK timer and the loopback HTTP intake.
 
-* every `[credits] inbox_poll_seconds` the inbox `inbox/runs/*.json` is scanned (jobs.credits.intake);
+* every `[credits] inbox_poll_seconds` the inbox `inbox/runs/*.json` is scanned (jobs.credits.intake.sources);
 * every minute `check_ack_deadlines` re-notifies overdue SEV0 / SEV1 cases;
 * at start, `reconcile` queues the case alerts a crashed recorder left in the ledger only;
 * when `CHATOPS_INTAKE_TOKEN` is set and `[credits] intake_port` is not 0, an aiohttp server on
@@ -32,15 +32,15 @@ from aiohttp import web
 
 from jobs.context import Context
 from jobs.credits import gates
-from jobs.credits.file_writers import WriteBehindFileWriter
-from jobs.credits.recorder import Recorder
-from jobs.credits.intake import parse_records, reject, scan_inbox
-from jobs.credits.intake_queue import IntakeClosed, IntakeQueue
+from jobs.credits.intake.file_writers import WriteBehindFileWriter
+from jobs.credits.intake.recorder import Recorder
+from jobs.credits.intake.sources import parse_records, reject, scan_inbox
+from jobs.credits.intake.group_commit import IntakeClosed, IntakeQueue
 from jobs.credits.records import GateDecision
-from jobs.credits.reconcile import queue_lost_alerts
-from jobs.credits.restore_files import restore_run_files
-from jobs.credits.schema import MAX_RECORD_BYTES, RunRecordInvalid
-from jobs.credits.timers import check_ack_deadlines
+from jobs.credits.intake.reconcile import queue_lost_alerts
+from jobs.credits.intake.restore_files import restore_run_files
+from jobs.credits.intake.schema import MAX_RECORD_BYTES, RunRecordInvalid
+from jobs.credits.cases.timers import check_ack_deadlines
 
 if TYPE_CHECKING:
     from chatops.services import Wiring

@@ -9,8 +9,8 @@ A run file is a view of its `run.recorded` ledger entry: `run_file_bytes(payload
 its exact bytes back, and the entry holds their hash. So the ledger commit is what makes a run durable,
 and the files may follow: `chatops runs record` writes them durably before its commit
 (`write_new_durable`); the daemon writes them before its commit and syncs them shortly after
-(`write_new_pending`, jobs/credits/file_writers.py), recording how far that got in the durable mark
-(`read_durable_mark` / `write_durable_mark`). At start, jobs/credits/restore_files.py rewrites from the
+(`write_new_pending`, jobs/credits/intake/file_writers.py), recording how far that got in the durable mark
+(`read_durable_mark` / `write_durable_mark`). At start, jobs/credits/intake/restore_files.py rewrites from the
 ledger any file after the mark that a crash lost. A move verifies the file against its sidecar and the
 expected hash first, and is durable when it returns: an artifact that changed after it was recorded is
 never silently carried along.

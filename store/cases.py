@@ -1,6 +1,6 @@
 """Typed access to credit-monitoring cases (table `credit_cases`) and their numbering.
 
-Rows are plain mappings with the case's fields; `jobs/credits/cases.py` turns them into `Case`
+Rows are plain mappings with the case's fields; `jobs/credits/cases/service.py` turns them into `Case`
 records (the store knows nothing of the domain's types, imports point down only). Writes happen
 inside the caller's `state.transaction()`, so a case changes together with everything else of the
 same action, or not at all.

@@ -186,7 +186,7 @@ def _packed(scenario_id: str, severity: str, seq: int, offset: int, length: int,
 def ledger_entries(data_dir: Path, kinds: frozenset[str]) -> list[dict[str, Any]]:
     """Every complete entry of the credit ledger whose kind is in `kinds`, in ledger order.
 
-    For start-up checks that read the ledger once (jobs.credits.reconcile); lines of other kinds are
+    For start-up checks that read the ledger once (jobs.credits.intake.reconcile); lines of other kinds are
     skipped on their bytes, without decoding.
     """
     try:

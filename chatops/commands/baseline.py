@@ -1,6 +1,6 @@
 """`baseline …`: the runbook's Baseline Update Procedure from the shell and from Slack (`/ops baseline …`).
 
-Thin: parse, call `jobs.credits.baselines` / `baseline_proposals` (which check roles and record to the
+Thin: parse, call `jobs.credits.baselines.flows` / `baseline_proposals` (which check roles and record to the
 credit ledger), print. A refusal or bad input is a `jobs.errors` exception, worded once by the surface.
 """
 from __future__ import annotations
@@ -10,8 +10,8 @@ import math
 
 from chatops.registry import Arg, Command, Invocation, Reply
 from jobs.actors import Permission
-from jobs.credits.baseline_stats import MAX_DAYS
-from jobs.credits.schema import MAX_CREDITS
+from jobs.credits.baselines.stats import MAX_DAYS
+from jobs.credits.intake.schema import MAX_CREDITS
 from jobs.errors import ExitCode
 
 
@@ -52,8 +52,8 @@ FORCE = Arg("--force-large-change", "apply a change over [baselines] large_chang
 
 
 def _calculate(inv: Invocation) -> Reply:
-    from jobs.credits.baseline_messages import calculation_text
-    from jobs.credits.baselines import compute
+    from jobs.credits.baselines.messages import calculation_text
+    from jobs.credits.baselines.flows import compute
 
     calc = compute(inv.ctx, inv.args.scenario, inv.args.days)
     return Reply(calculation_text(inv.ctx, calc) + "\nNothing was changed. " + _how_to_apply(inv, calc.scenario_id))
@@ -71,8 +71,8 @@ def _how_to_apply(inv: Invocation, scenario_id: str) -> str:
 
 
 def _update(inv: Invocation) -> Reply:
-    from jobs.credits import baseline_proposals, baselines
-    from jobs.credits.baseline_messages import calculation_text
+    from jobs.credits.baselines import flows as baselines, proposals as baseline_proposals
+    from jobs.credits.baselines.messages import calculation_text
 
     args = inv.args
 
@@ -96,15 +96,15 @@ def _update(inv: Invocation) -> Reply:
 
 
 def _approve(inv: Invocation) -> Reply:
-    from jobs.credits import baseline_proposals
+    from jobs.credits.baselines import proposals as baseline_proposals
 
     applied = baseline_proposals.approve(inv.ctx, inv.actor, inv.args.request, extra_reason=inv.args.reason or "")
     return Reply(_applied_text(inv, applied))
 
 
 def _propose(inv: Invocation) -> Reply:
-    from jobs.credits import baseline_proposals
-    from jobs.credits.baseline_messages import calculation_text
+    from jobs.credits.baselines import proposals as baseline_proposals
+    from jobs.credits.baselines.messages import calculation_text
 
     args = inv.args
 
@@ -117,8 +117,8 @@ def _propose(inv: Invocation) -> Reply:
 
 
 def _set(inv: Invocation) -> Reply:
-    from jobs.credits.baselines import closest_scenarios, set_baseline
-    from jobs.credits.baseline_runs import scan_scenario
+    from jobs.credits.baselines.flows import closest_scenarios, set_baseline
+    from jobs.credits.baselines.runs import scan_scenario
 
     args = inv.args
 
@@ -134,8 +134,8 @@ def _set(inv: Invocation) -> Reply:
 
 
 def _show(inv: Invocation) -> Reply:
-    from jobs.credits.baseline_messages import baseline_line, history_line
-    from jobs.credits.baselines import show
+    from jobs.credits.baselines.messages import baseline_line, history_line
+    from jobs.credits.baselines.flows import show
     from store.runs_index import RunsIndex
 
     args = inv.args
@@ -165,7 +165,7 @@ def _show(inv: Invocation) -> Reply:
 
 
 def _export(inv: Invocation) -> Reply:
-    from jobs.credits.baseline_apply import rewrite_export
+    from jobs.credits.baselines.apply import rewrite_export
 
     status = rewrite_export(inv.ctx, inv.actor)
     kept = " (the edited file was kept beside it as credit-baselines.json.edited-<time>)" \

@@ -22,7 +22,7 @@ TITLE = "Your open cases"
 
 
 def open_cases_section(ctx: Context, actor: Actor) -> HomeSection:
-    from jobs.credits.cases import open_cases   # the state store: loaded when a Home tab is opened
+    from jobs.credits.cases.service import open_cases   # the state store: loaded when a Home tab is opened
 
     if not actor.roles or not allowed(actor, Permission.RUN_READ):
         return HomeSection(TITLE, (), empty="none you may see")

@@ -25,14 +25,14 @@ from jobs.credits.records import Case, GateDecision, ReleaseFinding, RerunDecisi
 from jobs.errors import Invalid, NotFound
 
 if TYPE_CHECKING:
-    from jobs.credits.recorder import Outcome
+    from jobs.credits.intake.recorder import Outcome
 
 _DURATION = re.compile(r"^\+?([1-9][0-9]*)([hd])$")
 
 
 def _runs_record(inv: Invocation) -> Reply:
-    from jobs.credits.recorder import Recorder
-    from jobs.credits.intake import parse_records, read_source
+    from jobs.credits.intake.recorder import Recorder
+    from jobs.credits.intake.sources import parse_records, read_source
 
     stdin = sys.stdin.buffer.read() if inv.args.file == "-" else None
     source, data = read_source(inv.args.file, stdin)
@@ -81,7 +81,7 @@ def record_report(outcomes: list[Outcome], verbose: bool = False) -> str:
 
 
 def _runs_restore_files(inv: Invocation) -> Reply:
-    from jobs.credits.restore_files import restore_run_files
+    from jobs.credits.intake.restore_files import restore_run_files
 
     done = restore_run_files(inv.ctx, inv.actor)
     lines = [f"checked the files of {done.checked} run(s) recorded after the durable mark; "
@@ -121,20 +121,20 @@ def _describe(case: Case, ctx) -> str:
 
 
 def _case_show(inv: Invocation) -> Reply:
-    from jobs.credits.cases import load
+    from jobs.credits.cases.service import load
 
     return Reply(_describe(load(inv.ctx.state.snapshot(), inv.args.case), inv.ctx))
 
 
 def _case_ack(inv: Invocation) -> Reply:
-    from jobs.credits import flows
+    from jobs.credits.cases import flows
 
     case = flows.ack(inv.ctx, inv.actor, inv.args.case)
     return Reply(f"ACK recorded: {inv.actor.name} investigating {case.case_id} (Status: {case.status.value})")
 
 
 def _case_note(inv: Invocation) -> Reply:
-    from jobs.credits import flows
+    from jobs.credits.cases import flows
 
     case = flows.note(inv.ctx, inv.actor, inv.args.case, inv.args.text, inv.args.slack_thread_url or "")
     return Reply(f"note added to {case.case_id} ({len(case.notes)} notes)")
@@ -149,7 +149,7 @@ def parse_root_cause(text: str) -> RootCause:
 
 
 def _case_root_cause(inv: Invocation) -> Reply:
-    from jobs.credits import flows
+    from jobs.credits.cases import flows
 
     case = flows.root_cause(inv.ctx, inv.actor, inv.args.case, parse_root_cause(inv.args.cause),
                               inv.args.note or "")
@@ -160,28 +160,28 @@ def _case_root_cause(inv: Invocation) -> Reply:
 
 
 def _case_resolve(inv: Invocation) -> Reply:
-    from jobs.credits import flows
+    from jobs.credits.cases import flows
 
     case = flows.resolve(inv.ctx, inv.actor, inv.args.case, inv.args.summary)
     return Reply(f"{case.case_id} resolved at {inv.ctx.local(case.resolved_at):%Y-%m-%d %H:%M %Z}")
 
 
 def _rerun_approve(inv: Invocation) -> Reply:
-    from jobs.credits import flows
+    from jobs.credits.cases import flows
 
     case = flows.decide_rerun(inv.ctx, inv.actor, inv.args.case, RerunDecision.APPROVED, inv.args.mitigation)
     return Reply(f"APPROVED for rerun - {case.rerun_decision_text} ({case.case_id}, {case.approval_id})")
 
 
 def _rerun_deny(inv: Invocation) -> Reply:
-    from jobs.credits import flows
+    from jobs.credits.cases import flows
 
     case = flows.decide_rerun(inv.ctx, inv.actor, inv.args.case, RerunDecision.DENIED, inv.args.reason)
     return Reply(f"DENIED - {case.rerun_decision_text} ({case.case_id}, {case.approval_id})")
 
 
 def _quarantine_release(inv: Invocation) -> Reply:
-    from jobs.credits import flows
+    from jobs.credits.cases import flows
 
     path = flows.release_quarantine(inv.ctx, inv.actor, inv.args.run_id, ReleaseFinding(inv.args.finding),
                                       inv.args.reason)
@@ -222,7 +222,7 @@ def _new_scenario_note(inv: Invocation, scenario_id: str) -> str:
 
 
 def _backfill_on(inv: Invocation) -> Reply:
-    from jobs.credits import flows
+    from jobs.credits.cases import flows
 
     ctx = inv.ctx
     note = _new_scenario_note(inv, inv.args.scenario)
@@ -240,14 +240,14 @@ def _backfill_on(inv: Invocation) -> Reply:
 
 
 def _backfill_off(inv: Invocation) -> Reply:
-    from jobs.credits import flows
+    from jobs.credits.cases import flows
 
     flows.set_backfill(inv.ctx, inv.actor, inv.args.scenario, False, reason=inv.args.reason or "")
     return Reply(f"backfill mode off for {inv.args.scenario}")
 
 
 def _scenario_set(inv: Invocation) -> Reply:
-    from jobs.credits import flows
+    from jobs.credits.cases import flows
 
     note = _new_scenario_note(inv, inv.args.scenario)
     settings = flows.set_scenario(inv.ctx, inv.actor, inv.args.scenario, inv.args.key, inv.args.value)
@@ -279,7 +279,7 @@ def _gate_rerun(inv: Invocation) -> Reply:
 
 def _runs_show(inv: Invocation) -> Reply:
     from jobs.credits import gates
-    from jobs.credits.cases import case_for_run
+    from jobs.credits.cases.service import case_for_run
     from store.run_lookup import open_runs
 
     index = open_runs(inv.ctx.data_dir)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from chatops.registry import Arg, Command, Invocation, Reply
 from jobs.actors import Permission
-from jobs.credits.baseline_stats import MAX_DAYS
+from jobs.credits.baselines.stats import MAX_DAYS
 from jobs.errors import ChatopsError, ExitCode
 
 EXIT_OK, EXIT_INTEGRITY, EXIT_USAGE, EXIT_NOT_FOUND = 0, 1, 2, 6

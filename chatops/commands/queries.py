@@ -66,7 +66,7 @@ def case_json(case: Case) -> dict[str, Any]:
 
 
 def _case_list(inv: Invocation) -> Reply:
-    from jobs.credits.cases import all_cases
+    from jobs.credits.cases.service import all_cases
 
     args = inv.args
     everything = args.all or args.status is not None

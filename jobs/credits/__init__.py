@@ -1,8 +1,7 @@
 """Credit monitoring (seed 001): run intake, classification, automatic actions, cases, gates, baselines.
 
-Inner shape, as in every area (docs/architecture.md §2): `records` (what the things are), `schema`
-(what a run record must look like), `policy` (how a run is classified), `plan` (the one decision tree at
-intake: what the automatic actions will do with a run), `recorder` (carries the plans out, one commit
-per batch), `flows` (the runbook's operator procedures, step by step), `gates` (may this be
-dispatched?), `timers` (ACK deadlines), `messages` (what is said to people).
+Inner shape, as in every area (docs/architecture.md §2): shared `records` (what the things are),
+`policy` (how a run is classified), `gates` (may this be dispatched?), `audit` and `messages`; then one
+package per part of the runbook: `intake/` (validate, plan once, record), `cases/` (the operator's
+procedures, step by step, and the ACK timers), `baselines/` (the Baseline Update Procedure).
 """

@@ -29,7 +29,7 @@ from tinydb import TinyDB
 from jobs import approvals
 from jobs.closest import closest
 from jobs.context import Context
-from jobs.credits import cases as case_records
+from jobs.credits.cases import service as case_records
 from jobs.credits.records import Case, GateDecision, RerunDecision
 from store import baselines as baseline_store
 from store import cases as case_store

@@ -12,8 +12,8 @@ from chatops.registry import Invocation, Registry, run
 from jobs import approvals
 from jobs.actors import PermissionDenied
 from jobs.approvals import Status
-from jobs.credits import baseline_proposals, baselines
-from jobs.credits.baselines import BadInput, NoHealthyRuns, UnknownScenario, UpdateRefused
+from jobs.credits.baselines import flows as baselines, proposals as baseline_proposals
+from jobs.credits.baselines.flows import BadInput, NoHealthyRuns, UnknownScenario, UpdateRefused
 from store import baselines as store
 from tests.baselines.conftest import (NOW, daily_runs, ledger_entries, make_context, quarantine_run,
                                       record_run)

@@ -25,7 +25,7 @@ from chatops.slack.runtime import start_slack
 from jobs import approvals
 from jobs.approvals import Status
 from jobs.context import Context, build_context
-from jobs.credits import baseline_proposals, baselines
+from jobs.credits.baselines import flows as baselines, proposals as baseline_proposals
 from store import baselines as store
 from store.outbox import Outbox
 from tests.baselines.conftest import daily_runs, ledger_entries, record_run

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from jobs.credits.baseline_stats import change_pct, coefficient_of_variation, format_change, median
+from jobs.credits.baselines.stats import change_pct, coefficient_of_variation, format_change, median
 
 
 def test_odd_count_median_is_the_middle_value_and_an_outlier_does_not_move_it():

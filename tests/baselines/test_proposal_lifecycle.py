@@ -13,8 +13,8 @@ from freezegun import freeze_time
 from jobs import approvals
 from jobs.approvals import ApprovalRefused, Decision, Status
 from jobs.audit import verify_ledgers
-from jobs.credits import baseline_proposals, baselines
-from jobs.credits.baseline_apply import ProposalApproval
+from jobs.credits.baselines import flows as baselines, proposals as baseline_proposals
+from jobs.credits.baselines.apply import ProposalApproval
 from store import baselines as store
 from tests.baselines.conftest import NOW, daily_runs, ledger_entries, record_run
 from tests.conftest import REPO
@@ -80,7 +80,7 @@ def test_a_failed_ledger_write_leaves_the_proposal_pending_undecided_and_nothing
         import resource, signal, sys
         from pathlib import Path
         from freezegun import freeze_time
-        from jobs.credits import baseline_proposals
+        from jobs.credits.baselines import proposals as baseline_proposals
         from tests.baselines.conftest import NOW, make_context
 
         ctx = make_context(Path(sys.argv[1]))

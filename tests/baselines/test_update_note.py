@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from jobs.credits.baseline_note import UpdateNote, rationale_lines, render, with_note
+from jobs.credits.baselines.note import UpdateNote, rationale_lines, render, with_note
 
 GOLDEN = Path(__file__).parent / "golden" / "update_note.md"
 

@@ -13,8 +13,8 @@ import orjson
 import pytest
 from chatops.config import load_config
 from jobs.context import Context, build_context
-from jobs.credits.file_writers import DurableFileWriter, WriteBehindFileWriter
-from jobs.credits.recorder import Recorder
+from jobs.credits.intake.file_writers import DurableFileWriter, WriteBehindFileWriter
+from jobs.credits.intake.recorder import Recorder
 from jobs.notices import Notice
 
 START = datetime(2026, 11, 22, 16, 30, tzinfo=timezone.utc)
@@ -69,7 +69,7 @@ def raw_run(run_id: str = "run_1", scenario: str = "scn-invoice", credits: float
 
 
 def set_baseline(ctx: Context, scenario: str, credits: float) -> None:
-    from jobs.credits.baselines import set_baseline as set_it
+    from jobs.credits.baselines.flows import set_baseline as set_it
 
     set_it(ctx, ctx.people.by_name("ana"), scenario, credits, "test baseline")
 

@@ -8,12 +8,13 @@ import pytest
 from freezegun import freeze_time
 
 from jobs.actors import Actor, PermissionDenied
-from jobs.credits import flows, gates
+from jobs.credits import gates
+from jobs.credits.cases import flows
 from jobs.credits.audit import CreditsRefused
-from jobs.credits.cases import all_cases
-from jobs.credits.recorder import Recorder
+from jobs.credits.cases.service import all_cases
+from jobs.credits.intake.recorder import Recorder
 from jobs.credits.records import CaseStatus, ReleaseFinding, RerunDecision, RootCause
-from jobs.credits.schema import validate_run
+from jobs.credits.intake.schema import validate_run
 from store import artifacts
 from jobs.audit import verify_ledgers
 from tests.credits.conftest import START, entries, kinds, raw_run, set_baseline

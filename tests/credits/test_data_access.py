@@ -14,12 +14,12 @@ from freezegun import freeze_time
 
 from chatops.config import load_config
 from jobs.context import build_context
-from jobs.credits import flows
-from jobs.credits.file_writers import DurableFileWriter, WriteBehindFileWriter
-from jobs.credits.recorder import Recorder
-from jobs.credits.intake import reject
+from jobs.credits.cases import flows
+from jobs.credits.intake.file_writers import DurableFileWriter, WriteBehindFileWriter
+from jobs.credits.intake.recorder import Recorder
+from jobs.credits.intake.sources import reject
 from jobs.credits.records import ReleaseFinding, RootCause
-from jobs.credits.schema import validate_run
+from jobs.credits.intake.schema import validate_run
 from tests.conftest import PEOPLE_TOML, run_cli
 from tests.credits.conftest import START, raw_run, set_baseline
 from tests.foundation.daemon_process import DaemonProcess

@@ -5,8 +5,8 @@ from datetime import timedelta
 
 from freezegun import freeze_time
 
-from jobs.credits.cases import all_cases
-from jobs.credits.schema import validate_run
+from jobs.credits.cases.service import all_cases
+from jobs.credits.intake.schema import validate_run
 from store.ledger.ledger import read_sig_lines
 from tests.credits.conftest import START, entries, raw_run, set_baseline
 

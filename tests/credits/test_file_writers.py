@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from jobs.credits.file_writers import DurableFileWriter, WriteBehindFileWriter
+from jobs.credits.intake.file_writers import DurableFileWriter, WriteBehindFileWriter
 from store import artifacts
 
 NOW = datetime(2026, 11, 22, 16, 30, tzinfo=timezone.utc)

@@ -9,7 +9,7 @@ import pytest
 from freezegun import freeze_time
 
 from jobs.credits import gates
-from jobs.credits.schema import validate_run
+from jobs.credits.intake.schema import validate_run
 from tests.conftest import run_cli
 from tests.credits.conftest import START, raw_run, set_baseline
 from tests.credits.test_intake import _cli_with_input, call

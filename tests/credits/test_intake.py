@@ -15,7 +15,7 @@ import orjson
 import pytest
 from freezegun import freeze_time
 
-from jobs.credits.intake import scan_inbox
+from jobs.credits.intake.sources import scan_inbox
 from tests.conftest import REPO, run_cli
 from tests.credits.conftest import START, kinds, raw_run, set_baseline
 

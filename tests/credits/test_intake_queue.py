@@ -7,9 +7,9 @@ from dataclasses import replace
 import pytest
 from freezegun import freeze_time
 
-from jobs.credits.recorder import Recorder
-from jobs.credits.intake_queue import IntakeClosed, IntakeQueue
-from jobs.credits.schema import validate_run
+from jobs.credits.intake.recorder import Recorder
+from jobs.credits.intake.group_commit import IntakeClosed, IntakeQueue
+from jobs.credits.intake.schema import validate_run
 from store.state import StateCorrupted
 from tests.credits.conftest import START, entries, raw_run, set_baseline
 from tests.credits.test_fast_lane import commit_sizes, seq_of

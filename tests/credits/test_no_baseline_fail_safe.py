@@ -9,10 +9,12 @@ from pathlib import Path
 
 from freezegun import freeze_time
 
-from jobs.credits import flows, gates
-from jobs.credits.cases import all_cases
+from jobs.credits import gates
+
+from jobs.credits.cases import flows
+from jobs.credits.cases.service import all_cases
 from jobs.credits.records import RootCause, Severity
-from jobs.credits.schema import validate_run
+from jobs.credits.intake.schema import validate_run
 from store.outbox import Outbox
 from tests.conftest import run_cli
 from tests.credits.conftest import START, entries, raw_run, set_baseline

@@ -7,9 +7,9 @@ from datetime import timedelta
 from freezegun import freeze_time
 
 from jobs.credits import policy
-from jobs.credits.plan import Alert, CaseStep, Dispatch, Facts, Planner, decide, fast_lane
-from jobs.credits.recorder import Recorder
-from jobs.credits.schema import validate_run
+from jobs.credits.intake.plan import Alert, CaseStep, Dispatch, Facts, Planner, decide, fast_lane
+from jobs.credits.intake.recorder import Recorder
+from jobs.credits.intake.schema import validate_run
 from tests.credits.conftest import START, raw_run, set_baseline
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from jobs.credits import policy
 from jobs.credits.records import BackfillWindow, Likelihood, ScenarioSettings, Severity
-from jobs.credits.schema import validate_run
+from jobs.credits.intake.schema import validate_run
 from jobs.settings import CreditsSettings
 from tests.credits.conftest import START, raw_run
 

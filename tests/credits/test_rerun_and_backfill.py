@@ -7,11 +7,13 @@ from datetime import timedelta
 import pytest
 from freezegun import freeze_time
 
-from jobs.credits import flows, gates
+from jobs.credits import gates
+
+from jobs.credits.cases import flows
 from jobs.credits.audit import CreditsRefused
-from jobs.credits.cases import all_cases
+from jobs.credits.cases.service import all_cases
 from jobs.credits.records import CaseStatus, RerunDecision, RootCause, Severity
-from jobs.credits.schema import validate_run
+from jobs.credits.intake.schema import validate_run
 from tests.credits.conftest import START, entries, kinds, raw_run, set_baseline
 
 

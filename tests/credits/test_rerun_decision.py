@@ -10,11 +10,12 @@ from freezegun import freeze_time
 
 from jobs import approvals
 from jobs.audit import verify_ledgers
-from jobs.credits import flows, gates
-from jobs.credits.cases import all_cases
+from jobs.credits import gates
+from jobs.credits.cases import flows
+from jobs.credits.cases.service import all_cases
 from jobs.credits.gates import RERUN_APPROVAL_KIND
 from jobs.credits.records import RerunDecision, RootCause
-from jobs.credits.schema import validate_run
+from jobs.credits.intake.schema import validate_run
 from tests.conftest import REPO
 from tests.credits.conftest import START, entries, raw_run, set_baseline
 
@@ -26,7 +27,7 @@ APPROVE_WITH_A_LEDGER_THAT_CANNOT_GROW = textwrap.dedent("""
     from freezegun import freeze_time
     from chatops.config import load_config
     from jobs.context import build_context
-    from jobs.credits import flows
+    from jobs.credits.cases import flows
     from jobs.credits.records import RerunDecision
 
     loaded = load_config(Path(sys.argv[1]))

@@ -9,10 +9,10 @@ import pytest
 from freezegun import freeze_time
 
 from jobs.audit import verify_ledgers
-from jobs.credits.file_writers import WriteBehindFileWriter
-from jobs.credits.recorder import Recorder
-from jobs.credits.restore_files import restore_run_files
-from jobs.credits.schema import validate_run
+from jobs.credits.intake.file_writers import WriteBehindFileWriter
+from jobs.credits.intake.recorder import Recorder
+from jobs.credits.intake.restore_files import restore_run_files
+from jobs.credits.intake.schema import validate_run
 from store import artifacts
 from store.runs_index import LEDGER, entries_after
 from tests.conftest import run_cli

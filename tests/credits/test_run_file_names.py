@@ -8,8 +8,8 @@ import pytest
 from freezegun import freeze_time
 
 from jobs.context import build_context
-from jobs.credits.cases import all_cases
-from jobs.credits.schema import validate_run
+from jobs.credits.cases.service import all_cases
+from jobs.credits.intake.schema import validate_run
 from store import artifacts
 from tests.credits.conftest import START, entries, raw_run, set_baseline
 

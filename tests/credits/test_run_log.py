@@ -13,8 +13,8 @@ from freezegun import freeze_time
 from chatops.config import load_config
 from jobs.audit import start_ledgers
 from jobs.context import build_context
-from jobs.credits.recorder import Recorder
-from jobs.credits.schema import validate_run
+from jobs.credits.intake.recorder import Recorder
+from jobs.credits.intake.schema import validate_run
 from tests.conftest import run_cli
 from tests.credits.conftest import START, RecordingNotifier, raw_run, set_baseline
 

@@ -12,7 +12,7 @@ import orjson
 import pytest
 from freezegun import freeze_time
 
-from jobs.credits.schema import validate_run
+from jobs.credits.intake.schema import validate_run
 from store.errors import Damaged
 from store.run_lookup import INDEX, RunLookup, open_runs
 from store.runs_index import LEDGER, RunsIndex

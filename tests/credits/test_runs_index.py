@@ -5,7 +5,7 @@ import gc
 
 from freezegun import freeze_time
 
-from jobs.credits.schema import validate_run
+from jobs.credits.intake.schema import validate_run
 from store.runs_index import RunsIndex
 from tests.credits.conftest import START, raw_run, set_baseline
 

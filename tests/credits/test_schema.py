@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from jobs.credits.records import RunRecord
-from jobs.credits.schema import RunRecordInvalid, parse_run_bytes, validate_run
+from jobs.credits.intake.schema import RunRecordInvalid, parse_run_bytes, validate_run
 from tests.credits.conftest import raw_run
 
 

@@ -9,10 +9,10 @@ import pytest
 from freezegun import freeze_time
 
 from jobs.credits import gates
-from jobs.credits.cases import all_cases
-from jobs.credits.reconcile import queue_lost_alerts
+from jobs.credits.cases.service import all_cases
+from jobs.credits.intake.reconcile import queue_lost_alerts
 from jobs.credits.records import CaseStatus, Severity
-from jobs.credits.schema import validate_run
+from jobs.credits.intake.schema import validate_run
 from tests.credits.conftest import START, entries, kinds, raw_run, set_baseline
 
 
@@ -125,7 +125,7 @@ def test_normal_run_is_recorded_with_its_file_and_ledger_entry_only(ctx, recorde
 
 @freeze_time(START)
 def test_unbaselined_scenario_gets_one_notice_saying_how_to_set_a_baseline(ctx, recorder):
-    from jobs.credits.recorder import Recorder
+    from jobs.credits.intake.recorder import Recorder
 
     outcomes = recorder.record([validate_run(raw_run(run_id=f"run_{n}", scenario="scn-new", credits=9e6,
                                                      Risk_Flags=["batch_job"])) for n in range(3)])
@@ -139,7 +139,7 @@ def test_unbaselined_scenario_gets_one_notice_saying_how_to_set_a_baseline(ctx, 
 
 @freeze_time(START)
 def test_a_duplicate_run_id_is_recognised_and_not_recorded_twice(ctx, recorder):
-    from jobs.credits.recorder import Recorder
+    from jobs.credits.intake.recorder import Recorder
 
     set_baseline(ctx, "scn-invoice", 100.0)
     first, again_in_batch = recorder.record([validate_run(raw_run()), validate_run(raw_run(credits=999.0))])

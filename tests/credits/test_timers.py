@@ -5,10 +5,10 @@ from datetime import timedelta
 
 from freezegun import freeze_time
 
-from jobs.credits import flows
-from jobs.credits.cases import all_cases
-from jobs.credits.schema import validate_run
-from jobs.credits.timers import check_ack_deadlines
+from jobs.credits.cases import flows
+from jobs.credits.cases.service import all_cases
+from jobs.credits.intake.schema import validate_run
+from jobs.credits.cases.timers import check_ack_deadlines
 from tests.credits.conftest import START, kinds, raw_run, set_baseline
 
 

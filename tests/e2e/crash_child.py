@@ -14,8 +14,8 @@ from pathlib import Path
 
 from chatops.config import load_config
 from jobs.context import build_context
-from jobs.credits.recorder import Recorder
-from jobs.credits.intake import parse_records, read_source
+from jobs.credits.intake.recorder import Recorder
+from jobs.credits.intake.sources import parse_records, read_source
 from jobs.notices import Notice, Notifier
 
 

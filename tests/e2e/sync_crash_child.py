@@ -9,9 +9,9 @@ from pathlib import Path
 
 from chatops.config import load_config
 from jobs.context import build_context
-from jobs.credits.file_writers import WriteBehindFileWriter
-from jobs.credits.recorder import Recorder
-from jobs.credits.intake import parse_records, read_source
+from jobs.credits.intake.file_writers import WriteBehindFileWriter
+from jobs.credits.intake.recorder import Recorder
+from jobs.credits.intake.sources import parse_records, read_source
 
 
 def killed_in_sync(paths: list[Path]) -> None:

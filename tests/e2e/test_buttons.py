@@ -6,10 +6,10 @@ import json
 
 from chatops.slack.mode import Mode
 from jobs.credits import gates
-from jobs.credits.cases import all_cases
-from jobs.credits.recorder import Recorder
+from jobs.credits.cases.service import all_cases
+from jobs.credits.intake.recorder import Recorder
 from jobs.credits.records import RerunDecision
-from jobs.credits.schema import validate_run
+from jobs.credits.intake.schema import validate_run
 from store.runs_index import RunsIndex
 from tests.credits.conftest import raw_run, set_baseline
 from tests.e2e.conftest import ANA, BEN, credit_entries, delivered, next_answer

@@ -20,10 +20,10 @@ import orjson
 from chatops.config import load_config
 from jobs.context import Context, build_context
 from jobs.credits import gates
-from jobs.credits.cases import all_cases
-from jobs.credits.recorder import Recorder
-from jobs.credits.reconcile import queue_lost_alerts
-from jobs.credits.schema import validate_run
+from jobs.credits.cases.service import all_cases
+from jobs.credits.intake.recorder import Recorder
+from jobs.credits.intake.reconcile import queue_lost_alerts
+from jobs.credits.intake.schema import validate_run
 from store.outbox import Outbox
 from store.runs_index import RunsIndex
 from tests.conftest import REPO, run_cli

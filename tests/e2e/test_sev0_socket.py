@@ -10,11 +10,11 @@ from freezegun import freeze_time
 
 from chatops.slack.mode import Mode
 from jobs.credits import gates
-from jobs.credits.cases import all_cases
-from jobs.credits.recorder import Recorder
+from jobs.credits.cases.service import all_cases
+from jobs.credits.intake.recorder import Recorder
 from jobs.credits.records import CaseStatus, Severity
-from jobs.credits.schema import validate_run
-from jobs.credits.timers import check_ack_deadlines
+from jobs.credits.intake.schema import validate_run
+from jobs.credits.cases.timers import check_ack_deadlines
 from store.outbox import Outbox
 from store.runs_index import RunsIndex
 from tests.credits.conftest import START, raw_run, set_baseline

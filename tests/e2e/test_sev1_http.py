@@ -6,7 +6,7 @@ import json
 
 from chatops.slack.mode import Mode
 from jobs.credits import gates
-from jobs.credits.cases import all_cases
+from jobs.credits.cases.service import all_cases
 from jobs.credits.records import CaseStatus, RerunDecision
 from store.runs_index import RunsIndex
 from tests.conftest import run_cli

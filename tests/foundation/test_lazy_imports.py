@@ -40,7 +40,7 @@ def roots(modules: set[str]) -> set[str]:
 
 def test_help_loads_no_domain_code_and_nothing_heavy(config_file: Path) -> None:
     loaded = roots(modules_loaded(config_file, "help"))
-    assert not loaded & {*NOT_FOR_READING, *LEDGER_CODE, "tinydb", "jobs.credits.cases", "store.state"}
+    assert not loaded & {*NOT_FOR_READING, *LEDGER_CODE, "tinydb", "jobs.credits.cases.service", "store.state"}
 
 
 @pytest.mark.parametrize("args", [("case", "list"), ("gate", "dispatch", "run_x"), ("runs", "show", "run_x"),

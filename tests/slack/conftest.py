@@ -14,10 +14,10 @@ from chatops.config import LoadedConfig, parse_settings
 from chatops.registry import AREAS, Registry
 from chatops.slack.interface import SlackInterface
 from jobs.context import Context, build_context
-from jobs.credits.baselines import set_baseline
-from jobs.credits.file_writers import DurableFileWriter
-from jobs.credits.recorder import Recorder
-from jobs.credits.intake import parse_records
+from jobs.credits.baselines.flows import set_baseline
+from jobs.credits.intake.file_writers import DurableFileWriter
+from jobs.credits.intake.recorder import Recorder
+from jobs.credits.intake.sources import parse_records
 from tests.conftest import PEOPLE_TOML
 from tests.standins.slack import BOT_TOKEN, SlackStandIn
 

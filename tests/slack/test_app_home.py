@@ -8,7 +8,7 @@ import pytest
 from chatops.slack.mode import Mode
 from chatops.slack.runtime import start_slack
 from jobs.approvals import Status, get
-from jobs.credits import baseline_proposals
+from jobs.credits.baselines import proposals as baseline_proposals
 from tests.baselines.conftest import daily_runs, record_run
 from tests.slack.test_socket_mode import ANA, BEN, ENV
 from tests.standins.slack import SlackStandIn

@@ -19,7 +19,7 @@ For each accepted run (SEV0 / SEV1 / SEV2 "Immediate Actions (Auto-Applied)"):
 4. append every entry of the batch to the credit ledger in one commit (one fdatasync, one signed
    checkpoint), while the state transaction holding the new cases is still open;
 5. queue the alerts, still under the intake lock and before the state transaction writes `state.json`.
-   The next start repairs a crash at any point after the ledger commit (`jobs.credits.reconcile`): it
+   The next start repairs a crash at any point after the ledger commit (`jobs.credits.intake.reconcile`): it
    restores every case the ledger opened and the state lacks, and queues every case alert the ledger
    recorded and the outbox lacks.
 
@@ -48,11 +48,11 @@ from tinydb import TinyDB
 
 from jobs.actors import DAEMON, Actor, Permission, Role, Subject, authorize
 from jobs.context import Context
-from jobs.credits import cases as case_records
+from jobs.credits.cases import service as case_records
 from jobs.credits import messages, policy
 from jobs.credits.audit import CREDIT, ledger, run_subject, who
-from jobs.credits.file_writers import DurableFileWriter, FileWriter
-from jobs.credits.plan import Alert, CaseStep, Dispatch, Planner, RunPlan, fast_lane
+from jobs.credits.intake.file_writers import DurableFileWriter, FileWriter
+from jobs.credits.intake.plan import Alert, CaseStep, Dispatch, Planner, RunPlan, fast_lane
 from jobs.credits.records import Case, CaseNote, CaseStatus, Classification, RunRecord, Severity
 from jobs.notices import Notice
 from jobs.settings import Settings
@@ -510,7 +510,7 @@ def case_alert(settings: Settings, case: Case, record: RunRecord, classification
                pattern: str = "") -> Notice:
     """The alert that opens a case: what was done automatically and what is required of people.
 
-    Also what `jobs.credits.reconcile` queues when a crash lost the alert after the ledger commit.
+    Also what `jobs.credits.intake.reconcile` queues when a crash lost the alert after the ledger commit.
     """
     held = policy.held_without_baseline(classification)
     done = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from jobs.context import Context
-from jobs.credits.baseline_stats import format_change, format_credits
+from jobs.credits.baselines.stats import format_change, format_credits
 from store.baselines import Baseline
 
 

@@ -25,14 +25,14 @@ from jobs import approvals
 from jobs.closest import closest
 from jobs.actors import Actor, Permission, authorize
 from jobs.context import Context
-from jobs.credits import baseline_runs
+from jobs.credits.baselines import runs as baseline_runs
 from jobs.credits.audit import scenario_subject
-from jobs.credits.baseline_apply import Applied, NoteWrite, ProposalApproval, commit, refused
-from jobs.credits.baseline_note import UpdateNote, note_path, rationale_lines, render, with_note
-from jobs.credits.baseline_runs import RunPoint, ScenarioRuns
-from jobs.credits.baseline_stats import (MAX_DAYS, change_pct, coefficient_of_variation, format_change,
+from jobs.credits.baselines.apply import Applied, NoteWrite, ProposalApproval, commit, refused
+from jobs.credits.baselines.note import UpdateNote, note_path, rationale_lines, render, with_note
+from jobs.credits.baselines.runs import RunPoint, ScenarioRuns
+from jobs.credits.baselines.stats import (MAX_DAYS, change_pct, coefficient_of_variation, format_change,
                                          format_credits, median)
-from jobs.credits.schema import MAX_CREDITS
+from jobs.credits.intake.schema import MAX_CREDITS
 from store import baselines as store
 from store.baselines import Baseline, BaselineSource
 from jobs.errors import ExitCode, Invalid, NotFound, Refused
@@ -339,7 +339,7 @@ def _refuse_if_already_applied(ctx: Context, actor: Actor, calc: Calculation) ->
 def _self_approval_refusal(ctx: Context, actor: Actor, scenario_id: str) -> str:
     """Why `baseline update --approve` by `actor` alone is refused, saying which case it is: there is no
     pending proposal to approve, or the pending one is `actor`'s own."""
-    from jobs.credits.baseline_proposals import pending
+    from jobs.credits.baselines.proposals import pending
 
     proposal = pending(ctx, scenario_id)
     single = ("Single-operator installations may set [baselines] allow_self_approval = true in config.toml.")

@@ -12,10 +12,10 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from jobs.context import Context
-from jobs.credits import cases as case_records
+from jobs.credits.cases import service as case_records
 from jobs.credits import messages, policy
 from jobs.credits.audit import ledger
-from jobs.credits.recorder import o3_names
+from jobs.credits.intake.recorder import o3_names
 from jobs.credits.records import Case
 from jobs.notices import Notice
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from jobs.credits.baseline_stats import format_change, format_credits
+from jobs.credits.baselines.stats import format_change, format_credits
 
 NOTES_DIR = Path("runs") / "BASELINE_UPDATES"
 SEPARATOR = "\n---\n\n"

@@ -9,7 +9,7 @@ never names a file that is not there, and they become durable either before the 
 * `WriteBehindFileWriter` (the daemon): each file created without a sync; after the commit, a sync
   thread makes everything committed meanwhile durable at once, then moves the durable mark
   (`runs/CREDIT_MONITORING/run-files.durable`). If the machine stops first, the next start rewrites the
-  files after the mark from the ledger (jobs/credits/restore_files.py).
+  files after the mark from the ledger (jobs/credits/intake/restore_files.py).
 
 Why the daemon writes behind: an fsync of a new file costs a journal commit, and at 1,000 runs/s that
 is 2,000 of them a second, each commit waiting for the ones before. On this machine the recorder then

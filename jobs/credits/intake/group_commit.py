@@ -20,8 +20,8 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from jobs.actors import DAEMON, Actor
-from jobs.credits.plan import RunPlan, fast_lane
-from jobs.credits.recorder import Outcome, Recorder
+from jobs.credits.intake.plan import RunPlan, fast_lane
+from jobs.credits.intake.recorder import Outcome, Recorder
 from jobs.credits.records import RunRecord
 
 log = logging.getLogger("chatops.credits.intake")

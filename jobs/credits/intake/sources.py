@@ -20,9 +20,9 @@ from typing import Callable
 
 import orjson
 from jobs.context import Context
-from jobs.credits.recorder import Outcome
+from jobs.credits.intake.recorder import Outcome
 from jobs.credits.records import RunRecord
-from jobs.credits.schema import RunRecordInvalid, parse_run_bytes
+from jobs.credits.intake.schema import RunRecordInvalid, parse_run_bytes
 from store.access import make_dirs
 from store.files import fsync_directory, write_file_atomically
 

@@ -24,7 +24,7 @@ from jobs.actors import DAEMON, Actor, Permission, allowed, authorize
 from jobs.audit import LedgerName
 from jobs.context import Context
 from jobs.errors import Refused
-from jobs.credits import cases as case_records
+from jobs.credits.cases import service as case_records
 from jobs.credits import messages
 from jobs.credits.audit import CreditsRefused, case_subject, ledger, refuse, run_subject, scenario_subject, who
 from jobs.credits.gates import RERUN_APPROVAL_KIND, closest, rerun_approval_what
@@ -199,7 +199,7 @@ def decide_rerun(ctx: Context, actor: Actor, case_id: str, decision: RerunDecisi
     """SEV1 step 5 "Approve Rerun" / "Rerun Approval Gates" steps 2–3 "Verify Mitigation", "Approve or
     Deny": `APPROVED for rerun - <mitigation>` or `DENIED - <reason>` (O3), bound by hash to case + text.
 
-    All or nothing, like a baseline change (jobs/credits/baseline_apply.py): inside one state
+    All or nothing, like a baseline change (jobs/credits/baselines/apply.py): inside one state
     transaction, one commit of the credit ledger holds the approval request, the decision on it
     (`approval.requested`, `approval.decided`, beside the run and its case) and `rerun.approved` /
     `rerun.denied`; the state written after it holds the request, the decision and the case. A failed

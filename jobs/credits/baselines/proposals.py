@@ -30,11 +30,11 @@ from jobs.actors import Actor, Permission, Subject, UnknownPerson, authorize
 from jobs.approvals import ApprovalRefused, ApprovalRequest, Decision, Status
 from jobs.audit import LedgerName
 from jobs.context import Context
-from jobs.credits import baselines
+from jobs.credits.baselines import flows as baselines
 from jobs.credits.audit import CREDIT, scenario_subject
-from jobs.credits.baseline_apply import Applied, ProposalApproval, record, refused
-from jobs.credits.baseline_messages import calculation_text
-from jobs.credits.baselines import BadInput, BaselineError, Calculation, UpdateRefused
+from jobs.credits.baselines.apply import Applied, ProposalApproval, record, refused
+from jobs.credits.baselines.messages import calculation_text
+from jobs.credits.baselines.flows import BadInput, BaselineError, Calculation, UpdateRefused
 from jobs.errors import Conflict, ExitCode
 from jobs.notices import Notice
 

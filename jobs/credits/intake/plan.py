@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 from tinydb import TinyDB
 
-from jobs.credits import cases as case_records
+from jobs.credits.cases import service as case_records
 from jobs.credits import policy
 from jobs.credits.records import Case, Classification, RunRecord, ScenarioSettings, Severity
 from jobs.settings import CreditsSettings

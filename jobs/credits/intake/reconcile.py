@@ -27,12 +27,12 @@ from tinydb import TinyDB
 
 from jobs.actors import DAEMON, Permission
 from jobs.context import Context
-from jobs.credits import cases as case_records
+from jobs.credits.cases import service as case_records
 from jobs.credits import messages
 from jobs.credits.audit import ledger, who
-from jobs.credits.recorder import case_alert
+from jobs.credits.intake.recorder import case_alert
 from jobs.credits.records import Case, CaseStatus, Classification, Likelihood, RunRecord, Severity
-from jobs.credits.schema import FIELDS, validate_run
+from jobs.credits.intake.schema import FIELDS, validate_run
 from jobs.notices import Notice
 from jobs.settings import Settings
 from store import cases as case_store
