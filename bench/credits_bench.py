@@ -59,7 +59,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from chatops.config import load_config  # noqa: E402
 from chatops.credits_service import CreditsService, serve_in_thread  # noqa: E402
-from jobs.context import Context, build_context  # noqa: E402
+from jobs.compose import build_context  # noqa: E402
+from jobs.context import Context
 from jobs.credits.baselines.flows import set_baseline  # noqa: E402
 from jobs.actors import DAEMON  # noqa: E402
 from jobs.credits.intake.file_writers import WriteBehindFileWriter  # noqa: E402

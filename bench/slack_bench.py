@@ -42,7 +42,7 @@ from chatops.registry import Registry  # noqa: E402
 from chatops.slack.interface import SlackInterface  # noqa: E402
 from chatops.slack.mode import Mode  # noqa: E402
 from chatops.slack.runtime import start_slack  # noqa: E402
-from jobs.context import build_context  # noqa: E402
+from jobs.compose import build_context  # noqa: E402
 from jobs.notices import Notice  # noqa: E402
 from store.outbox import Outbox  # noqa: E402
 from tests.conftest import PEOPLE_TOML  # noqa: E402

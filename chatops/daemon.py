@@ -26,9 +26,10 @@ from jobs.audit import StartRefused, start_ledgers
 from chatops.slack.mode import Mode, SlackModeError, select_mode
 from chatops.slack.mode import describe as describe_mode
 from jobs import killswitch
-from jobs.context import build_context
+from jobs.compose import build_context
 from jobs.errors import ChatopsError
-from jobs.outbox import OutboxNotifier, record_delivery
+from jobs.delivery_mode import record_delivery
+from jobs.outbox import OutboxNotifier
 from jobs.schedule import JobRunner, built_bodies, schedule_lines, scheduled_specs, trigger_for
 from jobs import data_access
 from store.access import Policy, make_dirs, prepare_data_dir

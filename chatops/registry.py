@@ -132,7 +132,7 @@ class Invocation:
     def ctx(self) -> Context:
         """The jobs context, built on first use (a command that needs none does not pay for it)."""
         if self._context is None:
-            from jobs.context import build_context   # the store: only for a command that uses it
+            from jobs.compose import build_context   # the store: only for a command that uses it
 
             loaded = self.config()
             self._context = build_context(loaded.settings, loaded.data_dir)

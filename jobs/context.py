@@ -1,21 +1,21 @@
-"""The context every flow receives: settings, data directory, store, people, clock.
+"""The context every flow receives: settings, data directory, store, people, clock, and the shared services.
 
-No module-level state anywhere: a test builds a context on a temporary directory, the daemon builds
-one at start, a CLI command builds one per invocation. Later areas add what they need (ledgers,
-notifier) as fields here, created from the same settings.
+No module-level state anywhere: a test, the daemon and each CLI command build a context through the one
+composition root, `jobs.compose.build_context`. This module holds the record only and imports none of
+the services it carries (ledgers, outgoing scrub, notifier): they import it for its type, and the
+composition root builds them, so there is no import cycle between the context and what hangs off it.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
 from datetime import datetime, timezone
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from jobs.actors import People
 from jobs.notices import Notifier
 from jobs.settings import Settings
-from store.access import Policy, prepare_data_dir
 from store.state import StateStore
 
 if TYPE_CHECKING:
@@ -34,8 +34,12 @@ class Context:
     data_dir: Path
     state: StateStore
     people: People
+    #: build the ledgers and the outgoing scrub on first use (both are costly to open, and most CLI
+    #: commands need neither); given by the composition root
+    make_ledgers: Callable[["Context"], "Ledgers"]
+    make_outgoing: Callable[["Context"], "OutgoingScrubber"]
     clock: Callable[[], datetime] = field(default=utc_now)
-    #: how flows talk to people (`ctx.notifier.send(notice)`); build_context gives the outbox notifier
+    #: how flows talk to people (`ctx.notifier.send(notice)`); the composition root gives the outbox notifier
     notifier: Notifier = field(default=None)  # type: ignore[assignment]
 
     def now(self) -> datetime:
@@ -45,29 +49,13 @@ class Context:
     def ledgers(self) -> "Ledgers":
         """The credit and operations ledgers (`ctx.ledgers.credit.append(…)`); no file is opened until
         the first entry is written or read, and the in-memory tree state lives as long as the context."""
-        from jobs.audit import Ledgers, alert_damaged  # jobs.audit imports this module for its types
-
-        return Ledgers(self.settings, self.data_dir, clock=lambda: self.now(),
-                       on_damaged=lambda message: alert_damaged(self, message))
+        return self.make_ledgers(self)
 
     @cached_property
     def outgoing(self) -> "OutgoingScrubber":
         """The scrub engine for everything that leaves the machine (`ctx.outgoing.notice(n)`, `.text(t)`);
         its rules are loaded on the first message, once for the life of the context."""
-        from jobs.outgoing import OutgoingScrubber  # jobs.outgoing imports this module for its types
-
-        return OutgoingScrubber(self)
+        return self.make_outgoing(self)
 
     def local(self, moment: datetime) -> datetime:
         return moment.astimezone(self.settings.timezone)
-
-
-def build_context(settings: Settings, data_dir: Path) -> Context:
-    data_dir = Path(data_dir)
-    prepare_data_dir(data_dir, Policy(settings.operators_group or None))
-    ctx = Context(settings=settings, data_dir=data_dir, state=StateStore(data_dir),
-                  people=People(settings.people))
-    from jobs.outbox import OutboxNotifier, slack_mode  # imports this module: bound here, not at the top
-
-    ctx.notifier = OutboxNotifier(ctx, local=not slack_mode(data_dir=data_dir))
-    return ctx

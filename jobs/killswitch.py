@@ -15,13 +15,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from jobs.actors import DAEMON, Actor, Permission, Subject, authorize
-from jobs.context import Context
+from jobs.delivery_mode import slack_mode
 from jobs.notices import Notice
 from store import killswitch as store
 from store.killswitch import KillSwitchState, SuppressedNotice
 from jobs.errors import Conflict, ExitCode, Invalid
+
+if TYPE_CHECKING:
+    from jobs.context import Context
 
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$")
 DIGEST_LINES = 50
@@ -172,7 +176,6 @@ def local_time(ctx: Context, moment: datetime) -> str:
 def _lift_command(ctx: Context) -> str:
     """Where a person lifts the switch: `/ops` when alerts go to Slack; in local mode there is no Slack to
     type `/ops` into, so the shell command."""
-    from jobs.outbox import slack_mode   # jobs.outbox imports this module
 
     return "`/ops killswitch off`" if slack_mode(data_dir=ctx.data_dir) else "`chatops killswitch off --as NAME` (an O3)"
 

@@ -13,23 +13,19 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
-from pathlib import Path
-from typing import Callable, Mapping
+from typing import TYPE_CHECKING, Callable
 
 from jobs import killswitch
 from jobs.actors import Role
-from jobs.context import Context
 from jobs.delivery import DestinationName
 from jobs.notices import Notice
 from store.outbox import Outbox, QueuedState
 from jobs.errors import Refused
 
-log = logging.getLogger("chatops.outbox")
+if TYPE_CHECKING:
+    from jobs.context import Context
 
-#: How a data directory's daemon delivers (`Outbox.set_delivery`), read by the processes beside it.
-DELIVERY_SLACK = "slack"
-DELIVERY_LOCAL = "local"
+log = logging.getLogger("chatops.outbox")
 
 #: Seed 002: "No compliance content leaves the local environment", with one exception it names: "CEO
 #: notified immediately — Slack DM". So compliance content goes to Slack only as a DM to the CEO; the COO,
@@ -39,20 +35,6 @@ COMPLIANCE_DM_ROLES = frozenset({Role.CEO})
 
 class NoticeRefused(Refused):
     """A notice that must not go where it was addressed, worded with the fix."""
-
-
-def slack_mode(environ: Mapping[str, str] | None = None, data_dir: Path | None = None) -> bool:
-    """Slack mode when a bot token is set (docs/architecture.md §6), or when the daemon of `data_dir` last ran
-    in Slack mode: a `chatops … --as` in a shell without the token, beside that daemon, queues for it
-    to deliver instead of writing `local` lines nobody would send. Otherwise the outbox is the delivery."""
-    if (os.environ if environ is None else environ).get("SLACK_BOT_TOKEN"):
-        return True
-    return data_dir is not None and Outbox(data_dir).delivery() == DELIVERY_SLACK
-
-
-def record_delivery(data_dir: Path, local: bool) -> None:
-    """The daemon says how it delivers, at each start; `slack_mode` reads it."""
-    Outbox(data_dir).set_delivery(DELIVERY_LOCAL if local else DELIVERY_SLACK)
 
 
 @dataclasses.dataclass

@@ -26,10 +26,10 @@ import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping
 
-from jobs.context import Context
 from jobs.notices import Notice
 
 if TYPE_CHECKING:
+    from jobs.context import Context
     from jobs.export.scrub import Engine
 
 SECRET_ENV = ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "NOTION_TOKEN", "GITHUB_TOKEN",

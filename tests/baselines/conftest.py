@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from chatops.config import parse_settings
-from jobs.context import Context, build_context
+from jobs.compose import build_context
+from jobs.context import Context
 from tests.conftest import PEOPLE_TOML
 
 NOW = datetime(2024, 1, 23, 18, 15, tzinfo=timezone.utc)   # 10:15 in Los Angeles

@@ -24,7 +24,8 @@ from chatops.slack.mode import Mode
 from chatops.slack.runtime import start_slack
 from jobs import approvals
 from jobs.approvals import Status
-from jobs.context import Context, build_context
+from jobs.compose import build_context
+from jobs.context import Context
 from jobs.credits.baselines import flows as baselines, proposals as baseline_proposals
 from store import baselines as store
 from store.outbox import Outbox

@@ -12,7 +12,8 @@ from typing import Any
 import orjson
 import pytest
 from chatops.config import load_config
-from jobs.context import Context, build_context
+from jobs.compose import build_context
+from jobs.context import Context
 from jobs.credits.intake.file_writers import DurableFileWriter, WriteBehindFileWriter
 from jobs.credits.intake.recorder import Recorder
 from jobs.notices import Notice

@@ -13,7 +13,7 @@ import pytest
 from freezegun import freeze_time
 
 from chatops.config import load_config
-from jobs.context import build_context
+from jobs.compose import build_context
 from jobs.credits.cases import flows
 from jobs.credits.intake.file_writers import DurableFileWriter, WriteBehindFileWriter
 from jobs.credits.intake.recorder import Recorder

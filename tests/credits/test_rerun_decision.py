@@ -26,7 +26,7 @@ APPROVE_WITH_A_LEDGER_THAT_CANNOT_GROW = textwrap.dedent("""
     from pathlib import Path
     from freezegun import freeze_time
     from chatops.config import load_config
-    from jobs.context import build_context
+    from jobs.compose import build_context
     from jobs.credits.cases import flows
     from jobs.credits.records import RerunDecision
 

@@ -7,7 +7,7 @@ import os
 import pytest
 from freezegun import freeze_time
 
-from jobs.context import build_context
+from jobs.compose import build_context
 from jobs.credits.cases.service import all_cases
 from jobs.credits.intake.schema import validate_run
 from store import artifacts

@@ -12,7 +12,7 @@ from freezegun import freeze_time
 
 from chatops.config import load_config
 from jobs.audit import start_ledgers
-from jobs.context import build_context
+from jobs.compose import build_context
 from jobs.credits.intake.recorder import Recorder
 from jobs.credits.intake.schema import validate_run
 from tests.conftest import run_cli

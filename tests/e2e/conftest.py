@@ -22,7 +22,8 @@ from chatops.registry import Registry
 from chatops.slack.interface import SlackInterface
 from chatops.slack.mode import Mode
 from chatops.slack.runtime import SlackRuntime, start_slack
-from jobs.context import Context, build_context
+from jobs.compose import build_context
+from jobs.context import Context
 from store.outbox import Outbox
 from tests.conftest import PEOPLE_TOML
 from tests.slack.conftest import poll, standin  # noqa: F401  (the stand-in fixture, shared)

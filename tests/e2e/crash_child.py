@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chatops.config import load_config
-from jobs.context import build_context
+from jobs.compose import build_context
 from jobs.credits.intake.recorder import Recorder
 from jobs.credits.intake.sources import parse_records, read_source
 from jobs.notices import Notice, Notifier

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from chatops.config import load_config
-from jobs.context import build_context
+from jobs.compose import build_context
 from jobs.credits.intake.file_writers import WriteBehindFileWriter
 from jobs.credits.intake.recorder import Recorder
 from jobs.credits.intake.sources import parse_records, read_source

@@ -18,7 +18,8 @@ from pathlib import Path
 import orjson
 
 from chatops.config import load_config
-from jobs.context import Context, build_context
+from jobs.compose import build_context
+from jobs.context import Context
 from jobs.credits import gates
 from jobs.credits.cases.service import all_cases
 from jobs.credits.intake.recorder import Recorder

@@ -9,7 +9,7 @@ import pytest
 from chatops.config import load_config, parse_settings
 from jobs.actors import (DAEMON, PERMISSIONS, People, Permission, PermissionDenied, Role, Subject, UnknownPerson,
                          allowed, at_least, authorize, describe_roles)
-from jobs.context import build_context
+from jobs.compose import build_context
 from jobs.errors import Refused
 from tests.conftest import PEOPLE_TOML, run_cli
 

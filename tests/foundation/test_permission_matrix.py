@@ -29,7 +29,7 @@ from chatops.registry import Registry
 from chatops.slack.interface import SlackInterface
 from chatops.slack.mode import Mode
 from chatops.slack.runtime import start_slack
-from jobs.context import build_context
+from jobs.compose import build_context
 from tests.slack.test_http_mode import ENV, post, sign, slash_body
 from tests.standins.slack import BOT_TOKEN, SlackStandIn
 

@@ -12,7 +12,7 @@ import pytest
 from freezegun import freeze_time
 
 from chatops.config import parse_settings
-from jobs.context import build_context
+from jobs.compose import build_context
 from jobs.schedule import JOB_SPECS, JobRunner, built_bodies, occurrences, schedule_lines, slot_for, trigger_for
 from store import job_runs
 

@@ -9,7 +9,7 @@ from freezegun import freeze_time
 
 from chatops.config import load_config
 from jobs import killswitch
-from jobs.context import build_context
+from jobs.compose import build_context
 from jobs.notices import Notice
 from store.outbox import Outbox
 from tests.conftest import run_cli

@@ -16,7 +16,7 @@ from chatops.cli import main
 from chatops.config import load_config
 from jobs import audit
 from jobs.actors import Permission, PermissionDenied, authorize, refused_role
-from jobs.context import build_context
+from jobs.compose import build_context
 from tests.conftest import run_cli
 
 

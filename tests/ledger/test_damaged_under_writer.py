@@ -9,7 +9,7 @@ import pytest
 
 from chatops.config import load_config
 from jobs import audit
-from jobs.context import build_context
+from jobs.compose import build_context
 from store.errors import Damaged
 from store.ledger.ledger import LedgerDamaged
 from store.outbox import Outbox

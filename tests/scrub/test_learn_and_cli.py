@@ -10,7 +10,7 @@ import pytest
 
 from chatops.config import load_config
 from jobs.actors import PermissionDenied
-from jobs.context import build_context
+from jobs.compose import build_context
 from jobs.export.scrub import LearnError, build_engine, check_paths, learn, scrub_paths
 from tests.conftest import REPO, run_cli
 

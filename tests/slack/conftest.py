@@ -13,7 +13,8 @@ import pytest
 from chatops.config import LoadedConfig, parse_settings
 from chatops.registry import AREAS, Registry
 from chatops.slack.interface import SlackInterface
-from jobs.context import Context, build_context
+from jobs.compose import build_context
+from jobs.context import Context
 from jobs.credits.baselines.flows import set_baseline
 from jobs.credits.intake.file_writers import DurableFileWriter
 from jobs.credits.intake.recorder import Recorder

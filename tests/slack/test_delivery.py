@@ -11,7 +11,7 @@ import random
 
 from chatops.notify import slack_delivery, web_client
 from jobs.delivery import DeliveryWorker
-from jobs.context import build_context
+from jobs.compose import build_context
 from jobs.notices import Notice
 from jobs.outbox import NoticeRefused
 from store.outbox import Outbox, QueuedState

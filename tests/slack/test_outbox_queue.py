@@ -10,7 +10,7 @@ import pytest
 
 from chatops.cli import main
 from chatops.notify import slack_delivery, web_client
-from jobs.context import build_context
+from jobs.compose import build_context
 from jobs.delivery import MAX_BACKOFF, DeliveryWorker
 from jobs.notices import Notice
 from store.outbox import Outbox

@@ -11,7 +11,7 @@ prerequisites). `calculate` proposes and changes nothing. The steps mirror the r
 * Step 4 — apply: store + export + note + ledger entry in one step (`baseline_apply.commit`).
 * Step 5 — verify: `baseline show` prints the current value, its age, and whether the export matches.
 
-Proposals that another O3 approves with a button live in `baseline_proposals`.
+Proposals that another O3 approves with a button live in `proposals`.
 """
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ from jobs.context import Context
 from jobs.credits.baselines import runs as baseline_runs
 from jobs.credits.audit import scenario_subject
 from jobs.credits.baselines.apply import Applied, NoteWrite, ProposalApproval, commit, refused
+from jobs.credits.baselines.pending import pending
 from jobs.credits.baselines.note import UpdateNote, note_path, rationale_lines, render, with_note
 from jobs.credits.baselines.runs import RunPoint, ScenarioRuns
 from jobs.credits.baselines.stats import (MAX_DAYS, change_pct, coefficient_of_variation, format_change,
@@ -339,8 +340,6 @@ def _refuse_if_already_applied(ctx: Context, actor: Actor, calc: Calculation) ->
 def _self_approval_refusal(ctx: Context, actor: Actor, scenario_id: str) -> str:
     """Why `baseline update --approve` by `actor` alone is refused, saying which case it is: there is no
     pending proposal to approve, or the pending one is `actor`'s own."""
-    from jobs.credits.baselines.proposals import pending
-
     proposal = pending(ctx, scenario_id)
     single = ("Single-operator installations may set [baselines] allow_self_approval = true in config.toml.")
     if proposal is None:

@@ -34,12 +34,10 @@ from jobs.credits.baselines import flows as baselines
 from jobs.credits.audit import CREDIT, scenario_subject
 from jobs.credits.baselines.apply import Applied, ProposalApproval, record, refused
 from jobs.credits.baselines.messages import calculation_text
+from jobs.credits.baselines.pending import KIND, pending, subject
 from jobs.credits.baselines.flows import BadInput, BaselineError, Calculation, UpdateRefused
 from jobs.errors import Conflict, ExitCode
 from jobs.notices import Notice
-
-KIND = "baseline.update"
-
 
 class ProposalSuperseded(BaselineError, Conflict):
     """The data changed after the proposal; a new proposal was posted instead."""
@@ -57,10 +55,6 @@ class Proposal:
     calculation: Calculation
 
 
-def subject(scenario_id: str) -> str:
-    return f"BASELINE-{scenario_id}"
-
-
 def propose(ctx: Context, actor: Actor, scenario_id: str, reason: str, days: int | None = None,
             force_large_change: bool = False) -> Proposal:
     """Calculate, check the prerequisites, open an approval request and post it with an Approve button."""
@@ -76,11 +70,6 @@ def propose(ctx: Context, actor: Actor, scenario_id: str, reason: str, days: int
         raise error
     return _open(ctx, actor, calc, reason, force_large_change, renewed_by=actor,
                  why=f"proposed again by {actor.name}")
-
-
-def pending(ctx: Context, scenario_id: str) -> ApprovalRequest | None:
-    req = approvals.latest(ctx, KIND, subject(scenario_id))
-    return req if req is not None and req.status is Status.PENDING else None
 
 
 def approve(ctx: Context, actor: Actor, request_id: str, extra_reason: str = "") -> Applied:
