@@ -13,8 +13,6 @@ from __future__ import annotations
 import difflib
 import json
 import os
-import re
-import stat
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -144,58 +142,11 @@ def _verify_proof(inv: Invocation) -> Reply:
 
 
 def _witness(inv: Invocation) -> Reply:
-    from jobs import audit
-    from store.keys import KeyFileError, create_ed25519_key, load_ed25519_key
-    from store.ledger.note import SIG_COSIGNATURE_V1, NoteError, Signer
-    from store.ledger.witness import WitnessRefused, cosign
+    from jobs.witness import PASSPHRASE_ENV, witness
 
-    loaded = inv.config()
-    settings = loaded.settings
-    ledgers = audit.Ledgers(settings, loaded.data_dir, clock=lambda: datetime.now(timezone.utc))
     home = Path(inv.args.dir or os.environ.get("CHATOPS_WITNESS_DIR") or Path.home() / ".config/chatops/witness")
-    key_path = home / "witness.key"
-    name = f"o2.{settings.ledger.company_domain}/{inv.actor.name}"
-    passphrase = os.environ.get("CHATOPS_WITNESS_KEY_PASSPHRASE")
-    lines = []
-    try:
-        if not key_path.exists():
-            create_ed25519_key(key_path, passphrase.encode() if passphrase else None)
-            lines.append(f"created witness key {key_path} (0600)")
-        key = load_ed25519_key(key_path, passphrase.encode() if passphrase else None,
-                               "CHATOPS_WITNESS_KEY_PASSPHRASE")
-    except KeyFileError as exc:
-        raise _Failed(f"chatops ledger witness: {exc}", EXIT_USAGE)
-    signer = Signer(name, key, SIG_COSIGNATURE_V1)
-    if signer.verifier.vkey not in settings.ledger.witnesses:
-        lines.append(f"your witness vkey (add it to config.toml [ledger] witnesses): {signer.verifier.vkey}")
-    code = EXIT_OK
-    for spec in audit.SPECS:
-        if inv.args.ledger not in (None, spec.name):
-            continue
-        files = ledgers.files(spec)
-        if not files.checkpoint.exists():
-            lines.append(f"{ledgers.display(spec)}: no checkpoint yet, nothing to cosign")
-            continue
-        try:
-            trust = ledgers.trust(spec)
-            done = cosign(files, trust.origin, list(trust.log_keys), signer, home / "state.json",
-                          datetime.now(timezone.utc))
-        except WitnessRefused as exc:
-            lines.append(f"REFUSED {ledgers.display(spec)}: {exc}")
-            code = EXIT_INTEGRITY
-            continue
-        except (audit.LedgerConfigError, NoteError) as exc:
-            lines.append(f"REFUSED {ledgers.display(spec)}: {exc}")
-            code = EXIT_INTEGRITY
-            continue
-        grew = f"consistent with size {done.previous_size:,}" if done.previous_size else "first cosignature"
-        lines.append(f"{ledgers.display(spec)}: cosigned size {done.size:,} as {name} ({grew}); "
-                     f"stored in {done.path.relative_to(loaded.data_dir)}")
-    return Reply("\n".join(lines), code)
-
-
-_PIN_LINE = re.compile(r'^(?P<key>credit_origin|operations_origin|trusted_vkeys)\s*=\s*(?:""|\[[^\]\n]*\])'
-                       r'(?P<comment>\s*#.*)?$')
+    report = witness(inv.ctx, inv.actor, home, inv.args.ledger, os.environ.get(PASSPHRASE_ENV))
+    return Reply("\n".join(report.lines), EXIT_INTEGRITY if report.refused else EXIT_OK)
 
 
 def _init(inv: Invocation) -> list[str]:
@@ -221,51 +172,10 @@ def _rotate(inv: Invocation) -> list[str]:
 
 
 def _pin_in_config(path: Path, origins: dict[str, str], vkeys: list[str]) -> str:
-    """Set the [ledger] origins and add the vkeys in the config file, keeping every other line and comment.
+    from chatops.config import parse_settings
+    from jobs.config_pin import pin_ledger_identity
 
-    Only empty origins are filled in (a pinned one is never replaced: that is reseal's decision, made by
-    hand), and only single-line values are edited; otherwise the file is left alone and the printed lines
-    say what to pin. The new text is validated before it atomically replaces the file."""
-    import tomllib
-
-    from chatops.config import ConfigError, parse_settings
-    from store.files import write_file_atomically
-
-    keep = "config.toml was not changed; pin the lines above by hand"
-    try:
-        text = path.read_text(encoding="utf-8")
-        current = tomllib.loads(text).get("ledger", {})
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        return f"{path} cannot be read ({exc}); {keep}"
-    if any(current.get(key) not in (None, "", value) for key, value in origins.items()):
-        return f"{path} already pins other origins in [ledger]; {keep}"
-    trusted = list(current.get("trusted_vkeys", []))
-    trusted += [v for v in vkeys if v not in trusted]
-    wanted = {**origins, "trusted_vkeys": "[" + ", ".join(f'"{v}"' for v in trusted) + "]"}
-    wanted = {key: value if key == "trusted_vkeys" else f'"{value}"' for key, value in wanted.items()}
-    if all(current.get(key) == value for key, value in origins.items()) and trusted == current.get("trusted_vkeys"):
-        return f"{path} already pins these origins and keys"
-    lines = text.split("\n")
-    header = next((i for i, line in enumerate(lines) if line.strip().split("#")[0].strip() == "[ledger]"), None)
-    if header is None:
-        lines += ["[ledger]"] + [f"{key} = {value}" for key, value in wanted.items()] + [""]
-    else:
-        end = next((i for i in range(header + 1, len(lines)) if lines[i].lstrip().startswith("[")), len(lines))
-        for i in range(header + 1, end):
-            match = _PIN_LINE.match(lines[i])
-            if match:
-                lines[i] = f"{match['key']} = {wanted.pop(match['key'])}{match['comment'] or ''}"
-            elif lines[i].split("=")[0].strip() in wanted:
-                return f"{path}: [ledger] {lines[i].split('=')[0].strip()} spans several lines; {keep}"
-        lines[header + 1:header + 1] = [f"{key} = {value}" for key, value in wanted.items()]
-    new_text = "\n".join(lines)
-    try:
-        parse_settings(tomllib.loads(new_text))
-        write_file_atomically(path, new_text.encode("utf-8"), stat.S_IMODE(path.stat().st_mode))
-    except (tomllib.TOMLDecodeError, ConfigError, OSError) as exc:
-        return f"{path} could not be updated ({exc}); {keep}"
-    return (f"wrote {', '.join(sorted(set(origins) | {'trusted_vkeys'}))} into {path} [ledger]: verify trusts "
-            "config.toml")
+    return pin_ledger_identity(path, origins, vkeys, parse_settings)
 
 
 def _admin(flow):
