@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
@@ -30,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import orjson
 from aiohttp import web
 
+from chatops.event_loop import EventLoop
 from jobs.context import Context
 from jobs.credits import gates
 from jobs.credits.intake.file_writers import WriteBehindFileWriter
@@ -56,6 +56,7 @@ MAX_BODY = MAX_RECORD_BYTES * 1000
 class CreditsService:
     ctx: Context
     scheduler: Any = None           # the daemon's scheduler, for the inbox watcher and the ACK timer
+    loop: EventLoop | None = None   # the daemon's event loop, for the HTTP intake
     token: str | None = None        # CHATOPS_INTAKE_TOKEN: the loopback HTTP intake runs only with it
     intake: IntakeQueue = field(init=False)
     _stop_http: Callable[[], None] | None = None
@@ -120,7 +121,7 @@ class CreditsService:
                           coalesce=True, max_instances=1)
         if token and policy.intake_port:
             try:
-                self._stop_http = serve_in_thread(self, token, policy.intake_port)
+                self._stop_http = serve(self, token, policy.intake_port, self.loop)
             except OSError as exc:
                 log.error("%s", exc)
                 return
@@ -141,7 +142,7 @@ class CreditsService:
 
 def services(wiring: "Wiring") -> list[CreditsService]:
     """The credit area's contribution to the daemon: inbox watcher, ACK timer, loopback intake (seed 001)."""
-    return [CreditsService(wiring.ctx, wiring.scheduler, wiring.environ.get(TOKEN_ENV))]
+    return [CreditsService(wiring.ctx, wiring.scheduler, wiring.loop, wiring.environ.get(TOKEN_ENV))]
 
 
 def build_app(service: CreditsService, token: str, executor: ThreadPoolExecutor) -> web.Application:
@@ -191,43 +192,31 @@ def build_app(service: CreditsService, token: str, executor: ThreadPoolExecutor)
     return app
 
 
-def serve_in_thread(service: CreditsService, token: str, port: int) -> Callable[[], None]:
-    """Start the intake on 127.0.0.1:`port` in its own thread and loop; returns the function that stops it."""
-    loop = asyncio.new_event_loop()
+def serve(service: CreditsService, token: str, port: int, loop: EventLoop) -> Callable[[], None]:
+    """Start the intake on 127.0.0.1:`port` on the daemon's event loop; returns the function that stops it."""
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="credits-intake")
-    ready = threading.Event()
-    failure: list[BaseException] = []
-    holder: dict[str, web.AppRunner] = {}
 
-    async def start() -> None:
+    async def start() -> web.AppRunner:
         runner = web.AppRunner(build_app(service, token, executor), access_log=None)
         await runner.setup()
-        await web.TCPSite(runner, LOOPBACK, port).start()
-        holder["runner"] = runner
-
-    def run() -> None:
-        asyncio.set_event_loop(loop)
         try:
-            loop.run_until_complete(start())
-        except BaseException as exc:  # reported to the starting thread, which raises it
-            failure.append(exc)
-            ready.set()
-            return
-        ready.set()
-        loop.run_forever()
-        loop.run_until_complete(holder["runner"].cleanup())
-        loop.close()
+            await web.TCPSite(runner, LOOPBACK, port).start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        return runner
 
-    thread = threading.Thread(target=run, name="credits-http", daemon=True)
-    thread.start()
-    ready.wait(10)
-    if failure:
-        raise OSError(f"credit intake cannot listen on {LOOPBACK}:{port}: {failure[0]}; set [credits] "
-                      f"intake_port to a free port, or 0 to turn the HTTP intake off")
+    try:
+        runner = loop.run(start(), 10.0)
+    except OSError as exc:
+        executor.shutdown(wait=False)
+        raise OSError(f"credit intake cannot listen on {LOOPBACK}:{port}: {exc}; set [credits] "
+                      f"intake_port to a free port, or 0 to turn the HTTP intake off") from None
 
     def stop() -> None:
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(5)
-        executor.shutdown(wait=False)
+        try:
+            loop.run(runner.cleanup(), 5.0)
+        finally:
+            executor.shutdown(wait=False)
 
     return stop

@@ -21,6 +21,7 @@ from pathlib import Path
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from chatops.config import LoadedConfig
+from chatops.event_loop import EventLoop
 from chatops.services import Services, Wiring
 from jobs.audit import StartRefused, start_ledgers
 from chatops.slack.mode import Mode, SlackModeError, select_mode
@@ -139,7 +140,7 @@ def run_daemon(loaded: LoadedConfig, environ: dict[str, str] | None = None, http
         # Each area's services (the outgoing queue's workers first, the Slack connection, the credit intake),
         # from the list in chatops/services.py; none is wired here by hand.
         try:
-            services = Services.start_all(Wiring(ctx, loaded, mode, environ, http_port, scheduler))
+            services = Services.start_all(Wiring(ctx, loaded, mode, environ, http_port, scheduler, EventLoop()))
         except Exception as exc:  # bad token, port in use, Slack unreachable: say so, do not start
             log.error("a service did not start: %s; check the tokens, slack.api_url and the ports", exc)
             return 1

@@ -5,8 +5,9 @@ connection, the credit intake): `start()`, `stop(timeout)`, and `health()`, one 
 wrong). An area contributes its services in one place of its own, a function `services(wiring)`
 named in `AREAS` below; it returns [] when it has nothing to run in this mode. The daemon wires none
 by hand: it calls the areas in order, starts what they return in that order, and stops them in the
-reverse order within one deadline. Order matters once: the outgoing queue's workers come first, so
-anything queued while the others start (the start-up reconciliation's alerts) is delivered at once.
+reverse order within one deadline. Order matters twice: the event loop the servers share comes first
+(and stops last), then the outgoing queue's workers, so anything queued while the others start (the
+start-up reconciliation's alerts) is delivered at once.
 
 Modules are imported only when the daemon starts, and an area imports its heavy parts (slack_bolt)
 only when its mode needs them.
@@ -20,13 +21,14 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Protocol
 
 from chatops.config import LoadedConfig
+from chatops.event_loop import EventLoop
 from chatops.slack.mode import Mode
 from jobs.context import Context
 
 log = logging.getLogger("chatops.services")
 
 #: "module:function" of each area's contribution, in start order.
-AREAS = ("chatops.notify:services", "chatops.slack.services:services", "chatops.credits_service:services")
+AREAS = ("chatops.event_loop:services", "chatops.notify:services", "chatops.slack.services:services", "chatops.credits_service:services")
 
 
 class Service(Protocol):
@@ -50,6 +52,7 @@ class Wiring:
     environ: Mapping[str, str]
     http_port: int | None
     scheduler: Any      # apscheduler's BackgroundScheduler: areas add their periodic jobs to it
+    loop: "EventLoop"   # the one event loop every server and connection of the daemon runs on
 
 
 ServiceFactory = Callable[[Wiring], list[Service]]

@@ -1,30 +1,28 @@
 """The Slack connection (a daemon service, `chatops/slack/services.py`) and `start_slack` for tests and benches.
 
-The Bolt app is asyncio; the daemon is threads. So the app gets its own event loop in one thread
-(Socket Mode client or aiohttp site) that only takes requests and acks them; the listeners' work runs
-in a second loop (`chatops/slack/work.py`). The outbox's Slack worker is another thread with a plain
+The Bolt app is asyncio; the daemon is threads. So the app (Socket Mode client or aiohttp site) runs
+on the daemon's one event loop (`chatops/event_loop.py`), where it only takes requests and acks them;
+the listeners' work runs in a second loop (`chatops/slack/work.py`). The outbox's Slack worker is another thread with a plain
 WebClient (`chatops.notify`); `start_slack` starts both, as the daemon's services do, and swaps the
 context's notifier for one that wakes the worker, so a flow's `ctx.notifier.send()` is delivered at
 once rather than at the next poll.
 """
 from __future__ import annotations
 
-import asyncio
 import logging
-import threading
 import time
-from dataclasses import dataclass, field
-from typing import Mapping
+from dataclasses import dataclass
+from typing import Awaitable, Callable, Mapping
 
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
+from chatops.event_loop import EventLoop
 from chatops.notify import slack_delivery, waking_notifier, web_client
 from chatops.slack.app import build_app
 from chatops.slack.interface import SlackInterface
 from chatops.slack.mode import Mode
 from chatops.slack.work import AfterAck
-from jobs.context import Context
 from jobs.delivery import DeliveryWorker
 
 log = logging.getLogger("chatops.slack")
@@ -34,95 +32,75 @@ STOP_TIMEOUT = 3.0
 
 @dataclass
 class SlackConnection:
-    """The app's event loop thread: Socket Mode or HTTP; `port` is the bound port in HTTP mode."""
+    """The app on the daemon's event loop: Socket Mode or HTTP; `port` is the bound port in HTTP mode."""
 
     iface: SlackInterface
     mode: Mode
     environ: Mapping[str, str]
+    loop: EventLoop
     http_port: int | None = None
     http_host: str = "127.0.0.1"
     port: int | None = None
-    _ready: threading.Event = field(default_factory=threading.Event)
-    _error: BaseException | None = None
-    _loop: asyncio.AbstractEventLoop | None = None
-    _stop: asyncio.Event | None = None
-    _thread: threading.Thread | None = None
+    _after: AfterAck | None = None
+    _close: Callable[[], Awaitable[None]] | None = None
 
     @property
     def name(self) -> str:
         return f"slack-{self.mode}"
 
     def health(self) -> str:
-        if self._thread is not None and not self._thread.is_alive():
-            return f"the Slack {self.mode} connection has stopped; restart the daemon"
+        if self.loop.health() != "ok":
+            return f"the Slack {self.mode} connection has stopped with the event loop; restart the daemon"
         return "ok"
 
     def start(self) -> "SlackConnection":
         self.iface.ctx.outgoing.engine()   # answers pass the outgoing scrub: its rules load now, not on the loop
-        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
-        self._thread.start()
-        if not self._ready.wait(START_TIMEOUT):
-            raise RuntimeError(f"the Slack {self.mode} connection did not come up within {START_TIMEOUT:.0f} s")
-        if self._error is not None:
-            raise self._error
+        self._after = AfterAck().start()   # the listeners' work, after each ack: off the servers' loop
+        try:
+            self._close = self.loop.run(self._open(self._after), START_TIMEOUT)
+        except BaseException:
+            self._after.stop()
+            raise
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
-        if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def _run(self) -> None:
-        loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(loop)
-        self._loop = loop
+        deadline = time.monotonic() + timeout
         try:
-            loop.run_until_complete(self._main())
-        except BaseException as exc:   # reported to start(); the daemon prints it
-            self._error = exc
-            self._ready.set()
+            if self._close is not None:
+                self.loop.run(self._close(), timeout)
+        except Exception:   # noqa: BLE001 - a connection that does not close must not keep the daemon up
+            log.exception("the Slack %s connection did not close cleanly", self.mode)
         finally:
-            pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
-            for task in pending:   # listeners still answering when stopped: end them before the loop
-                task.cancel()
-            if pending:
-                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-            loop.close()
+            self._close = None
+            if self._after is not None:
+                self._after.stop(max(0.0, deadline - time.monotonic()))
 
-    async def _main(self) -> None:
-        after = AfterAck().start()         # the listeners' work, after each ack: off this loop
-        try:
-            await self._serve(after)
-        finally:
-            after.stop()
-
-    async def _serve(self, after: AfterAck) -> None:
-        self._stop = asyncio.Event()
+    async def _open(self, after: AfterAck) -> Callable[[], Awaitable[None]]:
+        """Connect (Socket Mode) or listen (HTTP); returns how to close it again."""
         token = self.environ["SLACK_BOT_TOKEN"]
         if self.mode == Mode.SOCKET:
             app = build_app(self.iface, token, signing_secret=None, after=after)
             handler = AsyncSocketModeHandler(app, self.environ["SLACK_APP_TOKEN"])
             await handler.connect_async()
-            self._ready.set()
-            await self._stop.wait()
-            await handler.close_async()
-            return
+            return handler.close_async
         app = build_app(self.iface, token, signing_secret=self.environ["SLACK_SIGNING_SECRET"], after=after)
         runner = web.AppRunner(app.web_app(path="/slack/events"), access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, self.http_host, self.http_port or 0)
-        await site.start()
+        try:
+            await site.start()
+        except BaseException:
+            await runner.cleanup()
+            raise
         self.port = runner.addresses[0][1]
-        self._ready.set()
-        await self._stop.wait()
-        await runner.cleanup()
+        return runner.cleanup
 
 
 @dataclass
 class SlackRuntime:
     connection: SlackConnection
     delivery: DeliveryWorker
+    loop: EventLoop
 
     def stop(self, timeout: float = STOP_TIMEOUT) -> None:
         """Both sides are told at once and waited for together, within `timeout`: the daemon must stop
@@ -133,20 +111,24 @@ class SlackRuntime:
         self.delivery.wake.set()
         self.connection.stop(timeout)
         self.delivery.stop(max(0.0, deadline - time.monotonic()))
+        self.loop.stop(max(0.0, deadline - time.monotonic()))
 
 
 def start_slack(iface: SlackInterface, mode: Mode, environ: Mapping[str, str], http_port: int | None = None,
                 http_host: str = "127.0.0.1") -> SlackRuntime:
-    """Start delivery first (so nothing queued while connecting waits), then the connection."""
+    """Start the event loop and delivery first (so nothing queued while connecting waits), then the
+    connection on that loop, as the daemon's services do."""
+    loop = EventLoop().start()
     delivery = slack_delivery(iface.ctx, web_client(iface.ctx, environ["SLACK_BOT_TOKEN"]))
     iface.ctx.notifier = waking_notifier(iface.ctx, delivery)
     delivery.start()
     try:
-        connection = SlackConnection(iface, mode, environ, http_port, http_host).start()
+        connection = SlackConnection(iface, mode, environ, loop, http_port, http_host).start()
     except BaseException:
         delivery.stop()
+        loop.stop()
         raise
-    return SlackRuntime(connection, delivery)
+    return SlackRuntime(connection, delivery, loop)
 
 
 def host_for(environ: Mapping[str, str]) -> str:

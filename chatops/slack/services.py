@@ -1,4 +1,5 @@
-"""The Slack area's contribution to the daemon's services: its connection (Socket Mode or HTTP).
+"""The Slack area's contribution to the daemon's services: its connection (Socket Mode or HTTP), on the
+daemon's one event loop.
 
 Its delivery is the outgoing queue's Slack worker (`chatops.notify.services`), started before it.
 slack_bolt is imported only in Slack mode.
@@ -21,4 +22,5 @@ def services(wiring: "Wiring") -> list["Service"]:
     from chatops.slack.runtime import SlackConnection, host_for
 
     iface = SlackInterface(ctx=wiring.ctx, registry=Registry.load(), config=lambda: wiring.loaded)
-    return [SlackConnection(iface, wiring.mode, wiring.environ, wiring.http_port, host_for(wiring.environ))]
+    return [SlackConnection(iface, wiring.mode, wiring.environ, wiring.loop, wiring.http_port,
+                            host_for(wiring.environ))]

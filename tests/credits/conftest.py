@@ -84,12 +84,15 @@ def free_port() -> int:
 @pytest.fixture
 def http_intake(ctx):
     """The loopback HTTP intake of a context whose scn-invoice has a baseline of 100, on a free port."""
-    from chatops.credits_service import CreditsService, serve_in_thread
+    from chatops.credits_service import CreditsService, serve
+    from chatops.event_loop import EventLoop
 
     set_baseline(ctx, "scn-invoice", 100.0)
     port = free_port()
+    loop = EventLoop().start()
     service = CreditsService(ctx)
-    stop = serve_in_thread(service, "s3cret-token", port)
+    stop = serve(service, "s3cret-token", port, loop)
     yield f"http://127.0.0.1:{port}"
     stop()
     service.stop()
+    loop.stop()

@@ -7,6 +7,7 @@ import pytest
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from chatops.event_loop import EventLoop
 from chatops.services import Services, Wiring
 from chatops.slack.mode import Mode
 from tests.conftest import run_cli
@@ -25,7 +26,7 @@ def open_home(standin: SlackStandIn, user: str) -> str:
 def daemon_slack(deployment):
     ctx = deployment.ctx
     services = Services.start_all(Wiring(ctx, deployment.loaded, Mode.SOCKET, SOCKET_ENV, None,
-                                         BackgroundScheduler(timezone=ctx.settings.timezone)))
+                                         BackgroundScheduler(timezone=ctx.settings.timezone), EventLoop()))
     yield services
     services.stop(3.0)
 

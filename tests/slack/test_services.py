@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from chatops.event_loop import EventLoop
 from chatops.services import Services, Wiring
 from chatops.slack.mode import Mode
 from jobs.notices import Notice
@@ -45,14 +46,14 @@ def failing_area(_wiring: Wiring) -> list[Recorded]:
 
 
 def _wiring(ctx, loaded, mode: Mode) -> Wiring:
-    return Wiring(ctx, loaded, mode, ENV, 0, BackgroundScheduler(timezone=ctx.settings.timezone))
+    return Wiring(ctx, loaded, mode, ENV, 0, BackgroundScheduler(timezone=ctx.settings.timezone), EventLoop())
 
 
 def test_in_slack_mode_the_queue_worker_starts_first_and_the_notifier_wakes_it(ctx, loaded, standin):
     services = Services.start_all(_wiring(ctx, loaded, Mode.HTTP))
     try:
-        assert [s.name for s in services.running] == ["slack-delivery", "slack-http", "credits"]
-        assert services.health() == {"slack-delivery": "ok", "slack-http": "ok", "credits": "ok"}
+        assert [s.name for s in services.running] == ["event-loop", "slack-delivery", "slack-http", "credits"]
+        assert services.health() == {"event-loop": "ok", "slack-delivery": "ok", "slack-http": "ok", "credits": "ok"}
         ctx.notifier.send(Notice(kind="drill", subject="DRILL-1", text="through the worker", channel="#ops-alerts"))
         standin.wait_for(lambda s: s.calls_to("chat.postMessage"))
     finally:
@@ -63,7 +64,7 @@ def test_in_slack_mode_the_queue_worker_starts_first_and_the_notifier_wakes_it(c
 def test_in_local_mode_only_the_credit_area_runs(ctx, loaded):
     services = Services.start_all(_wiring(ctx, loaded, Mode.LOCAL))
     try:
-        assert [s.name for s in services.running] == ["credits"]
+        assert [s.name for s in services.running] == ["event-loop", "credits"]
     finally:
         services.stop(3.0)
 
@@ -83,3 +84,40 @@ def test_a_daemon_whose_outgoing_scrub_cannot_load_its_rules_does_not_start(tmp_
     assert done.returncode == 1, done.stderr
     assert "the outgoing scrub cannot load its rules" in done.stderr and "missing-rules.json" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_the_slack_site_and_the_credit_intake_are_served_by_the_one_event_loop(tmp_path, standin, monkeypatch):
+    import threading
+    import tomllib
+    import urllib.error
+    import urllib.request
+
+    from chatops.config import LoadedConfig, parse_settings
+    from jobs.compose import build_context
+    from tests.credits.conftest import free_port
+
+    raw = tomllib.loads(PEOPLE_TOML)
+    raw["slack"] = {"api_url": standin.api_url}
+    raw["credits"] = {"intake_port": free_port()}
+    loaded = LoadedConfig(settings=parse_settings(raw), path=tmp_path / "config.toml", data_dir=tmp_path / "var")
+    monkeypatch.setenv("SLACK_BOT_TOKEN", ENV["SLACK_BOT_TOKEN"])
+    ctx = build_context(loaded.settings, loaded.data_dir)
+    wiring = Wiring(ctx, loaded, Mode.HTTP, {**ENV, "CHATOPS_INTAKE_TOKEN": "intake-token"}, 0,
+                    BackgroundScheduler(timezone=ctx.settings.timezone), EventLoop())
+    services = Services.start_all(wiring)
+    try:
+        slack_port = next(s for s in services.running if s.name == "slack-http").port
+        gate = urllib.request.Request(f"http://127.0.0.1:{raw['credits']['intake_port']}/gate/dispatch/run_nobody",
+                                      headers={"Authorization": "Bearer intake-token"})
+        with pytest.raises(urllib.error.HTTPError) as unknown:
+            urllib.request.urlopen(gate, timeout=5)
+        assert unknown.value.code == 404                      # the intake answers: an unknown run is blocked
+        unsigned = urllib.request.Request(f"http://127.0.0.1:{slack_port}/slack/events", data=b"{}", method="POST")
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(unsigned, timeout=5)
+        assert refused.value.code == 401                      # the Slack site answers: unsigned is refused
+        own_loops = [t.name for t in threading.enumerate() if t.name in ("slack-http", "credits-http")]
+        assert own_loops == [] and wiring.loop.health() == "ok"   # no thread of their own: both on the one loop
+    finally:
+        services.stop(3.0)
+    assert wiring.loop.health().startswith("the daemon's event loop has stopped")
