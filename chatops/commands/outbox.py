@@ -8,25 +8,11 @@ from __future__ import annotations
 
 import json
 
-from chatops.registry import Arg, Command, Handler, Invocation, Reply
+from chatops.registry import Arg, Command, Invocation, Reply
 from jobs.actors import Permission
-from jobs.errors import ChatopsError, Refused
 
 #: jobs.outbox_admin.SUBJECT_KIND, spelt here so that declaring the commands loads no queue code (`help`).
 ITEM = "outbox item"
-
-
-def _answered(handler: Handler) -> Handler:
-    """An unknown id, an item in the wrong state or a bad pair of arguments is answered in one sentence
-    with its exit code (6 not found, 7 conflict, 2 invalid); refusals go on to the interface."""
-    def run(inv: Invocation) -> Reply:
-        try:
-            return handler(inv)
-        except Refused:
-            raise
-        except ChatopsError as exc:
-            return Reply(f"{inv.command.name}: {exc}", int(exc.exit_code))
-    return run
 
 
 def _status(inv: Invocation) -> Reply:
@@ -39,7 +25,6 @@ def _status(inv: Invocation) -> Reply:
     return Reply("\n".join([*([note] if note else []), *(line for d in report for line in d.describe())]))
 
 
-@_answered
 def _retry(inv: Invocation) -> Reply:
     from jobs import outbox_admin
 
@@ -50,7 +35,6 @@ def _retry(inv: Invocation) -> Reply:
     return Reply(f"{len(items)} parked item(s) sent back to the queue, in their order: {listed}")
 
 
-@_answered
 def _park(inv: Invocation) -> Reply:
     from jobs import outbox_admin
 
