@@ -11,7 +11,7 @@ from jobs.actors import Actor, Entries, Permission, Subject
 from jobs.actors import refuse as record_refusal
 from jobs.audit import LedgerName
 from jobs.context import Context
-from jobs.errors import Refused
+from jobs.errors import ChatopsError, Refused
 
 CREDIT = LedgerName.CREDIT.value
 
@@ -45,9 +45,13 @@ def who(actor: Actor, permission: Permission) -> tuple[str, str | None]:
     return actor.ledger_id, actor.role_for(permission) or None
 
 
-def refuse(ctx: Context, actor: Actor, permission: Permission, action: str, subject: Subject, reason: str,
-           entries: Entries | None = None) -> CreditsRefused:
-    """Record a runbook-rule refusal (in the caller's open commit when given) and return it to raise."""
-    error = CreditsRefused(f"{action} refused: {reason}")
+def refuse(ctx: Context, actor: Actor, permission: Permission, action: str, subject: Subject,
+           reason: str | ChatopsError, entries: Entries | None = None) -> ChatopsError:
+    """Record a runbook-rule refusal (in the caller's open commit when given) and return it to raise.
+
+    `reason` is the rule's sentence (raised as a `CreditsRefused`, exit 3), or the error itself when what
+    was refused is a bad value (`Invalid`, 2) or the subject's state (`Conflict`, 7): the person's exit
+    code says which, and the ledger records the refusal either way."""
+    error = reason if isinstance(reason, ChatopsError) else CreditsRefused(f"{action} refused: {reason}")
     record_refusal(ctx, actor, permission, action, subject, error, entries)
     return error

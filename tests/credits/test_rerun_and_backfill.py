@@ -10,7 +10,7 @@ from freezegun import freeze_time
 from jobs.credits import gates
 
 from jobs.credits.cases import flows
-from jobs.credits.audit import CreditsRefused
+from jobs.errors import Conflict, Invalid
 from jobs.credits.cases.service import all_cases
 from jobs.credits.records import CaseStatus, RerunDecision, RootCause, Severity
 from jobs.credits.intake.schema import validate_run
@@ -100,12 +100,12 @@ def test_backfill_mode_per_scenario_relaxes_sev1_between_start_and_end(ctx, reco
 @freeze_time(START)
 def test_backfill_needs_an_end_in_the_future_and_a_reason(ctx):
     ana = ctx.people.by_name("ana")
-    with pytest.raises(CreditsRefused, match="already past"):
+    with pytest.raises(Invalid, match="already past"):
         flows.set_backfill(ctx, ana, "scn-invoice", True, START - timedelta(days=2),
                              START - timedelta(days=1), "old")
-    with pytest.raises(CreditsRefused, match="--reason is required"):
+    with pytest.raises(Invalid, match="--reason is required"):
         flows.set_backfill(ctx, ana, "scn-invoice", True, None, START + timedelta(days=1), "")
-    with pytest.raises(CreditsRefused, match="not on"):
+    with pytest.raises(Conflict, match="not on"):
         flows.set_backfill(ctx, ana, "scn-invoice", False)
     assert kinds(ctx).count("command.refused") == 3
 
@@ -120,7 +120,7 @@ def test_scenario_max_items_is_set_recorded_and_exported(ctx):
     [first, second] = [e["data"] for e in entries(ctx) if e["kind"] == "scenario.set"]
     assert (first["old"], first["new"], second["old"], second["new"]) == (None, 1000, 1000, 500)
     for bad in ("-5", "0", "²", "99999999999999999999"):     # never an internal error or a ledger complaint
-        with pytest.raises(CreditsRefused, match="expected a whole number from 1 to 2,147,483,647"):
+        with pytest.raises(Invalid, match="expected a whole number from 1 to 2,147,483,647"):
             flows.set_scenario(ctx, ana, "scn-invoice", "max_items", bad)
-    with pytest.raises(CreditsRefused, match="unknown setting 'max_item'"):
+    with pytest.raises(Invalid, match="unknown setting 'max_item'"):
         flows.set_scenario(ctx, ana, "scn-invoice", "max_item", "5")

@@ -68,3 +68,17 @@ def test_version_beside_a_command_does_not_pass_for_the_command_having_run(capsy
                            "`chatops case ack CASE-1`")
     code, out, _err = _run(capsys, config_file, "--version")
     assert code == 0 and out.startswith("chatops ")
+
+
+@pytest.mark.parametrize("argv, says, code", [
+    (("scenario", "set", "scn-a", "max_items", "abc"), "max_items = 'abc': expected a whole number", 2),
+    (("scenario", "set", "scn-a", "max_items", "0"), "max_items = '0': expected a whole number", 2),
+    (("scenario", "set", "scn-a", "colour", "7"), "unknown setting 'colour'", 2),
+    (("backfill", "on", "scn-a", "--until", "2000-01-01T00:00:00Z", "--reason", "r"), "--until must be after the start", 2),
+    (("backfill", "off", "scn-a"), "backfill mode is not on for scn-a", 7),
+])
+def test_a_bad_value_is_invalid_and_a_wrong_state_a_conflict_not_a_permission_refusal(capsys, config_file, argv,
+                                                                                     says, code):
+    _set_baseline(capsys, config_file)
+    got, out, err = _run(capsys, config_file, "--as", "ana", *argv)
+    assert got == code and says in err and not out, err

@@ -23,7 +23,7 @@ from jobs import approvals
 from jobs.actors import DAEMON, Actor, Permission, allowed, authorize
 from jobs.audit import LedgerName
 from jobs.context import Context
-from jobs.errors import Refused
+from jobs.errors import Invalid, Refused
 from jobs.credits.cases import service as case_records
 from jobs.credits import messages
 from jobs.credits.audit import CreditsRefused, case_subject, ledger, refuse, run_subject, scenario_subject, who
@@ -324,9 +324,9 @@ def set_backfill(ctx: Context, actor: Actor, scenario_id: str, on: bool, start: 
                 problems.append("--reason is required: say what is being reprocessed and why")
         elif current.backfill is None:
             problems.append(f"backfill mode is not on for {scenario_id}")
-        if problems:
-            raise refuse(ctx, actor, Permission.BACKFILL_SET, action, scenario_subject(scenario_id),
-                         "; ".join(problems))
+        if problems:   # a bad window or reason is the caller's input (2); "not on" is the scenario's state (7)
+            error = (Invalid if on else Conflict)(f"{action}: {'; '.join(problems)}")
+            raise refuse(ctx, actor, Permission.BACKFILL_SET, action, scenario_subject(scenario_id), error)
         window = BackfillWindow(start, end, reason.strip(), actor.name) if on and end else None
         updated = replace(current, backfill=window)
         ledger_actor, role = who(actor, Permission.BACKFILL_SET)
@@ -350,11 +350,12 @@ def set_scenario(ctx: Context, actor: Actor, scenario_id: str, key: str, value: 
     action = f"scenario set {scenario_id} {key}"
     authorize(ctx, actor, Permission.SCENARIO_SET, action, scenario_subject(scenario_id))
     if key not in SCENARIO_KEYS:
-        raise refuse(ctx, actor, Permission.SCENARIO_SET, action, scenario_subject(scenario_id),
-                     f"unknown setting {key!r}; settable: {', '.join(SCENARIO_KEYS)}")
+        raise refuse(ctx, actor, Permission.SCENARIO_SET, action, scenario_subject(scenario_id), Invalid(
+                     f"{action}: unknown setting {key!r}; settable: {', '.join(SCENARIO_KEYS)}"))
     if not (value.isascii() and value.isdigit()) or not 0 < int(value) <= MAX_ITEMS:
-        raise refuse(ctx, actor, Permission.SCENARIO_SET, action, scenario_subject(scenario_id),
-                     f"max_items = {value!r}: expected a whole number from 1 to {MAX_ITEMS:,}, e.g. 1000")
+        raise refuse(ctx, actor, Permission.SCENARIO_SET, action, scenario_subject(scenario_id), Invalid(
+                     f"{action}: max_items = {value!r}: expected a whole number from 1 to {MAX_ITEMS:,}, "
+                     "e.g. 1000"))
     with ctx.state.transaction() as db:
         current = case_records.scenario(db, scenario_id)
         updated = replace(current, max_items=int(value))
