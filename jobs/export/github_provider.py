@@ -58,6 +58,7 @@ ATTEMPTS = 5                 # tries of one operation before `GitHubUnavailable`
 MAX_WAIT = 300.0             # longest single wait for a rate limit; a longer one is an error to retry later
 SECONDARY_LIMIT_WAIT = 60.0  # GitHub's advice when a secondary rate limit names no Retry-After
 TIMEOUT = 15                 # seconds per request
+GIT_TIMEOUT = 300            # seconds for one git command (a push of a day's transcripts)
 SCOPE_FIX = ("give the token in GITHUB_TOKEN the \"repo\" scope (classic token), or Contents and Pull requests "
              "read and write on {repo} (fine-grained token)")
 T = TypeVar("T")
@@ -293,8 +294,11 @@ class GitHubProvider:
     # ---- git -------------------------------------------------------------------------------------
 
     def _git(self, repo_dir: Path, *args: str) -> str:
-        done = subprocess.run(["git", "-C", str(repo_dir), *args], capture_output=True, text=True,
-                              env=self._git_env(), timeout=300)
+        try:
+            done = subprocess.run(["git", "-C", str(repo_dir), *args], capture_output=True, text=True,
+                                  env=self._git_env(), timeout=GIT_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            raise _GitFailed(f"git {args[0]} to {self.push_url} took more than {GIT_TIMEOUT} s") from None
         if done.returncode == 0:
             return done.stdout
         output = self.scrub((done.stderr + done.stdout).strip())
@@ -333,10 +337,11 @@ class _GitFailed(Exception):
 
 
 def check_github(ctx: Context, environ: Mapping[str, str] | None = None) -> tuple[bool, str]:
-    """`chatops doctor`'s line for GitHub: (ok, one line). Ok when GITHUB_TOKEN is set and valid, the
-    repository of `[export.github] repo` is reachable at `api_url`, and the token may push to it (a
-    classic token also needs the `repo` or `public_repo` scope). One request, no retries: a doctor
-    answers at once; the line says what is wrong and the fix."""
+    """The doctor's line for GitHub, a plain function any health check may call: (ok, one line).
+
+    Ok when GITHUB_TOKEN is set and valid, the repository of `[export.github] repo` is reachable at
+    `api_url`, and the token may push to it (a classic token also needs the `repo` or `public_repo`
+    scope). One request, no retries: a doctor answers at once; the line says what is wrong and the fix."""
     try:
         provider = GitHubProvider.from_settings(ctx, environ)
         may_push, scopes = provider.repository()

@@ -96,6 +96,14 @@ def test_a_lost_answer_to_the_merge_reads_the_pr_merged(provider, standin, sleep
     assert [r.status for r in standin.made("PUT /merge")] == [0] and len(sleeper.waits) == 1
 
 
+@pytest.mark.parametrize("status", [405, 409])
+def test_a_merge_refused_because_someone_merged_it_meanwhile_is_success(provider, standin, status):
+    pr = provider.open_or_update(BRANCH, "t", BODY)
+    standin.fail(status, match="PUT /merge", meanwhile=lambda: standin.merge_outside(REPO, pr.number))
+    assert provider.merge(pr.number, "Merge").state == PullRequestState.MERGED
+    assert [r.status for r in standin.made("PUT /merge")] == [status]
+
+
 def test_a_merge_github_refuses_on_an_unmerged_pr_is_a_conflict_with_its_message(provider, standin):
     pr = provider.open_or_update(BRANCH, "t", BODY)
     standin.fail(405, match="PUT /merge", message="Pull Request is not mergeable")

@@ -25,7 +25,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import parse_qs, urlsplit
 
 TOKEN = "ghp_standinTOKEN0000000000000000000000"
@@ -49,6 +49,7 @@ class _Fault:
     status: int                # 0: carry it out, then drop the connection
     headers: dict[str, str]
     message: str
+    action: Callable[[], None] | None = None   # run when the fault fires: what happened meanwhile on GitHub
 
 
 @dataclass
@@ -102,9 +103,11 @@ class GitHubStandIn:
     # ---- misbehaviour ----------------------------------------------------------------------------
 
     def fail(self, status: int, times: int = 1, match: str = "", headers: dict[str, str] | None = None,
-             message: str = "") -> None:
+             message: str = "", meanwhile: Callable[[], None] | None = None) -> None:
+        """The next `times` requests matching `match` answer `status`; `meanwhile` runs first each time
+        (say, someone merging the PR on GitHub just before the merge call arrives)."""
         with self._lock:
-            self._faults += [_Fault(match, status, dict(headers or {}), message)] * times
+            self._faults += [_Fault(match, status, dict(headers or {}), message, meanwhile)] * times
 
     def lose_answer(self, match: str, times: int = 1) -> None:
         with self._lock:
@@ -256,6 +259,8 @@ class _Handler(BaseHTTPRequestHandler):
             owner._record(Request(self.command, split.path, query, body, token, 403, auth))
             return self._answer(403, {}, {"message": "Permission denied"})
         fault = owner._fault_for(self.command, split.path)
+        if fault is not None and fault.action is not None:
+            fault.action()
         if fault is not None and fault.status:
             owner._record(Request(self.command, split.path, query, body, token, fault.status))
             payload = {"message": fault.message or _REASONS.get(fault.status, "Server Error")}
