@@ -13,7 +13,7 @@ from jobs.errors import Conflict, Invalid, NotFound, Refused
 from jobs.delivery import MAX_BACKOFF
 from jobs.export.github_provider import GitHubUnavailable, check_github, default_push_url
 from jobs.export.pull_requests import PullRequestProvider, PullRequestState
-from tests.export.github_support import NOW, REPO, ctx, github_ctx, provider, provider_for, sleeper, standin  # noqa: F401
+from tests.export.github.conftest import NOW, REPO, github_ctx, provider_for
 from tests.standins.github import TOKEN
 
 BRANCH = "export/2026-12-06"

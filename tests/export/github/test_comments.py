@@ -13,7 +13,7 @@ from jobs.delivery import DeliveryWorker, DestinationName
 from jobs.errors import Invalid
 from jobs.export.github_comments import GitHubCommentDestination, queue_comment
 from store.outbox import Outbox
-from tests.export.github_support import REPO, Sleeper, ctx, provider_for, sleeper, standin  # noqa: F401
+from tests.export.github.conftest import REPO, Sleeper, provider_for
 from tests.standins.github import TOKEN
 
 SUBJECT = "export/2026-12-06"

@@ -1,4 +1,4 @@
-"""Fixtures for the github provider's tests: the GitHub stand-in, a context configured for it, a sleeper."""
+"""Fixtures for the github provider's tests (tests/export/github/): the GitHub stand-in, a context configured for it, a sleeper."""
 from __future__ import annotations
 
 import random
