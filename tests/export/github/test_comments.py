@@ -55,6 +55,7 @@ def test_a_queued_comment_is_scrubbed_before_the_outbox_and_posted_once_in_order
     [queued, _] = Outbox(ctx.data_dir).messages()
     assert (queued.id, queued.dest, queued.subject) == (first, DestinationName.GITHUB, SUBJECT)
     assert queued.item["subject_kind"] == "export_pr" and queued.item["to"] == f"{REPO}#{pr}"
+    assert Outbox(ctx.data_dir).notice_ids() == set()   # the start-up reconciliation reads past items without a notice
     assert _worker(ctx, sleeper, Clock()).deliver_pending() == 2
     held, notified = _bodies(standin, pr)
     assert held == queued.item["text"] and "[REDACTED:" in held and SECRET not in held
