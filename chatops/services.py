@@ -28,7 +28,13 @@ from jobs.context import Context
 log = logging.getLogger("chatops.services")
 
 #: "module:function" of each area's contribution, in start order.
-AREAS = ("chatops.event_loop:services", "chatops.notify:services", "chatops.slack.services:services", "chatops.credits_service:services")
+AREAS = (
+    "chatops.event_loop:services",
+    "chatops.notify:services",
+    "chatops.slack.services:services",
+    "chatops.credits_service:services",
+    "chatops.github_delivery:services",
+)
 
 
 class Service(Protocol):

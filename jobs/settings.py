@@ -363,6 +363,55 @@ class ScrubSettings:
         "raw-byte prefilter: auto (Hyperscan when installed), hyperscan, or python", parse_scrub_engine))
 
 
+_GITHUB_REPO = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
+
+
+def parse_github_repo(value: Any) -> str:
+    if not isinstance(value, str) or value and (not _GITHUB_REPO.match(value) or value.endswith(".git")):
+        raise ValueError("expected \"owner/name\" of the export repository on GitHub (no URL, no .git), "
+                         "or \"\" while the github provider is not used")
+    return value
+
+
+def parse_api_url(value: Any) -> str:
+    if not isinstance(value, str) or not re.match(r"^https?://[^\s/]+(/\S*)?$", value):
+        raise ValueError("expected the REST API's URL: \"https://api.github.com\", or "
+                         "\"https://<host>/api/v3\" for GitHub Enterprise Server")
+    return value.rstrip("/")
+
+
+def parse_push_url(value: Any) -> str:
+    if not isinstance(value, str) or value and (re.search(r"\s", value) or not (
+            re.match(r"^(https?|ssh|file)://\S+$", value) or re.match(r"^[\w.-]+@[\w.-]+:\S+$", value)
+            or value.startswith("/"))):
+        raise ValueError("expected a git remote: an https, ssh or file URL, user@host:path, or the absolute "
+                         "path of a bare repository; or \"\" for https://<host>/<repo>.git")
+    if re.match(r"^https?://[^/@\s]+@", value):
+        raise ValueError("expected a URL without credentials in it: the token comes from GITHUB_TOKEN only")
+    return value
+
+
+@dataclass(frozen=True)
+class ExportGitHubSettings:
+    """Where the `github` provider keeps the export's pull requests (seed 000 step 5). The token is never
+    here: it comes from the environment variable GITHUB_TOKEN only."""
+
+    repo: str = field(default="", metadata=meta(
+        "\"owner/name\" of the export repository on GitHub", parse_github_repo))
+    api_url: str = field(default="https://api.github.com", metadata=meta(
+        "REST API URL; \"https://<host>/api/v3\" for GitHub Enterprise Server", parse_api_url))
+    push_url: str = field(default="", metadata=meta(
+        "git remote the export branch is pushed to; empty: https://<host>/<repo>.git", parse_push_url))
+
+
+@dataclass(frozen=True)
+class ExportSettings:
+    """The 05:00 session export (seed 000)."""
+
+    github: ExportGitHubSettings = field(default_factory=ExportGitHubSettings, metadata=meta(
+        "the github pull-request provider: repository, API URL, push URL"))
+
+
 @dataclass(frozen=True)
 class Settings:
     """The whole configuration. `people` maps a person's name to their Slack id and roles."""
@@ -384,3 +433,5 @@ class Settings:
         "baseline update prerequisites (seed 001)"))
     scrub: ScrubSettings = field(default_factory=ScrubSettings, metadata=meta(
         "session scrub: approved emails, internal ranges, sensitive items (seed 000 §4)"))
+    export: ExportSettings = field(default_factory=ExportSettings, metadata=meta(
+        "the 05:00 session export (seed 000)"))

@@ -151,10 +151,11 @@ class Outbox:
         return lines, offset + end
 
     def notice_ids(self) -> set[str]:
-        """The `fields.notice_id` of every notice ever queued (sent, pending, local or suppressed)."""
+        """The `fields.notice_id` of every notice ever queued (sent, pending, local or suppressed); items of
+        other destinations (a GitHub comment) carry no notice."""
         lines, _ = self.read()
         return {line["item"]["notice"].get("fields", {}).get("notice_id") for line in lines
-                if line.get("op") == "queued"} - {None}
+                if line.get("op") == "queued" and isinstance(line["item"].get("notice"), dict)} - {None}
 
     def messages(self) -> list[OutboxMessage]:
         """Every message in file order, with its final line attached."""
