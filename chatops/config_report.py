@@ -4,7 +4,7 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import json
-from datetime import time
+from datetime import date, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -53,6 +53,8 @@ def _value(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, (time,)):
         return f'"{value:%H:%M}"'
+    if isinstance(value, date):
+        return value.isoformat()          # a TOML local date, e.g. [compliance] holidays
     if isinstance(value, (WeeklyTime, ZoneInfo)):
         return f'"{value}"'
     if isinstance(value, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
