@@ -131,3 +131,25 @@ def test_a_bad_id_slug_or_naive_time_is_refused_and_nothing_is_written(ctx, inci
         start_postmortem(ctx, incident_id, slug, closed_at)
     assert not (ctx.data_dir / REPORTS).exists()
     assert postmortems_due(ctx, date(2030, 1, 1)) == []
+
+
+@pytest.mark.parametrize(("table", "message"), [
+    ({"holidays": ["2026-02-30"]}, "compliance.holidays = [\"2026-02-30\"]: '2026-02-30' is not a date"),
+    ({"holidays": "2026-12-24"}, "compliance.holidays = \"2026-12-24\": expected a list of dates"),
+    ({"holidays_country": "us"}, "compliance.holidays_country = \"us\": expected an ISO 3166 country code"),
+    ({"holidays_subdivision": "california"}, "compliance.holidays_subdivision = \"california\": expected"),
+    ({"holiday": []}, "compliance.holiday: unknown key; did you mean 'holidays'?"),
+])
+def test_holiday_settings_are_parsed_strictly_naming_the_key(table, message):
+    from chatops.config import ConfigError, parse_settings
+
+    with pytest.raises(ConfigError) as raised:
+        parse_settings({"compliance": table})
+    assert str(raised.value).startswith(message)
+
+
+def test_holidays_may_be_toml_dates_or_iso_strings():
+    from chatops.config import parse_settings
+
+    settings = parse_settings({"compliance": {"holidays": [date(2026, 12, 31), "2026-12-24", "2026-12-31"]}})
+    assert settings.compliance.holidays == (date(2026, 12, 24), date(2026, 12, 31))
