@@ -16,6 +16,9 @@ from jobs.settings import WeeklyTime
 
 
 def render_config_report(loaded: LoadedConfig, ctx: Context) -> str:
+    from jobs.compliance.business_days import holidays_for   # loads the holidays library: here, not at every start
+
+    holidays_for(loaded.settings.compliance)   # a holiday calendar the library lacks is named now, not at a close
     lines = [f"config    {loaded.path.resolve()}: OK", f"data_dir  {loaded.data_dir}", "",
              "# effective configuration (defaults filled in)"]
     lines += _toml_lines(loaded.settings, [])

@@ -37,7 +37,8 @@ def holidays_for(settings: ComplianceSettings) -> Holidays:
     supported = library.list_supported_countries()
     if country not in supported:
         raise Invalid(f"compliance.holidays_country = \"{country}\": the holidays library has no calendar for it; "
-                      f"set one of {', '.join(sorted(supported))} in config.toml")
+                      f"set a code it knows in config.toml, e.g. US, GB, DE, FR, CA ({len(supported)} are listed by "
+                      "`python -c 'import holidays; print(sorted(holidays.list_supported_countries()))'`)")
     if subdivision and subdivision not in supported[country]:
         raise Invalid(f"compliance.holidays_subdivision = \"{subdivision}\": not a subdivision of {country}; set "
                       f"one of {', '.join(sorted(supported[country]))}, or \"\" for {country}'s holidays only, "

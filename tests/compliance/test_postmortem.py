@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import stat
 from datetime import date, datetime, timezone
-from pathlib import Path
 
 import pytest
 from freezegun import freeze_time
@@ -153,3 +152,24 @@ def test_holidays_may_be_toml_dates_or_iso_strings():
 
     settings = parse_settings({"compliance": {"holidays": [date(2026, 12, 31), "2026-12-24", "2026-12-31"]}})
     assert settings.compliance.holidays == (date(2026, 12, 24), date(2026, 12, 31))
+
+
+def test_the_doctor_names_a_post_mortem_directory_opened_to_its_group(ctx):
+    import os
+
+    from store.access import Policy, check_data_dir
+
+    review = start_postmortem(ctx, "INC-2", "inc-2", FRIDAY_EVENING_PACIFIC)
+    assert check_data_dir(ctx.data_dir, Policy()) == []
+    os.chmod((ctx.data_dir / review.path).parent, 0o750)
+    [line] = check_data_dir(ctx.data_dir, Policy())
+    assert line.startswith(f"{ctx.data_dir / REPORTS} is mode 0750, open to its group (this is for its owner alone)")
+
+
+def test_config_check_names_a_holiday_calendar_the_library_lacks(config_file):
+    from tests.conftest import run_cli
+
+    config_file.write_text(config_file.read_text() + '\n[compliance]\nholidays_country = "XX"\n')
+    done = run_cli("config", "check", config=config_file)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert 'compliance.holidays_country = "XX": the holidays library has no calendar for it' in done.stderr
