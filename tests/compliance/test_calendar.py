@@ -168,3 +168,11 @@ def test_a_hand_written_preamble_and_table_are_kept_when_an_item_is_added(ctx):
     assert text.startswith("# Our calendar\n\nKept by Lee.\n\n| ID |")
     assert [(i.item_id, i.due) for i in parse(text, "c").items] == [("CAL-1", date(2027, 1, 15)),
                                                                    ("CAL-2", date(2027, 2, 1))]
+
+
+def test_calendar_list_loads_neither_the_holidays_library_nor_the_model_client(config_file):
+    from tests.foundation.test_lazy_imports import modules_loaded, roots
+
+    loaded = roots(modules_loaded(config_file, "calendar", "list"))
+    assert "jobs.compliance.calendar" in loaded
+    assert not loaded & {"holidays", "ollama", "httpx", "slack_bolt", "apscheduler", "hyperscan"}
