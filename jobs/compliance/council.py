@@ -20,19 +20,27 @@ from typing import Any, Mapping
 from jobs.errors import ChatopsError, Invalid
 from jobs.settings import Settings, parse_loopback_endpoint
 
+
+class DraftKind(StrEnum):
+    CEO_DM = "ceo_dm"
+    REMEDIATION = "remediation"
+    POSTMORTEM = "postmortem"
+
+
+#: What the model is asked for, per kind, in the SOP's words; the record follows as JSON.
 INSTRUCTIONS = {
-    "ceo_dm": (
+    DraftKind.CEO_DM: (
         "You draft, for a person to check before sending, the Slack DM to the CEO about a SEV1 compliance "
         "incident (SOP-OPS-compliance-incident-handling §4). Write three short parts headed 'What happened:', "
         "'What is contained:' and 'What is at risk:'. Use only facts in the incident record below; write "
         "'unknown' where it is silent. No greeting, no sign-off, at most 120 words."),
-    "remediation": (
+    DraftKind.REMEDIATION: (
         "You draft, for a person to check before filing, the remediation plan of a SEV2 compliance incident, "
         "due within 24 hours of filing (SOP-OPS-compliance-incident-handling §4). Give: the risk assessment "
         "(could it become a SEV1, and why); numbered remediation steps, each with an owner role and a deadline; "
         "the SOP delta (which SOP contributed to it or failed to prevent it, and the change). Use only facts in "
         "the incident record below; say what is unknown."),
-    "postmortem": (
+    DraftKind.POSTMORTEM: (
         "You draft, for a person to check before filing, the post-incident review of a closed compliance "
         "incident (SOP-OPS-compliance-incident-handling §6), in Markdown under exactly these headings: "
         "'## Root cause category' (one of credential management, access control, vendor gap, process gap, then "
@@ -40,12 +48,6 @@ INSTRUCTIONS = {
         "'## CEO brief' (one paragraph: what happened, what changed, what risk remains). Use only facts in the "
         "incident record below; say what is unknown."),
 }
-
-
-class DraftKind(StrEnum):
-    CEO_DM = "ceo_dm"
-    REMEDIATION = "remediation"
-    POSTMORTEM = "postmortem"
 
 
 class CouncilUnavailable(ChatopsError):
