@@ -134,7 +134,8 @@ def render(calendar: Calendar) -> str:
     rows = [_row(COLUMNS), _row(["---"] * len(COLUMNS))]
     rows += [_row([i.item_id, _escape(i.item), i.category.value, i.due.isoformat(), i.owner, i.status,
                    _escape(i.notes)]) for i in calendar.items]
-    return calendar.preamble.rstrip("\n") + "\n\n" + "\n".join(rows) + "\n"
+    preamble = calendar.preamble.strip("\n")
+    return (preamble + "\n\n" if preamble else "") + "\n".join(rows) + "\n"
 
 
 def _item(line: str, row: int, line_no: int, name: str) -> CalendarItem:

@@ -176,3 +176,13 @@ def test_calendar_list_loads_neither_the_holidays_library_nor_the_model_client(c
     loaded = roots(modules_loaded(config_file, "calendar", "list"))
     assert "jobs.compliance.calendar" in loaded
     assert not loaded & {"holidays", "ollama", "httpx", "slack_bolt", "apscheduler", "hyperscan"}
+
+
+def test_a_table_without_text_above_it_is_read_and_written_back_as_it_was():
+    from jobs.compliance.calendar_table import render
+
+    table = "| ID | Item | Category | Due | Owner | Status | Notes |\n| --- | --- | --- | --- | --- | --- | --- |\n" \
+            + ROW.replace("| |", "| in \\| out |") + "\n"
+    calendar = parse(table, "c")
+    assert calendar.items[0].notes == "in | out"
+    assert render(calendar) == table
