@@ -63,7 +63,17 @@ def load_config(config_path: Path, data_dir_override: str | None = None) -> Load
 def parse_settings(raw: dict[str, Any]) -> Settings:
     settings = _build(Settings, raw, prefix="")
     _check_people(settings)
+    _check_council(settings)
     return settings
+
+
+def _check_council(settings: Settings) -> None:
+    """An endpoint without a model would fail at the first draft, during an incident: say so at start."""
+    council = settings.compliance.council
+    if council.endpoint and not council.model:
+        raise ConfigError(f"compliance.council.model: missing while compliance.council.endpoint = "
+                          f"{_show(council.endpoint)}; expected the local model that drafts, e.g. \"llama3.1:8b\" "
+                          f"(or endpoint = \"\" for no drafting)")
 
 
 def _check_people(settings: Settings) -> None:

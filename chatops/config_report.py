@@ -4,7 +4,7 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import json
-from datetime import time
+from datetime import date, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,6 +16,9 @@ from jobs.settings import WeeklyTime
 
 
 def render_config_report(loaded: LoadedConfig, ctx: Context) -> str:
+    from jobs.compliance.business_days import holidays_for   # loads the holidays library: here, not at every start
+
+    holidays_for(loaded.settings.compliance)   # a holiday calendar the library lacks is named now, not at a close
     lines = [f"config    {loaded.path.resolve()}: OK", f"data_dir  {loaded.data_dir}", "",
              "# effective configuration (defaults filled in)"]
     lines += _toml_lines(loaded.settings, [])
@@ -53,6 +56,8 @@ def _value(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, (time,)):
         return f'"{value:%H:%M}"'
+    if isinstance(value, date):
+        return value.isoformat()          # a TOML local date, e.g. [compliance] holidays
     if isinstance(value, (WeeklyTime, ZoneInfo)):
         return f'"{value}"'
     if isinstance(value, (ipaddress.IPv4Network, ipaddress.IPv6Network)):

@@ -76,6 +76,9 @@ class Permission(StrEnum):
     BASELINE_CHANGE = "baseline.change"    # update (approve) and set
     OUTBOX_READ = "outbox.read"            # what waits to leave the machine, what is parked and why
     OUTBOX_MANAGE = "outbox.manage"        # send parked items back to the queue, or park one
+    # compliance calendar (seed 002 §7)
+    CALENDAR_READ = "calendar.read"        # list the calendar and what falls due
+    CALENDAR_WRITE = "calendar.write"      # add items, mark them done (security.ops maintains it)
 
 
 #: The one permission table: a permission is granted to anyone holding any of these roles.
@@ -108,6 +111,9 @@ PERMISSIONS: Mapping[Permission, frozenset[Role]] = {
     Permission.BASELINE_CHANGE: at_least(Role.O3),
     Permission.OUTBOX_READ: at_least(Role.O1),
     Permission.OUTBOX_MANAGE: at_least(Role.O3),
+    # compliance calendar (seed 002 §7): security.ops keeps it; those who act on what falls due read it
+    Permission.CALENDAR_READ: frozenset({Role.CEO, Role.COO, Role.CHIEF_STAFF, Role.SECURITY_OPS, Role.LEGAL_EXEC}),
+    Permission.CALENDAR_WRITE: frozenset({Role.SECURITY_OPS}),
 }
 
 

@@ -13,7 +13,7 @@ import grp
 import ipaddress
 import re
 from dataclasses import dataclass, field
-from datetime import time
+from datetime import date, datetime, time
 from typing import Any, Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -391,6 +391,86 @@ def parse_push_url(value: Any) -> str:
     return value
 
 
+# ---- compliance (seed 002): the post-incident review clock's holidays and the local council ---------
+
+_COUNTRY = re.compile(r"^[A-Z]{2,3}$")
+_SUBDIVISION = re.compile(r"^[A-Z0-9]{1,5}$")
+_LOOPBACK_NAMES = ("localhost",)
+_ENDPOINT = re.compile(r"^(https?)://(\[[0-9A-Fa-f:.]+\]|[^\s/:\[\]@?#]+)(?::([0-9]{1,5}))?/?$")
+
+
+def parse_country(value: Any) -> str:
+    """An ISO 3166 country code; the `holidays` library (imported only when a clock is computed, it costs
+    100 ms) says whether it knows it, naming this key."""
+    if not isinstance(value, str) or not _COUNTRY.match(value):
+        raise ValueError("expected an ISO 3166 country code in capitals such as \"US\"")
+    return value
+
+
+def parse_subdivision(value: Any) -> str:
+    if not isinstance(value, str) or value and not _SUBDIVISION.match(value):
+        raise ValueError("expected a subdivision code in capitals such as \"CA\" (California), or \"\" for the "
+                         "country's holidays only")
+    return value
+
+
+def parse_date_list(value: Any) -> tuple[date, ...]:
+    """TOML dates (`2026-12-24`) or ISO strings (`"2026-12-24"`), sorted, each once."""
+    expected = "expected a list of dates such as [2026-12-24, \"2026-12-31\"]"
+    if not isinstance(value, list):
+        raise ValueError(expected)
+    return tuple(sorted({_one_date(item, expected) for item in value}))
+
+
+def _one_date(item: Any, expected: str) -> date:
+    if isinstance(item, date) and not isinstance(item, datetime):
+        return item
+    if isinstance(item, str) and re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", item):
+        try:
+            return date.fromisoformat(item)
+        except ValueError:
+            pass
+    raise ValueError(f"{item!r} is not a date; {expected}")
+
+
+def is_loopback_host(host: str) -> bool:
+    """127.0.0.0/8, ::1 or `localhost`: the only places compliance content may be sent (seed 002 §1)."""
+    host = host.strip("[]").lower()
+    if host in _LOOPBACK_NAMES:
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address in ipaddress.ip_network("127.0.0.0/8") if address.version == 4 else \
+        address == ipaddress.IPv6Address("::1")
+
+
+def parse_loopback_endpoint(value: Any) -> str:
+    """An Ollama endpoint on this machine, or "" for none. Anything else is refused here, at load, so a
+    compliance record can never be sent to another machine by a configuration mistake."""
+    if value == "":
+        return value
+    match = _ENDPOINT.match(value) if isinstance(value, str) else None
+    if match is None:
+        raise ValueError("expected an endpoint such as \"http://127.0.0.1:11434\" (scheme, loopback host, port; "
+                         "no path), or \"\" for no local drafting")
+    scheme, host, port = match.groups()
+    if not is_loopback_host(host):
+        raise ValueError("not a loopback address; compliance content never leaves this machine (seed 002 §1): "
+                         "expected 127.0.0.0/8, [::1] or localhost, e.g. \"http://127.0.0.1:11434\", or \"\" "
+                         "for no local drafting")
+    if port is not None and not 0 < int(port) < 65536:
+        raise ValueError("expected a port 1-65535, e.g. \"http://127.0.0.1:11434\"")
+    return f"{scheme}://{host}:{port or 11434}"
+
+
+def parse_model_name(value: Any) -> str:
+    if not isinstance(value, str) or value and not re.match(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$", value):
+        raise ValueError("expected an Ollama model name such as \"llama3.1:8b\"")
+    return value
+
+
 @dataclass(frozen=True)
 class ExportGitHubSettings:
     """Where the `github` provider keeps the export's pull requests (seed 000 step 5). The token is never
@@ -410,6 +490,33 @@ class ExportSettings:
 
     github: ExportGitHubSettings = field(default_factory=ExportGitHubSettings, metadata=meta(
         "the github pull-request provider: repository, API URL, push URL"))
+
+
+@dataclass(frozen=True)
+class CouncilSettings:
+    """The local council (seed 002 §1: "council review uses Ollama local only")."""
+
+    endpoint: str = field(default="", metadata=meta(
+        "Ollama endpoint on this machine (loopback only), e.g. \"http://127.0.0.1:11434\"; \"\" = no drafting",
+        parse_loopback_endpoint))
+    model: str = field(default="", metadata=meta(
+        "the local model that drafts (needed when endpoint is set), e.g. \"llama3.1:8b\"", parse_model_name))
+    timeout_seconds: float = field(default=120.0, metadata=meta(
+        "longest wait for one draft (seconds)", parse_positive_number))
+
+
+@dataclass(frozen=True)
+class ComplianceSettings:
+    """Compliance incidents (seed 002): business days for the post-incident review, the local council."""
+
+    holidays_country: str = field(default="US", metadata=meta(
+        "public holidays skipped by the 5-business-day post-mortem clock: this country's", parse_country))
+    holidays_subdivision: str = field(default="", metadata=meta(
+        "… and this subdivision's (e.g. \"CA\"); \"\" for the country's only", parse_subdivision))
+    holidays: tuple[date, ...] = field(default=(), metadata=meta(
+        "more days off skipped by the clock (company holidays), e.g. [2026-12-24]", parse_date_list))
+    council: CouncilSettings = field(default_factory=CouncilSettings, metadata=meta(
+        "local drafting through Ollama (loopback only)"))
 
 
 @dataclass(frozen=True)
@@ -435,3 +542,5 @@ class Settings:
         "session scrub: approved emails, internal ranges, sensitive items (seed 000 §4)"))
     export: ExportSettings = field(default_factory=ExportSettings, metadata=meta(
         "the 05:00 session export (seed 000)"))
+    compliance: ComplianceSettings = field(default_factory=ComplianceSettings, metadata=meta(
+        "compliance incidents (seed 002)"))

@@ -94,6 +94,9 @@ CLI = {
     "outbox status":      "Y  Y  Y  Y   Y   Y   Y    Y   Y     -       Y",
     "outbox retry":       "-  -  Y  -   -   -   -    -   -     -       -",
     "outbox park":        "-  -  Y  -   -   -   -    -   -     -       -",
+    "calendar add":       "-  -  -  -   -   -   -    Y   -     -       -",
+    "calendar done":      "-  -  -  -   -   -   -    Y   -     -       -",
+    "calendar list":      "Y  Y  Y  Y   Y   Y   Y    Y   Y     -       Y",
 }
 
 # Slack (`/ops`): every command needs its role; an unknown Slack user may read help and nothing else.
@@ -136,6 +139,9 @@ SLACK = {
     "outbox status":      "Y  Y  Y  -   -   -   -    -   -     -",
     "outbox retry":       "-  -  Y  -   -   -   -    -   -     -",
     "outbox park":        "-  -  Y  -   -   -   -    -   -     -",
+    "calendar add":       "-  -  -  -   -   -   -    Y   -     -",
+    "calendar done":      "-  -  -  -   -   -   -    Y   -     -",
+    "calendar list":      "-  -  -  Y   Y   Y   -    Y   Y     -",
 }
 
 #: Arguments that reach the gate and then do nothing lasting (unknown ids, blank reasons), and the
@@ -192,6 +198,10 @@ ARGS = {
     "outbox status": ([], ("outbox", "outbox")),
     "outbox retry": (["none"], ("outbox item", "none")),
     "outbox park": (["none", "--reason", "matrix"], ("outbox item", "none")),
+    "calendar add": (["--item", " ", "--category", "none", "--due", "none", "--owner", "none"],
+                     ("calendar item", "new")),
+    "calendar done": (["CAL-999"], ("calendar item", "CAL-999")),
+    "calendar list": ([], ("calendar", "all")),
 }
 LEDGER_FILES = {"operations": "operations/ledger.jsonl", "credit": "runs/CREDIT_MONITORING/audit/ledger.jsonl"}
 REGISTRY = Registry.load()
