@@ -32,7 +32,7 @@ from jobs.actors import UnknownPerson
 from jobs.context import Context
 from jobs.delivery import DeliveryWorker, DestinationName, RetryLater, Undeliverable
 from jobs.notices import Notice
-from jobs.outbox import OutboxNotifier
+from jobs.outbox import OutboxNotifier, open_body
 from store import slack_threads
 from store.outbox import OutboxMessage
 from store.slack_threads import Thread
@@ -88,7 +88,7 @@ class SlackDestination:
     # ---- one item ---------------------------------------------------------------------------
 
     def deliver(self, message: OutboxMessage) -> dict[str, Any]:
-        notice = _notice(message.item["notice"])
+        notice = _notice(open_body(self.ctx, message.item["notice"]))
         to = message.item["to"]
         try:
             if message.id not in self._posted:

@@ -364,6 +364,46 @@ class ScrubSettings:
 
 
 @dataclass(frozen=True)
+class CustomerSettings:
+    """A customer's contractual breach-notification SLA (seed 002 §5: "check customer contract")."""
+
+    notify_hours: int = field(metadata=meta(
+        "hours after awareness within which the contract says this customer must be told of a breach",
+        parse_positive_int))
+
+
+@dataclass(frozen=True)
+class ComplianceSettings:
+    """Compliance incident clocks (seed 002 §4, §5); hours count from filing unless said otherwise."""
+
+    sev1_contain_minutes: int = field(default=30, metadata=meta(
+        "a SEV1's containment must be confirmed within this many minutes of filing", parse_positive_int))
+    sev1_legal_hours: int = field(default=1, metadata=meta(
+        "legal.exec must confirm being engaged on a SEV1 within this many hours", parse_positive_int))
+    decision_hours: int = field(default=24, metadata=meta(
+        "the notification decision tree must be walked within this many hours of filing a SEV1", parse_positive_int))
+    counsel_hours: int = field(default=24, metadata=meta(
+        "outside counsel contacted within this many hours of customer data confirmed exposed", parse_positive_int))
+    sev2_response_hours: int = field(default=4, metadata=meta(
+        "a SEV2's response (the risk assessment) is due this many hours after filing", parse_positive_int))
+    sev2_remediation_hours: int = field(default=24, metadata=meta(
+        "a SEV2's remediation plan is due this many hours after filing", parse_positive_int))
+    gdpr_dpa_hours: int = field(default=72, metadata=meta(
+        "GDPR Art. 33: the DPA is notified within this many hours of awareness", parse_positive_int))
+    gdpr_individuals_hours: int = field(default=72, metadata=meta(
+        "internal target for telling affected individuals of a high-risk breach (Art. 34 \"without undue "
+        "delay\"), hours after awareness", parse_positive_int))
+    ccpa_target_hours: int = field(default=120, metadata=meta(
+        "internal target for CCPA's \"expeditiously\", hours after awareness", parse_positive_int))
+    remind_before_minutes: int = field(default=60, metadata=meta(
+        "each due step is reminded this many minutes before it is due", parse_positive_int))
+    key_dir: str = field(default="", metadata=meta(
+        "directory of the incident encryption key (0700); empty: <data_dir>/keys; relative: to data_dir"))
+    customers: dict[str, CustomerSettings] = field(default_factory=dict, metadata=meta(
+        "contractual notification SLAs by customer name ([compliance.customers.<name>] notify_hours = 48)"))
+
+
+@dataclass(frozen=True)
 class Settings:
     """The whole configuration. `people` maps a person's name to their Slack id and roles."""
 
@@ -384,3 +424,5 @@ class Settings:
         "baseline update prerequisites (seed 001)"))
     scrub: ScrubSettings = field(default_factory=ScrubSettings, metadata=meta(
         "session scrub: approved emails, internal ranges, sensitive items (seed 000 §4)"))
+    compliance: ComplianceSettings = field(default_factory=ComplianceSettings, metadata=meta(
+        "compliance incident clocks and contractual SLAs (seed 002)"))
