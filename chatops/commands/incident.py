@@ -260,7 +260,7 @@ COMMANDS = [
             args=(INCIDENT, Arg("--obligation", "which (gdpr-dpa, gdpr-individuals, ccpa, contract:<name>); "
                                 "default all open", nargs="*", metavar="NAME"))),
     Command(("incident", "keys", "rotate"), "new incident encryption key; every timeline resealed",
-            Permission.INCIDENT_KEYS, _rotate, subject_kind="incident", subject_id="keys"),
+            Permission.INCIDENT_KEYS, _rotate, subject_kind="incident key", subject_id="current"),
 ]
 
 

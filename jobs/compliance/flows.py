@@ -473,7 +473,7 @@ def sealed_rotation(ctx: Context, actor: Actor) -> tuple[int, int]:
     """`incident keys rotate`: a new incident key, every timeline resealed, the old keys retired."""
     from jobs.compliance.service import rotate_keys
 
-    authorize(ctx, actor, Permission.INCIDENT_KEYS, "incident keys rotate", Subject("incident", "keys"))
+    authorize(ctx, actor, Permission.INCIDENT_KEYS, "incident keys rotate", Subject("incident key", "current"))
     count, retired = rotate_keys(ctx)
     ctx.ledgers.operations.append("incident.keys_rotated", actor.ledger_id, actor.role_for(Permission.INCIDENT_KEYS),
                                   {"data": {"timelines": count, "retired": retired}})

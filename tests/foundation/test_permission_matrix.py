@@ -94,6 +94,20 @@ CLI = {
     "outbox status":      "Y  Y  Y  Y   Y   Y   Y    Y   Y     -       Y",
     "outbox retry":       "-  -  Y  -   -   -   -    -   -     -       -",
     "outbox park":        "-  -  Y  -   -   -   -    -   -     -       -",
+    "incident file":      "Y  Y  Y  Y   Y   Y   Y    Y   Y     -       -",
+    "incident list":      "Y  Y  Y  Y   Y   Y   Y    Y   Y     -       Y",
+    "incident show":      "Y  Y  Y  Y   Y   Y   Y    Y   Y     -       -",
+    "incident timeline":  "Y  Y  Y  Y   Y   Y   Y    Y   Y     -       Y",
+    "incident step":      "-  -  -  -   Y   -   -    Y   Y     -       -",
+    "incident assess":    "-  -  -  -   Y   -   -    Y   Y     -       -",
+    "incident escalate":  "-  -  -  -   Y   -   -    Y   Y     -       -",
+    "incident decide":    "-  -  -  -   Y   -   -    -   Y     -       -",
+    "incident close":     "-  -  -  -   Y   -   -    Y   Y     -       -",
+    "incident notice draft":   "-  -  -  -   -   -   -    -   Y     -       -",
+    "incident notice approve": "-  -  -  Y   Y   -   -    -   Y     -       -",
+    "incident notice counsel": "-  -  -  Y   Y   -   -    -   Y     -       -",
+    "incident notice sent":    "-  -  -  -   Y   -   -    -   Y     -       -",
+    "incident keys rotate":    "-  -  -  -   -   -   -    Y   -     -       -",
 }
 
 # Slack (`/ops`): every command needs its role; an unknown Slack user may read help and nothing else.
@@ -136,6 +150,19 @@ SLACK = {
     "outbox status":      "Y  Y  Y  -   -   -   -    -   -     -",
     "outbox retry":       "-  -  Y  -   -   -   -    -   -     -",
     "outbox park":        "-  -  Y  -   -   -   -    -   -     -",
+    "incident file":      "Y  Y  Y  Y   Y   Y   Y    Y   Y     -",
+    "incident list":      "Y  Y  Y  Y   Y   Y   -    Y   Y     -",
+    "incident timeline":  "Y  Y  Y  Y   Y   Y   -    Y   Y     -",
+    "incident step":      "-  -  -  -   Y   -   -    Y   Y     -",
+    "incident assess":    "-  -  -  -   Y   -   -    Y   Y     -",
+    "incident escalate":  "-  -  -  -   Y   -   -    Y   Y     -",
+    "incident decide":    "-  -  -  -   Y   -   -    -   Y     -",
+    "incident close":     "-  -  -  -   Y   -   -    Y   Y     -",
+    "incident notice draft":   "-  -  -  -   -   -   -    -   Y     -",
+    "incident notice approve": "-  -  -  Y   Y   -   -    -   Y     -",
+    "incident notice counsel": "-  -  -  Y   Y   -   -    -   Y     -",
+    "incident notice sent":    "-  -  -  -   Y   -   -    -   Y     -",
+    "incident keys rotate":    "-  -  -  -   -   -   -    Y   -     -",
 }
 
 #: Arguments that reach the gate and then do nothing lasting (unknown ids, blank reasons), and the
@@ -192,6 +219,21 @@ ARGS = {
     "outbox status": ([], ("outbox", "outbox")),
     "outbox retry": (["none"], ("outbox item", "none")),
     "outbox park": (["none", "--reason", "matrix"], ("outbox item", "none")),
+    "incident file": (["--trigger", "workflow-failure", "--sev", "SEV3", "--what", "", "--contained", "x",
+                       "--at-risk", "x"], ("incident", "new")),
+    "incident list": ([], ("incident", "all")),
+    "incident show": (["INC-999"], ("incident", "INC-999")),
+    "incident timeline": (["INC-999"], ("incident", "INC-999")),
+    "incident step": (["INC-999", "--step", "contain", "--text", "x"], ("incident", "INC-999")),
+    "incident assess": (["INC-999", "--sev1-risk", "no", "--text", "x"], ("incident", "INC-999")),
+    "incident escalate": (["INC-999", "--to", "SEV1"], ("incident", "INC-999")),
+    "incident decide": (["INC-999", "--customer-data", "no"], ("incident", "INC-999")),
+    "incident close": (["INC-999"], ("incident", "INC-999")),
+    "incident notice draft": (["INC-999", "--text", "x"], ("incident", "INC-999")),
+    "incident notice approve": (["INC-999"], ("incident", "INC-999")),
+    "incident notice counsel": (["INC-999", "--reviewer", "x"], ("incident", "INC-999")),
+    "incident notice sent": (["INC-999"], ("incident", "INC-999")),
+    "incident keys rotate": ([], ("incident key", "current")),
 }
 LEDGER_FILES = {"operations": "operations/ledger.jsonl", "credit": "runs/CREDIT_MONITORING/audit/ledger.jsonl"}
 REGISTRY = Registry.load()
