@@ -49,7 +49,14 @@ RETRYABLE_ERRORS = frozenset({"ratelimited", "internal_error", "fatal_error", "s
 
 def web_client(ctx: Context, token: str) -> WebClient:
     """Every Web API client is pointed at `slack.api_url`; retries are the worker's, not the SDK's."""
-    return WebClient(token=token, base_url=ctx.settings.slack.api_url, timeout=10, retry_handlers=[])
+    return WebClient(token=token, base_url=ctx.settings.slack.api_url, timeout=10, retry_handlers=[],
+                     logger=_SDK_LOG)
+
+
+#: The SDK logs each request and response body at DEBUG; a body can be the CEO's SEV1 DM, which must reach
+#: no log (seed 002 §1), so its logger never passes below WARNING whatever the daemon's level.
+_SDK_LOG = logging.getLogger("chatops.notify.slack_sdk")
+_SDK_LOG.setLevel(logging.WARNING)
 
 
 def slack_delivery(ctx: Context, client: WebClient, **worker: Any) -> DeliveryWorker:
