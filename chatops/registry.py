@@ -163,6 +163,7 @@ class Command:
     ledger: str = ""             # where its refusals are recorded; "" = the area's LEDGER (default operations)
     subject_kind: str = ""       # what it acts on when no argument names it (default: its first word)
     subject_id: str = ""         # … and that subject's id (default: the kind)
+    modal: bool = False          # `/ops <its words>` alone opens a form of its arguments (a filing modal)
 
     @property
     def name(self) -> str:

@@ -205,7 +205,7 @@ def _rotate(inv: Invocation) -> Reply:
 
 COMMANDS = [
     Command(("incident", "file"), "file a compliance or operational incident (seed 002 §2, §3)",
-            Permission.INCIDENT_FILE, _file, subject_kind="incident", subject_id="new",
+            Permission.INCIDENT_FILE, _file, subject_kind="incident", subject_id="new", modal=True,
             args=(Arg("--trigger", "what happened, by §2's triggers", required=True, choices=TRIGGERS),
                   Arg("--sev", "the severity you confirm (§3 suggests one from the trigger)", required=True,
                       choices=SEVS),
