@@ -157,3 +157,14 @@ def test_an_operational_incident_escalated_to_compliance_keeps_its_timeline(ctx)
     assert [c.name for c in clocks(incident, ctx.settings)] == ["contain", "legal-engaged", "decision"]
     with freeze_time(START + timedelta(minutes=11)), pytest.raises(Refused, match="already a compliance incident"):
         flows.escalate(ctx, person(ctx, "sam"), "INC-1", "compliance")
+
+
+def test_a_sev1_is_not_filed_when_nobody_holds_the_ceo_role_and_says_how_to_fix_it(tmp_path):
+    from jobs.context import build_context
+    from tests.compliance.conftest import settings
+
+    raw_people = {"people": {"sam": {"roles": ["security.ops"]}, "ana": {"roles": ["coo"]}}}
+    ctx = build_context(settings(raw_people), tmp_path / "var")
+    with freeze_time(START), pytest.raises(Invalid, match="nobody in config.toml \\[people\\] holds role ceo"):
+        flows.file_incident(ctx, person(ctx, "sam"), "data-exposure", "SEV1", "w", "c", "r")
+    assert not list((ctx.data_dir / "compliance" / "incidents").glob("INC-*"))
