@@ -238,6 +238,7 @@ COMMANDS = [
             args=(INCIDENT, Arg("--to", "compliance, SEV2 or SEV1", required=True,
                                 choices=("compliance", "SEV2", "SEV1")))),
     Command(("incident", "decide"), "walk the notification decision tree (§5)", Permission.INCIDENT_DECIDE, _decide,
+            modal=True,
             args=(INCIDENT, Arg("--customer-data", "was customer PII or customer-relevant data exposed?",
                                 required=True, choices=YES_NO),
                   Arg("--unauthorized", "to an unauthorised party? (when customer data was exposed)", choices=YES_NO),

@@ -27,7 +27,7 @@ from jobs.actors import Actor
 from jobs.compliance.records import (Action, Approval, Done, Entry, Incident, Kind, Leaf, Obligation, Sev,
                                      Trigger)
 from jobs.context import Context
-from jobs.errors import Damaged, NotFound
+from jobs.errors import Damaged, Invalid, NotFound
 from store.access import ensure_private_dir
 from store.files import open_creating, write_all
 from store.sealed import Sealer
@@ -49,8 +49,13 @@ def sealer(ctx: Context) -> Sealer:
 
 def directory(ctx: Context) -> Path:
     path = ctx.data_dir / INCIDENTS_DIR
-    ensure_private_dir(ctx.data_dir / INCIDENTS_DIR.parent)   # the private root first: its mode is 0700
-    ensure_private_dir(path)
+    try:
+        ensure_private_dir(ctx.data_dir / INCIDENTS_DIR.parent)   # the private root first: its mode is 0700
+        ensure_private_dir(path)
+        os.listdir(path)
+    except PermissionError:
+        raise Invalid(f"{path} is readable only by the data directory's owner (incidents are private, seed 002 "
+                      "§1); run chatops as that user") from None
     return path
 
 
