@@ -58,7 +58,8 @@ def _list(inv: Invocation) -> Reply:
         return Reply(orjson.dumps([{
             "id": i.id, "kind": i.kind.value, "severity": i.sev.value, "trigger": i.trigger.value, "owner": i.owner,
             "open": i.open, "filed_at": i.filed_at.isoformat(),
-            "deadlines": {c.name: c.due.isoformat() for c in clocks(i, ctx.settings) if c.done_at is None}}
+            "deadlines": [{"clock": c.name, "due": c.due.isoformat()} for c in clocks(i, ctx.settings)
+                          if c.done_at is None]}
             for i in shown], option=orjson.OPT_INDENT_2).decode())
     if not shown:
         return Reply("no open incidents" if not inv.args.all else "no incidents")

@@ -48,7 +48,7 @@ def due_steps(incident: Incident, settings: Settings) -> dict[str, datetime | No
 
 def clocks(incident: Incident, settings: Settings) -> list[Clock]:
     """Every timed step and notification obligation of the incident, done or not."""
-    out = [Clock(name, due, incident.steps[name].at if name in incident.steps else None,
+    out = [Clock(str(name), due, incident.steps[name].at if name in incident.steps else None,
                  name in incident.reminded, name in incident.overdue)
            for name, due in due_steps(incident, settings).items() if due is not None]
     out += [Clock(f"notify:{o.name}", o.due, o.sent_at, f"notify:{o.name}" in incident.reminded,
