@@ -9,11 +9,16 @@ The domain is imported inside each handler (every command line loads this module
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 import orjson
 
 from chatops.registry import Arg, Command, Invocation, MalformedReply, Reply, ReplyCommand
-from jobs.actors import Permission
+from chatops.render.views import HomeSection
+from jobs.actors import Actor, Permission
+
+if TYPE_CHECKING:
+    from jobs.context import Context
 
 TRIGGERS = ("data-exposure", "breach-notification", "regulatory-inquiry", "contract-missed", "vendor-failure",
             "policy-violation", "workflow-failure")
@@ -66,7 +71,7 @@ def _list(inv: Invocation) -> Reply:
     lines = []
     for i in shown:
         due = [c for c in clocks(i, ctx.settings) if c.done_at is None]
-        nxt = f"next: {due[0].name} {show_due(due[0].due, now, ctx.settings)}" if due and i.open else (
+        nxt = f"next: {due[0].name} due {show_due(due[0].due, now, ctx.settings)}" if due and i.open else (
             "closed" if not i.open else "no open deadline")
         lines.append(f"{i.id}  {i.sev.value}  {i.kind.value:<11} {i.trigger.value:<19} owner {i.owner:<8} {nxt}")
     return Reply("\n".join(lines))
@@ -284,3 +289,25 @@ def read_reply(incident: str, message: str) -> ReplyCommand | None:
 
 
 REPLIES = {"incident": read_reply}
+
+
+def open_incidents_section(ctx: "Context", actor: Actor) -> HomeSection:
+    """App Home: the open incidents a person is involved in, with their next deadline (ids and times only)."""
+    from jobs.compliance.clocks import clocks, show_due
+    from jobs.compliance.flows import involved_roles
+    from jobs.compliance.service import all_incidents
+
+    title = "Your open incidents"
+    if not actor.roles:
+        return HomeSection(title, (), empty="none you may see")
+    lines = []
+    for incident in all_incidents(ctx):
+        if not incident.open or not (actor.name in incident.involved() or actor.roles & involved_roles(incident)):
+            continue
+        due = [c for c in clocks(incident, ctx.settings) if c.done_at is None]
+        nxt = f"next: {due[0].name} due {show_due(due[0].due, ctx.now(), ctx.settings)}" if due else "no open deadline"
+        lines.append(f"{incident.id} {incident.sev.value} {incident.kind.value}: {nxt}")
+    return HomeSection(title, tuple(lines), empty="no open incident involves you")
+
+
+HOME = [open_incidents_section]

@@ -38,3 +38,14 @@ def test_thread_replies_confirm_containment_and_approve_the_draft():
     assert read_reply("INC-4", "thanks, looking") is None
     with pytest.raises(MalformedReply, match="CONTAINED - <what"):
         read_reply("INC-4", "contained")
+
+
+def test_app_home_lists_the_open_incidents_a_person_is_involved_in_without_their_text(ctx):
+    from chatops.commands.incident import open_incidents_section
+
+    with freeze_time(START):
+        flows.file_incident(ctx, person(ctx, "sam"), "policy-violation", "SEV2", "Secret-Otter-1", "c", "r")
+        coo = open_incidents_section(ctx, person(ctx, "ana"))
+        ceo = open_incidents_section(ctx, person(ctx, "dev"))
+    assert coo.lines == ("INC-1 SEV2 compliance: next: response due 2026-12-07 13:00 PST (in 4 h 00 min)",)
+    assert ceo.lines == () and ceo.empty == "no open incident involves you"
