@@ -35,13 +35,12 @@ def _yes(value: str | None) -> bool | None:
 def _file(inv: Invocation) -> Reply:
     from jobs.compliance.clocks import clocks, show_due
     from jobs.compliance.flows import file_incident
-    from jobs.compliance.records import SUGGESTED, Kind, Trigger
+    from jobs.compliance.records import SUGGESTED
 
     a = inv.args
-    trigger = Trigger(a.trigger)
-    kind = a.kind or (Kind.OPERATIONAL if trigger == Trigger.WORKFLOW_FAILURE else Kind.COMPLIANCE)
-    incident = file_incident(inv.ctx, inv.actor, trigger, a.sev, a.what, a.contained, a.at_risk, kind,
+    incident = file_incident(inv.ctx, inv.actor, a.trigger, a.sev, a.what, a.contained, a.at_risk, a.kind,
                              tuple(a.link or ()), a.owner)
+    trigger = incident.trigger
     suggested = SUGGESTED[trigger].value
     lines = [f"filed {incident.id}: {incident.sev.value} {incident.kind.value} incident ({trigger.value}; "
              f"§3 suggests {suggested}" + ("" if suggested == incident.sev.value else f", you confirmed "

@@ -50,8 +50,7 @@ def deadlines(items: Iterable[Any]) -> list[dict[str, str]]:
 def _record(ctx: Context, incident: Incident, action: Action, actor: Actor, permission: Permission,
             data: Mapping[str, Any], signed: Mapping[str, Any] | None = None) -> Incident:
     append(ctx, incident.id, action, actor, _role(actor, permission), data, {**(signed or {})})
-    after = load(ctx, incident.id)
-    return after
+    return load(ctx, incident.id)
 
 
 def _notify(ctx: Context, incident: Incident, why: str) -> Incident:
@@ -81,6 +80,13 @@ def _council(ctx: Context, incident: Incident, kind: str) -> Incident:
                                                   "hash": "sha256:" + hashlib.sha256(text.encode()).hexdigest()})
 
 
+def _choice(enum: Any, value: Any, name: str) -> Any:
+    try:
+        return enum(value)
+    except ValueError:
+        raise Invalid(f"{name} {value!r} is not one of {', '.join(m.value for m in enum)}") from None
+
+
 def _default_owner(ctx: Context) -> str:
     owners = sorted(a.name for a in ctx.people.with_role(Role.SECURITY_OPS))
     if not owners:
@@ -90,16 +96,19 @@ def _default_owner(ctx: Context) -> str:
 
 
 def file_incident(ctx: Context, actor: Actor, trigger: Trigger | str, sev: Sev | str, what: str, contained: str,
-                  at_risk: str, kind: Kind | str = Kind.COMPLIANCE, links: Iterable[str] = (),
+                  at_risk: str, kind: Kind | str | None = None, links: Iterable[str] = (),
                   owner: str | None = None) -> Incident:
     """File an incident (§2 trigger, §3 severity as confirmed by the filer) and start its §4 path.
 
     `sev` is the filer's confirmation; the trigger's suggestion is recorded beside it. `owner` defaults
     to the first security.ops person (§4 SEV2 "security.ops takes ownership"; SEV3's prevention owner).
     A workflow failure is an operational incident; every other trigger a compliance one unless `kind`
-    says otherwise. Returns the incident as filed, after its notifications were queued.
+    says otherwise. `links` are the ids it concerns (runs, cases, export PRs). Returns the incident as
+    filed, after its notifications were queued. Bad values are `Invalid` naming the value and the choices.
     """
-    trigger, sev, kind = Trigger(trigger), Sev(sev), Kind(kind)
+    trigger, sev = _choice(Trigger, trigger, "trigger"), _choice(Sev, sev, "severity")
+    kind = _choice(Kind, kind, "kind") if kind else (
+        Kind.OPERATIONAL if trigger == Trigger.WORKFLOW_FAILURE else Kind.COMPLIANCE)
     authorize(ctx, actor, Permission.INCIDENT_FILE, "incident file", _subject("new"))
     for name, value in (("what", what), ("contained", contained), ("at-risk", at_risk)):
         if not value or not value.strip():

@@ -168,3 +168,14 @@ def test_a_sev1_is_not_filed_when_nobody_holds_the_ceo_role_and_says_how_to_fix_
     with freeze_time(START), pytest.raises(Invalid, match="nobody in config.toml \\[people\\] holds role ceo"):
         flows.file_incident(ctx, person(ctx, "sam"), "data-exposure", "SEV1", "w", "c", "r")
     assert not list((ctx.data_dir / "compliance" / "incidents").glob("INC-*"))
+
+
+def test_another_area_files_through_the_same_door_as_the_daemon_and_bad_values_are_named(ctx):
+    from jobs.actors import DAEMON
+
+    with freeze_time(START):
+        missed = flows.file_incident(ctx, DAEMON, "workflow-failure", "SEV3", "export PR missing at 06:00",
+                                     "nothing to contain", "the day's audit trail", links=("export-2026-12-07",))
+        with pytest.raises(Invalid, match="trigger 'leak' is not one of data-exposure"):
+            flows.file_incident(ctx, DAEMON, "leak", "SEV2", "w", "c", "r")
+    assert (missed.kind.value, missed.filed_by, missed.links) == ("operational", "daemon", ("export-2026-12-07",))
