@@ -161,7 +161,8 @@ def rotate_keys(ctx: Context) -> tuple[int, int]:
     """A new incident key first, every timeline resealed under it, the old keys retired.
 
     Returns (timelines resealed, keys retired). Each file is rewritten whole and atomically under the
-    lock, with its hashes unchanged: they are over the content, not the token.
+    lock, with its hashes unchanged: they are over the content, not the token. Old keys stay while a
+    sealed DM waits in the outbox; the next rotation retires them.
     """
     from store.files import write_file_atomically
 
@@ -177,8 +178,16 @@ def rotate_keys(ctx: Context) -> tuple[int, int]:
             write_file_atomically(path, b"".join(json.dumps(l, separators=(",", ":")).encode() + b"\n"
                                                  for l in lines), mode=0o600)
             count += 1
-        retired = seal.retire()
+        retired = 0 if _sealed_items_waiting(ctx) else seal.retire()
     return count, retired
+
+
+def _sealed_items_waiting(ctx: Context) -> bool:
+    """A sealed DM still in the outbox (not yet delivered) needs the key it was sealed under: old keys are
+    kept until it is sent (the outbox is append-only, so its token is not rewritten)."""
+    from store.outbox import Outbox
+
+    return any(m.pending and "sealed" in (m.item.get("notice") or {}) for m in Outbox(ctx.data_dir).messages())
 
 
 # ---- the fold ------------------------------------------------------------------------------

@@ -104,3 +104,16 @@ def test_the_timeline_is_append_only_an_edited_entry_is_damage(ctx):
     with pytest.raises(Damaged, match="does not match its hash"):
         read_entries(ctx, "INC-1")
     assert stat.S_IMODE(os.stat(directory(ctx).parent).st_mode) == 0o700
+
+
+def test_rotation_keeps_the_old_key_while_a_sealed_dm_waits_to_be_sent(tmp_path, monkeypatch):
+    monkeypatch.setenv("SLACK_BOT_TOKEN", BOT_TOKEN)        # Slack mode: the CEO's DM waits in the outbox
+    ctx = build_context(settings(), tmp_path / "var")
+    with freeze_time(START):
+        flows.file_incident(ctx, person(ctx, "sam"), "data-exposure", "SEV1", PHRASE, "x", "y")
+        assert flows.sealed_rotation(ctx, person(ctx, "sam")) == (1, 0)
+    from jobs.outbox import open_body
+    from store.outbox import Outbox
+
+    [waiting] = [m for m in Outbox(ctx.data_dir).messages() if "sealed" in m.item["notice"] and m.item["to"] == "@dev"]
+    assert PHRASE in open_body(ctx, waiting.item["notice"])["text"]
