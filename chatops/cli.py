@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Callable, Sequence
@@ -150,6 +151,29 @@ def _not_a_command(registry: Registry, rest: list[str], asked_help: bool, actor:
     return EXIT_USAGE
 
 
+def _shape(argv: Sequence[str]) -> str:
+    """The command line as the log keeps it: the command's words and option names, every value elided.
+
+    Values can be content that must not reach a log (seed 002 §1: an incident's text given as
+    `--what …`), and what failed is found from the command and its options.
+    """
+    words: list[str] = []
+    kept = 0
+    after_option = False
+    for word in argv:
+        if word.startswith("-"):
+            words.append(word.split("=", 1)[0])
+            after_option = "=" not in word
+            continue
+        if not after_option and kept < 3 and re.fullmatch(r"[a-z][a-z_-]*", word):
+            words.append(word)
+            kept += 1
+        elif words[-1:] != ["…"]:
+            words.append("…")
+        after_option = False
+    return " ".join(words)
+
+
 def _log_traceback(cache: dict[str, LoadedConfig], exc: BaseException, argv: Sequence[str]) -> str:
     """Append the traceback to the log file and return its path; the terminal gets one line only.
 
@@ -173,7 +197,7 @@ def _log_traceback(cache: dict[str, LoadedConfig], exc: BaseException, argv: Seq
         log.propagate = False
         log.addHandler(handler)
         try:
-            log.error("chatops %s failed", " ".join(argv), exc_info=exc)
+            log.error("chatops %s failed", _shape(argv), exc_info=exc)
         finally:
             log.removeHandler(handler)
             handler.close()

@@ -32,7 +32,7 @@ from jobs.actors import UnknownPerson
 from jobs.context import Context
 from jobs.delivery import DeliveryWorker, DestinationName, RetryLater, Undeliverable
 from jobs.notices import Notice
-from jobs.outbox import OutboxNotifier
+from jobs.outbox import OutboxNotifier, open_body
 from store import slack_threads
 from store.outbox import OutboxMessage
 from store.slack_threads import Thread
@@ -49,7 +49,14 @@ RETRYABLE_ERRORS = frozenset({"ratelimited", "internal_error", "fatal_error", "s
 
 def web_client(ctx: Context, token: str) -> WebClient:
     """Every Web API client is pointed at `slack.api_url`; retries are the worker's, not the SDK's."""
-    return WebClient(token=token, base_url=ctx.settings.slack.api_url, timeout=10, retry_handlers=[])
+    return WebClient(token=token, base_url=ctx.settings.slack.api_url, timeout=10, retry_handlers=[],
+                     logger=_SDK_LOG)
+
+
+#: The SDK logs each request and response body at DEBUG; a body can be the CEO's SEV1 DM, which must reach
+#: no log (seed 002 §1), so its logger never passes below WARNING whatever the daemon's level.
+_SDK_LOG = logging.getLogger("chatops.notify.slack_sdk")
+_SDK_LOG.setLevel(logging.WARNING)
 
 
 def slack_delivery(ctx: Context, client: WebClient, **worker: Any) -> DeliveryWorker:
@@ -88,7 +95,7 @@ class SlackDestination:
     # ---- one item ---------------------------------------------------------------------------
 
     def deliver(self, message: OutboxMessage) -> dict[str, Any]:
-        notice = _notice(message.item["notice"])
+        notice = _notice(open_body(self.ctx, message.item["notice"]))
         to = message.item["to"]
         try:
             if message.id not in self._posted:

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 AREAS = ("chatops.commands.general", "chatops.commands.baseline", "chatops.commands.ledger", "chatops.commands.credits", "chatops.commands.queries", "chatops.commands.killswitch", "chatops.commands.scrub",
          "chatops.commands.outbox",
-         "chatops.commands.calendar")
+         "chatops.commands.calendar", "chatops.commands.incident")
 #: The first word of every command each area declares, so the shell imports only the area a command line
 #: names (`chatops scrub check` need not import the scheduler, the approvals or the credit jobs: issue
 #: 20 measures it as a whole process). `Registry.load` refuses an area that declares another first word.
@@ -52,6 +52,7 @@ FIRST_WORDS = {
     "chatops.commands.scrub": ("scrub",),
     "chatops.commands.outbox": ("outbox",),
     "chatops.commands.calendar": ("calendar",),
+    "chatops.commands.incident": ("incident",),
 }
 
 
@@ -163,6 +164,7 @@ class Command:
     ledger: str = ""             # where its refusals are recorded; "" = the area's LEDGER (default operations)
     subject_kind: str = ""       # what it acts on when no argument names it (default: its first word)
     subject_id: str = ""         # … and that subject's id (default: the kind)
+    modal: bool = False          # `/ops <its words>` alone opens a form of its arguments (a filing modal)
 
     @property
     def name(self) -> str:

@@ -34,6 +34,7 @@ AREAS = (
     "chatops.slack.services:services",
     "chatops.credits_service:services",
     "chatops.github_delivery:services",
+    "chatops.compliance_service:services",
 )
 
 

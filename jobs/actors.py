@@ -79,6 +79,16 @@ class Permission(StrEnum):
     # compliance calendar (seed 002 §7)
     CALENDAR_READ = "calendar.read"        # list the calendar and what falls due
     CALENDAR_WRITE = "calendar.write"      # add items, mark them done (security.ops maintains it)
+    # ---- compliance incidents (seed 002) ----
+    INCIDENT_FILE = "incident.file"          # file an incident (any agent who notices one)
+    INCIDENT_READ = "incident.read"          # list and timeline: ids, severities, deadlines, no content
+    INCIDENT_SHOW = "incident.show"          # the decrypted record, for the people the incident involves
+    INCIDENT_MANAGE = "incident.manage"      # confirm steps, assess, escalate, close
+    INCIDENT_DECIDE = "incident.decide"      # walk the notification decision tree (§5)
+    NOTICE_DRAFT = "incident.notice.draft"   # legal.exec drafts the breach notification
+    NOTICE_APPROVE = "incident.notice.approve"  # CEO, COO, legal review, outside counsel recorded
+    NOTICE_SEND = "incident.notice.sent"     # record a notification as sent
+    INCIDENT_KEYS = "incident.keys"          # rotate the incident encryption key
 
 
 #: The one permission table: a permission is granted to anyone holding any of these roles.
@@ -114,6 +124,17 @@ PERMISSIONS: Mapping[Permission, frozenset[Role]] = {
     # compliance calendar (seed 002 §7): security.ops keeps it; those who act on what falls due read it
     Permission.CALENDAR_READ: frozenset({Role.CEO, Role.COO, Role.CHIEF_STAFF, Role.SECURITY_OPS, Role.LEGAL_EXEC}),
     Permission.CALENDAR_WRITE: frozenset({Role.SECURITY_OPS}),
+    # ---- compliance incidents (seed 002) ----
+    Permission.INCIDENT_FILE: frozenset(Role),
+    Permission.INCIDENT_READ: at_least(Role.O1) | {Role.CEO, Role.COO, Role.SECURITY_OPS, Role.LEGAL_EXEC,
+                                                   Role.CHIEF_STAFF},
+    Permission.INCIDENT_SHOW: frozenset(Role),   # then only the people the incident involves (jobs.compliance)
+    Permission.INCIDENT_MANAGE: frozenset({Role.SECURITY_OPS, Role.COO, Role.LEGAL_EXEC}),
+    Permission.INCIDENT_DECIDE: frozenset({Role.LEGAL_EXEC, Role.COO}),
+    Permission.NOTICE_DRAFT: frozenset({Role.LEGAL_EXEC}),
+    Permission.NOTICE_APPROVE: frozenset({Role.CEO, Role.COO, Role.LEGAL_EXEC}),
+    Permission.NOTICE_SEND: frozenset({Role.LEGAL_EXEC, Role.COO}),
+    Permission.INCIDENT_KEYS: frozenset({Role.SECURITY_OPS}),
 }
 
 

@@ -30,4 +30,4 @@ def describe(ctx: Context) -> str:
     """The rule in one line, for `config check` and the daemon's log."""
     group = ctx.settings.operators_group
     who = f"its owner and the group {group}" if group else "its owner only (no operators_group)"
-    return f"data directory {ctx.data_dir}: readable by {who}; runs/QUARANTINE and the key directory by the owner alone"
+    return f"data directory {ctx.data_dir}: readable by {who}; runs/QUARANTINE, compliance/ and the key directory by the owner alone"

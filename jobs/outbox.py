@@ -60,11 +60,13 @@ class OutboxNotifier:
             log.info("kill switch on: %s about %s held back", notice.kind, notice.subject)
         else:
             state = QueuedState.LOCAL if self.local else QueuedState.PENDING
-        body = dataclasses.asdict(notice)
+        body = sealed_body(self.ctx, notice) if notice.fields.get("sealed") else dataclasses.asdict(notice)
         self.outbox.queue([{"notice": body, "to": to} for to in destinations], state, self.ctx.now().isoformat(),
                           dest=DestinationName.SLACK, subject=notice.subject)
         if state == QueuedState.LOCAL:
-            log.info("outbox (local mode) %s: %s", " ".join(destinations), notice.text.splitlines()[0] if notice.text else "")
+            first = "(sealed)" if "sealed" in body else notice.text.splitlines()[0] if notice.text else ""
+            log.info("outbox (local mode) %s %s about %s: %s", " ".join(destinations), notice.kind, notice.subject,
+                     first)
         elif state == QueuedState.PENDING:
             self.on_queued()
 
@@ -80,3 +82,24 @@ class OutboxNotifier:
                         f"compliance notice {notice.kind} may not be sent to {name}: compliance content leaves "
                         f"this machine only as a Slack DM to the CEO (seed 002); {name} reads it with chatops")
         return ([notice.channel] if notice.channel else []) + [f"@{name}" for name in notice.dm_to]
+
+
+def sealed_body(ctx: Context, notice: Notice) -> dict:
+    """A notice that carries compliance content (`fields["sealed"]`, the SEV1 DM to the CEO) as it is queued:
+    its kind and subject in clear, everything else a Fernet token under the incident key, so the outbox
+    file holds no content; `open_body` decrypts it only to send it (seed 002 §1)."""
+    from jobs.compliance.service import sealer   # only a sealed notice pays for the compliance area
+    import json
+
+    plain = json.dumps(dataclasses.asdict(notice), default=str).encode()
+    return {"kind": notice.kind, "subject": notice.subject, "sealed": sealer(ctx).seal(plain)}
+
+
+def open_body(ctx: Context, body: dict) -> dict:
+    """The notice body of an outbox item, decrypted when it was sealed (`sealed_body`)."""
+    if "sealed" not in body:
+        return body
+    from jobs.compliance.service import sealer
+    import json
+
+    return json.loads(sealer(ctx).open(body["sealed"], f"the outbox item about {body.get('subject', '?')}"))

@@ -506,9 +506,44 @@ class CouncilSettings:
 
 
 @dataclass(frozen=True)
-class ComplianceSettings:
-    """Compliance incidents (seed 002): business days for the post-incident review, the local council."""
+class CustomerSettings:
+    """A customer's contractual breach-notification SLA (seed 002 §5: "check customer contract")."""
 
+    notify_hours: int = field(metadata=meta(
+        "hours after awareness within which the contract says this customer must be told of a breach",
+        parse_positive_int))
+
+
+@dataclass(frozen=True)
+class ComplianceSettings:
+    """Compliance incidents (seed 002): the clocks of §4 and §5 (hours count from filing unless said
+    otherwise), contractual SLAs, business days for the post-incident review (§6), the local council (§1)."""
+
+    sev1_contain_minutes: int = field(default=30, metadata=meta(
+        "a SEV1's containment must be confirmed within this many minutes of filing", parse_positive_int))
+    sev1_legal_hours: int = field(default=1, metadata=meta(
+        "legal.exec must confirm being engaged on a SEV1 within this many hours", parse_positive_int))
+    decision_hours: int = field(default=24, metadata=meta(
+        "the notification decision tree must be walked within this many hours of filing a SEV1", parse_positive_int))
+    counsel_hours: int = field(default=24, metadata=meta(
+        "outside counsel contacted within this many hours of customer data confirmed exposed", parse_positive_int))
+    sev2_response_hours: int = field(default=4, metadata=meta(
+        "a SEV2's response (the risk assessment) is due this many hours after filing", parse_positive_int))
+    sev2_remediation_hours: int = field(default=24, metadata=meta(
+        "a SEV2's remediation plan is due this many hours after filing", parse_positive_int))
+    gdpr_dpa_hours: int = field(default=72, metadata=meta(
+        "GDPR Art. 33: the DPA is notified within this many hours of awareness", parse_positive_int))
+    gdpr_individuals_hours: int = field(default=72, metadata=meta(
+        "internal target for telling affected individuals of a high-risk breach (Art. 34 \"without undue "
+        "delay\"), hours after awareness", parse_positive_int))
+    ccpa_target_hours: int = field(default=120, metadata=meta(
+        "internal target for CCPA's \"expeditiously\", hours after awareness", parse_positive_int))
+    remind_before_minutes: int = field(default=60, metadata=meta(
+        "each due step is reminded this many minutes before it is due", parse_positive_int))
+    key_dir: str = field(default="", metadata=meta(
+        "directory of the incident encryption key (0700); empty: <data_dir>/keys; relative: to data_dir"))
+    customers: dict[str, CustomerSettings] = field(default_factory=dict, metadata=meta(
+        "contractual notification SLAs by customer name ([compliance.customers.<name>] notify_hours = 48)"))
     holidays_country: str = field(default="US", metadata=meta(
         "public holidays skipped by the 5-business-day post-mortem clock: this country's", parse_country))
     holidays_subdivision: str = field(default="", metadata=meta(
@@ -543,4 +578,4 @@ class Settings:
     export: ExportSettings = field(default_factory=ExportSettings, metadata=meta(
         "the 05:00 session export (seed 000)"))
     compliance: ComplianceSettings = field(default_factory=ComplianceSettings, metadata=meta(
-        "compliance incidents (seed 002)"))
+        "compliance incidents: clocks, SLAs, holidays, local council (seed 002)"))

@@ -6,7 +6,7 @@ Modes are set explicitly (`fchmod`/`chmod` after each creation), so the umask ne
 |---|---|---|
 | the data directory and every directory under it | `2750` (setgid: new entries inherit the group) | `0700` |
 | every file | `0640` | `0600` |
-| `runs/QUARANTINE/` (PII-flagged runs), `operations/reports/compliance/` (post-mortems) and a key directory inside the data directory, and all below | `0700`, files `0600` | same |
+| `runs/QUARANTINE/` (PII-flagged runs), `compliance/` (incident timelines), `operations/reports/compliance/` (post-mortems) and a key directory inside the data directory, and all below | `0700`, files `0600` | same |
 
 A new entry takes its mode from the directory it is created in (`dir_mode_under`, `file_mode_in`): a
 file is readable by exactly whom its directory admits, and everything below the quarantine stays private,
@@ -29,9 +29,10 @@ SHARED_DIR = 0o2750
 SHARED_FILE = 0o640
 PRIVATE_DIR = 0o700
 PRIVATE_FILE = 0o600
-#: Below the data directory: only the owner reads these (quarantined PII-flagged runs; compliance post-mortems,
-#: which hold incident content once written, seed 002 §1).
-PRIVATE_ROOTS = (Path("runs") / "QUARANTINE", Path("operations") / "reports" / "compliance")
+#: Below the data directory: only the owner reads these (quarantined PII-flagged runs; compliance incidents,
+#: whose timelines are sealed but whose ids and times are still nobody else's business; compliance
+#: post-mortems, which hold incident content once written, seed 002 §1).
+PRIVATE_ROOTS = (Path("runs") / "QUARANTINE", Path("compliance"), Path("operations") / "reports" / "compliance")
 #: The doctor lists at most this many places one by one, then one command that fixes them all.
 LISTED = 20
 

@@ -38,6 +38,46 @@ def input_modal(command: str, target: str, needs: str, metadata: dict[str, Any])
     }
 
 
+COMMAND_MODAL_CALLBACK = "ops_command_modal"
+
+
+def command_modal(command: Any, metadata: dict[str, Any]) -> dict[str, Any]:
+    """A form of `command`'s arguments (a `registry.Command` declared `modal=True`): a select for each
+    argument with choices, a text input for the others; one block per argument, named by its `dest`."""
+    blocks: list[dict[str, Any]] = []
+    for arg in command.args:
+        if arg.flag:
+            continue
+        label = {"type": "plain_text", "text": arg.name.lstrip("-").replace("-", " ").capitalize()[:48]}
+        if arg.choices:
+            element = {"type": "static_select", "action_id": INPUT_ACTION, "options": [
+                {"text": {"type": "plain_text", "text": c}, "value": c} for c in arg.choices]}
+        else:
+            element = {"type": "plain_text_input", "action_id": INPUT_ACTION, "multiline": not arg.nargs}
+        blocks.append({"type": "input", "block_id": arg.dest, "label": label, "optional": not arg.required,
+                       "hint": {"type": "plain_text", "text": arg.help[:150]}, "element": element})
+    return {
+        "type": "modal",
+        "callback_id": COMMAND_MODAL_CALLBACK,
+        "private_metadata": json.dumps({**metadata, "command": command.name}, separators=(",", ":")),
+        "title": {"type": "plain_text", "text": command.name.title()[:24]},
+        "submit": {"type": "plain_text", "text": "Submit"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": blocks,
+    }
+
+
+def modal_values(state: dict[str, Any]) -> dict[str, str]:
+    """What a `command_modal` submission holds: each block's text or selected option, blanks left out."""
+    values = {}
+    for dest, block in state.items():
+        element = block.get(INPUT_ACTION) or {}
+        value = element.get("value") or (element.get("selected_option") or {}).get("value") or ""
+        if value.strip():
+            values[dest] = value.strip()
+    return values
+
+
 def home_view(person: str, sections: list[HomeSection]) -> dict[str, Any]:
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": "What needs you"}},

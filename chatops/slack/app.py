@@ -23,7 +23,8 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from chatops.render.blocks import ACTION_PREFIX
-from chatops.render.views import INPUT_ACTION, INPUT_BLOCK, MODAL_CALLBACK, home_view, input_modal
+from chatops.render.views import (COMMAND_MODAL_CALLBACK, INPUT_ACTION, INPUT_BLOCK, MODAL_CALLBACK, command_modal,
+                                  home_view, input_modal, modal_values)
 from chatops.slack.interface import SlackInterface
 from chatops.slack.work import AfterAck
 
@@ -70,10 +71,34 @@ def build_app(iface: SlackInterface, token: str, signing_secret: str | None, aft
         await after.respond(response_url, {"text": answer, "response_type": "ephemeral"})
 
     @app.command(SLASH_COMMAND)
-    async def on_ops(ack, body) -> None:
+    async def on_ops(ack, body, client) -> None:
         await ack()
-        after.submit(answer_ops(body["user_id"], body.get("text", ""), body["response_url"]),
-                     f"/ops by {body['user_id']}")
+        after.submit(ops_or_form(body, client), f"/ops by {body['user_id']}")
+
+    async def ops_or_form(body, client) -> None:
+        """`/ops <words>` of a command declared `modal=True` opens its form; anything else is answered."""
+        user, text = body["user_id"], body.get("text", "")
+        command, gate = await after.run(iface.form_for, user, text)
+        if command is None and gate.ok:
+            await answer_ops(user, text, body["response_url"])
+        elif command is None:
+            await after.respond(body["response_url"], {"text": iface.masked(f"refused: {gate.text}"),
+                                                       "response_type": "ephemeral"})
+        else:
+            await client.views_open(trigger_id=body["trigger_id"], view=command_modal(command, {}))
+
+    @app.view(COMMAND_MODAL_CALLBACK)
+    async def on_command_modal(ack, body, view) -> None:
+        await ack()
+        meta = json.loads(view["private_metadata"])
+        after.submit(answer_form(body["user"]["id"], meta["command"], modal_values(view["state"]["values"])),
+                     f"form by {body['user']['id']}")
+
+    async def answer_form(user: str, command: str, values: dict[str, str]) -> None:
+        """The form's answer goes to the person as a DM from the app (a view has no response URL)."""
+        outcome = await after.run(iface.submit_form, user, command, values)
+        text = iface.masked(outcome.text if outcome.ok else f"refused: {outcome.text}")
+        await app.client.chat_postMessage(channel=user, text=text)
 
     @app.event("message")
     async def on_message(event: dict[str, Any]) -> None:

@@ -86,6 +86,31 @@ class SlackInterface:
                      f"help and nothing else; ask an O3 to add your Slack id to config.toml.")
         return text
 
+    def form_for(self, slack_user: str, text: str) -> tuple[Command | None, Outcome]:
+        """`/ops <words>` naming exactly a command declared `modal=True`: that command, once the gate lets
+        the asker run it (a refusal is recorded and answered instead of opening a form); else None."""
+        words = tuple(w.lower() for w in text.split())
+        command = next((c for c in self.registry.commands if c.modal and c.words == words), None)
+        if command is None:
+            return None, Outcome(True, "")
+        try:
+            authorize(self.ctx, self.actor(slack_user), command.permission, command.name,
+                      command.subject(argparse.Namespace(**{arg.dest: None for arg in command.args})))
+        except ChatopsError as exc:
+            return None, Outcome(False, str(exc))
+        return command, Outcome(True, "")
+
+    def submit_form(self, slack_user: str, command: str, values: Mapping[str, str]) -> Outcome:
+        """A submitted `command_modal`: the command with the form's values, typed as the registry types them
+        (a repeatable argument's text split on spaces and commas)."""
+        try:
+            found = self.registry.command(command.split())
+        except UsageError as exc:
+            return Outcome(False, str(exc))
+        many = {arg.dest for arg in found.args if arg.nargs in ("*", "+")}
+        typed = {k: ([w for w in v.replace(",", " ").split()] if k in many else v) for k, v in values.items()}
+        return self._structured(slack_user, ReplyCommand(found.words, typed, ""))
+
     # ---- thread replies --------------------------------------------------------------------------
 
     def thread_reply(self, channel_id: str, thread_ts: str, slack_user: str, text: str) -> Outcome | None:

@@ -126,7 +126,7 @@ def test_an_unexpected_error_is_one_line_naming_the_log_and_the_traceback_is_onl
     assert out.err == (f"chatops: internal error: KeyError: 'missing'; the traceback is in the log ({log}); "
                        "please report it with that file\n")
     text = log.read_text()
-    assert f"chatops --config {config_file} defect failed" in text
+    assert "chatops --config … defect failed" in text and str(config_file) not in text   # no value is logged
     assert "Traceback (most recent call last)" in text and 'return Reply(str({}["missing"]))' in text
     assert oct(log.stat().st_mode & 0o777) == "0o600"
 

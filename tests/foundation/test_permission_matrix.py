@@ -97,6 +97,20 @@ CLI = {
     "calendar add":       "-  -  -  -   -   -   -    Y   -     -       -",
     "calendar done":      "-  -  -  -   -   -   -    Y   -     -       -",
     "calendar list":      "Y  Y  Y  Y   Y   Y   Y    Y   Y     -       Y",
+    "incident file":      "Y  Y  Y  Y   Y   Y   Y    Y   Y     -       -",
+    "incident list":      "Y  Y  Y  Y   Y   Y   Y    Y   Y     -       Y",
+    "incident show":      "Y  Y  Y  Y   Y   Y   Y    Y   Y     -       -",
+    "incident timeline":  "Y  Y  Y  Y   Y   Y   Y    Y   Y     -       Y",
+    "incident step":      "-  -  -  -   Y   -   -    Y   Y     -       -",
+    "incident assess":    "-  -  -  -   Y   -   -    Y   Y     -       -",
+    "incident escalate":  "-  -  -  -   Y   -   -    Y   Y     -       -",
+    "incident decide":    "-  -  -  -   Y   -   -    -   Y     -       -",
+    "incident close":     "-  -  -  -   Y   -   -    Y   Y     -       -",
+    "incident notice draft":   "-  -  -  -   -   -   -    -   Y     -       -",
+    "incident notice approve": "-  -  -  Y   Y   -   -    -   Y     -       -",
+    "incident notice counsel": "-  -  -  Y   Y   -   -    -   Y     -       -",
+    "incident notice sent":    "-  -  -  -   Y   -   -    -   Y     -       -",
+    "incident keys rotate":    "-  -  -  -   -   -   -    Y   -     -       -",
 }
 
 # Slack (`/ops`): every command needs its role; an unknown Slack user may read help and nothing else.
@@ -142,6 +156,19 @@ SLACK = {
     "calendar add":       "-  -  -  -   -   -   -    Y   -     -",
     "calendar done":      "-  -  -  -   -   -   -    Y   -     -",
     "calendar list":      "-  -  -  Y   Y   Y   -    Y   Y     -",
+    "incident file":      "Y  Y  Y  Y   Y   Y   Y    Y   Y     -",
+    "incident list":      "Y  Y  Y  Y   Y   Y   -    Y   Y     -",
+    "incident timeline":  "Y  Y  Y  Y   Y   Y   -    Y   Y     -",
+    "incident step":      "-  -  -  -   Y   -   -    Y   Y     -",
+    "incident assess":    "-  -  -  -   Y   -   -    Y   Y     -",
+    "incident escalate":  "-  -  -  -   Y   -   -    Y   Y     -",
+    "incident decide":    "-  -  -  -   Y   -   -    -   Y     -",
+    "incident close":     "-  -  -  -   Y   -   -    Y   Y     -",
+    "incident notice draft":   "-  -  -  -   -   -   -    -   Y     -",
+    "incident notice approve": "-  -  -  Y   Y   -   -    -   Y     -",
+    "incident notice counsel": "-  -  -  Y   Y   -   -    -   Y     -",
+    "incident notice sent":    "-  -  -  -   Y   -   -    -   Y     -",
+    "incident keys rotate":    "-  -  -  -   -   -   -    Y   -     -",
 }
 
 #: Arguments that reach the gate and then do nothing lasting (unknown ids, blank reasons), and the
@@ -202,6 +229,21 @@ ARGS = {
                      ("calendar item", "new")),
     "calendar done": (["CAL-999"], ("calendar item", "CAL-999")),
     "calendar list": ([], ("calendar", "all")),
+    "incident file": (["--trigger", "workflow-failure", "--sev", "SEV3", "--what", "", "--contained", "x",
+                       "--at-risk", "x"], ("incident", "new")),
+    "incident list": ([], ("incident", "all")),
+    "incident show": (["INC-999"], ("incident", "INC-999")),
+    "incident timeline": (["INC-999"], ("incident", "INC-999")),
+    "incident step": (["INC-999", "--step", "contain", "--text", "x"], ("incident", "INC-999")),
+    "incident assess": (["INC-999", "--sev1-risk", "no", "--text", "x"], ("incident", "INC-999")),
+    "incident escalate": (["INC-999", "--to", "SEV1"], ("incident", "INC-999")),
+    "incident decide": (["INC-999", "--customer-data", "no"], ("incident", "INC-999")),
+    "incident close": (["INC-999"], ("incident", "INC-999")),
+    "incident notice draft": (["INC-999", "--text", "x"], ("incident", "INC-999")),
+    "incident notice approve": (["INC-999"], ("incident", "INC-999")),
+    "incident notice counsel": (["INC-999", "--reviewer", "x"], ("incident", "INC-999")),
+    "incident notice sent": (["INC-999"], ("incident", "INC-999")),
+    "incident keys rotate": ([], ("incident key", "current")),
 }
 LEDGER_FILES = {"operations": "operations/ledger.jsonl", "credit": "runs/CREDIT_MONITORING/audit/ledger.jsonl"}
 REGISTRY = Registry.load()

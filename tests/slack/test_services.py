@@ -52,8 +52,10 @@ def _wiring(ctx, loaded, mode: Mode) -> Wiring:
 def test_in_slack_mode_the_queue_worker_starts_first_and_the_notifier_wakes_it(ctx, loaded, standin):
     services = Services.start_all(_wiring(ctx, loaded, Mode.HTTP))
     try:
-        assert [s.name for s in services.running] == ["event-loop", "slack-delivery", "slack-http", "credits"]
-        assert services.health() == {"event-loop": "ok", "slack-delivery": "ok", "slack-http": "ok", "credits": "ok"}
+        assert [s.name for s in services.running] == ["event-loop", "slack-delivery", "slack-http", "credits",
+                                                      "compliance-clocks"]
+        assert services.health() == {"event-loop": "ok", "slack-delivery": "ok", "slack-http": "ok", "credits": "ok",
+                                     "compliance-clocks": "ok"}
         ctx.notifier.send(Notice(kind="drill", subject="DRILL-1", text="through the worker", channel="#ops-alerts"))
         standin.wait_for(lambda s: s.calls_to("chat.postMessage"))
     finally:
@@ -61,10 +63,10 @@ def test_in_slack_mode_the_queue_worker_starts_first_and_the_notifier_wakes_it(c
     assert services.running == []
 
 
-def test_in_local_mode_only_the_credit_area_runs(ctx, loaded):
+def test_in_local_mode_only_the_credit_area_and_the_compliance_clocks_run(ctx, loaded):
     services = Services.start_all(_wiring(ctx, loaded, Mode.LOCAL))
     try:
-        assert [s.name for s in services.running] == ["event-loop", "credits"]
+        assert [s.name for s in services.running] == ["event-loop", "credits", "compliance-clocks"]
     finally:
         services.stop(3.0)
 
