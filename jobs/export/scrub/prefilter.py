@@ -35,6 +35,15 @@ _TRAIL = rb"[%s]{0,%d}" % (re.escape(LEARNED_TRAIL.encode()), LEARNED_MAX_TRIM)
 
 LearnedCheck = Callable[[bytes], bool]
 
+#: A run of base64 (or hex) characters at least this long is a blob: image data, a bundle, bytecode.
+BLOB_RUN = 4096
+#: Bytes kept at each end of a blob run; longer than any bounded trigger (the longest is 133 bytes).
+BLOB_EDGE = 256
+#: What stands for a blob's interior: base64 characters, so the edges kept do not read as token ends.
+BLOB_FILLER = b"+" * 8
+_B64_MAP = bytes(ord("a") if chr(b).isascii() and (chr(b).isalnum() or chr(b) in "+/") else ord(" ")
+                 for b in range(256))
+
 
 @dataclass(frozen=True)
 class Triggers:
@@ -57,6 +66,52 @@ def newline_offsets(buf: bytes) -> list[int]:
 def line_of(offsets: list[int], position: int) -> int:
     """0-based line of byte `position` given the offsets of every newline."""
     return bisect.bisect_left(offsets, position)
+
+
+def blob_interiors(line: bytes) -> list[tuple[int, int]]:
+    """(start, end) of the interior of every blob run in `line`: the run less BLOB_EDGE bytes at each end.
+
+    Why (issue 20, throughput): a base64 screenshot or a hex dump is most of a transcript's bytes, and
+    chance holds every short keyword and 32-character run somewhere in it, so each such line was decoded
+    and matched in full. A trigger inside the interior cannot lead to a finding: a match that starts there
+    has at least BLOB_EDGE base64 characters before it, which the detector refuses as part of a larger
+    blob (`detect._inside_blob`) unless the match leads with a context (`KEY=`), and every context holds a
+    character that is not base64. Triggers are at most 133 bytes long, so one that starts at the run's
+    edges or outside it lies within what is kept. Found in linear time: the line is mapped to `a`
+    (base64) and space once, then searched backwards for a space in windows of BLOB_RUN / 2 bytes; a run
+    of BLOB_RUN bytes always holds a whole window."""
+    if len(line) < BLOB_RUN:
+        return []
+    mapped = line.translate(_B64_MAP)
+    window = BLOB_RUN // 2
+    out: list[tuple[int, int]] = []
+    n = len(mapped)
+    i = 0
+    while i + window <= n:
+        space = mapped.rfind(b" ", i, i + window)
+        if space != -1:
+            i = space + 1
+            continue
+        end = mapped.find(b" ", i + window)
+        end = n if end == -1 else end
+        if end - i >= BLOB_RUN:
+            out.append((i + BLOB_EDGE, end - BLOB_EDGE))
+        i = end + 1
+    return out
+
+
+def without_blobs(line: bytes) -> bytes:
+    """`line` with each blob interior replaced by BLOB_FILLER (its line count unchanged)."""
+    interiors = blob_interiors(line)
+    if not interiors:
+        return line
+    pieces = []
+    last = 0
+    for start, end in interiors:
+        pieces.append(line[last:start])
+        last = end
+    pieces.append(line[last:])
+    return BLOB_FILLER.join(pieces)
 
 
 class PythonPrefilter:
@@ -82,6 +137,9 @@ class PythonPrefilter:
         self._learned_check = learned_check
 
     def scan(self, buf: bytes) -> Triggers:
+        original = buf
+        if len(buf) >= BLOB_RUN:
+            buf = b"\n".join(without_blobs(line) for line in buf.split(b"\n"))
         offsets = newline_offsets(buf)
         by_line: dict[int, set[int]] = {}
         lower = buf.lower()
@@ -101,6 +159,9 @@ class PythonPrefilter:
                 if line >= len(offsets):
                     break
                 m = regex.search(buf, offsets[line] + 1)
+        if self._learned:
+            buf = original   # a learned value is compared wherever it is, blobs included
+            offsets = newline_offsets(buf)
         for regex, length in self._learned:
             for m in regex.finditer(buf):
                 if _learned_in(m.group(0), length, self._learned_check):
@@ -153,7 +214,7 @@ class HyperscanPrefilter:
         on_match = lambda pattern_id, _start, _end, _flags, _ctx: found.add(id_to_index[pattern_id])  # noqa: E731
         scan = self._db.scan
         for number, line in enumerate(buf.split(b"\n")):
-            scan(line, match_event_handler=on_match)
+            scan(without_blobs(line) if len(line) >= BLOB_RUN else line, match_event_handler=on_match)
             if found:
                 by_line[number] = set(found)
                 found.clear()
