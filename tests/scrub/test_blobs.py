@@ -76,3 +76,18 @@ def test_a_password_assigned_a_long_base64_value_is_removed(prefilter):
     value = _blob(rng, 6_000)
     out = make_engine(prefilter).process(_line(f"db_password={value}"), FileKind.JSONL, "blob", scrub=True)
     assert any(f.action is Action.REMOVED for f in out.findings) and value[-500:].encode() not in out.output
+
+
+@pytest.mark.parametrize("prefilter", PREFILTERS)
+def test_a_keyword_and_the_literal_its_rule_requires_may_sit_on_different_lines_of_a_text(prefilter):
+    """`authorization-bearer` runs on `authorization` or `bearer` and every match holds `bearer` or `token`
+    (prefilter.py `raw_required`): in a text file the two may be lines apart, in a JSON line strings apart."""
+    rng = random.Random(11)
+    value = "".join(rng.choice(B62) for _ in range(32))
+    text = f"Send this Authorization header:\n\n    token {value}\n"
+    engine = make_engine(prefilter)
+    doc = json.dumps({"type": "user", "message": {"role": "user", "content": [
+        {"type": "text", "text": "Send this Authorization header:"}, {"type": "text", "text": f"token {value}"}]}})
+    for data, kind in ((text.encode(), FileKind.TEXT), (doc.encode(), FileKind.JSONL)):
+        out = engine.process(data, kind, "header", scrub=True)
+        assert value.encode() not in out.output, kind

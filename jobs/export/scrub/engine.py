@@ -250,7 +250,7 @@ class _Run:
             if any(len(line) > engine.max_line_bytes for line in lines):
                 buf = b"\n".join(self._oversized(n + 1, line, json_line=False)
                                  if len(line) > engine.max_line_bytes else line for n, line in enumerate(lines))
-        triggers = engine.prefilter.scan(buf).by_line
+        found = engine.prefilter.scan(buf).union()
         try:
             text = buf.decode("utf-8")
         except UnicodeDecodeError:
@@ -262,9 +262,8 @@ class _Run:
             if len(bad) > 20:
                 self.issues.append(Issue(self.label, None, f"invalid UTF-8 on {len(bad) - 20} more lines",
                                          "scrubbed as text; the undecodable bytes were kept as they are"))
-        if not triggers:
+        if not found:
             return buf
-        found: set[int] = set().union(*triggers.values())
         return self._text_block(text, found, 1).encode("utf-8", "surrogateescape")
 
     def _text_block(self, text: str, found: set[int], first_line: int) -> str:
@@ -358,12 +357,12 @@ def _decoded_triggers(engine: Engine, line: bytes) -> set[int]:
         except ValueError:
             return set()   # not JSON: it is scrubbed as text, whose raw bytes the prefilter saw
     text = "\n".join(_strings(value)).encode("utf-8", "surrogatepass")
-    return set().union(*engine.prefilter.scan(text).by_line.values())
+    return engine.prefilter.scan(text).union()
 
 
 def _flattened_triggers(engine: Engine, line: bytes) -> set[int]:
     """Triggers of the line with every backslash removed: nested escapes then read as plain quotes."""
-    return set().union(*engine.prefilter.scan(line.replace(b"\\", b"")).by_line.values())
+    return engine.prefilter.scan(line.replace(b"\\", b"")).union()
 
 
 def _holds_json(value: str) -> bool:
