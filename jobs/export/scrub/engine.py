@@ -9,7 +9,9 @@ A JSON string that itself holds a JSON document (a tool result, a file's content
 is scrubbed as JSON in turn, down to NESTED_DEPTH levels, so its keys give context (`"db_password":
 "…"`) and its escapes are decoded; it is re-encoded only when something inside it was removed.
 
-Text and Markdown are matched as one decoded text (so a PEM block across lines is seen whole).
+Text and Markdown are matched as one decoded text (so a PEM block across lines is seen whole), on its
+unescaped views (detect.py), with triggers also taken from the text with its backslashes removed when
+it holds JSON escaped twice (a tool result pasted into a .json, .md or .txt file).
 
 Bad input never raises: invalid UTF-8 is matched with the bad bytes kept as they are; a line that is
 not JSON is scrubbed as text; a line over `max_line_bytes` is replaced by a marker. Each is reported
@@ -251,6 +253,10 @@ class _Run:
                 buf = b"\n".join(self._oversized(n + 1, line, json_line=False)
                                  if len(line) > engine.max_line_bytes else line for n, line in enumerate(lines))
         found = engine.prefilter.scan(buf).union()
+        if _NESTED_ESCAPE.search(buf):
+            # JSON held in a JSON string in a .json, .md or .txt file (a pasted tool result): its doubled
+            # escapes (`\\\"db_password\\\": …`) hide the raw triggers, as in a JSONL line
+            found |= _flattened_triggers(engine, buf)
         try:
             text = buf.decode("utf-8")
         except UnicodeDecodeError:
