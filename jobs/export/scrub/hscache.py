@@ -20,7 +20,7 @@ import hashlib
 import hmac
 import logging
 import os
-import platform
+import sys
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -111,7 +111,7 @@ class DatabaseCache:
         import hyperscan
 
         digest = digest_of(MAGIC, name.encode(), str(getattr(hyperscan, "__version__", "?")).encode(),
-                           platform.machine().encode(), platform.python_implementation().encode(),
+                           os.uname().machine.encode(), sys.implementation.name.encode(),
                            *(expression + b"\x00" + str(int(flag)).encode()
                              for expression, flag in zip(expressions, flags, strict=True)))
         body = self._files.load(name, digest, "hsdb")
