@@ -5,14 +5,15 @@ Why (issue 20, throughput): compiling the prefilter and needle databases of ~250
 0.1 s of CPU, and parsing and analysing every rule's regex (rules.py) about as much again, which is as
 much as scanning several megabytes; a short `scrub check` paid both on every run.
 
-A database (or the analysis, `rules-….json`) is stored under `<data_dir>/cache/scrub/` in a file named after a digest of everything its
+A database is stored under `<data_dir>/cache/scrub/` in a file named after a digest of everything its
 compilation reads (the expressions, their flags, the Hyperscan version, the machine), so a changed
-ruleset, sensitive-item list, learned length or library version simply names another file. A stored
-file is never trusted as found: it is used only when its header names that same digest and its bytes
-carry a valid HMAC under the scrub key (`keys/scrub.key`, 0600), and Hyperscan then loads it.
-Anything else (missing, damaged, written by someone without the key, from another library or CPU) is
-compiled afresh and written over atomically, 0600 in a 0700 directory; other versions of the same
-database are removed then. A cache that cannot be written is not an error: the run compiles, as before.
+ruleset, sensitive-item list, learned length or library version simply names another file; the analysis
+(`rules-….json`, rules.py) is named after the rules file and the module that made it. A stored file is
+never trusted as found: it is used only when its header names that same digest and its bytes carry a
+valid HMAC under the scrub key (`keys/scrub.key`, 0600), and Hyperscan then loads it. Anything else
+(missing, damaged, written by someone without the key, from another library or CPU) is rebuilt and
+written over atomically, 0600 in a 0700 directory; other versions of the same file are removed then. A
+cache that cannot be written is not an error: the run rebuilds, as before.
 """
 from __future__ import annotations
 

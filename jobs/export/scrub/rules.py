@@ -35,8 +35,8 @@ import re
 import re._parser as sre_parse   # the stdlib's own parser: the one `re` compiles with
 import sys
 from dataclasses import dataclass
-from functools import cached_property
 from enum import StrEnum
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -178,15 +178,23 @@ def load_rules(path: Path | None = None, cache: SignedCache | None = None) -> Ru
     if cache is None:
         return parse_rules(document, source)
     digest = digest_of(text.encode("utf-8"), Path(__file__).read_bytes(), sys.version.encode())
-    stored = cache.load("rules", digest, "json")
-    if stored is not None:
-        analyses = [Analysis.from_json(raw) for raw in json.loads(stored)]
-        if isinstance(document, dict) and len(analyses) == len(document.get("rules") or ()):
-            return parse_rules(document, source, analyses)
+    analyses = _cached_analyses(cache.load("rules", digest, "json"))
+    if analyses is not None and isinstance(document, dict) and len(analyses) == len(document.get("rules") or ()):
+        return parse_rules(document, source, analyses)
     ruleset = parse_rules(document, source)
-    cache.store("rules", digest, "json", json.dumps([Analysis(r.pattern_text, r.anchor, r.required, r.width).to_json()
-                                                     for r in ruleset.rules]).encode())
+    body = [Analysis(r.pattern_text, r.anchor, r.required, r.width).to_json() for r in ruleset.rules]
+    cache.store("rules", digest, "json", json.dumps(body).encode())
     return ruleset
+
+
+def _cached_analyses(stored: bytes | None) -> list[Analysis] | None:
+    """The stored analyses, or None when there are none or they do not read (then all is analysed afresh)."""
+    if stored is None:
+        return None
+    try:
+        return [Analysis.from_json(raw) for raw in json.loads(stored)]
+    except (ValueError, TypeError, IndexError):
+        return None
 
 
 def parse_rules(document: Any, source: str, analyses: list[Analysis] | None = None) -> RuleSet:
