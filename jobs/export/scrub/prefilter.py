@@ -40,7 +40,7 @@ LearnedCheck = Callable[[bytes], bool]
 
 #: A run of base64 (or hex) characters at least this long is a blob: image data, a bundle, bytecode.
 BLOB_RUN = 4096
-#: Bytes kept at each end of a blob run; longer than any bounded trigger (the longest is 133 bytes).
+#: Bytes kept at each end of a blob run; longer than what any trigger holds of base64 (test_blobs.py).
 BLOB_EDGE = 256
 #: What stands for a blob's interior: base64 characters, so the edges kept do not read as token ends.
 BLOB_FILLER = b"+" * 8
@@ -92,8 +92,8 @@ def blob_interiors(line: bytes) -> list[tuple[int, int]]:
     and matched in full. A trigger inside the interior cannot lead to a finding: a match that starts there
     has at least BLOB_EDGE base64 characters before it, which the detector refuses as part of a larger
     blob (`detect._inside_blob`) unless the match leads with a context (`KEY=`), and every context holds a
-    character that is not base64. Triggers are at most 133 bytes long, so one that starts at the run's
-    edges or outside it lies within what is kept. Found in linear time: the line is mapped to `a`
+    character that is not base64. No trigger holds BLOB_EDGE base64 bytes in a row (a test holds it), so
+    one that starts at the run's edges or outside it lies within what is kept. Found in linear time: the line is mapped to `a`
     (base64) and space once, then searched backwards for a space in windows of BLOB_RUN / 2 bytes; a run
     of BLOB_RUN bytes always holds a whole window."""
     if len(line) < BLOB_RUN:
