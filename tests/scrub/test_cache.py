@@ -1,5 +1,6 @@
-"""The compiled-database cache (hscache.py): reused when it verifies, rebuilt when damaged or foreign,
-never a cause of a missed secret; and the shell's `scrub check` imports only the scrub area."""
+"""The compiled-database and rules-analysis cache (hscache.py): reused when it verifies, rebuilt when
+damaged or foreign, never a cause of a missed secret; and the shell's `scrub check` imports only the
+scrub area."""
 from __future__ import annotations
 
 import json
@@ -9,8 +10,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from jobs.export.scrub import Engine, check_paths, load_rules
+import pytest
+
+from jobs.export.scrub import Engine, RulesError, check_paths, load_rules
 from jobs.export.scrub.detect import LearnedSecrets, Policy
+from jobs.export.scrub.hscache import SignedCache
+from jobs.export.scrub.rules import PACKAGED_RULES
 from store.access import Policy as AccessPolicy, check_data_dir
 from tests.scrub.conftest import INTERNAL, KEY
 
@@ -99,3 +104,43 @@ def test_scrub_check_in_the_shell_imports_only_the_scrub_area(tmp_path):
     cache = tmp_path / "var" / "cache" / "scrub"
     assert sorted(p.name.split("-")[0] for p in cache.glob("*.hsdb")) == ["needles", "prefilter"]
     assert check_data_dir(tmp_path / "var", AccessPolicy()) == []   # the cache keeps the data directory's modes
+
+
+def _analysis(ruleset) -> list[tuple]:
+    return [(r.id, r.pattern_text, r.anchor, r.required, r.width, r.allowlist_text) for r in ruleset.rules]
+
+
+def test_the_rules_analysis_is_stored_signed_and_loads_as_parsed(tmp_path):
+    cache = SignedCache(tmp_path / "cache", KEY)
+    fresh = load_rules(None, cache)
+    stored = list((tmp_path / "cache").glob("rules-*.json"))
+    assert len(stored) == 1 and stat.S_IMODE(stored[0].stat().st_mode) == 0o600
+    inode = stored[0].stat().st_ino
+    again = load_rules(None, cache)
+    assert _analysis(again) == _analysis(fresh) == _analysis(load_rules())
+    assert list((tmp_path / "cache").glob("rules-*.json")) == stored
+    assert stored[0].stat().st_ino == inode          # verified and used: not written again
+
+
+def test_a_tampered_rules_analysis_is_not_used(tmp_path):
+    cache = SignedCache(tmp_path / "cache", KEY)
+    load_rules(None, cache)
+    path = next((tmp_path / "cache").glob("rules-*.json"))
+    data = path.read_bytes()
+    forged = data.replace(b'"aws"', b'"zzz"', 1)   # an anchor nobody types: the rule would never run
+    assert forged != data
+    path.write_bytes(forged)
+    loaded = load_rules(None, cache)
+    assert _analysis(loaded) == _analysis(load_rules())
+    assert path.read_bytes() == data                 # re-analysed and written again under the key
+
+
+def test_a_changed_rules_file_is_analysed_in_full(tmp_path):
+    cache = SignedCache(tmp_path / "cache", KEY)
+    load_rules(None, cache)
+    document = json.loads((REPO / "jobs" / "export" / "scrub" / PACKAGED_RULES).read_text())
+    document["rules"][0]["pattern"] = "(?i)broken[("
+    path = tmp_path / "rules.json"
+    path.write_text(json.dumps(document))
+    with pytest.raises(RulesError, match="not a valid regex"):
+        load_rules(path, cache)

@@ -137,6 +137,23 @@ def test_assignment_in_escaped_quotes_is_recognised(prefilter):
     assert json.loads(out.output)["message"]["content"].startswith('settings = "{\\"db_password\\": \\"[REDACTED:')
 
 
+@pytest.mark.parametrize("prefilter", PREFILTERS)
+@pytest.mark.parametrize("wrap", ["json", "md", "txt"])
+def test_json_escaped_twice_inside_a_json_markdown_or_text_file_is_scrubbed(prefilter, wrap, tmp_path):
+    """A tool result pasted into a .json, .md or .txt file: its inner quotes are `\\\"`, which the raw
+    triggers of `db_password: "…"` were not written for (the flattened pass finds them, as for JSONL)."""
+    password = _token(random.Random(13), "Pw7!", 20)
+    inner = json.dumps({"db_host": "db.internal", "db_password": password})
+    document = json.dumps({"tool": "Read", "content": json.dumps({"result": inner})}, indent=2)
+    body = {"json": document, "md": f"Output:\n\n```json\n{document}\n```\n", "txt": f"got {document}"}[wrap]
+    path = tmp_path / f"pasted.{wrap}"
+    path.write_text(body)
+    report = check_paths([path], make_engine(prefilter))
+    assert [f.rule for f in report.findings] == ["generic-password"]
+    out = make_engine(prefilter).process(body.encode(), FileKind.TEXT, path.name, scrub=True)
+    assert password.encode() not in out.output and b"db.internal" in out.output
+
+
 def test_dot_directories_are_walked_and_only_git_internals_skipped(tmp_path):
     engine = make_engine(PREFILTERS[-1])
     key = _anthropic_key(random.Random(9))

@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from jobs.export.scrub import RuleKind, RulesError, load_rules
+from jobs.export.scrub import FileKind, RuleKind, RulesError, load_rules
+from tests.scrub.conftest import PREFILTERS, make_engine
 from tests.scrub.labelled import load
 
 
@@ -45,3 +46,17 @@ def test_a_ruleset_without_version_is_refused(tmp_path):
     path.write_text(json.dumps({"rules": []}))
     with pytest.raises(RulesError, match="version"):
         load_rules(path)
+
+
+@pytest.mark.parametrize("line", [
+    "src/main.c:10:5: error: expected ';' before '}' token",      # compiler output has spaces
+    "x.py:12:3:E501:line-too-long",                                # words joined by - are not a password
+    '"timestamp":"2026-05-03T12:04:00.000Z","sessionId":"a1b2c3d4"',
+    "fe80:0:0:0:200:f8ff:fe21:67cf",                               # an IPv6 address has eight groups
+    "00:1a:2b:3c:4d:5e",                                           # a MAC address
+    "hostname:port:database:username:password",                    # the format, named
+])
+def test_colon_separated_lines_are_not_read_as_pgpass_entries(line):
+    for prefilter in PREFILTERS:
+        out = make_engine(prefilter).process(line.encode(), FileKind.TEXT, "t", scrub=True)
+        assert [f.rule for f in out.findings if f.rule == "generic-pgpass-line"] == []

@@ -10,9 +10,9 @@ Library API (the 05:00 export pipeline uses it):
     verify([paths], engine) -> file reports of an independent re-scan
 
 Layout: rules.py (the versioned data file), prefilter.py (raw-byte pass), detect.py (decoded-text
-matching and verdicts), hscache.py (compiled Hyperscan databases kept between runs), engine.py (JSONL /
-text handling), files.py (I/O, atomic writes), run.py (many paths, verification), report.py (findings,
-grade), flows.py (context, permissions, learn).
+matching and verdicts), hscache.py (compiled Hyperscan databases and the rules' analysis kept between
+runs), engine.py (JSONL / text handling), files.py (I/O, atomic writes), run.py (many paths,
+verification), report.py (findings, grade), flows.py (context, permissions, learn).
 """
 from jobs.export.scrub.detect import LearnedSecrets, Policy
 from jobs.export.scrub.engine import Engine, FileKind

@@ -418,9 +418,16 @@ def _basic_credentials(text: str, start: int, value: str) -> bool:
     return ":" in text and sum(c.isprintable() for c in text) >= 0.9 * len(text)
 
 
+def _not_words(text: str, start: int, value: str) -> bool:
+    """A password file's last field is not words joined by - or _ (`x.py:12:3:E501:line-too-long` is a
+    linter message, not a .pgpass line); its entropy floor turns away single words."""
+    return not _WORDS_ONLY.fullmatch(value.lower())
+
+
 #: Shape checks a rule's value must also pass (beyond entropy) to be a credential: (text, start, value).
 _VALIDATORS: dict[str, Callable[[str, int, str], bool]] = {"authorization-basic": _basic_credentials,
-                                                           "vault-legacy-token": _random_mix}
+                                                           "vault-legacy-token": _random_mix,
+                                                           "generic-pgpass-line": _not_words}
 
 
 #: Lower-case words joined by - or _ (`bare-quoted-string`): a name or enum value where a key is expected.

@@ -9,7 +9,9 @@ A JSON string that itself holds a JSON document (a tool result, a file's content
 is scrubbed as JSON in turn, down to NESTED_DEPTH levels, so its keys give context (`"db_password":
 "…"`) and its escapes are decoded; it is re-encoded only when something inside it was removed.
 
-Text and Markdown are matched as one decoded text (so a PEM block across lines is seen whole).
+Text and Markdown are matched as one decoded text (so a PEM block across lines is seen whole), on its
+unescaped views (detect.py), with triggers also taken from the text with its backslashes removed when
+it holds JSON escaped twice (a tool result pasted into a .json, .md or .txt file).
 
 Bad input never raises: invalid UTF-8 is matched with the bad bytes kept as they are; a line that is
 not JSON is scrubbed as text; a line over `max_line_bytes` is replaced by a marker. Each is reported
@@ -250,7 +252,11 @@ class _Run:
             if any(len(line) > engine.max_line_bytes for line in lines):
                 buf = b"\n".join(self._oversized(n + 1, line, json_line=False)
                                  if len(line) > engine.max_line_bytes else line for n, line in enumerate(lines))
-        triggers = engine.prefilter.scan(buf).by_line
+        found = engine.prefilter.scan(buf).union()
+        if _NESTED_ESCAPE.search(buf):
+            # JSON held in a JSON string in a .json, .md or .txt file (a pasted tool result): its doubled
+            # escapes (`\\\"db_password\\\": …`) hide the raw triggers, as in a JSONL line
+            found |= _flattened_triggers(engine, buf)
         try:
             text = buf.decode("utf-8")
         except UnicodeDecodeError:
@@ -262,9 +268,8 @@ class _Run:
             if len(bad) > 20:
                 self.issues.append(Issue(self.label, None, f"invalid UTF-8 on {len(bad) - 20} more lines",
                                          "scrubbed as text; the undecodable bytes were kept as they are"))
-        if not triggers:
+        if not found:
             return buf
-        found: set[int] = set().union(*triggers.values())
         return self._text_block(text, found, 1).encode("utf-8", "surrogateescape")
 
     def _text_block(self, text: str, found: set[int], first_line: int) -> str:
@@ -358,12 +363,12 @@ def _decoded_triggers(engine: Engine, line: bytes) -> set[int]:
         except ValueError:
             return set()   # not JSON: it is scrubbed as text, whose raw bytes the prefilter saw
     text = "\n".join(_strings(value)).encode("utf-8", "surrogatepass")
-    return set().union(*engine.prefilter.scan(text).by_line.values())
+    return engine.prefilter.scan(text).union()
 
 
 def _flattened_triggers(engine: Engine, line: bytes) -> set[int]:
     """Triggers of the line with every backslash removed: nested escapes then read as plain quotes."""
-    return set().union(*engine.prefilter.scan(line.replace(b"\\", b"")).by_line.values())
+    return engine.prefilter.scan(line.replace(b"\\", b"")).union()
 
 
 def _holds_json(value: str) -> bool:

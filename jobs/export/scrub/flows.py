@@ -12,6 +12,7 @@ from jobs.context import Context
 from jobs.export.scrub.detect import LearnedSecrets, Policy, fingerprint
 from jobs.export.scrub.engine import Engine
 from jobs.export.scrub.files import ProgressFn
+from jobs.export.scrub.hscache import SignedCache
 from jobs.export.scrub.report import RunReport
 from jobs.export.scrub.rules import load_rules
 from jobs.export.scrub.run import scrub_paths
@@ -20,7 +21,7 @@ from store.keys import load_or_create_secret
 from jobs.errors import Invalid
 
 KEY_FILE = "keys/scrub.key"
-CACHE_DIR = "cache/scrub"   # compiled Hyperscan databases (hscache.py)
+CACHE_DIR = "cache/scrub"   # compiled Hyperscan databases and the rules' analysis (hscache.py)
 MIN_LEARNED_BYTES = 8
 _FORBIDDEN = set(" \t\r\n\"'`<>(){}[],;\\")
 
@@ -50,7 +51,8 @@ def build_engine(ctx: Context, prefilter: str | None = None) -> Engine:
         learned=LearnedSecrets({n: frozenset(d) for n, d in by_length.items()}),
         key=key,
     )
-    return Engine(load_rules(rules_path), policy, prefilter=prefilter or settings.engine,
+    ruleset = load_rules(rules_path, SignedCache(ctx.data_dir / CACHE_DIR, key))
+    return Engine(ruleset, policy, prefilter=prefilter or settings.engine,
                   max_line_bytes=settings.max_line_bytes, cache_dir=ctx.data_dir / CACHE_DIR)
 
 

@@ -26,6 +26,9 @@ from jobs.export.scrub.text import LEARNED_LEAD, LEARNED_MAX_TRIM, LEARNED_TRAIL
 LEARNED = -1
 SENSITIVE = -2
 
+#: Added to a rule's index for "one of its required literals occurs" (raw_required).
+_REQUIRED = 1 << 20
+
 #: Bytes that end a token for learned-secret candidates (the coarse split of detect.py, on bytes).
 _DELIMS = rb"\s\"'`<>(){}\[\],;\\"
 _FINE_DELIMS = _DELIMS + rb"=:@/?&|"
@@ -35,12 +38,34 @@ _TRAIL = rb"[%s]{0,%d}" % (re.escape(LEARNED_TRAIL.encode()), LEARNED_MAX_TRIM)
 
 LearnedCheck = Callable[[bytes], bool]
 
+#: A run of base64 (or hex) characters at least this long is a blob: image data, a bundle, bytecode.
+BLOB_RUN = 4096
+#: Bytes kept at each end of a blob run; longer than what any trigger holds of base64 (test_blobs.py).
+BLOB_EDGE = 256
+#: What stands for a blob's interior: base64 characters, so the edges kept do not read as token ends.
+BLOB_FILLER = b"+" * 8
+_B64_MAP = bytes(ord("a") if chr(b).isascii() and (chr(b).isalnum() or chr(b) in "+/") else ord(" ")
+                 for b in range(256))
+
 
 @dataclass(frozen=True)
 class Triggers:
-    """Rule indexes (and LEARNED / SENSITIVE) found per line (0-based), for lines with any."""
+    """What the pass found per line (0-based, lines with any): rule indexes (and LEARNED / SENSITIVE),
+    and `_REQUIRED + index` where a required literal of that rule occurs (`raw_required`)."""
 
-    by_line: dict[int, set[int]]
+    found: dict[int, set[int]]
+    needs_required: frozenset[int] = frozenset()
+
+    @property
+    def by_line(self) -> dict[int, set[int]]:
+        """Triggered rules per line, each line holding a rule's keyword and its required literal (a JSON line)."""
+        return {n: triggered for n, found in self.found.items()
+                if (triggered := _with_required(found, self.needs_required))}
+
+    def union(self) -> set[int]:
+        """Triggered rules of the whole buffer: in text a match may span lines, or sit on another line than
+        the keyword that lets its rule run."""
+        return _with_required(set().union(*self.found.values()), self.needs_required)
 
 
 class Prefilter(Protocol):
@@ -59,6 +84,52 @@ def line_of(offsets: list[int], position: int) -> int:
     return bisect.bisect_left(offsets, position)
 
 
+def blob_interiors(line: bytes) -> list[tuple[int, int]]:
+    """(start, end) of the interior of every blob run in `line`: the run less BLOB_EDGE bytes at each end.
+
+    Why (issue 20, throughput): a base64 screenshot or a hex dump is most of a transcript's bytes, and
+    chance holds every short keyword and 32-character run somewhere in it, so each such line was decoded
+    and matched in full. A trigger inside the interior cannot lead to a finding: a match that starts there
+    has at least BLOB_EDGE base64 characters before it, which the detector refuses as part of a larger
+    blob (`detect._inside_blob`) unless the match leads with a context (`KEY=`), and every context holds a
+    character that is not base64. No trigger holds BLOB_EDGE base64 bytes in a row (a test holds it), so
+    one that starts at the run's edges or outside it lies within what is kept. Found in linear time: the line is mapped to `a`
+    (base64) and space once, then searched backwards for a space in windows of BLOB_RUN / 2 bytes; a run
+    of BLOB_RUN bytes always holds a whole window."""
+    if len(line) < BLOB_RUN:
+        return []
+    mapped = line.translate(_B64_MAP)
+    window = BLOB_RUN // 2
+    out: list[tuple[int, int]] = []
+    n = len(mapped)
+    i = 0
+    while i + window <= n:
+        space = mapped.rfind(b" ", i, i + window)
+        if space != -1:
+            i = space + 1
+            continue
+        end = mapped.find(b" ", i + window)
+        end = n if end == -1 else end
+        if end - i >= BLOB_RUN:
+            out.append((i + BLOB_EDGE, end - BLOB_EDGE))
+        i = end + 1
+    return out
+
+
+def without_blobs(line: bytes) -> bytes:
+    """`line` with each blob interior replaced by BLOB_FILLER (its line count unchanged)."""
+    interiors = blob_interiors(line)
+    if not interiors:
+        return line
+    pieces = []
+    last = 0
+    for start, end in interiors:
+        pieces.append(line[last:start])
+        last = end
+    pieces.append(line[last:])
+    return BLOB_FILLER.join(pieces)
+
+
 class PythonPrefilter:
     """bytes.find for keywords (skipping to the next line after a hit), stdlib regex for prefilters."""
 
@@ -73,6 +144,10 @@ class PythonPrefilter:
                 by_keyword.setdefault(keyword.encode(), set()).add(index)
             if not rule.keywords and rule.prefilter:
                 self._regexes.append((re.compile(rule.prefilter), index))
+            required = raw_required(rule)
+            if required:
+                self._regexes.append((re.compile(b"(?i)" + b"|".join(required)), _REQUIRED + index))
+        self._needs_required = frozenset(i - _REQUIRED for _, i in self._regexes if i >= _REQUIRED)
         for item in sensitive_items:
             if item.strip():
                 by_keyword.setdefault(item.strip().lower().encode(), set()).add(SENSITIVE)
@@ -82,6 +157,9 @@ class PythonPrefilter:
         self._learned_check = learned_check
 
     def scan(self, buf: bytes) -> Triggers:
+        original = buf
+        if len(buf) >= BLOB_RUN:
+            buf = b"\n".join(without_blobs(line) for line in buf.split(b"\n"))
         offsets = newline_offsets(buf)
         by_line: dict[int, set[int]] = {}
         lower = buf.lower()
@@ -101,11 +179,14 @@ class PythonPrefilter:
                 if line >= len(offsets):
                     break
                 m = regex.search(buf, offsets[line] + 1)
+        if self._learned:
+            buf = original   # a learned value is compared wherever it is, blobs included
+            offsets = newline_offsets(buf)
         for regex, length in self._learned:
             for m in regex.finditer(buf):
                 if _learned_in(m.group(0), length, self._learned_check):
                     by_line.setdefault(line_of(offsets, m.start()), set()).add(LEARNED)
-        return Triggers(by_line)
+        return Triggers(by_line, self._needs_required)
 
 
 class HyperscanPrefilter:
@@ -131,6 +212,11 @@ class HyperscanPrefilter:
                 expressions.append(pattern)
                 flags.append(single | (hyperscan.HS_FLAG_CASELESS if caseless else 0))
                 self._id_to_index.append(index)
+            for literal in raw_required(rule) or ():
+                expressions.append(literal)
+                flags.append(single | hyperscan.HS_FLAG_CASELESS)
+                self._id_to_index.append(_REQUIRED + index)
+        self._needs_required = frozenset(i - _REQUIRED for i in self._id_to_index if i >= _REQUIRED)
         for item in sensitive_items:
             if item.strip():
                 expressions.append(re.escape(item.strip().encode()))
@@ -153,7 +239,7 @@ class HyperscanPrefilter:
         on_match = lambda pattern_id, _start, _end, _flags, _ctx: found.add(id_to_index[pattern_id])  # noqa: E731
         scan = self._db.scan
         for number, line in enumerate(buf.split(b"\n")):
-            scan(line, match_event_handler=on_match)
+            scan(without_blobs(line) if len(line) >= BLOB_RUN else line, match_event_handler=on_match)
             if found:
                 by_line[number] = set(found)
                 found.clear()
@@ -169,7 +255,7 @@ class HyperscanPrefilter:
                     token = token[:-1]
                 if _learned_in(token, self._learned_length_by_id[pattern_id], self._learned_check):
                     by_line.setdefault(line_of(offsets, start), set()).add(LEARNED)
-        return Triggers(by_line)
+        return Triggers(by_line, self._needs_required)
 
 
 def raw_needles(rule: Rule) -> list[bytes] | None:
@@ -188,19 +274,52 @@ def raw_needles(rule: Rule) -> list[bytes] | None:
         return None   # needles not built on the keywords (`key`, `token`) would be commoner, not rarer
     out: set[bytes] = set()
     for needle, _, _ in rule.anchor.needles:
-        if not needle.isascii() or not needle.isprintable() or needle.endswith("\\"):
+        raw = _raw_literal(needle)
+        if raw is None:
             return None
-        parts = []
-        after_backslash = False
-        for char in needle:
-            if char == "\\":   # written `\\` in raw JSON: any run of backslashes before the next character
-                after_backslash = True
-                continue
-            escaped = re.escape(char)
-            parts.append("\\\\*" + escaped if after_backslash or char in "\"/" else escaped)
-            after_backslash = False
-        out.add("".join(parts).encode())
+        out.add(raw)
     return sorted(out)
+
+
+def raw_required(rule: Rule) -> list[bytes] | None:
+    """Raw-byte forms of the literals one of which every match of the rule holds (rules.py `required`),
+    for a rule triggered by its keywords, when they are not those keywords; else None.
+
+    Why: `aws-secret-access-key` runs on `secret`, which prose is full of, but every match also holds
+    `aws` or `amazon`; a line must then hold both a keyword and one of these to be decoded. Written for
+    raw JSON as needles are (`raw_needles`); a literal that cannot be so written drops the condition."""
+    if not rule.required or not rule.keywords or raw_needles(rule) is not None \
+            or set(rule.required) <= set(rule.keywords):
+        return None
+    out: set[bytes] = set()
+    for literal in rule.required:
+        raw = _raw_literal(literal)
+        if raw is None:
+            return None
+        out.add(raw)
+    return sorted(out)
+
+
+def _raw_literal(literal: str) -> bytes | None:
+    """`literal` as a regex on raw JSON bytes (see `raw_needles`), or None when it cannot be so written."""
+    if not literal.isascii() or not literal.isprintable() or literal.endswith("\\"):
+        return None
+    parts = []
+    after_backslash = False
+    for char in literal:
+        if char == "\\":   # written `\\` in raw JSON: any run of backslashes before the next character
+            after_backslash = True
+            continue
+        escaped = re.escape(char)
+        parts.append("\\\\*" + escaped if after_backslash or char in "\"/" else escaped)
+        after_backslash = False
+    return "".join(parts).encode()
+
+
+def _with_required(found: set[int], needs_required: frozenset[int]) -> set[int]:
+    """The triggered rules of a line, less those that also need a required literal the line lacks."""
+    present = {i - _REQUIRED for i in found if i >= _REQUIRED}
+    return {i for i in found if i < _REQUIRED and (i not in needs_required or i in present)}
 
 
 def _learned_in(token: bytes, length: int, check: LearnedCheck) -> bool:

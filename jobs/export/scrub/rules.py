@@ -19,6 +19,12 @@ keeps what the file says). Any other pattern that starts with an unbounded repea
 the file may make a scan super-linear. The detector additionally runs every pattern on bounded windows
 (detect.py), which bounds the work per character whatever the pattern.
 
+Start-up (issue 20, throughput): parsing and analysing ~250 regexes costs about as much as scanning
+several megabytes, and most rules never run in a given scan. So a rule's regexes are compiled on first
+use (`Rule.pattern`, `Rule.allowlist`), and the analysis (linear form, anchor, required literals, width)
+is kept between runs in a signed cache file (hscache.py `SignedCache`) named after a digest of the rules
+file and of this module; a file that is not in the cache is validated and analysed in full, as before.
+
 The optional `changes` list says what each version added and changed (newest first), so the quarterly
 ruleset review (seed 000 §5) reads it with `chatops scrub rules --changes` instead of diffing JSON.
 """
@@ -27,12 +33,15 @@ from __future__ import annotations
 import json
 import re
 import re._parser as sre_parse   # the stdlib's own parser: the one `re` compiles with
+import sys
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any
 from jobs.errors import Invalid
+from jobs.export.scrub.hscache import SignedCache, digest_of
 
 PACKAGED_RULES = "scrub-rules.json"
 
@@ -67,20 +76,50 @@ class Rule:
     id: str
     description: str
     kind: RuleKind
-    pattern: re.Pattern[str]
+    pattern_text: str                 # the pattern as matched: `linear_form` of `pattern_source`
     keywords: tuple[str, ...]
     prefilter: bytes | None
     entropy: float
-    allowlist: tuple[re.Pattern[str], ...]
+    allowlist_text: tuple[str, ...] = ()
     pattern_source: str = ""
     anchor: Anchor | None = None      # every match holds a keyword, this near it (see `anchor_of`)
     required: tuple[str, ...] = ()    # every match holds one of these literals (see `required_of`)
     width: tuple[int, int | None] = (0, None)   # shortest and longest match (None: unbounded)
 
+    @cached_property
+    def pattern(self) -> re.Pattern[str]:
+        """Compiled on first use: most rules never run in a given scan (validated when loaded)."""
+        return re.compile(self.pattern_text)
+
+    @cached_property
+    def allowlist(self) -> tuple[re.Pattern[str], ...]:
+        return tuple(re.compile(a) for a in self.allowlist_text)
+
     @property
     def raw_triggers(self) -> tuple[str, ...]:
         """What the raw-byte pass looks for: the keywords, or the prefilter regex."""
         return self.keywords or ((self.prefilter or b"").decode(),)
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What loading learns from a rule's regex, kept between runs (the module docstring)."""
+
+    pattern_text: str
+    anchor: Anchor | None
+    required: tuple[str, ...]
+    width: tuple[int, int | None]
+
+    def to_json(self) -> list:
+        anchor = None if self.anchor is None else [[list(n) for n in self.anchor.needles], self.anchor.before,
+                                                   self.anchor.run, self.anchor.after]
+        return [self.pattern_text, anchor, list(self.required), list(self.width)]
+
+    @classmethod
+    def from_json(cls, raw: list) -> Analysis:
+        text, anchor, required, width = raw
+        return cls(text, None if anchor is None else Anchor(tuple((n, a, b) for n, a, b in anchor[0]), *anchor[1:]),
+                   tuple(required), (width[0], width[1]))
 
 
 @dataclass(frozen=True)
@@ -119,8 +158,9 @@ class RuleSet:
 _ID = re.compile(r"^[a-z0-9][a-z0-9.-]{1,60}$")
 
 
-def load_rules(path: Path | None = None) -> RuleSet:
-    """The packaged ruleset, or the file at `path` (config `[scrub] rules_file`)."""
+def load_rules(path: Path | None = None, cache: SignedCache | None = None) -> RuleSet:
+    """The packaged ruleset, or the file at `path` (config `[scrub] rules_file`); `cache` keeps the
+    analysis of each rule between runs (the module docstring)."""
     if path is None:
         text = resources.files("jobs.export.scrub").joinpath(PACKAGED_RULES).read_text(encoding="utf-8")
         source = f"packaged {PACKAGED_RULES}"
@@ -135,16 +175,38 @@ def load_rules(path: Path | None = None) -> RuleSet:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
         raise RulesError(f"scrub rules file {source} is not valid JSON: {exc}") from None
-    return parse_rules(document, source)
+    if cache is None:
+        return parse_rules(document, source)
+    digest = digest_of(text.encode("utf-8"), Path(__file__).read_bytes(), sys.version.encode())
+    analyses = _cached_analyses(cache.load("rules", digest, "json"))
+    if analyses is not None and isinstance(document, dict) and len(analyses) == len(document.get("rules") or ()):
+        return parse_rules(document, source, analyses)
+    ruleset = parse_rules(document, source)
+    body = [Analysis(r.pattern_text, r.anchor, r.required, r.width).to_json() for r in ruleset.rules]
+    cache.store("rules", digest, "json", json.dumps(body).encode())
+    return ruleset
 
 
-def parse_rules(document: Any, source: str) -> RuleSet:
+def _cached_analyses(stored: bytes | None) -> list[Analysis] | None:
+    """The stored analyses, or None when there are none or they do not read (then all is analysed afresh)."""
+    if stored is None:
+        return None
+    try:
+        return [Analysis.from_json(raw) for raw in json.loads(stored)]
+    except (ValueError, TypeError, IndexError):
+        return None
+
+
+def parse_rules(document: Any, source: str, analyses: list[Analysis] | None = None) -> RuleSet:
+    """Validate and load; with `analyses` (from the cache, made from this very file by this module) the
+    regexes are neither parsed nor compiled here."""
     if not isinstance(document, dict) or not isinstance(document.get("rules"), list):
         raise RulesError(f"{source}: expected an object with \"version\" and a \"rules\" list")
     version = document.get("version")
     if not isinstance(version, str) or not version:
         raise RulesError(f"{source}: \"version\" missing; every report names it, so set one such as \"2026.05.1\"")
-    rules = tuple(_parse_rule(raw, index, source) for index, raw in enumerate(document["rules"]))
+    rules = tuple(_parse_rule(raw, index, source, analyses[index] if analyses is not None else None)
+                  for index, raw in enumerate(document["rules"]))
     seen: set[str] = set()
     for rule in rules:
         if rule.id in seen:
@@ -174,7 +236,7 @@ def _parse_changes(raw: Any, source: str) -> tuple[VersionChanges, ...]:
     return tuple(out)
 
 
-def _parse_rule(raw: Any, index: int, source: str) -> Rule:
+def _parse_rule(raw: Any, index: int, source: str, analysis: Analysis | None = None) -> Rule:
     where = f"{source}: rule #{index + 1}"
     if not isinstance(raw, dict):
         raise RulesError(f"{where}: expected an object")
@@ -190,7 +252,9 @@ def _parse_rule(raw: Any, index: int, source: str) -> Rule:
     source_pattern = raw.get("pattern")
     if not isinstance(source_pattern, str) or not source_pattern:
         raise RulesError(f"{where}: pattern missing")
-    pattern = _compile(linear_form(source_pattern, where), where, "pattern")
+    if analysis is None:
+        pattern_text = linear_form(source_pattern, where)
+        _compile(pattern_text, where, "pattern")
     keywords = raw.get("keywords", [])
     if not isinstance(keywords, list) or not all(isinstance(k, str) and k for k in keywords):
         raise RulesError(f"{where}: keywords must be a list of non-empty strings")
@@ -200,10 +264,11 @@ def _parse_rule(raw: Any, index: int, source: str) -> Rule:
     if prefilter is not None:
         if not isinstance(prefilter, str):
             raise RulesError(f"{where}: prefilter must be a regex string")
-        try:
-            re.compile(prefilter.encode())
-        except re.error as exc:
-            raise RulesError(f"{where}: prefilter is not a valid regex: {exc}") from None
+        if analysis is None:
+            try:
+                re.compile(prefilter.encode())
+            except re.error as exc:
+                raise RulesError(f"{where}: prefilter is not a valid regex: {exc}") from None
     if not keywords and not prefilter:
         raise RulesError(f"{where}: give keywords or a prefilter, or the rule could never run")
     entropy = raw.get("entropy", 0.0)
@@ -212,20 +277,25 @@ def _parse_rule(raw: Any, index: int, source: str) -> Rule:
     allow = raw.get("allowlist", [])
     if not isinstance(allow, list):
         raise RulesError(f"{where}: allowlist must be a list of regexes")
-    parsed = sre_parse.parse(pattern.pattern)
+    if analysis is None:
+        for entry in allow:
+            _compile(entry, where, "allowlist entry")
+        parsed = sre_parse.parse(pattern_text)
+        analysis = Analysis(pattern_text, anchor_of(parsed, tuple(keywords)), required_of(parsed, tuple(keywords)),
+                            _width(parsed))
     return Rule(
         id=rule_id,
         description=str(raw.get("description", "")),
         kind=kind,
-        pattern=pattern,
+        pattern_text=analysis.pattern_text,
         keywords=tuple(keywords),
         prefilter=prefilter.encode() if prefilter else None,
         entropy=float(entropy),
-        allowlist=tuple(_compile(a, where, "allowlist entry") for a in allow),
+        allowlist_text=tuple(allow),
         pattern_source=source_pattern,
-        anchor=anchor_of(parsed, tuple(keywords)),
-        required=required_of(parsed, tuple(keywords)),
-        width=_width(parsed),
+        anchor=analysis.anchor,
+        required=analysis.required,
+        width=analysis.width,
     )
 
 
