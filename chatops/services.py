@@ -26,7 +26,8 @@ from jobs.context import Context
 log = logging.getLogger("chatops.services")
 
 #: "module:function" of each area's contribution, in start order.
-AREAS = ("chatops.notify:services", "chatops.slack.services:services", "chatops.credits_service:services")
+AREAS = ("chatops.notify:services", "chatops.notion_service:services", "chatops.slack.services:services",
+         "chatops.credits_service:services")
 
 
 class Service(Protocol):
