@@ -76,6 +76,9 @@ class Permission(StrEnum):
     BASELINE_CHANGE = "baseline.change"    # update (approve) and set
     OUTBOX_READ = "outbox.read"            # what waits to leave the machine, what is parked and why
     OUTBOX_MANAGE = "outbox.manage"        # send parked items back to the queue, or park one
+    # ---- notion (issue 25): the Notion mirror of RUNS_LEDGER and CASES ----
+    NOTION_READ = "notion.read"            # the mirror's queue, lag, last error, parked; the check of Notion
+    NOTION_SYNC = "notion.sync"            # deliver the mirror's pending changes now
 
 
 #: The one permission table: a permission is granted to anyone holding any of these roles.
@@ -108,6 +111,9 @@ PERMISSIONS: Mapping[Permission, frozenset[Role]] = {
     Permission.BASELINE_CHANGE: at_least(Role.O3),
     Permission.OUTBOX_READ: at_least(Role.O1),
     Permission.OUTBOX_MANAGE: at_least(Role.O3),
+    # ---- notion (issue 25) ----
+    Permission.NOTION_READ: at_least(Role.O1),
+    Permission.NOTION_SYNC: at_least(Role.O2),
 }
 
 

@@ -6,8 +6,8 @@
   fix, without waiting for the daemon's next retry). It stops at the first wait (a 429, an outage) and
   says what remains; the daemon's worker goes on from there.
 * `check` — the token is valid, both databases are reachable, and every property the mirror writes is
-  there with its type; each problem named with its fix. `check_notion` is the same for `chatops
-  doctor`, and never raises.
+  there with its type; each problem named with its fix. `check_notion` is the same for the
+  doctor command, and never raises.
 * `sync_lag` — for the sweep: how long the oldest unsent change has waited (None: nothing waits, or
   the mirror is a dry run).
 
@@ -195,14 +195,15 @@ def _code(exc: Any) -> str:
 
 @dataclass(frozen=True)
 class NotionHealth:
-    """`chatops doctor`'s view of the mirror: ok, and one line per finding."""
+    """The doctor's view of the mirror: ok, and one line per finding."""
 
     ok: bool
     lines: tuple[str, ...]
 
 
 def check_notion(ctx: Context, environ: dict[str, str] | None = None) -> NotionHealth:
-    """For `chatops doctor`: a dry run is fine (said so); a live mirror must pass `check` and not be parked."""
+    """For the doctor command: a dry run is fine (said so); a live mirror must pass `check` and have nothing
+    parked. A plain function: the doctor calls it and prints `lines`."""
     env = NotionEnv.read(environ)
     if not env.configured:
         return NotionHealth(True, (f"notion: dry run ({', '.join(env.missing())} not set); run files carry "

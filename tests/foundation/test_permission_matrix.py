@@ -94,6 +94,9 @@ CLI = {
     "outbox status":      "Y  Y  Y  Y   Y   Y   Y    Y   Y     -       Y",
     "outbox retry":       "-  -  Y  -   -   -   -    -   -     -       -",
     "outbox park":        "-  -  Y  -   -   -   -    -   -     -       -",
+    "notion status":      "Y  Y  Y  Y   Y   Y   Y    Y   Y     -       Y",
+    "notion sync":        "-  Y  Y  -   -   -   -    -   -     -       -",
+    "notion check":       "Y  Y  Y  Y   Y   Y   Y    Y   Y     -       Y",
 }
 
 # Slack (`/ops`): every command needs its role; an unknown Slack user may read help and nothing else.
@@ -136,6 +139,7 @@ SLACK = {
     "outbox status":      "Y  Y  Y  -   -   -   -    -   -     -",
     "outbox retry":       "-  -  Y  -   -   -   -    -   -     -",
     "outbox park":        "-  -  Y  -   -   -   -    -   -     -",
+    "notion status":      "Y  Y  Y  -   -   -   -    -   -     -",
 }
 
 #: Arguments that reach the gate and then do nothing lasting (unknown ids, blank reasons), and the
@@ -192,6 +196,9 @@ ARGS = {
     "outbox status": ([], ("outbox", "outbox")),
     "outbox retry": (["none"], ("outbox item", "none")),
     "outbox park": (["none", "--reason", "matrix"], ("outbox item", "none")),
+    "notion status": ([], ("notion", "notion")),
+    "notion sync": ([], ("notion", "notion")),
+    "notion check": ([], ("notion", "notion")),
 }
 LEDGER_FILES = {"operations": "operations/ledger.jsonl", "credit": "runs/CREDIT_MONITORING/audit/ledger.jsonl"}
 REGISTRY = Registry.load()
