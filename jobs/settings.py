@@ -352,6 +352,8 @@ class NotionSettings:
         "API base URL (Notion's; the test stand-in uses another)", parse_url))
     requests_per_second: float = field(default=3.0, metadata=meta(
         "most requests a second the mirror makes (Notion allows about 3 on average)", parse_positive_number))
+    timeout_seconds: float = field(default=15.0, metadata=meta(
+        "how long one request may take before it counts as an outage", parse_positive_number))
     sync_lag_alert_minutes: int = field(default=30, metadata=meta(
         "the sweep reports the mirror when its oldest unsent change is older than this (minutes)",
         parse_positive_int))

@@ -44,12 +44,10 @@ from store.outbox import OutboxMessage
 
 log = logging.getLogger("chatops.notion")
 
-TIMEOUT_MS = 15_000
-
-
 def notion_client(ctx: Context, token: str) -> Client:
     """The real notion-client, pointed at `[notion] api_url`, its own retries off (the worker retries)."""
-    return Client(auth=token, base_url=ctx.settings.notion.api_url.rstrip("/"), timeout_ms=TIMEOUT_MS, retry=False)
+    return Client(auth=token, base_url=ctx.settings.notion.api_url.rstrip("/"),
+                  timeout_ms=int(ctx.settings.notion.timeout_seconds * 1000), retry=False)
 
 
 @dataclass
