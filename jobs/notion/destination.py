@@ -45,9 +45,11 @@ from store.outbox import OutboxMessage
 log = logging.getLogger("chatops.notion")
 
 def notion_client(ctx: Context, token: str) -> Client:
-    """The real notion-client, pointed at `[notion] api_url`, its own retries off (the worker retries)."""
+    """The real notion-client, pointed at `[notion] api_url`, its own retries off (the worker retries), its
+    log in ours (its default logger prints to stdout)."""
     return Client(auth=token, base_url=ctx.settings.notion.api_url.rstrip("/"),
-                  timeout_ms=int(ctx.settings.notion.timeout_seconds * 1000), retry=False)
+                  timeout_ms=int(ctx.settings.notion.timeout_seconds * 1000), retry=False,
+                  logger=logging.getLogger("chatops.notion.client"))   # the log file, never a command's stdout
 
 
 @dataclass
@@ -110,7 +112,7 @@ class NotionDestination:
 
     def _upsert(self, change: Change, wanted: PageWrite) -> dict[str, Any]:
         known = service.page_of(self.ctx, change)
-        if known is not None and known.digest == wanted.digest and (known.locked or not wanted.lock):
+        if known is not None and known.digest == wanted.digest:   # the digest covers the lock too
             return {"page_id": known.page_id, "unchanged": True}
         page_id = known.page_id if known is not None else self._find(change, wanted)
         created = False

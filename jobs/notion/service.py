@@ -92,13 +92,13 @@ def page_write(ctx: Context, change: Change) -> PageWrite | None:
             except case_records.CaseNotFound:
                 return None
         return case_page(case, ctx.outgoing.text)
-    entry = _run_entry(ctx.data_dir, change.id)
+    # The recorder that queued it holds the intake lock until its ledger commit and state write are both
+    # done; a quarantine release queues inside its state transaction. Same order as the recorder's.
+    with intake_lock(ctx.data_dir), ctx.state.transaction() as db:
+        entry = _run_entry(ctx.data_dir, change.id)
+        held = quarantine_store.get(db, change.id) if entry is not None else None
     if entry is None:
-        with intake_lock(ctx.data_dir):       # the recorder that queued it holds this until its commit ends
-            entry = _run_entry(ctx.data_dir, change.id)
-        if entry is None:
-            return None
-    held = quarantine_store.get(ctx.state.snapshot(), change.id)
+        return None
     return run_page(entry, quarantined=held is not None and not held.get("released_at"))
 
 

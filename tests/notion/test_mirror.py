@@ -168,7 +168,7 @@ def test_a_long_outage_then_recovery_loses_nothing_and_duplicates_nothing(ctx, l
     assert titles(notion, RUNS_DB) == sorted([f"run_{n}" for n in range(5)] + ["run_spike"])
     assert titles(notion, CASES_DB) == ["CASE-1"]
     assert prop(page(notion, CASES_DB, "CASE-1"), "Status") == "Investigating"
-    assert 7.0 in fake.waited                                # Retry-After honoured exactly
+    assert any(w == pytest.approx(7.0) for w in fake.waited)   # Retry-After honoured exactly
     assert flows.sync_lag(ctx) is None and not flows.status(ctx).queue.failing_since
 
 
@@ -259,3 +259,14 @@ def test_the_daemons_notion_service_runs_only_when_configured(ctx):
     [worker] = services(Wiring(ctx, None, None, ENV, None, None))
     assert worker.name == "notion-delivery" and flows.status(ctx).live
     assert NotionEnv.read(ENV).configured
+
+
+def test_a_request_that_times_out_backs_the_mirror_off_then_goes_through(ctx, live, worker, notion, fake):
+    notion.slow(1, 1.5)                       # longer than [notion] timeout_seconds = 1.0; a read (the database)
+    fake.stop_waiting = False
+    with freeze_time(START):
+        record(ctx, raw_run(run_id="run_slow", scenario="scn-new"))
+        worker.deliver_pending()
+    assert fake.waited and titles(notion, RUNS_DB) == ["run_slow"]
+    health = Outbox(ctx.data_dir).health()["notion"]
+    assert "RequestTimeoutError" in health["last_error"] and health["recovered_at"]

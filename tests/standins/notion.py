@@ -159,7 +159,8 @@ class NotionStandIn:
         self._released = asyncio.Event()
         app = web.Application()
         app.router.add_route("*", "/v1/{path:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
+        # a client that gave up (a timeout) leaves a connection behind: shutting down waits for it no longer
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
         self._site = web.TCPSite(self._runner, self.host, self.port)
         await self._site.start()
