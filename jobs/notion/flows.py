@@ -9,7 +9,8 @@
   there with its type; each problem named with its fix. `check_notion` is the same for the
   doctor command, and never raises.
 * `sync_lag` — for the sweep: how long the oldest unsent change has waited (None: nothing waits, or
-  the mirror is a dry run).
+  the mirror is a dry run); `lag_report` is the sweep's line when that is over
+  `[notion] sync_lag_alert_minutes`.
 
 One deliverer at a time per data directory (`notion.lock`, held per item): a `notion sync` beside the
 daemon's worker waits for the item in hand, then finds it written and makes no second request.
@@ -70,6 +71,18 @@ def sync_lag(ctx: Context) -> timedelta | None:
     """How long the oldest unsent Notion change has waited; None when none waits (the sweep's question)."""
     queue = status(ctx).queue
     return timedelta(seconds=queue.oldest_pending_seconds) if queue.oldest_pending_seconds is not None else None
+
+
+def lag_report(ctx: Context) -> str | None:
+    """The sweep's line when the mirror is behind by more than `[notion] sync_lag_alert_minutes`; None otherwise."""
+    lag = sync_lag(ctx)
+    limit = timedelta(minutes=ctx.settings.notion.sync_lag_alert_minutes)
+    if lag is None or lag <= limit:
+        return None
+    queue = status(ctx).queue
+    why = f"; last error: {queue.last_error}" if queue.last_error else ""
+    return (f"Notion mirror is {int(lag.total_seconds() // 60)} min behind (over {limit.seconds // 60} min): "
+            f"{queue.pending} change(s) pending since {queue.oldest_pending_at}{why}; see `chatops notion status`")
 
 
 def require_env(environ: dict[str, str] | None = None) -> NotionEnv:

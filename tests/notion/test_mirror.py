@@ -157,6 +157,7 @@ def test_a_long_outage_then_recovery_loses_nothing_and_duplicates_nothing(ctx, l
         report = flows.status(ctx)
         assert report.queue.pending == 8 and "Notion unreachable" in report.queue.last_error
         assert flows.sync_lag(ctx) == timedelta(hours=3)
+        assert flows.lag_report(ctx).startswith("Notion mirror is 180 min behind (over 30 min): 8 change(s) pending")
         assert min(fake.waited) > 0                          # every retry waited its backoff
 
         notion.come_up()
@@ -170,6 +171,7 @@ def test_a_long_outage_then_recovery_loses_nothing_and_duplicates_nothing(ctx, l
     assert prop(page(notion, CASES_DB, "CASE-1"), "Status") == "Investigating"
     assert any(w == pytest.approx(7.0) for w in fake.waited)   # Retry-After honoured exactly
     assert flows.sync_lag(ctx) is None and not flows.status(ctx).queue.failing_since
+    assert flows.lag_report(ctx) is None
 
 
 def test_a_validation_error_is_parked_with_notions_message_and_shown(ctx, live, worker, notion, config_file):
