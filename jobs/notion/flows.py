@@ -25,6 +25,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Callable, Iterator
 
+import httpx
+from notion_client.errors import HTTPResponseError, RequestTimeoutError
+
 from jobs import outbox_admin
 from jobs.context import Context
 from jobs.delivery import DeliveryWorker, DestinationName
@@ -147,9 +150,6 @@ class CheckLine:
 
 def check(ctx: Context, env: NotionEnv) -> list[CheckLine]:
     """Token, both databases, every property: one line each, the problems with their fix."""
-    from notion_client.errors import HTTPResponseError, RequestTimeoutError
-    import httpx
-
     client = notion_client(ctx, env.token)
     lines: list[CheckLine] = []
     try:
@@ -169,8 +169,6 @@ def check(ctx: Context, env: NotionEnv) -> list[CheckLine]:
 
 
 def _check_database(client: Any, env: NotionEnv, kind: Mirrored) -> list[CheckLine]:
-    from notion_client.errors import HTTPResponseError
-
     name = f"{kind.database} ({kind.env}={env.database(kind)})"
     try:
         database = client.databases.retrieve(env.database(kind))
