@@ -31,6 +31,7 @@ log = logging.getLogger("chatops.services")
 AREAS = (
     "chatops.event_loop:services",
     "chatops.notify:services",
+    "chatops.notion_service:services",
     "chatops.slack.services:services",
     "chatops.credits_service:services",
     "chatops.github_delivery:services",

@@ -89,6 +89,9 @@ class Permission(StrEnum):
     NOTICE_APPROVE = "incident.notice.approve"  # CEO, COO, legal review, outside counsel recorded
     NOTICE_SEND = "incident.notice.sent"     # record a notification as sent
     INCIDENT_KEYS = "incident.keys"          # rotate the incident encryption key
+    # ---- notion (issue 25): the Notion mirror of RUNS_LEDGER and CASES ----
+    NOTION_READ = "notion.read"            # the mirror's queue, lag, last error, parked; the check of Notion
+    NOTION_SYNC = "notion.sync"            # deliver the mirror's pending changes now
 
 
 #: The one permission table: a permission is granted to anyone holding any of these roles.
@@ -135,6 +138,9 @@ PERMISSIONS: Mapping[Permission, frozenset[Role]] = {
     Permission.NOTICE_APPROVE: frozenset({Role.CEO, Role.COO, Role.LEGAL_EXEC}),
     Permission.NOTICE_SEND: frozenset({Role.LEGAL_EXEC, Role.COO}),
     Permission.INCIDENT_KEYS: frozenset({Role.SECURITY_OPS}),
+    # ---- notion (issue 25) ----
+    Permission.NOTION_READ: at_least(Role.O1),
+    Permission.NOTION_SYNC: at_least(Role.O2),
 }
 
 

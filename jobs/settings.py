@@ -344,6 +344,22 @@ class LedgerSettings:
 
 
 @dataclass(frozen=True)
+class NotionSettings:
+    """The Notion mirror of RUNS_LEDGER and CASES (seed 001). Token and database ids come from the
+    environment only (NOTION_TOKEN, NOTION_RUNS_LEDGER_DB_ID, NOTION_CASES_DB_ID)."""
+
+    api_url: str = field(default="https://api.notion.com/", metadata=meta(
+        "API base URL (Notion's; the test stand-in uses another)", parse_url))
+    requests_per_second: float = field(default=3.0, metadata=meta(
+        "most requests a second the mirror makes (Notion allows about 3 on average)", parse_positive_number))
+    timeout_seconds: float = field(default=15.0, metadata=meta(
+        "how long one request may take before it counts as an outage", parse_positive_number))
+    sync_lag_alert_minutes: int = field(default=30, metadata=meta(
+        "the sweep reports the mirror when its oldest unsent change is older than this (minutes)",
+        parse_positive_int))
+
+
+@dataclass(frozen=True)
 class ScrubSettings:
     """What the scrub keeps and what it treats as sensitive (seed 000 §4)."""
 
@@ -573,6 +589,8 @@ class Settings:
         "credit monitoring policy (seed 001)"))
     baselines: BaselineSettings = field(default_factory=BaselineSettings, metadata=meta(
         "baseline update prerequisites (seed 001)"))
+    notion: NotionSettings = field(default_factory=NotionSettings, metadata=meta(
+        "the Notion mirror of RUNS_LEDGER and CASES (seed 001)"))
     scrub: ScrubSettings = field(default_factory=ScrubSettings, metadata=meta(
         "session scrub: approved emails, internal ranges, sensitive items (seed 000 §4)"))
     export: ExportSettings = field(default_factory=ExportSettings, metadata=meta(

@@ -1,7 +1,7 @@
 """The outbox: the one durable queue of everything that leaves the machine, fsynced before anyone sends it.
 
 `<data_dir>/outbox.jsonl` is append-only. An item is one `queued` line naming its destination
-(`dest`: `slack` now; `github`, `notion`, `webhook` next) and its subject (`subject`: the order key;
+(`dest`: `slack`, `notion`; `github`, `webhook` next) and its subject (`subject`: the order key;
 a later item about a subject never overtakes an earlier one). What happened to it later is another
 line naming its id: `sent`; `undeliverable` (parked: the destination refused it for good, or a
 person parked it, with the message why); `requeued` (a person sent a parked item back to the queue).
@@ -124,6 +124,16 @@ class Outbox:
         ids = [uuid.uuid4().hex for _ in items]
         self._append([{"op": "queued", "id": i, "at": at, "state": state.value, "dest": dest,
                        "subject": subject or _subject_of(item), "item": item} for i, item in zip(ids, items)])
+        return ids
+
+    def queue_each(self, entries: list[tuple[str, dict[str, Any]]], state: QueuedState, at: str,
+                   dest: str) -> list[str]:
+        """Write one item per (subject, item) for `dest`, each ordered by its own subject, with one fsync
+        (a commit that changed many runs and cases queues their mirror changes at once); returns the ids."""
+        ids = [uuid.uuid4().hex for _ in entries]
+        if entries:
+            self._append([{"op": "queued", "id": i, "at": at, "state": state.value, "dest": dest,
+                           "subject": subject, "item": item} for i, (subject, item) in zip(ids, entries)])
         return ids
 
     def finish(self, message_id: str, op: FinalOp, at: str, detail: dict[str, Any]) -> None:

@@ -111,6 +111,9 @@ CLI = {
     "incident notice counsel": "-  -  -  Y   Y   -   -    -   Y     -       -",
     "incident notice sent":    "-  -  -  -   Y   -   -    -   Y     -       -",
     "incident keys rotate":    "-  -  -  -   -   -   -    Y   -     -       -",
+    "notion status":      "Y  Y  Y  Y   Y   Y   Y    Y   Y     -       Y",
+    "notion sync":        "-  Y  Y  -   -   -   -    -   -     -       -",
+    "notion check":       "Y  Y  Y  Y   Y   Y   Y    Y   Y     -       Y",
 }
 
 # Slack (`/ops`): every command needs its role; an unknown Slack user may read help and nothing else.
@@ -169,6 +172,7 @@ SLACK = {
     "incident notice counsel": "-  -  -  Y   Y   -   -    -   Y     -",
     "incident notice sent":    "-  -  -  -   Y   -   -    -   Y     -",
     "incident keys rotate":    "-  -  -  -   -   -   -    Y   -     -",
+    "notion status":      "Y  Y  Y  -   -   -   -    -   -     -",
 }
 
 #: Arguments that reach the gate and then do nothing lasting (unknown ids, blank reasons), and the
@@ -244,6 +248,9 @@ ARGS = {
     "incident notice counsel": (["INC-999", "--reviewer", "x"], ("incident", "INC-999")),
     "incident notice sent": (["INC-999"], ("incident", "INC-999")),
     "incident keys rotate": ([], ("incident key", "current")),
+    "notion status": ([], ("notion", "notion")),
+    "notion sync": ([], ("notion", "notion")),
+    "notion check": ([], ("notion", "notion")),
 }
 LEDGER_FILES = {"operations": "operations/ledger.jsonl", "credit": "runs/CREDIT_MONITORING/audit/ledger.jsonl"}
 REGISTRY = Registry.load()

@@ -32,6 +32,7 @@ from jobs.errors import Conflict
 from jobs.credits.records import (BackfillWindow, Case, CaseNote, CaseStatus, ReleaseFinding, RerunDecision,
                                   RootCause, ScenarioSettings)
 from jobs.notices import Notice
+from jobs.notion import service as notion_mirror
 from store import artifacts
 from store import quarantine as quarantine_store
 from store import scenarios as scenario_store
@@ -93,6 +94,7 @@ def ack(ctx: Context, actor: Actor, case_id: str) -> Case:
                due_at=case.ack_due_at.isoformat() if case.ack_due_at else None, late=late,
                reminders_sent=case.reminders_sent)
         case_records.save(db, updated)
+        notion_mirror.queue_changes(ctx, cases=[updated])   # in the transaction: never lost
     _say(ctx, [messages.case_update(ctx.settings, updated,
                                     f"ACK recorded: {actor.name} ({actor.role_for(Permission.CASE_ACK)}) is "
                                     f"investigating {updated.case_id}" + (" (after the deadline)" if late else ""))])
@@ -116,6 +118,7 @@ def note(ctx: Context, actor: Actor, case_id: str, text: str, slack_thread_url: 
         _entry(ctx, actor, Permission.CASE_NOTE, "case.noted", updated, note=text.strip(),
                slack_thread_url=slack_thread_url or None)
         case_records.save(db, updated)
+        notion_mirror.queue_changes(ctx, cases=[updated])   # in the transaction: never lost
     return updated
 
 
@@ -139,6 +142,7 @@ def root_cause(ctx: Context, actor: Actor, case_id: str, cause: RootCause, text:
         _entry(ctx, actor, permission, "case.root_cause", updated, root_cause=cause.value, approved=approving,
                note=text.strip() or None)
         case_records.save(db, updated)
+        notion_mirror.queue_changes(ctx, cases=[updated])   # in the transaction: never lost
     _say(ctx, [messages.case_update(ctx.settings, updated, f"{updated.case_id}: {line} ({actor.name})")])
     return updated
 
@@ -168,6 +172,7 @@ def resolve(ctx: Context, actor: Actor, case_id: str, summary: str) -> Case:
         _entry(ctx, actor, Permission.CASE_RESOLVE, "case.resolved", updated, summary=summary.strip(),
                root_cause=case.root_cause.value if case.root_cause else None, resolved_at=now.isoformat())
         case_records.save(db, updated)
+        notion_mirror.queue_changes(ctx, cases=[updated])   # in the transaction: never lost
     _say(ctx, [messages.case_update(ctx.settings, updated,
                                     f"{updated.case_id} resolved by {actor.name}: {summary.strip()}")])
     return updated
@@ -242,6 +247,7 @@ def decide_rerun(ctx: Context, actor: Actor, case_id: str, decision: RerunDecisi
                     **({"mitigation": text} if decision is RerunDecision.APPROVED else {"reason": text}),
                     "approval_id": approval_id, "approval_request": request.id, "digest": request.digest}})
                 case_records.save(db, updated)
+                notion_mirror.queue_changes(ctx, cases=[updated])   # in the transaction: never lost
     if refusal is not None:
         raise refusal
     _say(ctx, [messages.case_update(ctx.settings, updated, f"{updated.case_id}: {line} ({actor.name}, {approval_id})")])
@@ -300,6 +306,7 @@ def release_quarantine(ctx: Context, actor: Actor, run_id: str, finding: Release
                                           "release"),
                                  quarantined_run_ids=tuple(r for r in case.quarantined_run_ids if r != run_id))
         case_records.save(db, updated)
+        notion_mirror.queue_changes(ctx, runs=[run_id], cases=[updated])   # the run's page: no longer Quarantined
     _say(ctx, [messages.case_update(ctx.settings, updated, f"{run_id} released from quarantine by {actor.name} "
                                                            f"({finding.value}); downstream dispatch unblocked")])
     return str(moved.new_path)

@@ -34,6 +34,7 @@ from jobs.credits.intake.recorder import case_alert
 from jobs.credits.records import Case, CaseStatus, Classification, Likelihood, RunRecord, Severity
 from jobs.credits.intake.schema import FIELDS, validate_run
 from jobs.notices import Notice
+from jobs.notion import service as notion_mirror
 from jobs.settings import Settings
 from store import cases as case_store
 from store import quarantine as quarantine_store
@@ -68,9 +69,10 @@ def queue_lost_alerts(ctx: Context) -> Reconciled:
         notices: list[Notice] = []
         actor, role = who(DAEMON, Permission.RUN_RECORD)
         with ctx.state.transaction() as db, ledger(ctx).commit() as commit:
+            restored = []
             for case_id in lost:
                 run_id = opened[case_id]["Run_ID"]
-                _restore(db, opened[case_id], runs[run_id], held.get(run_id))
+                restored.append(_restore(db, opened[case_id], runs[run_id], held.get(run_id)))
                 commit.append("case.restored", actor, role, {"Run_ID": run_id, "data": {
                     "case": case_id, "reason": "the state was not written after the ledger commit (crash); "
                                                "restored from case.opened",
@@ -80,12 +82,14 @@ def queue_lost_alerts(ctx: Context) -> Reconciled:
                 case = case_records.load(db, case_id)
                 record, classification = _run_from_ledger(runs[run_id], ctx.settings)
                 notice = case_alert(ctx.settings, case, record, classification,
-                                    opened[case_id]["data"].get("pattern") or "")
+                                    opened[case_id]["data"].get("pattern") or "", notion_live=notion_mirror.live(ctx))
                 notices.append(notice)
                 commit.append("alert.recovered", actor, role, {"Run_ID": run_id, "data": {
                     "case": case_id, "channel": notice.channel, "notice": notice.kind,
                     "notice_id": notice.fields["notice_id"],
                     "reason": "alert.queued is in the ledger but the alert never reached the outbox (crash)"}})
+            if restored:   # their mirror change may have found no case before the restore: queue it again
+                notion_mirror.queue_changes(ctx, (), restored)
         for notice in notices:
             ctx.notifier.send(notice)
     for case_id in lost:

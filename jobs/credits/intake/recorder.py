@@ -8,15 +8,18 @@ For each accepted run (SEV0 / SEV1 / SEV2 "Immediate Actions (Auto-Applied)"):
 2. write `runs/CREDIT_MONITORING/<date>/run_<id>.json` and its `.sha256` sidecar (durable before the
    commit, or just after it in the daemon: `file_writers`);
 3. SEV0: move both to `runs/QUARANTINE/<Run_ID>/`, block downstream dispatch, open a case with a
-   15-minute ACK deadline, alert `#ops-critical` (the runbook's Notion page lock is not done: chatops has
-   no Notion connection, so the alert asks a person to lock the page);
+   15-minute ACK deadline, alert `#ops-critical` (the Notion page lock is the mirror's: it happens when
+   the page is written, and only then does the case's thread say it is done; jobs/notion);
    SEV1: open a case with a 1-hour ACK deadline and a rerun gate, alert `#ops-alerts`;
    SEV2: flag for the weekly review; open a case when the scenario's SEV2s persist;
    no baseline: PII/regulatory exposure is SEV0 and a Medium+ misconfig likelihood SEV1, with downstream
    dispatch held until an O3 resolves the case (`policy.unbaselined_severity`); any other run is recorded
    as UNBASELINED and people are told once per scenario how to set a baseline;
    a rerun: link it to its original's case, and escalate that case if it spikes again;
-4. append every entry of the batch to the credit ledger in one commit (one fdatasync, one signed
+4. queue the Notion mirror's changes of the batch's runs and cases (jobs/notion: before the ledger
+   commit, so none can be lost; without Notion configured, each run file carries `Would write to
+   Notion` with the exact payload instead);
+   append every entry of the batch to the credit ledger in one commit (one fdatasync, one signed
    checkpoint), while the state transaction holding the new cases is still open;
 5. queue the alerts, still under the intake lock and before the state transaction writes `state.json`.
    The next start repairs a crash at any point after the ledger commit (`jobs.credits.intake.reconcile`): it
@@ -55,6 +58,8 @@ from jobs.credits.intake.file_writers import DurableFileWriter, FileWriter
 from jobs.credits.intake.plan import Alert, CaseStep, Dispatch, Planner, RunPlan, fast_lane
 from jobs.credits.records import Case, CaseNote, CaseStatus, Classification, RunRecord, Severity
 from jobs.notices import Notice
+from jobs.notion import service as notion_mirror
+from jobs.notion.records import DRY_RUN_KEY
 from jobs.settings import Settings
 from store import artifacts
 from store import cases as case_store
@@ -264,6 +269,7 @@ class _Batch:
         self.seen: set[str] = set()
         self.names: dict[Path, str] = {}                 # run file -> the Run_ID of this batch writing it
         self.files_written = False
+        self.mirror_live = notion_mirror.live(ctx)     # Notion configured: queue changes; else a dry run
 
     # ---- step 1: classify and decide (`plan`), then carry the decision out ------------------------
 
@@ -330,6 +336,8 @@ class _Batch:
                           "dispatch held until an O3 resolves the case"}}))
         if planned.case is not None:
             payload["Case_ID"] = planned.case.case_id
+        if not self.mirror_live:
+            payload[DRY_RUN_KEY] = notion_mirror.dry_run_of(payload, quarantined=decided.quarantine)
         self.planned.append(planned)
         self._write(planned, path)
         return _outcome(planned)
@@ -369,7 +377,7 @@ class _Batch:
             "case": case.case_id, "scenario": record.scenario_id, "severity": severity.value,
             "ack_due_at": case.ack_due_at.isoformat() if case.ack_due_at else None, "rerun_gate": case.rerun_gate,
             "pattern": pattern or None}}))
-        notice = case_alert(self.ctx.settings, case, record, classification, pattern)
+        notice = case_alert(self.ctx.settings, case, record, classification, pattern, notion_live=self.mirror_live)
         planned.notices.append(notice)
         planned.entries.append(("alert.queued", {"Run_ID": record.run_id, "data": {
             "case": case.case_id, "channel": notice.channel, "notice": notice.kind, "severity": severity.value}}))
@@ -477,6 +485,10 @@ class _Batch:
             if planned.classification.severity is Severity.SEV0:
                 self._quarantine(planned)
         ledger_actor, role = who(self.actor, Permission.RUN_RECORD)
+        runs = [planned.record.run_id for planned in self.planned]
+        cases = [planned.case for planned in self.planned if planned.case is not None]
+        if self.mirror_live:   # before the commit: a change committed is never without its mirror change
+            notion_mirror.queue_changes(self.ctx, runs, cases, mirror_live=True)
         with ledger(self.ctx).commit() as c:
             for planned in self.planned:
                 c.append("run.recorded", ledger_actor, role, {
@@ -485,6 +497,8 @@ class _Batch:
                     c.append(kind, ledger_actor, role, fields)
         if c.entries:
             self.writer.committed(c.entries[-1].seq, self._files_now(), c.entries[-1].ts)
+        if not self.mirror_live and cases:   # a dry run logs only what was committed
+            notion_mirror.queue_changes(self.ctx, (), cases, mirror_live=False)
 
     def _files_now(self) -> list[Path]:
         """Each run file and sidecar of the batch where it is now (an SEV0 run's in quarantine)."""
@@ -507,8 +521,11 @@ class _Batch:
 
 
 def case_alert(settings: Settings, case: Case, record: RunRecord, classification: Classification,
-               pattern: str = "") -> Notice:
+               pattern: str = "", notion_live: bool = False) -> Notice:
     """The alert that opens a case: what was done automatically and what is required of people.
+
+    "Done automatically" lists only what is done when the alert is queued: the Notion page lock comes
+    later (the mirror's worker), and the case's thread says so when it has happened.
 
     Also what `jobs.credits.intake.reconcile` queues when a crash lost the alert after the ledger commit.
     """
@@ -519,19 +536,26 @@ def case_alert(settings: Settings, case: Case, record: RunRecord, classification
     elif held:
         done.append(f"downstream dispatch of {record.run_id} held")
     done.append(f"{case.case_id} opened")
-    return messages.alert(settings, case, record, classification, done, _required(case, record, held), pattern)
+    return messages.alert(settings, case, record, classification, done,
+                          _required(case, record, held, notion_live), pattern)
 
 
-def _required(case: Case, record: RunRecord, held: bool) -> list[str]:
-    """What people must do. Only what chatops did goes under "done": the Notion page lock is asked of a person."""
+def _required(case: Case, record: RunRecord, held: bool, notion_live: bool) -> list[str]:
+    """What people must do. Only what chatops did goes under "done": the Notion page lock is pending
+    (the mirror locks it and says so in this thread) or, without Notion configured, asked of a person."""
     required = []
     if case.ack_required and case.ack_due_at is not None:
         minutes = int((case.ack_due_at - case.opened_at).total_seconds() // 60)
         required.append(f"ACK by an O2 or O3 within {minutes} min (`ACK` in the thread)")
     if case.severity is Severity.SEV0:
         required.append("O3 assesses the PII/regulatory exposure; escalate to #security-incidents if real")
-        required.append(f"lock the Notion RUNS_LEDGER page of {record.run_id} read-only by hand "
-                        "(chatops has no Notion connection, so nothing has locked it)")
+        if notion_live:
+            required.append(f"watch for the Notion lock: the RUNS_LEDGER page of {record.run_id} is locked when the "
+                            "mirror writes it, and this thread says so then; if it does not within minutes, "
+                            "see `chatops notion status` and lock the page by hand")
+        else:
+            required.append(f"lock the Notion RUNS_LEDGER page of {record.run_id} read-only by hand (Notion is "
+                            "not configured here, so nothing has locked it)")
     if held:
         decides = ("an O3 decides on this run (`chatops case resolve "
                    f"{case.case_id}` releases its downstream dispatch)" if case.severity is Severity.SEV1
