@@ -76,6 +76,10 @@ class Permission(StrEnum):
     BASELINE_CHANGE = "baseline.change"    # update (approve) and set
     OUTBOX_READ = "outbox.read"            # what waits to leave the machine, what is parked and why
     OUTBOX_MANAGE = "outbox.manage"        # send parked items back to the queue, or park one
+    # weekly review and audit reports (seed 001 "Weekly Review Procedure", "Audit and Compliance")
+    REVIEW_WEEKLY = "review.weekly"        # generate the weekly report, add notes, decide SEV2s without a case
+    REVIEW_PROPOSE = "review.propose"      # start a baseline proposal for a weekly candidate
+    REVIEW_AUDIT = "review.audit"          # the monthly and quarterly audit reports
 
 
 #: The one permission table: a permission is granted to anyone holding any of these roles.
@@ -108,6 +112,10 @@ PERMISSIONS: Mapping[Permission, frozenset[Role]] = {
     Permission.BASELINE_CHANGE: at_least(Role.O3),
     Permission.OUTBOX_READ: at_least(Role.O1),
     Permission.OUTBOX_MANAGE: at_least(Role.O3),
+    # weekly review and audit reports
+    Permission.REVIEW_WEEKLY: at_least(Role.O2),
+    Permission.REVIEW_PROPOSE: at_least(Role.O3),
+    Permission.REVIEW_AUDIT: at_least(Role.O3),
 }
 
 
