@@ -59,8 +59,9 @@ def make_context(data_dir: Path, extra_toml: str = "") -> Context:
 
 
 def run(ctx: Context, run_id: str, scenario: str, credits: float, at: datetime, severity: str = "NORMAL",
-        baseline: float | None = 100.0, case: str | None = None, likelihood: str = "Low") -> None:
-    """A `run.recorded` entry as the recorder writes it (the fields the review reads), through the ledger."""
+        baseline: float | None = 100.0, case: str | None = None, likelihood: str = "Low", entries=None) -> None:
+    """A `run.recorded` entry as the recorder writes it (the fields the review reads), through the ledger
+    (or the open commit `entries`)."""
     fields = {"Run_ID": run_id, "Scenario_ID": scenario, "Job_Type": "batch", "Credits_Total": credits,
               "Severity": severity, "Variance": round(credits / baseline, 4) if baseline else None,
               "Baseline_Credits": baseline, "Misconfig_Likelihood": likelihood, "Exposure": severity == "SEV0",
@@ -68,7 +69,7 @@ def run(ctx: Context, run_id: str, scenario: str, credits: float, at: datetime, 
               "Started_At": at.isoformat(), "Ended_At": (at + timedelta(minutes=5)).isoformat()}
     if case:
         fields["Case_ID"] = case
-    ctx.ledgers.credit.append("run.recorded", "daemon", None, fields)
+    (entries or ctx.ledgers.credit).append("run.recorded", "daemon", None, fields)
 
 
 def day(n: int, hour: int = 9) -> datetime:
@@ -77,9 +78,9 @@ def day(n: int, hour: int = 9) -> datetime:
 
 
 def repeat(ctx: Context, scenario: str, credits: list[float], severity: str = "NORMAL",
-           baseline: float | None = 100.0) -> None:
+           baseline: float | None = 100.0, entries=None) -> None:
     for i, value in enumerate(credits):
-        run(ctx, f"{scenario}-{i:02d}", scenario, value, day(i % 7, 8 + i // 7), severity, baseline)
+        run(ctx, f"{scenario}-{i:02d}", scenario, value, day(i % 7, 8 + i // 7), severity, baseline, entries=entries)
 
 
 def build_week(ctx: Context) -> None:
@@ -88,25 +89,26 @@ def build_week(ctx: Context) -> None:
                      "edge-cv-in", "edge-sev1-out", "pii-scn", "loop-scn", "sys-a", "sys-b", "lone-scn"):
         baselines.set_baseline(ctx, ana, scenario, 100.0, "manual baseline for the test week")
     baselines.set_baseline(ctx, ana, "big-spender", 1000.0, "manual baseline for the test week")
-    repeat(ctx, "edge-variance-in", [119.0] * 10)
-    repeat(ctx, "edge-variance-out", [120.0] * 10)
-    repeat(ctx, "edge-runs-out", [100.0] * 9)
-    repeat(ctx, "edge-runs-in", [100.0] * 10)
-    repeat(ctx, "edge-cv-out", [145.0, 55.0, 145.0, 55.0] + [100.0] * 6)
-    repeat(ctx, "edge-cv-in", [144.0, 56.0, 144.0, 56.0] + [100.0] * 6)
-    repeat(ctx, "edge-sev1-out", [100.0] * 9)
-    run(ctx, "edge-sev1-out-09", "edge-sev1-out", 100.0, day(6), "SEV1", case="CASE-3")
-    repeat(ctx, "no-baseline", [100.0] * 10, "UNBASELINED", baseline=None)
-    for i in range(5):
-        run(ctx, f"big-{i}", "big-spender", 2500.0, day(i, 12), "SEV2", baseline=1000.0)
-    for i in range(2):      # the week before: 2 runs
-        run(ctx, f"big-prev-{i}", "big-spender", 1000.0, day(i - 7), baseline=1000.0)
-    run(ctx, "run-sev0", "pii-scn", 1500.0, day(1, 11), "SEV0", case="CASE-1", likelihood="High")
-    run(ctx, "run-sev1-nocase", "loop-scn", 600.0, day(3, 15), "SEV1", likelihood="Medium")
-    run(ctx, "sys-a-1", "sys-a", 250.0, day(2, 14), "SEV2")
-    run(ctx, "sys-b-1", "sys-b", 250.0, day(2, 16), "SEV2")
-    run(ctx, "lone-1", "lone-scn", 300.0, day(4, 10), "SEV2")
-    run(ctx, "next-week-run", "edge-runs-in", 100.0, day(7), "NORMAL")     # Monday 23rd: not in W47
+    with ctx.ledgers.credit.commit() as c:     # one commit: one fsync and one signature for the week
+        repeat(ctx, "edge-variance-in", [119.0] * 10, entries=c)
+        repeat(ctx, "edge-variance-out", [120.0] * 10, entries=c)
+        repeat(ctx, "edge-runs-out", [100.0] * 9, entries=c)
+        repeat(ctx, "edge-runs-in", [100.0] * 10, entries=c)
+        repeat(ctx, "edge-cv-out", [145.0, 55.0, 145.0, 55.0] + [100.0] * 6, entries=c)
+        repeat(ctx, "edge-cv-in", [144.0, 56.0, 144.0, 56.0] + [100.0] * 6, entries=c)
+        repeat(ctx, "edge-sev1-out", [100.0] * 9, entries=c)
+        run(ctx, "edge-sev1-out-09", "edge-sev1-out", 100.0, day(6), "SEV1", case="CASE-3", entries=c)
+        repeat(ctx, "no-baseline", [100.0] * 10, "UNBASELINED", baseline=None, entries=c)
+        for i in range(5):
+            run(ctx, f"big-{i}", "big-spender", 2500.0, day(i, 12), "SEV2", baseline=1000.0, entries=c)
+        for i in range(2):      # the week before: 2 runs
+            run(ctx, f"big-prev-{i}", "big-spender", 1000.0, day(i - 7), baseline=1000.0, entries=c)
+        run(ctx, "run-sev0", "pii-scn", 1500.0, day(1, 11), "SEV0", case="CASE-1", likelihood="High", entries=c)
+        run(ctx, "run-sev1-nocase", "loop-scn", 600.0, day(3, 15), "SEV1", likelihood="Medium", entries=c)
+        run(ctx, "sys-a-1", "sys-a", 250.0, day(2, 14), "SEV2", entries=c)
+        run(ctx, "sys-b-1", "sys-b", 250.0, day(2, 16), "SEV2", entries=c)
+        run(ctx, "lone-1", "lone-scn", 300.0, day(4, 10), "SEV2", entries=c)
+        run(ctx, "next-week-run", "edge-runs-in", 100.0, day(7), "NORMAL", entries=c)   # Monday 23rd: not W47
     build_cases(ctx)
     build_approvals(ctx)
 
