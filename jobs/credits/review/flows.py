@@ -190,8 +190,8 @@ def quarterly_report(ctx: Context, actor: Actor, label: str | None = None) -> Wr
 
 
 def _write_audit(ctx: Context, actor: Actor, period: Period, body: dict[str, Any]) -> WrittenReport:
-    report = {"report": period.kind.value, "period": period.to_json(), "generated_at": ctx.now().isoformat(),
-              "generated_by": actor.name, **body}
+    report = {"report": period.kind.value, "period": period.to_json(), "complete": period.end <= ctx.now(),
+              "generated_at": ctx.now().isoformat(), "generated_by": actor.name, **body}
     path = service.report_path(ctx, period)
     sha = service.write_with_sidecar(path, service.report_bytes(report))
     written = WrittenReport(period, service.relative(ctx, path), sha, report=report)
