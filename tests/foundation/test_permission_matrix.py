@@ -94,6 +94,13 @@ CLI = {
     "outbox status":      "Y  Y  Y  Y   Y   Y   Y    Y   Y     -       Y",
     "outbox retry":       "-  -  Y  -   -   -   -    -   -     -       -",
     "outbox park":        "-  -  Y  -   -   -   -    -   -     -       -",
+    "report weekly":      "-  Y  Y  -   -   -   -    -   -     -       -",
+    "report weekly note": "-  Y  Y  -   -   -   -    -   -     -       -",
+    "report weekly open-case": "-  Y  Y  -   -   -   -    -   -     -       -",
+    "report weekly isolated": "-  Y  Y  -   -   -   -    -   -     -       -",
+    "report weekly propose": "-  -  Y  -   -   -   -    -   -     -       -",
+    "report monthly":     "-  -  Y  -   -   -   -    -   -     -       -",
+    "report quarterly":   "-  -  Y  -   -   -   -    -   -     -       -",
 }
 
 # Slack (`/ops`): every command needs its role; an unknown Slack user may read help and nothing else.
@@ -136,6 +143,13 @@ SLACK = {
     "outbox status":      "Y  Y  Y  -   -   -   -    -   -     -",
     "outbox retry":       "-  -  Y  -   -   -   -    -   -     -",
     "outbox park":        "-  -  Y  -   -   -   -    -   -     -",
+    "report weekly":      "-  Y  Y  -   -   -   -    -   -     -",
+    "report weekly note": "-  Y  Y  -   -   -   -    -   -     -",
+    "report weekly open-case": "-  Y  Y  -   -   -   -    -   -     -",
+    "report weekly isolated": "-  Y  Y  -   -   -   -    -   -     -",
+    "report weekly propose": "-  -  Y  -   -   -   -    -   -     -",
+    "report monthly":     "-  -  Y  -   -   -   -    -   -     -",
+    "report quarterly":   "-  -  Y  -   -   -   -    -   -     -",
 }
 
 #: Arguments that reach the gate and then do nothing lasting (unknown ids, blank reasons), and the
@@ -192,6 +206,13 @@ ARGS = {
     "outbox status": ([], ("outbox", "outbox")),
     "outbox retry": (["none"], ("outbox item", "none")),
     "outbox park": (["none", "--reason", "matrix"], ("outbox item", "none")),
+    "report weekly": (["--week", "2999-W01"], ("weekly_review", "2999-W01")),
+    "report weekly note": (["--week", "2999-W01", " "], ("weekly_review", "2999-W01")),
+    "report weekly open-case": (["RUN_NONE"], ("run", "RUN_NONE")),
+    "report weekly isolated": (["RUN_NONE", "--note", " "], ("run", "RUN_NONE")),
+    "report weekly propose": (["SCN_NONE"], ("scenario", "SCN_NONE")),
+    "report monthly": (["--month", "2999-01"], ("audit_report", "2999-01")),
+    "report quarterly": (["--quarter", "2999-Q1"], ("audit_report", "2999-Q1")),
 }
 LEDGER_FILES = {"operations": "operations/ledger.jsonl", "credit": "runs/CREDIT_MONITORING/audit/ledger.jsonl"}
 REGISTRY = Registry.load()

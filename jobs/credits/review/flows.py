@@ -33,6 +33,8 @@ from store import reviews as review_store
 from store.run_lookup import open_runs
 
 KIND = "weekly_review"
+#: The subject a refusal names when no period was given (the registry names it "all" the same way).
+LAST = "all"
 
 
 def subject(label: str) -> Subject:
@@ -55,8 +57,8 @@ def choose_week(ctx: Context, label: str | None, now: datetime | None = None) ->
 
 def weekly_report(ctx: Context, actor: Actor, label: str | None = None, now: datetime | None = None) -> WrittenReport:
     """Write the week's report, its chart and their sidecars; record them in the credit ledger."""
+    authorize(ctx, actor, Permission.REVIEW_WEEKLY, "report weekly", subject(label or LAST))
     period = choose_week(ctx, label, now)
-    authorize(ctx, actor, Permission.REVIEW_WEEKLY, "report weekly", subject(period.label))
     path = service.ledger_path(ctx)
     runs = aggregates.read_week(path, period)
     given = weekly.ReviewInputs(
@@ -114,8 +116,8 @@ def no_data(ctx: Context, runs: aggregates.WeekRuns) -> dict[str, Any]:
 
 def note(ctx: Context, actor: Actor, label: str, text: str) -> str:
     """Append a note to the week's notes file and record it."""
+    authorize(ctx, actor, Permission.REVIEW_WEEKLY, "report weekly note", subject(label))
     period = parse_week(label, ctx.settings.timezone)
-    authorize(ctx, actor, Permission.REVIEW_WEEKLY, "report weekly note", subject(period.label))
     text = " ".join(text.split())
     if not text:
         raise Invalid("the note is empty: say what was decided, e.g. "
@@ -171,8 +173,8 @@ def choose_period(ctx: Context, kind: PeriodKind, label: str | None) -> Period:
 
 def monthly_report(ctx: Context, actor: Actor, label: str | None = None) -> WrittenReport:
     """The monthly audit: approval trail, baseline changes, PII false-positive rate, policy changes."""
+    authorize(ctx, actor, Permission.REVIEW_AUDIT, "report monthly", Subject("audit_report", label or LAST, CREDIT))
     period = choose_period(ctx, PeriodKind.MONTHLY, label)
-    authorize(ctx, actor, Permission.REVIEW_AUDIT, "report monthly", Subject("audit_report", period.label, CREDIT))
     service.ledger_path(ctx)   # refuses a damaged credit ledger
     changes = audit_reports.policy_changes({"credit": ctx.data_dir / service.CREDIT_LEDGER,
                                             "operations": ctx.data_dir / service.OPERATIONS_LEDGER}, period)
@@ -183,8 +185,8 @@ def monthly_report(ctx: Context, actor: Actor, label: str | None = None) -> Writ
 
 def quarterly_report(ctx: Context, actor: Actor, label: str | None = None) -> WrittenReport:
     """The quarterly review data: variance per SEV, SEV1s closed as legit load, likelihood vs root cause."""
+    authorize(ctx, actor, Permission.REVIEW_AUDIT, "report quarterly", Subject("audit_report", label or LAST, CREDIT))
     period = choose_period(ctx, PeriodKind.QUARTERLY, label)
-    authorize(ctx, actor, Permission.REVIEW_AUDIT, "report quarterly", Subject("audit_report", period.label, CREDIT))
     body = audit_reports.quarterly(period, service.ledger_path(ctx), service.all_cases(ctx))
     return _write_audit(ctx, actor, period, body)
 
