@@ -148,7 +148,8 @@ def propose(ctx: Context, actor: Actor, scenario_id: str, label: str | None = No
     authorize(ctx, actor, Permission.REVIEW_PROPOSE, "report weekly propose", scenario_subject(scenario_id))
     period = choose_week(ctx, label)
     rules = ctx.settings.review
-    reason = (f"weekly review {period.label}: baseline candidate (variance < {rules.candidate_max_variance:g}x, "
+    named = f" {label}" if label else ""
+    reason = (f"weekly review{named}: baseline candidate (variance < {rules.candidate_max_variance:g}x, "
               f">= {rules.candidate_min_runs} runs, no SEV0/SEV1, CV < {rules.candidate_max_cv:g})")
     proposal = proposals.propose(ctx, actor, scenario_id, reason)
     service.append_note(ctx, period, _note_line(
