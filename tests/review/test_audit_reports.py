@@ -17,7 +17,7 @@ from jobs.credits.cases import flows as case_flows
 from jobs.credits.review import flows, service
 from jobs.errors import Invalid
 from store import quarantine as quarantine_store
-from tests.review.conftest import build_week, day
+from tests.review.conftest import day
 
 
 def test_the_monthly_approval_trail_finds_an_approval_without_a_rationale(ctx):

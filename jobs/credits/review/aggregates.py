@@ -1,22 +1,29 @@
 """The runs of a week (and the week before it), streamed from the signed credit ledger.
 
-Design (measured by `bench/review_bench.py`): the ledger is canonical JSON (docs/ledger.md §2), so a
-run's start time appears in its line as the exact bytes `"Started_At":"YYYY-MM-DD`. The file is read
-in 8 MiB blocks; in each, `bytes.find` (C speed) looks for `"Started_At":"YYYY-MM-` of the months the
-two weeks touch, the ten date bytes after it are compared with the weeks' dates (one day more on each
-side, since a run's offset may put it on another local day), and only those lines are parsed. A line
-is then trusted only by its parsed `kind` and its `Started_At` read in the configured zone: the byte
-search is a prefilter, never the decision. Memory is one block plus the two weeks' aggregates; nothing
-else is kept and nothing is indexed. A torn last line (no newline yet) is not read.
+Design (measured by `bench/review_bench.py`):
 
-The signed ledger, not the run log view beside it, is read: the view may trail it after a crash until
-the next load (docs/ledger.md §2), and a report must not miss a recorded run.
+* Where to start. The ledger is in recording order and every entry has its recording time `ts` (UTC,
+  one format, so strings compare as times). A run is recorded after it started, so no line recorded
+  before the window opened can hold a run of the window: a binary search over byte offsets (about 30
+  lines read) finds the first line recorded at or after the window's start less `CLOCK_SLACK` (an
+  orchestrator's clock running ahead, a host clock stepped back), and only the rest of the file is
+  read. Runs recorded late (backfills, an inbox drained after downtime) are after that point too.
+* What to parse. The entries are canonical JSON (docs/ledger.md §2), so a run's start appears as the
+  exact bytes `"Started_At":"YYYY-MM-DD`. Each 8 MiB block is searched with `bytes.find` (C speed) for
+  `"Started_At":"YYYY-MM-` of the months the two weeks touch, the ten date bytes after it are compared
+  with the weeks' dates (one day more each side, for offsets), and only those lines are parsed. A line is
+  then trusted only by its parsed `kind` and its `Started_At` read in the configured zone: the byte search
+  is a prefilter, never the decision.
+
+Memory is one block plus the two weeks' aggregates; nothing is indexed. A torn last line (no newline
+yet) is not read. The signed ledger, not the run log view beside it, is read: the view may trail it
+after a crash until the next load (docs/ledger.md §2), and a report must not miss a recorded run.
 """
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterator
 from zoneinfo import ZoneInfo
@@ -26,6 +33,9 @@ import orjson
 from jobs.credits.review.records import Period, SeenRun
 
 BLOCK = 8 * 1024 * 1024
+#: How long before the window opens a line may have been recorded and still hold a run of the window.
+CLOCK_SLACK = timedelta(days=2)
+TS_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 RUN_KIND = b'"kind":"run.recorded"'
 STARTED = b'"Started_At":"'
 
@@ -58,7 +68,6 @@ class WeekRuns:
     spikes: list[SeenRun] = field(default_factory=list)
     sev_by_day: dict[date, Counter] = field(default_factory=dict)
     previous_runs: Counter = field(default_factory=Counter)
-    previous_credits: dict[str, float] = field(default_factory=dict)
     ledger_found: bool = True
 
     @property
@@ -80,7 +89,6 @@ class WeekRuns:
 
     def add_previous(self, run: SeenRun) -> None:
         self.previous_runs[run.scenario_id] += 1
-        self.previous_credits[run.scenario_id] = self.previous_credits.get(run.scenario_id, 0.0) + run.credits
 
 
 def read_week(ledger: Path, week: Period) -> WeekRuns:
@@ -92,7 +100,7 @@ def read_week(ledger: Path, week: Period) -> WeekRuns:
     previous = week.previous()
     wanted = _date_bytes(previous.first_day - timedelta(days=1), week.end_day)
     seen: set[str] = set()
-    for entry in _entries(ledger, wanted):
+    for entry in _entries(ledger, wanted, since=previous.start - CLOCK_SLACK):
         run = seen_run(entry, week.zone)
         if run is None or run.run_id in seen:
             continue
@@ -152,8 +160,7 @@ def seen_run(entry: dict[str, Any], zone: ZoneInfo) -> SeenRun | None:
                    variance=float(variance) if isinstance(variance, (int, float)) else None,
                    baseline_credits=float(baseline) if isinstance(baseline, (int, float)) else None,
                    case_id=case if isinstance(case, str) else None,
-                   likelihood=str(entry.get("Misconfig_Likelihood") or ""),
-                   is_backfill=entry.get("is_backfill") is True)
+                   likelihood=str(entry.get("Misconfig_Likelihood") or ""))
 
 
 # ---- internals -------------------------------------------------------------------------------------
@@ -165,7 +172,8 @@ def _date_bytes(first: date, end: date) -> frozenset[bytes]:
 
 
 def blocks(handle) -> Iterator[bytes]:
-    """Whole lines, one block at a time; a torn last line is never yielded."""
+    """Whole lines, one block at a time, from where `handle` stands (a line start); a torn last line is
+    never yielded."""
     tail = b""
     while True:
         chunk = handle.read(BLOCK)
@@ -177,14 +185,45 @@ def blocks(handle) -> Iterator[bytes]:
             tail = block
             continue
         tail = block[end + 1:]
-        yield block[:end + 1]
+        yield block if end == len(block) - 1 else block[:end + 1]
 
 
-def _entries(ledger: Path, dates: frozenset[bytes]) -> Iterator[dict[str, Any]]:
+def first_offset_recorded_since(handle, size: int, since: datetime) -> int:
+    """The offset of a line start at or before the first line whose `ts` is >= `since` (binary search).
+
+    Every line before the offset returned was recorded before `since`, as far as the lines looked at
+    say; a line that cannot be read (torn, damaged) moves the search earlier, never later."""
+    wanted = since.astimezone(timezone.utc).strftime(TS_FORMAT)
+    lo, hi = 0, size
+    while hi - lo > 256 * 1024:
+        mid = (lo + hi) // 2
+        handle.seek(mid)
+        handle.readline()                     # to the next line start
+        start = handle.tell()
+        ts = _ts(handle.readline())
+        if ts is not None and ts < wanted:
+            lo = start
+        else:
+            hi = mid
+    return lo
+
+
+def _ts(line: bytes) -> str | None:
+    if not line.endswith(b"\n"):
+        return None
+    try:
+        ts = orjson.loads(line).get("ts")
+    except (orjson.JSONDecodeError, AttributeError):
+        return None
+    return ts if isinstance(ts, str) else None
+
+
+def _entries(ledger: Path, dates: frozenset[bytes], since: datetime) -> Iterator[dict[str, Any]]:
     months = sorted({d[:8] for d in dates})          # b"2026-11-"
     needles = [STARTED + m for m in months]
     offset = len(STARTED)
     with ledger.open("rb") as handle:
+        handle.seek(first_offset_recorded_since(handle, ledger.stat().st_size, since))
         for block in blocks(handle):
             starts: list[int] = []
             for needle in needles:

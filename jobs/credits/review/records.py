@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from jobs.errors import Invalid
@@ -36,11 +37,11 @@ class Period:
     end_day: date          # the day after the last day
     zone: ZoneInfo
 
-    @property
+    @cached_property
     def start(self) -> datetime:
         return datetime.combine(self.first_day, time(0), self.zone)
 
-    @property
+    @cached_property
     def end(self) -> datetime:
         return datetime.combine(self.end_day, time(0), self.zone)
 
@@ -131,8 +132,7 @@ class SeenRun:
     variance: float | None
     baseline_credits: float | None
     case_id: str | None
-    likelihood: str
-    is_backfill: bool
+    likelihood: str                # Misconfig_Likelihood, for the quarterly confusion table
 
     @property
     def is_spike(self) -> bool:

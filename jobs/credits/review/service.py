@@ -19,14 +19,14 @@ from jobs.context import Context
 from jobs.credits.audit import ledger, who
 from jobs.credits.baselines import proposals
 from jobs.credits.cases import service as cases
-from jobs.credits.review.records import Period, PeriodKind, WrittenReport
+from jobs.credits.review.records import Period, WrittenReport
 from jobs.errors import Damaged
 from store import artifacts
 from store import baselines as baseline_store
 from store import quarantine as quarantine_store
 from store import reviews as review_store
 from store.access import make_dirs
-from store.files import write_file_atomically
+from store.files import open_creating, write_all, write_file_atomically
 
 REVIEWS = Path("runs") / "CREDIT_REVIEWS"
 CREDIT_LEDGER = Path("runs") / "CREDIT_MONITORING" / "audit" / "ledger.jsonl"
@@ -130,25 +130,16 @@ def record_written(ctx: Context, actor: Actor, permission: Permission, written: 
 
 
 def append_note(ctx: Context, period: Period, line: str) -> Path:
-    """Append one line to the week's notes (created with a heading on first use); O_APPEND, fsynced."""
+    """Append one line to the week's notes (created with a heading on first use); O_APPEND, fsynced.
+    Two writers at once each append whole lines; the heading is written by whichever creates the file
+    (a race between two first notes may write it twice, never lose a note)."""
     path = notes_path(ctx, period)
     make_dirs(path.parent)
     heading = b"" if path.exists() else f"# Weekly review notes: {period.label}\n\n".encode()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)
+    fd = open_creating(path, os.O_WRONLY | os.O_APPEND)      # the data directory's file mode, whatever the umask
     try:
-        os.write(fd, heading + (line.rstrip("\n") + "\n").encode("utf-8"))
+        write_all(fd, heading + (line.rstrip("\n") + "\n").encode("utf-8"))
         os.fsync(fd)
     finally:
         os.close(fd)
     return path
-
-
-def read_notes(ctx: Context, period: Period) -> list[str]:
-    path = notes_path(ctx, period)
-    if not path.exists():
-        return []
-    return [line[2:] for line in path.read_text(encoding="utf-8").splitlines() if line.startswith("- ")]
-
-
-def is_weekly(period: Period) -> bool:
-    return period.kind is PeriodKind.WEEKLY
