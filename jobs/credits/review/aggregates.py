@@ -101,16 +101,30 @@ def read_week(ledger: Path, week: Period) -> WeekRuns:
     wanted = _date_bytes(previous.first_day - timedelta(days=1), week.end_day)
     seen: set[str] = set()
     for entry in _entries(ledger, wanted, since=previous.start - CLOCK_SLACK):
+        started = started_at(entry)
+        if started is None or not previous.start <= started < week.end:
+            continue
         run = seen_run(entry, week.zone)
         if run is None or run.run_id in seen:
             continue
+        seen.add(run.run_id)
         if week.contains(run.started_at):
-            seen.add(run.run_id)
             result.add(run)
-        elif previous.contains(run.started_at):
-            seen.add(run.run_id)
+        else:
             result.add_previous(run)
     return result
+
+
+def started_at(entry: dict[str, Any]) -> datetime | None:
+    """The entry's `Started_At` as an aware time, None when missing or not one."""
+    started = entry.get("Started_At")
+    if not isinstance(started, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(started)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
 
 
 @dataclass(frozen=True)
@@ -142,16 +156,10 @@ def seen_run(entry: dict[str, Any], zone: ZoneInfo) -> SeenRun | None:
     if entry.get("kind") != "run.recorded":
         return None
     run_id, scenario, credits = entry.get("Run_ID"), entry.get("Scenario_ID"), entry.get("Credits_Total")
-    started = entry.get("Started_At")
-    if not (isinstance(run_id, str) and isinstance(scenario, str) and isinstance(started, str)):
+    moment = started_at(entry)
+    if not (isinstance(run_id, str) and isinstance(scenario, str)) or moment is None:
         return None
     if isinstance(credits, bool) or not isinstance(credits, (int, float)):
-        return None
-    try:
-        moment = datetime.fromisoformat(started.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
         return None
     variance, baseline = entry.get("Variance"), entry.get("Baseline_Credits")
     case = entry.get("Case_ID")
@@ -195,7 +203,7 @@ def first_offset_recorded_since(handle, size: int, since: datetime) -> int:
     say; a line that cannot be read (torn, damaged) moves the search earlier, never later."""
     wanted = since.astimezone(timezone.utc).strftime(TS_FORMAT)
     lo, hi = 0, size
-    while hi - lo > 256 * 1024:
+    while hi - lo > 64 * 1024:
         mid = (lo + hi) // 2
         handle.seek(mid)
         handle.readline()                     # to the next line start
