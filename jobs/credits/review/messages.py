@@ -5,7 +5,8 @@ the SEV2s without a case (each with "Open a case" and "Isolated: note it"), the 
 baseline candidates (each with a button that starts the baseline proposal, for an O3). The chart is
 attached in the message's thread (`fields["files"]`, uploaded by the Slack destination). The notice is
 bound to its week (`subject_kind="weekly_review"`), so replies in its thread are read as notes and
-decisions (`chatops/commands/review_replies.py`).
+decisions (`chatops/commands/review_replies.py`); the report of a week written again edits that message
+(its buttons then show what is still undecided) and adds the new summary and chart to its thread.
 """
 from __future__ import annotations
 
@@ -90,7 +91,7 @@ def summary_notice(ctx: Context, written: WrittenReport) -> Notice:
                   fields={"required": required, "actions": actions,
                           "files": [{"path": str(ctx.data_dir / written.chart),
                                      "title": f"Weekly credit review {label}"}]},
-                  suppressible=False)
+                  update_original=True, suppressible=False)
 
 
 def audit_lines(written: WrittenReport) -> list[str]:
