@@ -97,8 +97,11 @@ def test_the_summary_leads_with_the_numbers_then_violations_and_attaches_the_cha
     assert call.params["channel"] == "#ops-review"
     text = call.params["text"].splitlines()
     assert text[1].startswith("89 runs (previous week 2), 23690.00 credits, 14 scenarios; SEV0 1 · SEV1 2 · SEV2 8")
-    assert text[2] == "Policy violations: 6"       # frozen Monday's five, and CASE-1 has gone stale since
-    assert text.index("Policy violations: 6") < text.index("SEV2 without a case: 8 (8 not yet decided)") < \
+    report = json.loads((ctx.data_dir / "runs/CREDIT_REVIEWS/weekly_2026-11-16.json").read_text())
+    violations = report["policy_violations"]       # the frozen Monday's five, and CASE-1 stale after 24 November
+    assert len(violations) >= 5 and text[2] == f"Policy violations: {len(violations)}"
+    assert text[3] == f"  • [sev0_sev1_without_case] {violations[0]['detail']}"
+    assert text.index(f"Policy violations: {len(violations)}") < text.index("SEV2 without a case: 8 (8 not yet decided)") < \
         text.index("Top scenarios by total:") < text.index("Baseline candidates: 3")
     labels = [b["text"]["text"] for b in buttons(call)]
     assert labels[:3] == ["Propose baseline: edge-variance-in", "Propose baseline: edge-runs-in",
