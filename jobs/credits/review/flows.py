@@ -18,7 +18,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from jobs.actors import DAEMON, Actor, Permission, Subject, authorize
+from jobs.actors import Actor, Permission, Subject, authorize
 from jobs.context import Context
 from jobs.credits.audit import CREDIT, ledger, run_subject, scenario_subject, who
 from jobs.credits.baselines import proposals
@@ -258,5 +258,5 @@ def _new_case(db, entry: dict[str, Any], actor: Actor, period: Period, text: str
 
 
 def _note_line(ctx: Context, actor: Actor, text: str) -> str:
-    by = "daemon" if actor is DAEMON or actor.is_daemon else actor.name
+    by = "daemon" if actor.is_daemon else actor.name
     return f"- {ctx.local(ctx.now()):%Y-%m-%d %H:%M %Z} {by}: {text}"
