@@ -92,6 +92,10 @@ class Permission(StrEnum):
     # ---- notion (issue 25): the Notion mirror of RUNS_LEDGER and CASES ----
     NOTION_READ = "notion.read"            # the mirror's queue, lag, last error, parked; the check of Notion
     NOTION_SYNC = "notion.sync"            # deliver the mirror's pending changes now
+    # weekly review and audit reports (seed 001 "Weekly Review Procedure", "Audit and Compliance")
+    REVIEW_WEEKLY = "review.weekly"        # generate the weekly report, add notes, decide SEV2s without a case
+    REVIEW_PROPOSE = "review.propose"      # start a baseline proposal for a weekly candidate
+    REVIEW_AUDIT = "review.audit"          # the monthly and quarterly audit reports
 
 
 #: The one permission table: a permission is granted to anyone holding any of these roles.
@@ -141,6 +145,10 @@ PERMISSIONS: Mapping[Permission, frozenset[Role]] = {
     # ---- notion (issue 25) ----
     Permission.NOTION_READ: at_least(Role.O1),
     Permission.NOTION_SYNC: at_least(Role.O2),
+    # weekly review and audit reports
+    Permission.REVIEW_WEEKLY: at_least(Role.O2),
+    Permission.REVIEW_PROPOSE: at_least(Role.O3),
+    Permission.REVIEW_AUDIT: at_least(Role.O3),
 }
 
 

@@ -235,6 +235,11 @@ def is_approved(ctx: Context, kind: str, subject: str, what: Mapping[str, Any]) 
     return req is not None and req.status == Status.APPROVED and req.digest == digest_of(kind, subject, what)
 
 
+def all_requests(ctx: Context) -> list[ApprovalRequest]:
+    """Every request, oldest first (the audit reports' approval trail)."""
+    return [_from_row(row) for row in store.find(ctx.state)]
+
+
 def pending_for(ctx: Context, actor: Actor) -> list[ApprovalRequest]:
     """Open requests this person could approve now (not their own, not already approved by them).
 

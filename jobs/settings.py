@@ -204,6 +204,32 @@ class BaselineSettings:
         "let an O3 approve a baseline change they proposed (single-operator installs only)"))
 
 
+@dataclass(frozen=True)
+class ReviewSettings:
+    """The weekly credit review and the audit reports (seed 001 "Weekly Review Procedure", "Audit and
+    Compliance"). The candidate criteria are the runbook's numbers; the pattern thresholds are ours."""
+
+    top_scenarios: int = field(default=5, metadata=meta(
+        "how many scenarios `top_scenarios_by_total` lists (the runbook: top 5)", parse_positive_int))
+    notable_variance: float = field(default=2.0, metadata=meta(
+        "a scenario's variance from baseline above this is notable (the runbook: > 2x)", parse_positive_number))
+    candidate_max_variance: float = field(default=1.2, metadata=meta(
+        "a baseline candidate's variance is below this x its current baseline", parse_positive_number))
+    candidate_min_runs: int = field(default=10, metadata=meta(
+        "a baseline candidate has at least this many runs in the week", parse_positive_int))
+    candidate_max_cv: float = field(default=0.3, metadata=meta(
+        "a baseline candidate's coefficient of variation is below this", parse_positive_number))
+    stale_case_days: int = field(default=7, metadata=meta(
+        "an open case with no activity for this many days is stale (a policy violation)", parse_positive_int))
+    drift_min_spikes: int = field(default=3, metadata=meta(
+        "this many spikes (SEV0-SEV2) of one scenario in a week read as baseline drift", parse_positive_int))
+    systemic_min_scenarios: int = field(default=3, metadata=meta(
+        "this many scenarios spiking on one day read as a systemic issue", parse_positive_int))
+    spike_runs_limit: int = field(default=50, metadata=meta(
+        "how many spike runs `top_spike_runs` lists, highest variance first (the rest are counted)",
+        parse_positive_int))
+
+
 _FLAG_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 
@@ -591,6 +617,8 @@ class Settings:
         "baseline update prerequisites (seed 001)"))
     notion: NotionSettings = field(default_factory=NotionSettings, metadata=meta(
         "the Notion mirror of RUNS_LEDGER and CASES (seed 001)"))
+    review: ReviewSettings = field(default_factory=ReviewSettings, metadata=meta(
+        "weekly credit review and audit reports (seed 001)"))
     scrub: ScrubSettings = field(default_factory=ScrubSettings, metadata=meta(
         "session scrub: approved emails, internal ranges, sensitive items (seed 000 §4)"))
     export: ExportSettings = field(default_factory=ExportSettings, metadata=meta(

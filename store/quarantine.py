@@ -24,3 +24,8 @@ def get(db: TinyDB, run_id: str) -> dict[str, Any] | None:
 def held(db: TinyDB) -> list[dict[str, Any]]:
     """Runs in quarantine now (not released)."""
     return sorted(db.table(TABLE).search(Query().released_at == None), key=lambda r: r["run_id"])  # noqa: E711
+
+
+def all_rows(db: TinyDB) -> list[dict[str, Any]]:
+    """Every quarantine, held or released, by Run_ID (the monthly audit's false-positive rate)."""
+    return sorted((dict(r) for r in db.table(TABLE).all()), key=lambda r: r["run_id"])

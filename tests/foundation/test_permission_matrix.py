@@ -114,6 +114,13 @@ CLI = {
     "notion status":      "Y  Y  Y  Y   Y   Y   Y    Y   Y     -       Y",
     "notion sync":        "-  Y  Y  -   -   -   -    -   -     -       -",
     "notion check":       "Y  Y  Y  Y   Y   Y   Y    Y   Y     -       Y",
+    "report weekly":      "-  Y  Y  -   -   -   -    -   -     -       -",
+    "report weekly note": "-  Y  Y  -   -   -   -    -   -     -       -",
+    "report weekly open-case": "-  Y  Y  -   -   -   -    -   -     -       -",
+    "report weekly isolated": "-  Y  Y  -   -   -   -    -   -     -       -",
+    "report weekly propose": "-  -  Y  -   -   -   -    -   -     -       -",
+    "report monthly":     "-  -  Y  -   -   -   -    -   -     -       -",
+    "report quarterly":   "-  -  Y  -   -   -   -    -   -     -       -",
 }
 
 # Slack (`/ops`): every command needs its role; an unknown Slack user may read help and nothing else.
@@ -173,6 +180,13 @@ SLACK = {
     "incident notice sent":    "-  -  -  -   Y   -   -    -   Y     -",
     "incident keys rotate":    "-  -  -  -   -   -   -    Y   -     -",
     "notion status":      "Y  Y  Y  -   -   -   -    -   -     -",
+    "report weekly":      "-  Y  Y  -   -   -   -    -   -     -",
+    "report weekly note": "-  Y  Y  -   -   -   -    -   -     -",
+    "report weekly open-case": "-  Y  Y  -   -   -   -    -   -     -",
+    "report weekly isolated": "-  Y  Y  -   -   -   -    -   -     -",
+    "report weekly propose": "-  -  Y  -   -   -   -    -   -     -",
+    "report monthly":     "-  -  Y  -   -   -   -    -   -     -",
+    "report quarterly":   "-  -  Y  -   -   -   -    -   -     -",
 }
 
 #: Arguments that reach the gate and then do nothing lasting (unknown ids, blank reasons), and the
@@ -251,6 +265,13 @@ ARGS = {
     "notion status": ([], ("notion", "notion")),
     "notion sync": ([], ("notion", "notion")),
     "notion check": ([], ("notion", "notion")),
+    "report weekly": (["--week", "2999-W01"], ("weekly_review", "2999-W01")),
+    "report weekly note": (["--week", "2999-W01", " "], ("weekly_review", "2999-W01")),
+    "report weekly open-case": (["RUN_NONE"], ("run", "RUN_NONE")),
+    "report weekly isolated": (["RUN_NONE", "--note", " "], ("run", "RUN_NONE")),
+    "report weekly propose": (["SCN_NONE"], ("scenario", "SCN_NONE")),
+    "report monthly": (["--month", "2999-01"], ("audit_report", "2999-01")),
+    "report quarterly": (["--quarter", "2999-Q1"], ("audit_report", "2999-Q1")),
 }
 LEDGER_FILES = {"operations": "operations/ledger.jsonl", "credit": "runs/CREDIT_MONITORING/audit/ledger.jsonl"}
 REGISTRY = Registry.load()

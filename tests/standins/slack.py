@@ -297,8 +297,8 @@ class SlackStandIn:
         body = await request.read()
         with self._cond:
             status = self._upload_faults.pop(0) if self._upload_faults else 200
-        self._record(Call("upload", {"file_id": request.match_info["file_id"], "bytes": len(body)}, "",
-                          time.monotonic(), status))
+        self._record(Call("upload", {"file_id": request.match_info["file_id"], "bytes": len(body),
+                                     "sha256": hashlib.sha256(body).hexdigest()}, "", time.monotonic(), status))
         return web.Response(text=f"OK - {status}" if status == 200 else "upload failed", status=status)
 
     async def _respond(self, request: web.Request) -> web.Response:

@@ -1,0 +1,1 @@
+"""The runbook's Weekly Review Procedure, the SEV2 batch review and the Audit and Compliance reports (seed 001)."""
