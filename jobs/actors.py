@@ -76,6 +76,12 @@ class Permission(StrEnum):
     BASELINE_CHANGE = "baseline.change"    # update (approve) and set
     OUTBOX_READ = "outbox.read"            # what waits to leave the machine, what is parked and why
     OUTBOX_MANAGE = "outbox.manage"        # send parked items back to the queue, or park one
+    # -- session export (seed 000) --
+    EXPORT_READ = "export.read"            # the runs, their grades and PRs
+    EXPORT_RUN = "export.run"              # a manual or gap-day run (seed 000 §5)
+    EXPORT_MERGE = "export.merge"          # merge a day's PR (the grade decides who, jobs/export/policy.py)
+    EXPORT_HOLD = "export.hold"            # hold a day's PR with a reason
+    EXPORT_RESCRUB = "export.rescrub"      # re-scrub a held PR with the current (patched) rules
 
 
 #: The one permission table: a permission is granted to anyone holding any of these roles.
@@ -108,6 +114,14 @@ PERMISSIONS: Mapping[Permission, frozenset[Role]] = {
     Permission.BASELINE_CHANGE: at_least(Role.O3),
     Permission.OUTBOX_READ: at_least(Role.O1),
     Permission.OUTBOX_MANAGE: at_least(Role.O3),
+    # -- session export (seed 000 §2, §3): chief.staff owns the pipeline, code.platform the ruleset, the COO
+    # approves MEDIUM merges on request; the grade's rules are in jobs/export/policy.py
+    Permission.EXPORT_READ: at_least(Role.O1) | {Role.CEO, Role.COO, Role.CHIEF_STAFF, Role.CODE_PLATFORM,
+                                                 Role.SECURITY_OPS},
+    Permission.EXPORT_RUN: frozenset({Role.CHIEF_STAFF, Role.CODE_PLATFORM}),
+    Permission.EXPORT_MERGE: frozenset({Role.CHIEF_STAFF, Role.COO}),
+    Permission.EXPORT_HOLD: frozenset({Role.CHIEF_STAFF, Role.COO}),
+    Permission.EXPORT_RESCRUB: frozenset({Role.CHIEF_STAFF, Role.CODE_PLATFORM}),
 }
 
 

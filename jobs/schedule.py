@@ -232,7 +232,9 @@ NOT_BUILT = "not built"
 #: Where each area declares its scheduled jobs: a module `jobs/<area>/scheduled.py` whose `JOBS` maps a
 #: job name of `JOB_SPECS` to its body. An area lands its job by adding that module and its line here;
 #: the daemon wires none by hand.
-SCHEDULED_AREAS: tuple[str, ...] = ()
+SCHEDULED_AREAS: tuple[str, ...] = (
+    "jobs.export.scheduled",
+)
 
 
 def built_bodies(areas: tuple[str, ...] = SCHEDULED_AREAS) -> dict[str, JobBody]:

@@ -1,0 +1,31 @@
+"""Which pull-request host the export uses (`[export] provider`): the one place that knows both.
+
+`github` is imported only when chosen, so a `local` install never loads the GitHub client; its module
+provides `GitHubProvider.from_settings(ctx)`, as `LocalProvider.from_settings(ctx)` does here.
+"""
+from __future__ import annotations
+
+import importlib
+
+from jobs.context import Context
+from jobs.errors import Invalid
+from jobs.export.pull_requests import PullRequestProvider
+
+GITHUB_MODULE = "jobs.export.github_provider"
+
+
+def provider_for(ctx: Context) -> PullRequestProvider:
+    name = ctx.settings.export.provider
+    if name == "local":
+        from jobs.export.local_provider import LocalProvider
+
+        return LocalProvider.from_settings(ctx)
+    try:
+        module = importlib.import_module(GITHUB_MODULE)
+    except ModuleNotFoundError as exc:
+        if exc.name != GITHUB_MODULE:
+            raise
+        raise Invalid(f"[export] provider = \"github\", but this installation has no GitHub provider "
+                      f"({GITHUB_MODULE}.GitHubProvider); set provider = \"local\" in config.toml or install a "
+                      "chatops that includes it") from None
+    return module.GitHubProvider.from_settings(ctx)
