@@ -30,6 +30,8 @@ def pr_number(text: str) -> int:
 
 def _bar(inv: Invocation):
     def show(event) -> None:
+        if event.step.endswith(".scanned"):
+            return
         if event.total:
             filled = int(30 * event.done / event.total)
             inv.progress(f"export {event.step} [{'#' * filled}{'.' * (30 - filled)}] {event.done}/{event.total} "

@@ -97,6 +97,8 @@ class Run:
         return provider_for(self.ctx)
 
     def record(self, kind: str, day: ExportDay, data: dict) -> None:
+        """A step's work is done: say so to the observer, then record it in the operations ledger."""
+        self.observe(Event(kind))
         self.ctx.ledgers.operations.append(kind, self.actor.ledger_id, _role(self.actor), {"data": {
             "date": day.date, "run": day.runs, **data}})
 
@@ -177,7 +179,8 @@ def scrub_originals(run: Run, day: ExportDay) -> ExportDay:
     removed = 0
     problems: list[str] = []
     for index, f in enumerate(day.files, start=1):
-        report = scrub_file(Path(f.path), run.engine, in_place=True)
+        report = scrub_file(Path(f.path), run.engine, in_place=True,
+                            on_scanned=lambda f=f: run.observe(Event("scrub_originals.scanned", path=f.path)))
         removed += sum(1 for x in report.findings if x.action is Action.REMOVED)
         problems += [i.render() for i in report.issues if i.error]
         run.observe(Event("scrub_originals", index, len(day.files), f.path))

@@ -52,4 +52,4 @@ def age(path: Path, minutes: float) -> None:
 
 
 MEDIUM_TEXT = "The staging API answers on 10.20.0.15; questions go to info@ecomonetize.com."
-INDIRECT_TEXT = "The Stripe live key is stored in 1Password, I did not read it."
+INDIRECT_TEXT = "The Stripe API key is stored in 1Password; I did not read it."
