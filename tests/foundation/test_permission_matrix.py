@@ -94,6 +94,11 @@ CLI = {
     "outbox status":      "Y  Y  Y  Y   Y   Y   Y    Y   Y     -       Y",
     "outbox retry":       "-  -  Y  -   -   -   -    -   -     -       -",
     "outbox park":        "-  -  Y  -   -   -   -    -   -     -       -",
+    "export run":         "-  -  -  -   -   Y   Y    -   -     -       -",
+    "export status":      "Y  Y  Y  Y   Y   Y   Y    Y   Y     -       Y",
+    "export merge":       "-  -  -  -   Y   Y   -    -   -     -       -",
+    "export hold":        "-  -  -  -   Y   Y   -    -   -     -       -",
+    "export rescrub":     "-  -  -  -   -   Y   Y    -   -     -       -",
 }
 
 # Slack (`/ops`): every command needs its role; an unknown Slack user may read help and nothing else.
@@ -136,6 +141,11 @@ SLACK = {
     "outbox status":      "Y  Y  Y  -   -   -   -    -   -     -",
     "outbox retry":       "-  -  Y  -   -   -   -    -   -     -",
     "outbox park":        "-  -  Y  -   -   -   -    -   -     -",
+    "export run":         "-  -  -  -   -   Y   Y    -   -     -",
+    "export status":      "Y  Y  Y  Y   Y   Y   Y    Y   -     -",
+    "export merge":       "-  -  -  -   Y   Y   -    -   -     -",
+    "export hold":        "-  -  -  -   Y   Y   -    -   -     -",
+    "export rescrub":     "-  -  -  -   -   Y   Y    -   -     -",
 }
 
 #: Arguments that reach the gate and then do nothing lasting (unknown ids, blank reasons), and the
@@ -192,6 +202,11 @@ ARGS = {
     "outbox status": ([], ("outbox", "outbox")),
     "outbox retry": (["none"], ("outbox item", "none")),
     "outbox park": (["none", "--reason", "matrix"], ("outbox item", "none")),
+    "export run": (["--date", "none"], ("export_day", "export_day")),
+    "export status": ([], ("export_day", "all")),
+    "export merge": (["999"], ("export_pr", "999")),
+    "export hold": (["999", "--reason", "matrix"], ("export_pr", "999")),
+    "export rescrub": (["999"], ("export_pr", "999")),
 }
 LEDGER_FILES = {"operations": "operations/ledger.jsonl", "credit": "runs/CREDIT_MONITORING/audit/ledger.jsonl"}
 REGISTRY = Registry.load()
