@@ -11,7 +11,8 @@ from pathlib import Path
 
 from jobs.context import Context
 from jobs.export.records import ExportDay
-from store.files import fsync_directory
+from store.access import make_dirs
+from store.files import fsync_directory, open_creating
 
 AUDIT_LOG = "operations/logs/credential-scrub-audit.md"
 
@@ -27,8 +28,8 @@ def append(ctx: Context, day: ExportDay) -> str | None:
     line = audit_line(day)
     if _last_for(path, f"{day.date} |", f"| PR: #{day.pr} |") == line:
         return None
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
+    make_dirs(path.parent)
+    fd = open_creating(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC)
     try:
         os.write(fd, (line + "\n").encode("utf-8"))
         os.fsync(fd)

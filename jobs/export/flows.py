@@ -33,6 +33,7 @@ from jobs.export.records import Disposition, ExportDay, Grading, Mark, SessionFi
 from jobs.export.repo import LEDGERS, REPORTS, ExportRepo
 from jobs.export.scrub import Action, Engine, Grade, build_engine, scrub_file, verify
 from jobs.export.scrub.report import grade_of
+from store.access import file_mode_in, make_dirs
 from store.files import write_file_atomically
 
 LOCK = "exports.lock"
@@ -53,7 +54,8 @@ Observer = Callable[[Event], None]
 
 
 def export_repo(ctx: Context) -> ExportRepo:
-    return ExportRepo(ctx.data_dir / ctx.settings.export.repo_dir, ctx.now())
+    return ExportRepo(ctx.data_dir / ctx.settings.export.repo_dir, ctx.now(),
+                      umask=0o027 if ctx.settings.operators_group else 0o077)
 
 
 @contextmanager
@@ -160,7 +162,8 @@ def collect(run: Run, day: ExportDay) -> ExportDay:
     if not found.files:
         run.record("export.collected", day, data)
         if day.pr:      # the day's PR exists already and nothing came since: it stands as it is
-            return service.save_day(ctx, day.advanced(Step.FINISHED, runs=day.runs + 1, deferred=found.deferred))
+            return service.save_day(ctx, day.advanced(Step.FINISHED, runs=day.runs + 1, files=(), marks=(),
+                                                      deferred=found.deferred))
         ctx.notifier.send(messages.empty(ctx.settings, day.date, len(found.deferred), found.matched,
                                          settings.sources))
         run.record("export.finished", day, {"outcome": "empty", **data})
@@ -197,9 +200,12 @@ def write_copies(run: Run, day: ExportDay) -> ExportDay:
     marks: list[Mark] = []
     problems = list(day.grading.problems)
     for index, f in enumerate(day.files, start=1):
-        report = scrub_file(Path(f.path), run.engine, out_path=repo.path / f.dest)
+        dest = repo.path / f.dest
+        make_dirs(dest.parent)
+        report = scrub_file(Path(f.path), run.engine, out_path=dest)
         problems += [i.render() for i in report.issues if i.error]
         if report.output is not None:
+            os.chmod(dest, file_mode_in(dest.parent))     # the data directory's policy, not the original's mode
             marks.append(Mark(f.path, report.bytes_in, _mtime_ns(Path(f.path)), day.date))
         run.observe(Event("write_copies", index, len(day.files), f.path))
     for name in ("credit", "operations"):
@@ -499,5 +505,5 @@ def _checkpoint(ctx: Context, name: str) -> bytes | None:
 
 
 def _write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_file_atomically(path, data, 0o640)
+    make_dirs(path.parent)
+    write_file_atomically(path, data, file_mode_in(path.parent))

@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 from jobs.errors import Damaged, Invalid
+from store.access import make_dirs
 
 MAIN = "main"
 AUTHOR = ("chatops export", "chatops-export@localhost.invalid")
@@ -26,9 +27,13 @@ class GitFailed(Damaged):
 
 
 class ExportRepo:
-    def __init__(self, path: Path, clock: datetime) -> None:
+    """`umask` is the data directory's policy for git's own writes (0o027 with an operators' group, else
+    0o077), so the repository is readable by exactly whom the data directory admits (store/access.py)."""
+
+    def __init__(self, path: Path, clock: datetime, umask: int = 0o077) -> None:
         self.path = path
         self.clock = clock
+        self.umask = umask
 
     def git(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         when = self.clock.isoformat()
@@ -37,7 +42,8 @@ class ExportRepo:
                "GIT_COMMITTER_DATE": when, "GIT_CONFIG_NOSYSTEM": "1", "GIT_TERMINAL_PROMPT": "0"}
         try:
             done = subprocess.run(["git", "-c", "commit.gpgsign=false", "-c", "core.hooksPath=/dev/null", *args],
-                                  cwd=self.path, env=env, capture_output=True, text=True)
+                                  cwd=self.path, env=env, capture_output=True, text=True,
+                                  umask=self.umask)
         except FileNotFoundError:
             raise Invalid("the export needs the git program; install git and run `chatops export run` again") from None
         if check and done.returncode != 0:
@@ -50,7 +56,7 @@ class ExportRepo:
         """Create the repository with an empty first commit on `main`, once. True when created now."""
         if (self.path / ".git").exists():
             return False
-        self.path.mkdir(parents=True, exist_ok=True)
+        make_dirs(self.path)
         self.git("init", "-q", "-b", MAIN)
         self.git("commit", "-q", "--allow-empty", "-m", "Export repository: scrubbed session transcripts (seed 000)")
         return True

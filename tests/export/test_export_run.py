@@ -274,3 +274,15 @@ def test_a_session_appended_to_while_it_is_scrubbed_loses_no_line(home: Home):
     assert len(text.splitlines()) == 4
     assert "late line [REDACTED:github-pat:" in (home.repo / PROJECT / day.date / "s1.jsonl").read_text()
     assert day.grading.grade == "HIGH"
+
+
+def test_the_export_repository_and_audit_log_follow_the_data_directory_policy(home: Home):
+    from store.access import Policy, check_data_dir
+
+    original = session(home.projects / PROJECT / "s1.jsonl", MEDIUM_TEXT)
+    original.chmod(0o644)                                    # an agent's file, readable by all
+    age(original, 60)
+    assert run(home).returncode == 0
+    assert run_cli("export", "merge", "1", "--as", "ben", config=home.config).returncode == 0
+    assert check_data_dir(home.data, Policy(None)) == []
+    assert (original.stat().st_mode & 0o777) == 0o644       # the original keeps its own mode
