@@ -35,6 +35,7 @@ from jobs.export.scrub import Action, Engine, Grade, build_engine, scrub_file, v
 from jobs.export.scrub.report import grade_of
 from store.access import file_mode_in, make_dirs
 from store.files import write_file_atomically
+from store.outbox import Outbox
 
 LOCK = "exports.lock"
 DAY_KIND = "export_day"
@@ -164,8 +165,9 @@ def collect(run: Run, day: ExportDay) -> ExportDay:
         if day.pr:      # the day's PR exists already and nothing came since: it stands as it is
             return service.save_day(ctx, day.advanced(Step.FINISHED, runs=day.runs + 1, files=(), marks=(),
                                                       deferred=found.deferred))
-        ctx.notifier.send(messages.empty(ctx.settings, day.date, len(found.deferred), found.matched,
-                                         settings.sources))
+        notice = messages.empty(ctx.settings, day.date, len(found.deferred), found.matched, settings.sources)
+        if notice.fields["notice_id"] not in Outbox(ctx.data_dir).notice_ids():
+            ctx.notifier.send(notice)
         run.record("export.finished", day, {"outcome": "empty", **data})
         return service.save_day(ctx, day.advanced(Step.FINISHED, runs=day.runs + 1, deferred=found.deferred,
                                                   disposition=Disposition.EMPTY, finished_at=ctx.now().isoformat()))
@@ -308,8 +310,11 @@ def audit(run: Run, day: ExportDay) -> ExportDay:
 
 
 def notify(run: Run, day: ExportDay) -> ExportDay:
-    """Step 8: the result in the review channel; DMs to the people the policy names."""
-    run.ctx.notifier.send(messages.result(run.ctx.settings, day, policy_dms(run.ctx, day)))
+    """Step 8: the result in the review channel; DMs to the people the policy names. Queued once per run:
+    a run killed after queueing it finds it in the outbox by its id."""
+    notice = messages.result(run.ctx.settings, day, policy_dms(run.ctx, day))
+    if notice.fields["notice_id"] not in Outbox(run.ctx.data_dir).notice_ids():   # not again after a crash
+        run.ctx.notifier.send(notice)
     run.record("export.notified", day, {"pr": day.pr, "dm_to": list(policy_dms(run.ctx, day))})
     return service.save_day(run.ctx, day.advanced(Step.NOTIFIED))
 

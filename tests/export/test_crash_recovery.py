@@ -12,7 +12,7 @@ import pytest
 from jobs.export import service
 from tests.conftest import REPO, run_cli
 from tests.export.conftest import Home
-from tests.export.helpers import audit_lines, export_kinds, git
+from tests.export.helpers import audit_lines, export_kinds, git, sent_to
 from tests.export.transcripts import github_token, session
 
 PROJECT = "-home-dev-shop"
@@ -49,5 +49,6 @@ def test_a_run_killed_at_any_step_is_completed_by_the_next(home: Home, when: str
     assert audit_lines(home.data) == [
         f"{date} | Confidence: HIGH | Sessions exported: 2 | Flags: 0 | PR: #1 | Merged: auto"]
     assert export_kinds(home.data)[-1] == "export.finished"
+    assert len(sent_to(home.data, "export.result")["#ops-review"]) == 1     # told once, even when killed after
     again = run_cli("export", "run", "--as", "ben", config=home.config)
     assert again.returncode == 0 and len(audit_lines(home.data)) == 1
