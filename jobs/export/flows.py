@@ -143,6 +143,7 @@ def run_export(ctx: Context, actor: Actor, date: str, observe: Observer | None =
     """Run (or finish an interrupted run of) the export for `date`; the day's record as it ends."""
     authorize(ctx, actor, Permission.EXPORT_RUN, f"export run --date {date}", Subject(DAY_KIND, date))
     run = Run(ctx, actor, observe or (lambda _e: None), provider_factory)
+    run.provider     # a host that cannot be reached or built stops the run before anything changes
     with exclusive(ctx):
         day = service.load_day(ctx, date) or ExportDay(date)
         if day.step in (Step.NONE, Step.FINISHED):

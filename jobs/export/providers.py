@@ -15,17 +15,21 @@ GITHUB_MODULE = "jobs.export.github_provider"
 
 
 def provider_for(ctx: Context) -> PullRequestProvider:
-    name = ctx.settings.export.provider
-    if name == "local":
+    if ctx.settings.export.provider == "local":
         from jobs.export.local_provider import LocalProvider
 
         return LocalProvider.from_settings(ctx)
+    return github_provider(ctx)
+
+
+def github_provider(ctx: Context, module_name: str = GITHUB_MODULE) -> PullRequestProvider:
+    """`GitHubProvider.from_settings(ctx)` of `module_name`; Invalid, naming it, when it is not installed."""
     try:
-        module = importlib.import_module(GITHUB_MODULE)
+        module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
-        if exc.name != GITHUB_MODULE:
+        if exc.name != module_name:
             raise
         raise Invalid(f"[export] provider = \"github\", but this installation has no GitHub provider "
-                      f"({GITHUB_MODULE}.GitHubProvider); set provider = \"local\" in config.toml or install a "
+                      f"({module_name}.GitHubProvider); set provider = \"local\" in config.toml or install a "
                       "chatops that includes it") from None
     return module.GitHubProvider.from_settings(ctx)

@@ -16,7 +16,7 @@ from jobs.export.local_provider import LocalProvider
 from jobs.export.records import Disposition
 from tests.conftest import run_cli
 from tests.export.conftest import Home, write_config
-from tests.export.helpers import audit_lines, export_kinds, git, notices, ops_entries, sent_to
+from tests.export.helpers import audit_lines, export_kinds, git, ops_entries, sent_to
 from tests.export.transcripts import INDIRECT_TEXT, MEDIUM_TEXT, age, github_token, session
 
 PROJECT = "-home-dev-shop"
@@ -286,3 +286,18 @@ def test_the_export_repository_and_audit_log_follow_the_data_directory_policy(ho
     assert run_cli("export", "merge", "1", "--as", "ben", config=home.config).returncode == 0
     assert check_data_dir(home.data, Policy(None)) == []
     assert (original.stat().st_mode & 0o777) == 0o644       # the original keeps its own mode
+
+
+def test_a_missing_github_provider_stops_the_run_before_anything_changes(home: Home):
+    import pytest
+
+    from jobs.errors import Invalid
+    from jobs.export.providers import github_provider
+
+    original = session(home.projects / PROJECT / "s1.jsonl", f"token {github_token()}")
+    before = original.read_bytes()
+    ctx = home.context()
+    with pytest.raises(Invalid, match=r"no GitHub provider \(jobs.export.absent\.GitHubProvider\); set provider"):
+        flows.run_export(ctx, ctx.people.by_name("ben"), today(home),
+                         provider_factory=lambda c: github_provider(c, "jobs.export.absent"))
+    assert original.read_bytes() == before and export_kinds(home.data) == [] and not home.repo.exists()
