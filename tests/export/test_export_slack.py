@@ -11,6 +11,7 @@ from chatops.config import load_config
 from chatops.registry import Registry
 from chatops.slack.interface import SlackInterface
 from chatops.slack.mode import Mode
+from chatops.slack.runtime import start_slack
 from jobs.actors import DAEMON
 from jobs.context import build_context
 from jobs.export import flows, service
@@ -18,11 +19,10 @@ from jobs.export.records import Disposition
 from tests.e2e.conftest import ANA, BEN, CLEO, SOCKET_ENV, delivered, next_answer
 from tests.export.conftest import write_config
 from tests.export.helpers import git
-from tests.export.transcripts import MEDIUM_TEXT, session
+from tests.export.transcripts import MEDIUM_TEXT, age, session
 from tests.slack.conftest import standin  # noqa: F401  (the stand-in fixture, shared)
 from tests.slack.test_socket_mode import _click, thread_reply
 from tests.standins.slack import BOT_TOKEN, SlackStandIn
-from chatops.slack.runtime import start_slack
 
 PROJECT = "-home-dev-shop"
 
@@ -85,3 +85,35 @@ def test_thread_replies_hold_and_merge_the_pr_of_their_thread(slack_export, stan
                                                                       "ana")
     thread_reply(standin, channel, parent, ANA, "MERGE", "1700000100.000003")
     assert next_answer(standin, parent, 2).startswith(f"<@{ANA}> recorded: PR #1 ({day.date}, MEDIUM) merged")
+
+
+@pytest.mark.parametrize("grade, texts, told, state", [
+    ("HIGH", ["Finished the refactor."], set(), "merged automatically"),
+    ("LOW", ["The Stripe API key is stored in 1Password; I did not read it."], {"@ben", "@ana", "@dev"},
+     "waiting for review"),
+    ("FAIL", None, {"@ben", "@ana", "@dev", "@lee"}, "HELD"),
+])
+def test_each_grade_reaches_the_review_channel_and_the_people_the_policy_names(slack_export, standin, grade, texts,
+                                                                               told, state):
+    ctx, projects = slack_export
+    if texts is None:
+        broken = projects / PROJECT / "torn.jsonl"
+        broken.parent.mkdir(parents=True)
+        broken.write_bytes(b"\x00\x00 torn")
+        age(broken, 60)
+    else:
+        session(projects / PROJECT / "s1.jsonl", *texts)
+    day = flows.run_export(ctx, DAEMON, ctx.local(ctx.now()).date().isoformat())
+    assert day.grading.grade == grade
+    delivered(ctx, "EXPORT-PR-1", "#ops-review")
+    posted = next(c for c in standin.calls_to("chat.postMessage") if c.params["channel"] == "#ops-review")
+    assert posted.params["text"].startswith(f"Session export {day.date}: Scrub confidence {grade}, PR #1 {state}")
+    for person in told:
+        assert delivered(ctx, "EXPORT-PR-1", person)
+    has_buttons = any(b["type"] == "actions" for b in posted.params["blocks"])
+    assert has_buttons is (grade != "HIGH")
+    if grade == "FAIL":
+        sent = delivered(ctx, "EXPORT-PR-1", "#ops-review")
+        channel, parent = sent["channel"], sent["ts"]
+        standin.wait_ack(_click(standin, BEN, channel, parent, buttons(standin, 1)["Merge"]))
+        assert "merged only after `chatops export rescrub 1`" in next_answer(standin, parent, 0)
