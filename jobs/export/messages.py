@@ -9,7 +9,6 @@ from jobs.settings import Settings
 
 SUBJECT_KIND = "export_pr"
 RESULT = "export.result"
-ESCALATION = "export.escalation"
 UPDATE = "export.update"
 
 

@@ -26,11 +26,6 @@ class Step(StrEnum):
     NOTIFIED = "notified"
     FINISHED = "finished"
 
-    def done(self, step: "Step") -> bool:
-        """This record's step is `step` or later."""
-        order = list(Step)
-        return order.index(self) >= order.index(step)
-
 
 class Disposition(StrEnum):
     """What §3's policy made of the day's PR; the audit log's `Merged:` column is `merged_word`."""

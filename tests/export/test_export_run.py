@@ -56,6 +56,9 @@ def test_high_run_scrubs_originals_commits_clean_copies_and_is_merged_automatica
     assert merges == [f"Merge export/{date}: Scrub confidence HIGH, merged automatically (seed 000 §3)"]
     assert audit_lines(home.data) == [
         f"{date} | Confidence: HIGH | Sessions exported: 2 | Flags: 0 | PR: #1 | Merged: auto"]
+    provider = LocalProvider.from_settings(home.context())
+    assert "Scrub confidence: HIGH" in provider.get(1).body
+    assert provider.comments(1) == ["Scrub confidence HIGH: merged automatically (seed 000 §3)."]
     assert export_kinds(home.data) == [*STEPS, "export.merged", "export.audited", "export.notified",
                                        "export.finished"]
     review = sent_to(home.data, "export.result")
