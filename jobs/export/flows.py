@@ -145,6 +145,7 @@ def run_export(ctx: Context, actor: Actor, date: str, observe: Observer | None =
     run = Run(ctx, actor, observe or (lambda _e: None), provider_factory)
     run.provider     # a host that cannot be reached or built stops the run before anything changes
     with exclusive(ctx):
+        remind_overdue(run, date)
         day = service.load_day(ctx, date) or ExportDay(date)
         if day.step in (Step.NONE, Step.FINISHED):
             day = collect(run, day)
@@ -152,6 +153,23 @@ def run_export(ctx: Context, actor: Actor, date: str, observe: Observer | None =
             run.observe(Event(NEXT[day.step].__name__))
             day = NEXT[day.step](run, day)
         return day
+
+
+def remind_overdue(run: Run, date: str) -> None:
+    """§3: a MEDIUM PR is reviewed before the next day's 05:00 run. A run of a later date finds those still
+    waiting and tells chief.staff and the COO once, in the PR's thread and by DM."""
+    ctx = run.ctx
+    for day in service.all_days(ctx):
+        if day.date >= date or day.disposition is not Disposition.REVIEW or day.overdue_told:
+            continue
+        late = replace(day, overdue_told=True)
+        names = tuple(dict.fromkeys(a.name for role in (Role.CHIEF_STAFF, Role.COO) for a in ctx.people.with_role(role)))
+        run.record("export.review_overdue", day, {"pr": day.pr, "grade": day.grading.grade})
+        ctx.notifier.send(messages.update(ctx.settings, late, (
+            f"PR #{day.pr} ({day.date}, {day.grading.grade}) was not reviewed before the next 05:00 run (seed 000 "
+            f"§3's merge window): chief.staff reviews it now (`chatops export merge {day.pr}` or `export hold "
+            f"{day.pr} --reason …`); the COO may approve it."), names))
+        service.save_day(ctx, late)
 
 
 def collect(run: Run, day: ExportDay) -> ExportDay:

@@ -91,6 +91,7 @@ class ExportDay:
     hold_reason: str = ""
     decided_by: str = ""
     incident: str = ""
+    overdue_told: bool = False                  # a review missed the merge window and people were told
     started_at: str = ""
     finished_at: str = ""
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime, time, timedelta, timezone
+from datetime import date as date_of, datetime, time, timedelta, timezone
 from pathlib import Path
 
 from freezegun import freeze_time
@@ -304,3 +304,20 @@ def test_a_missing_github_provider_stops_the_run_before_anything_changes(home: H
         flows.run_export(ctx, ctx.people.by_name("ben"), today(home),
                          provider_factory=lambda c: github_provider(c, "jobs.export.absent"))
     assert original.read_bytes() == before and export_kinds(home.data) == [] and not home.repo.exists()
+
+
+def test_a_medium_pr_left_past_the_next_run_is_raised_once_with_chief_staff_and_the_coo(home: Home):
+    ctx = home.context()
+    yesterday = (ctx.local(ctx.now()).date() - timedelta(days=1)).isoformat()
+    path = session(home.projects / PROJECT / "s1.jsonl", MEDIUM_TEXT)
+    moment = datetime.combine(date_of.fromisoformat(yesterday), time(1, 0), tzinfo=ctx.settings.timezone).timestamp()
+    os.utime(path, (moment, moment))
+    assert run(home, "--date", yesterday).returncode == 0
+    assert run(home).returncode == 0
+    assert run(home).returncode == 0
+    told = sent_to(home.data, "export.update")
+    assert set(told) == {"#ops-review", "@ben", "@ana"}
+    assert told["@ana"] == [f"PR #1 ({yesterday}, MEDIUM) was not reviewed before the next 05:00 run (seed 000 §3's "
+                            "merge window): chief.staff reviews it now (`chatops export merge 1` or `export hold 1 "
+                            "--reason …`); the COO may approve it."]
+    assert export_kinds(home.data).count("export.review_overdue") == 1
