@@ -160,7 +160,8 @@ def remind_overdue(run: Run, date: str) -> None:
     waiting and tells chief.staff and the COO once, in the PR's thread and by DM."""
     ctx = run.ctx
     for day in service.all_days(ctx):
-        if day.date >= date or day.disposition is not Disposition.REVIEW or day.overdue_told:
+        if day.date >= date or day.disposition is not Disposition.REVIEW or day.grading.grade != Grade.MEDIUM \
+                or day.overdue_told:
             continue
         late = replace(day, overdue_told=True)
         names = tuple(dict.fromkeys(a.name for role in (Role.CHIEF_STAFF, Role.COO) for a in ctx.people.with_role(role)))
