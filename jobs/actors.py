@@ -96,6 +96,12 @@ class Permission(StrEnum):
     REVIEW_WEEKLY = "review.weekly"        # generate the weekly report, add notes, decide SEV2s without a case
     REVIEW_PROPOSE = "review.propose"      # start a baseline proposal for a weekly candidate
     REVIEW_AUDIT = "review.audit"          # the monthly and quarterly audit reports
+    # -- session export (seed 000) --
+    EXPORT_READ = "export.read"            # the runs, their grades and PRs
+    EXPORT_RUN = "export.run"              # a manual or gap-day run (seed 000 §5)
+    EXPORT_MERGE = "export.merge"          # merge a day's PR (the grade decides who, jobs/export/policy.py)
+    EXPORT_HOLD = "export.hold"            # hold a day's PR with a reason
+    EXPORT_RESCRUB = "export.rescrub"      # re-scrub a held PR with the current (patched) rules
 
 
 #: The one permission table: a permission is granted to anyone holding any of these roles.
@@ -149,6 +155,14 @@ PERMISSIONS: Mapping[Permission, frozenset[Role]] = {
     Permission.REVIEW_WEEKLY: at_least(Role.O2),
     Permission.REVIEW_PROPOSE: at_least(Role.O3),
     Permission.REVIEW_AUDIT: at_least(Role.O3),
+    # -- session export (seed 000 §2, §3): chief.staff owns the pipeline, code.platform the ruleset, the COO
+    # approves MEDIUM merges on request; the grade's rules are in jobs/export/policy.py
+    Permission.EXPORT_READ: at_least(Role.O1) | {Role.CEO, Role.COO, Role.CHIEF_STAFF, Role.CODE_PLATFORM,
+                                                 Role.SECURITY_OPS},
+    Permission.EXPORT_RUN: frozenset({Role.CHIEF_STAFF, Role.CODE_PLATFORM}),
+    Permission.EXPORT_MERGE: frozenset({Role.CHIEF_STAFF, Role.COO}),
+    Permission.EXPORT_HOLD: frozenset({Role.CHIEF_STAFF, Role.COO}),
+    Permission.EXPORT_RESCRUB: frozenset({Role.CHIEF_STAFF, Role.CODE_PLATFORM}),
 }
 
 

@@ -234,6 +234,7 @@ NOT_BUILT = "not built"
 #: the daemon wires none by hand.
 SCHEDULED_AREAS: tuple[str, ...] = (
     "jobs.credits.scheduled",
+    "jobs.export.scheduled",
 )
 
 

@@ -405,6 +405,25 @@ class ScrubSettings:
         "raw-byte prefilter: auto (Hyperscan when installed), hyperscan, or python", parse_scrub_engine))
 
 
+def parse_provider(value: Any) -> str:
+    if value not in ("local", "github"):
+        raise ValueError("expected \"local\" (PRs kept in the store, merged into the export repository's main) "
+                         "or \"github\" (needs [export.github] and GITHUB_TOKEN)")
+    return value
+
+
+def parse_glob_list(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ValueError("expected a non-empty list of file globs such as [\"~/.claude/projects/**/*.jsonl\"]")
+    return tuple(v.strip() for v in value)
+
+
+def parse_minutes(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError("expected a whole number of minutes, 0 or more")
+    return value
+
+
 _GITHUB_REPO = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
 
 
@@ -528,8 +547,21 @@ class ExportGitHubSettings:
 
 @dataclass(frozen=True)
 class ExportSettings:
-    """The 05:00 session export (seed 000)."""
+    """The 05:00 session export (seed 000): where transcripts are, where clean copies go, who hosts the PR."""
 
+    provider: str = field(default="local", metadata=meta(
+        "pull-request host: local (a record in the store; merge = git merge --no-ff into main) or github",
+        parse_provider))
+    sources: tuple[str, ...] = field(default=("~/.claude/projects/**/*.jsonl",), metadata=meta(
+        "globs of session transcripts (~ expands; ** recurses, subagent files included)", parse_glob_list))
+    settle_minutes: int = field(default=15, metadata=meta(
+        "a file modified this recently is still live: deferred to the next run", parse_minutes))
+    repo_dir: str = field(default="exports", metadata=meta(
+        "the export git repository, relative to data_dir (created on first run)"))
+    remote: str = field(default="", metadata=meta(
+        "optional git remote URL the local provider pushes the day's branch and main to"))
+    review_channel: str = field(default="#ops-review", metadata=meta(
+        "where each run's result goes (grade, counts, PR, who must act)", parse_channel))
     github: ExportGitHubSettings = field(default_factory=ExportGitHubSettings, metadata=meta(
         "the github pull-request provider: repository, API URL, push URL"))
 
@@ -622,6 +654,6 @@ class Settings:
     scrub: ScrubSettings = field(default_factory=ScrubSettings, metadata=meta(
         "session scrub: approved emails, internal ranges, sensitive items (seed 000 §4)"))
     export: ExportSettings = field(default_factory=ExportSettings, metadata=meta(
-        "the 05:00 session export (seed 000)"))
+        "daily session export: sources, settle time, export repository, PR provider (seed 000)"))
     compliance: ComplianceSettings = field(default_factory=ComplianceSettings, metadata=meta(
         "compliance incidents: clocks, SLAs, holidays, local council (seed 002)"))

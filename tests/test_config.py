@@ -83,7 +83,8 @@ def test_config_check_prints_settings_and_the_schedule_state_of_every_job(config
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert 'export = "05:00"' in out and 'sweep = "08:30"' in out
-    for job in ("export", "sweep", "summary"):   # not built yet: no next run claimed
+    assert any(l.startswith("export ") and "next " in l for l in out.splitlines())   # built: jobs/export
+    for job in ("sweep", "summary"):   # not built yet: no next run claimed
         assert any(l.startswith(job + " ") and "not built: not scheduled, no slot claimed" in l
                    for l in out.splitlines())
     assert any(l.startswith("weekly_review ") and " next Mon " in l and "10:00" in l for l in out.splitlines())

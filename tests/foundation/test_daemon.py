@@ -15,11 +15,12 @@ def test_daemon_starts_in_local_mode_and_logs_its_schedule(config_file: Path, tm
     daemon = DaemonProcess(config_file, tmp_path / "var")
     try:
         assert "local mode: no SLACK_BOT_TOKEN set" in daemon.wait_for("local mode")
-        for job in ("export", "sweep", "summary"):   # their work is not built yet
+        assert " next " in daemon.wait_for("schedule: export ")        # built: jobs/export/scheduled.py
+        for job in ("sweep", "summary"):   # their work is not built yet
             line = daemon.wait_for(f"schedule: {job} ")
             assert "not built: not scheduled, no slot claimed" in line
         assert " next Mon " in daemon.wait_for("schedule: weekly_review ")
-        assert "(1 jobs)" in daemon.wait_for("scheduler running")
+        assert "(2 jobs)" in daemon.wait_for("scheduler running")
         assert not [line for line in daemon.lines if " INFO apscheduler" in line]   # its per-run chatter
     finally:
         assert daemon.stop() == 0

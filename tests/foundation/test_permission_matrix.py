@@ -121,6 +121,11 @@ CLI = {
     "report weekly propose": "-  -  Y  -   -   -   -    -   -     -       -",
     "report monthly":     "-  -  Y  -   -   -   -    -   -     -       -",
     "report quarterly":   "-  -  Y  -   -   -   -    -   -     -       -",
+    "export run":         "-  -  -  -   -   Y   Y    -   -     -       -",
+    "export status":      "Y  Y  Y  Y   Y   Y   Y    Y   Y     -       Y",
+    "export merge":       "-  -  -  -   Y   Y   -    -   -     -       -",
+    "export hold":        "-  -  -  -   Y   Y   -    -   -     -       -",
+    "export rescrub":     "-  -  -  -   -   Y   Y    -   -     -       -",
 }
 
 # Slack (`/ops`): every command needs its role; an unknown Slack user may read help and nothing else.
@@ -187,6 +192,11 @@ SLACK = {
     "report weekly propose": "-  -  Y  -   -   -   -    -   -     -",
     "report monthly":     "-  -  Y  -   -   -   -    -   -     -",
     "report quarterly":   "-  -  Y  -   -   -   -    -   -     -",
+    "export run":         "-  -  -  -   -   Y   Y    -   -     -",
+    "export status":      "Y  Y  Y  Y   Y   Y   Y    Y   -     -",
+    "export merge":       "-  -  -  -   Y   Y   -    -   -     -",
+    "export hold":        "-  -  -  -   Y   Y   -    -   -     -",
+    "export rescrub":     "-  -  -  -   -   Y   Y    -   -     -",
 }
 
 #: Arguments that reach the gate and then do nothing lasting (unknown ids, blank reasons), and the
@@ -272,6 +282,11 @@ ARGS = {
     "report weekly propose": (["SCN_NONE"], ("scenario", "SCN_NONE")),
     "report monthly": (["--month", "2999-01"], ("audit_report", "2999-01")),
     "report quarterly": (["--quarter", "2999-Q1"], ("audit_report", "2999-Q1")),
+    "export run": (["--date", "none"], ("export_day", "export_day")),
+    "export status": ([], ("export_day", "all")),
+    "export merge": (["999"], ("export_pr", "999")),
+    "export hold": (["999", "--reason", "matrix"], ("export_pr", "999")),
+    "export rescrub": (["999"], ("export_pr", "999")),
 }
 LEDGER_FILES = {"operations": "operations/ledger.jsonl", "credit": "runs/CREDIT_MONITORING/audit/ledger.jsonl"}
 REGISTRY = Registry.load()
