@@ -37,7 +37,8 @@ if TYPE_CHECKING:
     from jobs.context import Context
 
 AREAS = ("chatops.commands.general", "chatops.commands.baseline", "chatops.commands.ledger", "chatops.commands.credits", "chatops.commands.queries", "chatops.commands.killswitch", "chatops.commands.scrub",
-         "chatops.commands.outbox")
+         "chatops.commands.outbox",
+         "chatops.commands.ops")
 #: The first word of every command each area declares, so the shell imports only the area a command line
 #: names (`chatops scrub check` need not import the scheduler, the approvals or the credit jobs: issue
 #: 20 measures it as a whole process). `Registry.load` refuses an area that declares another first word.
@@ -50,6 +51,7 @@ FIRST_WORDS = {
     "chatops.commands.killswitch": ("killswitch",),
     "chatops.commands.scrub": ("scrub",),
     "chatops.commands.outbox": ("outbox",),
+    "chatops.commands.ops": ("backup", "doctor", "restore", "service", "upgrade"),
 }
 
 

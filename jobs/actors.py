@@ -76,6 +76,12 @@ class Permission(StrEnum):
     BASELINE_CHANGE = "baseline.change"    # update (approve) and set
     OUTBOX_READ = "outbox.read"            # what waits to leave the machine, what is parked and why
     OUTBOX_MANAGE = "outbox.manage"        # send parked items back to the queue, or park one
+    # ---- running it for real (issue 26): doctor, backup and restore, upgrades, service units ----
+    OPS_DOCTOR = "ops.doctor"              # run the health checks (reads only)
+    OPS_BACKUP = "ops.backup"              # snapshot the data directory (with --include-keys: the signing key)
+    OPS_RESTORE = "ops.restore"            # replace the data directory with a verified snapshot
+    OPS_UPGRADE = "ops.upgrade"            # migrate the state and ledgers to this version's schema
+    OPS_SERVICE = "ops.service"            # install, uninstall the daemon's service unit
 
 
 #: The one permission table: a permission is granted to anyone holding any of these roles.
@@ -108,6 +114,13 @@ PERMISSIONS: Mapping[Permission, frozenset[Role]] = {
     Permission.BASELINE_CHANGE: at_least(Role.O3),
     Permission.OUTBOX_READ: at_least(Role.O1),
     Permission.OUTBOX_MANAGE: at_least(Role.O3),
+    # ---- running it for real (issue 26): the doctor reads what an O1 may read; everything that copies
+    # keys or replaces, migrates or installs the installation is an approver's (O3)
+    Permission.OPS_DOCTOR: at_least(Role.O1),
+    Permission.OPS_BACKUP: at_least(Role.O3),
+    Permission.OPS_RESTORE: at_least(Role.O3),
+    Permission.OPS_UPGRADE: at_least(Role.O3),
+    Permission.OPS_SERVICE: at_least(Role.O3),
 }
 
 

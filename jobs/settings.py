@@ -364,6 +364,18 @@ class ScrubSettings:
 
 
 @dataclass(frozen=True)
+class OpsSettings:
+    """Running it for real (issue 26): what `chatops doctor` holds the machine to, and the daemon's log."""
+
+    min_free_mb: int = field(default=1024, metadata=meta(
+        "chatops doctor fails below this much free space on the data directory's disk (MB)", parse_positive_int))
+    min_free_pct: int = field(default=5, metadata=meta(
+        "chatops doctor warns below this share of the disk free (percent)", parse_positive_int))
+    max_clock_skew_seconds: int = field(default=30, metadata=meta(
+        "chatops doctor fails when the clock is further than this from Slack's (seconds)", parse_positive_int))
+
+
+@dataclass(frozen=True)
 class Settings:
     """The whole configuration. `people` maps a person's name to their Slack id and roles."""
 
@@ -384,3 +396,5 @@ class Settings:
         "baseline update prerequisites (seed 001)"))
     scrub: ScrubSettings = field(default_factory=ScrubSettings, metadata=meta(
         "session scrub: approved emails, internal ranges, sensitive items (seed 000 §4)"))
+    ops: OpsSettings = field(default_factory=OpsSettings, metadata=meta(
+        "running it for real: chatops doctor's thresholds (issue 26)"))

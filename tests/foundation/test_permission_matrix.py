@@ -94,6 +94,7 @@ CLI = {
     "outbox status":      "Y  Y  Y  Y   Y   Y   Y    Y   Y     -       Y",
     "outbox retry":       "-  -  Y  -   -   -   -    -   -     -       -",
     "outbox park":        "-  -  Y  -   -   -   -    -   -     -       -",
+    "doctor":             "Y  Y  Y  Y   Y   Y   Y    Y   Y     -       Y",
 }
 
 # Slack (`/ops`): every command needs its role; an unknown Slack user may read help and nothing else.
@@ -136,6 +137,7 @@ SLACK = {
     "outbox status":      "Y  Y  Y  -   -   -   -    -   -     -",
     "outbox retry":       "-  -  Y  -   -   -   -    -   -     -",
     "outbox park":        "-  -  Y  -   -   -   -    -   -     -",
+    "doctor":             "Y  Y  Y  -   -   -   -    -   -     -",
 }
 
 #: Arguments that reach the gate and then do nothing lasting (unknown ids, blank reasons), and the
@@ -192,6 +194,7 @@ ARGS = {
     "outbox status": ([], ("outbox", "outbox")),
     "outbox retry": (["none"], ("outbox item", "none")),
     "outbox park": (["none", "--reason", "matrix"], ("outbox item", "none")),
+    "doctor": ([], ("doctor", "doctor")),
 }
 LEDGER_FILES = {"operations": "operations/ledger.jsonl", "credit": "runs/CREDIT_MONITORING/audit/ledger.jsonl"}
 REGISTRY = Registry.load()
