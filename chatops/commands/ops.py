@@ -33,10 +33,53 @@ def _doctor(inv: Invocation) -> Reply:
     return Reply("\n".join([*(r.text() for r in results), summary]), status.exit_code)
 
 
+def _backup(inv: Invocation) -> Reply:
+    from pathlib import Path
+
+    from jobs import backup
+
+    made = backup.backup(inv.ctx, inv.actor, Path(inv.args.dir), inv.args.include_keys)
+    ledgers = ", ".join(f"{name} {size:,}" for name, size in made.ledgers.items())
+    keys = "with the signing key: keep it as safe as the key itself" if made.include_keys else \
+        "without the signing key (--include-keys adds it)"
+    return Reply(f"backup {made.path}: {made.files:,} files, ledgers {ledgers} entries, {keys}; "
+                 f"manifest SHA-256 {made.manifest_sha256[:16]}…; restore with chatops restore {made.path} --as <O3>")
+
+
+def _restore(inv: Invocation) -> Reply:
+    from pathlib import Path
+
+    from jobs import backup
+
+    done = backup.restore(inv.ctx, inv.actor, Path(inv.args.dir), " ".join(inv.args.reason or []))
+    ledgers = ", ".join(f"{name} {size:,}" for name, size in done.ledgers.items())
+    note = f"\nnote: {done.trust_note}" if done.trust_note else ""
+    return Reply(f"restored {done.path} from {inv.args.dir}: {done.files:,} files verified, ledgers {ledgers} entries "
+                 f"verified; the data directory as it was is kept at {done.previous} (delete it once satisfied)"
+                 f"{note}")
+
+
 COMMANDS = [
     Command(("doctor",), "check this installation: config, tokens, scopes, channels, keys, ledgers, disk, clock",
             Permission.OPS_DOCTOR, _doctor, shell_open=True,
             args=(Arg("--json", "print the checks as JSON", flag=True),),
             description="One line per check (OK, WARN or FAIL) with the fix for each problem. Exit code by the "
                         "worst: 0 OK, 1 WARN, 2 FAIL."),
+    Command(("backup",), "consistent snapshot of the data directory into DIR, with a manifest of hashes (O3)",
+            Permission.OPS_BACKUP, _backup, slack=False, args=(
+                Arg("dir", "a new directory outside the data directory", required=True, metavar="DIR",
+                    subject="backup"),
+                Arg("--include-keys", "also copy the ledger signing key (keep the backup as safe as the key)",
+                    flag=True)),
+            description="Copy the data directory while holding the state, ledger, outbox and intake locks, so "
+                        "it holds whole commits only; MANIFEST.json lists every file's SHA-256. Recorded in the "
+                        "operations ledger."),
+    Command(("restore",), "verify a backup (hashes, ledger proofs), then swap it in for the data directory (O3)",
+            Permission.OPS_RESTORE, _restore, slack=False, args=(
+                Arg("dir", "a directory made by chatops backup", required=True, metavar="DIR", subject="backup"),
+                Arg("--reason", "why, when the backup is older than what witnesses cosigned", nargs="+",
+                    metavar="TEXT")),
+            description="Checks every file against the manifest and verifies the ledgers before anything is "
+                        "replaced; refuses a backup older than a checkpoint witnesses cosigned unless --reason "
+                        "says why. The daemon must be stopped. The previous data directory is kept beside it."),
 ]

@@ -95,6 +95,8 @@ CLI = {
     "outbox retry":       "-  -  Y  -   -   -   -    -   -     -       -",
     "outbox park":        "-  -  Y  -   -   -   -    -   -     -       -",
     "doctor":             "Y  Y  Y  Y   Y   Y   Y    Y   Y     -       Y",
+    "backup":             "-  -  Y  -   -   -   -    -   -     -       -",
+    "restore":            "-  -  Y  -   -   -   -    -   -     -       -",
 }
 
 # Slack (`/ops`): every command needs its role; an unknown Slack user may read help and nothing else.
@@ -195,6 +197,8 @@ ARGS = {
     "outbox retry": (["none"], ("outbox item", "none")),
     "outbox park": (["none", "--reason", "matrix"], ("outbox item", "none")),
     "doctor": ([], ("doctor", "doctor")),
+    "backup": (["{tmp}/backup-{who}"], ("backup", "{tmp}/backup-{who}")),
+    "restore": (["{tmp}/no-backup"], ("backup", "{tmp}/no-backup")),
 }
 LEDGER_FILES = {"operations": "operations/ledger.jsonl", "credit": "runs/CREDIT_MONITORING/audit/ledger.jsonl"}
 REGISTRY = Registry.load()
