@@ -26,6 +26,7 @@ from jobs.audit import StartRefused, start_ledgers
 from chatops.slack.mode import Mode, SlackModeError, select_mode
 from chatops.slack.mode import describe as describe_mode
 from jobs import killswitch
+from jobs.actors import DAEMON
 from jobs.context import build_context
 from jobs.errors import ChatopsError
 from jobs.outbox import OutboxNotifier, record_delivery
@@ -102,6 +103,14 @@ def run_daemon(loaded: LoadedConfig, environ: dict[str, str] | None = None, http
             start_ledgers(ctx)  # key permissions, then torn-tail repair or fail closed (docs/ledger.md §6)
         except StartRefused as exc:
             log.error("%s", exc)
+            return 1
+        from jobs import upgrade   # forward migrations of the state and ledgers, before anything reads them
+
+        try:
+            for step in upgrade.upgrade(ctx, DAEMON):
+                log.info("upgrade: %s", step.describe())
+        except upgrade.NewerSchema as exc:
+            log.error("%s; the daemon does not start", exc)
             return 1
         log.info("chatops daemon starting on %s (config %s, pid %d)", loaded.data_dir, loaded.path, os.getpid())
         threading.Thread(target=_check_data_dir, args=(ctx,), name="data-dir-check", daemon=True).start()

@@ -22,6 +22,7 @@ CHECKS = (
     "jobs.doctor_checks:key_modes",
     "jobs.doctor_checks:data_dir_modes",
     "jobs.doctor_checks:ledgers",
+    "jobs.doctor_checks:schema",
     "jobs.doctor_checks:disk",
     "jobs.doctor_checks:clock_and_zone",
     "chatops.slack.doctor:clock",

@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from jobs import audit
+from jobs import audit, upgrade
 from jobs.actors import Actor, Permission, Subject, authorize, refuse
 from jobs.context import Context
 from jobs.errors import Conflict, Damaged, Invalid, NotFound, Refused
@@ -72,7 +72,7 @@ def backup(ctx: Context, actor: Actor, target: Path, include_keys: bool) -> Back
     sizes = _sizes(staging)
     digest = snapshot.write_manifest(staging, {
         "created_at": ctx.now().isoformat(), "data_dir": str(data_dir), "include_keys": include_keys,
-        "ledgers": sizes, "dirs": snapshot.dir_modes(staging)}, entries)
+        "ledgers": sizes, "schema": upgrade.versions(ctx), "dirs": snapshot.dir_modes(staging)}, entries)
     if target.exists():
         target.rmdir()
     os.rename(staging, target)

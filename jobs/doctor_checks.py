@@ -123,3 +123,18 @@ def outbox(probe: Probe) -> Result:
         return Result("outbox", Status.WARN, f"{parked} parked item(s), {pending} pending",
                       "chatops outbox status shows why; chatops outbox retry ITEM --as <O3>")
     return Result("outbox", Status.OK, f"{pending} pending, none parked")
+
+
+def schema(probe: Probe) -> Result:
+    """The state and ledgers at this version's schema (`jobs/upgrade.py`)."""
+    from jobs import upgrade
+
+    try:
+        steps = upgrade.plan(probe.ctx)
+    except upgrade.NewerSchema as exc:
+        return Result("schema", Status.FAIL, str(exc).split(";")[0], str(exc).rpartition("; ")[2])
+    found = ", ".join(f"{part} {version}" for part, version in upgrade.versions(probe.ctx).items())
+    if steps:
+        return Result("schema", Status.WARN, f"{len(steps)} migration(s) pending ({found})",
+                      "chatops upgrade --as <O3> (the daemon runs them at its next start)")
+    return Result("schema", Status.OK, f"up to date ({found})")

@@ -59,6 +59,26 @@ def _restore(inv: Invocation) -> Reply:
                  f"{note}")
 
 
+def _upgrade(inv: Invocation) -> Reply:
+    from jobs import upgrade
+
+    if inv.args.check:
+        steps = upgrade.plan(inv.ctx)
+        if not steps:
+            return Reply(f"schema: up to date ({_versions(upgrade.versions(inv.ctx))})")
+        return Reply("\n".join([f"{len(steps)} migration(s) pending (chatops upgrade --as <O3> runs them; the "
+                                f"daemon runs them at start):", *(f"  {s.describe()}" for s in steps)]), 1)
+    steps = upgrade.upgrade(inv.ctx, inv.actor)
+    if not steps:
+        return Reply(f"nothing to upgrade: {_versions(upgrade.versions(inv.ctx))}")
+    return Reply("\n".join([*(f"upgraded {s.describe()}" for s in steps),
+                            f"now: {_versions(upgrade.versions(inv.ctx))}"]))
+
+
+def _versions(found: dict[str, int]) -> str:
+    return ", ".join(f"{part} {version}" for part, version in found.items())
+
+
 COMMANDS = [
     Command(("doctor",), "check this installation: config, tokens, scopes, channels, keys, ledgers, disk, clock",
             Permission.OPS_DOCTOR, _doctor, shell_open=True,
@@ -82,4 +102,9 @@ COMMANDS = [
             description="Checks every file against the manifest and verifies the ledgers before anything is "
                         "replaced; refuses a backup older than a checkpoint witnesses cosigned unless --reason "
                         "says why. The daemon must be stopped. The previous data directory is kept beside it."),
+    Command(("upgrade",), "migrate the state and ledgers to this version's schema (O3; the daemon does it at start)",
+            Permission.OPS_UPGRADE, _upgrade, slack=False, subject_kind="schema", subject_id="data directory",
+            args=(Arg("--check", "only list the pending migrations (exit 1 when there are some)", flag=True),),
+            description="Runs the forward migrations still pending, in order, each recorded in the operations "
+                        "ledger (schema.upgraded). A part written by a newer chatops is refused (exit 7)."),
 ]

@@ -97,6 +97,7 @@ CLI = {
     "doctor":             "Y  Y  Y  Y   Y   Y   Y    Y   Y     -       Y",
     "backup":             "-  -  Y  -   -   -   -    -   -     -       -",
     "restore":            "-  -  Y  -   -   -   -    -   -     -       -",
+    "upgrade":            "-  -  Y  -   -   -   -    -   -     -       -",
 }
 
 # Slack (`/ops`): every command needs its role; an unknown Slack user may read help and nothing else.
@@ -199,6 +200,7 @@ ARGS = {
     "doctor": ([], ("doctor", "doctor")),
     "backup": (["{tmp}/backup-{who}"], ("backup", "{tmp}/backup-{who}")),
     "restore": (["{tmp}/no-backup"], ("backup", "{tmp}/no-backup")),
+    "upgrade": (["--check"], ("schema", "data directory")),
 }
 LEDGER_FILES = {"operations": "operations/ledger.jsonl", "credit": "runs/CREDIT_MONITORING/audit/ledger.jsonl"}
 REGISTRY = Registry.load()

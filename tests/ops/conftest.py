@@ -31,6 +31,7 @@ def install(tmp_path: Path, standin: SlackStandIn, monkeypatch) -> Path:
                  "SLACK_SIGNING_SECRET"):
         monkeypatch.delenv(name, raising=False)
     assert main(["--config", str(config), "ledger", "init", "--as", "ana"]) == 0
+    assert main(["--config", str(config), "upgrade", "--as", "ana"]) == 0     # as the daemon does at its start
     return config
 
 
