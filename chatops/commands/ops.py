@@ -75,8 +75,41 @@ def _upgrade(inv: Invocation) -> Reply:
                             f"now: {_versions(upgrade.versions(inv.ctx))}"]))
 
 
+def _where(inv: Invocation):
+    from chatops import service
+
+    platform = service.Platform(inv.args.platform) if inv.args.platform else service.this_platform()
+    return service, service.layout(platform, inv.args.name, os.environ, inv.args.root)
+
+
+def _service_install(inv: Invocation) -> Reply:
+    service, where = _where(inv)
+    done = service.install(where, inv.config().path, os.environ, start=not inv.args.no_start)
+    names = ", ".join(done.variables) or "none (set SLACK_BOT_TOKEN etc. and install again, or edit it)"
+    return Reply("\n".join([f"wrote {where.unit}", f"wrote {where.env_file} (0600): {names}",
+                            f"logs: {where.log}", f"start: {done.started}"]))
+
+
+def _service_uninstall(inv: Invocation) -> Reply:
+    service, where = _where(inv)
+    removed = service.uninstall(where, stop=not inv.args.no_stop)
+    return Reply("removed " + ", ".join(map(str, removed)) if removed else f"nothing installed at {where.unit}")
+
+
+def _service_status(inv: Invocation) -> Reply:
+    service, where = _where(inv)
+    return Reply("\n".join(service.status_lines(where)))
+
+
 def _versions(found: dict[str, int]) -> str:
     return ", ".join(f"{part} {version}" for part, version in found.items())
+
+
+_SERVICE_ARGS = (
+    Arg("--name", "service name (several installations side by side)", default="chatops", metavar="NAME"),
+    Arg("--platform", "render for this platform instead of this machine's", choices=("linux", "macos")),
+    Arg("--root", "use DIR as the home directory (staging or packaging, like DESTDIR)", metavar="DIR"),
+)
 
 
 COMMANDS = [
@@ -107,4 +140,16 @@ COMMANDS = [
             args=(Arg("--check", "only list the pending migrations (exit 1 when there are some)", flag=True),),
             description="Runs the forward migrations still pending, in order, each recorded in the operations "
                         "ledger (schema.upgraded). A part written by a newer chatops is refused (exit 7)."),
+    Command(("service", "install"), "run the daemon as a user service: systemd on Linux, launchd on macOS (O3)",
+            Permission.OPS_SERVICE, _service_install, slack=False, subject_kind="service",
+            args=(*_SERVICE_ARGS, Arg("--no-start", "write the files only; do not enable or start it", flag=True)),
+            description="Writes the unit (restart on failure, logs in the journal / ~/Library/Logs/chatops) and "
+                        "an environment file (0600) with the tokens set in this shell, then enables and starts it."),
+    Command(("service", "uninstall"), "stop the user service and remove its unit and environment file (O3)",
+            Permission.OPS_SERVICE, _service_uninstall, slack=False, subject_kind="service",
+            args=(*_SERVICE_ARGS, Arg("--no-stop", "only remove the files; do not ask the platform to stop it",
+                                      flag=True))),
+    Command(("service", "status"), "the service's files, the environment file's mode, logs, and what the platform says",
+            Permission.OPS_DOCTOR, _service_status, slack=False, shell_open=True, subject_kind="service",
+            args=_SERVICE_ARGS),
 ]

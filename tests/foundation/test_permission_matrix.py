@@ -98,6 +98,9 @@ CLI = {
     "backup":             "-  -  Y  -   -   -   -    -   -     -       -",
     "restore":            "-  -  Y  -   -   -   -    -   -     -       -",
     "upgrade":            "-  -  Y  -   -   -   -    -   -     -       -",
+    "service install":    "-  -  Y  -   -   -   -    -   -     -       -",
+    "service uninstall":  "-  -  Y  -   -   -   -    -   -     -       -",
+    "service status":     "Y  Y  Y  Y   Y   Y   Y    Y   Y     -       Y",
 }
 
 # Slack (`/ops`): every command needs its role; an unknown Slack user may read help and nothing else.
@@ -201,6 +204,9 @@ ARGS = {
     "backup": (["{tmp}/backup-{who}"], ("backup", "{tmp}/backup-{who}")),
     "restore": (["{tmp}/no-backup"], ("backup", "{tmp}/no-backup")),
     "upgrade": (["--check"], ("schema", "data directory")),
+    "service install": (["--no-start", "--root", "{tmp}/home-{who}"], ("service", "service")),
+    "service uninstall": (["--no-stop", "--root", "{tmp}/home-{who}"], ("service", "service")),
+    "service status": (["--root", "{tmp}/home-{who}"], ("service", "service")),
 }
 LEDGER_FILES = {"operations": "operations/ledger.jsonl", "credit": "runs/CREDIT_MONITORING/audit/ledger.jsonl"}
 REGISTRY = Registry.load()
