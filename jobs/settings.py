@@ -375,6 +375,32 @@ class OpsSettings:
         "chatops doctor fails when the clock is further than this from Slack's (seconds)", parse_positive_int))
 
 
+def parse_log_format(value: Any) -> str:
+    if value not in ("text", "json"):
+        raise ValueError("expected \"text\" or \"json\"")
+    return value
+
+
+def parse_non_negative_int(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError("expected a whole number, 0 or more")
+    return value
+
+
+@dataclass(frozen=True)
+class LoggingSettings:
+    """The process's log (chatops/logs.py): its format, and a size-rotated file beside stderr."""
+
+    format: str = field(default="text", metadata=meta(
+        "\"text\" or \"json\" (one JSON object per line; `--log-format` overrides it)", parse_log_format))
+    file: str = field(default="", metadata=meta(
+        "also write the log to this file, rotated by size (relative to data_dir); empty: stderr only"))
+    max_mb: int = field(default=10, metadata=meta("rotate the file when it reaches this size (MB)",
+                                                  parse_positive_int))
+    backups: int = field(default=5, metadata=meta("rotated files kept beside it (file.1 … file.N)",
+                                                  parse_non_negative_int))
+
+
 @dataclass(frozen=True)
 class Settings:
     """The whole configuration. `people` maps a person's name to their Slack id and roles."""
@@ -398,3 +424,5 @@ class Settings:
         "session scrub: approved emails, internal ranges, sensitive items (seed 000 §4)"))
     ops: OpsSettings = field(default_factory=OpsSettings, metadata=meta(
         "running it for real: chatops doctor's thresholds (issue 26)"))
+    logging: LoggingSettings = field(default_factory=LoggingSettings, metadata=meta(
+        "the log: text or JSON lines, and a rotated file (issue 26)"))
