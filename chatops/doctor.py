@@ -58,13 +58,13 @@ def webhooks(probe: Probe) -> Result:
 
 
 def daemon(probe: Probe) -> Result:
-    """Is a daemon running on this data directory (it holds the daemon lock)?"""
-    from chatops.daemon import LOCK_NAME, AlreadyRunning, DaemonLock
+    """Is a daemon running on this data directory (it holds the daemon lock, with its pid in it)?"""
+    from chatops.daemon import LOCK_NAME
+    from store.snapshot import held
 
-    try:
-        DaemonLock(probe.ctx.data_dir / LOCK_NAME).acquire().release()
-    except AlreadyRunning as exc:
-        pid = str(exc).split("pid ")[1].split(")")[0] if "pid " in str(exc) else "?"
+    lock = probe.ctx.data_dir / LOCK_NAME
+    if held(lock):
+        pid = lock.read_text().strip() or "?"
         return Result("daemon", Status.OK, f"running on {probe.ctx.data_dir} (pid {pid})")
     return Result("daemon", Status.WARN, f"no daemon is running on {probe.ctx.data_dir}: nothing is scheduled or "
                   "delivered", "chatops service install (or chatops daemon)")

@@ -49,7 +49,7 @@ class Restored:
     files: int
     ledgers: dict[str, int]
     previous: Path                 # the data directory as it was, kept beside it
-    trust_note: str                # "" or where trust came from when not from this installation
+    trust_note: str                # "" or what a person should know: where trust came from, keys not restored
 
 
 def backup(ctx: Context, actor: Actor, target: Path, include_keys: bool) -> BackupMade:
@@ -127,6 +127,10 @@ def restore(ctx: Context, actor: Actor, source: Path, reason: str = "") -> Resto
             snapshot.copy_tree(key_dir, staging, into=str(key_dir.relative_to(data_dir)))
         if target_keys.is_dir():
             target_keys.chmod(0o700)
+    elif has_keys:
+        trust_note = " ".join(filter(None, [trust_note, (
+            f"the backup's keys/ were not restored: the key directory {key_dir} is outside the data directory; "
+            f"copy them from {source / snapshot.KEYS} by hand if this machine lost its key")]))
     snapshot.apply_dir_modes(staging, manifest.get("dirs") or {})
     previous = data_dir.with_name(f"{data_dir.name}.before-restore-{stamp}")
     with snapshot.all_locks(snapshot.lock_paths(data_dir, [ledgers.files(s).directory for s in audit.SPECS])):
