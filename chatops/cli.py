@@ -12,6 +12,7 @@ import logging
 import os
 import re
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -33,6 +34,7 @@ def _global_parser() -> argparse.ArgumentParser:
     parser.add_argument("--as", dest="as_person", metavar="NAME")
     parser.add_argument("-h", "--help", action="store_true")
     parser.add_argument("--version", action="store_true")
+    parser.add_argument("--log-format", choices=("text", "json"))
     return parser
 
 
@@ -40,6 +42,7 @@ GLOBAL_HELP = """global options (before or after the command words):
   --config PATH   config file (default: $CHATOPS_CONFIG or ./config.toml)
   --data-dir DIR  data directory (overrides data_dir in the config)
   --as NAME       act as this person from config.toml [people] (local mode)
+  --log-format F  text or json (one JSON object per log line); default: [logging] format
   --version       print the installed version"""
 
 
@@ -59,6 +62,10 @@ def main(argv: Sequence[str] | None = None, registry: Registry | None = None) ->
     logging.basicConfig(level=os.environ.get("CHATOPS_LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     options, rest = _global_parser().parse_known_args(argv)
+    if options.log_format:
+        from chatops.logs import use_format
+
+        use_format(options.log_format)
     if options.version:
         if rest:     # `chatops case ack CASE-1 --version` must not exit 0 as if the command had run
             print(f"{PROG}: --version takes no command; run `{PROG} --version` alone, or drop it from "
@@ -72,7 +79,12 @@ def main(argv: Sequence[str] | None = None, registry: Registry | None = None) ->
 
     def config() -> LoadedConfig:
         if "loaded" not in cache:
-            cache["loaded"] = load_config(resolve_config_path(options.config), options.data_dir)
+            loaded = load_config(resolve_config_path(options.config), options.data_dir)
+            if options.log_format:   # the command line's format wins over [logging] format (the daemon's too)
+                settings = loaded.settings
+                loaded = replace(loaded, settings=replace(settings, logging=replace(settings.logging,
+                                                                                    format=options.log_format)))
+            cache["loaded"] = loaded
         return cache["loaded"]
 
     found = registry.match(rest) if rest else None

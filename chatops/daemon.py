@@ -22,12 +22,14 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from chatops.config import LoadedConfig
 from chatops.event_loop import EventLoop
+from chatops.logs import configure as configure_logging
 from chatops.services import Services, Wiring
 from jobs.audit import StartRefused, start_ledgers
 from chatops.slack.mode import Mode, SlackModeError, select_mode
 from chatops.slack.mode import describe as describe_mode
 from jobs import killswitch
 from jobs.compose import build_context
+from jobs.actors import DAEMON
 from jobs.errors import ChatopsError
 from jobs.delivery_mode import record_delivery
 from jobs.outbox import OutboxNotifier
@@ -93,6 +95,7 @@ def _check_data_dir(ctx) -> None:
 
 def run_daemon(loaded: LoadedConfig, environ: dict[str, str] | None = None, http_port: int | None = None) -> int:
     environ = dict(os.environ if environ is None else environ)
+    log_file = configure_logging(loaded.settings.logging, loaded.data_dir)   # JSON lines, the rotated file
     # APScheduler logs every run of every job at INFO (the inbox poll alone: 3,600 lines an hour); the
     # daemon logs its own schedule, starts, ends and failures, so only its warnings and errors are kept.
     logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.getLogger().getEffectiveLevel()))
@@ -105,7 +108,16 @@ def run_daemon(loaded: LoadedConfig, environ: dict[str, str] | None = None, http
         except StartRefused as exc:
             log.error("%s", exc)
             return 1
-        log.info("chatops daemon starting on %s (config %s, pid %d)", loaded.data_dir, loaded.path, os.getpid())
+        from jobs import upgrade   # forward migrations of the state and ledgers, before anything reads them
+
+        try:
+            for step in upgrade.upgrade(ctx, DAEMON):
+                log.info("upgrade: %s", step.describe())
+        except upgrade.NewerSchema as exc:
+            log.error("%s; the daemon does not start", exc)
+            return 1
+        log.info("chatops daemon starting on %s (config %s, pid %d)%s", loaded.data_dir, loaded.path, os.getpid(),
+                 f"; log also in {log_file}" if log_file else "")
         threading.Thread(target=_check_data_dir, args=(ctx,), name="data-dir-check", daemon=True).start()
         try:
             mode = select_mode(environ, http_port)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Callable
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -30,6 +30,7 @@ from chatops.render.blocks import notice_blocks, thread_text
 from chatops.slack.mode import Mode
 from jobs.actors import UnknownPerson
 from jobs.context import Context
+from jobs.delivery import retry_after
 from jobs.delivery import DeliveryWorker, DestinationName, RetryLater, Undeliverable
 from jobs.notices import Notice
 from jobs.outbox import OutboxNotifier, open_body
@@ -70,13 +71,33 @@ def waking_notifier(ctx: Context, worker: DeliveryWorker) -> OutboxNotifier:
 
 
 def services(wiring: "Wiring") -> list[DeliveryWorker]:
-    """The outgoing queue's workers, one per destination delivered from this daemon (Slack when in Slack
-    mode; in local mode the outbox is the delivery). The context's notifier then wakes them."""
-    if wiring.mode == Mode.LOCAL:
-        return []
-    worker = slack_delivery(wiring.ctx, web_client(wiring.ctx, wiring.environ["SLACK_BOT_TOKEN"]))
-    wiring.ctx.notifier = waking_notifier(wiring.ctx, worker)
-    return [worker]
+    """The outgoing queue's workers, one per destination delivered from this daemon: Slack when in Slack
+    mode (in local mode its items are themselves the delivery), and the runbook's per-severity webhooks
+    whenever one is set, in either mode. The context's notifier then wakes them; the webhooks set are
+    recorded for the commands run beside this daemon (`jobs.webhooks.active`)."""
+    from chatops.webhooks import webhook_delivery
+    from jobs import webhooks
+    from store.outbox import Outbox
+
+    local = wiring.mode == Mode.LOCAL
+    workers = [] if local else [slack_delivery(wiring.ctx, web_client(wiring.ctx, wiring.environ["SLACK_BOT_TOKEN"]))]
+    configured = webhooks.configured(wiring.environ)
+    Outbox(wiring.ctx.data_dir).set_webhooks([str(s) for s in configured])
+    if configured:
+        log.info("webhooks: alerts of %s also go to %s", ", ".join(configured),
+                 ", ".join(webhooks.env_name(s) for s in configured))
+        workers.append(webhook_delivery(wiring.ctx, dict(wiring.environ)))
+    if workers:
+        wiring.ctx.notifier = OutboxNotifier(wiring.ctx, local=local, on_queued=_waker(workers))
+    return workers
+
+
+def _waker(workers: list[DeliveryWorker]) -> Callable[[], None]:
+    """What the notifier calls after queueing: wake every worker (each takes only its own items)."""
+    def wake() -> None:
+        for worker in workers:
+            worker.wake.set()
+    return wake
 
 
 @dataclass
@@ -164,18 +185,6 @@ class SlackDestination:
             self.client.files_upload_v2(channel=thread.channel_id, thread_ts=thread.ts, content=content,
                                         filename=path.name, title=item.get("title", path.name))
 
-
-
-def retry_after(headers: Mapping[str, Any]) -> float:
-    """Slack's `Retry-After` in seconds, whatever the header's case; 1 s when absent or not a number."""
-    for name, value in headers.items():
-        if name.lower() == "retry-after":
-            value = value[0] if isinstance(value, (list, tuple)) and value else value
-            try:
-                return max(0.0, float(str(value).strip()))
-            except ValueError:
-                log.warning("Retry-After %r is not a number of seconds; waiting 1 s", value)
-    return 1.0
 
 
 def _notice(body: dict[str, Any]) -> Notice:

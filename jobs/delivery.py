@@ -32,7 +32,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Mapping, Protocol
 
 from jobs.context import Context
 from store.outbox import FinalOp, Outbox, OutboxMessage, fold
@@ -261,3 +261,15 @@ class DeliveryWorker:
             if previous.get("failing_since"):   # an earlier failure, of this worker or of the last daemon's
                 self._report({**previous, "failing_since": "", "recovered_at": self.ctx.now().isoformat()})
             self._failing = False
+
+
+def retry_after(headers: Mapping[str, Any]) -> float:
+    """A destination's `Retry-After` in seconds, whatever the header's case; 1 s when absent or not a number."""
+    for name, value in headers.items():
+        if name.lower() == "retry-after":
+            value = value[0] if isinstance(value, (list, tuple)) and value else value
+            try:
+                return max(0.0, float(str(value).strip()))
+            except ValueError:
+                log.warning("Retry-After %r is not a number of seconds; waiting 1 s", value)
+    return 1.0

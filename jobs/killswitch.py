@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$")
 DIGEST_LINES = 50
+#: How a held webhook post is named in the digest's records ("webhook:SEV1"), beside channel posts.
+WEBHOOK_PREFIX = "webhook:"
 #: What `killswitch on|off` act on: the one switch of this installation.
 SUBJECT = Subject("killswitch", "killswitch")
 
@@ -47,13 +49,15 @@ class KillSwitchNotOn(KillSwitchError, Conflict):
 class Status:
     state: KillSwitchState | None
     suppressed: int
+    webhook_posts: int = 0      # of the runbook's per-severity webhooks, held with those alerts
 
     def describe(self, ctx: Context) -> str:
         if self.state is None:
             return "kill switch is off: alerts are posted"
         until = local_time(ctx, datetime.fromisoformat(self.state.until))
+        webhooks = f" (and {self.webhook_posts} webhook post(s))" if self.webhook_posts else ""
         return (f"kill switch is ON until {until} (set by {self.state.set_by}: {self.state.reason}); "
-                f"{self.suppressed} alert(s) held back so far")
+                f"{self.suppressed} alert(s) held back so far{webhooks}")
 
 
 def parse_duration(text: str, max_hours: int) -> timedelta:
@@ -78,7 +82,11 @@ def status(ctx: Context) -> Status:
     state = store.current(ctx.state)
     if state is not None and state.expired(ctx.now()):
         state = None
-    return Status(state, len(ctx.state.snapshot().table(store.SUPPRESSED)) if state else 0)
+    if state is None:
+        return Status(None, 0)
+    held = [SuppressedNotice(**row) for row in ctx.state.snapshot().table(store.SUPPRESSED).all()]
+    webhook_posts = sum(1 for h in held if is_webhook(h))
+    return Status(state, len(held) - webhook_posts, webhook_posts)
 
 
 def active(ctx: Context) -> bool:
@@ -134,7 +142,9 @@ def end(ctx: Context, ended_by: str, actor: Actor = DAEMON) -> list[SuppressedNo
     _announce(ctx, state, "killswitch.off",
               f":bell: Kill switch {how}; alerts are posted again. It was set by {state.set_by}: {state.reason}.",
               update_original=True)
-    _announce(ctx, state, "killswitch.digest", digest_text(ctx, held), fields={"suppressed": len(held)})
+    alerts = [h for h in held if not is_webhook(h)]
+    _announce(ctx, state, "killswitch.digest", digest_text(ctx, held),
+              fields={"suppressed": len(alerts), "webhook_posts": len(held) - len(alerts)})
     return held
 
 
@@ -151,20 +161,27 @@ def tick(ctx: Context) -> None:
     if now - datetime.fromisoformat(state.last_reminded_at) >= every:
         store.mark_reminded(ctx.state, now.isoformat())
         left = datetime.fromisoformat(state.until) - now
-        held = len(ctx.state.snapshot().table(store.SUPPRESSED))
+        held = status(ctx).suppressed
         _announce(ctx, state, "killswitch.reminder",
                   f":no_bell: Reminder: the kill switch is still on ({state.reason}); {_human(left)} left, "
                   f"{held} alert(s) held back so far.")
 
 
-def suppress(ctx: Context, notice: Notice) -> bool:
-    """True if the switch holds this notice back (recorded for the digest)."""
+def suppress(ctx: Context, notice: Notice, webhooks: tuple[str, ...] = ()) -> bool:
+    """True if the switch holds this notice back: its channel post and its `webhooks` posts (the runbook's
+    per-severity webhooks), each recorded for the digest, all in one transaction."""
     if not notice.suppressible or not notice.channel:
         return False
     now = ctx.now()
-    record = SuppressedNotice(at=now.isoformat(), kind=notice.kind, subject=notice.subject,
-                              channel=notice.channel, first_line=notice.text.splitlines()[0] if notice.text else "")
-    return store.suppress_if(ctx.state, lambda state: not state.expired(now), record)
+    first_line = notice.text.splitlines()[0] if notice.text else ""
+    records = [SuppressedNotice(at=now.isoformat(), kind=notice.kind, subject=notice.subject,
+                                channel=channel, first_line=first_line)
+               for channel in (notice.channel, *(f"{WEBHOOK_PREFIX}{severity}" for severity in webhooks))]
+    return store.suppress_if(ctx.state, lambda state: not state.expired(now), *records)
+
+
+def is_webhook(held: SuppressedNotice) -> bool:
+    return held.channel.startswith(WEBHOOK_PREFIX)
 
 
 def local_time(ctx: Context, moment: datetime) -> str:
@@ -181,13 +198,23 @@ def _lift_command(ctx: Context) -> str:
 
 
 def digest_text(ctx: Context, held: list[SuppressedNotice]) -> str:
-    if not held:
+    """The digest: the alerts held back, one line each, and how many webhook posts were held with them."""
+    alerts = [h for h in held if not is_webhook(h)]
+    if not alerts:
         return "Kill switch digest: no alert was suppressed."
-    lines = [f"Kill switch digest: {len(held)} alert(s) were suppressed:"]
+    per_webhook: dict[str, int] = {}
+    for h in held:
+        if is_webhook(h):
+            severity = h.channel.removeprefix(WEBHOOK_PREFIX)
+            per_webhook[severity] = per_webhook.get(severity, 0) + 1
+    webhooks = (" (and {} webhook post(s): {})".format(
+        sum(per_webhook.values()), ", ".join(f"{s} {n}" for s, n in sorted(per_webhook.items())))
+        if per_webhook else "")
+    lines = [f"Kill switch digest: {len(alerts)} alert(s) were suppressed{webhooks}:"]
     lines += [f"• {local_time(ctx, datetime.fromisoformat(h.at))} {h.channel} {h.subject} ({h.kind}): "
-              f"{h.first_line}" for h in held[:DIGEST_LINES]]
-    if len(held) > DIGEST_LINES:
-        lines.append(f"… and {len(held) - DIGEST_LINES} more (all are in outbox.jsonl with state \"suppressed\")")
+              f"{h.first_line}" for h in alerts[:DIGEST_LINES]]
+    if len(alerts) > DIGEST_LINES:
+        lines.append(f"… and {len(alerts) - DIGEST_LINES} more (all are in outbox.jsonl with state \"suppressed\")")
     return "\n".join(lines)
 
 

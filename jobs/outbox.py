@@ -5,9 +5,10 @@ test's, a CLI command's, the daemon's) needs a working `ctx.notifier`, and `jobs
 `chatops`. Queueing knows nothing of Slack: it scrubs the notice with the scrub engine's rules
 (`jobs/outgoing.py`; the outbox file never holds a secret either), applies the kill switch, keeps
 compliance content to the DMs seed 002 allows, and writes one `slack` item per address, ordered by
-the notice's subject. The Slack worker (`jobs/delivery.py` + `chatops/notify.py`) delivers the
-pending items; in local mode (no `SLACK_BOT_TOKEN`) they are written as `local` and are themselves
-the delivery.
+the notice's subject, plus one `webhook` item per runbook webhook it goes to (`jobs/webhooks.py`).
+The Slack worker (`jobs/delivery.py` + `chatops/notify.py`) delivers the pending items; in local mode
+(no `SLACK_BOT_TOKEN`) they are written as `local` and are themselves the delivery (the webhook items
+stay pending: the daemon delivers them in either mode).
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import dataclasses
 import logging
 from typing import TYPE_CHECKING, Callable
 
-from jobs import killswitch
+from jobs import killswitch, webhooks
 from jobs.actors import Role
 from jobs.delivery import DestinationName
 from jobs.notices import Notice
@@ -55,19 +56,26 @@ class OutboxNotifier:
         if not destinations:
             raise NoticeRefused(f"notice {notice.kind} about {notice.subject} has no channel and no dm_to; "
                                 f"give it one of them")
-        if killswitch.suppress(self.ctx, notice):
+        hooks = webhooks.targets(notice, webhooks.active(data_dir=self.ctx.data_dir))
+        held = killswitch.suppress(self.ctx, notice, hooks)
+        if held:
             state = QueuedState.SUPPRESSED
             log.info("kill switch on: %s about %s held back", notice.kind, notice.subject)
         else:
             state = QueuedState.LOCAL if self.local else QueuedState.PENDING
         body = sealed_body(self.ctx, notice) if notice.fields.get("sealed") else dataclasses.asdict(notice)
-        self.outbox.queue([{"notice": body, "to": to} for to in destinations], state, self.ctx.now().isoformat(),
+        at = self.ctx.now().isoformat()
+        self.outbox.queue([{"notice": body, "to": to} for to in destinations], state, at,
                           dest=DestinationName.SLACK, subject=notice.subject)
+        if hooks:   # the webhooks are delivered by the daemon even in local mode (a team without a bot)
+            self.outbox.queue([{"notice": body, "severity": str(s), "to": webhooks.env_name(s)} for s in hooks],
+                              QueuedState.SUPPRESSED if held else QueuedState.PENDING, at,
+                              dest=DestinationName.WEBHOOK, subject=notice.subject)
         if state == QueuedState.LOCAL:
             first = "(sealed)" if "sealed" in body else notice.text.splitlines()[0] if notice.text else ""
             log.info("outbox (local mode) %s %s about %s: %s", " ".join(destinations), notice.kind, notice.subject,
                      first)
-        elif state == QueuedState.PENDING:
+        if (state == QueuedState.PENDING) or (hooks and not held):
             self.on_queued()
 
     def _destinations(self, notice: Notice) -> list[str]:

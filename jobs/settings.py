@@ -629,6 +629,44 @@ class ComplianceSettings:
 
 
 @dataclass(frozen=True)
+class OpsSettings:
+    """Running it for real (issue 26): what `chatops doctor` holds the machine to, and the daemon's log."""
+
+    min_free_mb: int = field(default=1024, metadata=meta(
+        "chatops doctor fails below this much free space on the data directory's disk (MB)", parse_positive_int))
+    min_free_pct: int = field(default=5, metadata=meta(
+        "chatops doctor warns below this share of the disk free (percent)", parse_positive_int))
+    max_clock_skew_seconds: int = field(default=30, metadata=meta(
+        "chatops doctor fails when the clock is further than this from Slack's (seconds)", parse_positive_int))
+
+
+def parse_log_format(value: Any) -> str:
+    if value not in ("text", "json"):
+        raise ValueError("expected \"text\" or \"json\"")
+    return value
+
+
+def parse_non_negative_int(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError("expected a whole number, 0 or more")
+    return value
+
+
+@dataclass(frozen=True)
+class LoggingSettings:
+    """The process's log (chatops/logs.py): its format, and a size-rotated file beside stderr."""
+
+    format: str = field(default="text", metadata=meta(
+        "\"text\" or \"json\" (one JSON object per line; `--log-format` overrides it)", parse_log_format))
+    file: str = field(default="", metadata=meta(
+        "also write the log to this file, rotated by size (relative to data_dir); empty: stderr only"))
+    max_mb: int = field(default=10, metadata=meta("rotate the file when it reaches this size (MB)",
+                                                  parse_positive_int))
+    backups: int = field(default=5, metadata=meta("rotated files kept beside it (file.1 … file.N)",
+                                                  parse_non_negative_int))
+
+
+@dataclass(frozen=True)
 class Settings:
     """The whole configuration. `people` maps a person's name to their Slack id and roles."""
 
@@ -657,3 +695,7 @@ class Settings:
         "daily session export: sources, settle time, export repository, PR provider (seed 000)"))
     compliance: ComplianceSettings = field(default_factory=ComplianceSettings, metadata=meta(
         "compliance incidents: clocks, SLAs, holidays, local council (seed 002)"))
+    ops: OpsSettings = field(default_factory=OpsSettings, metadata=meta(
+        "running it for real: chatops doctor's thresholds (issue 26)"))
+    logging: LoggingSettings = field(default_factory=LoggingSettings, metadata=meta(
+        "the log: text or JSON lines, and a rotated file (issue 26)"))

@@ -59,13 +59,14 @@ def mark_reminded(store: StateStore, at: str) -> None:
         table.update({"last_reminded_at": at})
 
 
-def suppress_if(store: StateStore, is_on: Callable[[KillSwitchState], bool], notice: SuppressedNotice) -> bool:
-    """Record `notice` as suppressed if the switch is on by `is_on`; one transaction."""
+def suppress_if(store: StateStore, is_on: Callable[[KillSwitchState], bool], *notices: SuppressedNotice) -> bool:
+    """Record `notices` (one alert's channel post and webhook posts) as suppressed if the switch is on by
+    `is_on`; one transaction, so an alert is held everywhere or nowhere."""
     with store.transaction() as db:
         rows = db.table(TABLE).all()
         if not rows or not is_on(KillSwitchState(**rows[0])):
             return False
-        db.table(SUPPRESSED).insert(asdict(notice))
+        db.table(SUPPRESSED).insert_multiple(asdict(notice) for notice in notices)
         return True
 
 

@@ -34,6 +34,7 @@ OUTBOX_FILE = "outbox.jsonl"
 LOCK_FILE = "outbox.lock"
 DELIVERY_FILE = "outbox.delivery"   # "slack" or "local": how the last daemon on this directory delivered
 HEALTH_FILE = "outbox.health.json"  # per destination: the last error and since when it fails (workers write it)
+WEBHOOKS_FILE = "outbox.webhooks"   # the severities whose webhook the last daemon here delivers ("SEV0 SEV1")
 DEFAULT_DESTINATION = "slack"       # what lines written before `dest` existed were for
 
 
@@ -101,6 +102,18 @@ class Outbox:
             return (Path(self.data_dir) / DELIVERY_FILE).read_text().strip()
         except FileNotFoundError:
             return ""
+
+    def set_webhooks(self, severities: list[str]) -> None:
+        """Record which severities' webhooks this directory's daemon delivers, for the processes beside it."""
+        make_dirs(Path(self.data_dir))
+        write_file_atomically(Path(self.data_dir) / WEBHOOKS_FILE, " ".join(severities).encode() + b"\n")
+
+    def webhooks(self) -> list[str]:
+        """The severities the last daemon recorded (`set_webhooks`); [] when none or no daemon has run here."""
+        try:
+            return (Path(self.data_dir) / WEBHOOKS_FILE).read_text().split()
+        except FileNotFoundError:
+            return []
 
     def _append(self, lines: list[dict[str, Any]]) -> None:
         payload = b"".join(json.dumps(line, ensure_ascii=False, sort_keys=True).encode() + b"\n" for line in lines)

@@ -35,7 +35,7 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 from store.access import make_dirs
 from store.files import fsync_directory, open_creating, write_all, write_file_atomically, write_synced
 from store.ledger import messages
-from store.ledger.entry import MAX_LINE, Entry, EntryInvalid, build_entry
+from store.ledger.entry import MAX_LINE, SCHEMA_VERSION, Entry, EntryInvalid, build_entry
 from store.ledger.merkle import CompactRange, leaf_hash
 from store.ledger.note import (
     Checkpoint,
@@ -417,8 +417,11 @@ class Ledger:
     # ---- the protocol -------------------------------------------------------------------------
 
     def _created_data(self) -> dict[str, Any]:
+        """The ledger's header: its origin, its keys and the entry schema it starts with (ledgers created
+        before the schema was named here have none: schema 1, `store/schema.py`)."""
         identity = self.identity
-        return {"origin": identity.origin, "vkey": [s.verifier.vkey for s in identity.signers]}
+        return {"origin": identity.origin, "vkey": [s.verifier.vkey for s in identity.signers],
+                "schema": SCHEMA_VERSION}
 
     def _add_created(self, pending: Commit) -> None:
         """A new ledger's first entry names its origin and key (docs/ledger.md §10)."""

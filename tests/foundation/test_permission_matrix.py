@@ -126,6 +126,13 @@ CLI = {
     "export merge":       "-  -  -  -   Y   Y   -    -   -     -       -",
     "export hold":        "-  -  -  -   Y   Y   -    -   -     -       -",
     "export rescrub":     "-  -  -  -   -   Y   Y    -   -     -       -",
+    "doctor":             "Y  Y  Y  Y   Y   Y   Y    Y   Y     -       Y",
+    "backup":             "-  -  Y  -   -   -   -    -   -     -       -",
+    "restore":            "-  -  Y  -   -   -   -    -   -     -       -",
+    "upgrade":            "-  -  Y  -   -   -   -    -   -     -       -",
+    "service install":    "-  -  Y  -   -   -   -    -   -     -       -",
+    "service uninstall":  "-  -  Y  -   -   -   -    -   -     -       -",
+    "service status":     "Y  Y  Y  Y   Y   Y   Y    Y   Y     -       Y",
 }
 
 # Slack (`/ops`): every command needs its role; an unknown Slack user may read help and nothing else.
@@ -197,6 +204,7 @@ SLACK = {
     "export merge":       "-  -  -  -   Y   Y   -    -   -     -",
     "export hold":        "-  -  -  -   Y   Y   -    -   -     -",
     "export rescrub":     "-  -  -  -   -   Y   Y    -   -     -",
+    "doctor":             "Y  Y  Y  -   -   -   -    -   -     -",
 }
 
 #: Arguments that reach the gate and then do nothing lasting (unknown ids, blank reasons), and the
@@ -287,6 +295,13 @@ ARGS = {
     "export merge": (["999"], ("export_pr", "999")),
     "export hold": (["999", "--reason", "matrix"], ("export_pr", "999")),
     "export rescrub": (["999"], ("export_pr", "999")),
+    "doctor": ([], ("doctor", "doctor")),
+    "backup": (["{tmp}/backup-{who}"], ("backup", "{tmp}/backup-{who}")),
+    "restore": (["{tmp}/no-backup"], ("backup", "{tmp}/no-backup")),
+    "upgrade": (["--check"], ("schema", "data directory")),
+    "service install": (["--no-start", "--root", "{tmp}/home-{who}"], ("service", "service")),
+    "service uninstall": (["--no-stop", "--root", "{tmp}/home-{who}"], ("service", "service")),
+    "service status": (["--root", "{tmp}/home-{who}"], ("service", "service")),
 }
 LEDGER_FILES = {"operations": "operations/ledger.jsonl", "credit": "runs/CREDIT_MONITORING/audit/ledger.jsonl"}
 REGISTRY = Registry.load()

@@ -45,7 +45,7 @@ def test_monday_at_ten_the_job_writes_last_weeks_report_and_queues_the_summary_o
 def test_a_catch_up_on_tuesday_reviews_the_week_before_the_missed_monday(tmp_path):
     with freeze_time("2026-11-20T12:00:00Z"):
         ctx = make_context(tmp_path / "var")
-        runner = JobRunner(ctx=ctx, bodies=built_bodies())
+        runner = JobRunner(ctx=ctx, bodies={"weekly_review": built_bodies()["weekly_review"]})
         runner.catch_up(datetime.now(timezone.utc))           # the job is first scheduled on Friday
     with freeze_time("2026-11-24T17:00:00Z"):                 # Tuesday 09:00: the daemon was down on Monday
         [plan] = runner.catch_up(datetime.now(timezone.utc))

@@ -14,6 +14,7 @@ METHOD_SCOPES = {
     "views_open": set(),
     "views_publish": set(),
     "files_upload_v2": {"files:write"},    # files.getUploadURLExternal + files.completeUploadExternal
+    "conversations_list": {"channels:read", "groups:read"},   # chatops doctor: public and private channels
 }
 #: Bot event → the scope that delivers it.
 EVENT_SCOPES = {"app_home_opened": set(), "message.channels": {"channels:history"},

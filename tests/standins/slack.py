@@ -4,6 +4,8 @@ The real slack_sdk / slack_bolt clients are pointed at it with `base_url` (`Slac
 It records every call (method, parameters, token, time), answers the way Slack does, and can be made
 to misbehave: `rate_limit(n, retry_after)` answers the next n calls 429 with `Retry-After`,
 `fail(n)` answers 500, `refuse(n, error)` answers `ok: false` with Slack's error for good (HTTP 200), `go_down()` / `come_up()` close and reopen the port (connection refused).
+`auth.test` sends the granted `scopes` as `x-oauth-scopes`; `conversations.list` lists `channels`
+(name → the bot is a member): tests take one away to see `chatops doctor` name it.
 
 Socket Mode: `apps.connections.open` (with an `xapp-` token) hands out `ws://…/socket`; the socket
 greets with `hello`, `deliver(type, payload)` sends an envelope and `wait_ack(envelope_id)` returns
@@ -31,6 +33,9 @@ from aiohttp import WSMsgType, web
 BOT_TOKEN = "xoxb-standin-bot-token"
 APP_TOKEN = "xapp-standin-app-token"
 BOT_USER = "UBOTSTANDIN"
+SCOPES = ("chat:write", "chat:write.public", "commands", "im:write", "im:history", "channels:history",
+          "groups:history", "files:write", "channels:read", "groups:read")
+CHANNELS = ("ops-critical", "ops-alerts", "ops-review", "security-incidents")
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,11 @@ class SlackStandIn:
     calls: list[Call] = field(default_factory=list)
     responses: list[dict[str, Any]] = field(default_factory=list)     # posts to response_url
     acks: dict[str, Ack] = field(default_factory=dict)
+    #: what `auth.test` says the bot token may do (its `x-oauth-scopes` header); a test removes one to
+    #: see the doctor name it
+    scopes: set[str] = field(default_factory=lambda: set(SCOPES))
+    #: the workspace's channels, name → whether the bot is a member (`conversations.list`)
+    channels: dict[str, bool] = field(default_factory=lambda: dict.fromkeys(CHANNELS, True))
     _faults: list[tuple[int, dict[str, str]]] = field(default_factory=list)
     _upload_faults: list[int] = field(default_factory=list)
     _refusals: list[str] = field(default_factory=list)
@@ -256,7 +266,8 @@ class SlackStandIn:
             refusal = self._refusals.pop(0) if self._refusals and fault is None else None
         answer = {"ok": False, "error": refusal} if refusal else self._answer(method, params, token)
         self._record(Call(method, params, token, time.monotonic(), 200))
-        return web.json_response(answer)
+        headers = {"x-oauth-scopes": ",".join(sorted(self.scopes))} if method == "auth.test" else None
+        return web.json_response(answer, headers=headers)
 
     def _answer(self, method: str, params: dict[str, Any], token: str) -> dict[str, Any]:
         if method == "apps.connections.open":
@@ -289,6 +300,10 @@ class SlackStandIn:
             files = params.get("files")
             files = json.loads(files) if isinstance(files, str) else files or []
             return {"ok": True, "files": [{"id": f["id"], "title": f.get("title", "")} for f in files]}
+        if method == "conversations.list":
+            return {"ok": True, "channels": [{"id": self.channel_id(f"#{name}"), "name": name, "is_member": member}
+                                             for name, member in self.channels.items()],
+                    "response_metadata": {"next_cursor": ""}}
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": f"1700000000.{next(self._ts):06d}"}
         return {"ok": False, "error": "unknown_method"}
