@@ -1,7 +1,7 @@
 """`chatops doctor`: the registry of checks (`CHECKS`) and the two that are about the daemon itself.
 
 Each entry is "module:function", one check returning a `jobs.doctor.Result`; an area contributes its
-checks by adding lines here (the Notion and GitHub clients add theirs when they land). The config is
+checks by adding lines here (the export's GitHub provider and the Notion mirror add theirs at the end). The config is
 checked first by the command: a config that does not load leaves nothing else to check.
 """
 from __future__ import annotations
@@ -28,6 +28,8 @@ CHECKS = (
     "chatops.slack.doctor:clock",
     "jobs.doctor_checks:schedule",
     "jobs.doctor_checks:outbox",
+    "jobs.doctor_checks:github",
+    "jobs.doctor_checks:notion",
 )
 
 

@@ -102,6 +102,7 @@ class Permission(StrEnum):
     EXPORT_MERGE = "export.merge"          # merge a day's PR (the grade decides who, jobs/export/policy.py)
     EXPORT_HOLD = "export.hold"            # hold a day's PR with a reason
     EXPORT_RESCRUB = "export.rescrub"      # re-scrub a held PR with the current (patched) rules
+    EXPORT_CREDENTIAL = "export.credential"  # say whether a credential in clean output is active (rotation)
     # ---- running it for real (issue 26): doctor, backup and restore, upgrades, service units ----
     OPS_DOCTOR = "ops.doctor"              # run the health checks (reads only)
     OPS_BACKUP = "ops.backup"              # snapshot the data directory (with --include-keys: the signing key)
@@ -169,6 +170,7 @@ PERMISSIONS: Mapping[Permission, frozenset[Role]] = {
     Permission.EXPORT_MERGE: frozenset({Role.CHIEF_STAFF, Role.COO}),
     Permission.EXPORT_HOLD: frozenset({Role.CHIEF_STAFF, Role.COO}),
     Permission.EXPORT_RESCRUB: frozenset({Role.CHIEF_STAFF, Role.CODE_PLATFORM}),
+    Permission.EXPORT_CREDENTIAL: frozenset({Role.SECURITY_OPS, Role.CODE_PLATFORM}),
     # ---- running it for real (issue 26): the doctor reads what an O1 may read; everything that copies
     # keys or replaces, migrates or installs the installation is an approver's (O3)
     Permission.OPS_DOCTOR: at_least(Role.O1),

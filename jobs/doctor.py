@@ -1,7 +1,7 @@
 """`chatops doctor`: a registry of small checks, each saying OK, WARN or FAIL in one line with its fix.
 
 Why a registry: what "healthy" means grows with every area (Slack, the ledgers, the disk, and the
-Notion and GitHub clients of later issues). Each check is a function `check(probe) -> Result` named
+Notion mirror and the export's GitHub provider). Each check is a function `check(probe) -> Result` named
 as "module:function" in one tuple (`chatops/doctor.py` `CHECKS`), the way the daemon's services are
 (`chatops/services.py` `AREAS`): an area adds a line there, nothing else changes. A check that raises
 is itself a FAIL naming the check (its traceback goes to the log), so one broken check never hides

@@ -138,3 +138,32 @@ def schema(probe: Probe) -> Result:
         return Result("schema", Status.WARN, f"{len(steps)} migration(s) pending ({found})",
                       "chatops upgrade --as <O3> (the daemon runs them at its next start)")
     return Result("schema", Status.OK, f"up to date ({found})")
+
+
+def github(probe: Probe) -> Result:
+    """The export's GitHub provider, when it is chosen or configured: token valid, repository reachable, may push."""
+    export = probe.ctx.settings.export
+    if export.provider != "github" and not export.github.repo:
+        return Result("github", Status.OK, "not used: the export's PRs are local records ([export] provider = \"local\")")
+    from jobs.export.github_provider import check_github
+
+    ok, line = check_github(probe.ctx, probe.environ)
+    if ok:
+        return Result("github", Status.OK, line.removeprefix("github: "))
+    return Result("github", Status.FAIL, line.removeprefix("github: "),
+                  "as the line says; then `chatops doctor` again")
+
+
+def notion(probe: Probe) -> Result:
+    """The Notion mirror: a dry run is fine and said so; a live mirror must pass `chatops notion check` with
+    nothing parked."""
+    from jobs.notion.flows import check_notion
+
+    health = check_notion(probe.ctx, dict(probe.environ))
+    if health.ok:
+        return Result("notion", Status.OK, "; ".join(line.removeprefix("ok   ").removeprefix("notion: ")
+                                                      for line in health.lines))
+    problems = [line.removeprefix("FAIL ").removeprefix("notion: ") for line in health.lines
+                if not line.startswith("ok ")]
+    return Result("notion", Status.FAIL, "; ".join(problems),
+                  "`chatops notion check` names each missing or mistyped property and its fix")

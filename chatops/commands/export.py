@@ -91,6 +91,18 @@ def _status(inv: Invocation) -> Reply:
     return Reply("\n".join(lines))
 
 
+def _credential(inv: Invocation) -> Reply:
+    from jobs.export import flows
+
+    active = inv.args.active == "yes"
+    day = flows.assess_credential(inv.ctx, inv.actor, inv.args.pr, active, " ".join(inv.args.note))
+    if active:
+        return Reply(f"PR #{day.pr} ({day.date}): credential confirmed active; emergency rotation flagged, "
+                     "code.platform, security.ops and the CEO told")
+    return Reply(f"PR #{day.pr} ({day.date}): credential recorded as not active; the ruleset patch and "
+                 f"`chatops export rescrub {day.pr}` still follow")
+
+
 def _merge(inv: Invocation) -> Reply:
     from jobs.export import flows
 
@@ -154,4 +166,13 @@ COMMANDS = [
             Permission.EXPORT_RESCRUB, _rescrub, args=(_PR_ARG,),
             description="After code.platform patches the ruleset: the originals and the clean copies are scrubbed "
                         "again, regraded and the PR updated; HIGH or MEDIUM makes it mergeable by chief.staff."),
+    Command(("export", "credential"), "say whether a credential found in a PR's clean output is active "
+                                      "(security.ops or code.platform)",
+            Permission.EXPORT_CREDENTIAL, _credential, args=(
+                _PR_ARG,
+                Arg("--active", "is the credential live?", choices=("yes", "no"), required=True),
+                Arg("--note", "how it was established", required=True, nargs="+", metavar="TEXT")),
+            description="Seed 000 §5: active means emergency rotation (code.platform and security.ops told now) "
+                        "and the CEO told it is confirmed active; either way it is recorded in the operations "
+                        "ledger. Only for a PR whose clean output holds a potential credential."),
 ]

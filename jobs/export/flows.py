@@ -458,6 +458,33 @@ def rescrub_pr(ctx: Context, actor: Actor, number: int, observe: Observer | None
                                                              "; still held"))
 
 
+def assess_credential(ctx: Context, actor: Actor, number: int, active: bool, note: str) -> ExportDay:
+    """Seed 000 §5 on a credential in clean output: security.ops or code.platform says whether it is live.
+    Active: emergency rotation is flagged (code.platform and security.ops told to rotate now) and the CEO is
+    told it is confirmed active; not active: recorded, the ruleset patch and the re-scrub still follow."""
+    subject = Subject(messages.SUBJECT_KIND, str(number))
+    action = f"export credential {number}"
+    authorize(ctx, actor, Permission.EXPORT_CREDENTIAL, action, subject)
+    if not note.strip():
+        raise Invalid("export credential needs --note: how it was established (e.g. `key seen in use in the "
+                      "provider's audit log`)")
+    with exclusive(ctx):
+        day = _day_of(ctx, number)
+        if not day.grading.credential:
+            raise refuse(ctx, actor, Permission.EXPORT_CREDENTIAL, action, subject, Conflict(
+                f"PR #{number} ({day.date}, {day.grading.grade}) has no potential credential in its clean output; "
+                "nothing to assess"))
+        role = actor.role_for(Permission.EXPORT_CREDENTIAL)
+        ctx.ledgers.operations.append("export.credential_assessed", actor.ledger_id, role, {"data": {
+            "date": day.date, "pr": number, "active": active, "incident": day.incident,
+            "rotation_flagged": active}})
+        if active:
+            rotate = sorted({a.name for r in (Role.CODE_PLATFORM, Role.SECURITY_OPS) for a in ctx.people.with_role(r)})
+            ceo = sorted(a.name for a in ctx.people.with_role(Role.CEO))
+            ctx.notifier.send(messages.credential_active(day, actor.name, note, rotate, ceo))
+        return day
+
+
 def _after_action(ctx: Context, day: ExportDay, text: str) -> ExportDay:
     service.save_day(ctx, day)
     audit_log.append(ctx, day)

@@ -150,8 +150,14 @@ class GitHubProvider:
                     if pr.title != title or (pr.body or "") != body:
                         pr.edit(title=title, body=body)
                     return _record(pr)
+                merged = [pr.number for pr in repo.get_pulls(state="closed", head=f"{self.owner}:{branch}",
+                                                              base=BASE_BRANCH) if pr.merged_at is not None]
+                follow = (f"Follow-up to #{merged[-1]} (merged): GitHub cannot reopen a merged pull request, so "
+                          f"the sessions this day's later run added come in this one.\n\n") if merged else ""
                 try:
-                    return _record(repo.create_pull(base=BASE_BRANCH, head=branch, title=title, body=body))
+                    return _record(repo.create_pull(base=BASE_BRANCH, head=branch,
+                                                    title=title + (f" (follow-up to #{merged[-1]})" if merged else ""),
+                                                    body=follow + body))
                 except GithubException as exc:
                     if exc.status != 422 or "already exists" not in _message(exc):
                         raise

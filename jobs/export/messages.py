@@ -136,3 +136,13 @@ def update(settings: Settings, day: ExportDay, text: str, dm_to: tuple[str, ...]
     return Notice(kind=UPDATE, subject=subject(day.pr), subject_kind=SUBJECT_KIND, text=text,
                   channel=settings.export.review_channel, dm_to=dm_to, update_original=True, suppressible=False,
                   fields={"grade": day.grading.grade, "pr": day.pr, "actions": buttons(day)})
+
+
+def credential_active(day: ExportDay, by: str, note: str, rotate: list[str], ceo: list[str]) -> Notice:
+    """Seed 000 §5: a credential in clean output confirmed active: emergency rotation now, and the CEO told."""
+    text = (f"Credential in the clean export of {day.date} (PR #{day.pr}) confirmed ACTIVE by {by}: emergency "
+            f"rotation now (seed 000 §5). Incident {day.incident or '(none filed)'}. How it was established: {note}\n"
+            "code.platform and security.ops: rotate the credential, then patch the scrub ruleset and run "
+            f"`chatops export rescrub {day.pr}`.")
+    return Notice(kind="export.credential_active", subject=subject(day.pr), subject_kind=SUBJECT_KIND, text=text,
+                  dm_to=tuple(dict.fromkeys([*rotate, *ceo])))

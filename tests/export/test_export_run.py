@@ -317,3 +317,32 @@ def test_a_medium_pr_left_past_the_next_run_is_raised_once_with_chief_staff_and_
                             "merge window): chief.staff reviews it now (`chatops export merge 1` or `export hold 1 "
                             "--reason …`); the COO may approve it."]
     assert export_kinds(home.data).count("export.review_overdue") == 1
+
+
+def test_a_credential_confirmed_active_flags_rotation_and_tells_the_ceo(home: Home):
+    token = github_token()
+    old = _rules_without(home, {"github-pat", "github-token-any", "generic-high-entropy", "entropy-token"})
+    home.config = write_config(home.root, extra=f'[scrub]\nrules_file = "{old}"\n')
+    session(home.projects / PROJECT / "s1.jsonl", f"export GH={token}", MEDIUM_TEXT)
+    assert run(home).returncode == 0
+    home.config = write_config(home.root)
+    session(home.projects / PROJECT / "s2.jsonl", "more work")
+    assert run(home).returncode == 0                      # patched rules: LOW, a credential, held
+    refused = run_cli("export", "credential", "1", "--active", "yes", "--note", "seen", "--as", "ben",
+                      config=home.config)
+    assert refused.returncode == 3                        # chief.staff may not say; security.ops may
+    done = run_cli("export", "credential", "1", "--active", "yes", "--note", "key used in the audit log",
+                   "--as", "lee", config=home.config)
+    assert done.returncode == 0 and "emergency rotation flagged" in done.stdout, done.stderr
+    [entry] = [e for e in ops_entries(home.data) if e["kind"] == "export.credential_assessed"]
+    assert entry["data"]["active"] is True and entry["data"]["rotation_flagged"] is True
+    told = sent_to(home.data, "export.credential_active")
+    assert set(told) == {"@lee", "@dev"} and "confirmed ACTIVE by lee" in told["@dev"][-1]
+    assert token not in told["@dev"][-1]
+
+
+def test_a_credential_assessment_on_a_pr_without_one_is_a_conflict(home: Home):
+    session(home.projects / PROJECT / "s1.jsonl", "Ran the test suite: 12 passed.")
+    assert run(home).returncode == 0
+    done = run_cli("export", "credential", "1", "--active", "no", "--note", "x", "--as", "lee", config=home.config)
+    assert done.returncode == 7 and "no potential credential" in done.stderr

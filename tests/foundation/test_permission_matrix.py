@@ -126,6 +126,7 @@ CLI = {
     "export merge":       "-  -  -  -   Y   Y   -    -   -     -       -",
     "export hold":        "-  -  -  -   Y   Y   -    -   -     -       -",
     "export rescrub":     "-  -  -  -   -   Y   Y    -   -     -       -",
+    "export credential":  "-  -  -  -   -   -   Y    Y   -     -       -",
     "doctor":             "Y  Y  Y  Y   Y   Y   Y    Y   Y     -       Y",
     "backup":             "-  -  Y  -   -   -   -    -   -     -       -",
     "restore":            "-  -  Y  -   -   -   -    -   -     -       -",
@@ -204,6 +205,7 @@ SLACK = {
     "export merge":       "-  -  -  -   Y   Y   -    -   -     -",
     "export hold":        "-  -  -  -   Y   Y   -    -   -     -",
     "export rescrub":     "-  -  -  -   -   Y   Y    -   -     -",
+    "export credential":  "-  -  -  -   -   -   Y    Y   -     -",
     "doctor":             "Y  Y  Y  -   -   -   -    -   -     -",
 }
 
@@ -295,6 +297,7 @@ ARGS = {
     "export merge": (["999"], ("export_pr", "999")),
     "export hold": (["999", "--reason", "matrix"], ("export_pr", "999")),
     "export rescrub": (["999"], ("export_pr", "999")),
+    "export credential": (["999", "--active", "yes", "--note", "x"], ("export_pr", "999")),
     "doctor": ([], ("doctor", "doctor")),
     "backup": (["{tmp}/backup-{who}"], ("backup", "{tmp}/backup-{who}")),
     "restore": (["{tmp}/no-backup"], ("backup", "{tmp}/no-backup")),

@@ -186,3 +186,46 @@ def test_the_manifest_grants_exactly_the_scopes_the_code_declares():
     text = (REPO / "slack-manifest.yml").read_text()
     block = text.split("    bot:\n", 1)[1].split("\nsettings:", 1)[0]      # oauth_config.scopes.bot (no YAML library)
     assert {m.group(1) for m in re.finditer(r"^\s+- ([a-z:.]+)", block, re.M)} == SCOPES
+
+
+def test_github_and_notion_are_ok_when_not_used_and_say_so(install, daemon_running, capsys):
+    _code, checks = doctor(install, capsys)
+    assert checks["github"]["status"] == "OK" and "not used" in checks["github"]["line"]
+    assert checks["notion"]["status"] == "OK" and "dry run" in checks["notion"]["line"]
+
+
+def test_the_github_provider_without_its_token_fails_and_with_it_passes(install, daemon_running, capsys,
+                                                                        monkeypatch):
+    from tests.standins.github import TOKEN, GitHubStandIn
+
+    server = GitHubStandIn().start()
+    try:
+        install.write_text(install.read_text() + f'\n[export.github]\nrepo = "acme/exports"\n'
+                                                 f'api_url = "{server.api_url}"\n')
+        monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+        code, checks = doctor(install, capsys)
+        assert code == 2 and checks["github"]["status"] == "FAIL" and "GITHUB_TOKEN is not set" in checks["github"]["line"]
+        monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+        code, checks = doctor(install, capsys)
+        assert checks["github"]["status"] == "OK" and "acme/exports" in checks["github"]["line"], checks["github"]
+    finally:
+        server.stop()
+
+
+def test_a_live_notion_mirror_with_a_wrong_token_fails_naming_it(install, daemon_running, capsys, monkeypatch):
+    from jobs.notion.records import CASES_DB_ENV, RUNS_DB_ENV, TOKEN_ENV
+    from tests.standins.notion import CASES_DB, RUNS_DB, TOKEN, NotionStandIn
+
+    server = NotionStandIn().start()
+    try:
+        install.write_text(install.read_text() + f'\n[notion]\napi_url = "{server.api_url}"\n')
+        monkeypatch.setenv(RUNS_DB_ENV, RUNS_DB)
+        monkeypatch.setenv(CASES_DB_ENV, CASES_DB)
+        monkeypatch.setenv(TOKEN_ENV, TOKEN)
+        _code, checks = doctor(install, capsys)
+        assert checks["notion"]["status"] == "OK", checks["notion"]
+        monkeypatch.setenv(TOKEN_ENV, "secret_wrong")
+        code, checks = doctor(install, capsys)
+        assert code == 2 and checks["notion"]["status"] == "FAIL" and "notion check" in checks["notion"]["fix"]
+    finally:
+        server.stop()
