@@ -39,7 +39,8 @@ if TYPE_CHECKING:
 AREAS = ("chatops.commands.general", "chatops.commands.baseline", "chatops.commands.ledger", "chatops.commands.credits", "chatops.commands.queries", "chatops.commands.killswitch", "chatops.commands.scrub",
          "chatops.commands.outbox",
          "chatops.commands.calendar", "chatops.commands.incident", "chatops.commands.notion",
-         "chatops.commands.report", "chatops.commands.export")
+         "chatops.commands.report", "chatops.commands.export",
+         "chatops.commands.sweep")
 #: The first word of every command each area declares, so the shell imports only the area a command line
 #: names (`chatops scrub check` need not import the scheduler, the approvals or the credit jobs: issue
 #: 20 measures it as a whole process). `Registry.load` refuses an area that declares another first word.
@@ -57,6 +58,7 @@ FIRST_WORDS = {
     "chatops.commands.notion": ("notion",),
     "chatops.commands.report": ("report",),
     "chatops.commands.export": ("export",),
+    "chatops.commands.sweep": ("summary", "sweep"),
 }
 
 

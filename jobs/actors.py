@@ -102,6 +102,11 @@ class Permission(StrEnum):
     EXPORT_MERGE = "export.merge"          # merge a day's PR (the grade decides who, jobs/export/policy.py)
     EXPORT_HOLD = "export.hold"            # hold a day's PR with a reason
     EXPORT_RESCRUB = "export.rescrub"      # re-scrub a held PR with the current (patched) rules
+    # -- morning sweep and CEO summary (issue 27)
+    SWEEP_READ = "sweep.read"              # the last sweep's findings and how long each has been open
+    SWEEP_RUN = "sweep.run"                # run the 08:30 enforcement sweep by hand
+    SUMMARY_READ = "summary.read"          # the CEO daily summary as it stands now
+    SUMMARY_SEND = "summary.send"          # send the CEO daily summary DM now
 
 
 #: The one permission table: a permission is granted to anyone holding any of these roles.
@@ -163,6 +168,12 @@ PERMISSIONS: Mapping[Permission, frozenset[Role]] = {
     Permission.EXPORT_MERGE: frozenset({Role.CHIEF_STAFF, Role.COO}),
     Permission.EXPORT_HOLD: frozenset({Role.CHIEF_STAFF, Role.COO}),
     Permission.EXPORT_RESCRUB: frozenset({Role.CHIEF_STAFF, Role.CODE_PLATFORM}),
+    # -- morning sweep and CEO summary (issue 27): chief.staff runs the sweep (seed 000 §5), O2 the runbook's
+    # daily checks; the summary is the CEO's, prepared by chief.staff
+    Permission.SWEEP_READ: at_least(Role.O1) | {Role.CEO, Role.COO, Role.CHIEF_STAFF},
+    Permission.SWEEP_RUN: at_least(Role.O2) | {Role.CHIEF_STAFF},
+    Permission.SUMMARY_READ: frozenset({Role.CEO, Role.COO, Role.CHIEF_STAFF}),
+    Permission.SUMMARY_SEND: frozenset({Role.CEO, Role.CHIEF_STAFF}),
 }
 
 

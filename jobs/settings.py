@@ -629,6 +629,15 @@ class ComplianceSettings:
 
 
 @dataclass(frozen=True)
+class SweepSettings:
+    """The 08:30 enforcement sweep (issue 27): the thresholds the seeds leave to us."""
+
+    stale_case_days: int = field(default=3, metadata=meta(
+        "an open case with no activity for this many days is a finding (runbook: \"recent activity\")",
+        parse_positive_int))
+
+
+@dataclass(frozen=True)
 class Settings:
     """The whole configuration. `people` maps a person's name to their Slack id and roles."""
 
@@ -657,3 +666,5 @@ class Settings:
         "daily session export: sources, settle time, export repository, PR provider (seed 000)"))
     compliance: ComplianceSettings = field(default_factory=ComplianceSettings, metadata=meta(
         "compliance incidents: clocks, SLAs, holidays, local council (seed 002)"))
+    sweep: SweepSettings = field(default_factory=SweepSettings, metadata=meta(
+        "the morning enforcement sweep (issue 27)"))

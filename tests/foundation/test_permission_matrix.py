@@ -126,6 +126,10 @@ CLI = {
     "export merge":       "-  -  -  -   Y   Y   -    -   -     -       -",
     "export hold":        "-  -  -  -   Y   Y   -    -   -     -       -",
     "export rescrub":     "-  -  -  -   -   Y   Y    -   -     -       -",
+    "sweep run":          "-  Y  Y  -   -   Y   -    -   -     -       -",
+    "sweep show":         "Y  Y  Y  Y   Y   Y   Y    Y   Y     -       Y",
+    "summary show":       "Y  Y  Y  Y   Y   Y   Y    Y   Y     -       Y",
+    "summary send":       "-  -  -  Y   -   Y   -    -   -     -       -",
 }
 
 # Slack (`/ops`): every command needs its role; an unknown Slack user may read help and nothing else.
@@ -197,6 +201,10 @@ SLACK = {
     "export merge":       "-  -  -  -   Y   Y   -    -   -     -",
     "export hold":        "-  -  -  -   Y   Y   -    -   -     -",
     "export rescrub":     "-  -  -  -   -   Y   Y    -   -     -",
+    "sweep run":          "-  Y  Y  -   -   Y   -    -   -     -",
+    "sweep show":         "Y  Y  Y  Y   Y   Y   -    -   -     -",
+    "summary show":       "-  -  -  Y   Y   Y   -    -   -     -",
+    "summary send":       "-  -  -  Y   -   Y   -    -   -     -",
 }
 
 #: Arguments that reach the gate and then do nothing lasting (unknown ids, blank reasons), and the
@@ -282,11 +290,15 @@ ARGS = {
     "report weekly propose": (["SCN_NONE"], ("scenario", "SCN_NONE")),
     "report monthly": (["--month", "2999-01"], ("audit_report", "2999-01")),
     "report quarterly": (["--quarter", "2999-Q1"], ("audit_report", "2999-Q1")),
-    "export run": (["--date", "none"], ("export_day", "export_day")),
+    "export run": (["--date", "none"], ("export_day", "none")),
     "export status": ([], ("export_day", "all")),
     "export merge": (["999"], ("export_pr", "999")),
     "export hold": (["999", "--reason", "matrix"], ("export_pr", "999")),
     "export rescrub": (["999"], ("export_pr", "999")),
+    "sweep run": ([], ("sweep", "daily")),
+    "sweep show": ([], ("sweep", "daily")),
+    "summary show": ([], ("summary", "ceo")),
+    "summary send": ([], ("summary", "ceo")),
 }
 LEDGER_FILES = {"operations": "operations/ledger.jsonl", "credit": "runs/CREDIT_MONITORING/audit/ledger.jsonl"}
 REGISTRY = Registry.load()
