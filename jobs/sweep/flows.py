@@ -17,6 +17,7 @@ still open the next day is not posted again, the sweep's report shows how long i
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Callable
 
@@ -31,6 +32,8 @@ SUBJECT = Subject("sweep", "daily")
 #: How far back a run of missed export days is looked for (the gap days offered).
 GAP_LOOKBACK_DAYS = 14
 ARTIFACT_DAYS = 7
+#: Runbook "Weekly Checks": "Archive resolved cases older than 30 days".
+ARCHIVE_AFTER = timedelta(days=30)
 REPEATED_MEDIUM = 2
 
 
@@ -44,7 +47,8 @@ def run_sweep(ctx: Context, actor: Actor, now: datetime | None = None) -> Sweep:
         ("ledgers", ledger_checks), ("export", export_checks), ("credit", credit_checks),
         ("compliance", compliance_checks)]
     if today.weekday() == 0:
-        groups.append(("weekly", monday_checks))
+        groups += [("weekly", monday_checks),
+                   ("archive", lambda c, _today, moment: archive_resolved(c, actor, moment))]
     for name, check in groups:
         try:
             found += check(ctx, today, now)
@@ -296,3 +300,27 @@ def monday_checks(ctx: Context, today: date, now: datetime) -> list[Finding]:
             f"Scrub ruleset gap {gap.gap_id} open since {gap.filed_at[:10]} (ruleset {gap.ruleset}): "
             "code.platform patches it.", channel))
     return found
+
+
+def archive_resolved(ctx: Context, actor: Actor, now: datetime) -> list[Finding]:
+    """Resolved cases older than 30 days leave the active lists (`case list --all` without `--archived`);
+    `case show` still reads them. Each is recorded in the credit ledger as `case.archived`."""
+    from jobs.credits.cases import service as case_records
+
+    archived = []
+    with ctx.state.transaction() as db:
+        for case in case_records.all_cases(ctx):
+            if case.resolved_at is None or case.archived_at is not None or now - case.resolved_at < ARCHIVE_AFTER:
+                continue
+            done = replace(case, archived_at=now)
+            ctx.ledgers.credit.append("case.archived", actor.ledger_id, None, {"Run_ID": case.run_id, "data": {
+                "case": case.case_id, "resolved_at": case.resolved_at.isoformat()}})
+            case_records.save(db, done)
+            archived.append(case.case_id)
+    if not archived:
+        return []
+    year, number, _ = ctx.local(now).isocalendar()
+    return [Finding(f"{Check.ARCHIVED}:{year}-W{number:02d}", Check.ARCHIVED, Level.INFO,
+                    f"Archived {len(archived)} case(s) resolved over {ARCHIVE_AFTER.days} days ago: "
+                    f"{', '.join(archived)} (`chatops case show` still reads them; `case list --all --archived`).",
+                    ctx.settings.slack.channels.ops_review)]

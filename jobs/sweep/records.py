@@ -33,6 +33,7 @@ class Check(StrEnum):
     CALENDAR = "compliance.calendar"
     SCRUB_MEDIUM = "scrub.repeated_medium"
     SCRUB_GAP = "scrub.gap"
+    ARCHIVED = "credit.archived"        # Mondays: resolved cases older than 30 days archived
     SWEEP_FAILED = "sweep.failed"       # a check that could not run: nothing is known about it today
 
 

@@ -4,6 +4,7 @@ incidents and calendar, the credit cases, the signed ledgers, the outbox (what w
 The week is Mon 2026-12-14 … Sun 2026-12-20, Pacific (PST, UTC-8): 05:00 is 13:00Z, 08:30 is 16:30Z."""
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, timedelta, timezone
 
 from freezegun import freeze_time
@@ -205,3 +206,39 @@ def test_a_tampered_ledger_is_posted_at_once_to_ops_critical(home: Home):
                                                                        "verification: ")
     [posted] = [f for f in findings(home.data) if f["subject"] == "SWEEP-credit.ledger:operations"]
     assert posted["to"] == "#ops-critical" and posted["suppressible"] is False
+
+
+def test_mondays_archive_resolved_cases_older_than_30_days_still_readable_out_of_active_lists(home: Home):
+    from jobs.credits.records import RootCause
+
+    with freeze_time(utc(1, 9)):
+        ctx = home.context()
+        set_baseline(ctx, "scn-a", 100.0)
+        set_baseline(ctx, "scn-b", 100.0)
+        Recorder(ctx).record([validate_run(raw_run(run_id="run_a", scenario="scn-a", credits=700.0)),
+                              validate_run(raw_run(run_id="run_b", scenario="scn-b", credits=700.0))])
+        ana = ctx.people.by_name("ana")
+        for case_id in ("CASE-1", "CASE-2"):
+            cases.ack(ctx, ana, case_id)
+            cases.root_cause(ctx, ana, case_id, RootCause.MISCONFIG)
+        cases.resolve(ctx, ana, "CASE-1", "max_items 1000 added")
+    with freeze_time(utc(20, 9)):
+        ctx = home.context()
+        cases.resolve(ctx, ctx.people.by_name("ana"), "CASE-2", "retry limit set")
+    assert not [k for k in keys(sweep(home, 13)) if k.startswith("credit.archived")]   # Sunday: not yet
+    monday = sweep(home, 14)                            # CASE-1 resolved 13 days ago only: nothing to archive
+    assert not [k for k in keys(monday) if k.startswith("credit.archived")]
+    later = sweep(home, 21)                             # Monday 2026-12-21: CASE-1 resolved 20 days ago
+    assert not [k for k in keys(later) if k.startswith("credit.archived")]
+    with freeze_time(utc(28, 8, 30) + timedelta(days=7)):      # Monday 2027-01-04: 34 days after Dec 1
+        result = run_sweep(home.context(), DAEMON)
+    [archived] = [f for f in result.findings if f.key.startswith("credit.archived")]
+    assert archived.text.startswith("Archived 1 case(s) resolved over 30 days ago: CASE-1 ")
+    listed = run_cli("case", "list", "--all", config=home.config)
+    assert "CASE-2" in listed.stdout and "CASE-1" not in listed.stdout
+    assert "CASE-1" in run_cli("case", "list", "--all", "--archived", config=home.config).stdout
+    shown = run_cli("case", "show", "CASE-1", config=home.config)
+    assert shown.returncode == 0 and "CASE-1" in shown.stdout
+    credit = [json.loads(line) for line in
+              (home.data / "runs" / "CREDIT_MONITORING" / "audit" / "ledger.jsonl").read_text().splitlines()]
+    assert [e["data"]["case"] for e in credit if e["kind"] == "case.archived"] == ["CASE-1"]
