@@ -68,11 +68,6 @@ def build(ctx: Context, now: datetime | None = None) -> Summary:
     return Summary(today.isoformat(), export, sections, _ledgers(ctx), export_ok and not sections)
 
 
-def show(ctx: Context, actor: Actor) -> Summary:
-    authorize(ctx, actor, Permission.SUMMARY_READ, "summary show", SUBJECT)
-    return build(ctx)
-
-
 def send(ctx: Context, actor: Actor, now: datetime | None = None) -> Summary:
     """DM the summary to every person with the ceo role and record it (with the checkpoints it witnesses)."""
     from jobs.errors import Invalid
