@@ -151,7 +151,7 @@ def export_checks(ctx: Context, today: date, now: datetime) -> list[Finding]:
         elif day.disposition is Disposition.HELD and grade in ("LOW", "FAIL"):
             found.append(Finding(
                 f"{Check.EXPORT_HELD}:{day.pr}", Check.EXPORT_HELD, Level.ACTION,
-                f"Export PR #{day.pr} ({day.date}, {grade}) is held: " + "; ".join(required(day)) + ".", channel))
+                f"Export PR #{day.pr} ({day.date}, {grade}): " + "; ".join(required(day)) + ".", channel))
     return found
 
 

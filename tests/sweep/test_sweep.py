@@ -242,3 +242,24 @@ def test_mondays_archive_resolved_cases_older_than_30_days_still_readable_out_of
     credit = [json.loads(line) for line in
               (home.data / "runs" / "CREDIT_MONITORING" / "audit" / "ledger.jsonl").read_text().splitlines()]
     assert [e["data"]["case"] for e in credit if e["kind"] == "case.archived"] == ["CASE-1"]
+
+
+def test_a_medium_pr_in_its_merge_window_and_a_failed_pr_held_name_who_must_act(home: Home):
+    from tests.export.transcripts import MEDIUM_TEXT, age
+
+    session(home.projects / PROJECT / "s1.jsonl", MEDIUM_TEXT)
+    exported(home, 14)
+    torn = home.projects / PROJECT / "torn.jsonl"
+    torn.write_bytes(b"\x00\x00 torn")
+    age(torn, 60)
+    exported(home, 15)
+    result = sweep(home, 15)
+    texts = {f.key: f.text for f in result.findings}
+    assert texts["export.review:1"] == (
+        "Export PR #1 (2026-12-14, MEDIUM) waits for chief.staff's review; its merge window closed 2026-12-15 05:00 "
+        "PST: `chatops export merge 1 --as NAME` or `export hold 1 --reason …`.")
+    assert texts["export.held:2"].startswith("Export PR #2 (2026-12-15, FAIL): held: not merged until a "
+                                             "re-scrub grades it HIGH or MEDIUM (`chatops export rescrub 2 --as NAME`)")
+    assert "SEV3 incident INC-1 (workflow failure): code.platform diagnoses" in texts["export.held:2"]
+    [review] = [f for f in result.findings if f.key == "export.review:1"]
+    assert review.dm_to == ("ben",)                                        # chief.staff
