@@ -40,7 +40,7 @@ AREAS = ("chatops.commands.general", "chatops.commands.baseline", "chatops.comma
          "chatops.commands.outbox",
          "chatops.commands.calendar", "chatops.commands.incident", "chatops.commands.notion",
          "chatops.commands.report", "chatops.commands.export",
-         "chatops.commands.ops")
+         "chatops.commands.ops", "chatops.commands.sweep")
 #: The first word of every command each area declares, so the shell imports only the area a command line
 #: names (`chatops scrub check` need not import the scheduler, the approvals or the credit jobs: issue
 #: 20 measures it as a whole process). `Registry.load` refuses an area that declares another first word.
@@ -59,6 +59,7 @@ FIRST_WORDS = {
     "chatops.commands.report": ("report",),
     "chatops.commands.export": ("export",),
     "chatops.commands.ops": ("backup", "doctor", "restore", "service", "upgrade"),
+    "chatops.commands.sweep": ("summary", "sweep"),
 }
 
 

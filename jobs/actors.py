@@ -109,6 +109,11 @@ class Permission(StrEnum):
     OPS_RESTORE = "ops.restore"            # replace the data directory with a verified snapshot
     OPS_UPGRADE = "ops.upgrade"            # migrate the state and ledgers to this version's schema
     OPS_SERVICE = "ops.service"            # install, uninstall the daemon's service unit
+    # -- morning sweep and CEO summary (issue 27)
+    SWEEP_READ = "sweep.read"              # the last sweep's findings and how long each has been open
+    SWEEP_RUN = "sweep.run"                # run the 08:30 enforcement sweep by hand
+    SUMMARY_READ = "summary.read"          # the CEO daily summary as it stands now
+    SUMMARY_SEND = "summary.send"          # send the CEO daily summary DM now
 
 
 #: The one permission table: a permission is granted to anyone holding any of these roles.
@@ -178,6 +183,12 @@ PERMISSIONS: Mapping[Permission, frozenset[Role]] = {
     Permission.OPS_RESTORE: at_least(Role.O3),
     Permission.OPS_UPGRADE: at_least(Role.O3),
     Permission.OPS_SERVICE: at_least(Role.O3),
+    # -- morning sweep and CEO summary (issue 27): chief.staff runs the sweep (seed 000 §5), O2 the runbook's
+    # daily checks; the summary is the CEO's, prepared by chief.staff
+    Permission.SWEEP_READ: at_least(Role.O1) | {Role.CEO, Role.COO, Role.CHIEF_STAFF},
+    Permission.SWEEP_RUN: at_least(Role.O2) | {Role.CHIEF_STAFF},
+    Permission.SUMMARY_READ: frozenset({Role.CEO, Role.COO, Role.CHIEF_STAFF}),
+    Permission.SUMMARY_SEND: frozenset({Role.CEO, Role.CHIEF_STAFF}),
 }
 
 

@@ -235,6 +235,7 @@ NOT_BUILT = "not built"
 SCHEDULED_AREAS: tuple[str, ...] = (
     "jobs.credits.scheduled",
     "jobs.export.scheduled",
+    "jobs.sweep.scheduled",
 )
 
 

@@ -667,6 +667,15 @@ class LoggingSettings:
 
 
 @dataclass(frozen=True)
+class SweepSettings:
+    """The 08:30 enforcement sweep (issue 27): the thresholds the seeds leave to us."""
+
+    stale_case_days: int = field(default=3, metadata=meta(
+        "an open case with no activity for this many days is a finding (runbook: \"recent activity\")",
+        parse_positive_int))
+
+
+@dataclass(frozen=True)
 class Settings:
     """The whole configuration. `people` maps a person's name to their Slack id and roles."""
 
@@ -699,3 +708,5 @@ class Settings:
         "running it for real: chatops doctor's thresholds (issue 26)"))
     logging: LoggingSettings = field(default_factory=LoggingSettings, metadata=meta(
         "the log: text or JSON lines, and a rotated file (issue 26)"))
+    sweep: SweepSettings = field(default_factory=SweepSettings, metadata=meta(
+        "the morning enforcement sweep (issue 27)"))

@@ -84,9 +84,8 @@ def test_config_check_prints_settings_and_the_schedule_state_of_every_job(config
     out = result.stdout
     assert 'export = "05:00"' in out and 'sweep = "08:30"' in out
     assert any(l.startswith("export ") and "next " in l for l in out.splitlines())   # built: jobs/export
-    for job in ("sweep", "summary"):   # not built yet: no next run claimed
-        assert any(l.startswith(job + " ") and "not built: not scheduled, no slot claimed" in l
-                   for l in out.splitlines())
+    for job, at in (("sweep", "08:30"), ("summary", "09:00")):   # jobs/sweep/scheduled.py
+        assert any(l.startswith(job + " ") and " next " in l and at in l for l in out.splitlines())
     assert any(l.startswith("weekly_review ") and " next Mon " in l and "10:00" in l for l in out.splitlines())
 
 

@@ -147,7 +147,7 @@ COMMANDS = [
     Command(("export", "run"), "run the session export now: collect, scrub, commit, PR, policy (seed 000)",
             Permission.EXPORT_RUN, _run, subject_kind="export_day", args=(
                 Arg("--date", "the export date YYYY-MM-DD (default today; a missed day for a gap-day run)",
-                    metavar="D"),
+                    metavar="D", subject="export_day"),
                 Arg("--dry-run", "show what would be exported and how it would grade; change nothing", flag=True)),
             description="The daemon's 05:00 job by hand: collect new or grown transcripts, scrub them in place, "
                         "commit clean copies on export/<date>, open or update the day's PR and apply the tiered "

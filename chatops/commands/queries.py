@@ -71,7 +71,7 @@ def _case_list(inv: Invocation) -> Reply:
     args = inv.args
     everything = args.all or args.status is not None
     cases = [c for c in all_cases(inv.ctx)
-             if (everything or c.is_open)
+             if (everything or c.is_open) and (args.archived or c.archived_at is None)
              and (args.status is None or c.status is args.status)
              and (args.severity is None or c.severity is args.severity)
              and (args.scenario is None or c.scenario_id == args.scenario)]
@@ -161,6 +161,8 @@ COMMANDS = [
     Command(("case", "list"), "open cases (all with --all); filters --severity, --status, --scenario; --json",
             Permission.RUN_READ, _case_list, shell_open=True,
             args=(Arg("--all", "include resolved cases", flag=True),
+                  Arg("--archived", "include resolved cases the Monday sweep archived (resolved over 30 days ago)",
+                      flag=True),
                   Arg("--severity", "only this severity: SEV0, SEV1, SEV2", type=severity, metavar="SEV"),
                   Arg("--status", "only this Status: Open, Investigating, Resolved (implies --all)",
                       type=case_status, metavar="STATUS"),

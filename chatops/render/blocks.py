@@ -4,7 +4,8 @@ Flows put structured facts in `Notice.fields` under these keys (all optional): `
 `case`, `credits`, `baseline`, `variance`, `risk_flags` (list), `done` (list: what was done
 automatically), `required` (list: what a person must do), `actions` (list of buttons:
 `{"label": "Approve rerun", "command": "rerun approve", "target": "CASE-12", "needs": "mitigation",
-"style": "primary"}`). A button runs the registry command `<command> <target>`; when `needs` names
+"style": "primary"}`), `headline` and `sections` (a long message in parts: the headline replaces the
+text as the first block, each section is a block of its own). A button runs the registry command `<command> <target>`; when `needs` names
 an option (`mitigation`, `reason`) a modal asks for it first. `Notice.text` stays the complete plain
 text: it is the notification text and what screen readers and the outbox show.
 """
@@ -47,7 +48,8 @@ def button_value(action: dict[str, Any], subject: str) -> str:
 
 def notice_blocks(notice: Notice) -> list[dict[str, Any]]:
     fields = notice.fields
-    blocks: list[dict[str, Any]] = [_section(notice.text)]
+    blocks: list[dict[str, Any]] = [_section(fields.get("headline") or notice.text)]
+    blocks += [_section(part) for part in fields.get("sections") or ()]
     facts = fact_lines(fields)
     if facts:
         blocks.append({"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in facts[:10]]})

@@ -181,6 +181,7 @@ class Case:
     resolved_at: datetime | None = None
     notes: tuple[CaseNote, ...] = ()
     quarantined_run_ids: tuple[str, ...] = ()
+    archived_at: datetime | None = None              # Monday sweep: resolved > 30 days ago, out of active lists
 
     @property
     def case_id(self) -> str:

@@ -16,11 +16,11 @@ def test_daemon_starts_in_local_mode_and_logs_its_schedule(config_file: Path, tm
     try:
         assert "local mode: no SLACK_BOT_TOKEN set" in daemon.wait_for("local mode")
         assert " next " in daemon.wait_for("schedule: export ")        # built: jobs/export/scheduled.py
-        for job in ("sweep", "summary"):   # their work is not built yet
+        for job, at in (("sweep", "08:30"), ("summary", "09:00")):     # built: jobs/sweep/scheduled.py
             line = daemon.wait_for(f"schedule: {job} ")
-            assert "not built: not scheduled, no slot claimed" in line
+            assert " next " in line and at in line
         assert " next Mon " in daemon.wait_for("schedule: weekly_review ")
-        assert "(2 jobs)" in daemon.wait_for("scheduler running")
+        assert "(4 jobs)" in daemon.wait_for("scheduler running")
         assert not [line for line in daemon.lines if " INFO apscheduler" in line]   # its per-run chatter
     finally:
         assert daemon.stop() == 0

@@ -134,6 +134,10 @@ CLI = {
     "service install":    "-  -  Y  -   -   -   -    -   -     -       -",
     "service uninstall":  "-  -  Y  -   -   -   -    -   -     -       -",
     "service status":     "Y  Y  Y  Y   Y   Y   Y    Y   Y     -       Y",
+    "sweep run":          "-  Y  Y  -   -   Y   -    -   -     -       -",
+    "sweep show":         "Y  Y  Y  Y   Y   Y   Y    Y   Y     -       Y",
+    "summary show":       "Y  Y  Y  Y   Y   Y   Y    Y   Y     -       Y",
+    "summary send":       "-  -  -  Y   -   Y   -    -   -     -       -",
 }
 
 # Slack (`/ops`): every command needs its role; an unknown Slack user may read help and nothing else.
@@ -207,6 +211,10 @@ SLACK = {
     "export rescrub":     "-  -  -  -   -   Y   Y    -   -     -",
     "export credential":  "-  -  -  -   -   -   Y    Y   -     -",
     "doctor":             "Y  Y  Y  -   -   -   -    -   -     -",
+    "sweep run":          "-  Y  Y  -   -   Y   -    -   -     -",
+    "sweep show":         "Y  Y  Y  Y   Y   Y   -    -   -     -",
+    "summary show":       "-  -  -  Y   Y   Y   -    -   -     -",
+    "summary send":       "-  -  -  Y   -   Y   -    -   -     -",
 }
 
 #: Arguments that reach the gate and then do nothing lasting (unknown ids, blank reasons), and the
@@ -292,7 +300,7 @@ ARGS = {
     "report weekly propose": (["SCN_NONE"], ("scenario", "SCN_NONE")),
     "report monthly": (["--month", "2999-01"], ("audit_report", "2999-01")),
     "report quarterly": (["--quarter", "2999-Q1"], ("audit_report", "2999-Q1")),
-    "export run": (["--date", "none"], ("export_day", "export_day")),
+    "export run": (["--date", "none"], ("export_day", "none")),
     "export status": ([], ("export_day", "all")),
     "export merge": (["999"], ("export_pr", "999")),
     "export hold": (["999", "--reason", "matrix"], ("export_pr", "999")),
@@ -305,6 +313,10 @@ ARGS = {
     "service install": (["--no-start", "--root", "{tmp}/home-{who}"], ("service", "service")),
     "service uninstall": (["--no-stop", "--root", "{tmp}/home-{who}"], ("service", "service")),
     "service status": (["--root", "{tmp}/home-{who}"], ("service", "service")),
+    "sweep run": ([], ("sweep", "daily")),
+    "sweep show": ([], ("sweep", "daily")),
+    "summary show": ([], ("summary", "ceo")),
+    "summary send": ([], ("summary", "ceo")),
 }
 LEDGER_FILES = {"operations": "operations/ledger.jsonl", "credit": "runs/CREDIT_MONITORING/audit/ledger.jsonl"}
 REGISTRY = Registry.load()

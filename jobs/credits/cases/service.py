@@ -38,7 +38,7 @@ def _iso(value: datetime | None) -> str | None:
 
 def to_row(case: Case) -> dict[str, Any]:
     row = asdict(case)
-    for name in ("opened_at", "ack_due_at", "acked_at", "resolved_at"):
+    for name in ("opened_at", "ack_due_at", "acked_at", "resolved_at", "archived_at"):
         row[name] = _iso(getattr(case, name))
     row["severity"] = case.severity.value
     row["status"] = case.status.value
@@ -53,7 +53,7 @@ def to_row(case: Case) -> dict[str, Any]:
 
 def from_row(row: dict[str, Any]) -> Case:
     values = dict(row)
-    for name in ("opened_at", "ack_due_at", "acked_at", "resolved_at"):
+    for name in ("opened_at", "ack_due_at", "acked_at", "resolved_at", "archived_at"):
         values[name] = _time(values.get(name))
     values["severity"] = Severity(values["severity"])
     values["status"] = CaseStatus(values["status"])
