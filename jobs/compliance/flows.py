@@ -296,7 +296,8 @@ def draft_hash(text: str) -> str:
 
 
 def draft_notice(ctx: Context, actor: Actor, incident_id: str, text: str) -> Incident:
-    """legal.exec drafts (§4); a new draft voids every approval of the one before it."""
+    """legal.exec drafts (§4); a new draft voids every approval of the one before it. The draft's hash (never
+    its text) goes to `#security-incidents` and the approvers with "Approve this draft" bound to it."""
     action = f"incident notice draft {normalise_id(incident_id)}"
     incident = _open(ctx, actor, Permission.NOTICE_DRAFT, action, incident_id)
     _contained_first(ctx, actor, Permission.NOTICE_DRAFT, action, incident)
@@ -313,8 +314,11 @@ def draft_notice(ctx: Context, actor: Actor, incident_id: str, text: str) -> Inc
             incident = _record(ctx, incident, Action.APPROVALS_VOIDED, actor, Permission.NOTICE_DRAFT,
                                {"draft_hash": incident.draft_hash, "people": [a.person for a in voided]},
                                {"voided_hash": incident.draft_hash, "count": len(voided)})
-        return _record(ctx, incident, Action.DRAFTED, actor, Permission.NOTICE_DRAFT,
-                       {"text": text.strip(), "draft_hash": digest}, {"draft_hash": digest})
+        incident = _record(ctx, incident, Action.DRAFTED, actor, Permission.NOTICE_DRAFT,
+                           {"text": text.strip(), "draft_hash": digest}, {"draft_hash": digest})
+        ctx.notifier.send(messages.draft_ready(ctx, incident))
+        return _record(ctx, incident, Action.NOTIFIED, DAEMON, Permission.NOTICE_DRAFT, {"how": "draft"},
+                       {"how": "draft", "draft_hash": digest})
 
 
 def _current_draft(ctx: Context, actor: Actor, permission: Permission, action: str, incident: Incident,
