@@ -95,11 +95,11 @@ def build_app(iface: SlackInterface, token: str, signing_secret: str | None, aft
                      f"form by {body['user']['id']}")
 
     async def answer_form(user: str, meta: dict[str, Any], values: dict[str, str]) -> None:
-        """A form a button opened is answered in the button's thread; one `/ops` opened goes to the person
-        as a DM from the app (a view has no response URL)."""
+        """A form a button opened on one of our threads is answered in that thread; any other (one `/ops`
+        opened, one from a later DM) goes to the person as a DM from the app (a view has no response URL)."""
         outcome = await after.run(iface.submit_form, user, meta["command"], values, meta.get("fixed"),
                                   meta.get("channel", ""), meta.get("ts", ""))
-        if meta.get("channel"):
+        if outcome.answered:
             return
         text = iface.masked(outcome.text if outcome.ok else f"refused: {outcome.text}")
         await app.client.chat_postMessage(channel=user, text=text)
@@ -149,9 +149,9 @@ def build_app(iface: SlackInterface, token: str, signing_secret: str | None, aft
             return
         outcome = await after.run(iface.button, user, action["command"], action["target"], channel_id, parent,
                                   fixed)
-        if not outcome.ok:
-            await respond(text=iface.masked(f"refused: {outcome.text}"), response_type="ephemeral",
-                          replace_original=False)
+        if not outcome.ok or not outcome.answered:   # a click on a message that is no thread of ours (a later DM)
+            await respond(text=iface.masked(outcome.text if outcome.ok else f"refused: {outcome.text}"),
+                          response_type="ephemeral", replace_original=False)
 
     @app.view(MODAL_CALLBACK)
     async def on_modal(ack, body, view) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Mapping
 
 from chatops.config import LoadedConfig
@@ -32,6 +32,7 @@ log = logging.getLogger("chatops.slack")
 class Outcome:
     ok: bool           # False: refused or failed; `text` says why
     text: str
+    answered: bool = False   # already answered in the subject's thread (a button on a message we know)
 
 
 @dataclass
@@ -114,9 +115,7 @@ class SlackInterface:
         typed = {k: ([w for w in v.replace(",", " ").split()] if k in many else v) for k, v in values.items()}
         outcome = self._structured(slack_user, ReplyCommand(found.words, {**typed, **(fixed or {})}, ""))
         thread = slack_threads.by_parent(self.ctx.state, channel_id, message_ts) if channel_id else None
-        if thread is not None:
-            self._answer(thread, slack_user, outcome)
-        return outcome
+        return self._answer(thread, slack_user, outcome) if thread is not None else outcome
 
     # ---- thread replies --------------------------------------------------------------------------
 
@@ -155,9 +154,7 @@ class SlackInterface:
         else:
             outcome = self._structured(slack_user, ReplyCommand(tuple(command.split()), values, ""))
         thread = slack_threads.by_parent(self.ctx.state, channel_id, message_ts)
-        if thread is not None:
-            self._answer(thread, slack_user, outcome)
-        return outcome
+        return self._answer(thread, slack_user, outcome) if thread is not None else outcome
 
     def button_form(self, slack_user: str, command: str, target: str,
                     given: Mapping[str, Any] | None = None) -> tuple[Command | None, dict[str, Any], Outcome]:
@@ -215,5 +212,5 @@ class SlackInterface:
         verdict = "recorded" if outcome.ok else "refused"
         self.ctx.notifier.send(Notice(kind="slack.answer", subject=thread.subject, channel=thread.channel,
                                       text=f"<@{slack_user}> {verdict}: {outcome.text}", suppressible=False))
-        return outcome
+        return replace(outcome, answered=True)
 
