@@ -274,3 +274,39 @@ def test_no_request_to_slack_carries_incident_text_except_the_ceo_dm(iface, stan
     carrying = {(c.method, c.params.get("channel")) for c in standin.calls if PHRASE in json.dumps(c.params)}
     assert carrying == {("chat.postMessage", DEV_DM)}                             # the CEO's SEV1 DM only
     assert not [r for r in standin.responses if PHRASE in json.dumps(r)]
+
+
+def test_a_signed_http_click_escalates_and_an_unsigned_one_changes_nothing(iface, standin):
+    """HTTP mode: the same button as a request signed with Slack's v0 signature; a forged one is rejected."""
+    import time
+    from urllib.parse import urlencode
+
+    from chatops.slack.mode import Mode
+    from chatops.slack.runtime import start_slack
+    from tests.slack.test_http_mode import ENV, post, sign
+
+    runtime = start_slack(iface, Mode.HTTP, ENV, http_port=0)
+    try:
+        incident = _file(iface, "SEV2", trigger="vendor-failure")
+        parent = _parent(iface, incident)
+        channel = standin.channel_id(CHANNEL)
+        payload = {"type": "block_actions", "team": {"id": "T0STANDIN"}, "api_app_id": "A0STANDIN",
+                   "user": {"id": ANA}, "channel": {"id": channel},
+                   "container": {"type": "message", "message_ts": parent, "channel_id": channel},
+                   "message": {"ts": parent, "text": "incident"}, "trigger_id": "1.2.3",
+                   "response_url": standin.response_url(),
+                   "actions": [{"type": "button", "action_id": "ops_action_0", "block_id": "ops_actions",
+                                "value": _wait_buttons(standin, incident, "Escalate to SEV1"),
+                                "action_ts": "1700000300.1"}]}
+        body = urlencode({"payload": json.dumps(payload)}).encode()
+        now = int(time.time())
+        forged, _, _ = post(runtime.connection.port, body, {"X-Slack-Request-Timestamp": str(now),
+                                                            "X-Slack-Signature": sign(body, now, "not-the-secret")})
+        assert forged == 401 and load(iface.ctx, incident).sev.value == "SEV2"
+        status, _, _ = post(runtime.connection.port, body, {"X-Slack-Request-Timestamp": str(now),
+                                                            "X-Slack-Signature": sign(body, now)})
+        assert status == 200
+        assert _answer(standin, parent, 1).startswith(f"<@{ANA}> recorded: {incident} is now a SEV1 compliance")
+        assert load(iface.ctx, incident).steps == {} and load(iface.ctx, incident).sev.value == "SEV1"
+    finally:
+        runtime.stop()
