@@ -9,8 +9,9 @@ an option (`mitigation`, `reason`) a modal asks for it first. A button that must
 subject says so in `with` (`{"to": "SEV1"}`, `{"draft": "sha256:…"}`): argument values by `dest`, part of
 the button itself, never asked and never overridable. `form: true` opens the command's own form (the
 one `modal=True` gives `/ops <words>`) with the subject and `with` filled in, asking only the rest;
-`choices` (`{"step": ["legal-engaged", …]}`) narrows a select of that form to what applies now. `Notice.text` stays the complete plain
-text: it is the notification text and what screen readers and the outbox show.
+`choices` (`{"step": ["legal-engaged", …]}`) narrows a select of that form to what applies now.
+`Notice.text` stays the complete plain text: it is the notification text and what screen readers and
+the outbox show.
 """
 from __future__ import annotations
 

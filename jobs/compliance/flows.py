@@ -443,6 +443,7 @@ def close(ctx: Context, actor: Actor, incident_id: str) -> Incident:
             incident = _record(ctx, incident, Action.POSTMORTEM, actor, Permission.INCIDENT_MANAGE,
                                {"due": due.due.isoformat(), "path": str(due.path)},
                                {"due": due.due.isoformat(), "path": str(due.path)})
+        incident = _refresh(ctx, incident, f"closed by {actor.name}", Permission.INCIDENT_MANAGE)   # no buttons left
     if due is not None:   # the skeleton's draft, if a local model is configured: kept sealed in the timeline
         incident = _council(ctx, incident, DraftKind.POSTMORTEM)
     return incident

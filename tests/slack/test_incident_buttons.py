@@ -310,3 +310,14 @@ def test_a_signed_http_click_escalates_and_an_unsigned_one_changes_nothing(iface
         assert load(iface.ctx, incident).steps == {} and load(iface.ctx, incident).sev.value == "SEV1"
     finally:
         runtime.stop()
+
+
+def test_closing_an_incident_takes_the_buttons_off_its_channel_post(iface, standin, running):
+    incident = _file(iface, "SEV3", trigger="workflow-failure")
+    assert json.loads(_wait_buttons(standin, incident, "Mark step done"))["choices"] == {"step": ["prevention"]}
+    lee = iface.ctx.people.by_name("lee")
+    flows.confirm_step(iface.ctx, lee, incident, "prevention", "added a check")
+    flows.close(iface.ctx, lee, incident)
+    [closed] = standin.wait_for(lambda s: [c for c in s.calls_to("chat.update")
+                                           if f"{incident} SEV3 operational incident: closed by lee" in c.params["text"]])
+    assert not [b for b in _blocks_of(closed) if b["type"] == "actions"]
