@@ -8,18 +8,25 @@ to a draft that changed since; and no request to the stand-in carries incident t
 from __future__ import annotations
 
 import json
+import time
 import tomllib
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 
 from chatops.config import LoadedConfig, parse_settings
+from chatops.slack.mode import Mode
+from chatops.slack.runtime import start_slack
 from jobs.compliance import flows
 from jobs.compliance.service import load
 from store import slack_threads
 from tests.slack.test_socket_mode import ANA, BEN, CLEO, ledger, running  # noqa: F401
 from tests.conftest import PEOPLE_TOML
+from tests.slack.conftest import poll
+from tests.slack.test_http_mode import ENV as HTTP_ENV
+from tests.slack.test_http_mode import post, sign
 from tests.standins.slack import SlackStandIn
 
 DEV, LEE = "U0DEV00004", "U0LEE00005"
@@ -68,8 +75,6 @@ def _wait_buttons(standin: SlackStandIn, incident: str, label: str, where: str |
 
 
 def _parent(iface, incident: str) -> str:
-    from tests.slack.conftest import poll
-
     return poll(lambda: (t := slack_threads.by_subject(iface.ctx.state, CHANNEL, incident)) and t.ts,
                 what=f"the {incident} thread")
 
@@ -278,14 +283,7 @@ def test_no_request_to_slack_carries_incident_text_except_the_ceo_dm(iface, stan
 
 def test_a_signed_http_click_escalates_and_an_unsigned_one_changes_nothing(iface, standin):
     """HTTP mode: the same button as a request signed with Slack's v0 signature; a forged one is rejected."""
-    import time
-    from urllib.parse import urlencode
-
-    from chatops.slack.mode import Mode
-    from chatops.slack.runtime import start_slack
-    from tests.slack.test_http_mode import ENV, post, sign
-
-    runtime = start_slack(iface, Mode.HTTP, ENV, http_port=0)
+    runtime = start_slack(iface, Mode.HTTP, HTTP_ENV, http_port=0)
     try:
         incident = _file(iface, "SEV2", trigger="vendor-failure")
         parent = _parent(iface, incident)
