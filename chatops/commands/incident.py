@@ -146,19 +146,13 @@ def _escalate(inv: Invocation) -> Reply:
 
 
 def _decide(inv: Invocation) -> Reply:
-    from jobs.compliance.clocks import show_due
     from jobs.compliance.flows import decide
+    from jobs.compliance.messages import decision_answer
 
     a = inv.args
     i = decide(inv.ctx, inv.actor, a.incident, a.customer_data == "yes", _yes(a.unauthorized), _yes(a.high_risk),
                tuple(a.customer or ()))
-    words = {"internal": "internal incident; no external notification required",
-             "near-miss": "near-miss; SEV2, internal remediation, no notification",
-             "breach": "breach; notification obligations apply (legal.exec drafts; CEO, COO, legal and outside "
-                       "counsel before anything is sent)"}
-    lines = [f"{i.id}: {words[i.leaf.value]}; now {i.sev.value}"]
-    lines += [f"  notify {o.name} due {show_due(o.due, inv.ctx.now(), inv.ctx.settings)}" for o in i.obligations]
-    return Reply("\n".join(lines))
+    return Reply(decision_answer(inv.ctx, i))
 
 
 def _close(inv: Invocation) -> Reply:

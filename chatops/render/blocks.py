@@ -5,9 +5,14 @@ Flows put structured facts in `Notice.fields` under these keys (all optional): `
 automatically), `required` (list: what a person must do), `actions` (list of buttons:
 `{"label": "Approve rerun", "command": "rerun approve", "target": "CASE-12", "needs": "mitigation",
 "style": "primary"}`), `headline` and `sections` (a long message in parts: the headline replaces the
-text as the first block, each section is a block of its own). A button runs the registry command `<command> <target>`; when `needs` names
-an option (`mitigation`, `reason`) a modal asks for it first. `Notice.text` stays the complete plain
-text: it is the notification text and what screen readers and the outbox show.
+text as the first block, each section is a block of its own). A button runs the registry command
+`<command> <target>`; when `needs` names an option (`mitigation`, `reason`) a modal asks for it first. A
+button that must fix more than its subject says so in `with` (`{"to": "SEV1"}`, `{"draft": "sha256:…"}`):
+argument values by `dest`, part of the button itself, never asked and never overridable. `form: true` opens
+the command's own form (the one `modal=True` gives `/ops <words>`) with the subject and `with` filled in,
+asking only the rest; `choices` (`{"step": ["legal-engaged", …]}`) narrows a select of that form to what
+applies now. `Notice.text` stays the complete plain text: it is the notification text and what screen
+readers and the outbox show.
 """
 from __future__ import annotations
 
@@ -42,8 +47,10 @@ def fact_lines(fields: dict[str, Any]) -> list[str]:
 
 
 def button_value(action: dict[str, Any], subject: str) -> str:
-    return json.dumps({"command": action["command"], "target": action.get("target") or subject,
-                       "needs": action.get("needs", "")}, separators=(",", ":"))
+    value: dict[str, Any] = {"command": action["command"], "target": action.get("target") or subject,
+                             "needs": action.get("needs", "")}
+    value.update({key: action[key] for key in ("with", "form", "choices") if action.get(key)})
+    return json.dumps(value, separators=(",", ":"))
 
 
 def notice_blocks(notice: Notice) -> list[dict[str, Any]]:

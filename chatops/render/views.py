@@ -41,17 +41,22 @@ def input_modal(command: str, target: str, needs: str, metadata: dict[str, Any])
 COMMAND_MODAL_CALLBACK = "ops_command_modal"
 
 
-def command_modal(command: Any, metadata: dict[str, Any]) -> dict[str, Any]:
-    """A form of `command`'s arguments (a `registry.Command` declared `modal=True`): a select for each
-    argument with choices, a text input for the others; one block per argument, named by its `dest`."""
+def command_modal(command: Any, metadata: dict[str, Any], fixed: dict[str, Any] | None = None,
+                  choices: dict[str, list[str]] | None = None) -> dict[str, Any]:
+    """A form of `command`'s arguments (a `registry.Command` declared `modal=True`, or a button's `form`):
+    a select for each argument with choices, a text input for the others; one block per argument, named
+    by its `dest`. `fixed` values (a button's subject and `with`) are not asked: they travel in the
+    metadata and win on submit. `choices` narrows a select to what applies (the steps still open)."""
+    fixed = fixed or {}
     blocks: list[dict[str, Any]] = []
     for arg in command.args:
-        if arg.flag:
+        if arg.flag or arg.dest in fixed:
             continue
         label = {"type": "plain_text", "text": arg.name.lstrip("-").replace("-", " ").capitalize()[:48]}
         if arg.choices:
+            offered = [c for c in (choices or {}).get(arg.dest, arg.choices) if c in arg.choices]
             element = {"type": "static_select", "action_id": INPUT_ACTION, "options": [
-                {"text": {"type": "plain_text", "text": c}, "value": c} for c in arg.choices]}
+                {"text": {"type": "plain_text", "text": c}, "value": c} for c in offered]}
         else:
             element = {"type": "plain_text_input", "action_id": INPUT_ACTION, "multiline": not arg.nargs}
         blocks.append({"type": "input", "block_id": arg.dest, "label": label, "optional": not arg.required,
@@ -59,7 +64,8 @@ def command_modal(command: Any, metadata: dict[str, Any]) -> dict[str, Any]:
     return {
         "type": "modal",
         "callback_id": COMMAND_MODAL_CALLBACK,
-        "private_metadata": json.dumps({**metadata, "command": command.name}, separators=(",", ":")),
+        "private_metadata": json.dumps({**metadata, "command": command.name, **({"fixed": fixed} if fixed else {})},
+                                       separators=(",", ":")),
         "title": {"type": "plain_text", "text": command.name.title()[:24]},
         "submit": {"type": "plain_text", "text": "Submit"},
         "close": {"type": "plain_text", "text": "Cancel"},

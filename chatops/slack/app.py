@@ -91,12 +91,16 @@ def build_app(iface: SlackInterface, token: str, signing_secret: str | None, aft
     async def on_command_modal(ack, body, view) -> None:
         await ack()
         meta = json.loads(view["private_metadata"])
-        after.submit(answer_form(body["user"]["id"], meta["command"], modal_values(view["state"]["values"])),
+        after.submit(answer_form(body["user"]["id"], meta, modal_values(view["state"]["values"])),
                      f"form by {body['user']['id']}")
 
-    async def answer_form(user: str, command: str, values: dict[str, str]) -> None:
-        """The form's answer goes to the person as a DM from the app (a view has no response URL)."""
-        outcome = await after.run(iface.submit_form, user, command, values)
+    async def answer_form(user: str, meta: dict[str, Any], values: dict[str, str]) -> None:
+        """A form a button opened on one of our threads is answered in that thread; any other (one `/ops`
+        opened, one from a later DM) goes to the person as a DM from the app (a view has no response URL)."""
+        outcome = await after.run(iface.submit_form, user, meta["command"], values, meta.get("fixed"),
+                                  meta.get("channel", ""), meta.get("ts", ""))
+        if outcome.answered:
+            return
         text = iface.masked(outcome.text if outcome.ok else f"refused: {outcome.text}")
         await app.client.chat_postMessage(channel=user, text=text)
 
@@ -122,6 +126,17 @@ def build_app(iface: SlackInterface, token: str, signing_secret: str | None, aft
         channel_id = (body.get("channel") or body.get("container", {})).get("id") or body["container"]["channel_id"]
         message = body.get("message") or {}
         parent = message.get("thread_ts") or message.get("ts", "")
+        fixed = action.get("with") or {}
+        if action.get("form"):
+            command, values, allowed = await after.run(iface.button_form, user, action["command"], action["target"],
+                                                       fixed)
+            if command is None:
+                await respond(text=iface.masked(f"refused: {allowed.text}"), response_type="ephemeral",
+                              replace_original=False)
+                return
+            await client.views_open(trigger_id=body["trigger_id"], view=command_modal(
+                command, {"channel": channel_id, "ts": parent}, values, action.get("choices")))
+            return
         if action.get("needs"):
             allowed = await after.run(iface.may_run, user, action["command"], action["target"])
             if not allowed.ok:
@@ -129,12 +144,14 @@ def build_app(iface: SlackInterface, token: str, signing_secret: str | None, aft
                               replace_original=False)
                 return
             await client.views_open(trigger_id=body["trigger_id"], view=input_modal(
-                action["command"], action["target"], action["needs"], {"channel": channel_id, "ts": parent}))
+                action["command"], action["target"], action["needs"],
+                {"channel": channel_id, "ts": parent, **({"with": fixed} if fixed else {})}))
             return
-        outcome = await after.run(iface.button, user, action["command"], action["target"], channel_id, parent)
-        if not outcome.ok:
-            await respond(text=iface.masked(f"refused: {outcome.text}"), response_type="ephemeral",
-                          replace_original=False)
+        outcome = await after.run(iface.button, user, action["command"], action["target"], channel_id, parent,
+                                  fixed)
+        if not outcome.ok or not outcome.answered:   # a click on a message that is no thread of ours (a later DM)
+            await respond(text=iface.masked(outcome.text if outcome.ok else f"refused: {outcome.text}"),
+                          response_type="ephemeral", replace_original=False)
 
     @app.view(MODAL_CALLBACK)
     async def on_modal(ack, body, view) -> None:
@@ -145,7 +162,8 @@ def build_app(iface: SlackInterface, token: str, signing_secret: str | None, aft
             return
         await ack()
         after.submit(after.run(iface.button, body["user"]["id"], meta["command"], meta["target"], meta["channel"],
-                               meta["ts"], {meta["needs"]: text}), f"modal by {body['user']['id']}")
+                               meta["ts"], {meta["needs"]: text, **meta.get("with", {})}),
+                     f"modal by {body['user']['id']}")
 
     @app.event("app_home_opened")
     async def on_home(event: dict[str, Any], client) -> None:

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import argparse
 import logging
-from dataclasses import dataclass
-from typing import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any, Callable, Mapping
 
 from chatops.config import LoadedConfig
 from chatops.registry import (Command, HelpRequested, Invocation, MalformedReply, Registry, ReplyCommand, UsageError,
@@ -32,6 +32,7 @@ log = logging.getLogger("chatops.slack")
 class Outcome:
     ok: bool           # False: refused or failed; `text` says why
     text: str
+    answered: bool = False   # already answered in the subject's thread (a button on a message we know)
 
 
 @dataclass
@@ -100,16 +101,21 @@ class SlackInterface:
             return None, Outcome(False, str(exc))
         return command, Outcome(True, "")
 
-    def submit_form(self, slack_user: str, command: str, values: Mapping[str, str]) -> Outcome:
+    def submit_form(self, slack_user: str, command: str, values: Mapping[str, str],
+                    fixed: Mapping[str, Any] | None = None, channel_id: str = "", message_ts: str = "") -> Outcome:
         """A submitted `command_modal`: the command with the form's values, typed as the registry types them
-        (a repeatable argument's text split on spaces and commas)."""
+        (a repeatable argument's text split on spaces and commas). `fixed` are the values the button that
+        opened the form carried (its subject, its `with`): they win over anything submitted. A form opened
+        from a message in one of our threads is answered in that thread, as the button would be."""
         try:
             found = self.registry.command(command.split())
         except UsageError as exc:
             return Outcome(False, str(exc))
         many = {arg.dest for arg in found.args if arg.nargs in ("*", "+")}
         typed = {k: ([w for w in v.replace(",", " ").split()] if k in many else v) for k, v in values.items()}
-        return self._structured(slack_user, ReplyCommand(found.words, typed, ""))
+        outcome = self._structured(slack_user, ReplyCommand(found.words, {**typed, **(fixed or {})}, ""))
+        thread = slack_threads.by_parent(self.ctx.state, channel_id, message_ts) if channel_id else None
+        return self._answer(thread, slack_user, outcome) if thread is not None else outcome
 
     # ---- thread replies --------------------------------------------------------------------------
 
@@ -138,7 +144,8 @@ class SlackInterface:
                extra: Mapping[str, str] | None = None) -> Outcome:
         """A button (or the modal it opened) runs `command` on its subject `target` as the clicker.
 
-        `extra` is what the modal asked for (`{"reason": …}`): values, never option text.
+        `extra` is what the modal asked for (`{"reason": …}`) and what the button fixes (its `with`):
+        values, never option text.
         """
         try:
             values = {self._subject_arg(command): target, **{k.replace("-", "_"): v for k, v in (extra or {}).items()}}
@@ -147,9 +154,18 @@ class SlackInterface:
         else:
             outcome = self._structured(slack_user, ReplyCommand(tuple(command.split()), values, ""))
         thread = slack_threads.by_parent(self.ctx.state, channel_id, message_ts)
-        if thread is not None:
-            self._answer(thread, slack_user, outcome)
-        return outcome
+        return self._answer(thread, slack_user, outcome) if thread is not None else outcome
+
+    def button_form(self, slack_user: str, command: str, target: str,
+                    given: Mapping[str, Any] | None = None) -> tuple[Command | None, dict[str, Any], Outcome]:
+        """A button whose action is a `form`: the command whose form opens and the values the button fixes
+        (its subject and its `with`), once the gate lets the clicker run it (a refusal is recorded and no
+        form opens)."""
+        allowed = self.may_run(slack_user, command, target)
+        if not allowed.ok:
+            return None, {}, allowed
+        fixed = {**{k.replace("-", "_"): v for k, v in (given or {}).items()}, self._subject_arg(command): target}
+        return self.registry.command(command.split()), fixed, allowed
 
     def may_run(self, slack_user: str, command: str, target: str) -> Outcome:
         """Before a modal opens: would the clicker be allowed at all? The gate records a refusal (and the
@@ -196,5 +212,5 @@ class SlackInterface:
         verdict = "recorded" if outcome.ok else "refused"
         self.ctx.notifier.send(Notice(kind="slack.answer", subject=thread.subject, channel=thread.channel,
                                       text=f"<@{slack_user}> {verdict}: {outcome.text}", suppressible=False))
-        return outcome
+        return replace(outcome, answered=True)
 

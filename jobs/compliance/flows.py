@@ -74,6 +74,14 @@ def _notify(ctx: Context, incident: Incident, why: str) -> Incident:
     return incident
 
 
+def _refresh(ctx: Context, incident: Incident, headline: str, permission: Permission) -> Incident:
+    """The `#security-incidents` post brought up to date after a person's action (its headline and its
+    buttons: what the incident needs next), recorded like every notification."""
+    ctx.notifier.send(messages.channel(ctx, incident, headline))
+    return _record(ctx, incident, Action.NOTIFIED, DAEMON, permission, {"how": "channel"},
+                   {"how": "channel", "severity": incident.sev.value})
+
+
 def _council(ctx: Context, incident: Incident, kind: str) -> Incident:
     record = {k: v for k, v in asdict(incident).items() if k in (
         "id", "kind", "trigger", "sev", "what", "contained", "at_risk", "links", "owner")}
@@ -204,8 +212,9 @@ def confirm_step(ctx: Context, actor: Actor, incident_id: str, step: Step | str,
     if not text.strip():
         raise Invalid(f"--text is empty; say what was done for {step.value}")
     with locked(ctx):
-        return _record(ctx, incident, Action.STEP, actor, Permission.INCIDENT_MANAGE,
-                       {"step": step.value, "text": text.strip()}, {"step": step.value, **_signed(ctx, incident)})
+        incident = _record(ctx, incident, Action.STEP, actor, Permission.INCIDENT_MANAGE,
+                           {"step": step.value, "text": text.strip()}, {"step": step.value, **_signed(ctx, incident)})
+        return _refresh(ctx, incident, f"{step.value} confirmed by {actor.name}", Permission.INCIDENT_MANAGE)
 
 
 def _escalate_sev(ctx: Context, actor: Actor, permission: Permission, incident: Incident, to: Sev, why: str) -> Incident:
@@ -285,7 +294,10 @@ def decide(ctx: Context, actor: Actor, incident_id: str, customer_data: bool, un
             "obligations": [{"name": o.name, "due": o.due.isoformat()} for o in decision.obligations]},
             {"deadlines": deadlines(decision.obligations)})
         floor = decision.sev_floor
-        while floor is not None and incident.sev.rank > floor.rank:
+        if floor is None or incident.sev.rank <= floor.rank:
+            return _refresh(ctx, incident, f"decision tree walked by {actor.name}: {decision.leaf.value}",
+                            Permission.INCIDENT_DECIDE)
+        while incident.sev.rank > floor.rank:
             incident = _escalate_sev(ctx, actor, Permission.INCIDENT_DECIDE, incident, incident.sev.one_up(),
                                      f"the decision tree says {decision.leaf.value}")
     return incident
@@ -296,7 +308,8 @@ def draft_hash(text: str) -> str:
 
 
 def draft_notice(ctx: Context, actor: Actor, incident_id: str, text: str) -> Incident:
-    """legal.exec drafts (§4); a new draft voids every approval of the one before it."""
+    """legal.exec drafts (§4); a new draft voids every approval of the one before it. The draft's hash (never
+    its text) goes to `#security-incidents` and the approvers with "Approve this draft" bound to it."""
     action = f"incident notice draft {normalise_id(incident_id)}"
     incident = _open(ctx, actor, Permission.NOTICE_DRAFT, action, incident_id)
     _contained_first(ctx, actor, Permission.NOTICE_DRAFT, action, incident)
@@ -313,8 +326,11 @@ def draft_notice(ctx: Context, actor: Actor, incident_id: str, text: str) -> Inc
             incident = _record(ctx, incident, Action.APPROVALS_VOIDED, actor, Permission.NOTICE_DRAFT,
                                {"draft_hash": incident.draft_hash, "people": [a.person for a in voided]},
                                {"voided_hash": incident.draft_hash, "count": len(voided)})
-        return _record(ctx, incident, Action.DRAFTED, actor, Permission.NOTICE_DRAFT,
-                       {"text": text.strip(), "draft_hash": digest}, {"draft_hash": digest})
+        incident = _record(ctx, incident, Action.DRAFTED, actor, Permission.NOTICE_DRAFT,
+                           {"text": text.strip(), "draft_hash": digest}, {"draft_hash": digest})
+        ctx.notifier.send(messages.draft_ready(ctx, incident))
+        return _record(ctx, incident, Action.NOTIFIED, DAEMON, Permission.NOTICE_DRAFT, {"how": "draft"},
+                       {"how": "draft", "draft_hash": digest})
 
 
 def _current_draft(ctx: Context, actor: Actor, permission: Permission, action: str, incident: Incident,
@@ -351,9 +367,11 @@ def approve_notice(ctx: Context, actor: Actor, incident_id: str, seen_hash: str 
                      f"still needed: {', '.join(needed) or 'nothing'}; {actor.name} holds none of them",
                      detail={"draft_hash": incident.draft_hash})
     with locked(ctx):
-        return _record(ctx, incident, Action.APPROVED, actor, Permission.NOTICE_APPROVE,
-                       {"role": usable[0], "draft_hash": incident.draft_hash},
-                       {"approval_role": usable[0], "draft_hash": incident.draft_hash})
+        incident = _record(ctx, incident, Action.APPROVED, actor, Permission.NOTICE_APPROVE,
+                           {"role": usable[0], "draft_hash": incident.draft_hash},
+                           {"approval_role": usable[0], "draft_hash": incident.draft_hash})
+        return _refresh(ctx, incident, f"draft {messages.short_hash(incident.draft_hash)} approved by {actor.name} "
+                                       f"as {usable[0]}", Permission.NOTICE_APPROVE)
 
 
 def counsel_review(ctx: Context, actor: Actor, incident_id: str, reviewer: str,
@@ -425,6 +443,7 @@ def close(ctx: Context, actor: Actor, incident_id: str) -> Incident:
             incident = _record(ctx, incident, Action.POSTMORTEM, actor, Permission.INCIDENT_MANAGE,
                                {"due": due.due.isoformat(), "path": str(due.path)},
                                {"due": due.due.isoformat(), "path": str(due.path)})
+        incident = _refresh(ctx, incident, f"closed by {actor.name}", Permission.INCIDENT_MANAGE)   # no buttons left
     if due is not None:   # the skeleton's draft, if a local model is configured: kept sealed in the timeline
         incident = _council(ctx, incident, DraftKind.POSTMORTEM)
     return incident
