@@ -26,7 +26,6 @@ from typing import Any, Iterable
 
 from tinydb import TinyDB
 
-from jobs import approvals
 from jobs.closest import closest
 from jobs.context import Context
 from jobs.credits.cases import service as case_records
@@ -55,6 +54,8 @@ def case_blocks_rerun(ctx: Context, case: Case) -> str | None:
         return (f"{case.case_id}: rerun DENIED by {case.rerun_decided_by} - {case.rerun_decision_text}; "
                 f"a new decision needs `chatops rerun approve {case.case_id} --mitigation …` (O3)")
     if case.rerun_decision is RerunDecision.APPROVED:
+        from jobs import approvals   # only a case with an approved rerun: `gate dispatch` is called in loops
+
         if approvals.is_approved(ctx, RERUN_APPROVAL_KIND, case.case_id,
                                  rerun_approval_what(case, case.rerun_decision_text)):
             return None
