@@ -30,7 +30,6 @@ from jobs.closest import closest
 from jobs.context import Context
 from jobs.credits.cases import service as case_records
 from jobs.credits.records import Case, GateDecision, RerunDecision
-from store import baselines as baseline_store
 from store import cases as case_store
 from store import quarantine as quarantine_store
 from store.runs_index import FindsRuns
@@ -75,6 +74,8 @@ def known_scenarios(ctx: Context, index: FindsRuns) -> set[str]:
     Not settings (`scenario set`, `backfill on`): those accept any id, so a mistyped one would become
     "known" and open the rerun gate for a scenario that does not exist.
     """
+    from store import baselines as baseline_store   # not for a recorded run's gate (the common question)
+
     return (set(index.scenarios) | set(baseline_store.known_scenarios(ctx.state))
             | {row["scenario_id"] for row in case_store.all_rows(ctx.state.snapshot())})
 

@@ -54,7 +54,7 @@ def test_help_loads_no_configuration_no_domain_code_and_nothing_heavy(config_fil
 
 @pytest.mark.parametrize("args", [("case", "list"), ("gate", "dispatch", "run_x"), ("runs", "show", "run_x"),
                                   ("killswitch", "status"), ("incident", "list"), ("outbox", "status"),
-                                  ("export", "status")])
+                                  ("export", "status"), ("notion", "status")])
 def test_reading_commands_load_nothing_heavy_and_no_ledger_code(config_file: Path, args: tuple[str, ...]) -> None:
     loaded = roots(modules_loaded(config_file, *args))
     assert not loaded & {*NOT_FOR_READING, *LEDGER_CODE}
