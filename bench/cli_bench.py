@@ -13,12 +13,15 @@ main) times another checkout's code on the same directory in the same run, alter
 (before / after).
 
 The first `gate dispatch` / `runs show` on a new directory builds the on-disk runs index from the ledger;
-that cold call is timed once, separately, before the warm runs.
+that cold call is timed once, separately, before the warm runs. Beside the wall times the bench prints each
+command's median CPU time (user + system of the child): on a shared machine the wall time includes waiting
+for a core.
 """
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -48,22 +51,28 @@ def build(directory: Path, runs: int) -> None:
     (directory / "BUILT").write_text(str(recorded))
 
 
-def timed(argv: list[str], times: int, env: dict[str, str], checkouts: list[Path]) -> list[list[float]]:
-    """Wall time of `argv` as a process run from each checkout (`python -m chatops` imports the code of
-    the directory it runs in), `times` runs after two warm-up runs (page cache, .pyc), the checkouts
-    alternating so that both see the same load."""
+def timed(argv: list[str], times: int, env: dict[str, str],
+          checkouts: list[Path]) -> tuple[list[list[float]], list[list[float]]]:
+    """Wall time and CPU time (user + system) of `argv` as a process run from each checkout (`python -m
+    chatops` imports the code of the directory it runs in), `times` runs after two warm-up runs (page
+    cache, .pyc), the checkouts alternating so that both see the same load. On a busy machine the wall
+    time includes waiting for a core; the CPU time is what the command itself costs."""
     took: list[list[float]] = [[] for _ in checkouts]
+    cpu: list[list[float]] = [[] for _ in checkouts]
     for n in range(times + 2):
         for i, checkout in enumerate(checkouts):
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             started = time.perf_counter()
             done = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=checkout)
             elapsed = time.perf_counter() - started
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
             if done.returncode not in (0, 1):
                 raise SystemExit(f"{' '.join(argv)} in {checkout} failed ({done.returncode}): "
                                  f"{done.stderr.decode()[-500:]}")
             if n >= 2:
                 took[i].append(elapsed)
-    return took
+                cpu[i].append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return took, cpu
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -118,17 +127,18 @@ def main() -> int:
         if cold is not None:
             print(f"first runs show on this directory (builds the runs index): {cold * 1e3:.0f} ms")
         checkouts = [ROOT] + ([args.against.resolve()] if args.against else [])
-        print(f"{'command':<48} {'code':<10} {'median':>8} {'p90':>8} {'min':>8}  target")
+        print(f"{'command':<48} {'code':<10} {'median':>8} {'p90':>8} {'min':>8} {'CPU med':>8}  target")
         failed = False
         for name, argv, targeted in cases:
-            for checkout, took in zip(checkouts, timed(argv, args.times, env, checkouts)):
+            walls, cpus = timed(argv, args.times, env, checkouts)
+            for checkout, took, cpu in zip(checkouts, walls, cpus):
                 median = statistics.median(took) * 1e3
                 verdict = ("ok" if median <= TARGET_MS else "OVER") if targeted else "-"
                 if checkout == ROOT:
                     failed |= targeted and median > TARGET_MS
                 label = "this" if checkout == ROOT else checkout.name
                 print(f"{name:<48} {label:<10} {median:6.1f}ms {percentile(took, 90) * 1e3:6.1f}ms "
-                      f"{min(took) * 1e3:6.1f}ms  {verdict}")
+                      f"{min(took) * 1e3:6.1f}ms {statistics.median(cpu) * 1e3:6.1f}ms  {verdict}")
         return 1 if failed else 0
     finally:
         if scratch is not None:

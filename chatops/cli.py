@@ -14,12 +14,14 @@ import re
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
-from chatops.config import LoadedConfig, load_config, resolve_config_path
 from chatops.registry import Command, HelpRequested, Invocation, Registry, UsageError, run
 from jobs.actors import PERMISSIONS, Actor, People, UnknownPerson, needs_roles
 from jobs.errors import ChatopsError, Damaged, ExitCode
+
+if TYPE_CHECKING:
+    from chatops.config import LoadedConfig
 
 PROG = "chatops"
 EXIT_USAGE = int(ExitCode.INVALID)
@@ -79,6 +81,9 @@ def main(argv: Sequence[str] | None = None, registry: Registry | None = None) ->
 
     def config() -> LoadedConfig:
         if "loaded" not in cache:
+            # the settings' parsers and dataclasses: only for a command that reads the configuration
+            from chatops.config import load_config, resolve_config_path
+
             loaded = load_config(resolve_config_path(options.config), options.data_dir)
             if options.log_format:   # the command line's format wins over [logging] format (the daemon's too)
                 settings = loaded.settings

@@ -27,13 +27,13 @@ import shlex
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
-from chatops.config import LoadedConfig
 from chatops.render.views import HomeSection
 from jobs.actors import (PERMISSIONS, Actor, Permission, Subject, allowed, authorize, describe_roles, needs_roles,
                          refuse)
 from jobs.errors import Invalid, Refused
 
 if TYPE_CHECKING:
+    from chatops.config import LoadedConfig
     from jobs.context import Context
 
 AREAS = ("chatops.commands.general", "chatops.commands.baseline", "chatops.commands.ledger", "chatops.commands.credits", "chatops.commands.queries", "chatops.commands.killswitch", "chatops.commands.scrub",

@@ -14,9 +14,9 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Protocol
 
 from jobs.errors import Invalid, Refused
-from jobs.settings import PersonSettings
 
 if TYPE_CHECKING:
+    from jobs.settings import PersonSettings
     from jobs.context import Context
 
 log = logging.getLogger("chatops.actors")

@@ -16,9 +16,7 @@ import dataclasses
 import logging
 from typing import TYPE_CHECKING, Callable
 
-from jobs import killswitch, webhooks
 from jobs.actors import Role
-from jobs.delivery import DestinationName
 from jobs.notices import Notice
 from store.outbox import Outbox, QueuedState
 from jobs.errors import Refused
@@ -51,6 +49,11 @@ class OutboxNotifier:
         return Outbox(self.ctx.data_dir)
 
     def send(self, notice: Notice) -> None:
+        # Imported on the first notice: every command builds a context with this notifier, and most
+        # send nothing (bench/cli_bench.py times them as whole processes).
+        from jobs import killswitch, webhooks
+        from jobs.delivery import DestinationName
+
         notice = self.ctx.outgoing.notice(notice)   # the scrub engine's rules, before anything is written
         destinations = self._destinations(notice)
         if not destinations:

@@ -11,8 +11,7 @@ to the umask.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
+import functools
 import os
 import sys
 import threading
@@ -46,23 +45,25 @@ def temp_path_for(path: Path) -> Path:
     return path.with_name(f".{path.name}.tmp.{os.getpid()}.{threading.get_ident()}")
 
 
+@functools.cache
 def _libc_syncfs():
+    """libc's `syncfs`, looked up on first use: most commands never sync a file system, and `ctypes`
+    costs them start-up time (`ctypes.util.find_library` alone imports shutil, subprocess and tempfile,
+    so the symbol is taken from the process's own libc, `CDLL(None)`, as store/snapshot.py does)."""
     if not sys.platform.startswith("linux"):
         return None
-    libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
-    function = getattr(libc, "syncfs", None)
+    import ctypes
+
+    function = getattr(ctypes.CDLL(None, use_errno=True), "syncfs", None)
     if function is not None:
         function.argtypes = [ctypes.c_int]
         function.restype = ctypes.c_int
     return function
 
 
-_SYNCFS = _libc_syncfs()
-
-
 def can_sync_filesystem() -> bool:
     """Whether `sync_filesystem` is available here (Linux: `syncfs(2)`)."""
-    return _SYNCFS is not None
+    return _libc_syncfs() is not None
 
 
 def sync_filesystem(fd: int) -> None:
@@ -72,9 +73,12 @@ def sync_filesystem(fd: int) -> None:
     costs a commit each (bench/credits_bench.py). Since Linux 5.8 it reports a write-back error that
     happened on the file system since `fd` last saw one, so callers keep `fd` open between calls.
     """
-    if _SYNCFS is None:
+    syncfs = _libc_syncfs()
+    if syncfs is None:
         raise OSError("syncfs(2) is not available on this system; fsync each file instead")
-    if _SYNCFS(fd) != 0:
+    if syncfs(fd) != 0:
+        import ctypes
+
         errno = ctypes.get_errno()
         raise OSError(errno, f"syncfs failed: {os.strerror(errno)}")
 

@@ -10,12 +10,12 @@ import math
 
 from chatops.registry import Arg, Command, Invocation, Reply
 from jobs.actors import Permission
-from jobs.credits.baselines.stats import MAX_DAYS
-from jobs.credits.intake.schema import MAX_CREDITS
 from jobs.errors import ExitCode
 
 
 def positive_days(text: str) -> int:
+    from jobs.credits.baselines.stats import MAX_DAYS   # the baseline statistics: only when parsing
+
     try:
         value = int(text)
     except ValueError:
@@ -27,6 +27,8 @@ def positive_days(text: str) -> int:
 
 
 def positive_credits(text: str) -> float:
+    from jobs.credits.intake.schema import MAX_CREDITS   # the run schema (records, orjson): only when parsing
+
     try:
         value = float(text)
     except ValueError:

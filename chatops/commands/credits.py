@@ -15,8 +15,6 @@ from collections import Counter
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-import orjson
-
 from chatops.commands import case_home, case_replies
 from chatops.registry import Arg, Command, Invocation, Reply
 from jobs.actors import Permission
@@ -38,6 +36,7 @@ def _runs_record(inv: Invocation) -> Reply:
     source, data = read_source(inv.args.file, stdin)
     outcomes = Recorder(inv.ctx).record(parse_records(data, source), inv.actor)
     if inv.args.json:
+        import orjson   # only for --json: `chatops help` loads this module too
         return Reply(orjson.dumps([o.to_json() for o in outcomes], option=orjson.OPT_INDENT_2).decode())
     return Reply(record_report(outcomes, inv.args.verbose), 0 if all(o.recorded for o in outcomes) else 1)
 
@@ -259,6 +258,7 @@ def _gate_reply(inv: Invocation, decision: GateDecision) -> Reply:
     """Exit 0 allowed, 1 blocked, 6 (not found) when the id is neither a recorded run nor a known scenario."""
     code = 0 if decision.allowed else (ExitCode.CHECK_FAILED if decision.known else ExitCode.NOT_FOUND)
     if inv.args.json:
+        import orjson   # only for --json: `chatops help` loads this module too
         return Reply(orjson.dumps(decision.to_json()).decode(), int(code))
     return Reply(decision.describe(), int(code))
 

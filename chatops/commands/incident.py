@@ -11,8 +11,6 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-import orjson
-
 from chatops.registry import Arg, Command, Invocation, MalformedReply, Reply, ReplyCommand
 from chatops.render.views import HomeSection
 from jobs.actors import Actor, Permission
@@ -59,6 +57,7 @@ def _list(inv: Invocation) -> Reply:
     now = ctx.now()
     shown = [i for i in all_incidents(ctx) if inv.args.all or i.open]
     if inv.args.json:
+        import orjson   # only for --json: `chatops help` loads this module too
         return Reply(orjson.dumps([{
             "id": i.id, "kind": i.kind.value, "severity": i.sev.value, "trigger": i.trigger.value, "owner": i.owner,
             "open": i.open, "filed_at": i.filed_at.isoformat(),

@@ -19,7 +19,6 @@ from pathlib import Path
 
 from chatops.registry import Arg, Command, Invocation, Reply
 from jobs.actors import Permission
-from jobs.credits.baselines.stats import MAX_DAYS
 from jobs.errors import ChatopsError, ExitCode
 
 EXIT_OK, EXIT_INTEGRITY, EXIT_USAGE, EXIT_NOT_FOUND = 0, 1, 2, 6
@@ -49,9 +48,12 @@ def _verify(inv: Invocation) -> Reply:
             since = parse_since("pasted checkpoint" if label == "-" else Path(label).name, text)
         except (OSError, UnicodeDecodeError, NoteError) as exc:
             raise _Failed(f"chatops ledger verify: --since {label}: {exc}", EXIT_USAGE)
-    if inv.args.artifacts is not None and not 0 < inv.args.artifacts <= MAX_DAYS:
-        raise _Failed(f"chatops ledger verify: --artifacts DAYS must be a whole number from 1 to {MAX_DAYS:,}",
-                      EXIT_USAGE)
+    if inv.args.artifacts is not None:
+        from jobs.credits.baselines.stats import MAX_DAYS   # its module imports statistics
+
+        if not 0 < inv.args.artifacts <= MAX_DAYS:
+            raise _Failed(f"chatops ledger verify: --artifacts DAYS must be a whole number from 1 to {MAX_DAYS:,}",
+                          EXIT_USAGE)
     try:
         reports = audit.verify_ledgers(loaded.settings, loaded.data_dir, inv.args.ledger or "all", since=since,
                                        artifacts_days=inv.args.artifacts, now=datetime.now(timezone.utc))

@@ -11,8 +11,6 @@ import re
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-import orjson
-
 from chatops.commands.credits import parse_when
 from chatops.registry import Arg, Command, Invocation, Reply
 from jobs.actors import Permission
@@ -76,6 +74,7 @@ def _case_list(inv: Invocation) -> Reply:
              and (args.severity is None or c.severity is args.severity)
              and (args.scenario is None or c.scenario_id == args.scenario)]
     if args.json:
+        import orjson   # only for --json: `chatops help` loads this module too
         return Reply(orjson.dumps([case_json(c) for c in cases], option=orjson.OPT_INDENT_2).decode())
     if not cases:
         filtered = args.status or args.severity or args.scenario
@@ -112,6 +111,7 @@ def _runs_list(inv: Invocation) -> Reply:
     matched.sort(key=lambda found: (_started(found[1].started_at) or _NEVER, found[1].seq), reverse=True)
     shown = matched if args.limit == 0 else matched[:args.limit]
     if args.json:
+        import orjson   # only for --json: `chatops help` loads this module too
         return Reply(orjson.dumps([{"Run_ID": run_id, "Scenario_ID": info.scenario_id, "Severity": info.severity,
                                     "Started_At": info.started_at or None, "ledger_seq": info.seq}
                                    for run_id, info in shown], option=orjson.OPT_INDENT_2).decode())

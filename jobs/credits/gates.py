@@ -26,12 +26,10 @@ from typing import Any, Iterable
 
 from tinydb import TinyDB
 
-from jobs import approvals
 from jobs.closest import closest
 from jobs.context import Context
 from jobs.credits.cases import service as case_records
 from jobs.credits.records import Case, GateDecision, RerunDecision
-from store import baselines as baseline_store
 from store import cases as case_store
 from store import quarantine as quarantine_store
 from store.runs_index import FindsRuns
@@ -55,6 +53,8 @@ def case_blocks_rerun(ctx: Context, case: Case) -> str | None:
         return (f"{case.case_id}: rerun DENIED by {case.rerun_decided_by} - {case.rerun_decision_text}; "
                 f"a new decision needs `chatops rerun approve {case.case_id} --mitigation …` (O3)")
     if case.rerun_decision is RerunDecision.APPROVED:
+        from jobs import approvals   # only a case with an approved rerun: `gate dispatch` is called in loops
+
         if approvals.is_approved(ctx, RERUN_APPROVAL_KIND, case.case_id,
                                  rerun_approval_what(case, case.rerun_decision_text)):
             return None
@@ -74,6 +74,8 @@ def known_scenarios(ctx: Context, index: FindsRuns) -> set[str]:
     Not settings (`scenario set`, `backfill on`): those accept any id, so a mistyped one would become
     "known" and open the rerun gate for a scenario that does not exist.
     """
+    from store import baselines as baseline_store   # not for a recorded run's gate (the common question)
+
     return (set(index.scenarios) | set(baseline_store.known_scenarios(ctx.state))
             | {row["scenario_id"] for row in case_store.all_rows(ctx.state.snapshot())})
 

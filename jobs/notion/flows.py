@@ -23,21 +23,20 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Callable, Iterator
-
-import httpx
-from notion_client.errors import HTTPResponseError, RequestTimeoutError
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from jobs import outbox_admin
 from jobs.context import Context
 from jobs.delivery import DeliveryWorker, DestinationName
 from jobs.errors import Invalid
 from jobs.notion import service
-from jobs.notion.destination import NotionDestination, TokenBucket, notion_client
 from jobs.notion.mapping import SCHEMA, TITLE
 from jobs.notion.records import Mirrored, NotionEnv
 from store.files import open_creating
 from store.outbox import OutboxMessage
+
+if TYPE_CHECKING:
+    from jobs.notion.destination import NotionDestination
 
 LOCK_FILE = "notion.lock"
 
@@ -99,6 +98,9 @@ def require_env(environ: dict[str, str] | None = None) -> NotionEnv:
 def worker(ctx: Context, env: NotionEnv, clock: Callable[[], float] = time.monotonic,
            sleep: Callable[[float], None] = time.sleep, **options: Any) -> DeliveryWorker:
     """The mirror's worker: the outbox's `notion` items, through the real notion-client, rate-limited."""
+    # notion-client and httpx: for the worker and the check, not for `notion status` (a read of the queue)
+    from jobs.notion.destination import NotionDestination, TokenBucket, notion_client
+
     rate = ctx.settings.notion.requests_per_second
     destination = _Locked(NotionDestination(ctx, notion_client(ctx, env.token), env,
                                             TokenBucket(rate, max(1.0, rate), clock, sleep)))
@@ -150,6 +152,11 @@ class CheckLine:
 
 def check(ctx: Context, env: NotionEnv) -> list[CheckLine]:
     """Token, both databases, every property: one line each, the problems with their fix."""
+    import httpx
+    from notion_client.errors import HTTPResponseError, RequestTimeoutError
+
+    from jobs.notion.destination import notion_client
+
     client = notion_client(ctx, env.token)
     lines: list[CheckLine] = []
     try:
@@ -169,6 +176,8 @@ def check(ctx: Context, env: NotionEnv) -> list[CheckLine]:
 
 
 def _check_database(client: Any, env: NotionEnv, kind: Mirrored) -> list[CheckLine]:
+    from notion_client.errors import HTTPResponseError
+
     name = f"{kind.database} ({kind.env}={env.database(kind)})"
     try:
         database = client.databases.retrieve(env.database(kind))

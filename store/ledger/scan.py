@@ -17,7 +17,6 @@ import contextlib
 import gc
 import json
 import os
-import subprocess
 import sys
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -99,6 +98,8 @@ def scan_ledger(path: Path, want_roots: Collection[int] = (), collect_kinds: Col
     path = Path(path)
     if (parallel and not collect_kinds and not keep_leaves and start is None and (os.cpu_count() or 1) > 1
             and path.exists() and path.stat().st_size >= parallel_min_bytes):
+        import subprocess   # only a large file is verified in parallel; `ledger verify` is called in loops
+
         ranges = _split(path, os.cpu_count() or 2)
         env = {**os.environ, "PYTHONPATH": _import_root()}
         helpers = [subprocess.Popen([sys.executable, "-m", "store.ledger.scan", str(path), str(a), str(b)],

@@ -37,7 +37,6 @@ import sys
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
-from importlib import resources
 from pathlib import Path
 from typing import Any
 from jobs.errors import Invalid
@@ -162,7 +161,9 @@ def load_rules(path: Path | None = None, cache: SignedCache | None = None) -> Ru
     """The packaged ruleset, or the file at `path` (config `[scrub] rules_file`); `cache` keeps the
     analysis of each rule between runs (the module docstring)."""
     if path is None:
-        text = resources.files("jobs.export.scrub").joinpath(PACKAGED_RULES).read_text(encoding="utf-8")
+        # beside this module, as pip installs it; not through importlib.resources, whose import (tempfile,
+        # zipfile) every `scrub check` would pay at start-up (README, "Start-up")
+        text = Path(__file__).with_name(PACKAGED_RULES).read_text(encoding="utf-8")
         source = f"packaged {PACKAGED_RULES}"
     else:
         try:
