@@ -139,19 +139,24 @@ COMMANDS = [
                 Arg("--dry-run", "show what would be exported and how it would grade; change nothing", flag=True)),
             description="The daemon's 05:00 job by hand: collect new or grown transcripts, scrub them in place, "
                         "commit clean copies on export/<date>, open or update the day's PR and apply the tiered "
-                        "merge policy. An interrupted run of the date is finished first."),
+                        "merge policy. An interrupted run of the date is finished first.",
+            example='export run --dry-run --as ben'),
     Command(("export", "status"), "each export day: grade, sessions, flags, PR and its state",
             Permission.EXPORT_READ, _status, shell_open=True, subject_kind="export_day", subject_id="all",
-            args=(Arg("--json", "print as JSON", flag=True),)),
+            args=(Arg("--json", "print as JSON", flag=True),),
+            example='export status --json'),
     Command(("export", "merge"), "merge a day's export PR into main (chief.staff; the COO for MEDIUM)",
             Permission.EXPORT_MERGE, _merge, args=(_PR_ARG,),
             description="Merge rights follow the grade (seed 000 §3): chief.staff merges HIGH and MEDIUM; the "
-                        "COO approves MEDIUM; LOW and FAIL only after `export rescrub` grades them HIGH or MEDIUM."),
+                        "COO approves MEDIUM; LOW and FAIL only after `export rescrub` grades them HIGH or MEDIUM.",
+            example='export merge 7 --as ben'),
     Command(("export", "hold"), "hold a day's export PR with a reason (chief.staff or COO)",
             Permission.EXPORT_HOLD, _hold, args=(
-                _PR_ARG, Arg("--reason", "why it must wait", required=True, nargs="+", metavar="TEXT"))),
+                _PR_ARG, Arg("--reason", "why it must wait", required=True, nargs="+", metavar="TEXT")),
+            example='export hold 7 --reason "secret in session 3, rules patched next" --as ben'),
     Command(("export", "rescrub"), "scrub a held PR's sessions again with the current rules and regrade it",
             Permission.EXPORT_RESCRUB, _rescrub, args=(_PR_ARG,),
             description="After code.platform patches the ruleset: the originals and the clean copies are scrubbed "
-                        "again, regraded and the PR updated; HIGH or MEDIUM makes it mergeable by chief.staff."),
+                        "again, regraded and the PR updated; HIGH or MEDIUM makes it mergeable by chief.staff.",
+            example='export rescrub 7 --as lee'),
 ]
