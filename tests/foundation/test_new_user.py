@@ -112,3 +112,24 @@ def test_a_fresh_install_has_no_migration_pending(copied):
     checked = run_cli("upgrade", "--check", "--as", "ana", config=copied)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "up to date (state 2" in checked.stdout
+
+
+@pytest.mark.parametrize(("argv", "period"), [
+    (["report", "quarterly", "--quarter", "2026-q1", "--as", "ana"], "quarterly_2026-Q1.json"),
+    (["report", "weekly", "--week", "2026-w47", "--as", "ben"], "weekly_2026-11-16.json"),
+])
+def test_a_period_in_lower_case_is_read_as_typed(copied, capsys, argv, period):
+    assert main(["--config", str(copied), *argv]) == 0
+    assert period in capsys.readouterr().out
+
+
+def test_an_unconfigured_customer_says_none_is_configured_yet(copied, capsys):
+    assert main(["--config", str(copied), "incident", "file", "--trigger", "data-exposure", "--sev", "SEV1",
+                 "--what", "a", "--contained", "b", "--at-risk", "c", "--as", "lee"]) == 0
+    assert main(["--config", str(copied), "incident", "step", "INC-1", "--step", "contain", "--text", "done",
+                 "--as", "lee"]) == 0
+    capsys.readouterr()
+    assert main(["--config", str(copied), "incident", "decide", "INC-1", "--customer-data", "yes",
+                 "--unauthorized", "yes", "--high-risk", "no", "--customer", "acme", "--as", "lee"]) == 2
+    err = capsys.readouterr().err
+    assert "[compliance.customers.acme] notify_hours" in err and "(none is configured yet)" in err

@@ -75,7 +75,7 @@ def week_of(day: date, zone: ZoneInfo) -> Period:
 
 
 def parse_week(text: str, zone: ZoneInfo) -> Period:
-    match = WEEK.match(text.strip())
+    match = WEEK.match(text.strip().upper())     # 2026-w47 is what a person types as often
     try:
         if not match:
             raise ValueError
@@ -94,7 +94,7 @@ def parse_month(text: str, zone: ZoneInfo) -> Period:
 
 
 def parse_quarter(text: str, zone: ZoneInfo) -> Period:
-    match = QUARTER.match(text.strip())
+    match = QUARTER.match(text.strip().upper())
     if not match:
         raise Invalid(f"--quarter {text!r} is not a quarter; write YYYY-Qn, e.g. --quarter 2026-Q4")
     first = date(int(match[1]), 3 * (int(match[2]) - 1) + 1, 1)
