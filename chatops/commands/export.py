@@ -70,6 +70,12 @@ def _summary(day) -> str:
     return "\n".join(lines)
 
 
+#: `export status` in words a reader needs no table for (the JSON keeps the disposition's value).
+_STATE_WORDS = {"pending": "not decided yet", "auto": "merged (HIGH, automatically)", "review":
+                "waiting for chief.staff to merge", "held": "held", "manual": "merged by {who}",
+                "empty": "nothing to export"}
+
+
 def _status(inv: Invocation) -> Reply:
     from jobs.export import service
 
@@ -77,13 +83,16 @@ def _status(inv: Invocation) -> Reply:
     if inv.args.json:
         return Reply(json.dumps([{"date": d.date, "step": d.step.value, "runs": d.runs, "grade": d.grading.grade,
                                   "sessions": d.grading.sessions, "flags": d.grading.flags, "pr": d.pr,
-                                  "disposition": d.disposition.value, "incident": d.incident,
+                                  "disposition": d.disposition.value, "hold_reason": d.hold_reason,
+                                  "incident": d.incident,
                                   "deferred": len(d.deferred)} for d in days], indent=2))
     if not days:
         return Reply("no export has run yet; the daemon runs it daily at 05:00, or `chatops export run --as NAME`")
     lines = []
     for d in days:
-        state = d.disposition.value if d.step.value == "finished" else f"interrupted after {d.step.value}"
+        state = _STATE_WORDS.get(d.disposition.value, d.disposition.value).format(who=d.decided_by or "a person")
+        if d.step.value != "finished":
+            state = f"interrupted after {d.step.value}"
         pr = f"PR #{d.pr}" if d.pr else "no PR"
         lines.append(f"{d.date}  {d.grading.grade or '-':<6} {d.grading.sessions:>4} session file(s)  "
                      f"{d.grading.flags:>3} flag(s)  {pr:<7} {state}"

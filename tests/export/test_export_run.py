@@ -317,3 +317,16 @@ def test_a_medium_pr_left_past_the_next_run_is_raised_once_with_chief_staff_and_
                             "merge window): chief.staff reviews it now (`chatops export merge 1` or `export hold 1 "
                             "--reason …`); the COO may approve it."]
     assert export_kinds(home.data).count("export.review_overdue") == 1
+
+
+def test_a_held_pr_merged_later_reads_merged_not_held_in_status(home: Home):
+    session(home.projects / PROJECT / "s1.jsonl", MEDIUM_TEXT)
+    assert run(home).returncode == 0
+    assert run_cli("export", "hold", "1", "--reason", "wait for ana", "--as", "ben", config=home.config).returncode == 0
+    held = run_cli("export", "status", config=home.config)
+    assert "held  held: wait for ana" in held.stdout
+    assert run_cli("export", "merge", "1", "--as", "ben", config=home.config).returncode == 0
+    shown = run_cli("export", "status", config=home.config)
+    assert "merged by ben" in shown.stdout and "held" not in shown.stdout
+    [row] = json.loads(run_cli("export", "status", "--json", config=home.config).stdout)
+    assert (row["disposition"], row["hold_reason"]) == ("manual", "")
