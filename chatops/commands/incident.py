@@ -25,7 +25,7 @@ TRIGGERS = ("data-exposure", "breach-notification", "regulatory-inquiry", "contr
 SEVS = ("SEV1", "SEV2", "SEV3")
 STEPS = ("contain", "legal-engaged", "counsel-contacted", "remediation-plan", "sop-delta", "prevention")
 YES_NO = ("yes", "no")
-INCIDENT = Arg("incident", "incident id (INC-<n>)", metavar="INC-N", subject="incident")
+INCIDENT = Arg("incident", "incident id (INC-<n>)", metavar="INC-N", subject="incident", required=True)
 
 
 def _yes(value: str | None) -> bool | None:

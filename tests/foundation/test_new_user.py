@@ -133,3 +133,22 @@ def test_an_unconfigured_customer_says_none_is_configured_yet(copied, capsys):
                  "--unauthorized", "yes", "--high-risk", "no", "--customer", "acme", "--as", "lee"]) == 2
     err = capsys.readouterr().err
     assert "[compliance.customers.acme] notify_hours" in err and "(none is configured yet)" in err
+
+
+@pytest.mark.parametrize("argv", [
+    ["incident", "timeline"],
+    ["incident", "show", "--as", "lee"],
+    ["incident", "step", "--step", "contain", "--text", "revoked", "--as", "lee"],
+    ["incident", "assess", "--sev1-risk", "no", "--text", "fine", "--as", "lee"],
+    ["incident", "escalate", "--to", "SEV1", "--as", "lee"],
+    ["incident", "decide", "--customer-data", "no", "--as", "lee"],
+    ["incident", "close", "--as", "lee"],
+    ["incident", "notice", "draft", "--text", "t", "--as", "lee"],
+    ["incident", "notice", "approve", "--as", "dev"],
+    ["incident", "notice", "counsel", "--reviewer", "Firm LLP", "--as", "ana"],
+    ["incident", "notice", "sent", "--as", "lee"],
+])
+def test_an_incident_command_without_its_id_is_a_usage_error_naming_it(copied, argv):
+    done = run_cli(*argv, config=copied)
+    assert done.returncode == 2, done.stderr
+    assert "the following arguments are required: INC-N" in done.stderr and "internal error" not in done.stderr
