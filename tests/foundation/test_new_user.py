@@ -152,3 +152,14 @@ def test_an_incident_command_without_its_id_is_a_usage_error_naming_it(copied, a
     done = run_cli(*argv, config=copied)
     assert done.returncode == 2, done.stderr
     assert "the following arguments are required: INC-N" in done.stderr and "internal error" not in done.stderr
+
+
+@pytest.mark.parametrize(("argv", "flag"), [
+    (["report", "weekly", "--week", "0001-W01", "--as", "ben"], "--week '0001-W01'"),
+    (["report", "monthly", "--month", "9999-12", "--as", "ana"], "--month '9999-12'"),
+    (["report", "quarterly", "--quarter", "9999-Q4", "--as", "ana"], "--quarter '9999-Q4'"),
+])
+def test_a_period_at_the_end_of_the_calendar_is_invalid_not_an_internal_error(copied, argv, flag):
+    done = run_cli(*argv, config=copied)
+    assert done.returncode == 2 and "internal error" not in done.stderr
+    assert f"{flag}: the year must be from 1900 to 9998" in done.stderr
