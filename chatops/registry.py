@@ -101,16 +101,29 @@ class Arg:
             try:
                 given = self.type(given)
             except (argparse.ArgumentTypeError, ValueError, TypeError) as exc:
-                raise UsageError(f"{self.name} {given!r}: {exc}") from None
+                raise UsageError(f"{self.name} {given!r}: {_type_error_text(exc)}") from None
         if self.choices and given not in self.choices:
             raise UsageError(f"{self.name} {given!r}: expected one of {', '.join(self.choices)}")
         return given
+
+    def _argparse_type(self, text: str) -> Any:
+        """`type` for argparse: a converter's own ValueError becomes the message the person reads.
+
+        argparse words a plain ValueError as "invalid _days value: '-5'", naming a Python function and
+        hiding the converter's reason (the expected range, an example); this keeps the reason.
+        """
+        try:
+            return self.type(text)
+        except argparse.ArgumentTypeError:
+            raise
+        except (ValueError, TypeError) as exc:
+            raise argparse.ArgumentTypeError(f"{text!r}: {_type_error_text(exc)}") from None
 
     def add_to(self, parser: argparse.ArgumentParser) -> None:
         if self.flag:
             parser.add_argument(self.name, action="store_true", help=self.argparse_help)
             return
-        kwargs: dict[str, Any] = {"help": self.argparse_help, "type": self.type}
+        kwargs: dict[str, Any] = {"help": self.argparse_help, "type": self._argparse_type}
         if self.choices:
             kwargs["choices"] = list(self.choices)
         if self.nargs:
@@ -124,6 +137,16 @@ class Arg:
             kwargs["nargs"] = "?"
             kwargs["default"] = self.default
         parser.add_argument(self.name, **kwargs)
+
+
+def _type_error_text(exc: Exception) -> str:
+    """A converter's reason, or what was expected when Python's own wording would be shown instead."""
+    text = str(exc)
+    if isinstance(exc, argparse.ArgumentTypeError):
+        return text
+    if not text or text.startswith(("invalid literal for int()", "could not convert string to float")):
+        return "expected a number, e.g. 7" if "int()" in text else "expected a number"
+    return text
 
 
 @dataclass
@@ -172,6 +195,7 @@ class Command:
     subject_kind: str = ""       # what it acts on when no argument names it (default: its first word)
     subject_id: str = ""         # … and that subject's id (default: the kind)
     modal: bool = False          # `/ops <its words>` alone opens a form of its arguments (a filing modal)
+    example: str = ""            # one typical command line for `--help` (after `chatops `)
 
     @property
     def name(self) -> str:
@@ -211,9 +235,22 @@ class Command:
     def parser(self, prog: str) -> argparse.ArgumentParser:
         parser = _RaisingParser(prog=f"{prog} {self.name}", description=self.description or self.summary,
                                 add_help=True)
+        parser.footer = self.help_footer(prog)
         for arg in self.args:
             arg.add_to(parser)
         return parser
+
+    def help_footer(self, prog: str) -> str:
+        """Who may run it and, where declared, an example: what a new user looks for in `--help`."""
+        roles = needs_roles(PERMISSIONS[self.permission])
+        if self.shell_open:
+            who = f"who: anyone who can read the data directory (read-only); from Slack, {roles}"
+        else:
+            who = f"who: {roles}" + (" (add --as NAME in the shell)" if prog == "chatops" else "")
+        lines = [who]
+        if self.example:
+            lines.append(f"example: {prog} {self.example}")
+        return "\n".join(lines) + "\n"
 
 
 class UsageError(Invalid):
@@ -225,6 +262,11 @@ class HelpRequested(Exception):
 
 
 class _RaisingParser(argparse.ArgumentParser):
+    footer = ""      # lines printed as they are after the options (argparse would re-wrap an epilog)
+
+    def format_help(self) -> str:
+        return super().format_help() + ("\n" + self.footer if self.footer else "")
+
     def error(self, message: str) -> None:  # type: ignore[override]
         """One line: what is wrong, then the usage folded onto the same line (argparse prints two or more)."""
         usage = " ".join(self.format_usage().split())

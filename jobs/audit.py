@@ -234,6 +234,14 @@ class Ledgers:
         origin = self.writer_origin(spec)
         if origin is None:
             origin = self._auto_init(spec)
+        elif not self.key_path.exists() and not self.files(spec).vkey.exists():
+            # config.toml names an installation this data directory never held: "run ledger init" would
+            # loop, so say both ways out (a copied config.toml from another install is the usual cause).
+            raise KeyFileError(
+                f"ledger key {self.key_path} is missing and config.toml [ledger] {spec.origin_setting} pins "
+                f"\"{origin}\" from another installation; restore that key from a backup (chatops restore), "
+                "or for a new installation set credit_origin, operations_origin and trusted_vkeys to empty "
+                "and run: chatops ledger init")
         key = self.load_key(create=False)
         signer = Signer(origin, key)
         trusted = tuple(v for v in self._configured_vkeys() + read_vkey_file(self.files(spec).vkey)

@@ -132,7 +132,7 @@ def restore(ctx: Context, actor: Actor, source: Path, reason: str = "") -> Resto
             f"the backup's keys/ were not restored: the key directory {key_dir} is outside the data directory; "
             f"copy them from {source / snapshot.KEYS} by hand if this machine lost its key")]))
     snapshot.apply_dir_modes(staging, manifest.get("dirs") or {})
-    previous = data_dir.with_name(f"{data_dir.name}.before-restore-{stamp}")
+    previous = _unused(data_dir.with_name(f"{data_dir.name}.before-restore-{stamp}"))
     with snapshot.all_locks(snapshot.lock_paths(data_dir, [ledgers.files(s).directory for s in audit.SPECS])):
         snapshot.exchange(staging, data_dir)
     os.rename(staging, previous)
@@ -143,6 +143,16 @@ def restore(ctx: Context, actor: Actor, source: Path, reason: str = "") -> Resto
                                       "rolled_back": [{"ledger": n, "backup_size": h, "cosigned_size": c}
                                                       for n, h, c in behind]}})
     return Restored(data_dir, files, sizes, previous, trust_note)
+
+
+def _unused(path: Path) -> Path:
+    """`path`, or `path-2`, `path-3`, … when a restore in the same second already kept one there: the
+    rename after the swap must not fail, or the data directory is swapped with no record of it."""
+    candidate, n = path, 1
+    while candidate.exists():
+        n += 1
+        candidate = path.with_name(f"{path.name}-{n}")
+    return candidate
 
 
 def _copy_one(source: Path, target: Path) -> None:

@@ -42,7 +42,14 @@ def build_context(settings: Settings, data_dir: Path) -> Context:
 
     data_dir = Path(data_dir)
     prepare_data_dir(data_dir, Policy(settings.operators_group or None))
-    ctx = Context(settings=settings, data_dir=data_dir, state=StateStore(data_dir),
+    state = StateStore(data_dir)
+    if not state.path.exists():
+        # A new data directory is written by this version: stamp its schema, or `chatops doctor` and
+        # `chatops upgrade` would report a migration pending on a fresh install.
+        from store import schema
+
+        schema.set_state_version(state, schema.STATE_VERSION)
+    ctx = Context(settings=settings, data_dir=data_dir, state=state,
                   people=People(settings.people), make_ledgers=_ledgers, make_outgoing=_outgoing)
     ctx.notifier = OutboxNotifier(ctx, local=not slack_mode(data_dir=data_dir))
     return ctx

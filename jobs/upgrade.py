@@ -24,7 +24,7 @@ from store.ledger.entry import SCHEMA_VERSION as LEDGER_SCHEMA
 
 STATE = "state"
 #: What this code writes: the version each part must be at.
-CURRENT = {STATE: 2, **{spec.name.value: LEDGER_SCHEMA for spec in audit.SPECS}}
+CURRENT = {STATE: schema.STATE_VERSION, **{spec.name.value: LEDGER_SCHEMA for spec in audit.SPECS}}
 SUBJECT = Subject("schema", "data directory")
 
 

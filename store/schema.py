@@ -17,6 +17,7 @@ from store.state import StateStore
 
 TABLE = "schema"
 UNVERSIONED = 1        # what files written before versions existed are
+STATE_VERSION = 2      # what this code writes into a new state (jobs/upgrade.py migrates older ones)
 
 
 def state_version(store: StateStore) -> int:

@@ -70,14 +70,17 @@ COMMANDS = [
                 Arg("--notes", "anything the owner should know", nargs="+", metavar="TEXT")),
             description="Add an item to operations/logs/compliance-calendar.md (seed 002 §7): GDPR/CCPA annual "
                         "reviews, vendor SOC 2 renewals, credential rotations, contract SLA reviews. Categories: "
-                        + ", ".join(CATEGORIES) + ". Recorded in the operations ledger."),
+                        + ", ".join(CATEGORIES) + ". Recorded in the operations ledger.",
+            example='calendar add --item Stripe SOC 2 report renewal --category soc2-renewal --due 2027-03-01 --owner security.ops --as lee'),
     Command(("calendar", "done"), "mark a compliance calendar item done (--next DATE adds its next occurrence)",
             Permission.CALENDAR_WRITE, _done, args=(
                 Arg("item_id", "the item, e.g. CAL-3", required=True, metavar="CAL-n", subject="calendar item"),
-                Arg("--next", "due date of the next occurrence (YYYY-MM-DD), for a recurring item", metavar="DATE"))),
+                Arg("--next", "due date of the next occurrence (YYYY-MM-DD), for a recurring item", metavar="DATE")),
+            example='calendar done CAL-1 --next 2028-03-01 --as lee'),
     Command(("calendar", "list"), "compliance calendar items by due date (open ones; --all: done too)",
             Permission.CALENDAR_READ, _list, shell_open=True, subject_kind="calendar", subject_id="all", args=(
                 Arg("--within", "only items due within this many days (overdue ones included)", type=_days,
                     metavar="DAYS"),
-                Arg("--all", "include items already done", flag=True))),
+                Arg("--all", "include items already done", flag=True)),
+            example='calendar list --within 30'),
 ]

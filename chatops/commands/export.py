@@ -70,6 +70,12 @@ def _summary(day) -> str:
     return "\n".join(lines)
 
 
+#: `export status` in words a reader needs no table for (the JSON keeps the disposition's value).
+_STATE_WORDS = {"pending": "not decided yet", "auto": "merged (HIGH, automatically)", "review":
+                "waiting for chief.staff to merge", "held": "held", "manual": "merged by {who}",
+                "empty": "nothing to export"}
+
+
 def _status(inv: Invocation) -> Reply:
     from jobs.export import service
 
@@ -77,13 +83,16 @@ def _status(inv: Invocation) -> Reply:
     if inv.args.json:
         return Reply(json.dumps([{"date": d.date, "step": d.step.value, "runs": d.runs, "grade": d.grading.grade,
                                   "sessions": d.grading.sessions, "flags": d.grading.flags, "pr": d.pr,
-                                  "disposition": d.disposition.value, "incident": d.incident,
+                                  "disposition": d.disposition.value, "hold_reason": d.hold_reason,
+                                  "incident": d.incident,
                                   "deferred": len(d.deferred)} for d in days], indent=2))
     if not days:
         return Reply("no export has run yet; the daemon runs it daily at 05:00, or `chatops export run --as NAME`")
     lines = []
     for d in days:
-        state = d.disposition.value if d.step.value == "finished" else f"interrupted after {d.step.value}"
+        state = _STATE_WORDS.get(d.disposition.value, d.disposition.value).format(who=d.decided_by or "a person")
+        if d.step.value != "finished":
+            state = f"interrupted after {d.step.value}"
         pr = f"PR #{d.pr}" if d.pr else "no PR"
         lines.append(f"{d.date}  {d.grading.grade or '-':<6} {d.grading.sessions:>4} session file(s)  "
                      f"{d.grading.flags:>3} flag(s)  {pr:<7} {state}"
@@ -151,21 +160,26 @@ COMMANDS = [
                 Arg("--dry-run", "show what would be exported and how it would grade; change nothing", flag=True)),
             description="The daemon's 05:00 job by hand: collect new or grown transcripts, scrub them in place, "
                         "commit clean copies on export/<date>, open or update the day's PR and apply the tiered "
-                        "merge policy. An interrupted run of the date is finished first."),
+                        "merge policy. An interrupted run of the date is finished first.",
+            example='export run --dry-run --as ben'),
     Command(("export", "status"), "each export day: grade, sessions, flags, PR and its state",
             Permission.EXPORT_READ, _status, shell_open=True, subject_kind="export_day", subject_id="all",
-            args=(Arg("--json", "print as JSON", flag=True),)),
+            args=(Arg("--json", "print as JSON", flag=True),),
+            example='export status --json'),
     Command(("export", "merge"), "merge a day's export PR into main (chief.staff; the COO for MEDIUM)",
             Permission.EXPORT_MERGE, _merge, args=(_PR_ARG,),
             description="Merge rights follow the grade (seed 000 §3): chief.staff merges HIGH and MEDIUM; the "
-                        "COO approves MEDIUM; LOW and FAIL only after `export rescrub` grades them HIGH or MEDIUM."),
+                        "COO approves MEDIUM; LOW and FAIL only after `export rescrub` grades them HIGH or MEDIUM.",
+            example='export merge 7 --as ben'),
     Command(("export", "hold"), "hold a day's export PR with a reason (chief.staff or COO)",
             Permission.EXPORT_HOLD, _hold, args=(
-                _PR_ARG, Arg("--reason", "why it must wait", required=True, nargs="+", metavar="TEXT"))),
+                _PR_ARG, Arg("--reason", "why it must wait", required=True, nargs="+", metavar="TEXT")),
+            example='export hold 7 --reason "secret in session 3, rules patched next" --as ben'),
     Command(("export", "rescrub"), "scrub a held PR's sessions again with the current rules and regrade it",
             Permission.EXPORT_RESCRUB, _rescrub, args=(_PR_ARG,),
             description="After code.platform patches the ruleset: the originals and the clean copies are scrubbed "
-                        "again, regraded and the PR updated; HIGH or MEDIUM makes it mergeable by chief.staff."),
+                        "again, regraded and the PR updated; HIGH or MEDIUM makes it mergeable by chief.staff.",
+            example='export rescrub 7 --as lee'),
     Command(("export", "credential"), "say whether a credential found in a PR's clean output is active "
                                       "(security.ops or code.platform)",
             Permission.EXPORT_CREDENTIAL, _credential, args=(
@@ -174,5 +188,6 @@ COMMANDS = [
                 Arg("--note", "how it was established", required=True, nargs="+", metavar="TEXT")),
             description="Seed 000 §5: active means emergency rotation (code.platform and security.ops told now) "
                         "and the CEO told it is confirmed active; either way it is recorded in the operations "
-                        "ledger. Only for a PR whose clean output holds a potential credential."),
+                        "ledger. Only for a PR whose clean output holds a potential credential.",
+            example='export credential 7 --active yes --note "key seen in use in the provider audit log" --as lee'),
 ]

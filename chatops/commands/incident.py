@@ -23,7 +23,7 @@ TRIGGERS = ("data-exposure", "breach-notification", "regulatory-inquiry", "contr
 SEVS = ("SEV1", "SEV2", "SEV3")
 STEPS = ("contain", "legal-engaged", "counsel-contacted", "remediation-plan", "sop-delta", "prevention")
 YES_NO = ("yes", "no")
-INCIDENT = Arg("incident", "incident id (INC-<n>)", metavar="INC-N", subject="incident")
+INCIDENT = Arg("incident", "incident id (INC-<n>)", metavar="INC-N", subject="incident", required=True)
 
 
 def _yes(value: str | None) -> bool | None:
@@ -216,25 +216,32 @@ COMMANDS = [
                   Arg("--link", "a run, case or export PR it concerns (repeatable)", nargs="*", metavar="ID")),
             description="Files the incident, encrypted at rest, and starts its §4 path: a SEV1 DMs the CEO "
                         "what happened / is contained / is at risk and the COO its deadlines; a SEV2 DMs the COO; "
-                        "#security-incidents gets the id, severity and deadlines only."),
+                        "#security-incidents gets the id, severity and deadlines only.",
+            example='incident file --trigger data-exposure --sev SEV1 --what "API key in a shared doc" --contained "key revoked" --at-risk "customer emails" --as lee'),
     Command(("incident", "list"), "open incidents with their next deadline in Pacific time (--all: closed too)",
             Permission.INCIDENT_READ, _list, shell_open=True, subject_kind="incident", subject_id="all",
-            args=(Arg("--all", "closed incidents too", flag=True), Arg("--json", "as JSON", flag=True))),
+            args=(Arg("--all", "closed incidents too", flag=True), Arg("--json", "as JSON", flag=True)),
+            example='incident list --all'),
     Command(("incident", "show"), "the incident decrypted, for the people it involves (shell only)",
-            Permission.INCIDENT_SHOW, _show, slack=False, args=(INCIDENT,)),
+            Permission.INCIDENT_SHOW, _show, slack=False, args=(INCIDENT,),
+            example='incident show INC-1 --as lee'),
     Command(("incident", "timeline"), "every action on an incident: time, action, who, hash (no content)",
-            Permission.INCIDENT_READ, _timeline, shell_open=True, args=(INCIDENT,)),
+            Permission.INCIDENT_READ, _timeline, shell_open=True, args=(INCIDENT,),
+            example='incident timeline INC-1'),
     Command(("incident", "step"), "confirm a checklist step (SEV1: contain first)", Permission.INCIDENT_MANAGE,
             _step, args=(INCIDENT, Arg("--step", "the step", required=True, choices=STEPS),
-                         Arg("--text", "what was done", required=True))),
+                         Arg("--text", "what was done", required=True)),
+            example='incident step INC-1 --step contain --text "revoked the key" --as lee'),
     Command(("incident", "assess"), "SEV2's risk assessment; --sev1-risk yes escalates to SEV1 at once",
             Permission.INCIDENT_MANAGE, _assess,
             args=(INCIDENT, Arg("--sev1-risk", "could it become SEV1?", required=True, choices=YES_NO),
-                  Arg("--text", "what the assessment found", required=True))),
+                  Arg("--text", "what the assessment found", required=True)),
+            example='incident assess INC-2 --sev1-risk no --text "no customer data involved" --as lee'),
     Command(("incident", "escalate"), "operational -> compliance (timeline kept), or one severity up",
             Permission.INCIDENT_MANAGE, _escalate,
             args=(INCIDENT, Arg("--to", "compliance, SEV2 or SEV1", required=True,
-                                choices=("compliance", "SEV2", "SEV1")))),
+                                choices=("compliance", "SEV2", "SEV1"))),
+            example='incident escalate INC-3 --to compliance --as lee'),
     Command(("incident", "decide"), "walk the notification decision tree (§5)", Permission.INCIDENT_DECIDE, _decide,
             modal=True,
             args=(INCIDENT, Arg("--customer-data", "was customer PII or customer-relevant data exposed?",
@@ -242,24 +249,31 @@ COMMANDS = [
                   Arg("--unauthorized", "to an unauthorised party? (when customer data was exposed)", choices=YES_NO),
                   Arg("--high-risk", "a high risk to individuals? (GDPR Art. 34; for a breach)", choices=YES_NO),
                   Arg("--customer", "affected customers with a contractual SLA (config [compliance.customers])",
-                      nargs="*", metavar="NAME"))),
+                      nargs="*", metavar="NAME")),
+            example='incident decide INC-1 --customer-data yes --unauthorized yes --high-risk no --as lee'),
     Command(("incident", "close"), "close once every step is done; SEV1/SEV2 start the post-mortem clock",
-            Permission.INCIDENT_MANAGE, _close, args=(INCIDENT,)),
+            Permission.INCIDENT_MANAGE, _close, args=(INCIDENT,),
+            example='incident close INC-1 --as lee'),
     Command(("incident", "notice", "draft"), "legal.exec: the breach notification's text (voids approvals)",
-            Permission.NOTICE_DRAFT, _draft, args=(INCIDENT, Arg("--text", "the notification", required=True))),
+            Permission.NOTICE_DRAFT, _draft, args=(INCIDENT, Arg("--text", "the notification", required=True)),
+            example='incident notice draft INC-1 --text "On 5 December we learned …" --as lee'),
     Command(("incident", "notice", "approve"), "approve the current draft as CEO, COO or legal",
             Permission.NOTICE_APPROVE, _approve,
-            args=(INCIDENT, Arg("--draft", "the draft hash you read (refused if the draft changed since)"))),
+            args=(INCIDENT, Arg("--draft", "the draft hash you read (refused if the draft changed since)")),
+            example='incident notice approve INC-1 --as dev'),
     Command(("incident", "notice", "counsel"), "record outside counsel's review of the current draft",
             Permission.NOTICE_APPROVE, _counsel,
             args=(INCIDENT, Arg("--reviewer", "outside counsel (firm or person)", required=True),
-                  Arg("--draft", "the draft hash counsel reviewed"))),
+                  Arg("--draft", "the draft hash counsel reviewed")),
+            example='incident notice counsel INC-1 --reviewer "Firm LLP" --as ana'),
     Command(("incident", "notice", "sent"), "record the notification sent (needs every approval of the draft)",
             Permission.NOTICE_SEND, _sent,
             args=(INCIDENT, Arg("--obligation", "which (gdpr-dpa, gdpr-individuals, ccpa, contract:<name>); "
-                                "default all open", nargs="*", metavar="NAME"))),
+                                "default all open", nargs="*", metavar="NAME")),
+            example='incident notice sent INC-1 --as lee'),
     Command(("incident", "keys", "rotate"), "new incident encryption key; every timeline resealed",
-            Permission.INCIDENT_KEYS, _rotate, subject_kind="incident key", subject_id="current"),
+            Permission.INCIDENT_KEYS, _rotate, subject_kind="incident key", subject_id="current",
+            example='incident keys rotate --as lee'),
 ]
 
 

@@ -49,14 +49,17 @@ def _check(inv: Invocation) -> Reply:
 COMMANDS = [
     Command(("notion", "status"), "the Notion mirror: pending changes, sync lag, last error, parked changes",
             Permission.NOTION_READ, _status, shell_open=True,
-            args=(Arg("--json", "print the status as JSON", flag=True),), subject_kind="notion", subject_id="notion"),
+            args=(Arg("--json", "print the status as JSON", flag=True),), subject_kind="notion", subject_id="notion",
+            example='notion status --json'),
     Command(("notion", "sync"), "write the Notion mirror's pending changes now (O2, O3)",
             Permission.NOTION_SYNC, _sync, slack=False, subject_kind="notion", subject_id="notion",
             description="Deliver the pending run and case changes to Notion now, in this process, within the "
                         "rate limit; stops at the first wait (a 429, an outage) and says what remains (exit 1 "
-                        "while changes remain). Needs NOTION_TOKEN, NOTION_RUNS_LEDGER_DB_ID, NOTION_CASES_DB_ID."),
+                        "while changes remain). Needs NOTION_TOKEN, NOTION_RUNS_LEDGER_DB_ID, NOTION_CASES_DB_ID.",
+            example='notion sync --as ben'),
     Command(("notion", "check"), "is the Notion token valid, are both databases reachable with every property?",
             Permission.NOTION_READ, _check, shell_open=True, slack=False, subject_kind="notion", subject_id="notion",
             description="Checks NOTION_TOKEN, then RUNS_LEDGER and CASES: reachable, and every property the "
-                        "mirror writes present with its type; each problem is named with its fix (exit 1)."),
+                        "mirror writes present with its type; each problem is named with its fix (exit 1).",
+            example='notion check'),
 ]

@@ -117,7 +117,8 @@ COMMANDS = [
             Permission.OPS_DOCTOR, _doctor, shell_open=True,
             args=(Arg("--json", "print the checks as JSON", flag=True),),
             description="One line per check (OK, WARN or FAIL) with the fix for each problem. Exit code by the "
-                        "worst: 0 OK, 1 WARN, 2 FAIL."),
+                        "worst: 0 OK, 1 WARN, 2 FAIL.",
+            example='doctor --json'),
     Command(("backup",), "consistent snapshot of the data directory into DIR, with a manifest of hashes (O3)",
             Permission.OPS_BACKUP, _backup, slack=False, args=(
                 Arg("dir", "a new directory outside the data directory", required=True, metavar="DIR",
@@ -126,7 +127,8 @@ COMMANDS = [
                     flag=True)),
             description="Copy the data directory while holding the state, ledger, outbox and intake locks, so "
                         "it holds whole commits only; MANIFEST.json lists every file's SHA-256. Recorded in the "
-                        "operations ledger."),
+                        "operations ledger.",
+            example='backup /srv/backups/chatops-2026-12-05 --as ana'),
     Command(("restore",), "verify a backup (hashes, ledger proofs), then swap it in for the data directory (O3)",
             Permission.OPS_RESTORE, _restore, slack=False, args=(
                 Arg("dir", "a directory made by chatops backup", required=True, metavar="DIR", subject="backup"),
@@ -134,22 +136,27 @@ COMMANDS = [
                     metavar="TEXT")),
             description="Checks every file against the manifest and verifies the ledgers before anything is "
                         "replaced; refuses a backup older than a checkpoint witnesses cosigned unless --reason "
-                        "says why. The daemon must be stopped. The previous data directory is kept beside it."),
+                        "says why. The daemon must be stopped. The previous data directory is kept beside it.",
+            example='restore /srv/backups/chatops-2026-12-05 --as ana'),
     Command(("upgrade",), "migrate the state and ledgers to this version's schema (O3; the daemon does it at start)",
             Permission.OPS_UPGRADE, _upgrade, slack=False, subject_kind="schema", subject_id="data directory",
             args=(Arg("--check", "only list the pending migrations (exit 1 when there are some)", flag=True),),
             description="Runs the forward migrations still pending, in order, each recorded in the operations "
-                        "ledger (schema.upgraded). A part written by a newer chatops is refused (exit 7)."),
+                        "ledger (schema.upgraded). A part written by a newer chatops is refused (exit 7).",
+            example='upgrade --check --as ana'),
     Command(("service", "install"), "run the daemon as a user service: systemd on Linux, launchd on macOS (O3)",
             Permission.OPS_SERVICE, _service_install, slack=False, subject_kind="service",
             args=(*_SERVICE_ARGS, Arg("--no-start", "write the files only; do not enable or start it", flag=True)),
             description="Writes the unit (restart on failure, logs in the journal / ~/Library/Logs/chatops) and "
-                        "an environment file (0600) with the tokens set in this shell, then enables and starts it."),
+                        "an environment file (0600) with the tokens set in this shell, then enables and starts it.",
+            example='service install --as ana'),
     Command(("service", "uninstall"), "stop the user service and remove its unit and environment file (O3)",
             Permission.OPS_SERVICE, _service_uninstall, slack=False, subject_kind="service",
             args=(*_SERVICE_ARGS, Arg("--no-stop", "only remove the files; do not ask the platform to stop it",
-                                      flag=True))),
+                                      flag=True)),
+            example='service uninstall --as ana'),
     Command(("service", "status"), "the service's files, the environment file's mode, logs, and what the platform says",
             Permission.OPS_DOCTOR, _service_status, slack=False, shell_open=True, subject_kind="service",
-            args=_SERVICE_ARGS),
+            args=_SERVICE_ARGS,
+            example='service status'),
 ]

@@ -64,11 +64,15 @@ COMMANDS = [
             Permission.SWEEP_RUN, _run, subject_kind="sweep", subject_id="daily",
             description="What the daemon does at 08:30: every check of seed 000 §5–§6, the runbook's daily (and "
                         "on Mondays weekly) checks and seed 002's deadlines. New findings are posted where they "
-                        "belong and recorded; one still open says how long it has been open."),
+                        "belong and recorded; one still open says how long it has been open.",
+            example="sweep run --as ben"),
     Command(("sweep", "show"), "the last sweep's findings and how long each has been open",
-            Permission.SWEEP_READ, _show, shell_open=True, subject_kind="sweep", subject_id="daily"),
+            Permission.SWEEP_READ, _show, shell_open=True, subject_kind="sweep", subject_id="daily",
+            example="sweep show"),
     Command(("summary", "show"), "the CEO daily summary as it stands now",
-            Permission.SUMMARY_READ, _summary_show, shell_open=True, subject_kind="summary", subject_id="ceo"),
+            Permission.SUMMARY_READ, _summary_show, shell_open=True, subject_kind="summary", subject_id="ceo",
+            example="summary show"),
     Command(("summary", "send"), "send the CEO daily summary DM now",
-            Permission.SUMMARY_SEND, _summary_send, subject_kind="summary", subject_id="ceo"),
+            Permission.SUMMARY_SEND, _summary_send, subject_kind="summary", subject_id="ceo",
+            example="summary send --as dev"),
 ]

@@ -47,9 +47,9 @@ def walk(customer_data: bool, unauthorized: bool | None, high_risk: bool | None,
     for customer in customers:
         sla = c.customers.get(customer)
         if sla is None:
-            known = ", ".join(sorted(c.customers)) or "none configured"
+            known = f"configured: {', '.join(sorted(c.customers))}" if c.customers else "none is configured yet"
             raise Invalid(f"customer {customer!r} has no notification SLA in config.toml; add "
                           f"[compliance.customers.{customer}] notify_hours = <hours from the contract> "
-                          f"(configured: {known})")
+                          f"({known})")
         obligations.append(Obligation(f"contract:{customer}", aware_at + timedelta(hours=sla.notify_hours)))
     return Decision(Leaf.BREACH, tuple(obligations), Sev.SEV1)

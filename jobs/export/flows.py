@@ -390,7 +390,7 @@ def merge_pr(ctx: Context, actor: Actor, number: int) -> ExportDay:
                          detail={"grade": effective.value})
         run.provider.merge(number, f"Merge {day.branch}: Scrub confidence {effective.value}, merged by {actor.name}")
         run.provider.comment(number, f"Merged by {actor.name} ({actor.role_for(Permission.EXPORT_MERGE)}).")
-        day = replace(day, disposition=Disposition.MANUAL, decided_by=actor.name)
+        day = replace(day, disposition=Disposition.MANUAL, decided_by=actor.name, hold_reason="")   # a merge ends a hold
         ctx.ledgers.operations.append("export.merged", actor.ledger_id, actor.role_for(Permission.EXPORT_MERGE),
                                       {"data": {"date": day.date, "pr": number, "grade": effective.value,
                                                 "merged": "manual"}})

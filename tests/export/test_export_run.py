@@ -346,3 +346,16 @@ def test_a_credential_assessment_on_a_pr_without_one_is_a_conflict(home: Home):
     assert run(home).returncode == 0
     done = run_cli("export", "credential", "1", "--active", "no", "--note", "x", "--as", "lee", config=home.config)
     assert done.returncode == 7 and "no potential credential" in done.stderr
+
+
+def test_a_held_pr_merged_later_reads_merged_not_held_in_status(home: Home):
+    session(home.projects / PROJECT / "s1.jsonl", MEDIUM_TEXT)
+    assert run(home).returncode == 0
+    assert run_cli("export", "hold", "1", "--reason", "wait for ana", "--as", "ben", config=home.config).returncode == 0
+    held = run_cli("export", "status", config=home.config)
+    assert "held  held: wait for ana" in held.stdout
+    assert run_cli("export", "merge", "1", "--as", "ben", config=home.config).returncode == 0
+    shown = run_cli("export", "status", config=home.config)
+    assert "merged by ben" in shown.stdout and "held" not in shown.stdout
+    [row] = json.loads(run_cli("export", "status", "--json", config=home.config).stdout)
+    assert (row["disposition"], row["hold_reason"]) == ("manual", "")

@@ -9,6 +9,7 @@ import stat
 from pathlib import Path
 
 import pytest
+from freezegun import freeze_time
 
 from chatops.daemon import LOCK_NAME, DaemonLock
 from tests.ops.conftest import cli
@@ -100,7 +101,7 @@ def test_a_backup_older_than_a_cosigned_checkpoint_needs_a_reason(install, backe
     install.write_text(install.read_text().replace("[ledger]\n", f'[ledger]\nwitnesses = ["{vkey}"]\n', 1))
     assert cli(install, "restore", str(backed_up), "--as", "ana") == 3
     err = capsys.readouterr().err
-    assert re.search(r"its operations ledger has 3 entries but witnesses cosigned 7 here", err) and '--reason "…"' in err
+    assert re.search(r"its operations ledger has 2 entries but witnesses cosigned 6 here", err) and '--reason "…"' in err
     refused = _ops(install)[-1]
     assert refused["kind"] == "command.refused" and refused["data"]["subject_kind"] == "backup"
     assert cli(install, "restore", str(backed_up), "--reason", "host disk lost the last hour", "--as", "ana") == 0
@@ -133,3 +134,15 @@ def test_restore_of_a_directory_that_is_no_backup_is_named(install, tmp_path, ca
     assert cli(install, "restore", str(tmp_path / "empty"), "--as", "ana") == 8
     assert "not a chatops backup" in capsys.readouterr().err
     assert cli(install, "restore", str(tmp_path / "absent"), "--as", "ana") == 6
+
+
+def test_two_restores_in_the_same_second_keep_both_previous_directories_and_record_both(install, backed_up, capsys):
+    with freeze_time("2026-12-07 10:00:00"):
+        assert cli(install, "restore", str(backed_up), "--as", "ana") == 0
+        assert cli(install, "restore", str(backed_up), "--as", "ana") == 0
+    err = capsys.readouterr().err
+    assert "internal error" not in err
+    kept = sorted(p.name for p in install.parent.glob("var.before-restore-*"))
+    assert kept == ["var.before-restore-20261207T100000Z", "var.before-restore-20261207T100000Z-2"]
+    assert _ops(install)[-1]["kind"] == "backup.restored"
+    assert _ops(install)[-1]["data"]["previous"].endswith("-2")

@@ -74,8 +74,19 @@ def week_of(day: date, zone: ZoneInfo) -> Period:
     return Period(PeriodKind.WEEKLY, f"{year}-W{week:02d}", monday, monday + timedelta(days=7), zone)
 
 
+#: Years a period may name: a report's period and the one before it must be dates Python can hold.
+YEARS = range(1900, 9999)
+
+
+def _year_in_range(flag: str, text: str, year: int) -> None:
+    if year not in YEARS:
+        raise Invalid(f"{flag} {text!r}: the year must be from {YEARS.start} to {YEARS.stop - 1}")
+
+
 def parse_week(text: str, zone: ZoneInfo) -> Period:
-    match = WEEK.match(text.strip())
+    match = WEEK.match(text.strip().upper())     # 2026-w47 is what a person types as often
+    if match:
+        _year_in_range("--week", text, int(match[1]))
     try:
         if not match:
             raise ValueError
@@ -89,14 +100,16 @@ def parse_month(text: str, zone: ZoneInfo) -> Period:
     match = MONTH.match(text.strip())
     if not match or not 1 <= int(match[2]) <= 12:
         raise Invalid(f"--month {text!r} is not a month; write YYYY-MM, e.g. --month 2026-11")
+    _year_in_range("--month", text, int(match[1]))
     first = date(int(match[1]), int(match[2]), 1)
     return Period(PeriodKind.MONTHLY, f"{first:%Y-%m}", first, _add_months(first, 1), zone)
 
 
 def parse_quarter(text: str, zone: ZoneInfo) -> Period:
-    match = QUARTER.match(text.strip())
+    match = QUARTER.match(text.strip().upper())
     if not match:
         raise Invalid(f"--quarter {text!r} is not a quarter; write YYYY-Qn, e.g. --quarter 2026-Q4")
+    _year_in_range("--quarter", text, int(match[1]))
     first = date(int(match[1]), 3 * (int(match[2]) - 1) + 1, 1)
     return Period(PeriodKind.QUARTERLY, f"{first.year}-Q{match[2]}", first, _add_months(first, 3), zone)
 
