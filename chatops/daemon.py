@@ -118,7 +118,6 @@ def run_daemon(loaded: LoadedConfig, environ: dict[str, str] | None = None, http
             return 1
         log.info("chatops daemon starting on %s (config %s, pid %d)%s", loaded.data_dir, loaded.path, os.getpid(),
                  f"; log also in {log_file}" if log_file else "")
-        threading.Thread(target=_check_data_dir, args=(ctx,), name="data-dir-check", daemon=True).start()
         try:
             mode = select_mode(environ, http_port)
         except SlackModeError as exc:
@@ -135,6 +134,9 @@ def run_daemon(loaded: LoadedConfig, environ: dict[str, str] | None = None, http
             log.error("the outgoing scrub cannot load its rules: %s; fix [scrub] in config.toml (or the rules "
                       "file it names) and start again", exc)
             return 1
+        # Only once nothing can stop the start: a daemon that exits early must not leave this walk running
+        # while the interpreter shuts down (its log lines would race the exit).
+        threading.Thread(target=_check_data_dir, args=(ctx,), name="data-dir-check", daemon=True).start()
         runner = JobRunner(ctx=ctx, bodies=built_bodies())
         stop = threading.Event()
 
