@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures import Future, TimeoutError as FutureTimeout
 from typing import TYPE_CHECKING, Any, Coroutine, TypeVar
 
 if TYPE_CHECKING:
@@ -27,9 +27,8 @@ START_TIMEOUT = 10.0
 class EventLoop:
     """A service: the loop's thread. Start it before the servers on it; stop it after them."""
 
-    name = "event-loop"
-
-    def __init__(self) -> None:
+    def __init__(self, name: str = "event-loop") -> None:
+        self.name = name
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ready = threading.Event()
         self._thread: threading.Thread | None = None
@@ -38,7 +37,7 @@ class EventLoop:
         self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
         self._thread.start()
         if not self._ready.wait(START_TIMEOUT):
-            raise RuntimeError(f"the daemon's event loop did not start within {START_TIMEOUT:.0f} s")
+            raise RuntimeError(f"the {self.name} thread did not start within {START_TIMEOUT:.0f} s")
         return self
 
     def _run(self) -> None:
@@ -56,12 +55,16 @@ class EventLoop:
                 loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
             loop.close()
 
-    def run(self, coroutine: Coroutine[Any, Any, T], timeout: float) -> T:
-        """Run `coroutine` on the loop and wait up to `timeout` seconds for its result (or its exception)."""
+    def submit(self, coroutine: Coroutine[Any, Any, T]) -> Future:
+        """Schedule `coroutine` on the loop from any thread; its future, for whoever wants the result."""
         if self._loop is None or not self._loop.is_running():
             coroutine.close()
-            raise RuntimeError("the daemon's event loop is not running; start it before the servers on it")
-        future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+            raise RuntimeError(f"the {self.name} thread is not running; start it first")
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+
+    def run(self, coroutine: Coroutine[Any, Any, T], timeout: float) -> T:
+        """Run `coroutine` on the loop and wait up to `timeout` seconds for its result (or its exception)."""
+        future = self.submit(coroutine)
         try:
             return future.result(timeout)
         except FutureTimeout:
@@ -76,7 +79,7 @@ class EventLoop:
 
     def health(self) -> str:
         if self._thread is not None and not self._thread.is_alive():
-            return "the daemon's event loop has stopped; restart the daemon"
+            return f"the {self.name} thread has stopped; restart the daemon"
         return "ok"
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Awaitable, Callable, TypeVar
@@ -20,10 +19,11 @@ from typing import Any, Awaitable, Callable, TypeVar
 import aiohttp
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from chatops.event_loop import EventLoop
+
 log = logging.getLogger("chatops.slack")
 T = TypeVar("T")
 WORKERS = 4
-START_TIMEOUT = 10.0
 RESPOND_TIMEOUT = 10.0
 #: Work waits for pending acks at most this long (then runs anyway: a steady stream must not starve it),
 #: looking every DEFER_STEP seconds.
@@ -37,39 +37,17 @@ class AfterAck:
 
     def __init__(self, workers: int = WORKERS) -> None:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="slack-work")
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="slack-after-ack", daemon=True)
+        self._loop = EventLoop("slack-after-ack")
         self._session: aiohttp.ClientSession | None = None
         self._acking = 0          # requests the app's loop is between receiving and acking (its thread alone writes)
 
     def start(self) -> "AfterAck":
-        self._thread.start()
-        if not self._ready.wait(START_TIMEOUT):
-            raise RuntimeError(f"the Slack work loop did not start within {START_TIMEOUT:.0f} s")
+        self._loop.start()
         return self
-
-    def _run(self) -> None:
-        loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(loop)
-        self._loop = loop
-        self._ready.set()
-        try:
-            loop.run_forever()
-        finally:
-            pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
-            for task in pending:        # answers still being worked on when stopped: end them before the loop
-                task.cancel()
-            if pending:
-                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-            if self._session is not None:
-                loop.run_until_complete(self._session.close())
-            loop.close()
 
     def submit(self, work: Awaitable[Any], what: str) -> Future:
         """Run `work` in the work loop; a failure is logged with `what` (nobody awaits it)."""
-        assert self._loop is not None, "AfterAck.start() first"
-        future = asyncio.run_coroutine_threadsafe(work, self._loop)   # type: ignore[arg-type]
+        future = self._loop.submit(work)   # type: ignore[arg-type]
         future.add_done_callback(lambda done: _log_failure(done, what))
         return future
 
@@ -104,9 +82,14 @@ class AfterAck:
             log.warning("answer to an interaction refused: HTTP %s %s", response.status_code, response.body[:200])
 
     def stop(self, timeout: float = 3.0) -> None:
-        if self._loop is not None and self._loop.is_running():
-            self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout)
+        """Answers still being worked on are ended with the loop; the kept HTTP session is closed first."""
+        deadline = time.monotonic() + timeout
+        if self._session is not None and self._loop.health() == "ok":
+            try:
+                self._loop.run(self._session.close(), timeout)
+            except Exception:   # noqa: BLE001 - a session that does not close must not keep the daemon up
+                log.warning("the Slack answers' HTTP session did not close cleanly", exc_info=True)
+        self._loop.stop(max(0.0, deadline - time.monotonic()))
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 

@@ -122,4 +122,4 @@ def test_the_slack_site_and_the_credit_intake_are_served_by_the_one_event_loop(t
         assert own_loops == [] and wiring.loop.health() == "ok"   # no thread of their own: both on the one loop
     finally:
         services.stop(3.0)
-    assert wiring.loop.health().startswith("the daemon's event loop has stopped")
+    assert wiring.loop.health().startswith("the event-loop thread has stopped")
