@@ -130,6 +130,10 @@ def file_incident(ctx: Context, actor: Actor, trigger: Trigger | str, sev: Sev |
     for name, value in (("what", what), ("contained", contained), ("at-risk", at_risk)):
         if not value or not value.strip():
             raise Invalid(f"--{name} is empty; say {_WORDING[name]}")
+        if len(value.strip()) > MAX_FIELD_CHARS:
+            raise Invalid(f"--{name} is {len(value.strip()):,} characters; keep it to {MAX_FIELD_CHARS:,} (the CEO's DM "
+                          "carries it, and one Slack block holds 3,000): say the gist here and add the detail "
+                          "with `chatops incident step`")
     owner = owner or _default_owner(ctx)
     ctx.people.by_name(owner)
     if kind == Kind.COMPLIANCE and sev in (Sev.SEV1, Sev.SEV2):
@@ -153,6 +157,9 @@ def file_incident(ctx: Context, actor: Actor, trigger: Trigger | str, sev: Sev |
 
 #: What a local council drafts when an incident is filed (§1, issue 23): the SEV1 CEO DM, the SEV2 plan.
 COUNCIL_DRAFTS = {Sev.SEV1: DraftKind.CEO_DM, Sev.SEV2: DraftKind.REMEDIATION}
+
+#: What happened / is contained / is at risk each go whole into the CEO's SEV1 DM, one Slack block each.
+MAX_FIELD_CHARS = 2_000
 
 _WORDING = {"what": "what happened", "contained": "what is contained (\"nothing yet\" is an answer)",
             "at-risk": "what is at risk"}

@@ -177,3 +177,13 @@ def test_another_area_files_through_the_same_door_as_the_daemon_and_bad_values_a
         with pytest.raises(Invalid, match="trigger 'leak' is not one of data-exposure"):
             flows.file_incident(ctx, DAEMON, "leak", "SEV2", "w", "c", "r")
     assert (missed.kind.value, missed.filed_by, missed.links) == ("operational", "daemon", ("export-2026-12-07",))
+
+
+def test_a_field_too_long_for_the_ceos_dm_is_invalid_and_nothing_is_filed(ctx):
+    from jobs.compliance.flows import MAX_FIELD_CHARS
+    from jobs.compliance.service import ids
+
+    with freeze_time(START), pytest.raises(Invalid, match=r"--what is 2,001 characters; keep it to 2,000"):
+        flows.file_incident(ctx, person(ctx, "sam"), "data-exposure", "SEV1", "x" * (MAX_FIELD_CHARS + 1),
+                            "contained", "at risk")
+    assert ids(ctx) == []
