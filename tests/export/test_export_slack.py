@@ -3,58 +3,30 @@ the DMs the policy names, and `MERGE` / `HOLD - <reason>` replies in the PR's th
 with the grade deciding who may merge (seed 000 §3)."""
 from __future__ import annotations
 
-import json
 
 import pytest
 
-from chatops.config import load_config
-from chatops.registry import Registry
-from chatops.slack.interface import SlackInterface
-from chatops.slack.mode import Mode
-from chatops.slack.runtime import start_slack
 from jobs.actors import DAEMON
-from jobs.compose import build_context
 from jobs.export import flows, service
 from jobs.export.records import Disposition
-from tests.e2e.conftest import ANA, BEN, CLEO, SOCKET_ENV, delivered, next_answer
-from tests.export.conftest import write_config
+from tests.e2e.conftest import ANA, BEN, CLEO, delivered, next_answer
 from tests.export.helpers import git
 from tests.export.transcripts import MEDIUM_TEXT, age, session
+from tests.export.slack_home import review_buttons, slack_home  # noqa: F401  (a fixture)
 from tests.slack.conftest import standin  # noqa: F401  (the stand-in fixture, shared)
 from tests.slack.test_socket_mode import _click, thread_reply
-from tests.standins.slack import BOT_TOKEN, SlackStandIn
 
 PROJECT = "-home-dev-shop"
 
 
-@pytest.fixture
-def slack_export(tmp_path, standin, monkeypatch):  # noqa: F811
-    monkeypatch.setenv("SLACK_BOT_TOKEN", BOT_TOKEN)
-    (tmp_path / "home" / ".claude" / "projects").mkdir(parents=True)
-    config = write_config(tmp_path, extra=f'[slack]\napi_url = "{standin.api_url}"\n')
-    loaded = load_config(config)
-    ctx = build_context(loaded.settings, loaded.data_dir)
-    iface = SlackInterface(ctx=ctx, registry=Registry.load(), config=lambda: loaded)
-    runtime = start_slack(iface, Mode.SOCKET, SOCKET_ENV)
-    yield ctx, tmp_path / "home" / ".claude" / "projects"
-    runtime.stop()
-
-
-def buttons(standin: SlackStandIn, pr: int) -> dict[str, dict]:
-    message = next(c for c in standin.calls_to("chat.postMessage")
-                   if c.params["channel"] == "#ops-review" and f"PR #{pr}" in c.params["text"])
-    return {e["text"]["text"]: json.loads(e["value"]) for b in message.params["blocks"] if b["type"] == "actions"
-            for e in b["elements"]}
-
-
-def test_medium_result_has_buttons_the_gate_decides_who_merges(slack_export, standin):
-    ctx, projects = slack_export
+def test_medium_result_has_buttons_the_gate_decides_who_merges(slack_home, standin):
+    ctx, projects = slack_home
     session(projects / PROJECT / "s1.jsonl", MEDIUM_TEXT)
     day = flows.run_export(ctx, DAEMON, ctx.local(ctx.now()).date().isoformat())
     assert day.disposition is Disposition.REVIEW
     sent = delivered(ctx, "EXPORT-PR-1", "#ops-review")
     channel, parent = sent["channel"], sent["ts"]
-    found = buttons(standin, 1)
+    found = review_buttons(standin, "PR #1")
     assert found == {"Merge": {"command": "export merge", "target": "1", "needs": ""},
                      "Hold": {"command": "export hold", "target": "1", "needs": "reason"}}
     assert delivered(ctx, "EXPORT-PR-1", "@ben")                  # chief.staff asked to review
@@ -69,8 +41,8 @@ def test_medium_result_has_buttons_the_gate_decides_who_merges(slack_export, sta
     assert "merged by ben" in git(ctx.data_dir / "exports", "log", "main", "--merges", "--format=%s")
 
 
-def test_thread_replies_hold_and_merge_the_pr_of_their_thread(slack_export, standin):
-    ctx, projects = slack_export
+def test_thread_replies_hold_and_merge_the_pr_of_their_thread(slack_home, standin):
+    ctx, projects = slack_home
     session(projects / PROJECT / "s1.jsonl", MEDIUM_TEXT)
     day = flows.run_export(ctx, DAEMON, ctx.local(ctx.now()).date().isoformat())
     sent = delivered(ctx, "EXPORT-PR-1", "#ops-review")
@@ -93,9 +65,9 @@ def test_thread_replies_hold_and_merge_the_pr_of_their_thread(slack_export, stan
      "waiting for review"),
     ("FAIL", None, {"@ben", "@ana", "@dev", "@lee"}, "HELD"),
 ])
-def test_each_grade_reaches_the_review_channel_and_the_people_the_policy_names(slack_export, standin, grade, texts,
+def test_each_grade_reaches_the_review_channel_and_the_people_the_policy_names(slack_home, standin, grade, texts,
                                                                                told, state):
-    ctx, projects = slack_export
+    ctx, projects = slack_home
     if texts is None:
         broken = projects / PROJECT / "torn.jsonl"
         broken.parent.mkdir(parents=True)
@@ -115,5 +87,5 @@ def test_each_grade_reaches_the_review_channel_and_the_people_the_policy_names(s
     if grade == "FAIL":
         sent = delivered(ctx, "EXPORT-PR-1", "#ops-review")
         channel, parent = sent["channel"], sent["ts"]
-        standin.wait_ack(_click(standin, BEN, channel, parent, buttons(standin, 1)["Merge"]))
+        standin.wait_ack(_click(standin, BEN, channel, parent, review_buttons(standin, "PR #1")["Merge"]))
         assert "merged only after `chatops export rescrub 1`" in next_answer(standin, parent, 0)

@@ -4,55 +4,26 @@ summary in the CEO's App Home. Real time here (the stand-in runs threads): the s
 of today's Pacific date, and the export is said to have been scheduled since the day before."""
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 
-import pytest
 
-from chatops.config import load_config
-from chatops.registry import Registry
-from chatops.slack.interface import SlackInterface
-from chatops.slack.mode import Mode
-from chatops.slack.runtime import start_slack
 from jobs.actors import DAEMON
-from jobs.compose import build_context
 from jobs.export import service as export_service
 from jobs.export.records import Step
 from jobs.sweep import summary
 from jobs.sweep.flows import run_sweep
 from store import job_runs
-from tests.e2e.conftest import BEN, CLEO, DEV, SOCKET_ENV, delivered, next_answer
-from tests.export.conftest import write_config
+from tests.e2e.conftest import BEN, CLEO, DEV, delivered, next_answer
 from tests.export.transcripts import age, session
+from tests.export.slack_home import review_buttons, slack_home  # noqa: F401  (a fixture)
 from tests.slack.conftest import standin  # noqa: F401  (the stand-in fixture, shared)
 from tests.slack.test_socket_mode import _click
-from tests.standins.slack import BOT_TOKEN, SlackStandIn
 
 PROJECT = "-home-dev-shop"
 
 
-@pytest.fixture
-def slack_sweep(tmp_path, standin, monkeypatch):  # noqa: F811
-    monkeypatch.setenv("SLACK_BOT_TOKEN", BOT_TOKEN)
-    (tmp_path / "home" / ".claude" / "projects").mkdir(parents=True)
-    config = write_config(tmp_path, extra=f'[slack]\napi_url = "{standin.api_url}"\n')
-    loaded = load_config(config)
-    ctx = build_context(loaded.settings, loaded.data_dir)
-    iface = SlackInterface(ctx=ctx, registry=Registry.load(), config=lambda: loaded)
-    runtime = start_slack(iface, Mode.SOCKET, SOCKET_ENV)
-    yield ctx, tmp_path / "home" / ".claude" / "projects"
-    runtime.stop()
-
-
-def gap_buttons(standin: SlackStandIn, subject_text: str) -> dict[str, dict]:
-    message = next(c for c in standin.calls_to("chat.postMessage")
-                   if c.params["channel"] == "#ops-review" and subject_text in c.params["text"])
-    return {e["text"]["text"]: json.loads(e["value"]) for b in message.params["blocks"] if b["type"] == "actions"
-            for e in b["elements"]}
-
-
-def test_the_gap_days_reach_the_coo_and_a_button_runs_a_gap_days_export_as_the_clicker(slack_sweep, standin):
-    ctx, projects = slack_sweep
+def test_the_gap_days_reach_the_coo_and_a_button_runs_a_gap_days_export_as_the_clicker(slack_home, standin):
+    ctx, projects = slack_home
     today = ctx.local(ctx.now()).date()
     morning = datetime.combine(today, ctx.settings.schedule.sweep, tzinfo=ctx.settings.timezone)
     yesterday = (today - timedelta(days=1)).isoformat()
@@ -65,7 +36,7 @@ def test_the_gap_days_reach_the_coo_and_a_button_runs_a_gap_days_export_as_the_c
     subject = f"SWEEP-{gap.key}"
     assert delivered(ctx, subject, "@ana")                               # the COO, by DM
     sent = delivered(ctx, subject, "#ops-review")
-    found = gap_buttons(standin, f"The export missed 2 consecutive runs ({yesterday}, {today.isoformat()})")
+    found = review_buttons(standin, f"The export missed 2 consecutive runs ({yesterday}, {today.isoformat()})")
     assert found == {f"Run export {yesterday}": {"command": "export run", "target": yesterday, "needs": ""},
                      f"Run export {today.isoformat()}": {"command": "export run", "target": today.isoformat(),
                                                          "needs": ""}}
@@ -81,8 +52,8 @@ def test_the_gap_days_reach_the_coo_and_a_button_runs_a_gap_days_export_as_the_c
     assert day.step is Step.FINISHED and [f.path.rsplit("/", 1)[1] for f in day.files] == ["old.jsonl"]
 
 
-def test_the_ceo_gets_the_summary_as_a_block_kit_dm_and_sees_it_in_the_app_home(slack_sweep, standin):
-    ctx, _ = slack_sweep
+def test_the_ceo_gets_the_summary_as_a_block_kit_dm_and_sees_it_in_the_app_home(slack_home, standin):
+    ctx, _ = slack_home
     sent = summary.send(ctx, ctx.people.by_name("ben"))
     delivered(ctx, f"SUMMARY-{sent.date}", "@dev")
     [dm] = [c for c in standin.calls_to("chat.postMessage") if c.params["text"].startswith(f"CEO summary {sent.date}")]
