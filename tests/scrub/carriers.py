@@ -180,6 +180,10 @@ BENIGN = (
     ("placeholder", "[Interface]\nPrivateKey = <contents of privatekey>\nAddress = 10.8.0.2/24"),
     ("prose", "Use GitLab runner authentication tokens (glrt-) instead of registration tokens."),
     ("placeholder", 'curl -H "X-Api-Key: $DT_API_KEY" -H "api-key: <your key>" https://dtrack.corp.internal/api'),
+    ("test-output", "tests/test_password_reset.py::test_expired_link PASSED\n"
+                    "tests/auth/test_tokens.py::TestRefresh::test_rotates_refresh_token FAILED"),
+    ("code-path", "let t = auth_token::TokenStore::new(); let p = password::hash::argon2id(&pw);"),
+    ("tool-output", "reset_password.py:14: error: Name \"hashed_pw\" is not defined  [name-defined]"),
     ("makefile", "DB_PASSWORD ?= $(shell cat pw.txt)\nCFLAGS += -DPASSWORD_LEN=12\nEXTRA_TOKENS += foo_bar_baz_qux"),
 )
 

@@ -261,6 +261,8 @@ class Detector:
             return None   # `token = Base.url_encode64(…)`, `addPassword = "#add-password"`: code, not a value
         if lead and rule.id.startswith("generic-") and _names_a_setting(lead):
             return None   # `token_type = …`, `<secretName>…`, `password_file: …`: about a secret, not one
+        if lead and _scope_path(lead, value):
+            return None   # `test_password.py::test_reset PASSED`, `auth::Token`: a `::` path, not an assignment
         if rule.id.startswith("generic-secret") and _WORDS_ONLY.fullmatch(value):
             return None   # `token_type = 'bare-quoted-string'`: an enum value or identifier, not a key
         validate = _VALIDATORS.get(rule.id)
@@ -393,9 +395,16 @@ _LEAD_TAIL = re.compile(r"[A-Za-z0-9_.-]+(?=[\s'\"`=:?+!<>@\[\](),]*$)")
 
 def _names_a_setting(lead: str) -> bool:
     """The name before the value ends in a word such as `type`, `name`, `file`, `url`: `token_type`,
-    `secretName`, `PASSWORD_FILE` hold something about a secret, not the secret."""
+    `secretName`, `PASSWORD_FILE` hold something about a secret, not the secret; or it is a file name
+    (`reset_password.py: line 3: …`, a linter's or a shell's message about a file)."""
     m = _LEAD_TAIL.search(lead)
-    return bool(m) and bool(_SETTING_SUFFIX.search(m.group(0)))
+    return bool(m) and bool(_SETTING_SUFFIX.search(m.group(0)) or _FILE_TLD.search(m.group(0)))
+
+
+def _scope_path(lead: str, value: str) -> bool:
+    """`name::rest`: the `:` the rule took for an assignment is the first of a `::` (a pytest node id,
+    a C++, Rust or Ruby path, a Haskell type signature), so what follows is a name, not a value."""
+    return lead.rstrip().endswith(":") and value.startswith(":")
 
 
 def _random_mix(text: str, start: int, value: str) -> bool:
