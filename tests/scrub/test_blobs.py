@@ -109,9 +109,8 @@ def test_every_trigger_fits_inside_a_blob_edge():
 
     too_long = []
     for rule in make_engine("python").ruleset.rules:
-        triggers = (raw_needles(rule) or [re.escape(k.encode()) for k in rule.keywords]) + (raw_required(rule) or [])
-        if not rule.keywords and rule.prefilter:
-            triggers.append(rule.prefilter)
+        triggers = [rule.prefilter] if rule.prefilter else (
+            (raw_needles(rule) or [re.escape(k.encode()) for k in rule.keywords]) + (raw_required(rule) or []))
         for trigger in triggers:
             high = sre_parse.parse(trigger.replace(rb"\\*", b"").decode()).getwidth()[1]
             if high > BLOB_EDGE and rule.id not in _REVIEWED_LONG:

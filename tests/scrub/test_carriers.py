@@ -1,4 +1,4 @@
-"""Each family the 2026.12.0 ruleset added is removed in all four carriers (user text, Read result,
+"""Each family the 2026.12.0 ruleset added (and each rule a later version re-triggered) is removed in all four carriers (user text, Read result,
 Write input, a JSON document inside a tool result); prose, code, placeholders, public material and
 service addresses come back byte-identical; and the generated corpus meets issue 20's targets."""
 from __future__ import annotations
@@ -14,8 +14,10 @@ from tests.scrub.conftest import make_engine
 from tests.scrub.labelled import load
 
 RULESET = load_rules()
-ADDED = next(c for c in RULESET.changes if c.version == RULESET.version).added
-SAMPLES = [s for s in load()[0] if s.rule in ADDED]
+ADDED = next(c for c in RULESET.changes if c.version == "2026.12.0").added
+#: Rules a later version gave a stricter raw-byte trigger: held to the same four carriers.
+RETRIGGERED = {c.id for v in RULESET.changes if v.version > "2026.12.0" for c in v.changed}
+SAMPLES = [s for s in load()[0] if s.rule in ADDED or s.rule in RETRIGGERED]
 BENIGN = [c for c in cases() if c.cls is CaseClass.BENIGN]
 ISSUE_FAMILIES = ("airtable-pat", "sourcegraph-access-token", "tavily-api-key", "jina-api-key",
                   "dependency-track-api-key", "twitch-stream-key", "teams-legacy-webhook-url", "facebook-page-token",
@@ -34,7 +36,7 @@ def _family_params():
 
 def test_every_family_issue_20_names_is_in_the_added_rules():
     assert [f for f in ISSUE_FAMILIES if f not in ADDED] == []
-    assert {s.rule for s in SAMPLES} == set(ADDED)
+    assert {s.rule for s in SAMPLES} == set(ADDED) | RETRIGGERED
 
 
 @pytest.mark.parametrize(("sample", "carrier"), list(_family_params()))

@@ -67,7 +67,7 @@ def test_closing_a_gap_without_its_id_is_a_usage_error_not_a_crash(config_file):
 def test_rules_changes_lists_what_each_version_added(config_file):
     out = run_cli("scrub", "rules", "--changes", config=config_file)
     assert out.returncode == 0
-    assert "2026.12.0" in out.stdout and "2026.05.0" in out.stdout and "airtable-pat" in out.stdout
+    assert "2026.12.1" in out.stdout and "2026.12.0" in out.stdout and "2026.05.0" in out.stdout and "airtable-pat" in out.stdout
 
 
 def test_every_rule_is_listed_as_added_by_exactly_one_version():

@@ -142,6 +142,14 @@ class _Run:
     def _jsonl_line(self, number: int, line: bytes, found: set[int], oversized: bool) -> bytes:
         if oversized:
             return self._oversized(number, line, json_line=True)
+        if found:
+            # the fast path: orjson takes only valid UTF-8, so a line it parses needs no decoding unless
+            # something may be found in it (a line that does not parse takes the path below, with its issues)
+            with contextlib.suppress(orjson.JSONDecodeError):
+                value = orjson.loads(line)
+                if not self._may_hit(value, line, found):
+                    return line
+                return self._json_strings(line.decode("utf-8"), found, number).encode("utf-8", "surrogateescape")
         try:
             text = line.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -159,7 +167,7 @@ class _Run:
             return line
         return self._json_strings(text, found, number).encode("utf-8", "surrogateescape")
 
-    def _may_hit(self, value, text: str, found: set[int]) -> bool:
+    def _may_hit(self, value, text: str | bytes, found: set[int]) -> bool:
         """Whether any string of the parsed line (or of a JSON document inside one) may have a hit.
 
         The fast path. Tokenising the line's text alone costs more than the json.loads + json.dumps
@@ -169,9 +177,12 @@ class _Run:
         ends every token class a rule can leave with a None verdict, so joining can add hits but never
         hide one; any hit sends the line down the exact path (`_json_strings`). When the walk cannot
         vouch that it saw every string (duplicate keys, which a parse drops, show as fewer strings than
-        the text has quotes for), it answers True as well."""
+        the text has quotes for), it answers True as well. A string already taken in the same form is not
+        taken again (Claude Code writes a tool's output twice on its line: in the message and in
+        `toolUseResult`)."""
         parts: list[str] = []
-        documents = [(value, text, 1)]
+        taken: set[str] = set()
+        documents: list[tuple[object, str | bytes, int]] = [(value, text, 1)]
         while documents:
             document, raw, depth = documents.pop()
             strings = list(_walk(document))
@@ -184,8 +195,9 @@ class _Run:
                     documents.append((_parse(string.encode("utf-8", "surrogatepass"), string), string, depth + 1))
                     continue
                 if context and _SECRETISH_KEY.search(context):
-                    parts.append(f'{context}="{string}"\n{json.dumps(context)}: "{string}"')
-                else:
+                    string = f'{context}="{string}"\n{json.dumps(context)}: "{string}"'
+                if string not in taken:
+                    taken.add(string)
                     parts.append(string)
         if not parts:
             return False
@@ -252,7 +264,7 @@ class _Run:
             if any(len(line) > engine.max_line_bytes for line in lines):
                 buf = b"\n".join(self._oversized(n + 1, line, json_line=False)
                                  if len(line) > engine.max_line_bytes else line for n, line in enumerate(lines))
-        found = engine.prefilter.scan(buf).union()
+        found = engine.prefilter.scan(buf, per_line=False).union()
         if _NESTED_ESCAPE.search(buf):
             # JSON held in a JSON string in a .json, .md or .txt file (a pasted tool result): its doubled
             # escapes (`\\\"db_password\\\": …`) hide the raw triggers, as in a JSONL line
@@ -363,16 +375,19 @@ def _decoded_triggers(engine: Engine, line: bytes) -> set[int]:
         except ValueError:
             return set()   # not JSON: it is scrubbed as text, whose raw bytes the prefilter saw
     text = "\n".join(_strings(value)).encode("utf-8", "surrogatepass")
-    return engine.prefilter.scan(text).union()
+    return engine.prefilter.scan(text, per_line=False).union()
 
 
 def _flattened_triggers(engine: Engine, line: bytes) -> set[int]:
     """Triggers of the line with every backslash removed: nested escapes then read as plain quotes."""
-    return engine.prefilter.scan(line.replace(b"\\", b"")).union()
+    return engine.prefilter.scan(line.replace(b"\\", b""), per_line=False).union()
 
 
 def _holds_json(value: str) -> bool:
     """Whether a decoded string is itself a JSON object or array (cheap shape test, then a parse)."""
+    first = value[:1]
+    if first != "{" and first != "[" and not first.isspace():
+        return False   # most strings: decided without copying them (strip) first
     stripped = value.strip()
     if len(stripped) < 2 or (stripped[0], stripped[-1]) not in (("{", "}"), ("[", "]")):
         return False
@@ -445,8 +460,13 @@ def _walk(value):
             yield item, ""
 
 
-def _token_count(raw: str) -> int:
-    """String tokens in a JSON text, from its quotes; -1 when an escaped backslash makes that unsure."""
+def _token_count(raw: str | bytes) -> int:
+    """String tokens in a JSON text (or its UTF-8 bytes), from its quotes; -1 when an escaped backslash
+    makes that unsure."""
+    if isinstance(raw, bytes):
+        if b"\\\\" in raw:
+            return -1
+        return (raw.count(b'"') - raw.count(b'\\"')) // 2
     if "\\\\" in raw:
         return -1
     return (raw.count('"') - raw.count('\\"')) // 2

@@ -71,8 +71,8 @@ class Triggers:
 class Prefilter(Protocol):
     name: str
 
-    def scan(self, buf: bytes) -> Triggers:
-        """Triggers per line of `buf`."""
+    def scan(self, buf: bytes, per_line: bool = True) -> Triggers:
+        """Triggers per line of `buf` (or, `per_line=False`, of the buffer as a whole: only the union is used)."""
 
 
 def newline_offsets(buf: bytes) -> list[int]:
@@ -140,10 +140,11 @@ class PythonPrefilter:
         by_keyword: dict[bytes, set[int]] = {}
         self._regexes: list[tuple[re.Pattern[bytes], int]] = []
         for index, rule in enumerate(rules):
-            for keyword in rule.keywords:
-                by_keyword.setdefault(keyword.encode(), set()).add(index)
-            if not rule.keywords and rule.prefilter:
+            if rule.prefilter:
                 self._regexes.append((re.compile(rule.prefilter), index))
+            else:
+                for keyword in rule.keywords:
+                    by_keyword.setdefault(keyword.encode(), set()).add(index)
             required = raw_required(rule)
             if required:
                 self._regexes.append((re.compile(b"(?i)" + b"|".join(required)), _REQUIRED + index))
@@ -156,7 +157,8 @@ class PythonPrefilter:
                          for n in sorted(learned_lengths) for d in (_DELIMS, _FINE_DELIMS)]
         self._learned_check = learned_check
 
-    def scan(self, buf: bytes) -> Triggers:
+    def scan(self, buf: bytes, per_line: bool = True) -> Triggers:
+        """Regexes are searched in the whole buffer (they may span lines) whatever `per_line` says."""
         original = buf
         if len(buf) >= BLOB_RUN:
             buf = b"\n".join(without_blobs(line) for line in buf.split(b"\n"))
@@ -203,14 +205,15 @@ class HyperscanPrefilter:
         self._id_to_index: list[int] = []
         single = hyperscan.HS_FLAG_SINGLEMATCH
         for index, rule in enumerate(rules):
-            for trigger in raw_needles(rule) or [re.escape(k.encode()) for k in rule.keywords]:
-                expressions.append(trigger)
-                flags.append(single | hyperscan.HS_FLAG_CASELESS)
-                self._id_to_index.append(index)
-            if not rule.keywords and rule.prefilter:
+            if rule.prefilter:
                 pattern, caseless = _hyperscan_syntax(rule.prefilter)
                 expressions.append(pattern)
                 flags.append(single | (hyperscan.HS_FLAG_CASELESS if caseless else 0))
+                self._id_to_index.append(index)
+                continue
+            for trigger in raw_needles(rule) or [re.escape(k.encode()) for k in rule.keywords]:
+                expressions.append(trigger)
+                flags.append(single | hyperscan.HS_FLAG_CASELESS)
                 self._id_to_index.append(index)
             for literal in raw_required(rule) or ():
                 expressions.append(literal)
@@ -232,17 +235,27 @@ class HyperscanPrefilter:
             self._delims = frozenset(b for b in range(256) if re.match(b"[%s]" % _FINE_DELIMS, bytes([b])))
         self._learned_check = learned_check
 
-    def scan(self, buf: bytes) -> Triggers:
+    def scan(self, buf: bytes, per_line: bool = True) -> Triggers:
+        """`per_line=False` (a text, where only the union is used) scans the buffer whole, so a trigger
+        may span lines (`key="DbPassword"` and `value=` of an XML element written over two); all of its
+        triggers are then reported on line 0."""
         by_line: dict[int, set[int]] = {}
         id_to_index = self._id_to_index
         found: set[int] = set()
         on_match = lambda pattern_id, _start, _end, _flags, _ctx: found.add(id_to_index[pattern_id])  # noqa: E731
         scan = self._db.scan
-        for number, line in enumerate(buf.split(b"\n")):
-            scan(without_blobs(line) if len(line) >= BLOB_RUN else line, match_event_handler=on_match)
+        if not per_line:
+            scan(b"\n".join(without_blobs(line) for line in buf.split(b"\n")) if len(buf) >= BLOB_RUN else buf,
+                 match_event_handler=on_match)
             if found:
-                by_line[number] = set(found)
+                by_line[0] = set(found)
                 found.clear()
+        else:
+            for number, line in enumerate(buf.split(b"\n")):
+                scan(without_blobs(line) if len(line) >= BLOB_RUN else line, match_event_handler=on_match)
+                if found:
+                    by_line[number] = set(found)
+                    found.clear()
         if self._learned_db is not None:
             offsets = newline_offsets(buf)
             hits: list[tuple[int, int, int]] = []
@@ -268,7 +281,7 @@ def raw_needles(rule: Rule) -> list[bytes] | None:
     `\\*"`, `\\*/`, and a needle's own backslash (`\\"auth`) becomes `\\*` before what follows it;
     `\\uXXXX` escapes are caught by the decoded pass (engine.py). A needle with a control or a non-ASCII
     character keeps the keywords."""
-    if rule.anchor is None or not rule.keywords:
+    if rule.anchor is None or not rule.keywords or rule.prefilter:
         return None
     if not all(any(k in needle for k in rule.keywords) for needle, _, _ in rule.anchor.needles):
         return None   # needles not built on the keywords (`key`, `token`) would be commoner, not rarer
@@ -288,7 +301,7 @@ def raw_required(rule: Rule) -> list[bytes] | None:
     Why: `aws-secret-access-key` runs on `secret`, which prose is full of, but every match also holds
     `aws` or `amazon`; a line must then hold both a keyword and one of these to be decoded. Written for
     raw JSON as needles are (`raw_needles`); a literal that cannot be so written drops the condition."""
-    if not rule.required or not rule.keywords or raw_needles(rule) is not None \
+    if not rule.required or not rule.keywords or rule.prefilter or raw_needles(rule) is not None \
             or set(rule.required) <= set(rule.keywords):
         return None
     out: set[bytes] = set()
