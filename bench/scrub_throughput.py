@@ -8,7 +8,8 @@ The floor (issue 20) is what any scrubber that reads every line as JSON pays at 
 and CPU time of `python -m chatops scrub check DIR` as a subprocess, start-up (imports, rule compilation,
 loading the Hyperscan databases) included, best of N after a first run that writes Python's bytecode and
 the compiled databases (`<data_dir>/cache/scrub/`), as any installation has them after its first run;
-that first run is printed too. Both are pinned to one core (`--cpu`). The target is a ratio >= 0.4.
+that first run is printed too. The N runs of each side alternate, so a change in the machine's load
+falls on both. Both are pinned to one core (`--cpu`). The target is a ratio >= 0.4.
 
 Without `--corpus`, two corpora are generated and measured in turn (`--mix` picks one):
 - `sessions`, the one the target is read on: the anatomy of real Claude Code files (a line per content
@@ -298,9 +299,11 @@ def measure(root: Path, label: str, config: Path, pycache: Path, args: argparse.
     size = sum(p.stat().st_size for p in files)
     if not files:
         sys.exit(f"no *.jsonl under {root}: name the folder that holds your session files")
-    floors = [floor_seconds(files) for _ in range(args.repeat)]
     cold = ours_seconds(root, config, pycache)   # first run of this corpus: bytecode and databases compiled
-    runs = [ours_seconds(root, config, pycache) for _ in range(args.repeat)]
+    floors, runs = [], []
+    for _ in range(args.repeat):   # interleaved, so a change in the machine's load falls on both sides
+        floors.append(floor_seconds(files))
+        runs.append(ours_seconds(root, config, pycache))
     floor, floor_cpu = min(f[0] for f in floors), min(f[1] for f in floors)
     ours, ours_cpu = min(r[0] for r in runs), min(r[1] for r in runs)
     code, grade = runs[0][2], runs[0][3]

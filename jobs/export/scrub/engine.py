@@ -35,7 +35,7 @@ import orjson
 from jobs.export.scrub.bounded import Work
 from jobs.export.scrub.detect import Detector, Hit, Policy, Verdict
 from jobs.export.scrub.hscache import DatabaseCache, compile_database
-from jobs.export.scrub.prefilter import LEARNED, SENSITIVE, build_prefilter
+from jobs.export.scrub.prefilter import LEARNED, NESTED_ESCAPE, SENSITIVE, build_prefilter
 from jobs.export.scrub.report import Action, Finding, Issue
 from jobs.export.scrub.rules import RuleSet
 
@@ -114,15 +114,14 @@ class _Run:
     # ---- JSONL -----------------------------------------------------------------------------------
     def jsonl(self, buf: bytes) -> bytes:
         engine = self.engine
-        triggers = engine.prefilter.scan(buf).by_line
         lines = buf.split(b"\n")
+        scan = engine.prefilter.scan(buf, lines=lines)   # one pass: triggers, and the lines holding escapes
+        triggers, escaped, nested = scan.by_line, scan.escaped, scan.nested
         try:
             buf.decode("utf-8")
             valid_utf8 = True
         except UnicodeDecodeError:
             valid_utf8 = False
-        escaped = _escaped_lines(buf, _ESCAPE)
-        nested = _escaped_lines(buf, _NESTED_ESCAPE)
         for number, line in enumerate(lines):
             found = triggers.get(number)
             oversized = len(line) > engine.max_line_bytes
@@ -265,7 +264,7 @@ class _Run:
                 buf = b"\n".join(self._oversized(n + 1, line, json_line=False)
                                  if len(line) > engine.max_line_bytes else line for n, line in enumerate(lines))
         found = engine.prefilter.scan(buf, per_line=False).union()
-        if _NESTED_ESCAPE.search(buf):
+        if NESTED_ESCAPE.search(buf):
             # JSON held in a JSON string in a .json, .md or .txt file (a pasted tool result): its doubled
             # escapes (`\\\"db_password\\\": …`) hide the raw triggers, as in a JSONL line
             found |= _flattened_triggers(engine, buf)
@@ -336,33 +335,6 @@ class _Run:
             last = hit.end
         out.append(text[last:])
         return "".join(out)
-
-
-#: `\uXXXX` and `\/` are the JSON escapes that can spell a keyword differently in the raw bytes
-#: (`sk\u002dant-…`, `op:\/\/…`, a learned value with non-ASCII written by an ensure_ascii writer).
-#: Control characters (`\u001b` of coloured tool output) are left out: no trigger contains one.
-_ESCAPE = re.compile(rb"\\(?:u(?!00[01])|/)")
-#: An escaped backslash: the line holds a string escaped twice (JSON inside a JSON string), whose
-#: doubled escapes (`\\\"password\\\": …`) the raw-byte triggers were not written for.
-_NESTED_ESCAPE = re.compile(rb"\\\\")
-
-
-def _escaped_lines(buf: bytes, escape: re.Pattern[bytes]) -> set[int]:
-    """0-based numbers of the lines whose raw bytes hold such an escape."""
-    lines: set[int] = set()
-    line = counted = 0
-    position = 0
-    for m in escape.finditer(buf):
-        if m.start() < position:
-            continue
-        line += buf.count(b"\n", counted, m.start())
-        lines.add(line)
-        end = buf.find(b"\n", m.start())
-        if end < 0:
-            break
-        line += 1
-        counted = position = end + 1
-    return lines
 
 
 def _decoded_triggers(engine: Engine, line: bytes) -> set[int]:

@@ -48,6 +48,38 @@ _B64_MAP = bytes(ord("a") if chr(b).isascii() and (chr(b).isalnum() or chr(b) in
                  for b in range(256))
 
 
+#: `\uXXXX` and `\/` are the JSON escapes that can spell a keyword differently in the raw bytes
+#: (`sk\u002dant-…`, `op:\/\/…`, a learned value with non-ASCII written by an ensure_ascii writer).
+#: Control characters (`\u001b` of coloured tool output) are left out: no trigger contains one.
+ESCAPE = re.compile(rb"\\(?:u(?!00[01])|/)")
+#: An escaped backslash: the line holds a string escaped twice (JSON inside a JSON string), whose
+#: doubled escapes (`\\\"password\\\": …`) the raw-byte triggers were not written for.
+NESTED_ESCAPE = re.compile(rb"\\\\")
+
+
+#: The same two for Hyperscan, which has no look-ahead; their reports go to pseudo rule indexes.
+_ESCAPED, _NESTED = -3, -4
+_HS_ESCAPES = ((rb"\\(?:u(?:[^0]|0[^0]|00[^01])|/)", _ESCAPED), (rb"\\\\", _NESTED))
+
+
+def escaped_lines(buf: bytes, escape: re.Pattern[bytes]) -> set[int]:
+    """0-based numbers of the lines whose raw bytes hold such an escape."""
+    lines: set[int] = set()
+    line = counted = 0
+    position = 0
+    for m in escape.finditer(buf):
+        if m.start() < position:
+            continue
+        line += buf.count(b"\n", counted, m.start())
+        lines.add(line)
+        end = buf.find(b"\n", m.start())
+        if end < 0:
+            break
+        line += 1
+        counted = position = end + 1
+    return lines
+
+
 @dataclass(frozen=True)
 class Triggers:
     """What the pass found per line (0-based, lines with any): rule indexes (and LEARNED / SENSITIVE),
@@ -55,6 +87,8 @@ class Triggers:
 
     found: dict[int, set[int]]
     needs_required: frozenset[int] = frozenset()
+    escaped: frozenset[int] = frozenset()   # lines holding a `\uXXXX` or `\/` escape (ESCAPE)
+    nested: frozenset[int] = frozenset()    # lines holding an escaped backslash (NESTED_ESCAPE)
 
     @property
     def by_line(self) -> dict[int, set[int]]:
@@ -71,8 +105,9 @@ class Triggers:
 class Prefilter(Protocol):
     name: str
 
-    def scan(self, buf: bytes, per_line: bool = True) -> Triggers:
-        """Triggers per line of `buf` (or, `per_line=False`, of the buffer as a whole: only the union is used)."""
+    def scan(self, buf: bytes, per_line: bool = True, lines: list[bytes] | None = None) -> Triggers:
+        """Triggers per line of `buf` and the lines holding escapes (or, `per_line=False`, of the buffer as
+        a whole: only the union is used). `lines`: `buf.split(b"\\n")` when the caller has it already."""
 
 
 def newline_offsets(buf: bytes) -> list[int]:
@@ -157,9 +192,11 @@ class PythonPrefilter:
                          for n in sorted(learned_lengths) for d in (_DELIMS, _FINE_DELIMS)]
         self._learned_check = learned_check
 
-    def scan(self, buf: bytes, per_line: bool = True) -> Triggers:
+    def scan(self, buf: bytes, per_line: bool = True, lines: list[bytes] | None = None) -> Triggers:
         """Regexes are searched in the whole buffer (they may span lines) whatever `per_line` says."""
         original = buf
+        escaped = frozenset(escaped_lines(buf, ESCAPE)) if per_line else frozenset()
+        nested = frozenset(escaped_lines(buf, NESTED_ESCAPE)) if per_line else frozenset()
         if len(buf) >= BLOB_RUN:
             buf = b"\n".join(without_blobs(line) for line in buf.split(b"\n"))
         offsets = newline_offsets(buf)
@@ -188,7 +225,7 @@ class PythonPrefilter:
             for m in regex.finditer(buf):
                 if _learned_in(m.group(0), length, self._learned_check):
                     by_line.setdefault(line_of(offsets, m.start()), set()).add(LEARNED)
-        return Triggers(by_line, self._needs_required)
+        return Triggers(by_line, self._needs_required, escaped, nested)
 
 
 class HyperscanPrefilter:
@@ -225,6 +262,10 @@ class HyperscanPrefilter:
                 expressions.append(re.escape(item.strip().encode()))
                 flags.append(single | hyperscan.HS_FLAG_CASELESS)
                 self._id_to_index.append(SENSITIVE)
+        for expression, mark in _HS_ESCAPES:
+            expressions.append(expression)
+            flags.append(single)
+            self._id_to_index.append(mark)
         self._db = compile_db("prefilter", expressions, flags)
         self._learned_db = None
         if learned_lengths:
@@ -235,7 +276,7 @@ class HyperscanPrefilter:
             self._delims = frozenset(b for b in range(256) if re.match(b"[%s]" % _FINE_DELIMS, bytes([b])))
         self._learned_check = learned_check
 
-    def scan(self, buf: bytes, per_line: bool = True) -> Triggers:
+    def scan(self, buf: bytes, per_line: bool = True, lines: list[bytes] | None = None) -> Triggers:
         """`per_line=False` (a text, where only the union is used) scans the buffer whole, so a trigger
         may span lines (`key="DbPassword"` and `value=` of an XML element written over two); all of its
         triggers are then reported on line 0."""
@@ -244,18 +285,29 @@ class HyperscanPrefilter:
         found: set[int] = set()
         on_match = lambda pattern_id, _start, _end, _flags, _ctx: found.add(id_to_index[pattern_id])  # noqa: E731
         scan = self._db.scan
+        escaped: set[int] = set()
+        nested: set[int] = set()
         if not per_line:
             scan(b"\n".join(without_blobs(line) for line in buf.split(b"\n")) if len(buf) >= BLOB_RUN else buf,
                  match_event_handler=on_match)
+            found.discard(_ESCAPED)
+            found.discard(_NESTED)
             if found:
                 by_line[0] = set(found)
                 found.clear()
         else:
-            for number, line in enumerate(buf.split(b"\n")):
+            for number, line in enumerate(buf.split(b"\n") if lines is None else lines):
                 scan(without_blobs(line) if len(line) >= BLOB_RUN else line, match_event_handler=on_match)
                 if found:
-                    by_line[number] = set(found)
-                    found.clear()
+                    if _ESCAPED in found:
+                        escaped.add(number)
+                        found.discard(_ESCAPED)
+                    if _NESTED in found:
+                        nested.add(number)
+                        found.discard(_NESTED)
+                    if found:
+                        by_line[number] = set(found)
+                        found.clear()
         if self._learned_db is not None:
             offsets = newline_offsets(buf)
             hits: list[tuple[int, int, int]] = []
@@ -268,7 +320,7 @@ class HyperscanPrefilter:
                     token = token[:-1]
                 if _learned_in(token, self._learned_length_by_id[pattern_id], self._learned_check):
                     by_line.setdefault(line_of(offsets, start), set()).add(LEARNED)
-        return Triggers(by_line, self._needs_required)
+        return Triggers(by_line, self._needs_required, frozenset(escaped), frozenset(nested))
 
 
 def raw_needles(rule: Rule) -> list[bytes] | None:
