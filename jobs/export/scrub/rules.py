@@ -32,6 +32,7 @@ ruleset review (seed 000 §5) reads it with `chatops scrub rules --changes` inst
 """
 from __future__ import annotations
 
+import functools
 import json
 import re
 import re._parser as sre_parse   # the stdlib's own parser: the one `re` compiles with
@@ -425,14 +426,22 @@ def _sequence_spellings(items) -> set[str] | None:
     return strings
 
 
-#: Inline flags, an optional negative look-behind of one class, then `[class]*` or `[class]+` at the start.
-_LEADING_RUN = re.compile(r"^(?P<flags>\(\?[aiLmsux]+\))?(?P<behind>\(\?<!(?P<avoid>\[(?:\\.|[^\]\\])*\])\))?"
-                          r"(?P<run>\[(?:\\.|[^\]\\])*\]|\\[wS])\*")
-_UNBOUNDED_START = re.compile(r"^(?:\(\?[aiLmsux]+\))?(?:\(\?<[!=](?:\\.|[^)\\])*\))*"
-                              r"(?:\[(?:\\.|[^\]\\])*\]|\\.|\.)(?:\*|\+|\{\d*,\})")
-#: `(?<![class])literal…` (case-sensitive): rewritten as `literal(?<![class]literal)…`, the same test, so
-#: that the regex engine can skip ahead to the literal instead of testing the look-behind at every character.
-_GUARDED_LITERAL = re.compile(r"^\(\?<!(?P<avoid>\[(?:\\.|[^\]\\])*\])\)(?P<literal>(?:[A-Za-z0-9_~-]|\\\.)+)")
+@functools.cache
+def _shapes() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    """The three regexes `linear_form` reads a pattern's start with, compiled on first use: a run whose
+    rules' analysis is in the cache never analyses a pattern, and their compilation is start-up time.
+
+    In order: inline flags, an optional negative look-behind of one class, then `[class]*` or
+    `[class]+` at the start; any unbounded repeat at the start; and `(?<![class])literal…`
+    (case-sensitive), rewritten as `literal(?<![class]literal)…`, the same test, so that the regex
+    engine can skip ahead to the literal instead of testing the look-behind at every character."""
+    return (re.compile(r"^(?P<flags>\(\?[aiLmsux]+\))?(?P<behind>\(\?<!(?P<avoid>\[(?:\\.|[^\]\\])*\])\))?"
+                       r"(?P<run>\[(?:\\.|[^\]\\])*\]|\\[wS])\*"),
+            re.compile(r"^(?:\(\?[aiLmsux]+\))?(?:\(\?<[!=](?:\\.|[^)\\])*\))*"
+                       r"(?:\[(?:\\.|[^\]\\])*\]|\\.|\.)(?:\*|\+|\{\d*,\})"),
+            re.compile(r"^\(\?<!(?P<avoid>\[(?:\\.|[^\]\\])*\])\)(?P<literal>(?:[A-Za-z0-9_~-]|\\\.)+)"))
+
+
 #: Characters a class is compared on: ASCII, Latin-1 and a sample of other scripts.
 _PROBE = [chr(c) for c in range(0x250)] + ["\u0416", "\u03b1", "\u4e2d", "\u00e9", "\u2028", "\u3000"]
 
@@ -442,14 +451,15 @@ def linear_form(pattern: str, where: str = "pattern") -> str:
 
     Kept only when the rule's value is its `secret` group (the prefix then never changes what is
     removed). A pattern that still starts with an unbounded repeat is refused with the fix."""
-    m = _LEADING_RUN.match(pattern)
+    leading_run, unbounded_start, guarded_literal = _shapes()
+    m = leading_run.match(pattern)
     if m is not None and "(?P<secret>" in pattern:
         flags = m.group("flags") or ""
         run = re.compile(flags + m.group("run"))
         avoid = re.compile(flags + m.group("avoid")) if m.group("behind") else None
         if avoid is None or all(run.fullmatch(c) for c in _PROBE if avoid.fullmatch(c)):
             return flags + pattern[m.end():]
-    m = _GUARDED_LITERAL.match(pattern)
+    m = guarded_literal.match(pattern)
     if m is not None:
         literal = m.group("literal")
         if re.match(r"[*+?{]", pattern[m.end():]):
@@ -458,7 +468,7 @@ def linear_form(pattern: str, where: str = "pattern") -> str:
         if literal and not literal.endswith("\\"):
             rest = pattern[m.start("literal") + len(literal):]
             return f"{literal}(?<!{m.group('avoid')}{literal}){rest}"
-    if _UNBOUNDED_START.match(pattern):
+    if unbounded_start.match(pattern):
         raise RulesError(f"{where}: pattern starts with an unbounded repeat, which rescans every long word "
                          "(quadratic time); start it with the keyword or a bounded repeat such as {0,40}")
     return pattern
