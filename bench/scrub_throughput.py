@@ -165,6 +165,20 @@ def _source(rng: random.Random, lines: int) -> str:
     return "\n".join(out)
 
 
+def _path(rng: random.Random) -> str:
+    return f"/home/dev/work/app/{rng.choice(_WORDS)}/{rng.choice(_WORDS)}_{rng.choice(_WORDS)}.py"
+
+
+def _reply(rng: random.Random) -> str:
+    """Assistant text as Claude writes it: a sentence or two, often a Markdown list, now and then a
+    non-ASCII mark (an arrow, a dash, a check)."""
+    parts = [_prose(rng, rng.randrange(8, 40))]
+    for _ in range(rng.randrange(0, 6)):
+        parts.append(f"- **{rng.choice(_WORDS).capitalize()}** \u2014 {_prose(rng, rng.randrange(4, 16))}"
+                     + rng.choice(["", "", " \u2192 `" + rng.choice(_WORDS) + "()`", " \u2705"]))
+    return "\n".join(parts)
+
+
 def _numbered(text: str) -> str:
     """The Read tool's view: line numbers, an arrow, the line."""
     return "\n".join(f"{i:>6}\u2192{line}" for i, line in enumerate(text.split("\n"), start=1))
@@ -188,32 +202,54 @@ def _assistant(rng: random.Random, session: str, block: dict) -> str:
 
 
 def _turn(rng: random.Random, session: str) -> list[str]:
-    """An assistant turn as Claude Code writes it: thinking (with its signature), text, a tool call, and
-    the tool's result twice (in the message, and whole in `toolUseResult`)."""
+    """An assistant turn as Claude Code writes it: thinking (with its signature), text, a tool call (Grep,
+    Glob, TodoWrite, Read, Edit or Bash, about as often as in real sessions), and the tool's result twice
+    (in the message, and whole in `toolUseResult`)."""
     lines = []
     if rng.random() < 0.4:
         signature = base64.b64encode(rng.randbytes(rng.randrange(300, 1500))).decode()
         lines.append(_assistant(rng, session, {"type": "thinking", "thinking": _prose(rng, rng.randrange(20, 120)),
                                                "signature": signature}))
-    lines.append(_assistant(rng, session, {"type": "text", "text": _prose(rng, rng.randrange(10, 80))}))
+    lines.append(_assistant(rng, session, {"type": "text", "text": _reply(rng)}))
     tool_id = f"toolu_{rng.getrandbits(96):024x}"
-    path = f"/home/dev/work/app/{rng.choice(_WORDS)}/{rng.choice(_WORDS)}.py"
+    path = _path(rng)
     pick = rng.random()
-    if pick < 0.35:
+    if pick < 0.12:
+        matches = [f"{_path(rng)}:{rng.randrange(1, 400)}:{_source(rng, 1).strip()}" for _ in range(rng.randrange(1, 40))]
+        tool, data = "Grep", {"pattern": rng.choice(_WORDS), "output_mode": "content", "-n": True}
+        content = "\n".join(matches)
+        result = {"mode": "content", "numFiles": 0, "filenames": [], "content": content, "numLines": len(matches)}
+    elif pick < 0.18:
+        names = sorted({_path(rng) for _ in range(rng.randrange(1, 80))})
+        tool, data = "Glob", {"pattern": "**/*.py"}
+        content = "\n".join(names)
+        result = {"filenames": names, "durationMs": rng.randrange(5, 90), "numFiles": len(names), "truncated": False}
+    elif pick < 0.26:
+        old_todos = [{"content": _prose(rng, 6), "status": rng.choice(["pending", "in_progress", "completed"]),
+                      "activeForm": _prose(rng, 4)} for _ in range(rng.randrange(2, 9))]
+        new_todos = [dict(t, status="completed") if i == 0 else t for i, t in enumerate(old_todos)]
+        tool, data = "TodoWrite", {"todos": new_todos}
+        content = ("Todos have been modified successfully. Ensure that you continue to use the todo list to track "
+                   "your progress. Please proceed with the current tasks if applicable")
+        result = {"oldTodos": old_todos, "newTodos": new_todos}
+    elif pick < 0.5:
         source = _source(rng, rng.randrange(20, 400))
         tool, data = "Read", {"file_path": path}
         content, result = _numbered(source), {"type": "text", "file": {
             "filePath": path, "content": source, "numLines": source.count("\n") + 1, "startLine": 1,
             "totalLines": source.count("\n") + 1}}
-    elif pick < 0.6:
+    elif pick < 0.7:
         original = _source(rng, rng.randrange(30, 300))
-        old, new = _source(rng, 4), _source(rng, 6)
+        old, new = _source(rng, rng.randrange(1, 12)), _source(rng, rng.randrange(1, 16))
+        context = _source(rng, 6).split("\n")
         tool, data = "Edit", {"file_path": path, "old_string": old, "new_string": new}
         content = f"The file {path} has been updated. Here's the result of running `cat -n` on a snippet:\n" \
-                  + _numbered(new)
+                  + _numbered("\n".join(context[:3] + new.split("\n") + context[3:]))
+        hunk = ([" " + x for x in context[:3]] + ["-" + x for x in old.split("\n")] + ["+" + x for x in new.split("\n")]
+                + [" " + x for x in context[3:]])
         result = {"filePath": path, "oldString": old, "newString": new, "originalFile": original,
-                  "structuredPatch": [{"oldStart": 10, "oldLines": 4, "newStart": 10, "newLines": 6,
-                                       "lines": ["-" + x for x in old.split("\n")] + ["+" + x for x in new.split("\n")]}],
+                  "structuredPatch": [{"oldStart": 10, "oldLines": old.count("\n") + 7, "newStart": 10,
+                                       "newLines": new.count("\n") + 7, "lines": hunk}],
                   "userModified": False, "replaceAll": False}
     else:
         stdout = "\n".join(f"tests/{rng.choice(_WORDS)}_{rng.choice(_WORDS)}.py::test_{rng.choice(_WORDS)} PASSED"
