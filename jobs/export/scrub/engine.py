@@ -110,6 +110,7 @@ class _Run:
         self.findings: list[Finding] = []
         self.issues: list[Issue] = []
         self.work = Work()
+        self.secretish_keys: dict[str, bool] = {}   # JSON key -> whether it names a secret (_SECRETISH_KEY)
 
     # ---- JSONL -----------------------------------------------------------------------------------
     def jsonl(self, buf: bytes) -> bytes:
@@ -181,20 +182,27 @@ class _Run:
         `toolUseResult`)."""
         parts: list[str] = []
         taken: set[str] = set()
+        secretish = self.secretish_keys
         documents: list[tuple[object, str | bytes, int]] = [(value, text, 1)]
         while documents:
             document, raw, depth = documents.pop()
-            strings = list(_walk(document))
+            strings = _walk(document)
             if _token_count(raw) != len(strings):
                 return True
             for string, context in strings:
                 if len(string) < MIN_SCAN:
                     continue
-                if depth < NESTED_DEPTH and _holds_json(string):
+                first = string[0]
+                if (first == "{" or first == "[" or first.isspace()) and depth < NESTED_DEPTH \
+                        and _holds_json(string):
                     documents.append((_parse(string.encode("utf-8", "surrogatepass"), string), string, depth + 1))
                     continue
-                if context and _SECRETISH_KEY.search(context):
-                    string = f'{context}="{string}"\n{json.dumps(context)}: "{string}"'
+                if context:
+                    named = secretish.get(context)
+                    if named is None:
+                        named = secretish[context] = _SECRETISH_KEY.search(context) is not None
+                    if named:
+                        string = f'{context}="{string}"\n{json.dumps(context)}: "{string}"'
                 if string not in taken:
                     taken.add(string)
                     parts.append(string)
@@ -410,26 +418,30 @@ def _parse(line: bytes, text: str):
         return _NOT_JSON
 
 
-def _walk(value):
-    """(string, key context) for every key and string of a parsed document, as `_json_strings` sees them."""
+def _walk(value) -> list[tuple[str, str]]:
+    """(string, key context) for every key and string of a parsed document, as `_json_strings` sees them
+    (a list built in one loop: a generator's resumption per string cost more than the strings' checks)."""
+    out: list[tuple[str, str]] = []
+    append = out.append
     stack = [value]
     while stack:
         item = stack.pop()
         if isinstance(item, dict):
             for key, child in item.items():
-                yield key, ""
+                append((key, ""))
                 if isinstance(child, str):
-                    yield child, key
+                    append((child, key))
                 else:
                     stack.append(child)
         elif isinstance(item, list):
             for child in item:
                 if isinstance(child, str):
-                    yield child, ""
+                    append((child, ""))
                 else:
                     stack.append(child)
         elif isinstance(item, str):
-            yield item, ""
+            append((item, ""))
+    return out
 
 
 def _token_count(raw: str | bytes) -> int:

@@ -240,6 +240,7 @@ class HyperscanPrefilter:
         expressions: list[bytes] = []
         flags: list[int] = []
         self._id_to_index: list[int] = []
+        self._required: dict[int, _RequiredLiterals] = {}
         single = hyperscan.HS_FLAG_SINGLEMATCH
         for index, rule in enumerate(rules):
             if rule.prefilter:
@@ -252,11 +253,13 @@ class HyperscanPrefilter:
                 expressions.append(trigger)
                 flags.append(single | hyperscan.HS_FLAG_CASELESS)
                 self._id_to_index.append(index)
-            for literal in raw_required(rule) or ():
-                expressions.append(literal)
-                flags.append(single | hyperscan.HS_FLAG_CASELESS)
-                self._id_to_index.append(_REQUIRED + index)
-        self._needs_required = frozenset(i - _REQUIRED for i in self._id_to_index if i >= _REQUIRED)
+            required = raw_required(rule)
+            if required:
+                # looked for only where the rule's keyword occurs (scan): the required literals are the
+                # commonest words of a transcript (`token`, `key`, `secret`), and in the database they
+                # cost a quarter of its scanning time for the few lines that hold a keyword
+                self._required[index] = _RequiredLiterals.of(required)
+        self._needs_required: frozenset[int] = frozenset()   # scan applies the required literals itself
         for item in sensitive_items:
             if item.strip():
                 expressions.append(re.escape(item.strip().encode()))
@@ -287,17 +290,21 @@ class HyperscanPrefilter:
         scan = self._db.scan
         escaped: set[int] = set()
         nested: set[int] = set()
+        required = self._required
         if not per_line:
-            scan(b"\n".join(without_blobs(line) for line in buf.split(b"\n")) if len(buf) >= BLOB_RUN else buf,
-                 match_event_handler=on_match)
+            scanned = b"\n".join(without_blobs(line) for line in buf.split(b"\n")) if len(buf) >= BLOB_RUN else buf
+            scan(scanned, match_event_handler=on_match)
             found.discard(_ESCAPED)
             found.discard(_NESTED)
+            if not found.isdisjoint(required):
+                _drop_unmet(found, required, scanned)
             if found:
                 by_line[0] = set(found)
                 found.clear()
         else:
             for number, line in enumerate(buf.split(b"\n") if lines is None else lines):
-                scan(without_blobs(line) if len(line) >= BLOB_RUN else line, match_event_handler=on_match)
+                scanned = without_blobs(line) if len(line) >= BLOB_RUN else line
+                scan(scanned, match_event_handler=on_match)
                 if found:
                     if _ESCAPED in found:
                         escaped.add(number)
@@ -305,6 +312,8 @@ class HyperscanPrefilter:
                     if _NESTED in found:
                         nested.add(number)
                         found.discard(_NESTED)
+                    if not found.isdisjoint(required):
+                        _drop_unmet(found, required, scanned)
                     if found:
                         by_line[number] = set(found)
                         found.clear()
@@ -379,6 +388,40 @@ def _raw_literal(literal: str) -> bytes | None:
         parts.append("\\\\*" + escaped if after_backslash or char in "\"/" else escaped)
         after_backslash = False
     return "".join(parts).encode()
+
+
+@dataclass(frozen=True)
+class _RequiredLiterals:
+    """A rule's required literals (`raw_required`), as lower-case bytes when every one is a plain word
+    (found with `in` on the lowered line, several times faster than a case-insensitive regex), else as
+    one regex."""
+
+    words: tuple[bytes, ...]
+    regex: re.Pattern[bytes] | None
+
+    @classmethod
+    def of(cls, required: list[bytes]) -> _RequiredLiterals:
+        words = []
+        for literal in required:
+            word = re.sub(rb"\\(.)", rb"\1", literal)   # re.escape undone
+            if re.fullmatch(rb"[A-Za-z0-9 _-]+", word) is None or re.escape(word) != literal:
+                return cls((), re.compile(b"(?i)" + b"|".join(required)))
+            words.append(word.lower())
+        return cls(tuple(words), None)
+
+    def occur_in(self, text: bytes, lowered: bytes | None = None) -> bool:
+        if self.regex is not None:
+            return self.regex.search(text) is not None
+        lowered = text.lower() if lowered is None else lowered
+        return any(word in lowered for word in self.words)
+
+
+def _drop_unmet(found: set[int], required: dict[int, _RequiredLiterals], text: bytes) -> None:
+    """Remove from `found` each rule whose required literals do not occur in `text`."""
+    lowered = text.lower()
+    for index in [i for i in found if i in required]:
+        if not required[index].occur_in(text, lowered):
+            found.discard(index)
 
 
 def _with_required(found: set[int], needs_required: frozenset[int]) -> set[int]:
