@@ -42,7 +42,7 @@ def test_databases_are_stored_0600_and_reused_unchanged(tmp_path):
     cache = tmp_path / "cache"
     assert _finds_token(_engine(cache), tmp_path)
     stored = _files(cache)
-    assert {name.split("-")[0] for name in stored} == {"prefilter", "needles"}
+    assert {name.split("-")[0] for name in stored} == {"prefilter", "confirm", "needles"}
     assert stat.S_IMODE(cache.stat().st_mode) == 0o700
     assert all(stat.S_IMODE((cache / name).stat().st_mode) == 0o600 for name in stored)
     assert _finds_token(_engine(cache), tmp_path)
@@ -102,7 +102,7 @@ def test_scrub_check_in_the_shell_imports_only_the_scrub_area(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "['chatops.commands.scrub']"
     cache = tmp_path / "var" / "cache" / "scrub"
-    assert sorted(p.name.split("-")[0] for p in cache.glob("*.hsdb")) == ["needles", "prefilter"]
+    assert sorted(p.name.split("-")[0] for p in cache.glob("*.hsdb")) == ["confirm", "needles", "prefilter"]
     assert check_data_dir(tmp_path / "var", AccessPolicy()) == []   # the cache keeps the data directory's modes
 
 

@@ -242,11 +242,26 @@ class HyperscanPrefilter:
         self._id_to_index: list[int] = []
         self._required: dict[int, _RequiredLiterals] = {}
         single = hyperscan.HS_FLAG_SINGLEMATCH
+        confirm_patterns: list[bytes] = []
+        confirm_flags: list[int] = []
+        self._confirm_index: list[int] = []   # confirm pattern id -> rule index
         for index, rule in enumerate(rules):
             if rule.prefilter:
                 pattern, caseless = _hyperscan_syntax(rule.prefilter)
+                pattern_flags = single | (hyperscan.HS_FLAG_CASELESS if caseless else 0)
+                if rule.keywords:
+                    # its keywords here, its regex only on the lines holding one (scan): a regex that
+                    # ends in common words (`key|token|secret`) costs Hyperscan those words everywhere
+                    for keyword in rule.keywords:
+                        expressions.append(re.escape(keyword.encode()))
+                        flags.append(single | hyperscan.HS_FLAG_CASELESS)
+                        self._id_to_index.append(index)
+                    confirm_patterns.append(pattern)
+                    confirm_flags.append(pattern_flags)
+                    self._confirm_index.append(index)
+                    continue
                 expressions.append(pattern)
-                flags.append(single | (hyperscan.HS_FLAG_CASELESS if caseless else 0))
+                flags.append(pattern_flags)
                 self._id_to_index.append(index)
                 continue
             for trigger in raw_needles(rule) or [re.escape(k.encode()) for k in rule.keywords]:
@@ -270,6 +285,8 @@ class HyperscanPrefilter:
             flags.append(single)
             self._id_to_index.append(mark)
         self._db = compile_db("prefilter", expressions, flags)
+        self._confirm = frozenset(self._confirm_index)
+        self._confirm_db = compile_db("confirm", confirm_patterns, confirm_flags) if confirm_patterns else None
         self._learned_db = None
         if learned_lengths:
             pairs = [(n, d) for n in sorted(learned_lengths) for d in (_DELIMS, _FINE_DELIMS)]
@@ -291,6 +308,7 @@ class HyperscanPrefilter:
         escaped: set[int] = set()
         nested: set[int] = set()
         required = self._required
+        confirm = self._confirm
         if not per_line:
             scanned = b"\n".join(without_blobs(line) for line in buf.split(b"\n")) if len(buf) >= BLOB_RUN else buf
             scan(scanned, match_event_handler=on_match)
@@ -298,6 +316,8 @@ class HyperscanPrefilter:
             found.discard(_NESTED)
             if not found.isdisjoint(required):
                 _drop_unmet(found, required, scanned)
+            if not found.isdisjoint(confirm):
+                self._drop_unconfirmed(found, scanned)
             if found:
                 by_line[0] = set(found)
                 found.clear()
@@ -314,6 +334,8 @@ class HyperscanPrefilter:
                         found.discard(_NESTED)
                     if not found.isdisjoint(required):
                         _drop_unmet(found, required, scanned)
+                    if not found.isdisjoint(confirm):
+                        self._drop_unconfirmed(found, scanned)
                     if found:
                         by_line[number] = set(found)
                         found.clear()
@@ -330,6 +352,14 @@ class HyperscanPrefilter:
                 if _learned_in(token, self._learned_length_by_id[pattern_id], self._learned_check):
                     by_line.setdefault(line_of(offsets, start), set()).add(LEARNED)
         return Triggers(by_line, self._needs_required, frozenset(escaped), frozenset(nested))
+
+    def _drop_unconfirmed(self, found: set[int], text: bytes) -> None:
+        """Remove from `found` each rule its keyword set off whose prefilter regex does not match in `text`."""
+        matched: set[int] = set()
+        ids = self._confirm_index
+        self._confirm_db.scan(text, match_event_handler=lambda pattern_id, *_: matched.add(ids[pattern_id]))
+        for index in [i for i in found if i in self._confirm and i not in matched]:
+            found.discard(index)
 
 
 def raw_needles(rule: Rule) -> list[bytes] | None:
@@ -407,13 +437,20 @@ class _RequiredLiterals:
             if re.fullmatch(rb"[A-Za-z0-9 _-]+", word) is None or re.escape(word) != literal:
                 return cls((), re.compile(b"(?i)" + b"|".join(required)))
             words.append(word.lower())
-        return cls(tuple(words), None)
+        kept: list[bytes] = []
+        for word in sorted(set(words), key=len):   # `token` occurs wherever `access token` does
+            if not any(shorter in word for shorter in kept):
+                kept.append(word)
+        return cls(tuple(kept), None)
 
     def occur_in(self, text: bytes, lowered: bytes | None = None) -> bool:
         if self.regex is not None:
             return self.regex.search(text) is not None
         lowered = text.lower() if lowered is None else lowered
-        return any(word in lowered for word in self.words)
+        for word in self.words:
+            if word in lowered:
+                return True
+        return False
 
 
 def _drop_unmet(found: set[int], required: dict[int, _RequiredLiterals], text: bytes) -> None:

@@ -7,9 +7,9 @@ in a PR diff, is shipped as package data, and can be replaced by config (`[scrub
 Each rule: `id`, `description`, `kind` (what the match means), `pattern` (Python regex applied to
 decoded text; the value is group `secret` when present, else the whole match), `keywords` (lower-case
 literals; at least one must occur for the rule to run), `prefilter` (a regex on raw bytes: the trigger
-of a rule whose tokens have no literal prefix, or, for a rule whose keyword is common in code, a stricter
-trigger than the keyword, holding what every match holds around it; written for raw JSON, so a quote may
-be escaped and a space may be a `\n` escape), `entropy` (Shannon bits per character the value must reach) and
+of a rule whose tokens have no literal prefix; beside keywords, a stricter trigger than the keywords alone,
+holding one of them and what every match holds around it, tried only on the lines holding a keyword;
+written for raw JSON, so a quote may be escaped and a space may be a `\n` escape), `entropy` (Shannon bits per character the value must reach) and
 `allowlist` (regexes: a value matching one is kept and reported as allowlisted).
 
 Linear time (issue 20): a pattern whose value is its `secret` group may start with an unbounded run of a
@@ -99,8 +99,9 @@ class Rule:
 
     @property
     def raw_triggers(self) -> tuple[str, ...]:
-        """What the raw-byte pass looks for: the prefilter regex when there is one, else the keywords."""
-        return (self.prefilter.decode(),) if self.prefilter else self.keywords
+        """What the raw-byte pass looks for: the keywords, then the prefilter regex where one occurs (or the
+        regex alone for a rule without keywords)."""
+        return self.keywords + ((self.prefilter.decode(),) if self.prefilter else ())
 
 
 @dataclass(frozen=True)
