@@ -207,7 +207,8 @@ def compare_help(standin: SlackStandIn, daemon_port: int, total: int, in_flight:
         sink.terminate()
         sink.wait(10)
     ms = lambda v: f"{v * 1000:.0f} ms"  # noqa: E731
-    print(f"/ops help, {total} signed requests x 2 rounds, {in_flight} in flight: ack latency")
+    print(f"/ops help, {total} signed requests x 2 rounds, {in_flight} in flight: ack latency "
+          f"(load average {os.getloadavg()[0]:.1f})")
     for name, values in acks.items():
         print(f"  {name + ' app' if name == 'bare' else 'daemon  ':<10} p50 {ms(pct(values, 50))}, "
               f"p99 {ms(pct(values, 99))}, max {ms(max(values))}")

@@ -10,11 +10,11 @@ parses, verifies and acks. Few work threads on purpose: each runnable thread is 
 the GIL the app's loop needs for the next ack.
 
 Why held until the acks are done: the threads still share one GIL, so work running during a burst takes it
-from the acks (measured: with the work started as each request was acked, the daemon's acks were 2x the bare
-app's at p50; with it held, 1.1x, and the same answers arrive). So work submitted while requests keep
-arriving is held in the app's loop, with no hand-over per request, and handed to the work loop in one batch
-once no request has arrived for `QUIET` seconds and none waits for its ack; a steady stream releases it
-every `MAX_DEFER` seconds, so it is never starved.
+from the acks (measured in one run: with the work started as each request was acked, the daemon's acks were
+2.0-2.3x the bare app's at p50; with it held, 0.9-1.3x, and every answer arrives). So work submitted while
+requests keep arriving is held in the app's loop, with no hand-over per request, and handed to the work loop
+in one batch once no request has arrived for `QUIET` seconds and none waits for its ack; a steady stream
+releases it every `MAX_DEFER` seconds, so it is never starved. A lone request's answer waits `QUIET` more.
 """
 from __future__ import annotations
 
