@@ -57,6 +57,9 @@ ESCAPE = re.compile(rb"\\(?:u(?!00[01])|/)")
 NESTED_ESCAPE = re.compile(rb"\\\\")
 
 
+#: `(?P<name>` of a Python pattern, which Hyperscan does not read: an unnamed group is the same test.
+_NAMED_GROUP = re.compile(rb"\(\?P<[A-Za-z_][A-Za-z0-9_]*>")
+
 #: The same two for Hyperscan, which has no look-ahead; their reports go to pseudo rule indexes.
 _ESCAPED, _NESTED = -3, -4
 _HS_ESCAPES = ((rb"\\(?:u(?:[^0]|0[^0]|00[^01])|/)", _ESCAPED), (rb"\\\\", _NESTED))
@@ -268,6 +271,12 @@ class HyperscanPrefilter:
                 expressions.append(trigger)
                 flags.append(single | hyperscan.HS_FLAG_CASELESS)
                 self._id_to_index.append(index)
+            if rule.raw_exact and rule.keywords:
+                # its keyword wakes on chance letters of any case (`acca`): the whole pattern, in prefilter
+                # mode (look-arounds dropped), confirms it on the lines holding one (rules.py `raw_exact`)
+                confirm_patterns.append(_NAMED_GROUP.sub(b"(", rule.pattern_text.encode()))
+                confirm_flags.append(single | hyperscan.HS_FLAG_PREFILTER)
+                self._confirm_index.append(index)
             required = raw_required(rule)
             if required:
                 # looked for only where the rule's keyword occurs (scan): the required literals are the
@@ -408,6 +417,8 @@ def _raw_literal(literal: str) -> bytes | None:
     """`literal` as a regex on raw JSON bytes (see `raw_needles`), or None when it cannot be so written."""
     if not literal.isascii() or not literal.isprintable() or literal.endswith("\\"):
         return None
+    if "\\" not in literal and '"' not in literal and "/" not in literal:
+        return re.escape(literal).encode()   # most needles: the same as escaping them character by character
     parts = []
     after_backslash = False
     for char in literal:

@@ -35,6 +35,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+import re._constants as sre_constants
 import re._parser as sre_parse   # the stdlib's own parser: the one `re` compiles with
 import sys
 from dataclasses import dataclass
@@ -87,6 +88,7 @@ class Rule:
     anchor: Anchor | None = None      # every match holds a keyword, this near it (see `anchor_of`)
     required: tuple[str, ...] = ()    # every match holds one of these literals (see `required_of`)
     width: tuple[int, int | None] = (0, None)   # shortest and longest match (None: unbounded)
+    raw_exact: bool = False           # matches raw JSON bytes as it matches decoded text (see `raw_exact`)
 
     @cached_property
     def pattern(self) -> re.Pattern[str]:
@@ -112,17 +114,18 @@ class Analysis:
     anchor: Anchor | None
     required: tuple[str, ...]
     width: tuple[int, int | None]
+    raw_exact: bool
 
     def to_json(self) -> list:
         anchor = None if self.anchor is None else [[list(n) for n in self.anchor.needles], self.anchor.before,
                                                    self.anchor.run, self.anchor.after]
-        return [self.pattern_text, anchor, list(self.required), list(self.width)]
+        return [self.pattern_text, anchor, list(self.required), list(self.width), self.raw_exact]
 
     @classmethod
     def from_json(cls, raw: list) -> Analysis:
-        text, anchor, required, width = raw
+        text, anchor, required, width, exact = raw
         return cls(text, None if anchor is None else Anchor(tuple((n, a, b) for n, a, b in anchor[0]), *anchor[1:]),
-                   tuple(required), (width[0], width[1]))
+                   tuple(required), (width[0], width[1]), bool(exact))
 
 
 @dataclass(frozen=True)
@@ -187,7 +190,7 @@ def load_rules(path: Path | None = None, cache: SignedCache | None = None) -> Ru
     if analyses is not None and isinstance(document, dict) and len(analyses) == len(document.get("rules") or ()):
         return parse_rules(document, source, analyses)
     ruleset = parse_rules(document, source)
-    body = [Analysis(r.pattern_text, r.anchor, r.required, r.width).to_json() for r in ruleset.rules]
+    body = [Analysis(r.pattern_text, r.anchor, r.required, r.width, r.raw_exact).to_json() for r in ruleset.rules]
     cache.store("rules", digest, "json", json.dumps(body).encode())
     return ruleset
 
@@ -287,7 +290,7 @@ def _parse_rule(raw: Any, index: int, source: str, analysis: Analysis | None = N
             _compile(entry, where, "allowlist entry")
         parsed = sre_parse.parse(pattern_text)
         analysis = Analysis(pattern_text, anchor_of(parsed, tuple(keywords)), required_of(parsed, tuple(keywords)),
-                            _width(parsed))
+                            _width(parsed), raw_exact(parsed))
     return Rule(
         id=rule_id,
         description=str(raw.get("description", "")),
@@ -301,7 +304,60 @@ def _parse_rule(raw: Any, index: int, source: str, analysis: Analysis | None = N
         anchor=analysis.anchor,
         required=analysis.required,
         width=analysis.width,
+        raw_exact=analysis.raw_exact,
     )
+
+
+#: Characters JSON never escapes (save by `\\uXXXX`, which the decoded pass sees through) that a match may hold
+#: and still read the same in a line's raw bytes: no quote, backslash, slash, space or control character.
+_RAW_SAFE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.+=:@~!*$%&#,;|?^<>[](){}'")
+
+
+def raw_exact(parsed) -> bool:
+    """Whether the pattern matches a line's raw JSON bytes wherever it matches the decoded strings, look-
+    arounds aside: case-sensitive, with no anchor or word boundary, and every character it can match outside
+    a look-around one JSON writes as itself (`_RAW_SAFE`; not `\\w`, which holds non-ASCII letters).
+
+    Why (issue 20, throughput): such a rule's keyword, matched case-insensitively, wakes on chance letters
+    (`acca` of `aws-access-key-id` in prose and base64); its whole pattern, tried by Hyperscan in prefilter
+    mode (look-arounds dropped: a superset) on the lines holding the keyword, wakes only where it could
+    match."""
+    if parsed.state.flags & re.IGNORECASE:
+        return False
+    return _raw_safe_items(parsed)
+
+
+def _raw_safe_items(items) -> bool:
+    for op, av in items:
+        if op is sre_constants.LITERAL:
+            if av not in _RAW_SAFE:
+                return False
+        elif op is sre_constants.IN:
+            for kind, value in av:
+                if kind is sre_constants.LITERAL:
+                    if value not in _RAW_SAFE:
+                        return False
+                elif kind is sre_constants.RANGE:
+                    if not all(c in _RAW_SAFE for c in range(value[0], value[1] + 1)):
+                        return False
+                elif kind is sre_constants.CATEGORY and value is sre_constants.CATEGORY_DIGIT:
+                    continue
+                else:
+                    return False   # a negated class, `\\w`, `\\s`: may match what JSON escapes or non-ASCII
+        elif op in (sre_constants.MAX_REPEAT, sre_constants.MIN_REPEAT):
+            if not _raw_safe_items(av[2]):
+                return False
+        elif op is sre_constants.SUBPATTERN:
+            if av[1] or av[2] or not _raw_safe_items(av[3]):   # inline flags on a group: not taken
+                return False
+        elif op is sre_constants.BRANCH:
+            if not all(_raw_safe_items(branch) for branch in av[1]):
+                return False
+        elif op in (sre_constants.ASSERT, sre_constants.ASSERT_NOT):
+            continue   # dropped in Hyperscan's prefilter mode
+        else:
+            return False   # `.`, anchors, `\\b`, back-references, anything else
+    return True
 
 
 _UNBOUNDED = 1 << 30
