@@ -18,7 +18,6 @@ import contextlib
 import json
 import logging
 import os
-import secrets
 import stat
 from dataclasses import dataclass
 from datetime import datetime
@@ -298,6 +297,8 @@ class Ledgers:
 
 def new_origin(domain: str, key_name: str) -> str:
     """`<company domain>/chatops/<ledger name>/<6-hex install id>` (docs/ledger.md §4)."""
+    import secrets   # hmac and random: for `ledger init` only, not for every command that loads this module
+
     return f"{domain}/chatops/{key_name}/{secrets.token_hex(3)}"
 
 
