@@ -23,7 +23,9 @@ from __future__ import annotations
 import argparse
 import difflib
 import importlib
+import os
 import shlex
+import sys
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
@@ -234,7 +236,7 @@ class Command:
 
     def parser(self, prog: str) -> argparse.ArgumentParser:
         parser = _RaisingParser(prog=f"{prog} {self.name}", description=self.description or self.summary,
-                                add_help=True)
+                                add_help=True, formatter_class=HelpFormatter)
         parser.footer = self.help_footer(prog)
         for arg in self.args:
             arg.add_to(parser)
@@ -259,6 +261,33 @@ class UsageError(Invalid):
 
 class HelpRequested(Exception):
     """`--help` was asked for; the message is the help text."""
+
+
+def terminal_width() -> int:
+    """`shutil.get_terminal_size().columns` ($COLUMNS, else the terminal, else 80) without importing shutil.
+
+    argparse's formatter imports shutil (and with it bz2, lzma, zlib: ~2 ms) for this number every time a
+    parser declares an argument; runbook loops start `chatops` thousands of times (issue 21).
+    """
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """argparse's formatter, as wide as argparse makes it (the terminal's width less 2)."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None) -> None:
+        super().__init__(prog, indent_increment, max_help_position,
+                         terminal_width() - 2 if width is None else width)
 
 
 class _RaisingParser(argparse.ArgumentParser):
