@@ -21,7 +21,6 @@ command should pay for its own imports only (`python -X importtime -m chatops he
 from __future__ import annotations
 
 import argparse
-import difflib
 import importlib
 import os
 import shlex
@@ -29,12 +28,12 @@ import sys
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
-from chatops.render.views import HomeSection
 from jobs.actors import (PERMISSIONS, Actor, Permission, Subject, allowed, authorize, describe_roles, needs_roles,
                          refuse)
 from jobs.errors import Invalid, Refused
 
 if TYPE_CHECKING:
+    from chatops.render.views import HomeSection
     from chatops.config import LoadedConfig
     from jobs.context import Context
 
@@ -327,7 +326,7 @@ class MalformedReply(Invalid):
 
 
 #: An area's section of a person's App Home: (context, person) → a titled list of lines.
-HomeProvider = Callable[["Context", Actor], HomeSection]
+HomeProvider = Callable[["Context", Actor], "HomeSection"]
 
 #: An area's reader of thread replies about one kind of subject: (subject id, text) → the command it
 #: means, None for conversation; `MalformedReply` for a reply that starts like a form but lacks its text.
@@ -398,6 +397,8 @@ class Registry:
 
     def closest(self, words: Sequence[str], surface: str = "cli") -> Command | None:
         """The command whose name is nearest to what was typed (difflib), if any is near enough."""
+        import difflib   # only for a mistyped command
+
         best: tuple[float, Command | None] = (0.0, None)
         for command in self.commands:
             if surface != "cli" and not command.slack:

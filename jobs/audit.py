@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from jobs.actors import Actor, Permission, Subject, authorize
-from jobs.notices import Notice
 from jobs.settings import LedgerSettings, Settings
 from store.keys import KeyFileError, check_key_file, create_ed25519_key, ensure_key_dir, load_ed25519_key
 from store.access import file_mode_in, make_dirs
@@ -348,6 +347,8 @@ def start_ledgers(ctx: "Context") -> list[Recovery]:
 
 def alert_damaged(ctx: "Context", message: str) -> None:
     """#ops-critical, through the outbox, never suppressed: a ledger that stopped being written."""
+    from jobs.notices import Notice   # `ledger verify` and the other readers send nothing
+
     if ctx.notifier is None:
         return
     try:
