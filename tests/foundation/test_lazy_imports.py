@@ -32,8 +32,10 @@ NOT_FOR_A_LOOKUP = ("ctypes", "subprocess", "tempfile", "statistics", "jobs.kill
                     "jobs.delivery", "jobs.approvals")
 #: Paid only by the command that uses them: shutil (argparse asks it the terminal's width;
 #: chatops.registry.HelpFormatter does not), secrets (a new key or origin), the notifier and the notices it
-#: sends (built on the first notice), the App Home's views; difflib for an unknown id's "did you mean" only.
-ONLY_WHEN_USED = ("shutil", "secrets", "jobs.outbox", "store.outbox", "jobs.notices", "chatops.render.views")
+#: sends (built on the first notice), the App Home's views, a case thread's reply forms; difflib for an unknown
+#: id's "did you mean" only.
+ONLY_WHEN_USED = ("shutil", "secrets", "jobs.outbox", "store.outbox", "jobs.notices", "chatops.render.views",
+                  "chatops.commands.case_replies")
 #: What `help` needs none of: it reads no configuration (without --as) and no data directory.
 NOT_FOR_HELP = ("jobs.settings", "chatops.config", "orjson", "tinydb", "jobs.credits.intake.schema",
                 "jobs.credits.cases.service", "store.state")
