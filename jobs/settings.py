@@ -40,7 +40,7 @@ def section(cls: _Section) -> _Section:
     ~10 ms a call for it). A section is built once per process, so shared methods (which walk
     `dataclasses.fields`) cost nothing that matters. The result is a dataclass (`fields`, `replace`,
     `asdict`) whose construction, equality, hashing, `repr` and `FrozenInstanceError` are those of
-    `@dataclass(frozen=True)` (tests/test_config.py compares them); only `__dataclass_params__` tells.
+    `@dataclass(frozen=True)` (tests/test_settings_records.py compares them); only `__dataclass_params__` tells.
     """
     made = dataclasses.dataclass(init=False, repr=False, eq=False)(cls)
     made.__init__ = _init            # type: ignore[misc]
