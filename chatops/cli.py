@@ -16,7 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Sequence
 
-from chatops.registry import Command, HelpRequested, Invocation, Registry, UsageError, run
+from chatops.registry import Command, HelpFormatter, HelpRequested, Invocation, Registry, UsageError, run
 from jobs.actors import PERMISSIONS, Actor, People, UnknownPerson, needs_roles
 from jobs.errors import ChatopsError, Damaged, ExitCode
 
@@ -30,7 +30,7 @@ EXIT_INTERNAL = 1
 
 
 def _global_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=PROG, add_help=False)
+    parser = argparse.ArgumentParser(prog=PROG, add_help=False, formatter_class=HelpFormatter)
     parser.add_argument("--config", metavar="PATH")
     parser.add_argument("--data-dir", metavar="DIR")
     parser.add_argument("--as", dest="as_person", metavar="NAME")

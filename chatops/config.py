@@ -8,7 +8,6 @@ closest known key suggested, because a misspelt key silently falling back to a d
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import json
 import os
 import tomllib
@@ -157,6 +156,8 @@ def _type_name(hint: Any) -> str:
 
 
 def _unknown_key(key: str, known: list[str]) -> str:
+    import difflib   # only for a misspelt key
+
     leaf = key.rsplit(".", 1)[-1]
     close = difflib.get_close_matches(leaf, known, n=1)
     hint = f"did you mean {close[0]!r}?" if close else "expected one of " + ", ".join(sorted(known))

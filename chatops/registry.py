@@ -21,18 +21,19 @@ command should pay for its own imports only (`python -X importtime -m chatops he
 from __future__ import annotations
 
 import argparse
-import difflib
 import importlib
+import os
 import shlex
+import sys
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
-from chatops.render.views import HomeSection
 from jobs.actors import (PERMISSIONS, Actor, Permission, Subject, allowed, authorize, describe_roles, needs_roles,
                          refuse)
 from jobs.errors import Invalid, Refused
 
 if TYPE_CHECKING:
+    from chatops.render.views import HomeSection
     from chatops.config import LoadedConfig
     from jobs.context import Context
 
@@ -234,7 +235,7 @@ class Command:
 
     def parser(self, prog: str) -> argparse.ArgumentParser:
         parser = _RaisingParser(prog=f"{prog} {self.name}", description=self.description or self.summary,
-                                add_help=True)
+                                add_help=True, formatter_class=HelpFormatter)
         parser.footer = self.help_footer(prog)
         for arg in self.args:
             arg.add_to(parser)
@@ -259,6 +260,33 @@ class UsageError(Invalid):
 
 class HelpRequested(Exception):
     """`--help` was asked for; the message is the help text."""
+
+
+def terminal_width() -> int:
+    """`shutil.get_terminal_size().columns` ($COLUMNS, else the terminal, else 80) without importing shutil.
+
+    argparse's formatter imports shutil (and with it bz2, lzma, zlib: ~2 ms) for this number every time a
+    parser declares an argument; runbook loops start `chatops` thousands of times (issue 21).
+    """
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """argparse's formatter, as wide as argparse makes it (the terminal's width less 2)."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None) -> None:
+        super().__init__(prog, indent_increment, max_help_position,
+                         terminal_width() - 2 if width is None else width)
 
 
 class _RaisingParser(argparse.ArgumentParser):
@@ -298,7 +326,7 @@ class MalformedReply(Invalid):
 
 
 #: An area's section of a person's App Home: (context, person) → a titled list of lines.
-HomeProvider = Callable[["Context", Actor], HomeSection]
+HomeProvider = Callable[["Context", Actor], "HomeSection"]
 
 #: An area's reader of thread replies about one kind of subject: (subject id, text) → the command it
 #: means, None for conversation; `MalformedReply` for a reply that starts like a form but lacks its text.
@@ -369,6 +397,8 @@ class Registry:
 
     def closest(self, words: Sequence[str], surface: str = "cli") -> Command | None:
         """The command whose name is nearest to what was typed (difflib), if any is near enough."""
+        import difflib   # only for a mistyped command
+
         best: tuple[float, Command | None] = (0.0, None)
         for command in self.commands:
             if surface != "cli" and not command.slack:

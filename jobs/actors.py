@@ -7,7 +7,6 @@ which subject and why. The Slack layer may hide a button; this module decides.
 """
 from __future__ import annotations
 
-import difflib
 import logging
 from dataclasses import dataclass
 from enum import StrEnum
@@ -360,6 +359,8 @@ class People:
     def by_name(self, name: str) -> Actor:
         actor = self._by_name.get(name)
         if actor is None:
+            import difflib   # only for an unknown name
+
             close = difflib.get_close_matches(name, list(self._by_name), n=1)
             hint = f"did you mean {close[0]!r}? " if close else ""
             known = ", ".join(sorted(self._by_name)) or "nobody is configured yet"

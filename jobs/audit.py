@@ -18,7 +18,6 @@ import contextlib
 import json
 import logging
 import os
-import secrets
 import stat
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,7 +27,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from jobs.actors import Actor, Permission, Subject, authorize
-from jobs.notices import Notice
 from jobs.settings import LedgerSettings, Settings
 from store.keys import KeyFileError, check_key_file, create_ed25519_key, ensure_key_dir, load_ed25519_key
 from store.access import file_mode_in, make_dirs
@@ -298,6 +296,8 @@ class Ledgers:
 
 def new_origin(domain: str, key_name: str) -> str:
     """`<company domain>/chatops/<ledger name>/<6-hex install id>` (docs/ledger.md §4)."""
+    import secrets   # hmac and random: for `ledger init` only, not for every command that loads this module
+
     return f"{domain}/chatops/{key_name}/{secrets.token_hex(3)}"
 
 
@@ -347,6 +347,8 @@ def start_ledgers(ctx: "Context") -> list[Recovery]:
 
 def alert_damaged(ctx: "Context", message: str) -> None:
     """#ops-critical, through the outbox, never suppressed: a ledger that stopped being written."""
+    from jobs.notices import Notice   # `ledger verify` and the other readers send nothing
+
     if ctx.notifier is None:
         return
     try:

@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING
 
 from jobs.actors import People
 from jobs.context import Context
-from jobs.delivery_mode import slack_mode
 from jobs.settings import Settings
 from store.access import Policy, prepare_data_dir
 from store.state import StateStore
 
 if TYPE_CHECKING:
     from jobs.audit import Ledgers
+    from jobs.notices import Notifier
     from jobs.outgoing import OutgoingScrubber
 
 
@@ -35,11 +35,17 @@ def _outgoing(ctx: Context) -> "OutgoingScrubber":
     return OutgoingScrubber(ctx)
 
 
-def build_context(settings: Settings, data_dir: Path) -> Context:
-    """A context on `data_dir` (prepared with the configured group's permissions), delivering through
-    the outbox: to Slack when this directory's daemon runs with a bot token, else to the local file."""
+def _notifier(ctx: Context) -> "Notifier":
+    """Through the outbox: to Slack when this directory's daemon runs with a bot token, else to the local file."""
+    from jobs.delivery_mode import slack_mode
     from jobs.outbox import OutboxNotifier
 
+    return OutboxNotifier(ctx, local=not slack_mode(data_dir=ctx.data_dir))
+
+
+def build_context(settings: Settings, data_dir: Path) -> Context:
+    """A context on `data_dir` (prepared with the configured group's permissions), delivering through
+    the outbox (`_notifier`, built when the first notice is sent)."""
     data_dir = Path(data_dir)
     prepare_data_dir(data_dir, Policy(settings.operators_group or None))
     state = StateStore(data_dir)
@@ -49,7 +55,5 @@ def build_context(settings: Settings, data_dir: Path) -> Context:
         from store import schema
 
         schema.set_state_version(state, schema.STATE_VERSION)
-    ctx = Context(settings=settings, data_dir=data_dir, state=state,
-                  people=People(settings.people), make_ledgers=_ledgers, make_outgoing=_outgoing)
-    ctx.notifier = OutboxNotifier(ctx, local=not slack_mode(data_dir=data_dir))
-    return ctx
+    return Context(settings=settings, data_dir=data_dir, state=state, people=People(settings.people),
+                   make_ledgers=_ledgers, make_outgoing=_outgoing, make_notifier=_notifier)

@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from jobs.actors import People
-from jobs.notices import Notifier
 from jobs.settings import Settings
 from store.state import StateStore
 
 if TYPE_CHECKING:
     from jobs.audit import Ledgers
+    from jobs.notices import Notifier
     from jobs.outgoing import OutgoingScrubber
 
 
@@ -38,12 +38,18 @@ class Context:
     #: commands need neither); given by the composition root
     make_ledgers: Callable[["Context"], "Ledgers"]
     make_outgoing: Callable[["Context"], "OutgoingScrubber"]
+    #: … and the notifier, also on first use: a reading command sends nothing (issue 21: CLI start-up)
+    make_notifier: Callable[["Context"], Notifier]
     clock: Callable[[], datetime] = field(default=utc_now)
-    #: how flows talk to people (`ctx.notifier.send(notice)`); the composition root gives the outbox notifier
-    notifier: Notifier = field(default=None)  # type: ignore[assignment]
 
     def now(self) -> datetime:
         return self.clock()
+
+    @cached_property
+    def notifier(self) -> Notifier:
+        """How flows talk to people (`ctx.notifier.send(notice)`): the outbox notifier the composition root
+        builds; the daemon, the Slack runtime and tests assign their own (`ctx.notifier = …`)."""
+        return self.make_notifier(self)
 
     @cached_property
     def ledgers(self) -> "Ledgers":

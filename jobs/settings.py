@@ -5,19 +5,21 @@ only parses and validates the file into them (imports point down only, docs/arch
 
 Each field may carry `meta(...)`: a parser that turns the raw TOML value into the typed value or
 raises `ValueError("expected …")`, and a one-line doc. `chatops/config.py` walks these dataclasses
-generically, so a later issue adds a section by adding a dataclass here and a field to `Settings`.
+generically, so a later issue adds a section by adding a `@section` class here and a field to `Settings`.
 """
 from __future__ import annotations
 
+import dataclasses
 import grp
 import ipaddress
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import date, datetime, time
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar, dataclass_transform
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 Parser = Callable[[Any], Any]
+_Section = TypeVar("_Section", bound=type)
 
 
 def meta(doc: str, parse: Parser | None = None) -> dict[str, Any]:
@@ -25,20 +27,100 @@ def meta(doc: str, parse: Parser | None = None) -> dict[str, Any]:
     return {"doc": doc, "parse": parse}
 
 
+# ---- the record type of every section ------------------------------------------------------------
+
+
+@dataclass_transform(frozen_default=True, field_specifiers=(field,))
+def section(cls: _Section) -> _Section:
+    """`@dataclass(frozen=True)` for a settings class, with its methods shared instead of generated.
+
+    Why: CPython creates a dataclass by compiling its `__init__`, `__repr__`, `__eq__`, `__hash__`,
+    `__setattr__` and `__delattr__` from source, about half a millisecond a class here, and every command
+    that reads config.toml builds every section (issue 21: a runbook loop calling `chatops case list` paid
+    ~10 ms a call for it). A section is built once per process, so shared methods (which walk
+    `dataclasses.fields`) cost nothing that matters. The result is a dataclass (`fields`, `replace`,
+    `asdict`) whose construction, equality, hashing, `repr` and `FrozenInstanceError` are those of
+    `@dataclass(frozen=True)` (tests/test_settings_records.py compares them); only `__dataclass_params__` tells.
+    """
+    made = dataclasses.dataclass(init=False, repr=False, eq=False)(cls)
+    made.__init__ = _init            # type: ignore[misc]
+    made.__repr__ = _repr            # type: ignore[assignment]
+    made.__eq__ = _eq                # type: ignore[assignment]
+    made.__hash__ = _hash            # type: ignore[assignment]
+    made.__setattr__ = _frozen_set   # type: ignore[assignment]
+    made.__delattr__ = _frozen_del   # type: ignore[assignment]
+    return made
+
+
+def _init(self: Any, *args: Any, **kwargs: Any) -> None:
+    """The generated `__init__`'s behaviour: positional then keyword values, defaults, default factories."""
+    name = f"{type(self).__qualname__}.__init__"
+    fields = dataclasses.fields(self)
+    if len(args) > len(fields):
+        raise TypeError(f"{name}() takes at most {len(fields)} positional arguments but {len(args)} were given")
+    values = dict(zip((f.name for f in fields), args))
+    for key, value in kwargs.items():
+        if key in values:
+            raise TypeError(f"{name}() got multiple values for argument {key!r}")
+        values[key] = value
+    unknown = values.keys() - {f.name for f in fields}
+    if unknown:
+        raise TypeError(f"{name}() got an unexpected keyword argument {min(unknown)!r}")
+    for f in fields:
+        if f.name in values:
+            value = values[f.name]
+        elif f.default is not dataclasses.MISSING:
+            value = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            value = f.default_factory()
+        else:
+            raise TypeError(f"{name}() missing 1 required positional argument: {f.name!r}")
+        object.__setattr__(self, f.name, value)
+
+
+def _repr(self: Any) -> str:
+    shown = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in dataclasses.fields(self) if f.repr)
+    return f"{type(self).__qualname__}({shown})"
+
+
+def _compared(self: Any) -> tuple[Any, ...]:
+    return tuple(getattr(self, f.name) for f in dataclasses.fields(self) if f.compare)
+
+
+def _eq(self: Any, other: object) -> bool:
+    if other.__class__ is not self.__class__:
+        return NotImplemented
+    return _compared(self) == _compared(other)
+
+
+def _hash(self: Any) -> int:
+    return hash(tuple(getattr(self, f.name) for f in dataclasses.fields(self)
+                      if (f.compare if f.hash is None else f.hash)))
+
+
+def _frozen_set(self: Any, name: str, value: Any) -> None:
+    raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
+
+
+def _frozen_del(self: Any, name: str) -> None:
+    raise dataclasses.FrozenInstanceError(f"cannot delete field {name!r}")
+
+
 # ---- value parsers: each raises ValueError whose text is "expected …" -------------------------
 
-_HHMM = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$")
+#: Patterns are compiled on first use (re caches them): a command that reads no such key pays nothing.
+_HHMM = r"^([01][0-9]|2[0-3]):([0-5][0-9])$"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def parse_hhmm(value: Any) -> time:
-    if not isinstance(value, str) or not _HHMM.match(value):
+    if not isinstance(value, str) or not re.match(_HHMM, value):
         raise ValueError("expected HH:MM (24-hour, e.g. \"05:00\")")
     hours, minutes = value.split(":")
     return time(int(hours), int(minutes))
 
 
-@dataclass(frozen=True)
+@section
 class WeeklyTime:
     """A weekday and a wall-clock time, written `"mon 10:00"`."""
 
@@ -54,7 +136,7 @@ def parse_weekly(value: Any) -> WeeklyTime:
     if not isinstance(value, str):
         raise ValueError(expected)
     parts = value.strip().lower().split()
-    if len(parts) != 2 or parts[0] not in WEEKDAYS or not _HHMM.match(parts[1]):
+    if len(parts) != 2 or parts[0] not in WEEKDAYS or not re.match(_HHMM, parts[1]):
         raise ValueError(expected)
     return WeeklyTime(parts[0], parse_hhmm(parts[1]))
 
@@ -131,8 +213,10 @@ def parse_scrub_engine(value: Any) -> str:
 # ---- sections -----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@section
 class ScheduleSettings:
+    """When the daily and weekly jobs run, in `timezone` (the seeds' times)."""
+
     export: time = field(default=time(5, 0), metadata=meta(
         "daily session export (seed 000 §2)", parse_hhmm))
     pr_deadline: time = field(default=time(6, 0), metadata=meta(
@@ -145,8 +229,10 @@ class ScheduleSettings:
         "weekly credit review (seed 001: every Monday at 10:00)", parse_weekly))
 
 
-@dataclass(frozen=True)
+@section
 class ChannelSettings:
+    """The Slack channels alerts and reviews go to, by what they are for."""
+
     ops_critical: str = field(default="#ops-critical", metadata=meta("SEV0 alerts", parse_channel))
     ops_alerts: str = field(default="#ops-alerts", metadata=meta("SEV1 alerts", parse_channel))
     ops_review: str = field(default="#ops-review", metadata=meta("weekly review", parse_channel))
@@ -154,8 +240,10 @@ class ChannelSettings:
         "security escalations", parse_channel))
 
 
-@dataclass(frozen=True)
+@section
 class SlackSettings:
+    """Where the Slack Web API is, the channels, and how the kill switch reminds and expires."""
+
     api_url: str = field(default="https://slack.com/api/", metadata=meta(
         "Web API base URL (GovSlack and the test stand-ins use another)", parse_url))
     channels: ChannelSettings = field(default_factory=ChannelSettings, metadata=meta("channel names"))
@@ -178,15 +266,17 @@ def parse_roles(value: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys(value))
 
 
-@dataclass(frozen=True)
+@section
 class PersonSettings:
+    """One person of [people]: the roles they hold and their Slack id (docs/architecture.md §4)."""
+
     roles: tuple[str, ...] = field(metadata=meta(
         "roles (docs/architecture.md §4), e.g. [\"O3\", \"coo\"]", parse_roles))
     slack_id: str = field(default="", metadata=meta(
         "Slack user id; empty for someone who acts only through the CLI", parse_slack_user_id))
 
 
-@dataclass(frozen=True)
+@section
 class BaselineSettings:
     """The runbook's Baseline Update Procedure prerequisites (seed 001), and who may approve."""
 
@@ -204,7 +294,7 @@ class BaselineSettings:
         "let an O3 approve a baseline change they proposed (single-operator installs only)"))
 
 
-@dataclass(frozen=True)
+@section
 class ReviewSettings:
     """The weekly credit review and the audit reports (seed 001 "Weekly Review Procedure", "Audit and
     Compliance"). The candidate criteria are the runbook's numbers; the pattern thresholds are ours."""
@@ -230,7 +320,7 @@ class ReviewSettings:
         parse_positive_int))
 
 
-_FLAG_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+_FLAG_NAME = r"^[a-z][a-z0-9_]{0,63}$"
 
 
 def parse_flag_weights(value: Any) -> dict[str, float]:
@@ -238,14 +328,14 @@ def parse_flag_weights(value: Any) -> dict[str, float]:
     if not isinstance(value, dict):
         raise ValueError(expected)
     for name, weight in value.items():
-        if not _FLAG_NAME.match(name) or isinstance(weight, bool) or not isinstance(weight, (int, float)) \
+        if not re.match(_FLAG_NAME, name) or isinstance(weight, bool) or not isinstance(weight, (int, float)) \
                 or weight < 0:
             raise ValueError(f"{name!r} = {weight!r}: {expected}")
     return {name: float(weight) for name, weight in value.items()}
 
 
 def parse_flag_list(value: Any) -> tuple[str, ...]:
-    if not isinstance(value, list) or not all(isinstance(v, str) and _FLAG_NAME.match(v) for v in value):
+    if not isinstance(value, list) or not all(isinstance(v, str) and re.match(_FLAG_NAME, v) for v in value):
         raise ValueError("expected a list of lower-case risk flag names, e.g. [\"pii_exposure\"]")
     return tuple(value)
 
@@ -262,7 +352,7 @@ def parse_port(value: Any) -> int:
     return value
 
 
-@dataclass(frozen=True)
+@section
 class CreditsSettings:
     """Credit monitoring policy (seed 001). Thresholds are multiples of the scenario's baseline."""
 
@@ -309,12 +399,12 @@ class CreditsSettings:
         "most runs recorded in one ledger commit", parse_positive_int))
 
 
-_KEY_NAME = re.compile(r"^[^\s+]+$")
-_VKEY = re.compile(r"^[^\s+]+\+[0-9a-f]{8}\+[A-Za-z0-9+/]{43}[A-Za-z0-9+/=]$")
+_KEY_NAME = r"^[^\s+]+$"
+_VKEY = r"^[^\s+]+\+[0-9a-f]{8}\+[A-Za-z0-9+/]{43}[A-Za-z0-9+/=]$"
 
 
 def parse_origin(value: Any) -> str:
-    if not isinstance(value, str) or value and not _KEY_NAME.match(value):
+    if not isinstance(value, str) or value and not re.match(_KEY_NAME, value):
         raise ValueError("expected a ledger origin such as \"ecomonetize.com/chatops/credit-ledger/7f3a9c\" "
                          "(no spaces or '+'), or \"\" to use the one in the data directory")
     return value
@@ -323,7 +413,7 @@ def parse_origin(value: Any) -> str:
 def parse_vkeys(value: Any) -> tuple[str, ...]:
     expected = ("expected a list of verifier keys \"<name>+<8 hex>+<base64>\" as printed by "
                 "`chatops ledger init`")
-    if not isinstance(value, list) or not all(isinstance(v, str) and _VKEY.match(v) for v in value):
+    if not isinstance(value, list) or not all(isinstance(v, str) and re.match(_VKEY, v) for v in value):
         raise ValueError(expected)
     return tuple(value)
 
@@ -347,7 +437,7 @@ def parse_domain(value: Any) -> str:
     return value
 
 
-@dataclass(frozen=True)
+@section
 class LedgerSettings:
     """The signed ledgers (docs/ledger.md): who signs them and which public keys a verifier trusts."""
 
@@ -369,7 +459,7 @@ class LedgerSettings:
         "environment variable whose value, when set, encrypts the key (PKCS#12, 600,000 rounds)"))
 
 
-@dataclass(frozen=True)
+@section
 class NotionSettings:
     """The Notion mirror of RUNS_LEDGER and CASES (seed 001). Token and database ids come from the
     environment only (NOTION_TOKEN, NOTION_RUNS_LEDGER_DB_ID, NOTION_CASES_DB_ID)."""
@@ -385,7 +475,7 @@ class NotionSettings:
         parse_positive_int))
 
 
-@dataclass(frozen=True)
+@section
 class ScrubSettings:
     """What the scrub keeps and what it treats as sensitive (seed 000 §4)."""
 
@@ -424,11 +514,11 @@ def parse_minutes(value: Any) -> int:
     return value
 
 
-_GITHUB_REPO = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
+_GITHUB_REPO = r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$"
 
 
 def parse_github_repo(value: Any) -> str:
-    if not isinstance(value, str) or value and (not _GITHUB_REPO.match(value) or value.endswith(".git")):
+    if not isinstance(value, str) or value and (not re.match(_GITHUB_REPO, value) or value.endswith(".git")):
         raise ValueError("expected \"owner/name\" of the export repository on GitHub (no URL, no .git), "
                          "or \"\" while the github provider is not used")
     return value
@@ -454,22 +544,22 @@ def parse_push_url(value: Any) -> str:
 
 # ---- compliance (seed 002): the post-incident review clock's holidays and the local council ---------
 
-_COUNTRY = re.compile(r"^[A-Z]{2,3}$")
-_SUBDIVISION = re.compile(r"^[A-Z0-9]{1,5}$")
+_COUNTRY = r"^[A-Z]{2,3}$"
+_SUBDIVISION = r"^[A-Z0-9]{1,5}$"
 _LOOPBACK_NAMES = ("localhost",)
-_ENDPOINT = re.compile(r"^(https?)://(\[[0-9A-Fa-f:.]+\]|[^\s/:\[\]@?#]+)(?::([0-9]{1,5}))?/?$")
+_ENDPOINT = r"^(https?)://(\[[0-9A-Fa-f:.]+\]|[^\s/:\[\]@?#]+)(?::([0-9]{1,5}))?/?$"
 
 
 def parse_country(value: Any) -> str:
     """An ISO 3166 country code; the `holidays` library (imported only when a clock is computed, it costs
     100 ms) says whether it knows it, naming this key."""
-    if not isinstance(value, str) or not _COUNTRY.match(value):
+    if not isinstance(value, str) or not re.match(_COUNTRY, value):
         raise ValueError("expected an ISO 3166 country code in capitals such as \"US\"")
     return value
 
 
 def parse_subdivision(value: Any) -> str:
-    if not isinstance(value, str) or value and not _SUBDIVISION.match(value):
+    if not isinstance(value, str) or value and not re.match(_SUBDIVISION, value):
         raise ValueError("expected a subdivision code in capitals such as \"CA\" (California), or \"\" for the "
                          "country's holidays only")
     return value
@@ -512,7 +602,7 @@ def parse_loopback_endpoint(value: Any) -> str:
     compliance record can never be sent to another machine by a configuration mistake."""
     if value == "":
         return value
-    match = _ENDPOINT.match(value) if isinstance(value, str) else None
+    match = re.match(_ENDPOINT, value) if isinstance(value, str) else None
     if match is None:
         raise ValueError("expected an endpoint such as \"http://127.0.0.1:11434\" (scheme, loopback host, port; "
                          "no path), or \"\" for no local drafting")
@@ -532,7 +622,7 @@ def parse_model_name(value: Any) -> str:
     return value
 
 
-@dataclass(frozen=True)
+@section
 class ExportGitHubSettings:
     """Where the `github` provider keeps the export's pull requests (seed 000 step 5). The token is never
     here: it comes from the environment variable GITHUB_TOKEN only."""
@@ -545,7 +635,7 @@ class ExportGitHubSettings:
         "git remote the export branch is pushed to; empty: https://<host>/<repo>.git", parse_push_url))
 
 
-@dataclass(frozen=True)
+@section
 class ExportSettings:
     """The 05:00 session export (seed 000): where transcripts are, where clean copies go, who hosts the PR."""
 
@@ -566,7 +656,7 @@ class ExportSettings:
         "the github pull-request provider: repository, API URL, push URL"))
 
 
-@dataclass(frozen=True)
+@section
 class CouncilSettings:
     """The local council (seed 002 §1: "council review uses Ollama local only")."""
 
@@ -579,7 +669,7 @@ class CouncilSettings:
         "longest wait for one draft (seconds)", parse_positive_number))
 
 
-@dataclass(frozen=True)
+@section
 class CustomerSettings:
     """A customer's contractual breach-notification SLA (seed 002 §5: "check customer contract")."""
 
@@ -588,7 +678,7 @@ class CustomerSettings:
         parse_positive_int))
 
 
-@dataclass(frozen=True)
+@section
 class ComplianceSettings:
     """Compliance incidents (seed 002): the clocks of §4 and §5 (hours count from filing unless said
     otherwise), contractual SLAs, business days for the post-incident review (§6), the local council (§1)."""
@@ -628,7 +718,7 @@ class ComplianceSettings:
         "local drafting through Ollama (loopback only)"))
 
 
-@dataclass(frozen=True)
+@section
 class OpsSettings:
     """Running it for real (issue 26): what `chatops doctor` holds the machine to, and the daemon's log."""
 
@@ -652,7 +742,7 @@ def parse_non_negative_int(value: Any) -> int:
     return value
 
 
-@dataclass(frozen=True)
+@section
 class LoggingSettings:
     """The process's log (chatops/logs.py): its format, and a size-rotated file beside stderr."""
 
@@ -666,7 +756,7 @@ class LoggingSettings:
                                                   parse_non_negative_int))
 
 
-@dataclass(frozen=True)
+@section
 class SweepSettings:
     """The 08:30 enforcement sweep (issue 27): the thresholds the seeds leave to us."""
 
@@ -675,7 +765,7 @@ class SweepSettings:
         parse_positive_int))
 
 
-@dataclass(frozen=True)
+@section
 class Settings:
     """The whole configuration. `people` maps a person's name to their Slack id and roles."""
 

@@ -7,7 +7,6 @@ naming the `chmod` that fixes it.
 from __future__ import annotations
 
 import os
-import secrets
 import stat
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -80,6 +79,8 @@ def load_or_create_secret(path: Path, nbytes: int = 32) -> bytes:
     """
     path = Path(path)
     if not path.exists():
+        import secrets   # hmac and random: only when a secret is created
+
         try:
             create_key_file(path, secrets.token_bytes(nbytes))
         except FileExistsError:

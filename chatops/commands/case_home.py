@@ -11,18 +11,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from chatops.render.views import HomeSection
 from jobs.actors import Actor, Permission, allowed
-from jobs.credits.records import Case
 
 if TYPE_CHECKING:
+    from chatops.render.views import HomeSection
     from jobs.context import Context
+    from jobs.credits.records import Case
 
 TITLE = "Your open cases"
 
 
 def open_cases_section(ctx: Context, actor: Actor) -> HomeSection:
-    from jobs.credits.cases.service import open_cases   # the state store: loaded when a Home tab is opened
+    from chatops.render.views import HomeSection   # the Slack views: loaded when a Home tab is opened
+    from jobs.credits.cases.service import open_cases   # … and the state store
 
     if not actor.roles or not allowed(actor, Permission.RUN_READ):
         return HomeSection(TITLE, (), empty="none you may see")

@@ -22,12 +22,13 @@ from enum import StrEnum
 from chatops.registry import MalformedReply, ReplyCommand
 
 DASH = r"[-\u2010\u2011\u2012\u2013\u2014\u2015:]"
-_ACK = re.compile(r"^ack\b(?P<rest>.*)$", re.I | re.S)
-_APPROVED = re.compile(r"^approved\b(?P<rest>.*)$", re.I | re.S)
-_APPROVED_FULL = re.compile(rf"^\s*for\s+re-?run\s*{DASH}+\s*(?P<text>\S.*)$", re.I | re.S)
-_DENIED = re.compile(r"^denied\b(?P<rest>.*)$", re.I | re.S)
-_DENIED_FULL = re.compile(rf"^\s*{DASH}+\s*(?P<text>\S.*)$", re.I | re.S)
-_CASE = re.compile(r"\bCASE[-\u2010-\u2015\s]?(\d+)\b", re.I)
+#: Compiled on the first reply read (`re` caches them), not by every command that loads the credit area.
+_ACK = r"(?is)^ack\b(?P<rest>.*)$"
+_APPROVED = r"(?is)^approved\b(?P<rest>.*)$"
+_APPROVED_FULL = rf"(?is)^\s*for\s+re-?run\s*{DASH}+\s*(?P<text>\S.*)$"
+_DENIED = r"(?is)^denied\b(?P<rest>.*)$"
+_DENIED_FULL = rf"(?is)^\s*{DASH}+\s*(?P<text>\S.*)$"
+_CASE = r"(?i)\bCASE[-\u2010-\u2015\s]?(\d+)\b"
 _DECORATION = "*_~`> \t\n"
 
 APPROVED_FORM = "APPROVED for rerun - <mitigation>"
@@ -70,16 +71,16 @@ def read(case: str, message: str) -> ReplyCommand | None:
 def parse_reply(message: str) -> ThreadReply | None:
     """The runbook reply in `message`, None for ordinary conversation; MalformedReply when incomplete."""
     text = message.strip().strip(_DECORATION)
-    if match := _ACK.match(text):
-        case = _CASE.search(match["rest"])
+    if match := re.match(_ACK, text):
+        case = re.search(_CASE, match["rest"])
         return ThreadReply(ReplyKind.ACK, case=f"CASE-{case[1]}" if case else "")
-    if match := _APPROVED.match(text):
-        full = _APPROVED_FULL.match(match["rest"])
+    if match := re.match(_APPROVED, text):
+        full = re.match(_APPROVED_FULL, match["rest"])
         if not full or not full["text"].strip(_DECORATION):
             raise MalformedReply(f"an approval needs the mitigation: reply `{APPROVED_FORM}`")
         return ThreadReply(ReplyKind.APPROVED, text=_clean(full["text"]))
-    if match := _DENIED.match(text):
-        full = _DENIED_FULL.match(match["rest"])
+    if match := re.match(_DENIED, text):
+        full = re.match(_DENIED_FULL, match["rest"])
         if not full or not full["text"].strip(_DECORATION):
             raise MalformedReply(f"a denial needs the reason: reply `{DENIED_FORM}`")
         return ThreadReply(ReplyKind.DENIED, text=_clean(full["text"]))

@@ -15,8 +15,8 @@ from collections import Counter
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from chatops.commands import case_home, case_replies
-from chatops.registry import Arg, Command, Invocation, Reply
+from chatops.commands import case_home
+from chatops.registry import Arg, Command, Invocation, Reply, ReplyCommand
 from jobs.actors import Permission
 from jobs.errors import ExitCode
 from jobs.credits.records import Case, GateDecision, ReleaseFinding, RerunDecision, RootCause, Severity
@@ -297,8 +297,15 @@ _CASE = Arg("case", "case id, e.g. CASE-12", required=True, subject="case")
 #: Refusals of these commands are recorded in the credit ledger, beside the runs they concern.
 LEDGER = "credit"
 
+def _read_case_reply(case: str, message: str) -> ReplyCommand | None:
+    """`case_replies.read`, loaded by the first thread reply: its forms are Slack's alone."""
+    from chatops.commands import case_replies
+
+    return case_replies.read(case, message)
+
+
 #: The replies a case's thread accepts (`ACK`, `APPROVED for rerun - …`, `DENIED - …`).
-REPLIES = {"case": case_replies.read}
+REPLIES = {"case": _read_case_reply}
 
 #: What the App Home shows a person about open cases that wait for them.
 HOME = (case_home.open_cases_section,)

@@ -10,7 +10,6 @@ every other command load this module for its declarations only.
 """
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import sys
@@ -89,6 +88,8 @@ def _prove(inv: Invocation) -> Reply:
         runs = scan_ledger(files.jsonl, collect_kinds=("run.recorded",)).collected
         found = [(s, e) for s, e in runs if e.get("Run_ID") == inv.args.run]
         if not found:
+            import difflib   # only for a run id the ledger does not hold
+
             recorded = {e["Run_ID"].lower(): e["Run_ID"] for _s, e in runs if isinstance(e.get("Run_ID"), str)}
             close = [recorded[r] for r in difflib.get_close_matches(inv.args.run.lower(), sorted(recorded), n=3)]
             raise _Failed(f"chatops ledger prove: no run.recorded entry with Run_ID {inv.args.run!r} in "

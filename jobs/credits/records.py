@@ -126,6 +126,8 @@ class Classification:
 
 @dataclass(frozen=True)
 class BackfillWindow:
+    """A scenario's backfill window, set by an O3: runs started from `start` to `end` are judged in backfill mode."""
+
     start: datetime
     end: datetime
     reason: str
@@ -147,6 +149,8 @@ class ScenarioSettings:
 
 @dataclass(frozen=True)
 class CaseNote:
+    """One line of a case's history: who wrote what, when, and of which kind."""
+
     at: datetime
     by: str
     text: str

@@ -21,12 +21,13 @@ import struct
 from dataclasses import dataclass
 from functools import cached_property
 from hashlib import sha256
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from store.errors import Invalid
+
+if TYPE_CHECKING:   # cryptography is imported where a key signs or verifies: `ledger verify` of an empty
+    # ledger, and every module that only names these types, need not load it (issue 21: CLI start-up)
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 EM_DASH = "\u2014"
 SIG_ED25519 = 0x01
@@ -66,6 +67,8 @@ def key_id(name: str, sig_type: int, public_key: bytes) -> bytes:
 
 
 def raw_public_key(key: Ed25519PublicKey) -> bytes:
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
     return key.public_bytes(Encoding.Raw, PublicFormat.Raw)
 
 
@@ -96,6 +99,9 @@ class Verifier:
         Returns the cosignature timestamp for a 0x04 key, 0 for a log key; raises NoteError when
         it does not verify.
         """
+        from cryptography.exceptions import InvalidSignature
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
         key = Ed25519PublicKey.from_public_bytes(self.public_key)
         timestamp = 0
         message = text

@@ -14,11 +14,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import orjson
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from store.ledger import messages
 from store.ledger.ledger import LedgerFiles, SigLine, read_sig_lines
@@ -34,6 +32,9 @@ from store.ledger.note import (
     parse_note,
 )
 from store.ledger.scan import parse_ts, scan_ledger
+
+if TYPE_CHECKING:   # loaded by the first signature checked, not by a ledger with nothing to verify
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 
 class Severity(StrEnum):
@@ -206,6 +207,8 @@ def _abbrev(root_b64: str) -> str:
 
 
 def _read_sigs(files: LedgerFiles, trust: Trust) -> tuple[list[SigLine], list[str]]:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
     try:
         lines, good, total = read_sig_lines(files.sigs)
     except NoteError as exc:
@@ -231,6 +234,8 @@ def _read_sigs(files: LedgerFiles, trust: Trust) -> tuple[list[SigLine], list[st
 def _sig_line_verifies(line: SigLine, origin: str, keys: dict[bytes, Ed25519PublicKey]) -> bool:
     """The signed-note rules for one commit line, without rebuilding the note text: every signature
     by a known key must verify, and at least one must be by a known key."""
+    from cryptography.exceptions import InvalidSignature
+
     message = Checkpoint(origin, line.size, line.root).text().encode()
     known = 0
     for signature in line.signatures:

@@ -6,7 +6,6 @@ own keys are snake case like every other table.
 """
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import asdict
 from datetime import datetime
@@ -80,6 +79,8 @@ def load(db: TinyDB, case_id: str) -> Case:
     number = parse_case_id(case_id)
     row = case_store.get(db, number)
     if row is None:
+        import difflib   # only for an unknown case id
+
         known = [f"CASE-{n}" for n in sorted(case_store.numbers(db))]
         close = difflib.get_close_matches(f"CASE-{number}", known, n=3, cutoff=0.6)
         hint = f"closest known: {', '.join(close)}" if close else f"{len(known)} case(s) exist"
