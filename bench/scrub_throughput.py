@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/scrub_throughput.py [--mb 22.5] [--mix sessions|blobs|both] [--cpu 0]
     .venv/bin/python bench/scrub_throughput.py --corpus ~/.claude/projects     # your own transcripts
+    .venv/bin/python bench/scrub_throughput.py --against ../main-before         # another checkout, same run
 
 The floor (issue 20) is what any scrubber that reads every line as JSON pays at least: `json.loads` +
 `json.dumps` of every line, stdlib, measured here in the same run on the same files. Ours is the wall
@@ -302,18 +303,18 @@ def floor_seconds(files: list[Path]) -> tuple[float, float]:
     return time.perf_counter() - started, time.process_time() - cpu
 
 
-def ours_seconds(root: Path, config: Path, pycache: Path) -> tuple[float, float, int, str]:
+def ours_seconds(root: Path, config: Path, pycache: Path, repo: Path = REPO) -> tuple[float, float, int, str]:
     """Wall and CPU (user + system) seconds of `chatops scrub check ROOT` as a whole process, start-up
     included, with its exit code and grade line. CPU time is what a busy machine does not inflate.
 
     Python's bytecode is written (under `pycache`, whatever PYTHONDONTWRITEBYTECODE says here), as an
     installed chatops has it: compiling ~100 modules from source on every start is not what a user pays."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    env.update(PYTHONPATH=str(REPO), PYTHONPYCACHEPREFIX=str(pycache))
+    env.update(PYTHONPATH=str(repo), PYTHONPYCACHEPREFIX=str(pycache))
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     result = subprocess.run([sys.executable, "-m", "chatops", "--config", str(config), "scrub", "check", str(root)],
-                            capture_output=True, text=True, env=env)
+                            capture_output=True, text=True, env=env, cwd=repo)
     seconds = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
@@ -329,30 +330,43 @@ MIXES = {
 }
 
 
-def measure(root: Path, label: str, config: Path, pycache: Path, args: argparse.Namespace) -> None:
-    """One table: the floor and ours on the files under `root`, in the same run."""
+def measure(root: Path, label: str, tmp: Path, args: argparse.Namespace) -> None:
+    """One table: the floor and ours (and `--against`'s code) on the files under `root`, in the same run."""
     files = corpus_files(root)
     size = sum(p.stat().st_size for p in files)
     if not files:
         sys.exit(f"no *.jsonl under {root}: name the folder that holds your session files")
-    cold = ours_seconds(root, config, pycache)   # first run of this corpus: bytecode and databases compiled
-    floors, runs = [], []
-    for _ in range(args.repeat):   # interleaved, so a change in the machine's load falls on both sides
+    sides = [("ours: chatops scrub check (process)", REPO)]
+    if args.against is not None:
+        sides.append((f"--against {args.against.name} (process)", args.against.resolve()))
+    configs = []
+    for number, (_, repo) in enumerate(sides):
+        config = tmp / f"config-{number}.toml"   # a data directory per checkout: their caches may differ
+        config.write_text(f'timezone = "UTC"\ndata_dir = "{tmp / f"var-{number}"}"\n')
+        configs.append(config)
+    # first runs of this corpus: bytecode and databases compiled
+    colds = [ours_seconds(root, config, tmp / f"pycache-{n}", repo) for n, ((_, repo), config) in
+             enumerate(zip(sides, configs))]
+    floors: list[tuple[float, float]] = []
+    runs: list[list[tuple[float, float, int, str]]] = [[] for _ in sides]
+    for _ in range(args.repeat):   # interleaved, so a change in the machine's load falls on every side
         floors.append(floor_seconds(files))
-        runs.append(ours_seconds(root, config, pycache))
+        for n, ((_, repo), config) in enumerate(zip(sides, configs)):
+            runs[n].append(ours_seconds(root, config, tmp / f"pycache-{n}", repo))
     floor, floor_cpu = min(f[0] for f in floors), min(f[1] for f in floors)
-    ours, ours_cpu = min(r[0] for r in runs), min(r[1] for r in runs)
-    code, grade = runs[0][2], runs[0][3]
     mb = size / 1e6
     print(f"corpus: {label}: {len(files)} files, {mb:.1f} MB; one core (cpu {args.cpu}), best of {args.repeat}")
     print(f"{'':38}{'wall MB/s':>10}{'s':>7}{'CPU MB/s':>10}{'s':>7}")
     print(f"{'floor: json.loads + json.dumps/line':38}{mb / floor:10.1f}{floor:7.2f}{mb / floor_cpu:10.1f}"
           f"{floor_cpu:7.2f}")
-    print(f"{'ours: chatops scrub check (process)':38}{mb / ours:10.1f}{ours:7.2f}{mb / ours_cpu:10.1f}"
-          f"{ours_cpu:7.2f}   exit {code}: {grade}")
-    print(f"{'ours, first run (nothing cached yet)':38}{mb / cold[0]:10.1f}{cold[0]:7.2f}{mb / cold[1]:10.1f}"
-          f"{cold[1]:7.2f}")
-    print(f"ratio ours / floor: wall {floor / ours:.2f}x, CPU {floor_cpu / ours_cpu:.2f}x (target >= 0.40x)\n")
+    for (name, _), side, cold in zip(sides, runs, colds):
+        ours, ours_cpu = min(r[0] for r in side), min(r[1] for r in side)
+        code, grade = side[0][2], side[0][3]
+        print(f"{name:38}{mb / ours:10.1f}{ours:7.2f}{mb / ours_cpu:10.1f}{ours_cpu:7.2f}   exit {code}: {grade}")
+        print(f"{'  its first run (nothing cached yet)':38}{mb / cold[0]:10.1f}{cold[0]:7.2f}{mb / cold[1]:10.1f}"
+              f"{cold[1]:7.2f}")
+        print(f"  ratio to the floor: wall {floor / ours:.2f}x, CPU {floor_cpu / ours_cpu:.2f}x (target >= 0.40x)")
+    print(f"load average {os.getloadavg()[0]:.1f}\n")
 
 
 def main() -> None:
@@ -361,24 +375,24 @@ def main() -> None:
     parser.add_argument("--mb", type=float, default=22.5, help="size of each generated corpus")
     parser.add_argument("--mix", choices=[*MIXES, "both"], default="both", help="which generated corpus")
     parser.add_argument("--cpu", type=int, default=0, help="the one core both sides run on")
-    parser.add_argument("--repeat", type=int, default=3, help="best of N for both sides")
+    parser.add_argument("--repeat", type=int, default=3, help="best of N for every side")
+    parser.add_argument("--against", type=Path,
+                        help="another checkout (e.g. a `git worktree` of main) timed alike in the same run")
     args = parser.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {args.cpu})   # the subprocess inherits it
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        config = tmp / "config.toml"
-        config.write_text(f'timezone = "UTC"\ndata_dir = "{tmp / "var"}"\n')
         if args.corpus is not None:
             root = args.corpus.expanduser()
-            measure(root, f"{root} (your transcripts)", config, tmp / "pycache", args)
+            measure(root, f"{root} (your transcripts)", tmp, args)
             return
         for name in MIXES if args.mix == "both" else [args.mix]:
             label, generate = MIXES[name]
             root = tmp / name
             root.mkdir()
             generate(root, args.mb, random.Random(42))
-            measure(root, label, config, tmp / "pycache", args)
+            measure(root, label, tmp, args)
 
 
 if __name__ == "__main__":
