@@ -6,7 +6,13 @@ import json
 
 import pytest
 
-from jobs.export.scrub import Action, FileKind
+from jobs.export.scrub import Action, FileKind, load_rules
+from tests.scrub.conftest import make_engine
+
+
+@pytest.fixture(scope="module")
+def hyperscan_engine():
+    return make_engine("hyperscan")
 
 #: Code that holds a re-triggered rule's keyword and nothing of its matches: no line of it is decoded.
 CODE_WITH_KEYWORDS = [
@@ -45,3 +51,52 @@ def test_in_a_text_file_a_trigger_may_span_lines(engine):
                          ".npmrc", scrub=True)
     assert [f.rule for f in out.findings] == ["npmrc-auth"]
     assert b"Zq8rT2mXv9LpK4wN7yB3cD" not in out.output
+
+
+# ---- a provider rule confirmed by its whole pattern (rules.py `raw_exact`) ---------------------------------
+
+def _raw_exact_samples():
+    import random
+
+    from tests.scrub.carriers import Carrier, carry
+    from tests.scrub.labelled import load
+
+    exact = {r.id for r in load_rules().rules if r.raw_exact and r.keywords and not r.prefilter}
+    for sample in load()[0]:
+        if sample.rule in exact:
+            for carrier in Carrier:
+                yield pytest.param(sample, carry(sample.text, carrier, random.Random(sample.value)),
+                                   id=f"{sample.rule}-{carrier.value}")
+
+
+def test_most_provider_rules_are_confirmed_by_their_whole_pattern():
+    """What `raw_exact` takes: case-sensitive patterns of characters JSON writes as themselves."""
+    rules = load_rules()
+    exact = {r.id for r in rules.rules if r.raw_exact}
+    assert {"aws-access-key-id", "github-pat", "anthropic-api-key", "slack-bot-token"} <= exact
+    # case-insensitive, or able to match a quote, a space or `/`: their keywords alone wake them
+    assert not {"npmrc-auth", "generic-password", "private-key", "url-credentials"} & exact
+
+
+@pytest.mark.parametrize(("sample", "line"), list(_raw_exact_samples()))
+def test_a_confirmed_rule_wakes_on_every_labelled_sample_in_every_carrier(hyperscan_engine, sample, line):
+    """The confirming pass is a superset of the rule: every labelled secret of it still wakes it, on raw
+    JSON, in a Read view, in a Write input and in a JSON document held in a string."""
+    index = next(i for i, r in enumerate(hyperscan_engine.ruleset.rules) if r.id == sample.rule)
+    scan = hyperscan_engine.prefilter.scan(line.encode())
+    woken = set().union(*scan.by_line.values()) if scan.by_line else set()
+    if scan.escaped or scan.nested:   # the engine then also takes the triggers of the decoded strings
+        from jobs.export.scrub.engine import _decoded_triggers, _flattened_triggers
+        woken |= _decoded_triggers(hyperscan_engine, line.encode()) | _flattened_triggers(hyperscan_engine,
+                                                                                          line.encode())
+    assert index in woken
+
+
+@pytest.mark.parametrize("text", [
+    "Accademia and ACCAtering both hold the letters, as does the session id 6598759d-fd929650acca.",
+    "asiaPacific region: see docs/asia-pacific.md; akia is a name, not a key.",
+])
+def test_chance_letters_of_a_provider_prefix_do_not_wake_it(hyperscan_engine, text):
+    line = json.dumps({"sessionId": "6598759d-d4d2-be29-b6ce-fd929650acca", "message": {"content": text}})
+    index = next(i for i, r in enumerate(hyperscan_engine.ruleset.rules) if r.id == "aws-access-key-id")
+    assert index not in set().union(*hyperscan_engine.prefilter.scan(line.encode()).by_line.values())
