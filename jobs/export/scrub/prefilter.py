@@ -402,8 +402,9 @@ def raw_required(rule: Rule) -> list[bytes] | None:
     `aws` or `amazon`; a line must then hold both a keyword and one of these to be decoded. Written for
     raw JSON as needles are (`raw_needles`); a literal that cannot be so written drops the condition."""
     if not rule.required or not rule.keywords or rule.prefilter or raw_needles(rule) is not None \
-            or set(rule.required) <= set(rule.keywords):
-        return None
+            or set(rule.required) <= set(rule.keywords) \
+            or all(any(literal in keyword for literal in rule.required) for keyword in rule.keywords):
+        return None   # every keyword holds a required literal (`password=` holds `password`): implied
     out: set[bytes] = set()
     for literal in rule.required:
         raw = _raw_literal(literal)
@@ -454,19 +455,30 @@ class _RequiredLiterals:
                 kept.append(word)
         return cls(tuple(kept), None)
 
-    def occur_in(self, text: bytes, lowered: bytes | None = None) -> bool:
+    def occur_in(self, text: bytes, lowered: Callable[[], bytes]) -> bool:
+        """`lowered()`: `text` in lower case, made once per line and only when a word is not found as
+        written (a minified bundle's line is half a megabyte)."""
         if self.regex is not None:
             return self.regex.search(text) is not None
-        lowered = text.lower() if lowered is None else lowered
         for word in self.words:
-            if word in lowered:
+            if word in text:
+                return True
+        low = lowered()
+        for word in self.words:
+            if word in low:
                 return True
         return False
 
 
 def _drop_unmet(found: set[int], required: dict[int, _RequiredLiterals], text: bytes) -> None:
     """Remove from `found` each rule whose required literals do not occur in `text`."""
-    lowered = text.lower()
+    made: list[bytes] = []
+
+    def lowered() -> bytes:
+        if not made:
+            made.append(text.lower())
+        return made[0]
+
     for index in [i for i in found if i in required]:
         if not required[index].occur_in(text, lowered):
             found.discard(index)
