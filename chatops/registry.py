@@ -102,9 +102,9 @@ class Arg:
             try:
                 given = self.type(given)
             except (argparse.ArgumentTypeError, ValueError, TypeError) as exc:
-                raise UsageError(f"{self.name} {given!r}: {_type_error_text(exc)}") from None
+                raise UsageError(f"{self.name} {_shown(given)}: {_type_error_text(exc)}") from None
         if self.choices and given not in self.choices:
-            raise UsageError(f"{self.name} {given!r}: expected one of {', '.join(self.choices)}")
+            raise UsageError(f"{self.name} {_shown(given)}: expected one of {', '.join(self.choices)}")
         return given
 
     def _argparse_type(self, text: str) -> Any:
@@ -118,7 +118,7 @@ class Arg:
         except argparse.ArgumentTypeError:
             raise
         except (ValueError, TypeError) as exc:
-            raise argparse.ArgumentTypeError(f"{text!r}: {_type_error_text(exc)}") from None
+            raise argparse.ArgumentTypeError(f"{_shown(text)}: {_type_error_text(exc)}") from None
 
     def add_to(self, parser: argparse.ArgumentParser) -> None:
         if self.flag:
@@ -138,6 +138,15 @@ class Arg:
             kwargs["nargs"] = "?"
             kwargs["default"] = self.default
         parser.add_argument(self.name, **kwargs)
+
+
+def _shown(value: Any, limit: int = 60) -> str:
+    """A refused value as an error quotes it: whole when short, else its start and its length (a pasted
+    paragraph is not echoed back in full)."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit - 1]}…' ({len(str(value)):,} characters)"
 
 
 def _type_error_text(exc: Exception) -> str:

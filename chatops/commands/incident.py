@@ -201,15 +201,27 @@ def _rotate(inv: Invocation) -> Reply:
     return Reply(f"new incident key in use; {count} timeline(s) resealed, {retired} old key(s) retired")
 
 
+def _field_text(text: str) -> str:
+    """A what / contained / at-risk answer, checked before anything runs (on the command line, and under
+    its field in the Slack form): it goes whole into the CEO's DM. The domain checks it again."""
+    from jobs.compliance.limits import MAX_FIELD_CHARS
+
+    if len(text.strip()) > MAX_FIELD_CHARS:
+        raise ValueError(f"longer than {MAX_FIELD_CHARS:,} characters, which the CEO's DM carries whole: say the "
+                         "gist here and add the detail with `chatops incident step`")
+    return text
+
+
 COMMANDS = [
     Command(("incident", "file"), "file a compliance or operational incident (seed 002 §2, §3)",
             Permission.INCIDENT_FILE, _file, subject_kind="incident", subject_id="new", modal=True,
             args=(Arg("--trigger", "what happened, by §2's triggers", required=True, choices=TRIGGERS),
                   Arg("--sev", "the severity you confirm (§3 suggests one from the trigger)", required=True,
                       choices=SEVS),
-                  Arg("--what", "what happened", required=True),
-                  Arg("--contained", "what is contained (\"nothing yet\" is an answer)", required=True),
-                  Arg("--at-risk", "what is at risk", required=True),
+                  Arg("--what", "what happened", type=_field_text, required=True),
+                  Arg("--contained", "what is contained (\"nothing yet\" is an answer)", type=_field_text,
+                      required=True),
+                  Arg("--at-risk", "what is at risk", type=_field_text, required=True),
                   Arg("--kind", "operational (a workflow failure) or compliance; default from the trigger",
                       choices=("operational", "compliance")),
                   Arg("--owner", "owner / prevention owner (default: the first security.ops person)"),

@@ -89,10 +89,14 @@ def build_app(iface: SlackInterface, token: str, signing_secret: str | None, aft
 
     @app.view(COMMAND_MODAL_CALLBACK)
     async def on_command_modal(ack, body, view) -> None:
-        await ack()
         meta = json.loads(view["private_metadata"])
-        after.submit(answer_form(body["user"]["id"], meta, modal_values(view["state"]["values"])),
-                     f"form by {body['user']['id']}")
+        values = modal_values(view["state"]["values"])
+        errors = iface.form_errors(meta["command"], values, meta.get("fixed"))
+        if errors:   # shown under each field, the form kept open: nothing ran
+            await ack(response_action="errors", errors=errors)
+            return
+        await ack()
+        after.submit(answer_form(body["user"]["id"], meta, values), f"form by {body['user']['id']}")
 
     async def answer_form(user: str, meta: dict[str, Any], values: dict[str, str]) -> None:
         """A form a button opened on one of our threads is answered in that thread; any other (one `/ops`

@@ -27,6 +27,8 @@ from jobs.notices import Notice
 from store import slack_threads
 
 log = logging.getLogger("chatops.slack")
+#: Slack shows a form field's error under it; past a line or two it is cut.
+FIELD_ERROR_CHARS = 150
 
 @dataclass(frozen=True)
 class Outcome:
@@ -100,6 +102,33 @@ class SlackInterface:
         except ChatopsError as exc:
             return None, Outcome(False, str(exc))
         return command, Outcome(True, "")
+
+    def form_errors(self, command: str, values: Mapping[str, str],
+                    fixed: Mapping[str, Any] | None = None) -> dict[str, str]:
+        """What is wrong with a `command_modal`'s fields, by block (the argument's `dest`), before its ack:
+        a value its argument's type or choices refuse, a required one left blank. Only the registry's own
+        typing, no store and no permission (those answer after the ack), so the ack stays immediate; Slack
+        then shows each message under its field and keeps the form open."""
+        try:
+            found = self.registry.command(command.split())
+        except UsageError:
+            return {}   # answered after the ack, as before: the form names no such command
+        fixed = fixed or {}
+        errors: dict[str, str] = {}
+        for arg in found.args:
+            if arg.flag or arg.dest in fixed:
+                continue
+            given = values.get(arg.dest)
+            if given is None:
+                if arg.required:
+                    errors[arg.dest] = f"{arg.name.lstrip('-').replace('-', ' ')} is required"
+                continue
+            typed = given.replace(",", " ").split() if arg.nargs in ("*", "+") else given
+            try:
+                arg.value(typed)
+            except UsageError as exc:
+                errors[arg.dest] = str(exc)[:FIELD_ERROR_CHARS]
+        return errors
 
     def submit_form(self, slack_user: str, command: str, values: Mapping[str, str],
                     fixed: Mapping[str, Any] | None = None, channel_id: str = "", message_ts: str = "") -> Outcome:

@@ -26,6 +26,7 @@ from jobs.compliance.records import (APPROVER_ROLES, CONFIRMABLE, SUGGESTED, Act
                                      Sev, Step, Trigger)
 from jobs.compliance.service import append, fold, load, locked, new_id, normalise_id
 from jobs.compliance.tree import walk
+from jobs.compliance.limits import MAX_FIELD_CHARS
 from jobs.context import Context
 from jobs.errors import Invalid
 
@@ -158,8 +159,6 @@ def file_incident(ctx: Context, actor: Actor, trigger: Trigger | str, sev: Sev |
 #: What a local council drafts when an incident is filed (§1, issue 23): the SEV1 CEO DM, the SEV2 plan.
 COUNCIL_DRAFTS = {Sev.SEV1: DraftKind.CEO_DM, Sev.SEV2: DraftKind.REMEDIATION}
 
-#: What happened / is contained / is at risk each go whole into the CEO's SEV1 DM, one Slack block each.
-MAX_FIELD_CHARS = 2_000
 
 _WORDING = {"what": "what happened", "contained": "what is contained (\"nothing yet\" is an answer)",
             "at-risk": "what is at risk"}

@@ -94,7 +94,7 @@ def test_a_confirmed_rule_wakes_on_every_labelled_sample_in_every_carrier(hypers
 
 @pytest.mark.parametrize("text", [
     "Accademia and ACCAtering both hold the letters, as does the session id 6598759d-fd929650acca.",
-    "asiaPacific region: see docs/asia-pacific.md; akia is a name, not a key.",
+    "asiaPacific region: see the asia-pacific notes; akia is a name, not a key.",
 ])
 def test_chance_letters_of_a_provider_prefix_do_not_wake_it(hyperscan_engine, text):
     line = json.dumps({"sessionId": "6598759d-d4d2-be29-b6ce-fd929650acca", "message": {"content": text}})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from chatops.notify import slack_delivery, web_client
-from jobs.compliance.service import load
+from jobs.compliance.service import ids, load
 from tests.slack.test_socket_mode import ANA, STRANGER, ledger, running, slash, thread_reply  # noqa: F401
 from tests.standins.slack import BOT_TOKEN, SlackStandIn
 
@@ -43,6 +43,22 @@ def test_the_filing_form_files_the_incident_and_the_thread_takes_containment(ifa
     standin.wait_ack(thread_reply(standin, channel, ts, LEE, "CONTAINED - revoked the bucket policy", "1700000400.1"))
     standin.wait_for(lambda s: "contain" in load(iface.ctx, "INC-1").steps)
     assert load(iface.ctx, "INC-1").steps["contain"].by == "lee"
+
+
+def test_a_field_the_form_cannot_take_is_named_under_it_and_nothing_is_filed(iface, standin, running):
+    """The form's values are typed before the ack: a `what` longer than the CEO's DM carries comes back as
+    Slack's `response_action: errors` under that field, the form stays open, and no incident is filed."""
+    standin.wait_ack(slash(standin, ANA, "incident file")[0])
+    view = standin.wait_for(lambda s: s.calls_to("views.open"))[0].params["view"]
+    ack = standin.wait_ack(_submit(standin, ANA, view, {"trigger": "data-exposure", "sev": "SEV2",
+                                                       "what": "x" * 2_001, "contained": "nothing yet",
+                                                       "at_risk": "emails"}))
+    assert ack.payload["response_action"] == "errors"
+    assert list(ack.payload["errors"]) == ["what"]
+    assert "longer than 2,000 characters" in ack.payload["errors"]["what"]
+    assert len(ack.payload["errors"]["what"]) <= 150 and "x" * 100 not in ack.payload["errors"]["what"]
+    assert ids(iface.ctx) == []
+    assert not [c for c in standin.calls_to("chat.postMessage") if c.params["channel"] == ANA]
 
 
 def _thread_ts(ctx) -> str:
