@@ -100,3 +100,26 @@ def test_chance_letters_of_a_provider_prefix_do_not_wake_it(hyperscan_engine, te
     line = json.dumps({"sessionId": "6598759d-d4d2-be29-b6ce-fd929650acca", "message": {"content": text}})
     index = next(i for i, r in enumerate(hyperscan_engine.ruleset.rules) if r.id == "aws-access-key-id")
     assert index not in set().union(*hyperscan_engine.prefilter.scan(line.encode()).by_line.values())
+
+
+def test_a_rule_hyperscan_cannot_confirm_wakes_on_its_keyword_and_the_others_keep_theirs():
+    """A rules file of one's own may hold a pattern Hyperscan refuses even as a prefilter (a bounded repeat
+    too large): the engine is still built, that rule wakes on its keyword alone, the others are confirmed."""
+    from jobs.export.scrub import Engine
+    from jobs.export.scrub.detect import LearnedSecrets, Policy
+    from jobs.export.scrub.rules import parse_rules
+    from tests.scrub.conftest import INTERNAL, KEY
+
+    document = {"version": "test.1", "rules": [
+        {"id": "huge-token", "kind": "secret", "pattern": "HUGE[A-Z]{70000}", "keywords": ["huge"]},
+        {"id": "small-token", "kind": "secret", "pattern": "SMOL[A-Z]{20}", "keywords": ["smol"]}]}
+    rules = parse_rules(document, "test rules")
+    assert [r.raw_exact for r in rules.rules] == [True, True]
+    engine = Engine(rules, Policy(frozenset(), INTERNAL, (), LearnedSecrets({}), KEY), prefilter="hyperscan")
+
+    def woken(text: str) -> set[str]:
+        line = json.dumps({"message": {"content": text}}).encode()
+        return {rules.rules[i].id for found in engine.prefilter.scan(line).by_line.values() for i in found}
+
+    assert woken("a huge file and a smol one") == {"huge-token"}      # unconfirmed: its keyword is enough
+    assert woken("SMOL" + "Q" * 20) == {"small-token"}               # confirmed by its whole pattern

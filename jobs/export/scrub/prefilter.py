@@ -294,8 +294,20 @@ class HyperscanPrefilter:
             flags.append(single)
             self._id_to_index.append(mark)
         self._db = compile_db("prefilter", expressions, flags)
+        self._confirm_db = None
+        if confirm_patterns:
+            try:
+                self._confirm_db = compile_db("confirm", confirm_patterns, confirm_flags)
+            except hyperscan.error:
+                # a pattern Hyperscan will not take even as a prefilter (a rules file of one's own): its rule
+                # wakes on its keywords alone, as before; the others keep their confirmation
+                kept = [i for i, (pattern, flag) in enumerate(zip(confirm_patterns, confirm_flags))
+                        if _compiles(pattern, flag)]
+                self._confirm_index = [self._confirm_index[i] for i in kept]
+                if kept:
+                    self._confirm_db = compile_db("confirm", [confirm_patterns[i] for i in kept],
+                                                  [confirm_flags[i] for i in kept])
         self._confirm = frozenset(self._confirm_index)
-        self._confirm_db = compile_db("confirm", confirm_patterns, confirm_flags) if confirm_patterns else None
         self._learned_db = None
         if learned_lengths:
             pairs = [(n, d) for n in sorted(learned_lengths) for d in (_DELIMS, _FINE_DELIMS)]
@@ -500,6 +512,16 @@ def _hyperscan_syntax(pattern: bytes) -> tuple[bytes, bool]:
     if pattern.startswith(b"(?i)"):
         return pattern[4:], True
     return pattern, False
+
+
+def _compiles(pattern: bytes, flags: int) -> bool:
+    import hyperscan
+
+    try:
+        compile_database("probe", [pattern], [flags])
+    except hyperscan.error:
+        return False
+    return True
 
 
 def hyperscan_available() -> bool:
