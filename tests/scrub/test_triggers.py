@@ -123,3 +123,15 @@ def test_a_rule_hyperscan_cannot_confirm_wakes_on_its_keyword_and_the_others_kee
 
     assert woken("a huge file and a smol one") == {"huge-token"}      # unconfirmed: its keyword is enough
     assert woken("SMOL" + "Q" * 20) == {"small-token"}               # confirmed by its whole pattern
+
+
+def test_a_token_escaped_inside_a_string_escaped_twice_still_wakes_its_rule(engine):
+    """`AKIA\\\\u0051…` in a JSON document held in a string: raw, the pattern cannot see the token, and with
+    the backslashes removed it reads `AKIAu0051…`; the keyword alone wakes the rule there, and the detector
+    decodes the document."""
+    token = "AKIAQ" + "ZXCVBNMLKJHGFDSA"[:15]
+    inner = '{"aws_access_key_id": "AKIA\\u0051' + token[5:] + '"}'
+    line = json.dumps({"message": {"content": [{"type": "tool_result", "content": inner}]}})
+    out = engine.process(line.encode(), FileKind.JSONL, "t.jsonl", scrub=True)
+    assert [f.rule for f in out.findings if f.action is Action.REMOVED] == ["aws-access-key-id"]
+    assert token not in json.loads(json.loads(out.output)["message"]["content"][0]["content"])["aws_access_key_id"]

@@ -108,9 +108,11 @@ class Triggers:
 class Prefilter(Protocol):
     name: str
 
-    def scan(self, buf: bytes, per_line: bool = True, lines: list[bytes] | None = None) -> Triggers:
+    def scan(self, buf: bytes, per_line: bool = True, lines: list[bytes] | None = None,
+             confirm: bool = True) -> Triggers:
         """Triggers per line of `buf` and the lines holding escapes (or, `per_line=False`, of the buffer as
-        a whole: only the union is used). `lines`: `buf.split(b"\\n")` when the caller has it already."""
+        a whole: only the union is used). `lines`: `buf.split(b"\\n")` when the caller has it already.
+        `confirm=False`: a keyword is enough, no pattern confirms it (a text whose escapes were removed)."""
 
 
 def newline_offsets(buf: bytes) -> list[int]:
@@ -195,8 +197,10 @@ class PythonPrefilter:
                          for n in sorted(learned_lengths) for d in (_DELIMS, _FINE_DELIMS)]
         self._learned_check = learned_check
 
-    def scan(self, buf: bytes, per_line: bool = True, lines: list[bytes] | None = None) -> Triggers:
-        """Regexes are searched in the whole buffer (they may span lines) whatever `per_line` says."""
+    def scan(self, buf: bytes, per_line: bool = True, lines: list[bytes] | None = None,
+             confirm: bool = True) -> Triggers:
+        """Regexes are searched in the whole buffer (they may span lines) whatever `per_line` says; no
+        keyword is confirmed here, so `confirm` changes nothing."""
         original = buf
         escaped = frozenset(escaped_lines(buf, ESCAPE)) if per_line else frozenset()
         nested = frozenset(escaped_lines(buf, NESTED_ESCAPE)) if per_line else frozenset()
@@ -317,7 +321,8 @@ class HyperscanPrefilter:
             self._delims = frozenset(b for b in range(256) if re.match(b"[%s]" % _FINE_DELIMS, bytes([b])))
         self._learned_check = learned_check
 
-    def scan(self, buf: bytes, per_line: bool = True, lines: list[bytes] | None = None) -> Triggers:
+    def scan(self, buf: bytes, per_line: bool = True, lines: list[bytes] | None = None,
+             confirm: bool = True) -> Triggers:
         """`per_line=False` (a text, where only the union is used) scans the buffer whole, so a trigger
         may span lines (`key="DbPassword"` and `value=` of an XML element written over two); all of its
         triggers are then reported on line 0."""
@@ -329,7 +334,7 @@ class HyperscanPrefilter:
         escaped: set[int] = set()
         nested: set[int] = set()
         required = self._required
-        confirm = self._confirm
+        confirmed = self._confirm if confirm else frozenset()
         if not per_line:
             scanned = b"\n".join(without_blobs(line) for line in buf.split(b"\n")) if len(buf) >= BLOB_RUN else buf
             scan(scanned, match_event_handler=on_match)
@@ -337,7 +342,7 @@ class HyperscanPrefilter:
             found.discard(_NESTED)
             if not found.isdisjoint(required):
                 _drop_unmet(found, required, scanned)
-            if not found.isdisjoint(confirm):
+            if not found.isdisjoint(confirmed):
                 self._drop_unconfirmed(found, scanned)
             if found:
                 by_line[0] = set(found)
@@ -355,7 +360,7 @@ class HyperscanPrefilter:
                         found.discard(_NESTED)
                     if not found.isdisjoint(required):
                         _drop_unmet(found, required, scanned)
-                    if not found.isdisjoint(confirm):
+                    if not found.isdisjoint(confirmed):
                         self._drop_unconfirmed(found, scanned)
                     if found:
                         by_line[number] = set(found)
