@@ -9,6 +9,7 @@ generically, so a later issue adds a section by adding a `@section` class here a
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import grp
 import ipaddress
@@ -577,10 +578,8 @@ def _one_date(item: Any, expected: str) -> date:
     if isinstance(item, date) and not isinstance(item, datetime):
         return item
     if isinstance(item, str) and re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", item):
-        try:
+        with contextlib.suppress(ValueError):   # 2026-02-30: the shape of a date, not one
             return date.fromisoformat(item)
-        except ValueError:
-            pass
     raise ValueError(f"{item!r} is not a date; {expected}")
 
 

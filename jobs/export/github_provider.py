@@ -30,6 +30,7 @@ token push.
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import random
 import re
@@ -288,13 +289,13 @@ class GitHubProvider:
         raise exc
 
     def _rate_wait(self, headers: Mapping[str, str]) -> float:
-        try:
+        """GitHub's own wait (`Retry-After`, or the primary limit's reset), else a minute: its secondary
+        limits say neither, and its docs ask for at least that (not the outbox's 1 s default)."""
+        with contextlib.suppress(ValueError):   # a header that is no number: the secondary limit's wait
             if "retry-after" in headers:
                 return max(0.0, float(headers["retry-after"]))
             if headers.get("x-ratelimit-remaining") == "0" and "x-ratelimit-reset" in headers:
                 return max(1.0, float(headers["x-ratelimit-reset"]) - self.clock() + 1.0)
-        except ValueError:
-            pass
         return SECONDARY_LIMIT_WAIT
 
     # ---- git -------------------------------------------------------------------------------------
