@@ -16,7 +16,7 @@ from __future__ import annotations
 import bisect
 import re
 from dataclasses import dataclass
-from typing import Callable, Protocol, Sequence
+from typing import Callable, Iterable, Protocol, Sequence
 
 from jobs.export.scrub.hscache import Compile, compile_database
 from jobs.export.scrub.rules import Rule
@@ -335,36 +335,32 @@ class HyperscanPrefilter:
         nested: set[int] = set()
         required = self._required
         confirmed = self._confirm if confirm else frozenset()
-        if not per_line:
-            scanned = b"\n".join(without_blobs(line) for line in buf.split(b"\n")) if len(buf) >= BLOB_RUN else buf
+        if per_line:
+            pieces: Iterable[tuple[int, bytes]] = (
+                (number, without_blobs(line) if len(line) >= BLOB_RUN else line)
+                for number, line in enumerate(buf.split(b"\n") if lines is None else lines))
+        else:
+            pieces = [(0, b"\n".join(without_blobs(line) for line in buf.split(b"\n")) if len(buf) >= BLOB_RUN
+                       else buf)]
+        for number, scanned in pieces:
             scan(scanned, match_event_handler=on_match)
-            found.discard(_ESCAPED)
-            found.discard(_NESTED)
+            if not found:
+                continue
+            if _ESCAPED in found:
+                found.discard(_ESCAPED)
+                if per_line:
+                    escaped.add(number)
+            if _NESTED in found:
+                found.discard(_NESTED)
+                if per_line:
+                    nested.add(number)
             if not found.isdisjoint(required):
                 _drop_unmet(found, required, scanned)
             if not found.isdisjoint(confirmed):
                 self._drop_unconfirmed(found, scanned)
             if found:
-                by_line[0] = set(found)
+                by_line[number] = set(found)
                 found.clear()
-        else:
-            for number, line in enumerate(buf.split(b"\n") if lines is None else lines):
-                scanned = without_blobs(line) if len(line) >= BLOB_RUN else line
-                scan(scanned, match_event_handler=on_match)
-                if found:
-                    if _ESCAPED in found:
-                        escaped.add(number)
-                        found.discard(_ESCAPED)
-                    if _NESTED in found:
-                        nested.add(number)
-                        found.discard(_NESTED)
-                    if not found.isdisjoint(required):
-                        _drop_unmet(found, required, scanned)
-                    if not found.isdisjoint(confirmed):
-                        self._drop_unconfirmed(found, scanned)
-                    if found:
-                        by_line[number] = set(found)
-                        found.clear()
         if self._learned_db is not None:
             offsets = newline_offsets(buf)
             hits: list[tuple[int, int, int]] = []
