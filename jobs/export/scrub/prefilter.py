@@ -6,10 +6,12 @@ keywords, or its prefilter regex), and only lines with a trigger are decoded and
 A trigger is a superset of its rule: keywords are part of the token and JSON never escapes printable
 ASCII, so a token that matches after decoding has its keyword in the raw line too.
 
-Two implementations give the same answer: Hyperscan (one combined automaton for all triggers; about
-1 GB/s) when its wheel is installed, and a pure-Python one (bytes.find per keyword, stdlib `re` per
-prefilter) as the fallback. Learned secrets have no trigger; their candidates are tokens of exactly a
-learned length, fingerprinted on the spot.
+Two implementations lead to the same findings: Hyperscan (one combined automaton for all triggers, and a
+second, run only on the lines where a keyword asks for it, that confirms the keyword by the rule's whole
+pattern or its prefilter regex) when its wheel is installed, and a pure-Python one (bytes.find per keyword,
+stdlib `re` per prefilter) as the fallback, whose triggers are looser (no confirmation), so it decodes more
+lines. Learned secrets have no trigger; their candidates are tokens of exactly a learned length,
+fingerprinted on the spot.
 """
 from __future__ import annotations
 
@@ -236,7 +238,9 @@ class PythonPrefilter:
 
 
 class HyperscanPrefilter:
-    """All triggers in one Hyperscan database, scanned once per line (one report per rule and line)."""
+    """All triggers in one Hyperscan database, scanned once per line (one report per rule and line); then,
+    on a line where one woke, the confirming database (the rules' patterns or prefilter regexes) and the
+    required literals of the rules that need them."""
 
     name = "hyperscan"
 
@@ -448,8 +452,8 @@ def _raw_literal(literal: str) -> bytes | None:
 @dataclass(frozen=True)
 class _RequiredLiterals:
     """A rule's required literals (`raw_required`), as lower-case bytes when every one is a plain word
-    (found with `in` on the lowered line, several times faster than a case-insensitive regex), else as
-    one regex."""
+    (found with `in`, as written first and then on the lowered line: several times faster than a
+    case-insensitive regex), else as one regex."""
 
     words: tuple[bytes, ...]
     regex: re.Pattern[bytes] | None
