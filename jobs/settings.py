@@ -44,6 +44,9 @@ def section(cls: _Section) -> _Section:
     `@dataclass(frozen=True)` (tests/test_settings_records.py compares them); only `__dataclass_params__` tells.
     """
     made = dataclasses.dataclass(init=False, repr=False, eq=False)(cls)
+    if hasattr(made, "__post_init__") or any(not f.init for f in dataclasses.fields(made)):
+        raise TypeError(f"@section {cls.__qualname__}: the shared __init__ runs no __post_init__ and sets every "
+                        "field; use @dataclass(frozen=True) for this class")
     made.__init__ = _init            # type: ignore[misc]
     made.__repr__ = _repr            # type: ignore[assignment]
     made.__eq__ = _eq                # type: ignore[assignment]

@@ -88,3 +88,23 @@ def test_every_settings_class_is_a_documented_section():
 
     walk(Settings)
     assert len(seen) >= 15
+
+
+def test_a_section_that_needs_what_the_shared_init_does_not_do_is_refused_at_definition():
+    with pytest.raises(TypeError, match="__post_init__"):
+        @section
+        class Checked:
+            """A section that checks itself after construction."""
+
+            limit: int = 1
+
+            def __post_init__(self) -> None:
+                raise ValueError("never reached by the shared __init__")
+
+    with pytest.raises(TypeError, match="@dataclass"):
+        @section
+        class Derived:
+            """A section with a derived field."""
+
+            limit: int = 1
+            double: int = dataclasses.field(init=False, default=2)
