@@ -76,8 +76,8 @@ def _rules(inv: Invocation) -> Reply:
              f"prefilter {engine.name}:"]
     width = max(len(r.id) for r in ruleset.rules) + 2
     for rule in ruleset.rules:
-        trigger = ", ".join(rule.keywords) if rule.keywords else "regex"
-        lines.append(f"  {rule.id.ljust(width)}{rule.kind.value:<9}{rule.description}  [{trigger}]")
+        lines.append(f"  {rule.id.ljust(width)}{rule.kind.value:<9}{rule.description}  "
+                     f"[{_trigger(rule, engine.name == 'hyperscan')}]")
     learned = sum(len(d) for d in engine.policy.learned.by_length.values())
     lines.append(f"  {'known-secret'.ljust(width)}{'secret':<9}learned fingerprints: {learned} "
                  "(add with `chatops scrub learn`)")
@@ -86,6 +86,19 @@ def _rules(inv: Invocation) -> Reply:
                  "config [scrub] sensitive_items")
     lines += ["", *_kept_addresses_text(engine)]
     return Reply("\n".join(lines))
+
+
+def _trigger(rule, hyperscan: bool) -> str:
+    """What wakes the rule in the raw pass (README, "Precise triggers"): its keywords, confirmed by its
+    prefilter regex or (Hyperscan) by its whole pattern where it has one, or a regex alone."""
+    if not rule.keywords or rule.prefilter and not hyperscan:
+        return "regex"
+    keywords = ", ".join(rule.keywords)
+    if rule.prefilter:
+        return f"{keywords}; then its regex"
+    if rule.raw_exact and hyperscan:
+        return f"{keywords}; then its pattern"
+    return keywords
 
 
 def _kept_addresses_text(engine) -> list[str]:

@@ -62,6 +62,11 @@ def test_cli_check_scrub_rules_and_learn(config_file, tmp_path):
     assert token not in src.read_text()
     rules = run_cli("scrub", "rules", config=config_file)
     assert rules.returncode == 0 and len(rules.stdout.splitlines()) > 150
+    triggers = {line.split()[0]: line.rsplit("[", 1)[1].rstrip("]") for line in rules.stdout.splitlines()
+                if line.startswith("  ") and line.rstrip().endswith("]")}
+    assert triggers["aws-access-key-id"].endswith("; then its pattern")   # README, "Precise triggers"
+    assert triggers["npmrc-auth"] == "_auth; then its regex"
+    assert triggers["generic-password"] == "regex" and triggers["aws-secret-access-key"] == "aws, amazon"
     learned = subprocess.run([sys.executable, "-m", "chatops", "--config", str(config_file), "scrub", "learn",
                               "--item", "Stripe", "--as", "lee"], input=SECRET + "\n", capture_output=True,
                              text=True, env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=60)
