@@ -123,9 +123,8 @@ class SlackInterface:
                 if arg.required:
                     errors[arg.dest] = f"{arg.name.lstrip('-').replace('-', ' ')} is required"
                 continue
-            typed = given.replace(",", " ").split() if arg.nargs in ("*", "+") else given
             try:
-                arg.value(typed)
+                arg.value(_form_value(arg.nargs, given))
             except UsageError as exc:
                 errors[arg.dest] = str(exc)[:FIELD_ERROR_CHARS]
         return errors
@@ -140,8 +139,8 @@ class SlackInterface:
             found = self.registry.command(command.split())
         except UsageError as exc:
             return Outcome(False, str(exc))
-        many = {arg.dest for arg in found.args if arg.nargs in ("*", "+")}
-        typed = {k: ([w for w in v.replace(",", " ").split()] if k in many else v) for k, v in values.items()}
+        nargs = {arg.dest: arg.nargs for arg in found.args}
+        typed = {k: _form_value(nargs.get(k), v) for k, v in values.items()}
         outcome = self._structured(slack_user, ReplyCommand(found.words, {**typed, **(fixed or {})}, ""))
         thread = slack_threads.by_parent(self.ctx.state, channel_id, message_ts) if channel_id else None
         return self._answer(thread, slack_user, outcome) if thread is not None else outcome
@@ -243,3 +242,7 @@ class SlackInterface:
                                       text=f"<@{slack_user}> {verdict}: {outcome.text}", suppressible=False))
         return replace(outcome, answered=True)
 
+
+def _form_value(nargs: str | None, text: str) -> str | list[str]:
+    """A form field's text as its argument takes it: a repeatable one split on spaces and commas."""
+    return text.replace(",", " ").split() if nargs in ("*", "+") else text

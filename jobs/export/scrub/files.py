@@ -150,7 +150,7 @@ def _scan_pieces(path: Path, engine: Engine, label: str, piece_bytes: int) -> Fi
                 total.add(piece, engine.process(piece, FileKind.JSONL, label, scrub=False))
     except OSError as exc:
         return FileReport(label, None, 0, (), (_unreadable(label, exc),))
-    return replace(total.report(None), changed=False)
+    return FileReport(label, None, total.size, tuple(total.findings), tuple(total.issues))   # nothing written
 
 
 def _identity(path: Path) -> tuple[int, int, int] | None:
@@ -206,11 +206,8 @@ def scrub_file(path: Path, engine: Engine, out_path: Path | None = None, in_plac
         if replaced:
             return FileReport(label, str(path), len(read.data), outcome.findings,
                               tuple(notes) + outcome.issues, changed=True)
-        notes.append(Issue(label, None, f"changed while being scrubbed (attempt {attempt})",
-                           "re-read and scrubbed again; nothing overwritten"))
-    notes.append(Issue(label, None, f"kept changing over {IN_PLACE_ATTEMPTS} attempts",
-                       "left untouched; run the scrub again once the file is no longer written", True))
-    return FileReport(label, None, 0, (), tuple(notes))
+        notes.append(_changed_meanwhile(label, attempt))
+    return FileReport(label, None, 0, (), (*notes, _kept_changing(label)))
 
 
 def _scrub_pieces(path: Path, engine: Engine, out_path: Path | None, label: str,
@@ -247,11 +244,8 @@ def _scrub_pieces(path: Path, engine: Engine, out_path: Path | None, label: str,
             fsync_directory(target.parent)
             return total.report(str(path), notes)
         written.unlink(missing_ok=True)
-        notes.append(Issue(label, None, f"changed while being scrubbed (attempt {attempt})",
-                           "re-read and scrubbed again; nothing overwritten"))
-    notes.append(Issue(label, None, f"kept changing over {IN_PLACE_ATTEMPTS} attempts",
-                       "left untouched; run the scrub again once the file is no longer written", True))
-    return FileReport(label, None, 0, (), tuple(notes))
+        notes.append(_changed_meanwhile(label, attempt))
+    return FileReport(label, None, 0, (), (*notes, _kept_changing(label)))
 
 
 class _WriteFailed(OSError):
@@ -296,6 +290,16 @@ def _scrub_into(fh: BinaryIO, engine: Engine, label: str, target: Path, mode: in
         temp.unlink(missing_ok=True)
         raise failed(exc) from None
     return temp
+
+
+def _changed_meanwhile(label: str, attempt: int) -> Issue:
+    return Issue(label, None, f"changed while being scrubbed (attempt {attempt})",
+                 "re-read and scrubbed again; nothing overwritten")
+
+
+def _kept_changing(label: str) -> Issue:
+    return Issue(label, None, f"kept changing over {IN_PLACE_ATTEMPTS} attempts",
+                 "left untouched; run the scrub again once the file is no longer written", True)
 
 
 def _write_copy(source: Path, out_path: Path, label: str, data: bytes, outcome: Outcome, notes: list[Issue],
